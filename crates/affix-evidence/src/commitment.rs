@@ -3,8 +3,8 @@
 use sha2::Digest as _;
 use zeroize::Zeroize;
 
-use crate::record::{DigestAlgorithm, check_label};
 use crate::Error;
+use crate::record::{DigestAlgorithm, check_label};
 
 /// Domain-separation prefix of every commitment hash.
 pub const COMMITMENT_DOMAIN: &[u8] = b"affix/evidence/commitment/v1\0";
@@ -98,17 +98,31 @@ mod tests {
     #[test]
     fn opens_only_with_the_right_salt_value_and_label() {
         let salt = Salt([1; 32]);
-        let c = Commitment::compute(DigestAlgorithm::Sha256, "borrower.phone", &salt, b"13800138000")
-            .unwrap();
+        let c = Commitment::compute(
+            DigestAlgorithm::Sha256,
+            "borrower.phone",
+            &salt,
+            b"13800138000",
+        )
+        .unwrap();
         assert!(c.opens(&salt, b"13800138000"));
         assert!(!c.opens(&salt, b"13800138001"));
         assert!(!c.opens(&Salt([2; 32]), b"13800138000"));
-        let other_label =
-            Commitment::compute(DigestAlgorithm::Sha256, "lender.phone", &salt, b"13800138000")
-                .unwrap();
+        let other_label = Commitment::compute(
+            DigestAlgorithm::Sha256,
+            "lender.phone",
+            &salt,
+            b"13800138000",
+        )
+        .unwrap();
         assert_ne!(c.value(), other_label.value());
-        let sm3 = Commitment::compute(DigestAlgorithm::Sm3, "borrower.phone", &salt, b"13800138000")
-            .unwrap();
+        let sm3 = Commitment::compute(
+            DigestAlgorithm::Sm3,
+            "borrower.phone",
+            &salt,
+            b"13800138000",
+        )
+        .unwrap();
         assert_ne!(c.value(), sm3.value());
         assert!(sm3.opens(&salt, b"13800138000"));
         assert_eq!(format!("{salt:?}"), "Salt(redacted)");

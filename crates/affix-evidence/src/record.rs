@@ -19,8 +19,8 @@
 //! (end: no trailing bytes; whole record <= 16384 bytes)
 //! ```
 
-use crate::commitment::Commitment;
 use crate::Error;
+use crate::commitment::Commitment;
 
 /// First four bytes of every record.
 pub const RECORD_MAGIC: [u8; 4] = *b"AFXE";
@@ -224,9 +224,9 @@ impl EvidenceRecord {
     /// Whether one of the record's digests is the digest of `content` (under its own
     /// algorithm), optionally restricted to one label.
     pub fn covers(&self, content: &[u8], label: Option<&str>) -> bool {
-        self.digests.iter().any(|d| {
-            label.is_none_or(|l| d.label == l) && d.algorithm.digest(content) == d.value
-        })
+        self.digests
+            .iter()
+            .any(|d| label.is_none_or(|l| d.label == l) && d.algorithm.digest(content) == d.value)
     }
 
     /// The canonical v1 bytes.
@@ -280,7 +280,9 @@ impl EvidenceRecord {
         let kind = r.str8()?;
         let subject = r.str8()?;
         let event_time = UnixMillis(u64::from_be_bytes(
-            r.take(8)?.try_into().map_err(|_| r.malformed("short time"))?,
+            r.take(8)?
+                .try_into()
+                .map_err(|_| r.malformed("short time"))?,
         ));
         let submitter = r.str8()?;
         let mut builder = EvidenceRecord::builder(&kind, &subject, event_time, &submitter);
@@ -331,7 +333,12 @@ impl EvidenceRecordBuilder {
     }
 
     /// Adds a digest computed elsewhere.
-    pub fn digest_value(mut self, label: &str, algorithm: DigestAlgorithm, value: [u8; 32]) -> Self {
+    pub fn digest_value(
+        mut self,
+        label: &str,
+        algorithm: DigestAlgorithm,
+        value: [u8; 32],
+    ) -> Self {
         self.record.digests.push(ContentDigest {
             label: label.to_owned(),
             algorithm,
@@ -348,7 +355,9 @@ impl EvidenceRecordBuilder {
 
     /// Adds a metadata entry. Metadata must not contain personal data.
     pub fn metadata(mut self, key: &str, value: &str) -> Self {
-        self.record.metadata.push((key.to_owned(), value.to_owned()));
+        self.record
+            .metadata
+            .push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -399,7 +408,8 @@ impl EvidenceRecordBuilder {
                 });
             }
         }
-        r.digests.sort_by(|a, b| (&a.label, a.algorithm).cmp(&(&b.label, b.algorithm)));
+        r.digests
+            .sort_by(|a, b| (&a.label, a.algorithm).cmp(&(&b.label, b.algorithm)));
         if let Some(w) = r
             .digests
             .windows(2)
@@ -437,7 +447,11 @@ impl EvidenceRecordBuilder {
 
 fn check_count(field: &'static str, count: usize, limit: usize) -> Result<(), Error> {
     if count > limit {
-        return Err(Error::TooMany { field, count, limit });
+        return Err(Error::TooMany {
+            field,
+            count,
+            limit,
+        });
     }
     Ok(())
 }
@@ -544,8 +558,13 @@ mod tests {
         .digest_of("document", DigestAlgorithm::Sha256, b"contract text")
         .digest_of("document", DigestAlgorithm::Sm3, b"contract text")
         .commitment(
-            Commitment::compute(DigestAlgorithm::Sha256, "signer.name", &Salt([3; 32]), "张三".as_bytes())
-                .unwrap(),
+            Commitment::compute(
+                DigestAlgorithm::Sha256,
+                "signer.name",
+                &Salt([3; 32]),
+                "张三".as_bytes(),
+            )
+            .unwrap(),
         )
         .metadata("step", "3")
         .metadata("ceremony", "sequential")
@@ -568,18 +587,26 @@ mod tests {
     fn rejects_invalid_fields() {
         let t = UnixMillis(0);
         let base = |kind: &str, subject: &str| {
-            EvidenceRecord::builder(kind, subject, t, "s").digest_of("d", DigestAlgorithm::Sha256, b"x")
+            EvidenceRecord::builder(kind, subject, t, "s").digest_of(
+                "d",
+                DigestAlgorithm::Sha256,
+                b"x",
+            )
         };
         assert!(base("Contract.Signed", "s").build().is_err());
         assert!(base("", "s").build().is_err());
         assert!(base("k", "张三").build().is_err());
         assert!(base("k", &"a".repeat(129)).build().is_err());
         assert_eq!(
-            EvidenceRecord::builder("k", "s", t, "s").build().unwrap_err(),
+            EvidenceRecord::builder("k", "s", t, "s")
+                .build()
+                .unwrap_err(),
             Error::NoDigest
         );
         assert!(matches!(
-            base("k", "s").digest_of("d", DigestAlgorithm::Sha256, b"y").build(),
+            base("k", "s")
+                .digest_of("d", DigestAlgorithm::Sha256, b"y")
+                .build(),
             Err(Error::Duplicate { .. })
         ));
         assert!(matches!(
@@ -587,7 +614,12 @@ mod tests {
             Err(Error::Duplicate { .. })
         ));
         assert!(base("k", "s").metadata("a", "line\nbreak").build().is_err());
-        assert!(base("k", "s").metadata("a", &"x".repeat(1025)).build().is_err());
+        assert!(
+            base("k", "s")
+                .metadata("a", &"x".repeat(1025))
+                .build()
+                .is_err()
+        );
         let mut many = base("k", "s");
         for i in 0..33 {
             many = many.metadata(&format!("k{i}"), "v");
@@ -598,10 +630,12 @@ mod tests {
             big = big.metadata(&format!("k{i:02}"), &"v".repeat(1000));
         }
         assert!(matches!(big.build(), Err(Error::TooLarge { .. })));
-        assert!(EvidenceRecord::builder("k", "s", UnixMillis(u64::MAX), "s")
-            .digest_of("d", DigestAlgorithm::Sha256, b"x")
-            .build()
-            .is_err());
+        assert!(
+            EvidenceRecord::builder("k", "s", UnixMillis(u64::MAX), "s")
+                .digest_of("d", DigestAlgorithm::Sha256, b"x")
+                .build()
+                .is_err()
+        );
     }
 
     #[test]
@@ -609,10 +643,16 @@ mod tests {
         let bytes = sample().encode();
         let mut trailing = bytes.clone();
         trailing.push(0);
-        assert!(matches!(EvidenceRecord::decode(&trailing), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            EvidenceRecord::decode(&trailing),
+            Err(Error::Malformed { .. })
+        ));
         let mut version = bytes.clone();
         version[4] = 2;
-        assert_eq!(EvidenceRecord::decode(&version).unwrap_err(), Error::UnsupportedVersion(2));
+        assert_eq!(
+            EvidenceRecord::decode(&version).unwrap_err(),
+            Error::UnsupportedVersion(2)
+        );
         assert!(EvidenceRecord::decode(&bytes[..bytes.len() - 1]).is_err());
         assert!(EvidenceRecord::decode(b"").is_err());
         assert!(EvidenceRecord::decode(b"AFXF\x01").is_err());
@@ -627,7 +667,10 @@ mod tests {
     #[test]
     fn rfc3339_rendering() {
         assert_eq!(UnixMillis(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
-        assert_eq!(UnixMillis(951_782_400_001).to_rfc3339(), "2000-02-29T00:00:00.001Z");
+        assert_eq!(
+            UnixMillis(951_782_400_001).to_rfc3339(),
+            "2000-02-29T00:00:00.001Z"
+        );
         assert_eq!(
             UnixMillis(MAX_EVENT_TIME_MS - 1).to_rfc3339(),
             "9999-12-31T23:59:59.999Z"

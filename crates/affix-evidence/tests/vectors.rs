@@ -7,10 +7,15 @@ use affix_evidence::{Commitment, DigestAlgorithm, EvidenceRecord, Salt, UnixMill
 use sha2::{Digest, Sha256};
 
 fn minimal() -> EvidenceRecord {
-    EvidenceRecord::builder("document.notarized", "doc-1", UnixMillis(0), "notary.example/log")
-        .digest_of("document", DigestAlgorithm::Sha256, b"")
-        .build()
-        .unwrap()
+    EvidenceRecord::builder(
+        "document.notarized",
+        "doc-1",
+        UnixMillis(0),
+        "notary.example/log",
+    )
+    .digest_of("document", DigestAlgorithm::Sha256, b"")
+    .build()
+    .unwrap()
 }
 
 fn full() -> EvidenceRecord {
@@ -20,12 +25,29 @@ fn full() -> EvidenceRecord {
         UnixMillis(1_795_363_586_250),
         "tenant-7/party@2",
     )
-    .digest_of("document", DigestAlgorithm::Sha256, "借条：今借到人民币壹万元整。".as_bytes())
-    .digest_of("document", DigestAlgorithm::Sm3, "借条：今借到人民币壹万元整。".as_bytes())
-    .digest_of("signature-image", DigestAlgorithm::Sha256, b"\x89PNG\r\n\x1a\n")
+    .digest_of(
+        "document",
+        DigestAlgorithm::Sha256,
+        "借条：今借到人民币壹万元整。".as_bytes(),
+    )
+    .digest_of(
+        "document",
+        DigestAlgorithm::Sm3,
+        "借条：今借到人民币壹万元整。".as_bytes(),
+    )
+    .digest_of(
+        "signature-image",
+        DigestAlgorithm::Sha256,
+        b"\x89PNG\r\n\x1a\n",
+    )
     .commitment(
-        Commitment::compute(DigestAlgorithm::Sha256, "signer.name", &Salt([0x11; 32]), "张三".as_bytes())
-            .unwrap(),
+        Commitment::compute(
+            DigestAlgorithm::Sha256,
+            "signer.name",
+            &Salt([0x11; 32]),
+            "张三".as_bytes(),
+        )
+        .unwrap(),
     )
     .commitment(
         Commitment::compute(

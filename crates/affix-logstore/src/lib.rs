@@ -120,9 +120,13 @@ impl LogStore {
     pub fn create(dir: &Path, origin: &str) -> Result<Self, Error> {
         if origin.is_empty()
             || origin.len() > 256
-            || origin.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
+            || origin
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '+')
         {
-            return Err(Error::Config("origin must be 1-256 bytes without spaces or '+'"));
+            return Err(Error::Config(
+                "origin must be 1-256 bytes without spaces or '+'",
+            ));
         }
         fs::create_dir_all(dir).map_err(io("create directory", dir))?;
         let mut listing = fs::read_dir(dir).map_err(io("read directory", dir))?;
@@ -214,7 +218,8 @@ impl LogStore {
             (&self.index, state.size * 8, self.dir.join("entries.idx")),
         ];
         for (level, file) in self.levels.iter().enumerate() {
-            let level = u8::try_from(level).map_err(|_| Error::Corrupt("too many levels".into()))?;
+            let level =
+                u8::try_from(level).map_err(|_| Error::Corrupt("too many levels".into()))?;
             let len = level_count(state.size, level) * HASH_BYTES as u64;
             files.push((file, len, self.dir.join("hashes").join(level.to_string())));
         }
@@ -286,7 +291,8 @@ impl LogStore {
                     entry.len()
                 ))
             })?;
-            index_bytes.extend_from_slice(&(self.entries_len + entry_bytes.len() as u64).to_be_bytes());
+            index_bytes
+                .extend_from_slice(&(self.entries_len + entry_bytes.len() as u64).to_be_bytes());
             entry_bytes.extend_from_slice(&len.to_be_bytes());
             entry_bytes.extend_from_slice(entry);
             builder.append_with(suite.leaf_hash(entry), |level, hash| {
@@ -306,7 +312,8 @@ impl LogStore {
             .write_all_at(&index_bytes, start * 8)
             .map_err(io("write", &index_path))?;
         for (level, bytes) in level_bytes.iter().enumerate() {
-            let level_u8 = u8::try_from(level).map_err(|_| Error::Corrupt("too many levels".into()))?;
+            let level_u8 =
+                u8::try_from(level).map_err(|_| Error::Corrupt("too many levels".into()))?;
             let path = self.dir.join("hashes").join(level.to_string());
             if self.levels.len() <= level {
                 self.levels.push(open_rw(&path)?);
@@ -317,7 +324,9 @@ impl LogStore {
                 .write_all_at(bytes, offset)
                 .map_err(io("write", &path))?;
         }
-        self.entries.sync_data().map_err(io("sync", &entries_path))?;
+        self.entries
+            .sync_data()
+            .map_err(io("sync", &entries_path))?;
         self.index.sync_data().map_err(io("sync", &index_path))?;
         for (level, file) in self.levels.iter().enumerate().take(level_bytes.len()) {
             let path = self.dir.join("hashes").join(level.to_string());
@@ -351,7 +360,9 @@ impl LogStore {
             .ok_or_else(|| Error::Corrupt(format!("entry {index} has a bad length prefix")))?;
         let stored = self.read_hashes(0, index.0, 1)?;
         if self.suite().leaf_hash(entry).0[..] != stored[..] {
-            return Err(Error::Corrupt(format!("entry {index} does not match its leaf hash")));
+            return Err(Error::Corrupt(format!(
+                "entry {index} does not match its leaf hash"
+            )));
         }
         Ok(entry.to_vec())
     }
@@ -414,10 +425,16 @@ impl LogStore {
         let first = tile.index().checked_mul(TILE_WIDTH);
         let end = first.and_then(|f| f.checked_add(u64::from(tile.width())));
         let (Some(first), Some(end)) = (first, end) else {
-            return Err(Error::OutOfRange(format!("tile {} is beyond the log", tile.path())));
+            return Err(Error::OutOfRange(format!(
+                "tile {} is beyond the log",
+                tile.path()
+            )));
         };
         if end > available {
-            return Err(Error::OutOfRange(format!("tile {} is beyond the log", tile.path())));
+            return Err(Error::OutOfRange(format!(
+                "tile {} is beyond the log",
+                tile.path()
+            )));
         }
         match tile.kind() {
             TileKind::Hashes { level } => self.read_hashes(level, first, u64::from(tile.width())),
@@ -433,19 +450,33 @@ impl LogStore {
     /// Root hash of the tree of the first `size` entries.
     pub fn root_at(&self, size: TreeSize) -> Result<Hash, Error> {
         self.check_size(size)?;
-        Ok(affix_merkle::tree_root(self.suite(), size, &self.hash_reader())?)
+        Ok(affix_merkle::tree_root(
+            self.suite(),
+            size,
+            &self.hash_reader(),
+        )?)
     }
 
     /// Inclusion proof of entry `index` in the tree of `size` entries.
     pub fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Hash>, Error> {
         self.check_size(size)?;
-        Ok(affix_merkle::prove_inclusion(self.suite(), index, size, &self.hash_reader())?)
+        Ok(affix_merkle::prove_inclusion(
+            self.suite(),
+            index,
+            size,
+            &self.hash_reader(),
+        )?)
     }
 
     /// Consistency proof from the tree of `old` entries to the tree of `new` entries.
     pub fn consistency_proof(&self, old: TreeSize, new: TreeSize) -> Result<Vec<Hash>, Error> {
         self.check_size(new)?;
-        Ok(affix_merkle::prove_consistency(self.suite(), old, new, &self.hash_reader())?)
+        Ok(affix_merkle::prove_consistency(
+            self.suite(),
+            old,
+            new,
+            &self.hash_reader(),
+        )?)
     }
 
     fn check_size(&self, size: TreeSize) -> Result<(), Error> {
@@ -505,14 +536,18 @@ impl TileReader for LogStore {
     fn read_tiles(&self, tiles: &[TileId]) -> Result<Vec<Vec<u8>>, affix_merkle::Error> {
         tiles
             .iter()
-            .map(|t| self.read_tile(t).map_err(|e| affix_merkle::Error::Storage(e.to_string())))
+            .map(|t| {
+                self.read_tile(t)
+                    .map_err(|e| affix_merkle::Error::Storage(e.to_string()))
+            })
             .collect()
     }
 }
 
 /// Number of hashes at tile level `level` in a tree of `size` leaves.
 fn level_count(size: u64, level: u8) -> u64 {
-    size.checked_shr(u32::from(level) * u32::from(TILE_HEIGHT)).unwrap_or(0)
+    size.checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
+        .unwrap_or(0)
 }
 
 impl State {
@@ -560,7 +595,10 @@ fn parse_config(text: &str) -> Option<(String, HashSuite)> {
 fn read_small(path: &Path) -> Result<String, Error> {
     let meta = fs::metadata(path).map_err(io("stat", path))?;
     if meta.len() > MAX_SMALL_FILE_BYTES {
-        return Err(Error::Corrupt(format!("{} is unexpectedly large", path.display())));
+        return Err(Error::Corrupt(format!(
+            "{} is unexpectedly large",
+            path.display()
+        )));
     }
     fs::read_to_string(path).map_err(io("read", path))
 }
@@ -633,12 +671,29 @@ mod tests {
         for (i, n) in [(0u64, 1u64), (5, 300), (69_999, 70_000), (256, 65_536)] {
             let proof = log.inclusion_proof(LeafIndex(i), TreeSize(n)).unwrap();
             let leaf = suite.leaf_hash(format!("entry {i}").as_bytes());
-            verify_inclusion(suite, &leaf, LeafIndex(i), TreeSize(n), &proof, &log.root_at(TreeSize(n)).unwrap())
-                .unwrap();
+            verify_inclusion(
+                suite,
+                &leaf,
+                LeafIndex(i),
+                TreeSize(n),
+                &proof,
+                &log.root_at(TreeSize(n)).unwrap(),
+            )
+            .unwrap();
         }
         let old = log.root_at(TreeSize(300)).unwrap();
-        let proof = log.consistency_proof(TreeSize(300), TreeSize(70_000)).unwrap();
-        verify_consistency(suite, TreeSize(300), TreeSize(70_000), &old, &log.root(), &proof).unwrap();
+        let proof = log
+            .consistency_proof(TreeSize(300), TreeSize(70_000))
+            .unwrap();
+        verify_consistency(
+            suite,
+            TreeSize(300),
+            TreeSize(70_000),
+            &old,
+            &log.root(),
+            &proof,
+        )
+        .unwrap();
         // Tiles: the spec's 70,000-leaf example.
         let t = TileId::hashes(1, 1, 17).unwrap();
         assert_eq!(log.read_tile(&t).unwrap().len(), 17 * 32);
@@ -659,7 +714,10 @@ mod tests {
         drop(log);
         // Simulate a crash after data writes but before the state commit.
         for name in ["entries", "entries.idx", "hashes/0", "hashes/1"] {
-            let mut f = OpenOptions::new().append(true).open(path.join(name)).unwrap();
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(path.join(name))
+                .unwrap();
             f.write_all(&[0xAB; 777]).unwrap();
         }
         let mut log = LogStore::open(&path).unwrap();
@@ -734,7 +792,10 @@ mod tests {
         assert!(out.join("tile/0/002.p/88").exists());
         assert!(out.join("tile/1/000.p/2").exists());
         assert!(out.join("tile/entries/002.p/88").exists());
-        assert_eq!(fs::read(out.join("checkpoint")).unwrap(), b"checkpoint bytes");
+        assert_eq!(
+            fs::read(out.join("checkpoint")).unwrap(),
+            b"checkpoint bytes"
+        );
         // A second export skips full tiles already present.
         assert_eq!(log.export_static(&out, b"again").unwrap(), 3);
     }

@@ -202,7 +202,10 @@ mod tests {
     fn origin_selects_suite() {
         assert_eq!(HashSuite::for_origin("example.com/log"), HashSuite::Sha256);
         assert_eq!(HashSuite::for_origin("example.com/log/sm3"), HashSuite::Sm3);
-        assert_eq!(HashSuite::for_origin("example.com/sm3log"), HashSuite::Sha256);
+        assert_eq!(
+            HashSuite::for_origin("example.com/sm3log"),
+            HashSuite::Sha256
+        );
     }
 
     #[test]

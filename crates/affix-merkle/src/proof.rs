@@ -21,7 +21,11 @@ fn split_point(n: u64) -> u64 {
 /// fold of those subtrees, which holds for every range the proof recursions produce.
 fn complete_subtrees(mut lo: u64, hi: u64, out: &mut Vec<NodeId>) {
     while lo < hi {
-        let by_alignment = if lo == 0 { 1u64 << 63 } else { 1u64 << lo.trailing_zeros() };
+        let by_alignment = if lo == 0 {
+            1u64 << 63
+        } else {
+            1u64 << lo.trailing_zeros()
+        };
         let by_length = 1u64 << (63 - (hi - lo).leading_zeros());
         let width = by_alignment.min(by_length);
         // `width` is a power of two, so its trailing zeros (< 64) fit a u8.
@@ -365,8 +369,8 @@ mod tests {
             &[0x40, 0x41, 0x42, 0x43],
             &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
             &[
-                0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c,
-                0x6d, 0x6e, 0x6f,
+                0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
+                0x6e, 0x6f,
             ],
         ];
         let roots = [
@@ -400,13 +404,27 @@ mod tests {
                 assert_eq!(tree_root(suite, size, &t).unwrap(), roots[n as usize]);
                 for i in 0..n {
                     let p = prove_inclusion(suite, LeafIndex(i), size, &t).unwrap();
-                    verify_inclusion(suite, &leaves[i as usize], LeafIndex(i), size, &p, &roots[n as usize])
-                        .unwrap();
+                    verify_inclusion(
+                        suite,
+                        &leaves[i as usize],
+                        LeafIndex(i),
+                        size,
+                        &p,
+                        &roots[n as usize],
+                    )
+                    .unwrap();
                 }
                 for m in 0..=n {
                     let p = prove_consistency(suite, TreeSize(m), size, &t).unwrap();
-                    verify_consistency(suite, TreeSize(m), size, &roots[m as usize], &roots[n as usize], &p)
-                        .unwrap();
+                    verify_consistency(
+                        suite,
+                        TreeSize(m),
+                        size,
+                        &roots[m as usize],
+                        &roots[n as usize],
+                        &p,
+                    )
+                    .unwrap();
                 }
             }
         }
@@ -440,7 +458,9 @@ mod tests {
             Err(Error::ProofLength { .. })
         ));
         // SM3 proof material never verifies as SHA-256.
-        assert!(verify_inclusion(HashSuite::Sm3, &leaves[5], LeafIndex(5), size, &p, &root).is_err());
+        assert!(
+            verify_inclusion(HashSuite::Sm3, &leaves[5], LeafIndex(5), size, &p, &root).is_err()
+        );
         let mut tampered = p.clone();
         tampered[2].0[0] ^= 1;
         assert!(verify_inclusion(suite, &leaves[5], LeafIndex(5), size, &tampered, &root).is_err());
@@ -463,8 +483,15 @@ mod tests {
         ));
         assert!(verify_consistency(suite, TreeSize(40), TreeSize(40), &r20, &r40, &[]).is_err());
         verify_consistency(suite, TreeSize(40), TreeSize(40), &r40, &r40, &[]).unwrap();
-        verify_consistency(suite, TreeSize(0), TreeSize(40), &suite.empty_root(), &r40, &[])
-            .unwrap();
+        verify_consistency(
+            suite,
+            TreeSize(0),
+            TreeSize(40),
+            &suite.empty_root(),
+            &r40,
+            &[],
+        )
+        .unwrap();
         assert!(verify_consistency(suite, TreeSize(0), TreeSize(40), &r20, &r40, &[]).is_err());
         assert!(verify_consistency(suite, TreeSize(20), TreeSize(40), &r20, &r40, &[]).is_err());
     }

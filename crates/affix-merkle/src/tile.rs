@@ -373,8 +373,14 @@ mod tests {
         let t = TileId::hashes(0, 1_234_067, 256).unwrap();
         assert_eq!(t.path(), "tile/0/x001/x234/067");
         assert_eq!(TileId::hashes(3, 0, 17).unwrap().path(), "tile/3/000.p/17");
-        assert_eq!(TileId::entries(1000, 256).unwrap().path(), "tile/entries/x001/000");
-        assert_eq!(TileId::entries(999, 3).unwrap().path(), "tile/entries/999.p/3");
+        assert_eq!(
+            TileId::entries(1000, 256).unwrap().path(),
+            "tile/entries/x001/000"
+        );
+        assert_eq!(
+            TileId::entries(999, 3).unwrap().path(),
+            "tile/entries/999.p/3"
+        );
         for t in [
             TileId::hashes(0, 1_234_067, 256).unwrap(),
             TileId::hashes(63, u64::MAX, 1).unwrap(),
@@ -435,13 +441,20 @@ mod tests {
                 .into_iter()
                 .filter(|t| matches!(t.kind(), TileKind::Hashes { .. }))
                 .collect::<Vec<_>>(),
-            vec![TileId::hashes(0, 0, 256).unwrap(), TileId::hashes(1, 0, 1).unwrap()]
+            vec![
+                TileId::hashes(0, 0, 256).unwrap(),
+                TileId::hashes(1, 0, 1).unwrap()
+            ]
         );
         // Growing from 300 to 520 adds level-0 tile 1 (now full) and partial tile 2.
         let grown = tiles_for_size(TreeSize(300), TreeSize(520));
         assert!(grown.contains(&TileId::hashes(0, 1, 256).unwrap()));
         assert!(grown.contains(&TileId::hashes(0, 2, 8).unwrap()));
         assert!(grown.contains(&TileId::hashes(1, 0, 2).unwrap()));
-        assert!(!grown.iter().any(|t| t.index() == 0 && t.kind() == TileKind::Hashes { level: 0 }));
+        assert!(
+            !grown
+                .iter()
+                .any(|t| t.index() == 0 && t.kind() == TileKind::Hashes { level: 0 })
+        );
     }
 }

@@ -33,7 +33,11 @@ impl TreeBuilder {
     }
 
     /// Rebuilds the right edge of a stored tree of `size` leaves, reading at most 64 nodes.
-    pub fn restore(suite: HashSuite, size: TreeSize, reader: &impl HashReader) -> Result<Self, Error> {
+    pub fn restore(
+        suite: HashSuite,
+        size: TreeSize,
+        reader: &impl HashReader,
+    ) -> Result<Self, Error> {
         if size.0 > MAX_LEAVES {
             return Err(Error::TreeFull);
         }
@@ -50,7 +54,9 @@ impl TreeBuilder {
         }
         let hashes = reader.read_nodes(&nodes)?;
         if hashes.len() != nodes.len() {
-            return Err(Error::Storage("reader returned the wrong number of hashes".into()));
+            return Err(Error::Storage(
+                "reader returned the wrong number of hashes".into(),
+            ));
         }
         Ok(Self {
             suite,
@@ -171,9 +177,16 @@ impl TileReader for MemoryTree {
                         reason: "memory tree holds no entries",
                     });
                 };
-                let hashes = self.levels.get(usize::from(level)).map_or(&[][..], Vec::as_slice);
-                let start = usize::try_from(tile.index().saturating_mul(TILE_WIDTH))
-                    .map_err(|_| Error::MalformedTile { reason: "tile index too large" })?;
+                let hashes = self
+                    .levels
+                    .get(usize::from(level))
+                    .map_or(&[][..], Vec::as_slice);
+                let start =
+                    usize::try_from(tile.index().saturating_mul(TILE_WIDTH)).map_err(|_| {
+                        Error::MalformedTile {
+                            reason: "tile index too large",
+                        }
+                    })?;
                 let end = start.saturating_add(usize::from(tile.width()));
                 let slice = hashes.get(start..end).ok_or(Error::MalformedTile {
                     reason: "tile beyond the tree",
@@ -257,7 +270,10 @@ mod tests {
             Err(Error::NodeUnavailable(_))
         ));
         assert!(matches!(
-            t.read_nodes(&[NodeId { level: 63, index: u64::MAX }]),
+            t.read_nodes(&[NodeId {
+                level: 63,
+                index: u64::MAX
+            }]),
             Err(Error::NodeUnavailable(_))
         ));
         assert!(t.read_nodes(&[NodeId { level: 1, index: 4 }]).is_ok());

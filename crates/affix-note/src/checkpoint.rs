@@ -32,7 +32,10 @@ impl Origin {
         if origin.is_empty() || origin.len() > MAX_ORIGIN_BYTES {
             return Err(Error::MalformedCheckpoint("origin must be 1 to 256 bytes"));
         }
-        if origin.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+        if origin
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        {
             return Err(Error::MalformedCheckpoint(
                 "origin must not contain spaces, '+' or control characters",
             ));
@@ -73,7 +76,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: one line each for origin, size, base64 root, then extensions.
     pub fn to_text(&self) -> String {
-        let mut text = format!("{}\n{}\n{}\n", self.origin, self.size.0, self.root.to_base64());
+        let mut text = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size.0,
+            self.root.to_base64()
+        );
         for line in &self.extensions {
             text.push_str(line);
             text.push('\n');
@@ -101,7 +109,9 @@ impl Checkpoint {
         let mut extensions = Vec::new();
         for line in lines {
             if line.is_empty() {
-                return Err(Error::MalformedCheckpoint("extension lines must not be empty"));
+                return Err(Error::MalformedCheckpoint(
+                    "extension lines must not be empty",
+                ));
             }
             if line.len() > MAX_EXTENSION_BYTES {
                 return Err(Error::MalformedCheckpoint("extension line too long"));
@@ -135,7 +145,8 @@ impl Checkpoint {
 }
 
 fn parse_size(line: &str) -> Result<TreeSize, Error> {
-    const BAD: Error = Error::MalformedCheckpoint("tree size must be a decimal without leading zeros");
+    const BAD: Error =
+        Error::MalformedCheckpoint("tree size must be a decimal without leading zeros");
     if line.is_empty() || line.len() > 19 || (line.len() > 1 && line.starts_with('0')) {
         return Err(BAD);
     }
@@ -316,7 +327,12 @@ mod tests {
     #[test]
     fn verify_checks_origin_and_quorum() {
         let keys: Vec<SignerKey> = (1..=3)
-            .map(|i| SignerKey::ed25519_from_seed(KeyName::new(&format!("n{i}.example")).unwrap(), &[i; 32]))
+            .map(|i| {
+                SignerKey::ed25519_from_seed(
+                    KeyName::new(&format!("n{i}.example")).unwrap(),
+                    &[i; 32],
+                )
+            })
             .collect();
         let vks: Vec<VerifierKey> = keys.iter().map(|k| k.verifier_key().clone()).collect();
         let c = Checkpoint {
@@ -332,8 +348,14 @@ mod tests {
         assert_eq!(v.checkpoint(), &c);
         assert_eq!(v.signers().len(), 2);
         let strict = TrustPolicy::new(c.origin.clone(), vks.clone(), 3).unwrap();
-        assert!(matches!(parsed.verify(&strict), Err(Error::QuorumNotMet { .. })));
+        assert!(matches!(
+            parsed.verify(&strict),
+            Err(Error::QuorumNotMet { .. })
+        ));
         let other = TrustPolicy::new(Origin::new("other.example").unwrap(), vks, 1).unwrap();
-        assert!(matches!(parsed.verify(&other), Err(Error::WrongOrigin { .. })));
+        assert!(matches!(
+            parsed.verify(&other),
+            Err(Error::WrongOrigin { .. })
+        ));
     }
 }

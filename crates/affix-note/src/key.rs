@@ -61,7 +61,10 @@ impl KeyName {
         if name.is_empty() || name.len() > MAX_KEY_NAME_BYTES {
             return Err(Error::MalformedKey("key name must be 1 to 256 bytes"));
         }
-        if name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+        if name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        {
             return Err(Error::MalformedKey(
                 "key name must not contain spaces, '+' or control characters",
             ));
@@ -92,7 +95,9 @@ impl KeyId {
         h.update(b"\n");
         h.update(type_and_key);
         let digest = h.finalize();
-        Self(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]))
+        Self(u32::from_be_bytes([
+            digest[0], digest[1], digest[2], digest[3],
+        ]))
     }
 }
 
@@ -123,7 +128,9 @@ impl PublicKey {
     fn decode(type_and_key: &[u8]) -> Result<Self, Error> {
         if let Some(key) = type_and_key.strip_prefix(SM2_TYPE_IDENTIFIER) {
             if key.len() != 33 {
-                return Err(Error::MalformedKey("SM2 public key must be 33 bytes (compressed)"));
+                return Err(Error::MalformedKey(
+                    "SM2 public key must be 33 bytes (compressed)",
+                ));
             }
             let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTID, key)
                 .map_err(|_| Error::MalformedKey("invalid SM2 public key"))?;
@@ -407,11 +414,15 @@ impl SignerKey {
         }
         let rest = text
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or(Error::MalformedKey("signer key must start with PRIVATE+KEY+"))?;
+            .ok_or(Error::MalformedKey(
+                "signer key must start with PRIVATE+KEY+",
+            ))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(Error::MalformedKey("signer key must be PRIVATE+KEY+name+id+key"));
+            return Err(Error::MalformedKey(
+                "signer key must be PRIVATE+KEY+name+id+key",
+            ));
         };
         let name = KeyName::new(name)?;
         let id = parse_key_id(id_hex)?;
@@ -499,9 +510,10 @@ mod tests {
     #[test]
     fn spec_example_verifier_key() {
         // From c2sp.org/signed-note, "Example".
-        let vk =
-            VerifierKey::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
-                .unwrap();
+        let vk = VerifierKey::parse(
+            "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        )
+        .unwrap();
         assert_eq!(vk.name().as_str(), "example.com/foo");
         assert_eq!(vk.id(), KeyId(0x530d903a));
         assert_eq!(vk.signature_type(), SignatureType::Ed25519);

@@ -36,7 +36,11 @@ impl NoteSignature {
         let mut bytes = Vec::with_capacity(4 + self.signature.len());
         bytes.extend_from_slice(&self.id.0.to_be_bytes());
         bytes.extend_from_slice(&self.signature);
-        format!("{SIGNATURE_PREFIX}{} {}\n", self.name, STANDARD.encode(bytes))
+        format!(
+            "{SIGNATURE_PREFIX}{} {}\n",
+            self.name,
+            STANDARD.encode(bytes)
+        )
     }
 }
 
@@ -83,7 +87,9 @@ impl Note {
         self.signatures
             .retain(|s| !(s.name == *vk.name() && s.id == vk.id()));
         if self.signatures.len() >= MAX_SIGNATURES {
-            return Err(Error::Signing("note already has the maximum number of signatures"));
+            return Err(Error::Signing(
+                "note already has the maximum number of signatures",
+            ));
         }
         self.signatures.push(NoteSignature {
             name: vk.name().clone(),
@@ -120,10 +126,12 @@ impl Note {
             }
             let rest = line
                 .strip_prefix(SIGNATURE_PREFIX)
-                .ok_or(Error::MalformedNote("signature line must start with an em dash"))?;
-            let (name, b64) = rest
-                .split_once(' ')
-                .ok_or(Error::MalformedNote("signature line must be name and signature"))?;
+                .ok_or(Error::MalformedNote(
+                    "signature line must start with an em dash",
+                ))?;
+            let (name, b64) = rest.split_once(' ').ok_or(Error::MalformedNote(
+                "signature line must be name and signature",
+            ))?;
             let name = KeyName::new(name)
                 .map_err(|_| Error::MalformedNote("invalid key name in signature line"))?;
             if b64.len() > MAX_SIGNATURE_BYTES * 4 / 3 + 4 {
@@ -214,7 +222,9 @@ pub(crate) fn check_policy(verifiers: &[VerifierKey], quorum: usize) -> Result<(
         return Err(Error::InvalidPolicy("quorum must be at least 1"));
     }
     if quorum > verifiers.len() {
-        return Err(Error::InvalidPolicy("quorum is larger than the number of keys"));
+        return Err(Error::InvalidPolicy(
+            "quorum is larger than the number of keys",
+        ));
     }
     let mut names = BTreeSet::new();
     let mut keys = BTreeSet::new();
@@ -291,7 +301,11 @@ mod tests {
 
     #[test]
     fn k_of_n_policy() {
-        let (a, b, c) = (key("a.example", 1), key("b.example", 2), key("c.example", 3));
+        let (a, b, c) = (
+            key("a.example", 1),
+            key("b.example", 2),
+            key("c.example", 3),
+        );
         let keys = [
             a.verifier_key().clone(),
             b.verifier_key().clone(),
@@ -301,24 +315,45 @@ mod tests {
         assert_eq!(note.verify(&keys, 2).unwrap().signers().len(), 2);
         assert_eq!(
             note.verify(&keys, 3).unwrap_err(),
-            Error::QuorumNotMet { required: 3, valid: 2 }
+            Error::QuorumNotMet {
+                required: 3,
+                valid: 2
+            }
         );
         // Unknown signers are ignored; one trusted signature suffices for quorum 1.
         assert!(note.verify(&keys[..1], 1).is_ok());
-        assert!(matches!(note.verify(&keys[1..2], 1), Err(Error::QuorumNotMet { .. })));
+        assert!(matches!(
+            note.verify(&keys[1..2], 1),
+            Err(Error::QuorumNotMet { .. })
+        ));
         // Duplicated signature lines count once.
         let mut dup = note.clone();
         dup.signatures.push(dup.signatures[0].clone());
-        assert!(matches!(dup.verify(&keys, 3), Err(Error::QuorumNotMet { valid: 2, .. })));
+        assert!(matches!(
+            dup.verify(&keys, 3),
+            Err(Error::QuorumNotMet { valid: 2, .. })
+        ));
         // A bad signature by a trusted key rejects the note.
         let mut bad = note.clone();
         bad.signatures[1].signature[0] ^= 1;
-        assert!(matches!(bad.verify(&keys, 1), Err(Error::InvalidSignature { .. })));
+        assert!(matches!(
+            bad.verify(&keys, 1),
+            Err(Error::InvalidSignature { .. })
+        ));
         // Impossible or double-counting policies are refused.
-        assert!(matches!(note.verify(&keys, 0), Err(Error::InvalidPolicy(_))));
-        assert!(matches!(note.verify(&keys, 4), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(
+            note.verify(&keys, 0),
+            Err(Error::InvalidPolicy(_))
+        ));
+        assert!(matches!(
+            note.verify(&keys, 4),
+            Err(Error::InvalidPolicy(_))
+        ));
         let twice = [keys[0].clone(), keys[0].clone()];
-        assert!(matches!(note.verify(&twice, 2), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(
+            note.verify(&twice, 2),
+            Err(Error::InvalidPolicy(_))
+        ));
     }
 
     #[test]
@@ -346,7 +381,10 @@ mod tests {
             (ok.replace(" a ", " a+b ").into_bytes(), "key name"),
             (format!("{ok}\u{2014} a !!!!\n").into_bytes(), "base64"),
             (format!("{ok}\u{2014} a AAAA\n").into_bytes(), "too short"),
-            (format!("{ok}\u{2014} a\n").into_bytes(), "name and signature"),
+            (
+                format!("{ok}\u{2014} a\n").into_bytes(),
+                "name and signature",
+            ),
         ];
         for (bytes, want) in cases {
             let err = Note::parse(&bytes).unwrap_err().to_string();
@@ -359,7 +397,12 @@ mod tests {
             many.push_str(ok.lines().last().unwrap());
             many.push('\n');
         }
-        assert!(Note::parse(many.as_bytes()).unwrap_err().to_string().contains("too many"));
+        assert!(
+            Note::parse(many.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("too many")
+        );
     }
 
     #[test]

@@ -74,12 +74,16 @@ impl Receipt {
         let split = bytes
             .windows(2)
             .position(|w| w == b"\n\n")
-            .ok_or(Error::MalformedReceipt("no blank line before the checkpoint"))?;
+            .ok_or(Error::MalformedReceipt(
+                "no blank line before the checkpoint",
+            ))?;
         let head = std::str::from_utf8(&bytes[..split])
             .map_err(|_| Error::MalformedReceipt("proof lines are not UTF-8"))?;
         let mut lines = head.split('\n').peekable();
         if lines.next() != Some(RECEIPT_HEADER) {
-            return Err(Error::MalformedReceipt("first line must be c2sp.org/tlog-proof@v1"));
+            return Err(Error::MalformedReceipt(
+                "first line must be c2sp.org/tlog-proof@v1",
+            ));
         }
         let mut extra = None;
         if let Some(line) = lines.peek() {
@@ -100,11 +104,15 @@ impl Receipt {
         let index = index_line
             .strip_prefix("index ")
             .and_then(parse_index)
-            .ok_or(Error::MalformedReceipt("index line must be 'index <decimal>'"))?;
+            .ok_or(Error::MalformedReceipt(
+                "index line must be 'index <decimal>'",
+            ))?;
         let mut proof = Vec::new();
         for line in lines {
             if proof.len() == MAX_PROOF_HASHES {
-                return Err(Error::MalformedReceipt("inclusion proof has too many hashes"));
+                return Err(Error::MalformedReceipt(
+                    "inclusion proof has too many hashes",
+                ));
             }
             let h = Hash::from_base64(line)
                 .map_err(|_| Error::MalformedReceipt("proof line is not a base64 hash"))?;
@@ -127,7 +135,11 @@ impl Receipt {
 
     /// Verifies the receipt for `entry`, supplied out of band. If the receipt also
     /// carries `extra` bytes they must be the same.
-    pub fn verify_entry(&self, policy: &TrustPolicy, entry: &[u8]) -> Result<VerifiedReceipt, Error> {
+    pub fn verify_entry(
+        &self,
+        policy: &TrustPolicy,
+        entry: &[u8],
+    ) -> Result<VerifiedReceipt, Error> {
         if self.extra.as_deref().is_some_and(|e| e != entry) {
             return Err(Error::EntryMismatch);
         }
@@ -212,7 +224,13 @@ mod tests {
         (tree, entries, key, policy)
     }
 
-    fn receipt(tree: &MemoryTree, entries: &[Vec<u8>], key: &SignerKey, policy: &TrustPolicy, i: u64) -> Receipt {
+    fn receipt(
+        tree: &MemoryTree,
+        entries: &[Vec<u8>],
+        key: &SignerKey,
+        policy: &TrustPolicy,
+        i: u64,
+    ) -> Receipt {
         let c = Checkpoint {
             origin: policy.origin().clone(),
             size: tree.size(),
@@ -254,7 +272,10 @@ mod tests {
         r.index = LeafIndex(2);
         assert!(matches!(r.verify(&policy), Err(Error::Inclusion(_))));
         let r = receipt(&tree, &entries, &key, &policy, 3);
-        assert_eq!(r.verify_entry(&policy, &entries[4]).unwrap_err(), Error::EntryMismatch);
+        assert_eq!(
+            r.verify_entry(&policy, &entries[4]).unwrap_err(),
+            Error::EntryMismatch
+        );
         let mut no_extra = r.clone();
         no_extra.extra = None;
         assert_eq!(no_extra.verify(&policy).unwrap_err(), Error::MissingEntry);
@@ -272,25 +293,40 @@ mod tests {
     #[test]
     fn malformed_receipts_get_specific_errors() {
         let (tree, entries, key, policy) = setup("ledger.example/v1");
-        let good = String::from_utf8(receipt(&tree, &entries, &key, &policy, 3).to_bytes()).unwrap();
+        let good =
+            String::from_utf8(receipt(&tree, &entries, &key, &policy, 3).to_bytes()).unwrap();
         for (text, want) in [
-            (good.replace(RECEIPT_HEADER, "c2sp.org/tlog-proof@v2"), "first line"),
+            (
+                good.replace(RECEIPT_HEADER, "c2sp.org/tlog-proof@v2"),
+                "first line",
+            ),
             (good.replace("index 3", "index 03"), "index line"),
             (good.replace("index 3", "index -3"), "index line"),
             (good.replace("index 3\n", ""), "index line"),
             (good.replacen("\n\n", "\n", 1), "not a base64 hash"),
             (good.split("\n\n").next().unwrap().to_owned(), "blank line"),
             (good.replace("extra ", "extra !"), "extra"),
-            (good.replace("index 3\n", "index 3\nnot-a-hash\n"), "base64 hash"),
+            (
+                good.replace("index 3\n", "index 3\nnot-a-hash\n"),
+                "base64 hash",
+            ),
         ] {
             let err = Receipt::parse(text.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(want), "{err} should mention {want}");
         }
         let long_proof = good.replace(
             "index 3\n",
-            &format!("index 3\n{}", format!("{}\n", Hash([0; 32]).to_base64()).repeat(65)),
+            &format!(
+                "index 3\n{}",
+                format!("{}\n", Hash([0; 32]).to_base64()).repeat(65)
+            ),
         );
-        assert!(Receipt::parse(long_proof.as_bytes()).unwrap_err().to_string().contains("too many"));
+        assert!(
+            Receipt::parse(long_proof.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("too many")
+        );
         assert!(Receipt::parse(&vec![b'a'; MAX_RECEIPT_BYTES + 1]).is_err());
         let _ = HashSuite::Sha256;
     }
