@@ -3,6 +3,8 @@
 //! vectors (`AFFIX_REGENERATE_VECTORS=1 cargo test -p affix-evidence --test vectors`) is
 //! an explicit decision to break every receipt already issued, and needs a new version.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use affix_evidence::{Commitment, DigestAlgorithm, EvidenceRecord, Salt, UnixMillis};
 use sha2::{Digest, Sha256};
 

@@ -640,6 +640,7 @@ impl HashReader for LogStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use affix_merkle::{MemoryTree, verify_consistency, verify_inclusion};

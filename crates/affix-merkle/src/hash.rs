@@ -159,6 +159,7 @@ impl HashSuite {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -29,7 +29,7 @@ fn complete_subtrees(mut lo: u64, hi: u64, out: &mut Vec<NodeId>) {
         let by_length = 1u64 << (63 - (hi - lo).leading_zeros());
         let width = by_alignment.min(by_length);
         // `width` is a power of two, so its trailing zeros (< 64) fit a u8.
-        let level = width.trailing_zeros() as u8;
+        let level = u8::try_from(width.trailing_zeros()).unwrap_or(u8::MAX);
         out.push(NodeId {
             level,
             index: lo >> level,
@@ -326,6 +326,7 @@ fn consistency_proof_len(old: u64, new: u64) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::tree::MemoryTree;

@@ -149,7 +149,7 @@ impl TileId {
                     return Err(BAD);
                 }
                 // Checked just above: 1..=255.
-                (index_str, width as u16)
+                (index_str, u16::try_from(width).map_err(|_| BAD)?)
             }
             None => (rest, 256),
         };
@@ -365,6 +365,7 @@ fn hash_tile_span(suite: HashSuite, data: &[u8]) -> Hash {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -102,7 +102,7 @@ impl TreeBuilder {
             self.peaks.pop();
             node = self.suite.node_hash(&left, &node);
             level += 1;
-            if level % TILE_HEIGHT == 0 {
+            if level.is_multiple_of(TILE_HEIGHT) {
                 store(level / TILE_HEIGHT, &node);
             }
         }
@@ -208,6 +208,7 @@ impl HashReader for MemoryTree {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::{tiles_for_size, tree_root};

@@ -289,6 +289,7 @@ impl VerifiedCheckpoint {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::{KeyName, SignerKey};

@@ -504,6 +504,7 @@ impl std::fmt::Debug for SignerKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -259,6 +259,7 @@ impl VerifiedNote {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::SignerKey;

@@ -86,17 +86,15 @@ impl Receipt {
             ));
         }
         let mut extra = None;
-        if let Some(line) = lines.peek() {
-            if let Some(b64) = line.strip_prefix("extra ") {
-                if b64.is_empty() || b64.len() > MAX_EXTRA_BYTES.div_ceil(3) * 4 {
-                    return Err(Error::MalformedReceipt("extra data is empty or too large"));
-                }
-                let data = STANDARD
-                    .decode(b64)
-                    .map_err(|_| Error::MalformedReceipt("extra data is not valid base64"))?;
-                extra = Some(data);
-                lines.next();
+        if let Some(b64) = lines.peek().and_then(|line| line.strip_prefix("extra ")) {
+            if b64.is_empty() || b64.len() > MAX_EXTRA_BYTES.div_ceil(3) * 4 {
+                return Err(Error::MalformedReceipt("extra data is empty or too large"));
             }
+            let data = STANDARD
+                .decode(b64)
+                .map_err(|_| Error::MalformedReceipt("extra data is not valid base64"))?;
+            extra = Some(data);
+            lines.next();
         }
         let index_line = lines
             .next()
@@ -206,6 +204,7 @@ impl VerifiedReceipt {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::{Checkpoint, KeyName, NoteSigner, Origin, SignerKey};

@@ -118,7 +118,7 @@ pub(crate) fn run(base: &Path) -> Result<()> {
         Some(&forged_doc),
     ) {
         Err(crate::Failure::Verification(e)) => {
-            println!("   altered amount in the IOU      -> rejected: {e}")
+            println!("   altered amount in the IOU      -> rejected: {e}");
         }
         other => bail!("a forged document was not rejected: {other:?}"),
     }

@@ -1,5 +1,7 @@
 //! The `affix` command from the outside: exit codes, outputs, bad input, crashes.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -29,7 +31,10 @@ fn fails(args: &[&str], code: i32, message: &str) {
     let out = affix(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "affix {args:?}: {stderr}");
-    assert!(stderr.contains(message), "affix {args:?}: {stderr:?} should mention {message:?}");
+    assert!(
+        stderr.contains(message),
+        "affix {args:?}: {stderr:?} should mention {message:?}"
+    );
 }
 
 fn s(p: &Path) -> &str {
@@ -49,9 +54,17 @@ fn fixture(origin: &str, algorithm: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_owned();
     let key = root.join("k.key");
-    let vkey = ok(&["keygen", "--name", "notary.test/log", "--out", s(&key), "--algorithm", algorithm])
-        .trim()
-        .to_owned();
+    let vkey = ok(&[
+        "keygen",
+        "--name",
+        "notary.test/log",
+        "--out",
+        s(&key),
+        "--algorithm",
+        algorithm,
+    ])
+    .trim()
+    .to_owned();
     let log = root.join("log");
     ok(&["log", "init", s(&log), "--origin", origin, "--key", s(&key)]);
     let docs: Vec<PathBuf> = (0..3)
@@ -83,9 +96,27 @@ fn keygen_writes_a_private_key_once() {
     assert!(vkey.starts_with("a.example+"));
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert!(std::fs::read_to_string(&key).unwrap().starts_with("PRIVATE+KEY+a.example+"));
-    fails(&["keygen", "--name", "a.example", "--out", s(&key)], 1, "must not exist");
-    fails(&["keygen", "--name", "bad name", "--out", s(&tmp.path().join("b"))], 1, "invalid key name");
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("PRIVATE+KEY+a.example+")
+    );
+    fails(
+        &["keygen", "--name", "a.example", "--out", s(&key)],
+        1,
+        "must not exist",
+    );
+    fails(
+        &[
+            "keygen",
+            "--name",
+            "bad name",
+            "--out",
+            s(&tmp.path().join("b")),
+        ],
+        1,
+        "invalid key name",
+    );
     fails(&["keygen", "--out", "x"], 2, "--name");
 }
 
@@ -94,42 +125,127 @@ fn receipt_round_trip_and_failures() {
     let f = fixture("notary.test/log", "ed25519");
     let receipt = f.root.join("r1.tlog-proof");
     std::fs::write(&receipt, ok(&["log", "proof", s(&f.log), "1"])).unwrap();
-    let report = ok(&["log", "verify", "--key", &f.vkey, s(&receipt), "--document", s(&f.docs[1])]);
-    assert!(report.starts_with("OK: entry 1 is in log notary.test/log (tree size 3"), "{report}");
+    let report = ok(&[
+        "log",
+        "verify",
+        "--key",
+        &f.vkey,
+        s(&receipt),
+        "--document",
+        s(&f.docs[1]),
+    ]);
+    assert!(
+        report.starts_with("OK: entry 1 is in log notary.test/log (tree size 3"),
+        "{report}"
+    );
     assert!(report.contains("kind       document.notarized"));
 
     // The wrong document, the wrong key, a wrong origin, a tampered receipt.
     fails(
-        &["log", "verify", "--key", &f.vkey, s(&receipt), "--document", s(&f.docs[0])],
+        &[
+            "log",
+            "verify",
+            "--key",
+            &f.vkey,
+            s(&receipt),
+            "--document",
+            s(&f.docs[0]),
+        ],
         3,
         "not the document",
     );
     let other = f.root.join("other.key");
     let other_vkey = ok(&["keygen", "--name", "notary.test/log", "--out", s(&other)]);
-    fails(&["log", "verify", "--key", other_vkey.trim(), s(&receipt)], 3, "0 valid signatures");
     fails(
-        &["log", "verify", "--key", &f.vkey, "--origin", "elsewhere.test/log", s(&receipt)],
+        &["log", "verify", "--key", other_vkey.trim(), s(&receipt)],
+        3,
+        "0 valid signatures",
+    );
+    fails(
+        &[
+            "log",
+            "verify",
+            "--key",
+            &f.vkey,
+            "--origin",
+            "elsewhere.test/log",
+            s(&receipt),
+        ],
         3,
         "not the trusted origin",
     );
     let text = std::fs::read_to_string(&receipt).unwrap();
     let tampered = f.root.join("tampered.tlog-proof");
     std::fs::write(&tampered, text.replace("index 1", "index 2")).unwrap();
-    fails(&["log", "verify", "--key", &f.vkey, s(&tampered)], 3, "inclusion proof");
+    fails(
+        &["log", "verify", "--key", &f.vkey, s(&tampered)],
+        3,
+        "inclusion proof",
+    );
     std::fs::write(&tampered, "garbage\n").unwrap();
-    fails(&["log", "verify", "--key", &f.vkey, s(&tampered)], 3, "not a valid receipt");
+    fails(
+        &["log", "verify", "--key", &f.vkey, s(&tampered)],
+        3,
+        "not a valid receipt",
+    );
     fails(&["log", "verify", s(&receipt)], 1, "no verifier keys");
-    fails(&["log", "verify", "--key", "nonsense", s(&receipt)], 1, "invalid verifier key");
-    fails(&["log", "verify", "--key", &f.vkey, "--quorum", "2", s(&receipt)], 1, "quorum");
-    fails(&["log", "verify", "--key", &f.vkey, s(&f.root.join("missing"))], 1, "reading");
+    fails(
+        &["log", "verify", "--key", "nonsense", s(&receipt)],
+        1,
+        "invalid verifier key",
+    );
+    fails(
+        &[
+            "log",
+            "verify",
+            "--key",
+            &f.vkey,
+            "--quorum",
+            "2",
+            s(&receipt),
+        ],
+        1,
+        "quorum",
+    );
+    fails(
+        &[
+            "log",
+            "verify",
+            "--key",
+            &f.vkey,
+            s(&f.root.join("missing")),
+        ],
+        1,
+        "reading",
+    );
 
     // --leaf: the record bytes supplied out of band must be the logged ones.
     let leaf = f.root.join("leaf.bin");
     std::fs::write(&leaf, b"not the record").unwrap();
-    fails(&["log", "verify", "--key", &f.vkey, s(&receipt), "--leaf", s(&leaf)], 3, "differs");
+    fails(
+        &[
+            "log",
+            "verify",
+            "--key",
+            &f.vkey,
+            s(&receipt),
+            "--leaf",
+            s(&leaf),
+        ],
+        3,
+        "differs",
+    );
     let keys_file = f.root.join("keys");
     std::fs::write(&keys_file, format!("# trusted\n{}\n", f.vkey)).unwrap();
-    ok(&["log", "verify", "--keys", s(&keys_file), "--quorum", "1", s(&receipt)]);
+    ok(&[
+        "log",
+        "verify",
+        "--keys",
+        s(&keys_file),
+        "--quorum",
+        "1",
+        s(&receipt),
+    ]);
 
     // Proofs for records that don't exist are refused.
     fails(&["log", "proof", s(&f.log), "3"], 1, "beyond");
@@ -156,17 +272,36 @@ fn consistency_and_checkpoints_verify_independently() {
         .lines()
         .map(|l| Hash::from_base64(l).unwrap())
         .collect();
-    verify_consistency(HashSuite::Sha256, old.size, new.size, &old.root, &new.root, &proof).unwrap();
+    verify_consistency(
+        HashSuite::Sha256,
+        old.size,
+        new.size,
+        &old.root,
+        &new.root,
+        &proof,
+    )
+    .unwrap();
     fails(&["log", "consistency", s(&f.log), "3", "54"], 1, "beyond");
-    fails(&["log", "consistency", s(&f.log), "9", "4"], 1, "larger than");
+    fails(
+        &["log", "consistency", s(&f.log), "9", "4"],
+        1,
+        "larger than",
+    );
 
     let status = ok(&["log", "status", s(&f.log)]);
     assert!(status.contains("size 53"), "{status}");
     let out = f.root.join("static");
     ok(&["log", "export", s(&f.log), s(&out)]);
-    assert_eq!(std::fs::read(out.join("tile/0/000.p/53")).unwrap().len(), 53 * 32);
+    assert_eq!(
+        std::fs::read(out.join("tile/0/000.p/53")).unwrap().len(),
+        53 * 32
+    );
     assert!(out.join("tile/entries/000.p/53").exists());
-    assert!(std::fs::read_to_string(out.join("checkpoint")).unwrap().contains("\n53\n"));
+    assert!(
+        std::fs::read_to_string(out.join("checkpoint"))
+            .unwrap()
+            .contains("\n53\n")
+    );
 }
 
 #[test]
@@ -176,7 +311,15 @@ fn sm3_log_with_sm2_key() {
     assert!(status.contains("hash sm3"), "{status}");
     let receipt = f.root.join("r.tlog-proof");
     std::fs::write(&receipt, ok(&["log", "proof", s(&f.log), "2"])).unwrap();
-    let report = ok(&["log", "verify", "--key", &f.vkey, s(&receipt), "--document", s(&f.docs[2])]);
+    let report = ok(&[
+        "log",
+        "verify",
+        "--key",
+        &f.vkey,
+        s(&receipt),
+        "--document",
+        s(&f.docs[2]),
+    ]);
     assert!(report.contains("sm3 hash"), "{report}");
 }
 
@@ -184,20 +327,59 @@ fn sm3_log_with_sm2_key() {
 fn bad_input_is_refused_with_a_reason() {
     let f = fixture("notary.test/log", "ed25519");
     let key = f.root.join("k.key");
-    fails(&["log", "init", s(&f.log), "--origin", "x.test", "--key", s(&key)], 1, "not empty");
     fails(
-        &["log", "init", s(&f.root.join("l2")), "--origin", "has space", "--key", s(&key)],
+        &[
+            "log",
+            "init",
+            s(&f.log),
+            "--origin",
+            "x.test",
+            "--key",
+            s(&key),
+        ],
+        1,
+        "not empty",
+    );
+    fails(
+        &[
+            "log",
+            "init",
+            s(&f.root.join("l2")),
+            "--origin",
+            "has space",
+            "--key",
+            s(&key),
+        ],
         1,
         "invalid origin",
     );
-    fails(&["log", "append", s(&f.root.join("nolog")), s(&f.docs[0])], 1, "not an Affix log");
-    fails(&["log", "append", s(&f.log), s(&f.root.join("missing.txt"))], 1, "missing.txt");
     fails(
-        &["log", "append", s(&f.log), s(&f.docs[0]), "--metadata", "Bad Key=1"],
+        &["log", "append", s(&f.root.join("nolog")), s(&f.docs[0])],
+        1,
+        "not an Affix log",
+    );
+    fails(
+        &["log", "append", s(&f.log), s(&f.root.join("missing.txt"))],
+        1,
+        "missing.txt",
+    );
+    fails(
+        &[
+            "log",
+            "append",
+            s(&f.log),
+            s(&f.docs[0]),
+            "--metadata",
+            "Bad Key=1",
+        ],
         1,
         "invalid evidence record",
     );
-    fails(&["log", "append", s(&f.log), s(&f.docs[0]), "--kind", "NOPE"], 1, "kind");
+    fails(
+        &["log", "append", s(&f.log), s(&f.docs[0]), "--kind", "NOPE"],
+        1,
+        "kind",
+    );
     // A key file others can read is refused.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     fails(&["log", "append", s(&f.log), s(&f.docs[0])], 1, "chmod 600");
@@ -220,8 +402,13 @@ fn sigkill_during_append_loses_nothing_acknowledged() {
     let mut killed = 0;
     for round in 0..12u64 {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_affix"));
-        cmd.args(["log", "append", s(&f.log)]).args(batch.iter().map(|p| s(p)));
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        cmd.args(["log", "append", s(&f.log)])
+            .args(batch.iter().map(|p| s(p)));
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         // Kill at a different point of the append each round (from before it starts to
         // after it finished).
         std::thread::sleep(Duration::from_millis(round * 7 % 60));
@@ -239,15 +426,25 @@ fn sigkill_during_append_loses_nothing_acknowledged() {
             .parse()
             .unwrap();
         // One append is one batch: all 300 records or none, and never fewer than acknowledged.
-        assert!(now == size || now == size + 300, "size went from {size} to {now}");
+        assert!(
+            now == size || now == size + 300,
+            "size went from {size} to {now}"
+        );
         if acknowledged {
             assert_eq!(now, size + 300, "acknowledged append lost");
         }
         size = now;
     }
-    assert!(killed > 0, "no append was interrupted; the test did not test anything");
+    assert!(
+        killed > 0,
+        "no append was interrupted; the test did not test anything"
+    );
     // Every record still proves against the latest checkpoint.
     let receipt = f.root.join("last.tlog-proof");
-    std::fs::write(&receipt, ok(&["log", "proof", s(&f.log), &(size - 1).to_string()])).unwrap();
+    std::fs::write(
+        &receipt,
+        ok(&["log", "proof", s(&f.log), &(size - 1).to_string()]),
+    )
+    .unwrap();
     ok(&["log", "verify", "--key", &f.vkey, s(&receipt)]);
 }

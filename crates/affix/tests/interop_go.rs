@@ -8,14 +8,16 @@
 //! rather than skip, when Go is missing: an interop check that silently does not run is
 //! worse than none.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use affix_logstore::LogStore;
 use affix_merkle::{
-    Hash, HashSuite, LeafIndex, TileHashReader, TileId, TileKind, TileReader, TreeSize,
-    tree_root, verify_consistency,
+    Hash, HashSuite, LeafIndex, TileHashReader, TileId, TileKind, TileReader, TreeSize, tree_root,
+    verify_consistency,
 };
 use affix_note::{
     Checkpoint, KeyName, Note, NoteSigner, Origin, Receipt, SignedCheckpoint, SignerKey,
@@ -36,9 +38,14 @@ fn validator() -> &'static Path {
             .arg(&src)
             .env("GO111MODULE", "off")
             .env("GOPATH", GOPATH)
-            .env("GOCACHE", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gocache"))
+            .env(
+                "GOCACHE",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gocache"),
+            )
             .status()
-            .expect("`go` not found: install golang-go and golang-golang-x-mod-dev (scripts/test does)");
+            .expect(
+                "`go` not found: install golang-go and golang-golang-x-mod-dev (scripts/test does)",
+            );
         assert!(status.success(), "building the Go validator failed");
         out
     })
@@ -46,7 +53,10 @@ fn validator() -> &'static Path {
 
 /// Runs the validator; returns (success, stdout+stderr).
 fn go(args: &[&str]) -> (bool, String) {
-    let out = Command::new(validator()).args(args).output().expect("run validator");
+    let out = Command::new(validator())
+        .args(args)
+        .output()
+        .expect("run validator");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -104,7 +114,9 @@ impl Log {
 
     fn grow_to(&mut self, size: u64) {
         let start = self.store.size().0;
-        let entries: Vec<Vec<u8>> = (start..size).map(|i| format!("entry {i}").into_bytes()).collect();
+        let entries: Vec<Vec<u8>> = (start..size)
+            .map(|i| format!("entry {i}").into_bytes())
+            .collect();
         self.store.append(&entries).unwrap();
     }
 
@@ -148,17 +160,33 @@ fn go_verifies_our_checkpoints_with_k_of_n_signatures() {
     let cp = log.path("checkpoint");
     std::fs::write(&cp, log.checkpoint(2).to_bytes()).unwrap();
     let origin = "ledger.example/evidence";
-    let out = go_ok(&args(&["verify-checkpoint"], &vk, &["-quorum", "2", "-origin", origin, s(&cp)]));
+    let out = go_ok(&args(
+        &["verify-checkpoint"],
+        &vk,
+        &["-quorum", "2", "-origin", origin, s(&cp)],
+    ));
     assert!(out.contains("size=1000") && out.contains("sigs=2"), "{out}");
     // Two of three signed: a 3-of-3 policy fails in Go as in Rust.
-    go_rejects(&args(&["verify-checkpoint"], &vk, &["-quorum", "3", "-origin", origin, s(&cp)]));
-    go_rejects(&args(&["verify-checkpoint"], &vk, &["-quorum", "2", "-origin", "other.example", s(&cp)]));
+    go_rejects(&args(
+        &["verify-checkpoint"],
+        &vk,
+        &["-quorum", "3", "-origin", origin, s(&cp)],
+    ));
+    go_rejects(&args(
+        &["verify-checkpoint"],
+        &vk,
+        &["-quorum", "2", "-origin", "other.example", s(&cp)],
+    ));
     // The SM2 signature is invisible to Go (unknown key type), not an error.
     assert_eq!(log.checkpoint(2).note().signatures().len(), 3);
     // A tampered checkpoint fails.
     let text = String::from_utf8(log.checkpoint(3).to_bytes()).unwrap();
     std::fs::write(&cp, text.replacen("1000", "1001", 1)).unwrap();
-    go_rejects(&args(&["verify-checkpoint"], &vk, &["-quorum", "1", "-origin", origin, s(&cp)]));
+    go_rejects(&args(
+        &["verify-checkpoint"],
+        &vk,
+        &["-quorum", "1", "-origin", origin, s(&cp)],
+    ));
 }
 
 #[test]
@@ -167,7 +195,9 @@ fn go_verifies_our_receipts_and_consistency_proofs_at_tile_boundaries() {
     let vk = log.vkey_args();
     let origin = "ledger.example/evidence";
     let mut previous: Option<(TreeSize, PathBuf)> = None;
-    for size in [1u64, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 65_536, 65_537, 70_000] {
+    for size in [
+        1u64, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 65_536, 65_537, 70_000,
+    ] {
         log.grow_to(size);
         let checkpoint = log.checkpoint(3);
         let cp_path = log.path(&format!("checkpoint-{size}"));
@@ -176,18 +206,29 @@ fn go_verifies_our_receipts_and_consistency_proofs_at_tile_boundaries() {
             let receipt = Receipt {
                 extra: Some(log.store.entry(LeafIndex(index)).unwrap()),
                 index: LeafIndex(index),
-                proof: log.store.inclusion_proof(LeafIndex(index), TreeSize(size)).unwrap(),
+                proof: log
+                    .store
+                    .inclusion_proof(LeafIndex(index), TreeSize(size))
+                    .unwrap(),
                 checkpoint: checkpoint.clone(),
             };
             let path = log.path("receipt.tlog-proof");
             std::fs::write(&path, receipt.to_bytes()).unwrap();
-            go_ok(&args(&["verify-proof"], &vk, &["-quorum", "3", "-origin", origin, s(&path)]));
+            go_ok(&args(
+                &["verify-proof"],
+                &vk,
+                &["-quorum", "3", "-origin", origin, s(&path)],
+            ));
             // A receipt moved to another index must fail in Go too.
             if size > 1 {
                 let mut moved = receipt.clone();
                 moved.index = LeafIndex((index + 1) % size);
                 std::fs::write(&path, moved.to_bytes()).unwrap();
-                go_rejects(&args(&["verify-proof"], &vk, &["-quorum", "3", "-origin", origin, s(&path)]));
+                go_rejects(&args(
+                    &["verify-proof"],
+                    &vk,
+                    &["-quorum", "3", "-origin", origin, s(&path)],
+                ));
             }
         }
         if let Some((old, old_path)) = previous {
@@ -198,7 +239,15 @@ fn go_verifies_our_receipts_and_consistency_proofs_at_tile_boundaries() {
             go_ok(&args(
                 &["verify-consistency"],
                 &vk,
-                &["-quorum", "3", "-origin", origin, s(&old_path), s(&cp_path), s(&proof_path)],
+                &[
+                    "-quorum",
+                    "3",
+                    "-origin",
+                    origin,
+                    s(&old_path),
+                    s(&cp_path),
+                    s(&proof_path),
+                ],
             ));
         }
         previous = Some((TreeSize(size), cp_path));
@@ -211,12 +260,20 @@ fn go_reads_our_static_tiles() {
         let mut log = Log::new("ledger.example/evidence");
         log.grow_to(size);
         let out = log.path("static");
-        log.store.export_static(&out, &log.checkpoint(3).to_bytes()).unwrap();
+        log.store
+            .export_static(&out, &log.checkpoint(3).to_bytes())
+            .unwrap();
         let vk = log.vkey_args();
         let report = go_ok(&args(
             &["verify-tiles"],
             &vk,
-            &["-quorum", "3", "-origin", "ledger.example/evidence", s(&out)],
+            &[
+                "-quorum",
+                "3",
+                "-origin",
+                "ledger.example/evidence",
+                s(&out),
+            ],
         ));
         assert!(report.contains(&format!("entries={size}")), "{report}");
     }
@@ -228,13 +285,27 @@ fn the_cli_output_is_accepted_by_go() {
     let bin = env!("CARGO_BIN_EXE_affix");
     let run = |a: &[&str]| {
         let out = Command::new(bin).args(a).output().unwrap();
-        assert!(out.status.success(), "{a:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{a:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let key = tmp.path().join("k.key");
-    let vkey = run(&["keygen", "--name", "notary.example/cli", "--out", s(&key)]).trim().to_owned();
+    let vkey = run(&["keygen", "--name", "notary.example/cli", "--out", s(&key)])
+        .trim()
+        .to_owned();
     let dir = tmp.path().join("log");
-    run(&["log", "init", s(&dir), "--origin", "notary.example/cli", "--key", s(&key)]);
+    run(&[
+        "log",
+        "init",
+        s(&dir),
+        "--origin",
+        "notary.example/cli",
+        "--key",
+        s(&key),
+    ]);
     let docs: Vec<PathBuf> = (0..300)
         .map(|i| {
             let p = tmp.path().join(format!("d{i}"));
@@ -247,20 +318,48 @@ fn the_cli_output_is_accepted_by_go() {
     run(&append);
     let receipt = tmp.path().join("r.tlog-proof");
     std::fs::write(&receipt, run(&["log", "proof", s(&dir), "257"])).unwrap();
-    go_ok(&["verify-proof", "-vkey", &vkey, "-quorum", "1", "-origin", "notary.example/cli", s(&receipt)]);
+    go_ok(&[
+        "verify-proof",
+        "-vkey",
+        &vkey,
+        "-quorum",
+        "1",
+        "-origin",
+        "notary.example/cli",
+        s(&receipt),
+    ]);
     let cp = tmp.path().join("cp");
     std::fs::write(&cp, run(&["log", "checkpoint", s(&dir)])).unwrap();
-    go_ok(&["verify-checkpoint", "-vkey", &vkey, "-quorum", "1", "-origin", "notary.example/cli", s(&cp)]);
+    go_ok(&[
+        "verify-checkpoint",
+        "-vkey",
+        &vkey,
+        "-quorum",
+        "1",
+        "-origin",
+        "notary.example/cli",
+        s(&cp),
+    ]);
     let static_dir = tmp.path().join("static");
     run(&["log", "export", s(&dir), s(&static_dir)]);
-    go_ok(&["verify-tiles", "-vkey", &vkey, "-quorum", "1", "-origin", "notary.example/cli", s(&static_dir)]);
+    go_ok(&[
+        "verify-tiles",
+        "-vkey",
+        &vkey,
+        "-quorum",
+        "1",
+        "-origin",
+        "notary.example/cli",
+        s(&static_dir),
+    ]);
     // Go's note package accepts our signer key file format and signs with it.
     let text = tmp.path().join("text");
     std::fs::write(&text, "signed by Go with an affix key\n").unwrap();
     let skey = std::fs::read_to_string(&key).unwrap();
     let signed = go_ok(&["sign", "-skey", skey.trim(), s(&text)]);
     let note = Note::parse(signed.as_bytes()).unwrap();
-    note.verify(&[VerifierKey::parse(&vkey).unwrap()], 1).unwrap();
+    note.verify(&[VerifierKey::parse(&vkey).unwrap()], 1)
+        .unwrap();
 }
 
 /// Reads tiles from a static C2SP directory.
@@ -290,7 +389,8 @@ fn we_verify_what_go_produces() {
         .map(|l| VerifierKey::parse(l).unwrap())
         .collect();
     assert_eq!(vkeys.len(), 3);
-    let policy = TrustPolicy::new(Origin::new("go.example/log").unwrap(), vkeys.clone(), 3).unwrap();
+    let policy =
+        TrustPolicy::new(Origin::new("go.example/log").unwrap(), vkeys.clone(), 3).unwrap();
 
     // Go's checkpoints and receipts.
     let cp = SignedCheckpoint::parse(&std::fs::read(dir.join("checkpoint")).unwrap())
@@ -316,20 +416,37 @@ fn we_verify_what_go_produces() {
         .lines()
         .map(|l| Hash::from_base64(l).unwrap())
         .collect();
-    verify_consistency(HashSuite::Sha256, old.size(), cp.size(), old.root(), cp.root(), &proof)
-        .unwrap();
+    verify_consistency(
+        HashSuite::Sha256,
+        old.size(),
+        cp.size(),
+        old.root(),
+        cp.root(),
+        &proof,
+    )
+    .unwrap();
     let mut tampered = proof.clone();
     tampered[0].0[0] ^= 1;
     assert!(
-        verify_consistency(HashSuite::Sha256, old.size(), cp.size(), old.root(), cp.root(), &tampered)
-            .is_err()
+        verify_consistency(
+            HashSuite::Sha256,
+            old.size(),
+            cp.size(),
+            old.root(),
+            cp.root(),
+            &tampered
+        )
+        .is_err()
     );
 
     // Go's static tiles, read through our tile reader, give the checkpoint's root; entry
     // bundles hash to the level-0 tiles.
     let tiles = DirTiles(dir.join("tiles"));
     let reader = TileHashReader::new(HashSuite::Sha256, cp.size(), &tiles);
-    assert_eq!(&tree_root(HashSuite::Sha256, cp.size(), &reader).unwrap(), cp.root());
+    assert_eq!(
+        &tree_root(HashSuite::Sha256, cp.size(), &reader).unwrap(),
+        cp.root()
+    );
     let last_bundle = TileId::entries(n / 256, u16::try_from(n % 256).unwrap()).unwrap();
     let bundle = std::fs::read(tiles.0.join(last_bundle.path())).unwrap();
     let level0 = tiles
@@ -342,14 +459,22 @@ fn we_verify_what_go_produces() {
     while !rest.is_empty() {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
         let entry = &rest[2..2 + len];
-        assert_eq!(HashSuite::Sha256.leaf_hash(entry).0[..], level0[i * 32..(i + 1) * 32]);
+        assert_eq!(
+            HashSuite::Sha256.leaf_hash(entry).0[..],
+            level0[i * 32..(i + 1) * 32]
+        );
         rest = &rest[2 + len..];
         i += 1;
     }
     assert_eq!(i, usize::from(last_bundle.width()));
 
     // A receipt from Go checked with too few trusted keys fails.
-    let weak = TrustPolicy::new(Origin::new("go.example/log").unwrap(), vkeys[..1].to_vec(), 1).unwrap();
+    let weak = TrustPolicy::new(
+        Origin::new("go.example/log").unwrap(),
+        vkeys[..1].to_vec(),
+        1,
+    )
+    .unwrap();
     let bytes = std::fs::read(dir.join("proof-0.tlog-proof")).unwrap();
     assert!(Receipt::parse(&bytes).unwrap().verify(&weak).is_ok());
     let foreign = TrustPolicy::new(
