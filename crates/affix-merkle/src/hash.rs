@@ -166,8 +166,8 @@ mod tests {
     #[test]
     fn empty_root_is_hash_of_empty_string() {
         assert_eq!(HashSuite::Sha256.empty_root(), EMPTY_SHA256_ROOT);
-        // GB/T 32905 has no empty-string vector; this value is from `gmssl sm3 < /dev/null`
-        // and PyPI gmssl's sm3_hash([]).
+        // GB/T 32905 has no empty-string vector; this value was cross-checked with PyPI
+        // gmssl 3.2: `sm3.sm3_hash(func.bytes_to_list(b''))`.
         assert_eq!(
             HashSuite::Sm3.empty_root().to_hex(),
             "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
