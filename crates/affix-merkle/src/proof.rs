@@ -432,6 +432,33 @@ mod tests {
     }
 
     #[test]
+    fn every_tree_size_up_to_3000() {
+        // For each size: the root from tiles equals the right edge's root (two independent
+        // computations), and proofs at the edges and the middle verify.
+        let suite = HashSuite::Sha256;
+        let (t, leaves) = tree(suite, 3000);
+        let mut edge = crate::TreeBuilder::new(suite);
+        let mut roots = vec![suite.empty_root()];
+        for (n, leaf) in (1..=3000u64).zip(&leaves) {
+            edge.append(*leaf).unwrap();
+            let size = TreeSize(n);
+            let root = tree_root(suite, size, &t).unwrap();
+            assert_eq!(root, edge.root(), "size {n}");
+            roots.push(root);
+            for i in [0, n / 3, n / 2, n - 1] {
+                let p = prove_inclusion(suite, LeafIndex(i), size, &t).unwrap();
+                verify_inclusion(suite, &leaves[i as usize], LeafIndex(i), size, &p, &root)
+                    .unwrap();
+            }
+            for m in [1, n / 2, n - 1] {
+                let p = prove_consistency(suite, TreeSize(m), size, &t).unwrap();
+                verify_consistency(suite, TreeSize(m), size, &roots[m as usize], &root, &p)
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
     fn wrong_leaf_index_size_or_root_fails() {
         let suite = HashSuite::Sha256;
         let (t, leaves) = tree(suite, 37);
