@@ -94,6 +94,12 @@ impl Checkpoint {
         let body = text
             .strip_suffix('\n')
             .ok_or(Error::MalformedCheckpoint("text must end with a newline"))?;
+        // Same rule as every note text, so whatever parses here can also be signed.
+        if body.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::MalformedCheckpoint(
+                "control character in checkpoint text",
+            ));
+        }
         let mut lines = body.split('\n');
         let origin_line = lines.next().unwrap_or_default();
         let origin = Origin::new(origin_line)?;
@@ -319,6 +325,7 @@ mod tests {
             (format!("o\n1\n{root}x\n"), "base64"),
             (format!("o\n1\n{root}\n\n"), "empty"),
             (format!("o o\n1\n{root}\n"), "spaces"),
+            (format!("o\n1\n{root}\next\r\n"), "control character"),
         ] {
             let err = Checkpoint::parse_text(&text).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: {err}");
