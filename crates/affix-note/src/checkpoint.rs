@@ -106,7 +106,11 @@ impl Checkpoint {
         let size_line = lines
             .next()
             .ok_or(Error::MalformedCheckpoint("missing tree size line"))?;
-        let size = parse_size(size_line)?;
+        let size = parse_decimal(size_line)
+            .map(TreeSize)
+            .ok_or(Error::MalformedCheckpoint(
+                "tree size must be a decimal without leading zeros",
+            ))?;
         let root_line = lines
             .next()
             .ok_or(Error::MalformedCheckpoint("missing root hash line"))?;
@@ -150,20 +154,16 @@ impl Checkpoint {
     }
 }
 
-fn parse_size(line: &str) -> Result<TreeSize, Error> {
-    const BAD: Error =
-        Error::MalformedCheckpoint("tree size must be a decimal without leading zeros");
-    if line.is_empty() || line.len() > 19 || (line.len() > 1 && line.starts_with('0')) {
-        return Err(BAD);
+/// A decimal in `0..=2^63-1` (Go's `int64` sizes and indices) without sign or leading
+/// zeros, as checkpoints and receipts require.
+pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 || (s.len() > 1 && s.starts_with('0')) {
+        return None;
     }
-    if !line.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(BAD);
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let size: u64 = line.parse().map_err(|_| BAD)?;
-    if size > MAX_TREE_SIZE {
-        return Err(BAD);
-    }
-    Ok(TreeSize(size))
+    s.parse().ok().filter(|&n| n <= MAX_TREE_SIZE)
 }
 
 /// Whom to trust for one log: its origin and "at least `quorum` of these keys".

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use affix_merkle::{Hash, LeafIndex, MAX_PROOF_HASHES, verify_inclusion};
 
+use crate::checkpoint::parse_decimal;
 use crate::{Error, MAX_NOTE_BYTES, SignedCheckpoint, TrustPolicy, VerifiedCheckpoint};
 
 /// First line of every receipt.
@@ -101,7 +102,7 @@ impl Receipt {
             .ok_or(Error::MalformedReceipt("missing index line"))?;
         let index = index_line
             .strip_prefix("index ")
-            .and_then(parse_index)
+            .and_then(parse_decimal)
             .ok_or(Error::MalformedReceipt(
                 "index line must be 'index <decimal>'",
             ))?;
@@ -159,16 +160,6 @@ impl Receipt {
             leaf_hash,
         })
     }
-}
-
-fn parse_index(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || (s.len() > 1 && s.starts_with('0')) {
-        return None;
-    }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok().filter(|&n: &u64| n <= i64::MAX as u64)
 }
 
 /// A receipt that checked out: the entry is at `index` in a tree whose checkpoint met the
