@@ -232,6 +232,11 @@ impl SignedCheckpoint {
         self.note.add_signature(signer)
     }
 
+    /// Adds a signature line received from elsewhere (see [`Note::push_signature`]).
+    pub fn push_signature(&mut self, signature: crate::NoteSignature) -> Result<(), Error> {
+        self.note.push_signature(signature)
+    }
+
     /// The encoded signed note.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.note.to_bytes()

@@ -99,6 +99,20 @@ impl Note {
         Ok(())
     }
 
+    /// Adds a signature line received from elsewhere (e.g. a cosigner's), replacing an
+    /// earlier one by the same key. Not verified here: [`Note::verify`] checks it.
+    pub fn push_signature(&mut self, signature: NoteSignature) -> Result<(), Error> {
+        self.signatures
+            .retain(|s| !(s.name == signature.name && s.id == signature.id));
+        if self.signatures.len() >= MAX_SIGNATURES {
+            return Err(Error::Signing(
+                "note already has the maximum number of signatures",
+            ));
+        }
+        self.signatures.push(signature);
+        Ok(())
+    }
+
     /// Parses a signed note. Checks the grammar only; trusts nothing.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_NOTE_BYTES {
