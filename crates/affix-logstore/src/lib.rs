@@ -30,6 +30,9 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use affix_merkle::{
     HASH_BYTES, Hash, HashReader, HashSuite, LeafIndex, NodeId, TILE_HEIGHT, TILE_WIDTH,
     TileHashReader, TileId, TileKind, TileReader, TreeBuilder, TreeSize, tiles_for_size,
@@ -45,6 +48,9 @@ const CONFIG_HEADER: &str = "affix-logstore v1";
 const STATE_HEADER: &str = "affix-logstore-state v1";
 const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024;
 const MAX_CHECKPOINT_BYTES: usize = 1024 * 1024;
+
+/// Largest metadata committed with an append.
+pub const MAX_METADATA_BYTES: usize = 4096;
 
 /// Errors from the log store.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +107,7 @@ pub struct LogStore {
     size: u64,
     builder: TreeBuilder,
     entries_len: u64,
+    metadata: Vec<u8>,
     entries: File,
     index: File,
     levels: Vec<File>,
@@ -112,6 +119,9 @@ struct State {
     size: u64,
     entries_len: u64,
     root: Hash,
+    /// Opaque bytes the owner commits atomically with the entries (e.g. the consensus
+    /// height they came from).
+    metadata: Vec<u8>,
 }
 
 impl LogStore {
@@ -148,6 +158,7 @@ impl LogStore {
             size: 0,
             entries_len: 0,
             root: suite.empty_root(),
+            metadata: Vec::new(),
         };
         write_atomically(dir, "state", empty.encode().as_bytes())?;
         Self::open(dir)
@@ -192,6 +203,7 @@ impl LogStore {
             size: state.size,
             builder: TreeBuilder::new(suite),
             entries_len: state.entries_len,
+            metadata: state.metadata.clone(),
             entries,
             index,
             levels,
@@ -268,6 +280,29 @@ impl LogStore {
     /// entries are on stable storage; if it returns `Err` (or the process dies), the log
     /// is unchanged.
     pub fn append<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<Range<u64>, Error> {
+        let metadata = self.metadata.clone();
+        self.append_with_metadata(entries, &metadata)
+    }
+
+    /// The metadata committed with the last append.
+    pub fn metadata(&self) -> &[u8] {
+        &self.metadata
+    }
+
+    /// Like [`LogStore::append`], and commits `metadata` in the same atomic step: after a
+    /// crash, the log holds either the old entries and old metadata or the new entries and
+    /// new metadata. An empty `entries` commits just the metadata.
+    pub fn append_with_metadata<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        metadata: &[u8],
+    ) -> Result<Range<u64>, Error> {
+        if metadata.len() > MAX_METADATA_BYTES {
+            return Err(Error::TooLarge(format!(
+                "metadata of {} bytes, at most {MAX_METADATA_BYTES}",
+                metadata.len()
+            )));
+        }
         if entries.len() > MAX_BATCH_ENTRIES {
             return Err(Error::TooLarge(format!(
                 "batch of {} entries, at most {MAX_BATCH_ENTRIES}",
@@ -276,6 +311,16 @@ impl LogStore {
         }
         let start = self.size().0;
         if entries.is_empty() {
+            if metadata != self.metadata.as_slice() {
+                let state = State {
+                    size: start,
+                    entries_len: self.entries_len,
+                    root: self.root(),
+                    metadata: metadata.to_vec(),
+                };
+                write_atomically(&self.dir, "state", state.encode().as_bytes())?;
+                self.metadata = state.metadata;
+            }
             return Ok(start..start);
         }
         let mut builder = self.builder.clone();
@@ -336,11 +381,13 @@ impl LogStore {
             size: builder.size().0,
             entries_len: self.entries_len + entry_bytes.len() as u64,
             root: builder.root(),
+            metadata: metadata.to_vec(),
         };
         write_atomically(&self.dir, "state", state.encode().as_bytes())?;
         self.builder = builder;
         self.size = state.size;
         self.entries_len = state.entries_len;
+        self.metadata = state.metadata;
         Ok(start..state.size)
     }
 
@@ -553,10 +600,11 @@ fn level_count(size: u64, level: u8) -> u64 {
 impl State {
     fn encode(&self) -> String {
         format!(
-            "{STATE_HEADER}\nsize {}\nentries-bytes {}\nroot {}\n",
+            "{STATE_HEADER}\nsize {}\nentries-bytes {}\nroot {}\nmetadata {}\n",
             self.size,
             self.entries_len,
-            self.root.to_base64()
+            self.root.to_base64(),
+            STANDARD.encode(&self.metadata)
         )
     }
 
@@ -568,6 +616,9 @@ impl State {
         let size = lines.next()?.strip_prefix("size ")?.parse().ok()?;
         let entries_len = lines.next()?.strip_prefix("entries-bytes ")?.parse().ok()?;
         let root = Hash::from_base64(lines.next()?.strip_prefix("root ")?).ok()?;
+        let metadata = STANDARD
+            .decode(lines.next()?.strip_prefix("metadata ")?)
+            .ok()?;
         if lines.next().is_some() {
             return None;
         }
@@ -575,6 +626,7 @@ impl State {
             size,
             entries_len,
             root,
+            metadata,
         })
     }
 }
@@ -703,6 +755,23 @@ mod tests {
         assert!(log.read_tile(&TileId::hashes(1, 1, 18).unwrap()).is_err());
         assert!(log.read_tile(&TileId::hashes(3, 0, 1).unwrap()).is_err());
         assert!(log.entry(LeafIndex(70_000)).is_err());
+    }
+
+    #[test]
+    fn metadata_commits_with_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = LogStore::create(&path, "test.example/log").unwrap();
+        assert_eq!(log.metadata(), b"");
+        log.append_with_metadata(&entries(0..3), b"height 1")
+            .unwrap();
+        log.append_with_metadata::<Vec<u8>>(&[], b"height 2")
+            .unwrap();
+        log.append(&entries(3..4)).unwrap();
+        drop(log);
+        let log = LogStore::open(&path).unwrap();
+        assert_eq!(log.metadata(), b"height 2");
+        assert_eq!(log.size(), TreeSize(4));
     }
 
     #[test]
