@@ -34,6 +34,46 @@ pub struct Applied {
     pub leaf_hashes: Vec<Hash>,
 }
 
+/// The last finalized block, as a node persists it (with its log, atomically) to resume
+/// after a restart: 48 bytes, `digest || height (u64) || timestamp_ms (u64)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalizedTip {
+    /// Block digest.
+    pub digest: BlockDigest,
+    /// Block height.
+    pub height: u64,
+    /// Block timestamp.
+    pub timestamp_ms: u64,
+}
+
+impl FinalizedTip {
+    /// Fixed 48-byte encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.digest.0.to_vec();
+        out.extend_from_slice(&self.height.to_be_bytes());
+        out.extend_from_slice(&self.timestamp_ms.to_be_bytes());
+        out
+    }
+
+    /// Decodes [`FinalizedTip::encode`].
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 48 {
+            return None;
+        }
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&bytes[..32]);
+        let mut h = [0u8; 8];
+        h.copy_from_slice(&bytes[32..40]);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&bytes[40..48]);
+        Some(Self {
+            digest: BlockDigest(digest),
+            height: u64::from_be_bytes(h),
+            timestamp_ms: u64::from_be_bytes(t),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Tip {
     digest: BlockDigest,
@@ -86,6 +126,34 @@ impl Chain {
             },
             pending: BTreeMap::new(),
         })
+    }
+
+    /// Resumes from a persisted tip and the log's right edge after it.
+    pub fn restore(tip: FinalizedTip, tree: TreeBuilder) -> Self {
+        Self {
+            suite: tree.suite(),
+            finalized: Tip {
+                digest: tip.digest,
+                height: tip.height,
+                timestamp_ms: tip.timestamp_ms,
+                tree,
+            },
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The last finalized block, for persisting.
+    pub fn finalized_tip(&self) -> FinalizedTip {
+        FinalizedTip {
+            digest: self.finalized.digest,
+            height: self.finalized.height,
+            timestamp_ms: self.finalized.timestamp_ms,
+        }
+    }
+
+    /// Whether a block is known (finalized tip or verified).
+    pub fn knows(&self, digest: &BlockDigest) -> bool {
+        self.tip(digest).is_some()
     }
 
     /// Digest of the last finalized block.

@@ -31,7 +31,7 @@ mod genesis;
 pub use block::{
     BLOCK_MAGIC, BLOCK_VERSION, Block, BlockDigest, MAX_BLOCK_BYTES, MAX_BLOCK_RECORDS,
 };
-pub use chain::{Applied, Chain, LeafLookup};
+pub use chain::{Applied, Chain, FinalizedTip, LeafLookup};
 pub use cosign::{CosignOutcome, Cosigner, Misbehaviour};
 pub use error::Error;
 pub use genesis::{Authority, Genesis, Role};

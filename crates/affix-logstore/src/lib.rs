@@ -271,6 +271,28 @@ impl LogStore {
         self.builder.root()
     }
 
+    /// The right edge of the committed tree (cheap to clone: at most 64 hashes).
+    pub fn tree(&self) -> &TreeBuilder {
+        &self.builder
+    }
+
+    /// Every leaf hash, in order (32 bytes each; for rebuilding indexes at start-up).
+    pub fn leaf_hashes(&self) -> Result<Vec<Hash>, Error> {
+        let size = self.size().0;
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let bytes = self.read_hashes(0, 0, size)?;
+        Ok(bytes
+            .chunks_exact(HASH_BYTES)
+            .map(|c| {
+                let mut h = [0u8; HASH_BYTES];
+                h.copy_from_slice(c);
+                Hash(h)
+            })
+            .collect())
+    }
+
     /// The log directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -1,0 +1,537 @@
+//! The node API and the C2SP tlog-tiles read API.
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `POST /v1/records` | submit one evidence record (body: its bytes) |
+//! | `POST /v1/records/batch` | submit many (body: `u16 length || record` repeated) |
+//! | `GET /v1/receipts/{leaf_hash_hex}[?wait=SECONDS]` | the `.tlog-proof` receipt, waiting up to 30 s |
+//! | `GET /v1/receipts/by-index/{index}[?wait=SECONDS]` | the same, by log index |
+//! | `GET /v1/checkpoint`, `GET /checkpoint` | the newest quorum-signed checkpoint |
+//! | `GET /v1/proofs/inclusion?index=I&size=N` (or `leaf_hash=`) | inclusion proof (JSON) |
+//! | `GET /v1/proofs/consistency?old=M&new=N` | consistency proof (JSON) |
+//! | `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]` | C2SP tiles |
+//! | `GET /v1/finalizations/{height}` | the consensus finalization certificate (JSON) |
+//! | `GET /v1/misbehaviour` | conflicting signed checkpoints seen (JSON) |
+//! | `GET /v1/status`, `GET /v1/verifier-keys` | node status; the consortium's keys |
+//!
+//! Errors are `application/problem+json` (RFC 9457) with a specific `type`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use affix_merkle::{Hash, LeafIndex, TileId, TreeSize};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::Error;
+use crate::ledger::{Ledger, Submitted};
+
+/// Longest a receipt request may wait.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Largest batch body.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most records in one batch request.
+const MAX_BATCH_RECORDS: usize = 16_384;
+
+/// What the HTTP layer shares with the engine.
+pub struct Shared {
+    /// The ledger.
+    pub ledger: Mutex<Ledger>,
+    /// Size of the newest quorum checkpoint; receipt requests wait on it.
+    pub quorum_size: watch::Sender<u64>,
+}
+
+impl Shared {
+    /// Wraps a ledger.
+    pub fn new(ledger: Ledger) -> Arc<Self> {
+        let size = ledger.quorum_size();
+        Arc::new(Self {
+            ledger: Mutex::new(ledger),
+            quorum_size: watch::channel(size).0,
+        })
+    }
+
+    /// Locks the ledger. A poisoned lock means a thread panicked mid-update: continuing
+    /// could serve inconsistent state, so the node stops.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        match self.ledger.lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                tracing::error!("ledger lock poisoned; stopping");
+                std::process::exit(70);
+            }
+        }
+    }
+
+    /// Publishes the newest quorum size after a change.
+    pub fn publish(&self) {
+        let size = self.lock().quorum_size();
+        self.quorum_size.send_if_modified(|s| {
+            let changed = *s != size;
+            *s = size;
+            changed
+        });
+    }
+}
+
+/// An RFC 9457 problem.
+struct Problem {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("https://affix.dev/problems/{}", self.kind),
+            "title": self.kind.replace('-', " "),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::RecordInvalid(_) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-record",
+                e.to_string(),
+            ),
+            Error::RecordTooLarge(_) => Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "record-too-large",
+                e.to_string(),
+            ),
+            Error::Busy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()),
+            Error::Store(affix_logstore::Error::OutOfRange(m)) => {
+                Problem::new(StatusCode::NOT_FOUND, "out-of-range", m)
+            }
+            Error::Store(affix_logstore::Error::Merkle(m)) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad-request", m.to_string())
+            }
+            other => {
+                tracing::error!(error = %other, "internal error serving a request");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+type Answer = Result<Response, Problem>;
+
+/// The router. `origin` is checked against the optional `Affix-Expected-Origin` header on
+/// submissions, so a client never logs evidence in the wrong ledger by mistake.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/v1/records",
+            post(submit_one).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route(
+            "/v1/records/batch",
+            post(submit_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES)),
+        )
+        .route("/v1/receipts/{leaf_hash}", get(receipt_by_hash))
+        .route("/v1/receipts/by-index/{index}", get(receipt_by_index))
+        .route("/v1/checkpoint", get(checkpoint))
+        .route("/checkpoint", get(checkpoint))
+        .route("/v1/proofs/inclusion", get(inclusion))
+        .route("/v1/proofs/consistency", get(consistency))
+        .route("/tile/{*path}", get(tile))
+        .route("/v1/finalizations/{height}", get(finalization))
+        .route("/v1/misbehaviour", get(misbehaviour))
+        .route("/v1/status", get(status))
+        .route("/v1/verifier-keys", get(verifier_keys))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
+        .with_state(shared)
+}
+
+fn check_origin(shared: &Shared, headers: &HeaderMap) -> Result<(), Problem> {
+    if let Some(expected) = headers.get("affix-expected-origin") {
+        let origin = shared.lock().genesis().origin().to_string();
+        if expected.as_bytes() != origin.as_bytes() {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "wrong-origin",
+                format!(
+                    "this node logs to {origin}, the request expected {}",
+                    String::from_utf8_lossy(expected.as_bytes())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn submitted_json(s: &Submitted) -> serde_json::Value {
+    match s {
+        Submitted::Pending { leaf_hash } => {
+            json!({"leaf_hash": leaf_hash.to_hex(), "status": "pending"})
+        }
+        Submitted::AlreadyPending { leaf_hash } => {
+            json!({"leaf_hash": leaf_hash.to_hex(), "status": "pending"})
+        }
+        Submitted::Logged { leaf_hash, index } => {
+            json!({"leaf_hash": leaf_hash.to_hex(), "status": "logged", "index": index})
+        }
+    }
+}
+
+async fn submit_one(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    check_origin(&shared, &headers)?;
+    let result = shared.lock().submit(body.to_vec())?;
+    Ok((StatusCode::ACCEPTED, axum::Json(submitted_json(&result))).into_response())
+}
+
+async fn submit_batch(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    check_origin(&shared, &headers)?;
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while at < body.len() {
+        let Some(len) = body
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-batch",
+                "truncated length prefix",
+            ));
+        };
+        let Some(record) = body.get(at + 2..at + 2 + len) else {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-batch",
+                "truncated record",
+            ));
+        };
+        if records.len() == MAX_BATCH_RECORDS {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                format!("at most {MAX_BATCH_RECORDS} records per batch"),
+            ));
+        }
+        records.push(record.to_vec());
+        at += 2 + len;
+    }
+    // Validate everything first: a batch is accepted whole or not at all.
+    for (i, r) in records.iter().enumerate() {
+        affix_evidence::EvidenceRecord::decode(r).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-record",
+                format!("record {i}: {e}"),
+            )
+        })?;
+    }
+    let mut ledger = shared.lock();
+    if ledger.mempool_len() + records.len() > crate::ledger::MAX_MEMPOOL_RECORDS {
+        return Err(Error::Busy.into());
+    }
+    let mut results = Vec::with_capacity(records.len());
+    for r in records {
+        results.push(submitted_json(&ledger.submit(r)?));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "records": results })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+fn receipt_response(receipt: affix_note::Receipt) -> Response {
+    let mut r = receipt.to_bytes().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// Waits until the record at `index` (or with `leaf_hash`) has a receipt, up to `wait`.
+async fn wait_receipt(shared: Arc<Shared>, key: ReceiptKey, wait: Duration) -> Answer {
+    let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+    let mut updates = shared.quorum_size.subscribe();
+    loop {
+        {
+            let ledger = shared.lock();
+            let index = match &key {
+                ReceiptKey::Index(i) => Some(*i),
+                ReceiptKey::Leaf(h) => ledger.index_of(h),
+            };
+            if let Some(index) = index {
+                if let Some(receipt) = ledger.receipt(index)? {
+                    return Ok(receipt_response(receipt));
+                }
+            } else if let ReceiptKey::Leaf(h) = &key
+                && !ledger.is_pending(h)
+                && wait.is_zero()
+            {
+                return Err(Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-record",
+                    "no such record in the log or the mempool",
+                ));
+            }
+        }
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if remaining.is_zero() {
+            return Err(Problem::new(
+                StatusCode::ACCEPTED,
+                "receipt-pending",
+                "not yet covered by a quorum checkpoint; ask again",
+            ));
+        }
+        let _ = tokio::time::timeout(remaining, updates.changed()).await;
+    }
+}
+
+enum ReceiptKey {
+    Index(u64),
+    Leaf(Hash),
+}
+
+async fn receipt_by_hash(
+    State(shared): State<Arc<Shared>>,
+    Path(leaf_hash): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> Answer {
+    let bytes = hex::decode(&leaf_hash)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-leaf-hash",
+                "leaf hash must be 64 hex digits",
+            )
+        })?;
+    let h = Hash::from_slice(&bytes)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-leaf-hash", e.to_string()))?;
+    wait_receipt(
+        shared,
+        ReceiptKey::Leaf(h),
+        Duration::from_secs(q.wait.unwrap_or(0)),
+    )
+    .await
+}
+
+async fn receipt_by_index(
+    State(shared): State<Arc<Shared>>,
+    Path(index): Path<u64>,
+    Query(q): Query<WaitQuery>,
+) -> Answer {
+    wait_receipt(
+        shared,
+        ReceiptKey::Index(index),
+        Duration::from_secs(q.wait.unwrap_or(0)),
+    )
+    .await
+}
+
+async fn checkpoint(State(shared): State<Arc<Shared>>) -> Answer {
+    let ledger = shared.lock();
+    let c = ledger.quorum_checkpoint().ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-checkpoint",
+            "no quorum checkpoint yet",
+        )
+    })?;
+    let mut r = c.to_bytes().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: Option<u64>,
+    leaf_hash: Option<String>,
+    size: Option<u64>,
+}
+
+async fn inclusion(State(shared): State<Arc<Shared>>, Query(q): Query<InclusionQuery>) -> Answer {
+    let ledger = shared.lock();
+    let index = match (q.index, &q.leaf_hash) {
+        (Some(i), None) => i,
+        (None, Some(h)) => {
+            let bytes = hex::decode(h).unwrap_or_default();
+            let h = Hash::from_slice(&bytes).map_err(|_| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-leaf-hash",
+                    "leaf hash must be 64 hex digits",
+                )
+            })?;
+            ledger.index_of(&h).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-record",
+                    "no such record in the log",
+                )
+            })?
+        }
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "give exactly one of index, leaf_hash",
+            ));
+        }
+    };
+    let size = q.size.unwrap_or(ledger.quorum_size());
+    let proof = ledger
+        .store()
+        .inclusion_proof(LeafIndex(index), TreeSize(size))
+        .map_err(Error::from)?;
+    let hashes: Vec<String> = proof.iter().map(Hash::to_base64).collect();
+    Ok(axum::Json(json!({"index": index, "size": size, "hashes": hashes})).into_response())
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+async fn consistency(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Answer {
+    let ledger = shared.lock();
+    let new = q.new.unwrap_or(ledger.quorum_size());
+    let proof = ledger
+        .store()
+        .consistency_proof(TreeSize(q.old), TreeSize(new))
+        .map_err(Error::from)?;
+    let hashes: Vec<String> = proof.iter().map(Hash::to_base64).collect();
+    Ok(axum::Json(json!({"old": q.old, "new": new, "hashes": hashes})).into_response())
+}
+
+async fn tile(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> Answer {
+    let tile = TileId::parse_path(&format!("tile/{path}"))
+        .map_err(|e| Problem::new(StatusCode::NOT_FOUND, "bad-tile", e.to_string()))?;
+    let ledger = shared.lock();
+    // Tiles beyond the newest quorum checkpoint are not served: a client must never see
+    // a tree no checkpoint vouches for.
+    let data = {
+        let limit = ledger.quorum_size();
+        let end = tile
+            .index()
+            .saturating_mul(256)
+            .saturating_add(u64::from(tile.width()));
+        let level_size = match tile.kind() {
+            affix_merkle::TileKind::Hashes { level } => {
+                limit.checked_shr(8 * u32::from(level)).unwrap_or(0)
+            }
+            affix_merkle::TileKind::Entries => limit,
+        };
+        if end > level_size {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "out-of-range",
+                "tile beyond the newest checkpoint",
+            ));
+        }
+        ledger.store().read_tile(&tile).map_err(Error::from)?
+    };
+    let mut r = data.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(r)
+}
+
+async fn finalization(State(shared): State<Arc<Shared>>, Path(height): Path<u64>) -> Answer {
+    let cert = shared.lock().finalization(height)?.ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-finalization",
+            "no certificate stored for that height",
+        )
+    })?;
+    Ok(axum::Json(json!({
+        "height": height,
+        "engine": crate::engine::ENGINE_ID,
+        "certificate": STANDARD.encode(cert),
+    }))
+    .into_response())
+}
+
+async fn misbehaviour(State(shared): State<Arc<Shared>>) -> Answer {
+    let reports = shared.lock().misbehaviour()?;
+    Ok(axum::Json(json!({ "reports": reports })).into_response())
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Answer {
+    let l = shared.lock();
+    Ok(axum::Json(json!({
+        "name": l.name(),
+        "origin": l.genesis().origin().to_string(),
+        "hash": l.suite().name(),
+        "size": l.store().size().0,
+        "root": l.store().root().to_base64(),
+        "finalized_height": l.finalized_height(),
+        "quorum_size": l.quorum_size(),
+        "mempool": l.mempool_len(),
+    }))
+    .into_response())
+}
+
+async fn verifier_keys(State(shared): State<Arc<Shared>>) -> Answer {
+    Ok(shared.lock().genesis().verifier_keys_file().into_response())
+}
