@@ -32,6 +32,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
+use affix_logstore::LogStore;
+use affix_note::{Receipt, SignedCheckpoint};
+
 use crate::Error;
 use crate::ledger::{Ledger, Submitted};
 
@@ -44,31 +47,73 @@ const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Most records in one batch request.
 const MAX_BATCH_RECORDS: usize = 16_384;
 
-/// What the HTTP layer shares with the engine.
-pub struct Shared {
-    /// The ledger.
-    pub ledger: Mutex<Ledger>,
+/// A log that can be read over HTTP: an authority's [`Ledger`] or a mirror.
+pub trait LogView: Send + 'static {
+    /// The durable log.
+    fn store(&self) -> &LogStore;
+    /// The newest checkpoint signed by a quorum, which bounds everything served.
+    fn quorum_checkpoint(&self) -> Option<&SignedCheckpoint>;
+    /// Log index of a record by leaf hash.
+    fn index_of(&self, leaf_hash: &Hash) -> Option<u64>;
+    /// Whether a record is still waiting to be logged (mirrors: never).
+    fn is_pending(&self, _leaf_hash: &Hash) -> bool {
+        false
+    }
+    /// The consortium's verifier keys file.
+    fn verifier_keys(&self) -> String;
+    /// Status fields specific to the kind of server.
+    fn status(&self) -> serde_json::Value;
+
+    /// Size of the newest quorum checkpoint (0 if none).
+    fn quorum_size(&self) -> u64 {
+        self.quorum_checkpoint()
+            .map_or(0, |q| q.unverified_checkpoint().size.0)
+    }
+
+    /// The receipt of record `index` against the newest quorum checkpoint, if that
+    /// checkpoint covers it.
+    fn receipt(&self, index: u64) -> Result<Option<Receipt>, Error> {
+        let Some(checkpoint) = self.quorum_checkpoint() else {
+            return Ok(None);
+        };
+        let size = checkpoint.unverified_checkpoint().size;
+        if index >= size.0 {
+            return Ok(None);
+        }
+        Ok(Some(Receipt {
+            extra: Some(self.store().entry(LeafIndex(index))?),
+            index: LeafIndex(index),
+            proof: self.store().inclusion_proof(LeafIndex(index), size)?,
+            checkpoint: checkpoint.clone(),
+        }))
+    }
+}
+
+/// What the HTTP layer shares with the engine (or with a mirror's follower).
+pub struct Shared<T> {
+    /// The log.
+    pub view: Mutex<T>,
     /// Size of the newest quorum checkpoint; receipt requests wait on it.
     pub quorum_size: watch::Sender<u64>,
 }
 
-impl Shared {
-    /// Wraps a ledger.
-    pub fn new(ledger: Ledger) -> Arc<Self> {
-        let size = ledger.quorum_size();
+impl<T: LogView> Shared<T> {
+    /// Wraps a log.
+    pub fn new(view: T) -> Arc<Self> {
+        let size = view.quorum_size();
         Arc::new(Self {
-            ledger: Mutex::new(ledger),
+            view: Mutex::new(view),
             quorum_size: watch::channel(size).0,
         })
     }
 
-    /// Locks the ledger. A poisoned lock means a thread panicked mid-update: continuing
-    /// could serve inconsistent state, so the node stops.
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        match self.ledger.lock() {
+    /// Locks the log. A poisoned lock means a thread panicked mid-update: continuing
+    /// could serve inconsistent state, so the process stops.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        match self.view.lock() {
             Ok(guard) => guard,
             Err(_) => {
-                tracing::error!("ledger lock poisoned; stopping");
+                tracing::error!("lock poisoned; stopping");
                 std::process::exit(70);
             }
         }
@@ -153,9 +198,26 @@ impl From<Error> for Problem {
 
 type Answer = Result<Response, Problem>;
 
-/// The router. `origin` is checked against the optional `Affix-Expected-Origin` header on
-/// submissions, so a client never logs evidence in the wrong ledger by mistake.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The read API every server of the log offers (authority node or mirror).
+pub fn read_router<T: LogView>(shared: Arc<Shared<T>>) -> Router {
+    Router::new()
+        .route("/v1/receipts/{leaf_hash}", get(receipt_by_hash::<T>))
+        .route("/v1/receipts/by-index/{index}", get(receipt_by_index::<T>))
+        .route("/v1/checkpoint", get(checkpoint::<T>))
+        .route("/checkpoint", get(checkpoint::<T>))
+        .route("/v1/proofs/inclusion", get(inclusion::<T>))
+        .route("/v1/proofs/consistency", get(consistency::<T>))
+        .route("/tile/{*path}", get(tile::<T>))
+        .route("/v1/status", get(status::<T>))
+        .route("/v1/verifier-keys", get(verifier_keys::<T>))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
+        .with_state(shared)
+}
+
+/// The authority node's API: the read API plus submission, certificates and
+/// misbehaviour. The optional `Affix-Expected-Origin` header on submissions is checked
+/// against the ledger's origin, so a client never logs evidence in the wrong ledger.
+pub fn node_router(shared: Arc<Shared<Ledger>>) -> Router {
     Router::new()
         .route(
             "/v1/records",
@@ -165,22 +227,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/v1/records/batch",
             post(submit_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES)),
         )
-        .route("/v1/receipts/{leaf_hash}", get(receipt_by_hash))
-        .route("/v1/receipts/by-index/{index}", get(receipt_by_index))
-        .route("/v1/checkpoint", get(checkpoint))
-        .route("/checkpoint", get(checkpoint))
-        .route("/v1/proofs/inclusion", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
-        .route("/tile/{*path}", get(tile))
         .route("/v1/finalizations/{height}", get(finalization))
         .route("/v1/misbehaviour", get(misbehaviour))
-        .route("/v1/status", get(status))
-        .route("/v1/verifier-keys", get(verifier_keys))
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(read_router(shared))
 }
 
-fn check_origin(shared: &Shared, headers: &HeaderMap) -> Result<(), Problem> {
+fn check_origin(shared: &Shared<Ledger>, headers: &HeaderMap) -> Result<(), Problem> {
     if let Some(expected) = headers.get("affix-expected-origin") {
         let origin = shared.lock().genesis().origin().to_string();
         if expected.as_bytes() != origin.as_bytes() {
@@ -211,14 +264,18 @@ fn submitted_json(s: &Submitted) -> serde_json::Value {
     }
 }
 
-async fn submit_one(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn submit_one(
+    State(shared): State<Arc<Shared<Ledger>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
     check_origin(&shared, &headers)?;
     let result = shared.lock().submit(body.to_vec())?;
     Ok((StatusCode::ACCEPTED, axum::Json(submitted_json(&result))).into_response())
 }
 
 async fn submit_batch(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Shared<Ledger>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
@@ -283,7 +340,7 @@ struct WaitQuery {
     wait: Option<u64>,
 }
 
-fn receipt_response(receipt: affix_note::Receipt) -> Response {
+fn receipt_response(receipt: Receipt) -> Response {
     let mut r = receipt.to_bytes().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -293,7 +350,11 @@ fn receipt_response(receipt: affix_note::Receipt) -> Response {
 }
 
 /// Waits until the record at `index` (or with `leaf_hash`) has a receipt, up to `wait`.
-async fn wait_receipt(shared: Arc<Shared>, key: ReceiptKey, wait: Duration) -> Answer {
+async fn wait_receipt<T: LogView>(
+    shared: Arc<Shared<T>>,
+    key: ReceiptKey,
+    wait: Duration,
+) -> Answer {
     let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
     let mut updates = shared.quorum_size.subscribe();
     loop {
@@ -335,8 +396,8 @@ enum ReceiptKey {
     Leaf(Hash),
 }
 
-async fn receipt_by_hash(
-    State(shared): State<Arc<Shared>>,
+async fn receipt_by_hash<T: LogView>(
+    State(shared): State<Arc<Shared<T>>>,
     Path(leaf_hash): Path<String>,
     Query(q): Query<WaitQuery>,
 ) -> Answer {
@@ -360,8 +421,8 @@ async fn receipt_by_hash(
     .await
 }
 
-async fn receipt_by_index(
-    State(shared): State<Arc<Shared>>,
+async fn receipt_by_index<T: LogView>(
+    State(shared): State<Arc<Shared<T>>>,
     Path(index): Path<u64>,
     Query(q): Query<WaitQuery>,
 ) -> Answer {
@@ -373,7 +434,7 @@ async fn receipt_by_index(
     .await
 }
 
-async fn checkpoint(State(shared): State<Arc<Shared>>) -> Answer {
+async fn checkpoint<T: LogView>(State(shared): State<Arc<Shared<T>>>) -> Answer {
     let ledger = shared.lock();
     let c = ledger.quorum_checkpoint().ok_or_else(|| {
         Problem::new(
@@ -399,7 +460,10 @@ struct InclusionQuery {
     size: Option<u64>,
 }
 
-async fn inclusion(State(shared): State<Arc<Shared>>, Query(q): Query<InclusionQuery>) -> Answer {
+async fn inclusion<T: LogView>(
+    State(shared): State<Arc<Shared<T>>>,
+    Query(q): Query<InclusionQuery>,
+) -> Answer {
     let ledger = shared.lock();
     let index = match (q.index, &q.leaf_hash) {
         (Some(i), None) => i,
@@ -443,8 +507,8 @@ struct ConsistencyQuery {
     new: Option<u64>,
 }
 
-async fn consistency(
-    State(shared): State<Arc<Shared>>,
+async fn consistency<T: LogView>(
+    State(shared): State<Arc<Shared<T>>>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Answer {
     let ledger = shared.lock();
@@ -457,7 +521,10 @@ async fn consistency(
     Ok(axum::Json(json!({"old": q.old, "new": new, "hashes": hashes})).into_response())
 }
 
-async fn tile(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> Answer {
+async fn tile<T: LogView>(
+    State(shared): State<Arc<Shared<T>>>,
+    Path(path): Path<String>,
+) -> Answer {
     let tile = TileId::parse_path(&format!("tile/{path}"))
         .map_err(|e| Problem::new(StatusCode::NOT_FOUND, "bad-tile", e.to_string()))?;
     let ledger = shared.lock();
@@ -496,7 +563,10 @@ async fn tile(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> An
     Ok(r)
 }
 
-async fn finalization(State(shared): State<Arc<Shared>>, Path(height): Path<u64>) -> Answer {
+async fn finalization(
+    State(shared): State<Arc<Shared<Ledger>>>,
+    Path(height): Path<u64>,
+) -> Answer {
     let cert = shared.lock().finalization(height)?.ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_FOUND,
@@ -512,26 +582,53 @@ async fn finalization(State(shared): State<Arc<Shared>>, Path(height): Path<u64>
     .into_response())
 }
 
-async fn misbehaviour(State(shared): State<Arc<Shared>>) -> Answer {
+async fn misbehaviour(State(shared): State<Arc<Shared<Ledger>>>) -> Answer {
     let reports = shared.lock().misbehaviour()?;
     Ok(axum::Json(json!({ "reports": reports })).into_response())
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Answer {
-    let l = shared.lock();
-    Ok(axum::Json(json!({
-        "name": l.name(),
-        "origin": l.genesis().origin().to_string(),
-        "hash": l.suite().name(),
-        "size": l.store().size().0,
-        "root": l.store().root().to_base64(),
-        "finalized_height": l.finalized_height(),
-        "quorum_size": l.quorum_size(),
-        "mempool": l.mempool_len(),
-    }))
-    .into_response())
+async fn status<T: LogView>(State(shared): State<Arc<Shared<T>>>) -> Answer {
+    let view = shared.lock();
+    let mut status = view.status();
+    status["origin"] = json!(view.store().origin());
+    status["hash"] = json!(view.store().suite().name());
+    status["size"] = json!(view.store().size().0);
+    status["root"] = json!(view.store().root().to_base64());
+    status["quorum_size"] = json!(view.quorum_size());
+    Ok(axum::Json(status).into_response())
 }
 
-async fn verifier_keys(State(shared): State<Arc<Shared>>) -> Answer {
-    Ok(shared.lock().genesis().verifier_keys_file().into_response())
+async fn verifier_keys<T: LogView>(State(shared): State<Arc<Shared<T>>>) -> Answer {
+    Ok(shared.lock().verifier_keys().into_response())
+}
+
+impl LogView for Ledger {
+    fn store(&self) -> &LogStore {
+        Ledger::store(self)
+    }
+
+    fn quorum_checkpoint(&self) -> Option<&SignedCheckpoint> {
+        Ledger::quorum_checkpoint(self)
+    }
+
+    fn index_of(&self, leaf_hash: &Hash) -> Option<u64> {
+        Ledger::index_of(self, leaf_hash)
+    }
+
+    fn is_pending(&self, leaf_hash: &Hash) -> bool {
+        Ledger::is_pending(self, leaf_hash)
+    }
+
+    fn verifier_keys(&self) -> String {
+        self.genesis().verifier_keys_file()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        json!({
+            "kind": "authority",
+            "name": self.name(),
+            "finalized_height": self.finalized_height(),
+            "mempool": self.mempool_len(),
+        })
+    }
 }

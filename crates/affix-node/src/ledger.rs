@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use affix_evidence::EvidenceRecord;
 use affix_ledger::{Block, Chain, CosignOutcome, Cosigner, FinalizedTip, Genesis, LeafLookup};
 use affix_logstore::LogStore;
-use affix_merkle::{Hash, HashSuite, LeafIndex, TreeSize};
-use affix_note::{NoteSigner, Receipt, SignedCheckpoint, SignerKey, TrustPolicy};
+use affix_merkle::{Hash, HashSuite, TreeSize};
+use affix_note::{NoteSigner, SignedCheckpoint, SignerKey, TrustPolicy};
 
 use crate::Error;
 
@@ -475,24 +475,6 @@ impl Ledger {
     /// Whether a record is waiting in this node's mempool.
     pub fn is_pending(&self, leaf_hash: &Hash) -> bool {
         self.mempool.ids.contains(leaf_hash)
-    }
-
-    /// The receipt of record `index` against the newest quorum checkpoint, if that
-    /// checkpoint covers it yet.
-    pub fn receipt(&self, index: u64) -> Result<Option<Receipt>, Error> {
-        let Some(checkpoint) = &self.quorum else {
-            return Ok(None);
-        };
-        let size = checkpoint.unverified_checkpoint().size;
-        if index >= size.0 {
-            return Ok(None);
-        }
-        Ok(Some(Receipt {
-            extra: Some(self.store.entry(LeafIndex(index))?),
-            index: LeafIndex(index),
-            proof: self.store.inclusion_proof(LeafIndex(index), size)?,
-            checkpoint: checkpoint.clone(),
-        }))
     }
 
     /// The stored finalization certificate of block `height`, if any.
