@@ -18,6 +18,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod ledger;
+pub mod mirror;
 
 use std::path::{Path, PathBuf};
 
