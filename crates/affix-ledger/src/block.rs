@@ -11,7 +11,7 @@
 //! count      u32       number of records (0..=16384)
 //! records    count × (u16 length || evidence record v1 bytes)
 //! ```
-//! The block digest is SHA-256 of these bytes. Whole block ≤ 8 MiB.
+//! The block digest is SHA-256 of these bytes. Whole block ≤ 4 MiB (one p2p message).
 
 use sha2::{Digest as _, Sha256};
 
@@ -29,7 +29,7 @@ pub const BLOCK_VERSION: u8 = 1;
 pub const MAX_BLOCK_RECORDS: usize = 16_384;
 
 /// Largest encoded block.
-pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
 
 const HEADER_BYTES: usize = 4 + 1 + 32 + 8 + 8 + 8 + 32 + 4;
 

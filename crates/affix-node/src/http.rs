@@ -95,6 +95,8 @@ pub struct Shared<T> {
     pub view: Mutex<T>,
     /// Size of the newest quorum checkpoint; receipt requests wait on it.
     pub quorum_size: watch::Sender<u64>,
+    /// Set when the node hit an error it must not continue after (see [`Shared::fatal`]).
+    fatal: Mutex<Option<String>>,
 }
 
 impl<T: LogView> Shared<T> {
@@ -104,7 +106,20 @@ impl<T: LogView> Shared<T> {
         Arc::new(Self {
             view: Mutex::new(view),
             quorum_size: watch::channel(size).0,
+            fatal: Mutex::new(None),
         })
+    }
+
+    /// Records a fatal error: the process reports it and exits.
+    pub fn set_fatal(&self, error: String) {
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(error);
+        }
+    }
+
+    /// The fatal error, if one happened.
+    pub fn fatal(&self) -> Option<String> {
+        self.fatal.lock().ok().and_then(|f| f.clone())
     }
 
     /// Locks the log. A poisoned lock means a thread panicked mid-update: continuing
