@@ -208,7 +208,11 @@ impl App {
     /// Makes `first` (and, if needed, its unfinalized ancestors) known to the ledger by
     /// verifying them oldest first. They were notarized by the consortium, but we check
     /// them like any proposal. Fails if the chain does not reach a known block.
-    async fn make_known(&self, first: Digested<EngineBlock>, ancestry: &mut impl Ancestry<EngineBlock>) -> bool {
+    async fn make_known(
+        &self,
+        first: Digested<EngineBlock>,
+        ancestry: &mut impl Ancestry<EngineBlock>,
+    ) -> bool {
         let mut missing = Vec::new();
         let mut cursor = Some(first);
         while let Some(block) = cursor {
@@ -267,7 +271,11 @@ impl<E: Clock> Application<E> for App {
         Some(Digested::precomputed(EngineBlock(block), digest))
     }
 
-    async fn verify(&mut self, (runtime, _context): (E, Context), mut ancestry: impl Ancestry<EngineBlock>) -> bool {
+    async fn verify(
+        &mut self,
+        (runtime, _context): (E, Context),
+        mut ancestry: impl Ancestry<EngineBlock>,
+    ) -> bool {
         let (Some(block), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
             return false;
         };
@@ -356,7 +364,8 @@ where
     let me = commonware_cryptography::Signer::public_key(&cfg.signer);
     let prefix = cfg.partition_prefix.clone();
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(2048));
-    let Some(scheme) = Scheme::signer(&cfg.namespace, cfg.participants.clone(), cfg.signer.clone()) else {
+    let Some(scheme) = Scheme::signer(&cfg.namespace, cfg.participants.clone(), cfg.signer.clone())
+    else {
         tracing::error!("this node's consensus key is not in the genesis");
         return Vec::new();
     };
@@ -405,7 +414,9 @@ where
             &format!("{prefix}-finalizations-by-height"),
             &page_cache,
             1 << 20,
-            <Scheme as commonware_cryptography::certificate::Verifier>::certificate_codec_config(&scheme),
+            <Scheme as commonware_cryptography::certificate::Verifier>::certificate_codec_config(
+                &scheme,
+            ),
         ),
     )
     .await
@@ -415,7 +426,12 @@ where
     };
     let Ok(finalized_blocks) = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config(&format!("{prefix}-finalized-blocks"), &page_cache, 64 << 20, ()),
+        archive_config(
+            &format!("{prefix}-finalized-blocks"),
+            &page_cache,
+            64 << 20,
+            (),
+        ),
     )
     .await
     else {
@@ -430,7 +446,10 @@ where
         marshal::Config {
             provider,
             epocher: epocher.clone(),
-            start: marshal::Start::Genesis(Digested::precomputed(EngineBlock(genesis), genesis_digest)),
+            start: marshal::Start::Genesis(Digested::precomputed(
+                EngineBlock(genesis),
+                genesis_digest,
+            )),
             partition_prefix: prefix.clone(),
             mailbox_size: MAILBOX,
             view_retention: ViewDelta::new(10),
@@ -451,7 +470,12 @@ where
         shared: shared.clone(),
         propose_delay: cfg.timing.propose_delay,
     };
-    let inline = Inline::new(context.child("application"), app, marshal_mailbox.clone(), epocher);
+    let inline = Inline::new(
+        context.child("application"),
+        app,
+        marshal_mailbox.clone(),
+        epocher,
+    );
     let engine = simplex::Engine::new(
         context.child("consensus"),
         simplex::Config {
@@ -500,7 +524,13 @@ where
     });
     let marshal_handle = marshal_actor.start(FinalizedReporter(updates_tx), buffer, resolver);
 
-    vec![broadcast_handle, engine_handle, finalizer_handle, cosign_handle, marshal_handle]
+    vec![
+        broadcast_handle,
+        engine_handle,
+        finalizer_handle,
+        cosign_handle,
+        marshal_handle,
+    ]
 }
 
 /// Applies finalized blocks in order, durably, then acknowledges them to marshal and
@@ -527,7 +557,9 @@ async fn finalizer<S: Sender<PublicKey = PublicKey>>(
             .await
             .filter(|f| f.proposal.payload == block.digest())
             .map(|f| f.encode().to_vec());
-        let result = shared.lock().apply_finalized(&block.inner().0, certificate.as_deref());
+        let result = shared
+            .lock()
+            .apply_finalized(&block.inner().0, certificate.as_deref());
         match result {
             Ok(own) => {
                 ack.acknowledge();
@@ -550,7 +582,11 @@ async fn finalizer<S: Sender<PublicKey = PublicKey>>(
 
 /// Receives the other authorities' signed checkpoints, and re-sends ours until it is part
 /// of a quorum checkpoint.
-async fn cosigner<E: Clock, S: Sender<PublicKey = PublicKey>, R: Receiver<PublicKey = PublicKey>>(
+async fn cosigner<
+    E: Clock,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+>(
     context: E,
     shared: Arc<Shared<Ledger>>,
     mut sender: S,
@@ -579,7 +615,9 @@ async fn cosigner<E: Clock, S: Sender<PublicKey = PublicKey>, R: Receiver<Public
                 next_resend = context.current() + resend;
                 let (own, covered) = {
                     let ledger = shared.lock();
-                    let covered = ledger.quorum_size() >= ledger.store().size().0;
+                    let covered = ledger
+                        .quorum_checkpoint()
+                        .is_some_and(|q| q.unverified_checkpoint().size >= ledger.store().size());
                     (ledger.own_checkpoint().map(<[u8]>::to_vec), covered)
                 };
                 if let (Some(bytes), false) = (own, covered) {
@@ -590,7 +628,12 @@ async fn cosigner<E: Clock, S: Sender<PublicKey = PublicKey>, R: Receiver<Public
     }
 }
 
-fn archive_config<C>(name: &str, page_cache: &CacheRef, value_target: u64, codec_config: C) -> immutable::Config<C> {
+fn archive_config<C>(
+    name: &str,
+    page_cache: &CacheRef,
+    value_target: u64,
+    codec_config: C,
+) -> immutable::Config<C> {
     immutable::Config {
         metadata_partition: format!("{name}-metadata"),
         freezer_table_partition: format!("{name}-freezer-table"),

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod http;
 pub mod ledger;
 pub mod mirror;
+pub mod run;
 
 use std::path::{Path, PathBuf};
 
