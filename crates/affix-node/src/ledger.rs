@@ -171,6 +171,8 @@ pub struct Ledger {
     finalizations: Finalizations,
     /// Our latest signed checkpoint, re-sent to peers until a quorum forms.
     own_checkpoint: Option<Vec<u8>>,
+    /// How many of the cosigner's misbehaviour reports are on disk.
+    misbehaviour_persisted: usize,
 }
 
 impl Ledger {
@@ -251,6 +253,7 @@ impl Ledger {
             quorum,
             finalizations,
             own_checkpoint: None,
+            misbehaviour_persisted: 0,
         };
         // A crash between appending a block and signing its checkpoint leaves the newest
         // tree unsigned: sign it now.
@@ -416,6 +419,7 @@ impl Ledger {
         if let Some(q) = quorum {
             self.record_quorum(q)?;
         }
+        self.persist_misbehaviour()?;
         let bytes = own.to_bytes();
         self.own_checkpoint = Some(bytes.clone());
         Ok(Some(bytes))
@@ -429,19 +433,30 @@ impl Ledger {
     /// Accepts another authority's signed checkpoint.
     pub fn accept_cosignature(&mut self, bytes: &[u8]) -> Result<CosignOutcome, Error> {
         let outcome = self.cosigner.accept(bytes)?;
-        match &outcome {
-            CosignOutcome::Quorum(q) => self.record_quorum(q.clone())?,
-            CosignOutcome::Conflict(m) => {
-                let dir = self.dir.join("misbehaviour");
-                fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
-                let path = dir.join(format!("{}-{}.txt", m.size, m.authority));
-                fs::write(&path, m.to_text()).map_err(Error::io("write", &path))?;
-                tracing::error!(authority = %m.authority, size = m.size, path = %path.display(),
-                    "authority signed a checkpoint conflicting with the finalized log");
-            }
-            _ => {}
+        if let CosignOutcome::Quorum(q) = &outcome {
+            self.record_quorum(q.clone())?;
         }
+        self.persist_misbehaviour()?;
         Ok(outcome)
+    }
+
+    /// Writes conflicts the cosigner found (directly, or among signatures it had buffered)
+    /// to `misbehaviour/<size>-<authority>.txt`, once each.
+    fn persist_misbehaviour(&mut self) -> Result<(), Error> {
+        let found = self.cosigner.misbehaviour();
+        if found.len() <= self.misbehaviour_persisted {
+            return Ok(());
+        }
+        let dir = self.dir.join("misbehaviour");
+        fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
+        for m in &found[self.misbehaviour_persisted..] {
+            let path = dir.join(format!("{}-{}.txt", m.size, m.authority));
+            fs::write(&path, m.to_text()).map_err(Error::io("write", &path))?;
+            tracing::error!(authority = %m.authority, size = m.size, path = %path.display(),
+                "authority signed a checkpoint conflicting with the finalized log");
+        }
+        self.misbehaviour_persisted = found.len();
+        Ok(())
     }
 
     fn record_quorum(&mut self, checkpoint: SignedCheckpoint) -> Result<(), Error> {

@@ -195,10 +195,10 @@ pub(crate) fn devnet(dir: &Path, n: usize, origin: &str, no_start: bool) -> Resu
 async fn wait_ready(client: &reqwest::Client, url: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{url}/v1/status")).send().await {
-            if r.status().is_success() {
-                return true;
-            }
+        if let Ok(r) = client.get(format!("{url}/v1/status")).send().await
+            && r.status().is_success()
+        {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -215,15 +215,14 @@ pub(crate) fn read_keys_file(
     let keys = keys::read_verifier_keys(&[], &[path.to_owned()])?;
     let mut origin = None;
     let mut quorum = None;
-    if let Some(rest) = text
+    if let Some((o, tail)) = text
         .lines()
         .next()
         .and_then(|l| l.strip_prefix("# Affix consortium "))
+        .and_then(|rest| rest.split_once(": receipts need "))
     {
-        if let Some((o, tail)) = rest.split_once(": receipts need ") {
-            origin = Some(o.to_owned());
-            quorum = tail.split_whitespace().next().and_then(|k| k.parse().ok());
-        }
+        origin = Some(o.to_owned());
+        quorum = tail.split_whitespace().next().and_then(|k| k.parse().ok());
     }
     Ok((keys, origin, quorum))
 }
