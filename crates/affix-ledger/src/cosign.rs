@@ -72,6 +72,8 @@ pub enum CosignOutcome {
 struct Collecting {
     checkpoint: SignedCheckpoint,
     ours: Vec<u8>,
+    /// Whether the quorum for this size was already reported.
+    complete: bool,
 }
 
 /// One authority's view of checkpoint signing.
@@ -168,6 +170,7 @@ impl Cosigner {
             Collecting {
                 checkpoint: own.clone(),
                 ours: own.to_bytes(),
+                complete: false,
             },
         );
         // Older sizes can no longer matter for receipts once a newer one is collecting,
@@ -276,17 +279,18 @@ impl Cosigner {
     /// If the checkpoint for `size` has a quorum now, records it as the latest (when newer)
     /// and returns it; a quorum is reported once.
     fn check_quorum(&mut self, size: u64) -> Option<SignedCheckpoint> {
-        let collecting = self.collecting.get(&size)?;
+        let collecting = self.collecting.get_mut(&size)?;
+        if collecting.complete {
+            // Reached earlier; later signatures only add to it.
+            return None;
+        }
         let keys: Vec<VerifierKey> = self.authorities.iter().map(|(_, k)| k.clone()).collect();
-        let verified = collecting
+        collecting
             .checkpoint
             .note()
             .verify(&keys, self.quorum)
             .ok()?;
-        if verified.signers().len() != self.quorum {
-            // Reached earlier; later signatures only add to it.
-            return None;
-        }
+        collecting.complete = true;
         let checkpoint = collecting.checkpoint.clone();
         if self
             .latest_quorum
@@ -375,6 +379,31 @@ mod tests {
             .unwrap();
         assert_eq!(v.signers().len(), 3);
         assert_eq!(nodes[0].latest_quorum(), Some(&q));
+    }
+
+    #[test]
+    fn a_whole_quorum_checkpoint_completes_at_once() {
+        // A node that was down receives a checkpoint already signed by the other three.
+        let keys = keys();
+        let mut nodes = cosigners(&keys);
+        let t = tree(7);
+        let own0 = nodes[0].sign_own(&keys[0], 7, t.root(), &[]).unwrap().0;
+        let mut whole = nodes[1].sign_own(&keys[1], 7, t.root(), &[]).unwrap().0;
+        whole.add_signature(&keys[2]).unwrap();
+        whole.add_signature(&keys[3]).unwrap();
+        assert!(matches!(
+            nodes[0].accept(&whole.to_bytes()).unwrap(),
+            CosignOutcome::Quorum(_)
+        ));
+        assert_eq!(
+            nodes[0].accept(&own0.to_bytes()).unwrap(),
+            CosignOutcome::Nothing
+        );
+        assert_eq!(
+            nodes[0].latest_quorum().unwrap().note().signatures().len(),
+            4,
+            "all four signatures are kept"
+        );
     }
 
     #[test]

@@ -580,8 +580,8 @@ async fn finalizer<S: Sender<PublicKey = PublicKey>>(
     }
 }
 
-/// Receives the other authorities' signed checkpoints, and re-sends ours until it is part
-/// of a quorum checkpoint.
+/// Receives the other authorities' signed checkpoints, and periodically sends the best
+/// signed checkpoint of our current tree (the quorum one once it exists, else ours).
 async fn cosigner<
     E: Clock,
     S: Sender<PublicKey = PublicKey>,
@@ -613,14 +613,10 @@ async fn cosigner<
             },
             _ = context.sleep(wait) => {
                 next_resend = context.current() + resend;
-                let (own, covered) = {
-                    let ledger = shared.lock();
-                    let covered = ledger
-                        .quorum_checkpoint()
-                        .is_some_and(|q| q.unverified_checkpoint().size >= ledger.store().size());
-                    (ledger.own_checkpoint().map(<[u8]>::to_vec), covered)
-                };
-                if let (Some(bytes), false) = (own, covered) {
+                // Gossip the best signed checkpoint of our current tree: a node that was
+                // down (or missed messages) completes its quorum from these.
+                let gossip = shared.lock().gossip_checkpoint();
+                if let Some(bytes) = gossip {
                     sender.send(Recipients::All, bytes, false);
                 }
             },

@@ -196,6 +196,10 @@ impl From<Error> for Problem {
             Error::Store(affix_logstore::Error::OutOfRange(m)) => {
                 Problem::new(StatusCode::NOT_FOUND, "out-of-range", m)
             }
+            Error::Store(affix_logstore::Error::Merkle(
+                m @ (affix_merkle::Error::IndexOutOfRange { .. }
+                | affix_merkle::Error::SizeOrder { .. }),
+            )) => Problem::new(StatusCode::NOT_FOUND, "out-of-range", m.to_string()),
             Error::Store(affix_logstore::Error::Merkle(m)) => {
                 Problem::new(StatusCode::BAD_REQUEST, "bad-request", m.to_string())
             }

@@ -430,6 +430,15 @@ impl Ledger {
         self.own_checkpoint.as_deref()
     }
 
+    /// What to gossip to the other authorities: the quorum checkpoint of our current tree
+    /// if we have it (it carries everyone's signatures), else our own signed checkpoint.
+    pub fn gossip_checkpoint(&self) -> Option<Vec<u8>> {
+        match &self.quorum {
+            Some(q) if q.unverified_checkpoint().size == self.store.size() => Some(q.to_bytes()),
+            _ => self.own_checkpoint.clone(),
+        }
+    }
+
     /// Accepts another authority's signed checkpoint.
     pub fn accept_cosignature(&mut self, bytes: &[u8]) -> Result<CosignOutcome, Error> {
         let outcome = self.cosigner.accept(bytes)?;
