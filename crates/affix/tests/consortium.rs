@@ -3,7 +3,7 @@
 //! verifies (in Rust and in Go's sumdb), on every node; a mirror and a lone surviving node
 //! serve every record, proof and tile; bad input is refused and changes nothing.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs, clippy::cast_possible_truncation)]
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
