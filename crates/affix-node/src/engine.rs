@@ -178,8 +178,11 @@ pub struct Timing {
     pub fetch_timeout: Duration,
     /// Pause before building a block: paces blocks (and empty blocks when idle).
     pub propose_delay: Duration,
-    /// Re-send our latest signed checkpoint to peers this often until a quorum forms.
+    /// Gossip our best signed checkpoint to peers this often.
     pub cosign_resend: Duration,
+    /// Finalized blocks the engine keeps for peers that catch up (older ones are pruned
+    /// from its archives; the records stay in our log).
+    pub retain_blocks: u64,
 }
 
 impl Default for Timing {
@@ -193,6 +196,8 @@ impl Default for Timing {
             fetch_timeout: Duration::from_secs(1),
             propose_delay: Duration::from_millis(150),
             cosign_resend: Duration::from_secs(1),
+            // About an hour of blocks at the default pace.
+            retain_blocks: 20_000,
         }
     }
 }
@@ -515,7 +520,8 @@ where
         let shared = shared.clone();
         let marshal = marshal_mailbox.clone();
         let sender = cosign_sender.clone();
-        move |_| finalizer(shared, marshal, updates_rx, sender)
+        let retain = cfg.timing.retain_blocks;
+        move |_| finalizer(shared, marshal, updates_rx, sender, retain)
     });
     let cosign_handle = context.child("cosign").spawn({
         let shared = shared.clone();
@@ -540,6 +546,7 @@ async fn finalizer<S: Sender<PublicKey = PublicKey>>(
     marshal: Marshal,
     mut updates: mpsc::UnboundedReceiver<Update<EngineBlock>>,
     mut sender: S,
+    retain_blocks: u64,
 ) {
     while let Some(update) = updates.recv().await {
         let Update::Block(block, ack): Update<EngineBlock, Exact> = update else {
@@ -563,6 +570,11 @@ async fn finalizer<S: Sender<PublicKey = PublicKey>>(
         match result {
             Ok(own) => {
                 ack.acknowledge();
+                // Our log holds every record; the engine's copy of old blocks only serves
+                // peers catching up. Keep a window of them.
+                if height % 256 == 0 && height > retain_blocks {
+                    marshal.prune(Height::new(height - retain_blocks));
+                }
                 shared.publish();
                 if let Some(bytes) = own {
                     sender.send(Recipients::All, bytes, false);

@@ -8,6 +8,7 @@
 //! usage error; 3 verification failed (the evidence does not check out).
 #![forbid(unsafe_code)]
 
+mod bench;
 mod consortium;
 mod demo;
 mod keys;
@@ -112,6 +113,9 @@ enum Command {
         #[arg(long)]
         document: Option<PathBuf>,
     },
+    /// Load generators for benchmarks (see scripts/bench-ledger.sh).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Follow consortium nodes through their tiles, verify everything, keep a copy and
     /// serve the same read API.
     Mirror {
@@ -130,6 +134,40 @@ enum Command {
         /// Poll interval in milliseconds.
         #[arg(long, default_value_t = 500)]
         interval_ms: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Submit records to a consortium and wait for their receipts; prints JSON.
+    Ledger {
+        /// File of node URLs, one a line (`affix devnet` writes DIR/nodes).
+        #[arg(long)]
+        nodes: PathBuf,
+        /// The consortium's verifier keys file.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Records to submit.
+        #[arg(long, default_value_t = 200_000)]
+        records: u64,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: u64,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 24)]
+        concurrency: usize,
+    },
+    /// The same number of replicated puts against etcd's v3 JSON gateway; prints JSON.
+    Etcd {
+        /// etcd client URL; repeat for every member.
+        #[arg(long = "endpoint", required = true)]
+        endpoints: Vec<String>,
+        /// Puts.
+        #[arg(long, default_value_t = 200_000)]
+        records: u64,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
 }
 
@@ -208,6 +246,18 @@ fn main() -> ExitCode {
             receipt,
             document,
         } => verify_receipt(&keys, quorum, origin, &receipt, document.as_deref()),
+        Command::Bench(BenchCommand::Ledger {
+            nodes,
+            keys,
+            records,
+            batch,
+            concurrency,
+        }) => bench::ledger(&nodes, &keys, records, batch, concurrency).map_err(Failure::from),
+        Command::Bench(BenchCommand::Etcd {
+            endpoints,
+            records,
+            concurrency,
+        }) => bench::etcd(&endpoints, records, concurrency).map_err(Failure::from),
         Command::Mirror {
             from,
             dir,
