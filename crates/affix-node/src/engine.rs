@@ -75,9 +75,14 @@ pub const BROADCAST_CHANNEL: Channel = 3;
 pub const BACKFILL_CHANNEL: Channel = 4;
 /// Checkpoint cosignatures between authorities.
 pub const COSIGN_CHANNEL: Channel = 5;
+/// Client submissions forwarded between authorities' mempools.
+pub const FORWARD_CHANNEL: Channel = 6;
+
+/// Largest forwarded batch, in bytes (well below the p2p message limit).
+const MAX_FORWARD_BYTES: usize = 1024 * 1024;
 
 /// Per-peer rate limits of every channel.
-pub fn channel_quotas() -> [(Channel, Quota); 6] {
+pub fn channel_quotas() -> [(Channel, Quota); 7] {
     [
         (VOTE_CHANNEL, Quota::per_second(NZU32!(256))),
         (CERTIFICATE_CHANNEL, Quota::per_second(NZU32!(256))),
@@ -85,6 +90,7 @@ pub fn channel_quotas() -> [(Channel, Quota); 6] {
         (BROADCAST_CHANNEL, Quota::per_second(NZU32!(64))),
         (BACKFILL_CHANNEL, Quota::per_second(NZU32!(256))),
         (COSIGN_CHANNEL, Quota::per_second(NZU32!(64))),
+        (FORWARD_CHANNEL, Quota::per_second(NZU32!(128))),
     ]
 }
 
@@ -328,6 +334,8 @@ pub struct Channels<S, R> {
     pub backfill: (S, R),
     /// [`COSIGN_CHANNEL`]
     pub cosign: (S, R),
+    /// [`FORWARD_CHANNEL`]
+    pub forward: (S, R),
 }
 
 /// What a node needs to run consensus.
@@ -528,6 +536,11 @@ where
         let resend = cfg.timing.cosign_resend;
         move |context| cosigner(context, shared, cosign_sender, cosign_receiver, resend)
     });
+    let forward_handle = context.child("forward").spawn({
+        let shared = shared.clone();
+        let (sender, receiver) = channels.forward;
+        move |context| forwarder(context, shared, sender, receiver)
+    });
     let marshal_handle = marshal_actor.start(FinalizedReporter(updates_tx), buffer, resolver);
 
     vec![
@@ -535,6 +548,7 @@ where
         engine_handle,
         finalizer_handle,
         cosign_handle,
+        forward_handle,
         marshal_handle,
     ]
 }
@@ -630,6 +644,52 @@ async fn cosigner<
                 let gossip = shared.lock().gossip_checkpoint();
                 if let Some(bytes) = gossip {
                     sender.send(Recipients::All, bytes, false);
+                }
+            },
+        }
+    }
+}
+
+/// Forwards client submissions to the other authorities every 20 ms (as framed batches)
+/// and puts theirs into our mempool.
+async fn forwarder<
+    E: Clock,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+>(
+    context: E,
+    shared: Arc<Shared<Ledger>>,
+    mut sender: S,
+    mut receiver: R,
+) {
+    loop {
+        commonware_macros::select! {
+            message = receiver.recv() => {
+                let Ok((peer, bytes)) = message else { return };
+                let mut ledger = shared.lock();
+                let data = bytes.as_ref();
+                let mut at = 0usize;
+                while let Some(len) = data.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) {
+                    let Some(record) = data.get(at + 2..at + 2 + len) else { break };
+                    if let Err(e) = ledger.submit_forwarded(record.to_vec()) {
+                        tracing::debug!(error = %e, ?peer, "forwarded record refused");
+                    }
+                    at += 2 + len;
+                }
+            },
+            _ = context.sleep(Duration::from_millis(20)) => {
+                let records = shared.lock().take_outbox();
+                let mut batch = Vec::new();
+                for record in records {
+                    if batch.len() + 2 + record.len() > MAX_FORWARD_BYTES {
+                        sender.send(Recipients::All, std::mem::take(&mut batch), false);
+                    }
+                    // Records passed `submit`, so they fit a u16 length.
+                    batch.extend_from_slice(&u16::try_from(record.len()).unwrap_or(u16::MAX).to_be_bytes());
+                    batch.extend_from_slice(&record);
+                }
+                if !batch.is_empty() {
+                    sender.send(Recipients::All, batch, false);
                 }
             },
         }

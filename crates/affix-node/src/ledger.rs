@@ -173,6 +173,8 @@ pub struct Ledger {
     own_checkpoint: Option<Vec<u8>>,
     /// How many of the cosigner's misbehaviour reports are on disk.
     misbehaviour_persisted: usize,
+    /// Client submissions not yet forwarded to the other authorities.
+    outbox: Vec<Vec<u8>>,
 }
 
 impl Ledger {
@@ -254,6 +256,7 @@ impl Ledger {
             finalizations,
             own_checkpoint: None,
             misbehaviour_persisted: 0,
+            outbox: Vec::new(),
         };
         // A crash between appending a block and signing its checkpoint leaves the newest
         // tree unsigned: sign it now.
@@ -323,8 +326,27 @@ impl Ledger {
         }
         self.mempool.bytes += record.len();
         self.mempool.ids.insert(leaf_hash);
+        if self.outbox.len() < MAX_MEMPOOL_RECORDS {
+            self.outbox.push(record.clone());
+        }
         self.mempool.queue.push_back((leaf_hash, record));
         Ok(Submitted::Pending { leaf_hash })
+    }
+
+    /// Accepts a record another authority received from a client (same checks as
+    /// [`Ledger::submit`], but it is not forwarded again).
+    pub fn submit_forwarded(&mut self, record: Vec<u8>) -> Result<Submitted, Error> {
+        let outbox = self.outbox.len();
+        let result = self.submit(record);
+        self.outbox.truncate(outbox);
+        result
+    }
+
+    /// Records received from clients since the last call, to forward to the other
+    /// authorities: whoever leads next can then include them, and they survive this
+    /// node crashing before it leads.
+    pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Builds a block on `parent` (which must be known) from the mempool.

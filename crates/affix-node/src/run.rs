@@ -123,6 +123,7 @@ pub fn run(config: NodeConfig) -> Result<(), Error> {
             broadcast: next()?,
             backfill: next()?,
             cosign: next()?,
+            forward: next()?,
         };
         let _network = network.start();
 

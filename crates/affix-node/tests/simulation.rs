@@ -144,6 +144,7 @@ async fn register(
         broadcast: it.next().unwrap(),
         backfill: it.next().unwrap(),
         cosign: it.next().unwrap(),
+        forward: it.next().unwrap(),
     }
 }
 
