@@ -82,6 +82,39 @@ pub(crate) fn ledger(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
+    // Warm-up, not measured: one small batch through every node, waiting for its
+    // receipt, so connections are up and consensus is running before the clock starts.
+    runtime.block_on(async {
+        for (n, node) in nodes.iter().enumerate() {
+            let mut body = Vec::new();
+            let mut last = Vec::new();
+            for i in 0..10 {
+                let r = bench_record(run ^ u64::MAX, (n as u64) * 10 + i);
+                body.extend_from_slice(&u16::try_from(r.len())?.to_be_bytes());
+                body.extend_from_slice(&r);
+                last = r;
+            }
+            client
+                .post(format!("{node}/v1/records/batch"))
+                .body(body)
+                .send()
+                .await?;
+            let leaf = policy.origin().suite().leaf_hash(&last).to_hex();
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while client
+                .get(format!("{node}/v1/receipts/{leaf}?wait=30"))
+                .send()
+                .await?
+                .status()
+                != reqwest::StatusCode::OK
+            {
+                if Instant::now() > deadline {
+                    bail!("{node}: warm-up batch got no receipt");
+                }
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let results: Vec<Result<Vec<f64>>> = runtime.block_on(async {
