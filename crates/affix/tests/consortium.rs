@@ -527,8 +527,18 @@ fn bad_input_is_refused_and_changes_nothing() {
         .to_owned();
     let (code, receipt) = c.get(&format!("{url}/v1/receipts/{hash}?wait=30")).unwrap();
     assert_eq!(code, 200);
-    Receipt::parse(&receipt)
-        .unwrap()
-        .verify(&net.policy())
+    let logged = Receipt::parse(&receipt).unwrap();
+    logged.verify(&net.policy()).unwrap();
+
+    // A duplicate is answered with where the record already is, and logs nothing twice.
+    let size = status(&c, &url).unwrap()["size"].as_u64().unwrap();
+    let (code, body) = c
+        .post(&format!("{url}/v1/records"), record(3), &[])
         .unwrap();
+    assert_eq!(code, 202);
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["status"], "logged");
+    assert_eq!(answer["index"].as_u64(), Some(logged.index.0));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(status(&c, &url).unwrap()["size"].as_u64(), Some(size));
 }
