@@ -33,7 +33,8 @@ pub use proof::{
     verify_consistency, verify_inclusion,
 };
 pub use tile::{
-    TILE_HEIGHT, TILE_WIDTH, TileHashReader, TileId, TileKind, TileReader, tiles_for_size,
+    TILE_HEIGHT, TILE_WIDTH, TileHashReader, TileId, TileKind, TileReader, decode_bundle,
+    encode_bundle, tiles_for_size,
 };
 pub use tree::{MemoryTree, TreeBuilder};
 

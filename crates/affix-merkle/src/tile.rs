@@ -252,6 +252,45 @@ pub fn tiles_for_size(old: TreeSize, new: TreeSize) -> Vec<TileId> {
     out
 }
 
+/// Encodes entries in entry-bundle framing: each entry as `u16` big-endian length, then
+/// its bytes. Entries longer than 65,535 bytes cannot be framed and make this fail.
+pub fn encode_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(entries.iter().map(|e| 2 + e.as_ref().len()).sum());
+    for e in entries {
+        let e = e.as_ref();
+        let len = u16::try_from(e.len()).map_err(|_| Error::MalformedTile {
+            reason: "entry longer than 65535 bytes",
+        })?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(e);
+    }
+    Ok(out)
+}
+
+/// Splits entry-bundle framing into entries, refusing truncated input and more than
+/// `max_entries` entries.
+pub fn decode_bundle(data: &[u8], max_entries: usize) -> Result<Vec<&[u8]>, Error> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        if out.len() == max_entries {
+            return Err(Error::MalformedTile {
+                reason: "too many entries",
+            });
+        }
+        let (len, tail) = rest.split_at_checked(2).ok_or(Error::MalformedTile {
+            reason: "truncated entry length",
+        })?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let (entry, tail) = tail.split_at_checked(len).ok_or(Error::MalformedTile {
+            reason: "truncated entry",
+        })?;
+        out.push(entry);
+        rest = tail;
+    }
+    Ok(out)
+}
+
 /// Source of tile data, for [`TileHashReader`]. Hash tiles only: `tiles` never contains
 /// an entry bundle.
 pub trait TileReader {
@@ -368,6 +407,21 @@ fn hash_tile_span(suite: HashSuite, data: &[u8]) -> Hash {
 #[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundles_round_trip_and_refuse_truncation() {
+        let entries: Vec<Vec<u8>> = vec![b"a".to_vec(), vec![], vec![7; 300]];
+        let bytes = encode_bundle(&entries).unwrap();
+        assert_eq!(
+            decode_bundle(&bytes, 3).unwrap(),
+            entries.iter().map(Vec::as_slice).collect::<Vec<_>>()
+        );
+        assert!(decode_bundle(&bytes, 2).is_err());
+        assert!(decode_bundle(&bytes[..bytes.len() - 1], 3).is_err());
+        assert!(decode_bundle(&[0], 3).is_err());
+        assert!(encode_bundle(&[vec![0u8; 65_536]]).is_err());
+        assert_eq!(decode_bundle(&[], 0).unwrap().len(), 0);
+    }
 
     #[test]
     fn paths_follow_the_spec_examples() {

@@ -666,30 +666,34 @@ async fn forwarder<
         commonware_macros::select! {
             message = receiver.recv() => {
                 let Ok((peer, bytes)) = message else { return };
+                let Ok(records) = affix_merkle::decode_bundle(bytes.as_ref(), affix_ledger::MAX_BLOCK_RECORDS) else {
+                    tracing::warn!(?peer, "malformed forwarded batch");
+                    continue;
+                };
                 let mut ledger = shared.lock();
-                let data = bytes.as_ref();
-                let mut at = 0usize;
-                while let Some(len) = data.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) {
-                    let Some(record) = data.get(at + 2..at + 2 + len) else { break };
+                for record in records {
                     if let Err(e) = ledger.submit_forwarded(record.to_vec()) {
                         tracing::debug!(error = %e, ?peer, "forwarded record refused");
                     }
-                    at += 2 + len;
                 }
             },
             _ = context.sleep(Duration::from_millis(20)) => {
                 let records = shared.lock().take_outbox();
-                let mut batch = Vec::new();
-                for record in records {
-                    if batch.len() + 2 + record.len() > MAX_FORWARD_BYTES {
-                        sender.send(Recipients::All, std::mem::take(&mut batch), false);
+                let mut start = 0;
+                while start < records.len() {
+                    // Chunks well below the p2p message limit; records passed `submit`, so
+                    // they are framable.
+                    let mut end = start;
+                    let mut bytes = 0;
+                    while end < records.len() && bytes + 2 + records[end].len() <= MAX_FORWARD_BYTES {
+                        bytes += 2 + records[end].len();
+                        end += 1;
                     }
-                    // Records passed `submit`, so they fit a u16 length.
-                    batch.extend_from_slice(&u16::try_from(record.len()).unwrap_or(u16::MAX).to_be_bytes());
-                    batch.extend_from_slice(&record);
-                }
-                if !batch.is_empty() {
-                    sender.send(Recipients::All, batch, false);
+                    let end = end.max(start + 1);
+                    if let Ok(batch) = affix_merkle::encode_bundle(&records[start..end]) {
+                        sender.send(Recipients::All, batch, false);
+                    }
+                    start = end;
                 }
             },
         }

@@ -299,36 +299,17 @@ async fn submit_batch(
     body: Bytes,
 ) -> Answer {
     check_origin(&shared, &headers)?;
-    let mut records = Vec::new();
-    let mut at = 0usize;
-    while at < body.len() {
-        let Some(len) = body
-            .get(at..at + 2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        else {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-batch",
-                "truncated length prefix",
-            ));
-        };
-        let Some(record) = body.get(at + 2..at + 2 + len) else {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-batch",
-                "truncated record",
-            ));
-        };
-        if records.len() == MAX_BATCH_RECORDS {
-            return Err(Problem::new(
+    let records = affix_merkle::decode_bundle(&body, MAX_BATCH_RECORDS).map_err(|e| {
+        if body.len() > 2 && e.to_string().contains("too many") {
+            Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "batch-too-large",
                 format!("at most {MAX_BATCH_RECORDS} records per batch"),
-            ));
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed-batch", e.to_string())
         }
-        records.push(record.to_vec());
-        at += 2 + len;
-    }
+    })?;
     // Validate everything first: a batch is accepted whole or not at all.
     for (i, r) in records.iter().enumerate() {
         affix_evidence::EvidenceRecord::decode(r).map_err(|e| {
@@ -345,7 +326,7 @@ async fn submit_batch(
     }
     let mut results = Vec::with_capacity(records.len());
     for r in records {
-        results.push(submitted_json(&ledger.submit(r)?));
+        results.push(submitted_json(&ledger.submit(r.to_vec())?));
     }
     Ok((
         StatusCode::ACCEPTED,

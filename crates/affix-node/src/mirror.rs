@@ -157,8 +157,13 @@ async fn sync_once(
         let tile = TileId::entries(bundle, u16::try_from(width).unwrap_or(256))
             .map_err(|e| e.to_string())?;
         let data = fetch(client, &format!("{source}/{}", tile.path())).await?;
-        let parsed = parse_bundle(&data, usize::try_from(width).unwrap_or(256))
-            .ok_or_else(|| format!("{source}: malformed entry bundle {}", tile.path()))?;
+        let parsed: Vec<Vec<u8>> = affix_merkle::decode_bundle(&data, 256)
+            .ok()
+            .filter(|p| p.len() as u64 == width)
+            .ok_or_else(|| format!("{source}: malformed entry bundle {}", tile.path()))?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
         let skip = usize::try_from(next - bundle * 256).unwrap_or(0);
         entries.extend(parsed.into_iter().skip(skip));
         next = bundle * 256 + width;
@@ -188,17 +193,6 @@ async fn sync_once(
     m.store.save_checkpoint(&bytes).map_err(|e| e.to_string())?;
     m.checkpoint = Some(signed);
     Ok(size)
-}
-
-fn parse_bundle(data: &[u8], width: usize) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::with_capacity(width);
-    let mut at = 0usize;
-    while at < data.len() {
-        let len = usize::from(u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]));
-        out.push(data.get(at + 2..at + 2 + len)?.to_vec());
-        at += 2 + len;
-    }
-    (out.len() == width).then_some(out)
 }
 
 /// Follows the sources forever, trying each in turn, every `interval`.

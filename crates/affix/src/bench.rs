@@ -2,11 +2,13 @@
 //! cluster. `scripts/bench-ledger.sh` runs both on one machine and prints them side by
 //! side. Each prints one JSON object on stdout.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
+use affix_merkle::encode_bundle;
 use affix_note::{Origin, Receipt, TrustPolicy};
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
@@ -46,6 +48,112 @@ fn percentile(sorted: &[f64], per_mille: usize) -> f64 {
     sorted[rank]
 }
 
+/// Runs `concurrency` workers; each repeatedly claims the next `step` items of `total`
+/// and runs `job(worker, first, last)`, which returns the latency to record. Prints the
+/// summary as JSON, with `extra` fields.
+fn run_workers<F, Fut>(
+    concurrency: usize,
+    total: u64,
+    step: u64,
+    job: F,
+    mut extra: serde_json::Value,
+) -> Result<()>
+where
+    F: Fn(usize, u64, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<f64>> + Send,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let next = Arc::new(AtomicU64::new(0));
+    let job = Arc::new(job);
+    let start = Instant::now();
+    let results: Vec<Result<Vec<f64>>> = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for worker in 0..concurrency {
+            let (next, job) = (next.clone(), job.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let first = next.fetch_add(step, Ordering::SeqCst);
+                    if first >= total {
+                        return Ok(latencies);
+                    }
+                    latencies.push(job(worker, first, (first + step).min(total)).await?);
+                }
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(
+                t.await
+                    .unwrap_or_else(|e| Err(anyhow!("worker panicked: {e}"))),
+            );
+        }
+        out
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let mut latencies = Vec::new();
+    for r in results {
+        latencies.extend(r?);
+    }
+    latencies.sort_by(f64::total_cmp);
+    extra["records"] = total.into();
+    extra["seconds"] = seconds.into();
+    extra["records_per_second"] = (total as f64 / seconds).into();
+    extra["concurrency"] = concurrency.into();
+    extra["commit_latency_p50_s"] = percentile(&latencies, 500).into();
+    extra["commit_latency_p99_s"] = percentile(&latencies, 990).into();
+    println!("{extra}");
+    Ok(())
+}
+
+fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?)
+}
+
+/// Submits `records` to `node` as one batch and waits for the receipt of the last one;
+/// verifies it.
+async fn submit_and_wait(
+    client: &reqwest::Client,
+    node: &str,
+    records: &[Vec<u8>],
+    policy: &TrustPolicy,
+) -> Result<()> {
+    let last = records.last().ok_or_else(|| anyhow!("empty batch"))?;
+    let response = client
+        .post(format!("{node}/v1/records/batch"))
+        .body(encode_bundle(records)?)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!(
+            "{node}: HTTP {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    let leaf = policy.origin().suite().leaf_hash(last).to_hex();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = client
+            .get(format!("{node}/v1/receipts/{leaf}?wait=30"))
+            .send()
+            .await?;
+        if r.status() == reqwest::StatusCode::OK {
+            let receipt = Receipt::parse(&r.bytes().await?)?;
+            receipt.verify(policy).context("a receipt did not verify")?;
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{node}: no receipt after 120 s");
+        }
+    }
+}
+
 /// Drives a consortium: `concurrency` workers each submit a batch of `batch` records to
 /// the next node, then wait for the receipt of the batch's last record (a receipt exists
 /// only once a quorum checkpoint covers the batch). One receipt per batch is verified.
@@ -56,155 +164,60 @@ pub(crate) fn ledger(
     batch: u64,
     concurrency: usize,
 ) -> Result<()> {
-    let nodes: Vec<String> = std::fs::read_to_string(nodes_file)?
-        .lines()
-        .map(str::to_owned)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let nodes: Arc<Vec<String>> = Arc::new(
+        std::fs::read_to_string(nodes_file)?
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect(),
+    );
     if nodes.is_empty() || batch == 0 || records == 0 {
         bail!("need nodes, a batch size and a record count");
     }
     let (keys, origin, quorum) = crate::consortium::read_keys_file(keys_file)?;
     let origin = origin.ok_or_else(|| anyhow!("keys file lacks the consortium header"))?;
-    let policy = TrustPolicy::new(
+    let policy = Arc::new(TrustPolicy::new(
         Origin::new(&origin)?,
         keys.clone(),
         quorum.unwrap_or(keys.len()),
-    )?;
+    )?);
     let mut run = [0u8; 8];
     getrandom::fill(&mut run).map_err(|e| anyhow!("randomness: {e}"))?;
     let run = u64::from_le_bytes(run);
-    let record_bytes = bench_record(run, 0).len();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    // Warm-up, not measured: one small batch through every node, waiting for its
-    // receipt, so connections are up and consensus is running before the clock starts.
-    runtime.block_on(async {
+    let client = http_client()?;
+    // Warm-up, not measured: one small batch through every node, so connections are up
+    // and consensus is running before the clock starts.
+    tokio::runtime::Runtime::new()?.block_on(async {
         for (n, node) in nodes.iter().enumerate() {
-            let mut body = Vec::new();
-            let mut last = Vec::new();
-            for i in 0..10 {
-                let r = bench_record(run ^ u64::MAX, (n as u64) * 10 + i);
-                body.extend_from_slice(&u16::try_from(r.len())?.to_be_bytes());
-                body.extend_from_slice(&r);
-                last = r;
-            }
-            client
-                .post(format!("{node}/v1/records/batch"))
-                .body(body)
-                .send()
-                .await?;
-            let leaf = policy.origin().suite().leaf_hash(&last).to_hex();
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while client
-                .get(format!("{node}/v1/receipts/{leaf}?wait=30"))
-                .send()
-                .await?
-                .status()
-                != reqwest::StatusCode::OK
-            {
-                if Instant::now() > deadline {
-                    bail!("{node}: warm-up batch got no receipt");
-                }
-            }
+            let warm: Vec<Vec<u8>> = (0..10)
+                .map(|i| bench_record(!run, n as u64 * 10 + i))
+                .collect();
+            submit_and_wait(&client, node, &warm, &policy).await?;
         }
         Ok::<(), anyhow::Error>(())
     })?;
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let results: Vec<Result<Vec<f64>>> = runtime.block_on(async {
-        let mut tasks = Vec::new();
-        for worker in 0..concurrency {
-            let (client, nodes, next, policy) =
-                (client.clone(), nodes.clone(), next.clone(), policy.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let first = next.fetch_add(batch, Ordering::SeqCst);
-                    if first >= records {
-                        break;
-                    }
-                    let last = (first + batch).min(records);
-                    let mut body =
-                        Vec::with_capacity(usize::try_from(last - first)? * (record_bytes + 2));
-                    let mut last_record = Vec::new();
-                    for i in first..last {
-                        let r = bench_record(run, i);
-                        body.extend_from_slice(&u16::try_from(r.len())?.to_be_bytes());
-                        body.extend_from_slice(&r);
-                        last_record = r;
-                    }
-                    let node = &nodes[(worker + usize::try_from(first / batch)?) % nodes.len()];
-                    let sent = Instant::now();
-                    let response = client
-                        .post(format!("{node}/v1/records/batch"))
-                        .body(body)
-                        .send()
-                        .await?;
-                    if !response.status().is_success() {
-                        bail!(
-                            "{node}: HTTP {}: {}",
-                            response.status(),
-                            response.text().await.unwrap_or_default()
-                        );
-                    }
-                    let leaf = policy.origin().suite().leaf_hash(&last_record).to_hex();
-                    loop {
-                        let r = client
-                            .get(format!("{node}/v1/receipts/{leaf}?wait=30"))
-                            .send()
-                            .await?;
-                        if r.status() == reqwest::StatusCode::OK {
-                            let receipt = Receipt::parse(&r.bytes().await?)?;
-                            receipt
-                                .verify(&policy)
-                                .context("a receipt did not verify")?;
-                            break;
-                        }
-                        if sent.elapsed() > Duration::from_secs(120) {
-                            bail!("no receipt after 120 s");
-                        }
-                    }
-                    latencies.push(sent.elapsed().as_secs_f64());
-                }
-                Ok(latencies)
-            }));
-        }
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(
-                t.await
-                    .unwrap_or_else(|e| Err(anyhow!("worker panicked: {e}"))),
-            );
-        }
-        out
-    });
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut latencies = Vec::new();
-    for r in results {
-        latencies.extend(r?);
-    }
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "{}",
+    let record_bytes = bench_record(run, 0).len();
+    run_workers(
+        concurrency,
+        records,
+        batch,
+        move |worker, first, last| {
+            let (client, nodes, policy) = (client.clone(), nodes.clone(), policy.clone());
+            async move {
+                let batch: Vec<Vec<u8>> = (first..last).map(|i| bench_record(run, i)).collect();
+                let node = &nodes
+                    [(worker + usize::try_from(first / (last - first).max(1))?) % nodes.len()];
+                let sent = Instant::now();
+                submit_and_wait(&client, node, &batch, &policy).await?;
+                Ok(sent.elapsed().as_secs_f64())
+            }
+        },
         serde_json::json!({
             "system": "affix-consortium",
-            "records": records,
             "record_bytes": record_bytes,
-            "seconds": elapsed,
-            "records_per_second": records as f64 / elapsed,
             "batch": batch,
-            "concurrency": concurrency,
-            "commit_latency_p50_s": percentile(&latencies, 500),
-            "commit_latency_p99_s": percentile(&latencies, 990),
-        })
-    );
-    Ok(())
+        }),
+    )
 }
 
 /// The same number of replicated writes against etcd's v3 JSON gateway
@@ -213,77 +226,33 @@ pub(crate) fn etcd(endpoints: &[String], records: u64, concurrency: usize) -> Re
     if endpoints.is_empty() {
         bail!("need etcd endpoints");
     }
-    let value = STANDARD.encode(bench_record(0, 0));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let results: Vec<Result<Vec<f64>>> = runtime.block_on(async {
-        let mut tasks = Vec::new();
-        for worker in 0..concurrency {
-            let (client, endpoints, next, value) = (
-                client.clone(),
-                endpoints.to_vec(),
-                next.clone(),
-                value.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= records {
-                        break;
-                    }
-                    let endpoint = &endpoints[worker % endpoints.len()];
-                    let body = serde_json::json!({
-                        "key": STANDARD.encode(format!("record/{i:012}")),
-                        "value": value,
-                    });
-                    let sent = Instant::now();
-                    let r = client
-                        .post(format!("{endpoint}/v3/kv/put"))
-                        .json(&body)
-                        .send()
-                        .await?;
-                    if !r.status().is_success() {
-                        bail!("{endpoint}: HTTP {}", r.status());
-                    }
-                    latencies.push(sent.elapsed().as_secs_f64());
+    let value = Arc::new(STANDARD.encode(bench_record(0, 0)));
+    let endpoints = Arc::new(endpoints.to_vec());
+    let client = http_client()?;
+    run_workers(
+        concurrency,
+        records,
+        1,
+        move |worker, i, _| {
+            let (client, endpoints, value) = (client.clone(), endpoints.clone(), value.clone());
+            async move {
+                let endpoint = &endpoints[worker % endpoints.len()];
+                let body = serde_json::json!({
+                    "key": STANDARD.encode(format!("record/{i:012}")),
+                    "value": *value,
+                });
+                let sent = Instant::now();
+                let r = client
+                    .post(format!("{endpoint}/v3/kv/put"))
+                    .json(&body)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("{endpoint}: HTTP {}", r.status());
                 }
-                Ok(latencies)
-            }));
-        }
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(
-                t.await
-                    .unwrap_or_else(|e| Err(anyhow!("worker panicked: {e}"))),
-            );
-        }
-        out
-    });
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut latencies = Vec::new();
-    for r in results {
-        latencies.extend(r?);
-    }
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "{}",
-        serde_json::json!({
-            "system": "etcd",
-            "records": records,
-            "seconds": elapsed,
-            "records_per_second": records as f64 / elapsed,
-            "concurrency": concurrency,
-            "commit_latency_p50_s": percentile(&latencies, 500),
-            "commit_latency_p99_s": percentile(&latencies, 990),
-        })
-    );
-    Ok(())
+                Ok(sent.elapsed().as_secs_f64())
+            }
+        },
+        serde_json::json!({ "system": "etcd" }),
+    )
 }

@@ -265,15 +265,7 @@ pub(crate) fn submit(
         .timeout(Duration::from_secs(60))
         .build()?;
     runtime.block_on(async {
-        let mut body = Vec::new();
-        for r in &records {
-            body.extend_from_slice(
-                &u16::try_from(r.len())
-                    .context("record too large")?
-                    .to_be_bytes(),
-            );
-            body.extend_from_slice(r);
-        }
+        let body = affix_merkle::encode_bundle(&records).context("record too large")?;
         let mut accepted = None;
         let mut last_error = String::new();
         for node in nodes {

@@ -192,12 +192,7 @@ fn quorum_size(c: &sync_http::Client, url: &str) -> u64 {
 }
 
 fn batch(records: &[Vec<u8>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for r in records {
-        body.extend_from_slice(&u16::try_from(r.len()).unwrap().to_be_bytes());
-        body.extend_from_slice(r);
-    }
-    body
+    affix_merkle::encode_bundle(records).unwrap()
 }
 
 fn go_validator(dir: &Path) -> PathBuf {
