@@ -1,0 +1,32 @@
+//! Certificate-authority core for Affix: certificate profiles, issuance,
+//! CRLs and OCSP responses.
+//!
+//! This crate is a **pure core**: it does no I/O and reads no clock. Every
+//! time (validity, `thisUpdate`, `producedAt`, …) is passed in by the caller,
+//! serial numbers are passed in or derived from caller-provided random bytes,
+//! and every signature is made through the [`signature::Signer`] and
+//! [`signature::Keypair`] traits, so private keys stay wherever their owner
+//! keeps them (a key vault, an HSM handle, a test key).
+//!
+//! - [`ca`]: root and issuing CAs, the certificate profiles (`Person`,
+//!   `Organization`, `TsaSigner`, `OcspSigner`) and issuance from a PKCS#10
+//!   request or from a key handle.
+//! - [`crl`]: version 2 CRLs for a CA.
+//! - [`ocsp`]: RFC 6960 request parsing and `BasicOCSPResponse` signing.
+//! - [`error`]: the one error type, [`Error`].
+//!
+//! Supported algorithms: ECDSA P-256 with SHA-256, Ed25519, and SM2 with
+//! SM3 (GB/T 35275, OID `1.2.156.10197.1.501`, default distinguishing
+//! identifier `1234567812345678`).
+//!
+//! Every decoder of untrusted bytes has a size limit, and no input makes the
+//! crate panic.
+
+#![forbid(unsafe_code)]
+
+pub mod ca;
+pub mod crl;
+pub mod error;
+pub mod ocsp;
+
+pub use error::Error;

@@ -1,0 +1,141 @@
+//! RFC 3161 time-stamping: request parsing, token issuance and token
+//! verification.
+//!
+//! This module is a pure core. It does no I/O, never reads a clock (the TSA's
+//! generation time comes in as a [`GenTime`] parameter) and needs no
+//! randomness: ECDSA (RFC 6979), SM2 (RFC 6979-style `k`) and Ed25519 sign
+//! deterministically. Keys come in as any [`signature::Signer`] +
+//! [`signature::Keypair`], so a key vault or an HSM handle plugs in without this
+//! module ever seeing private-key bytes.
+//!
+//! # Standards
+//!
+//! - RFC 3161 (Time-Stamp Protocol) as updated by RFC 5816 (ESSCertIDv2).
+//! - RFC 5652 (CMS `SignedData`), RFC 5035 (`SigningCertificateV2`).
+//! - RFC 8419 (Ed25519 in CMS: SHA-512 message digest), GM/T 0009 (SM2 with the
+//!   default distinguishing identifier `1234567812345678`).
+//!
+//! # Flow
+//!
+//! - A TSA parses a request with [`TimeStampRequest::parse`] and answers with
+//!   [`TimeStampAuthority::issue`], or in one step with
+//!   [`TimeStampAuthority::respond`], which turns bad requests into RFC 3161
+//!   rejections carrying the right `PKIFailureInfo`.
+//! - A relying party checks a token with [`verify_token`] (or a whole response
+//!   with [`verify_response`]) and gets a [`VerifiedTimestamp`] — the only way
+//!   to obtain one.
+//!
+//! # Example
+//!
+//! ```
+//! use affix_tsp::{
+//!     Error, ExpectedImprint, GenTime, Response, TimeStampAuthority, TokenSerial, TsaConfig,
+//!     TsaTrust, verify_response,
+//! };
+//! use x509_cert::Certificate;
+//!
+//! /// A TSA server's request handler: DER request in, DER response out.
+//! fn handle(
+//!     tsa: &TimeStampAuthority<p256::ecdsa::SigningKey, p256::ecdsa::DerSignature>,
+//!     request_der: &[u8],
+//!     next_serial: u64,
+//!     now: GenTime,
+//! ) -> Result<Vec<u8>, Error> {
+//!     match tsa.respond(request_der, &TokenSerial::from_u64(next_serial), now)? {
+//!         Response::Granted(der) => Ok(der),
+//!         Response::Rejected { der, reason } => {
+//!             eprintln!("request refused: {reason}"); // the serial is still free
+//!             Ok(der)
+//!         }
+//!     }
+//! }
+//!
+//! /// A relying party checking a response against the data it sent.
+//! fn check(response_der: &[u8], root: &Certificate, data: &[u8]) -> Result<GenTime, Error> {
+//!     let verified = verify_response(
+//!         response_der,
+//!         TsaTrust::IssuedBy(std::slice::from_ref(root)),
+//!         ExpectedImprint::Data(data),
+//!         None,
+//!     )?;
+//!     Ok(verified.gen_time())
+//! }
+//! ```
+//!
+//! # Limits
+//!
+//! Requests above [`REQUEST_BYTES_MAX`] and responses or tokens above
+//! [`TOKEN_BYTES_MAX`] are refused before decoding; nonces are capped at
+//! [`NONCE_BYTES_MAX`] and serial numbers at [`SERIAL_BYTES_MAX`].
+#![forbid(unsafe_code)]
+
+mod asn1;
+mod authority;
+mod error;
+mod hash;
+mod integer;
+mod request;
+
+mod time;
+mod verify;
+
+/// SM2 signers sign to DER through the CA crate's adapter (one implementation for all PKI crates).
+pub use affix_pki::ca::Sm2DerSigner;
+pub use asn1::{
+    Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatus, PkiStatusInfo,
+    SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+};
+pub use authority::{Response, TimeStampAuthority, TsaConfig, rejection};
+pub use error::Error;
+pub use hash::HashAlgorithm;
+pub use integer::{Nonce, TokenSerial};
+pub use request::TimeStampRequest;
+pub use time::GenTime;
+pub use verify::{
+    ExpectedImprint, TimeStampResponse, TsaTrust, VerifiedTimestamp, verify_response, verify_token,
+};
+
+use const_oid::ObjectIdentifier;
+
+/// Largest DER `TimeStampReq` accepted by [`TimeStampRequest::parse`].
+///
+/// A request is an imprint of at most 64 bytes plus a few small fields;
+/// anything near this size is hostile.
+pub const REQUEST_BYTES_MAX: usize = 64 * 1024;
+
+/// Largest DER `TimeStampResp` or `TimeStampToken` accepted for verification.
+///
+/// Leaves room for a token carrying a certificate chain of several RSA-4096
+/// certificates.
+pub const TOKEN_BYTES_MAX: usize = 64 * 1024;
+
+/// Largest nonce, in content octets of its DER `INTEGER`.
+///
+/// OpenSSL sends 8-byte nonces; RFC 3161 sets no bound, so one is set here to
+/// keep echoed values small.
+pub const NONCE_BYTES_MAX: usize = 64;
+
+/// Largest token serial number, in content octets of its DER `INTEGER`.
+///
+/// RFC 3161 §2.4.2 asks users to accommodate serial numbers of up to
+/// 160 bits; one extra octet holds the sign.
+pub const SERIAL_BYTES_MAX: usize = 21;
+
+/// `id-ct-TSTInfo` (1.2.840.113549.1.9.16.1.4): the `eContentType` of a
+/// time-stamp token.
+pub const ID_CT_TST_INFO: ObjectIdentifier = const_oid::db::rfc3161::ID_CT_TST_INFO;
+
+/// SM3 hash algorithm (GM/T 0004, OID 1.2.156.10197.1.401).
+pub const ID_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
+
+/// SM2 signature with SM3 (GM/T 0006, OID 1.2.156.10197.1.501).
+pub const ID_SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.501");
+
+/// The SM2 elliptic curve, used as the `namedCurve` of an SM2 public key
+/// (OID 1.2.156.10197.1.301).
+pub const ID_SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
+
+/// Default SM2 distinguishing identifier (GM/T 0009), used for every SM2
+/// signature this module makes or checks. OpenSSL and GmSSL use the same
+/// default.
+pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";
