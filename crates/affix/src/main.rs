@@ -13,6 +13,7 @@ mod consortium;
 mod demo;
 mod keys;
 mod locallog;
+mod pki;
 mod verify;
 
 use std::path::PathBuf;
@@ -113,6 +114,65 @@ enum Command {
         #[arg(long)]
         document: Option<PathBuf>,
     },
+    /// Certificate authority: keys and certificates for signers, CRLs, OCSP.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Time-stamping authority (RFC 3161).
+    #[command(subcommand)]
+    Tsa(TsaCommand),
+    /// Get an RFC 3161 time-stamp token for FILE (written to FILE.tsr after verification).
+    Timestamp {
+        /// The file.
+        file: PathBuf,
+        /// TSA URL.
+        #[arg(long)]
+        tsa: String,
+        /// CA certificate(s) that issued the TSA certificate.
+        #[arg(long = "ca", required = true)]
+        ca: Vec<PathBuf>,
+        /// Output file (default FILE.tsr).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign FILE: a detached CMS signature (FILE.p7s), time-stamped with --tsa (CAdES-T).
+    Sign {
+        /// Make a CMS (RFC 5652) signature; the only format for now.
+        #[arg(long, required = true)]
+        cms: bool,
+        /// The file to sign.
+        file: PathBuf,
+        /// Signer certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Signer key (PKCS#8 PEM, P-256).
+        #[arg(long)]
+        key: PathBuf,
+        /// Intermediate certificates to include.
+        #[arg(long)]
+        chain: Vec<PathBuf>,
+        /// TSA URL for a signature time-stamp.
+        #[arg(long)]
+        tsa: Option<String>,
+        /// CA certificate(s) that issued the TSA certificate.
+        #[arg(long = "tsa-ca")]
+        tsa_ca: Vec<PathBuf>,
+        /// Output file (default FILE.p7s).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a detached CMS signature over FILE.
+    Verify {
+        /// Verify a CMS (RFC 5652) signature.
+        #[arg(long, required = true)]
+        cms: bool,
+        /// The signature (.p7s).
+        signature: PathBuf,
+        /// The signed file.
+        file: PathBuf,
+        /// Trusted CA certificate(s): the root, and intermediates.
+        #[arg(long = "ca", required = true)]
+        ca: Vec<PathBuf>,
+    },
     /// Load generators for benchmarks (see scripts/bench-ledger.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -134,6 +194,112 @@ enum Command {
         /// Poll interval in milliseconds.
         #[arg(long, default_value_t = 500)]
         interval_ms: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CaCommand {
+    /// Create a root and an issuing CA (ECDSA P-256) in DIR.
+    Init {
+        /// CA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Organization name in the CA certificates.
+        #[arg(long)]
+        name: String,
+        /// OCSP responder URL to put in issued certificates.
+        #[arg(long)]
+        ocsp_url: Option<String>,
+        /// CRL URL to put in issued certificates.
+        #[arg(long)]
+        crl_url: Option<String>,
+        /// Validity of the issuing CA in days (the root gets twice as long).
+        #[arg(long, default_value_t = 3650)]
+        days: u64,
+    },
+    /// Issue a certificate: for a CSR, or for a new key written to --key-out.
+    Issue {
+        /// CA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// person, organization or tsa.
+        #[arg(long, default_value = "person")]
+        profile: String,
+        /// Subject name (a person's name, or the organization's registered name).
+        #[arg(long)]
+        name: String,
+        /// Organization of a person.
+        #[arg(long)]
+        organization: Option<String>,
+        /// Unified social credit code of an organization (18 characters).
+        #[arg(long)]
+        credit_code: Option<String>,
+        /// PKCS#10 request (PEM or DER); its key stays with the requester.
+        #[arg(long)]
+        csr: Option<PathBuf>,
+        /// Generate a P-256 key and write it here (mode 0600).
+        #[arg(long)]
+        key_out: Option<PathBuf>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// Where to write the certificate (PEM).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a certificate (hex serial) and publish a new CRL.
+    Revoke {
+        /// CA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Serial number, hex.
+        serial: String,
+        /// keyCompromise, superseded, cessationOfOperation, affiliationChanged, ...
+        #[arg(long, default_value = "keyCompromise")]
+        reason: String,
+    },
+    /// Sign a fresh CRL; writes DER to --out (default DIR/crl.der).
+    Crl {
+        /// CA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve OCSP (POST /ocsp) and the CRL (GET /crl).
+    Serve {
+        /// CA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8180")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TsaCommand {
+    /// Create a TSA: a key and a certificate issued by the CA in --ca.
+    Init {
+        /// TSA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// CA directory that issues the TSA certificate.
+        #[arg(long)]
+        ca: PathBuf,
+        /// TSA name.
+        #[arg(long, default_value = "Affix Time-Stamping Authority")]
+        name: String,
+    },
+    /// Serve RFC 3161 over HTTP (POST / with application/timestamp-query).
+    Serve {
+        /// TSA directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8318")]
+        listen: std::net::SocketAddr,
     },
 }
 
@@ -183,6 +349,62 @@ pub(crate) enum Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Error(e)
+    }
+}
+
+fn run_ca(cmd: CaCommand) -> anyhow::Result<()> {
+    match cmd {
+        CaCommand::Init {
+            dir,
+            name,
+            ocsp_url,
+            crl_url,
+            days,
+        } => pki::ca_init(&dir, &name, ocsp_url.as_deref(), crl_url.as_deref(), days),
+        CaCommand::Issue {
+            dir,
+            profile,
+            name,
+            organization,
+            credit_code,
+            csr,
+            key_out,
+            days,
+            out,
+        } => {
+            let cert = pki::ca_issue(
+                &dir,
+                &pki::IssueRequest {
+                    profile: &profile,
+                    name: &name,
+                    organization: organization.as_deref(),
+                    credit_code: credit_code.as_deref(),
+                    csr: csr.as_deref(),
+                    key_out: key_out.as_deref(),
+                    days,
+                    out: &out,
+                },
+            )?;
+            println!(
+                "{}\tserial {}",
+                out.display(),
+                hex::encode(cert.tbs_certificate().serial_number().as_bytes())
+            );
+            Ok(())
+        }
+        CaCommand::Revoke {
+            dir,
+            serial,
+            reason,
+        } => pki::ca_revoke(&dir, &serial, &reason),
+        CaCommand::Crl { dir, out } => {
+            let der = pki::ca_crl(&dir)?;
+            if let Some(out) = out {
+                std::fs::write(out, der)?;
+            }
+            Ok(())
+        }
+        CaCommand::Serve { dir, listen } => pki::ca_serve(&dir, listen),
     }
 }
 
@@ -246,6 +468,40 @@ fn main() -> ExitCode {
             receipt,
             document,
         } => verify_receipt(&keys, quorum, origin, &receipt, document.as_deref()),
+        Command::Ca(cmd) => run_ca(cmd).map_err(Failure::from),
+        Command::Tsa(TsaCommand::Init { dir, ca, name }) => {
+            pki::tsa_init(&dir, &ca, &name).map_err(Failure::from)
+        }
+        Command::Tsa(TsaCommand::Serve { dir, listen }) => {
+            pki::tsa_serve(&dir, listen).map_err(Failure::from)
+        }
+        Command::Timestamp { file, tsa, ca, out } => {
+            pki::timestamp(&file, &tsa, &ca, out.as_deref()).map_err(Failure::from)
+        }
+        Command::Sign {
+            cms: _,
+            file,
+            cert,
+            key,
+            chain,
+            tsa,
+            tsa_ca,
+            out,
+        } => pki::sign_cms(
+            &file,
+            &cert,
+            &key,
+            &chain,
+            tsa.as_deref().map(|u| (u, tsa_ca.as_slice())),
+            out.as_deref(),
+        )
+        .map_err(Failure::from),
+        Command::Verify {
+            cms: _,
+            signature,
+            file,
+            ca,
+        } => pki::verify_cms(&signature, &file, &ca).map(|report| print!("{report}")),
         Command::Bench(BenchCommand::Ledger {
             nodes,
             keys,
