@@ -256,3 +256,42 @@ pub(crate) fn etcd(endpoints: &[String], records: u64, concurrency: usize) -> Re
         serde_json::json!({ "system": "etcd" }),
     )
 }
+
+/// RFC 3161 over HTTP: `requests` time-stamp queries (SHA-256, nonce, certReq) against
+/// `url`, `concurrency` in flight; every answer must be a granted token.
+pub(crate) fn tsa(url: &str, requests: u64, concurrency: usize) -> Result<()> {
+    let url = Arc::new(url.to_owned());
+    let client = http_client()?;
+    run_workers(
+        concurrency,
+        requests,
+        1,
+        move |_, i, _| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let digest = affix_tsp::HashAlgorithm::Sha256.digest(&i.to_be_bytes());
+                let query = affix_tsp::TimeStampRequest::new(affix_tsp::HashAlgorithm::Sha256, &digest)?
+                    .with_nonce(affix_tsp::Nonce::from_u64(i + 1))
+                    .with_certificate_requested(true)
+                    .to_der()?;
+                let sent = Instant::now();
+                let r = client
+                    .post(url.as_str())
+                    .header("content-type", "application/timestamp-query")
+                    .body(query)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("{url}: HTTP {}", r.status());
+                }
+                let body = r.bytes().await?;
+                let parsed = affix_tsp::TimeStampResponse::parse(&body)?;
+                if parsed.token_der().is_none() {
+                    bail!("request {i} was not granted");
+                }
+                Ok(sent.elapsed().as_secs_f64())
+            }
+        },
+        serde_json::json!({ "system": "affix-tsa-http" }),
+    )
+}

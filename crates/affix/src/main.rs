@@ -323,6 +323,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 24)]
         concurrency: usize,
     },
+    /// RFC 3161 requests against a TSA over HTTP; prints JSON.
+    Tsa {
+        /// TSA URL.
+        #[arg(long)]
+        url: String,
+        /// Requests.
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// The same number of replicated puts against etcd's v3 JSON gateway; prints JSON.
     Etcd {
         /// etcd client URL; repeat for every member.
@@ -509,6 +521,11 @@ fn main() -> ExitCode {
             batch,
             concurrency,
         }) => bench::ledger(&nodes, &keys, records, batch, concurrency).map_err(Failure::from),
+        Command::Bench(BenchCommand::Tsa {
+            url,
+            requests,
+            concurrency,
+        }) => bench::tsa(&url, requests, concurrency).map_err(Failure::from),
         Command::Bench(BenchCommand::Etcd {
             endpoints,
             records,
