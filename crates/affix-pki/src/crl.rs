@@ -198,3 +198,54 @@ where
         signature,
     })
 }
+
+/// Largest CRL accepted by [`VerifiedCrl::from_der`].
+pub const CRL_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// A CRL whose issuer name and signature were checked against the issuer's certificate.
+#[derive(Debug, Clone)]
+pub struct VerifiedCrl {
+    list: CertificateList,
+}
+
+impl VerifiedCrl {
+    /// Parses a DER CRL and checks that `issuer` issued and signed it.
+    pub fn from_der(der: &[u8], issuer: &x509_cert::Certificate) -> Result<Self> {
+        use der::Decode as _;
+        if der.len() > CRL_BYTES_MAX {
+            return Err(Error::InputTooLarge {
+                what: "CRL",
+                len_bytes: der.len(),
+                max_bytes: CRL_BYTES_MAX,
+            });
+        }
+        let list = CertificateList::from_der(der).map_err(Error::MalformedCrl)?;
+        if list.tbs_cert_list.issuer != *issuer.tbs_certificate().subject() {
+            return Err(Error::CrlSignatureInvalid);
+        }
+        let key = crate::ca::SubjectPublicKey::from_spki(
+            issuer.tbs_certificate().subject_public_key_info(),
+        )?;
+        let tbs = list.tbs_cert_list.to_der().map_err(Error::Encoding)?;
+        if !key.verify(&list.signature_algorithm, &tbs, &list.signature)? {
+            return Err(Error::CrlSignatureInvalid);
+        }
+        Ok(Self { list })
+    }
+
+    /// When the certificate with `serial` was revoked, if it is listed.
+    pub fn revocation_time(&self, serial: &SerialNumber) -> Option<DateTime> {
+        self.list
+            .tbs_cert_list
+            .revoked_certificates
+            .as_ref()?
+            .iter()
+            .find(|r| r.serial_number == *serial)
+            .map(|r| r.revocation_date.to_date_time())
+    }
+
+    /// `thisUpdate` of the CRL.
+    pub fn this_update(&self) -> DateTime {
+        self.list.tbs_cert_list.this_update.to_date_time()
+    }
+}

@@ -44,6 +44,14 @@ pub enum Error {
     #[error("malformed OCSP request: {0}")]
     MalformedOcspRequest(#[source] der::Error),
 
+    /// A CRL is not valid DER of the RFC 5280 `CertificateList` structure.
+    #[error("malformed CRL: {0}")]
+    MalformedCrl(#[source] der::Error),
+
+    /// A CRL names another issuer, or its signature by the issuer does not verify.
+    #[error("the CRL was not signed by the given issuer")]
+    CrlSignatureInvalid,
+
     /// An OCSP request lists no certificate, or more than the responder
     /// answers in one response.
     #[error("OCSP request lists {count} certificates; 1..={max} are accepted")]

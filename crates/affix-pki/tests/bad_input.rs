@@ -367,3 +367,37 @@ fn crl_input_is_checked() {
         Err(Error::UpdateTimesOutOfOrder)
     ));
 }
+
+#[test]
+fn crls_are_checked_against_their_issuer() {
+    use affix_pki::crl::VerifiedCrl;
+    use der::Encode as _;
+    let (root, issuing): (P256Issuer, P256Issuer) = pki(p256_key(), p256_key());
+    let revoked = serial();
+    let entry = RevokedEntry::new(revoked.clone(), at(0), Some(CrlReason::KeyCompromise)).unwrap();
+    let crl = build_crl(
+        &issuing,
+        7,
+        CrlTimes::new(at(0), at(DAY_S)).unwrap(),
+        &[entry],
+    )
+    .unwrap()
+    .to_der()
+    .unwrap();
+    let verified = VerifiedCrl::from_der(&crl, issuing.certificate()).unwrap();
+    assert_eq!(verified.revocation_time(&revoked), Some(at(0)));
+    assert_eq!(verified.revocation_time(&serial()), None);
+    // Another issuer, a flipped signature bit, garbage: refused.
+    assert!(matches!(
+        VerifiedCrl::from_der(&crl, root.certificate()),
+        Err(affix_pki::Error::CrlSignatureInvalid)
+    ));
+    let mut tampered = crl.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(VerifiedCrl::from_der(&tampered, issuing.certificate()).is_err());
+    assert!(matches!(
+        VerifiedCrl::from_der(b"\x30\x00", issuing.certificate()),
+        Err(affix_pki::Error::MalformedCrl(_))
+    ));
+}

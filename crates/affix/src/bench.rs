@@ -270,10 +270,11 @@ pub(crate) fn tsa(url: &str, requests: u64, concurrency: usize) -> Result<()> {
             let (client, url) = (client.clone(), url.clone());
             async move {
                 let digest = affix_tsp::HashAlgorithm::Sha256.digest(&i.to_be_bytes());
-                let query = affix_tsp::TimeStampRequest::new(affix_tsp::HashAlgorithm::Sha256, &digest)?
-                    .with_nonce(affix_tsp::Nonce::from_u64(i + 1))
-                    .with_certificate_requested(true)
-                    .to_der()?;
+                let query =
+                    affix_tsp::TimeStampRequest::new(affix_tsp::HashAlgorithm::Sha256, &digest)?
+                        .with_nonce(affix_tsp::Nonce::from_u64(i + 1))
+                        .with_certificate_requested(true)
+                        .to_der()?;
                 let sent = Instant::now();
                 let r = client
                     .post(url.as_str())

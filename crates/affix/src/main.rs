@@ -172,6 +172,9 @@ enum Command {
         /// Trusted CA certificate(s): the root, and intermediates.
         #[arg(long = "ca", required = true)]
         ca: Vec<PathBuf>,
+        /// CRL(s) to check the signer's certificate against (DER or PEM).
+        #[arg(long = "crl")]
+        crls: Vec<PathBuf>,
     },
     /// Load generators for benchmarks (see scripts/bench-ledger.sh).
     #[command(subcommand)]
@@ -513,7 +516,8 @@ fn main() -> ExitCode {
             signature,
             file,
             ca,
-        } => pki::verify_cms(&signature, &file, &ca).map(|report| print!("{report}")),
+            crls,
+        } => pki::verify_cms(&signature, &file, &ca, &crls).map(|report| print!("{report}")),
         Command::Bench(BenchCommand::Ledger {
             nodes,
             keys,

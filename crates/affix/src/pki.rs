@@ -806,6 +806,7 @@ pub(crate) fn verify_cms(
     signature: &Path,
     file: &Path,
     ca: &[PathBuf],
+    crls: &[PathBuf],
 ) -> Result<String, crate::Failure> {
     let sig = std::fs::read(signature)
         .with_context(|| format!("reading {}", signature.display()))
@@ -840,7 +841,54 @@ pub(crate) fn verify_cms(
         affix_cms::verify_detached(&sig, &content, &trust, SystemTime::now())
     }
     .map_err(|e| crate::Failure::Verification(e.into()))?;
+    let validation_time = match verified.validation_time() {
+        affix_cms::ValidationTime::SignatureTimestamp(t) | affix_cms::ValidationTime::Given(t) => t,
+        _ => SystemTime::now(),
+    };
+    let signer_serial = verified
+        .signer_certificate()
+        .tbs_certificate()
+        .serial_number()
+        .clone();
+    let signer_issuer = verified
+        .signer_certificate()
+        .tbs_certificate()
+        .issuer()
+        .clone();
+    for path in crls {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading {}", path.display()))
+            .map_err(crate::Failure::Error)?;
+        let der = match x509_cert::der::pem::decode_vec(&bytes) {
+            Ok((_, der)) => der,
+            Err(_) => bytes,
+        };
+        let issuer = verified
+            .chain()
+            .iter()
+            .chain(&trust)
+            .find(|c| *c.tbs_certificate().subject() == signer_issuer)
+            .ok_or_else(|| {
+                crate::Failure::Error(anyhow!(
+                    "the signer's issuer is not known to check {}",
+                    path.display()
+                ))
+            })?;
+        let crl = affix_pki::crl::VerifiedCrl::from_der(&der, issuer)
+            .map_err(|e| crate::Failure::Verification(anyhow!("{}: {e}", path.display())))?;
+        if let Some(revoked_at) = crl.revocation_time(&signer_serial)
+            && revoked_at.to_system_time() <= validation_time
+        {
+            return Err(crate::Failure::Verification(anyhow!(
+                "the signer's certificate was revoked at {} (before the signature's time)",
+                httpdate(revoked_at.to_system_time())
+            )));
+        }
+    }
     let mut report = format!("OK: signed by {}\n", verified.signer_subject());
+    if !crls.is_empty() {
+        report.push_str("revocation: not revoked according to the given CRL(s)\n");
+    }
     if let Some(t) = verified.signing_time() {
         report.push_str(&format!(
             "signing time (claimed by the signer) {}\n",

@@ -478,6 +478,9 @@ fn ca_tsa_and_cms_signatures_validate_in_openssl() {
     );
     let serial = openssl_ok(&["x509", "-in", "zs.pem", "-noout", "-serial"], d);
     let serial = serial.trim().trim_start_matches("serial=").to_owned();
+    // Revocation times have one-second resolution: revoke in a later second than the
+    // signature's time-stamp, so the two can be ordered.
+    std::thread::sleep(Duration::from_millis(1100));
     ok(
         &[
             "ca",
@@ -553,4 +556,37 @@ fn ca_tsa_and_cms_signatures_validate_in_openssl() {
             .code(),
         Some(1)
     );
+    // A signature made before the revocation stays valid (its time-stamp proves when it
+    // was made); one without a time-stamp, checked now, does not.
+    let report = ok(
+        &[
+            "verify",
+            "--cms",
+            "doc.txt.p7s",
+            "doc.txt",
+            "--ca",
+            "ca/root.pem",
+            "--ca",
+            "ca/issuing.pem",
+            "--crl",
+            "ca/crl.der",
+        ],
+        d,
+    );
+    assert!(report.contains("not revoked"), "{report}");
+    let out = affix(
+        &[
+            "verify",
+            "--cms",
+            "ossl.p7s",
+            "doc.txt",
+            "--ca",
+            "ca/root.pem",
+            "--crl",
+            "ca/crl.der",
+        ],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
 }
