@@ -1,0 +1,352 @@
+//! The PKCS#11 master key and signing peer against a real SoftHSM2 token.
+//!
+//! SoftHSM2 reads its configuration file from `SOFTHSM2_CONF` when the module is
+//! initialized, and that variable is process-wide. So every test here runs twice: the
+//! parent creates a temporary token directory and configuration, initializes a token with
+//! `softhsm2-util`, and re-runs this test binary filtered to the one test with
+//! `SOFTHSM2_CONF` set for the child; the child does the work. Tests fail (never skip)
+//! when SoftHSM2 is not installed.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use affix_seal::cryptoki::mechanism::Mechanism;
+use affix_seal::cryptoki::object::{Attribute, KeyType, ObjectClass};
+use affix_seal::pkcs11_peer::{self, PeerAlgorithm};
+use affix_seal::{Error, MasterKey, Pin, Pkcs11Master, Pkcs11Token};
+use support::{AAD, assert_wraps_and_detects_tampering, sample_kek};
+
+const CHILD_ENV: &str = "AFFIX_SEAL_SOFTHSM_CHILD";
+const MODULE_ENV: &str = "AFFIX_SEAL_SOFTHSM_MODULE";
+const TOKEN: &str = "affix-test";
+const USER_PIN: &str = "1234";
+const SO_PIN: &str = "5678";
+
+/// Where Debian, Ubuntu, Fedora and Homebrew-style installs put the module.
+const MODULE_CANDIDATES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+];
+
+fn module_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(MODULE_ENV) {
+        return PathBuf::from(path);
+    }
+    MODULE_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "SoftHSM2 module not found in {MODULE_CANDIDATES:?}: install softhsm2 \
+                 (apt install softhsm2) or set {MODULE_ENV}"
+            )
+        })
+}
+
+/// Runs `body` in a child process that sees a fresh SoftHSM2 token `affix-test`
+/// (user PIN 1234, SO PIN 5678).
+fn with_softhsm(test_name: &str, body: impl FnOnce(&Path)) {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        body(&module_path());
+        return;
+    }
+    let module = module_path();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).expect("token dir");
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+            tokens.display()
+        ),
+    )
+    .expect("write softhsm2.conf");
+    let init = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", TOKEN])
+        .args(["--pin", USER_PIN, "--so-pin", SO_PIN])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util must be installed (apt install softhsm2)");
+    assert!(
+        init.status.success(),
+        "softhsm2-util --init-token failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let child = Command::new(std::env::current_exe().expect("test binary path"))
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("SOFTHSM2_CONF", &conf)
+        .env(CHILD_ENV, "1")
+        .env(MODULE_ENV, &module)
+        .output()
+        .expect("re-run test binary");
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(
+        child.status.success() && stdout.contains("1 passed"),
+        "child run of {test_name} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    print!("{stdout}");
+}
+
+fn pin(text: &str) -> Pin {
+    Pin::new(text.to_owned()).expect("valid PIN")
+}
+
+fn open_token(module: &Path) -> Pkcs11Token {
+    Pkcs11Token::open(module, TOKEN, &pin(USER_PIN)).expect("open token")
+}
+
+#[test]
+fn generated_key_is_found_again_and_unwraps_what_it_wrapped() {
+    with_softhsm(
+        "generated_key_is_found_again_and_unwraps_what_it_wrapped",
+        |module| {
+            let token = open_token(module);
+            let generated = Pkcs11Master::generate(&token, "vault-master").expect("generate");
+            assert_eq!(generated.id().as_str(), "pkcs11:affix-test/vault-master");
+            let wrapped = generated.wrap(&sample_kek(), AAD).expect("wrap");
+            drop(generated);
+            drop(token);
+
+            let token = open_token(module);
+            let found = Pkcs11Master::find(&token, "vault-master").expect("find");
+            assert_eq!(found.id().as_str(), "pkcs11:affix-test/vault-master");
+            let kek = found.unwrap(&wrapped, AAD).expect("unwrap");
+            assert_eq!(kek.expose_secret(), sample_kek().expose_secret());
+
+            assert!(matches!(
+                Pkcs11Master::generate(&token, "vault-master"),
+                Err(Error::KeyAlreadyExists { .. })
+            ));
+            assert!(matches!(
+                Pkcs11Master::find(&token, "no-such-key"),
+                Err(Error::KeyNotFound { .. })
+            ));
+            assert!(matches!(
+                Pkcs11Master::find(&token, "bad/label"),
+                Err(Error::InvalidArgument(_))
+            ));
+        },
+    );
+}
+
+#[test]
+fn token_key_wraps_and_detects_tampering() {
+    with_softhsm("token_key_wraps_and_detects_tampering", |module| {
+        let token = open_token(module);
+        let master = Pkcs11Master::generate(&token, "vault-master").expect("generate");
+        assert_wraps_and_detects_tampering(&master);
+    });
+}
+
+#[test]
+fn another_token_key_cannot_unwrap() {
+    with_softhsm("another_token_key_cannot_unwrap", |module| {
+        let token = open_token(module);
+        let a = Pkcs11Master::generate(&token, "master-a").expect("generate a");
+        let b = Pkcs11Master::generate(&token, "master-b").expect("generate b");
+        let wrapped = a.wrap(&sample_kek(), AAD).expect("wrap");
+        let error = b.unwrap(&wrapped, AAD).expect_err("other key");
+        assert!(matches!(error, Error::UnwrapFailed), "{error:?}");
+        // The session is still usable after the failed decryption.
+        assert_eq!(
+            a.unwrap(&wrapped, AAD).expect("unwrap").expose_secret(),
+            sample_kek().expose_secret()
+        );
+    });
+}
+
+#[test]
+fn wrong_pin_is_refused() {
+    with_softhsm("wrong_pin_is_refused", |module| {
+        let error = Pkcs11Token::open(module, TOKEN, &pin("0000")).expect_err("wrong PIN");
+        assert!(matches!(error, Error::WrongPin), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("0000"));
+        // The right PIN still works afterwards (one failure does not lock the token).
+        open_token(module);
+    });
+}
+
+#[test]
+fn unknown_token_label_is_reported() {
+    with_softhsm("unknown_token_label_is_reported", |module| {
+        let error =
+            Pkcs11Token::open(module, "no-such-token", &pin(USER_PIN)).expect_err("no token");
+        assert!(matches!(error, Error::TokenNotFound(_)), "{error:?}");
+        let error = Pkcs11Token::open(
+            Path::new("/nonexistent/libpkcs11.so"),
+            TOKEN,
+            &pin(USER_PIN),
+        )
+        .expect_err("no module");
+        assert!(matches!(error, Error::Pkcs11 { .. }), "{error:?}");
+    });
+}
+
+#[test]
+fn extractable_or_ambiguous_token_keys_are_refused_as_master_keys() {
+    with_softhsm(
+        "extractable_or_ambiguous_token_keys_are_refused_as_master_keys",
+        |module| {
+            let token = open_token(module);
+            let session = token.open_session().expect("session");
+            let template = |label: &str, extractable: bool| {
+                vec![
+                    Attribute::Class(ObjectClass::SECRET_KEY),
+                    Attribute::KeyType(KeyType::AES),
+                    Attribute::ValueLen(32u64.into()),
+                    Attribute::Token(true),
+                    Attribute::Sensitive(!extractable),
+                    Attribute::Extractable(extractable),
+                    Attribute::Encrypt(true),
+                    Attribute::Decrypt(true),
+                    Attribute::Label(label.as_bytes().to_vec()),
+                ]
+            };
+            session
+                .generate_key(&Mechanism::AesKeyGen, &template("loose", true))
+                .expect("generate extractable key");
+            let error = Pkcs11Master::find(&token, "loose").expect_err("extractable");
+            assert!(matches!(error, Error::KeyRejected(_)), "{error:?}");
+
+            for _ in 0..2 {
+                session
+                    .generate_key(&Mechanism::AesKeyGen, &template("twice", false))
+                    .expect("generate");
+            }
+            let error = Pkcs11Master::find(&token, "twice").expect_err("ambiguous");
+            assert!(
+                matches!(error, Error::KeyAmbiguous { count: 2, .. }),
+                "{error:?}"
+            );
+        },
+    );
+}
+
+#[test]
+fn token_master_key_is_usable_from_many_threads() {
+    with_softhsm("token_master_key_is_usable_from_many_threads", |module| {
+        let token = open_token(module);
+        let master = Arc::new(Pkcs11Master::generate(&token, "vault-master").expect("generate"));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let master = Arc::clone(&master);
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let aad = format!("affix.dev/vault/kek/v1\0kek-{t}-{i}");
+                        let kek = affix_seal::Kek::random().expect("random");
+                        let wrapped = master.wrap(&kek, aad.as_bytes()).expect("wrap");
+                        let back = master.unwrap(&wrapped, aad.as_bytes()).expect("unwrap");
+                        assert_eq!(back.expose_secret(), kek.expose_secret());
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("thread");
+        }
+    });
+}
+
+/// A small deterministic generator for picking keys (not for secrets).
+struct SplitMix(u64);
+
+impl rand_core::TryRng for SplitMix {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.try_next_u64()? >> 32) as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn signing_peer_creates_20_keys_per_algorithm_and_signs_verifiably() {
+    with_softhsm(
+        "signing_peer_creates_20_keys_per_algorithm_and_signs_verifiably",
+        |module| {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+
+            let token = open_token(module);
+            let session = token.open_session().expect("session");
+            let mut rng = SplitMix(7);
+            let digest: [u8; 32] = core::array::from_fn(|i| u8::try_from(i).expect("< 32") * 3);
+
+            assert!(pkcs11_peer::supported(&token, PeerAlgorithm::EcdsaP256).expect("query"));
+            let started = Instant::now();
+            let keys = pkcs11_peer::generate_keys(&session, PeerAlgorithm::EcdsaP256, 20, "p256")
+                .expect("generate P-256 keys");
+            println!("20 P-256 key pairs in {:?}", started.elapsed());
+            assert_eq!(keys.len(), 20);
+            let mut used = std::collections::BTreeSet::new();
+            let started = Instant::now();
+            for _ in 0..200 {
+                let (index, signature) =
+                    pkcs11_peer::sign_with_random_key(&session, &keys, &digest, &mut rng)
+                        .expect("sign");
+                used.insert(index);
+                let point = keys[index].public_key(&session).expect("public key");
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).expect("SEC1 point");
+                let signature =
+                    p256::ecdsa::Signature::from_slice(&signature).expect("r||s signature");
+                key.verify_prehash(&digest, &signature)
+                    .expect("token ECDSA signature verifies with RustCrypto p256");
+            }
+            println!(
+                "200 P-256 signatures (+ verification) in {:?}",
+                started.elapsed()
+            );
+            assert!(used.len() > 10, "keys chosen at random: {used:?}");
+
+            // SoftHSM 2.6 has CKM_EC_EDWARDS_KEY_PAIR_GEN; CI installs that version, so a
+            // missing mechanism is a failure here, not a skip.
+            assert!(pkcs11_peer::supported(&token, PeerAlgorithm::Ed25519).expect("query"));
+            let started = Instant::now();
+            let keys = pkcs11_peer::generate_keys(&session, PeerAlgorithm::Ed25519, 20, "ed25519")
+                .expect("generate Ed25519 keys");
+            println!("20 Ed25519 key pairs in {:?}", started.elapsed());
+            for _ in 0..50 {
+                let (index, signature) =
+                    pkcs11_peer::sign_with_random_key(&session, &keys, &digest, &mut rng)
+                        .expect("sign");
+                let point = keys[index].public_key(&session).expect("public key");
+                let key = ed25519_dalek::VerifyingKey::from_bytes(
+                    &<[u8; 32]>::try_from(point.as_slice()).expect("32-byte key"),
+                )
+                .expect("Ed25519 point");
+                let signature = ed25519_dalek::Signature::from_bytes(
+                    &<[u8; 64]>::try_from(signature.as_slice()).expect("64-byte signature"),
+                );
+                key.verify_strict(&digest, &signature)
+                    .expect("token Ed25519 signature verifies with ed25519-dalek");
+            }
+
+            assert!(matches!(
+                pkcs11_peer::sign_with_random_key(&session, &[], &digest, &mut rng),
+                Err(Error::InvalidArgument(_))
+            ));
+        },
+    );
+}
