@@ -1,0 +1,251 @@
+//! Owner authorizations: a credential's signature over exactly one action.
+//!
+//! ```text
+//! signed bytes (v1)
+//!   "affix.dev/vault/authorization/v1" 0x00
+//!   tenant       u8 len + name
+//!   action       u8   1 sign, 2 grant, 3 disable, 4 register-credential,
+//!                     5 cancel-recovery, 6 export-seed, 7 revoke-credential
+//!   key          16   key id (zeros when the action names no key)
+//!   payload      u8   1 message, 2 prehash (sign only; 0 otherwise)
+//!   digest       32   sign: Payload::digest; others: SHA-256 of the action's object
+//!   grant        16   grant id when signing under a delegated grant, zeros otherwise
+//!   nonce        16   chosen by the authenticator, never accepted twice
+//!   expires_ms   u64 BE
+//!   credential   16   the signing credential's id
+//! ```
+//!
+//! The vault accepts an authorization only if it is unexpired and expires at most
+//! [`MAX_AUTHORIZATION_LIFETIME_MS`] ahead, its nonce is new, the credential is active and
+//! belongs to the key's owner (or is the grantee of an active grant), and the signature
+//! verifies. The signature is Ed25519 or ECDSA P-256 (fixed `r ‖ s`) by the credential.
+
+use crate::error::{Error, malformed};
+use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
+use crate::record::{CredentialKind, push_short};
+use signature::Verifier as _;
+
+/// Domain separation of authorization signatures.
+pub const AUTHORIZATION_CONTEXT: &[u8] = b"affix.dev/vault/authorization/v1\0";
+
+/// Longest accepted authorization lifetime: an authorization is fresh or it is refused.
+pub const MAX_AUTHORIZATION_LIFETIME_MS: u64 = 5 * 60 * 1000;
+
+/// What an authorization allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Sign a payload with a key.
+    Sign,
+    /// Create a delegated-signing grant.
+    Grant,
+    /// Disable a key.
+    Disable,
+    /// Register another credential to the same owner.
+    RegisterCredential,
+    /// Stop a recovery during its cancellation window.
+    CancelRecovery,
+    /// Export a wallet key's seed to its owner.
+    ExportSeed,
+    /// Revoke one of the owner's credentials.
+    RevokeCredential,
+}
+
+impl Action {
+    fn code(self) -> u8 {
+        match self {
+            Action::Sign => 1,
+            Action::Grant => 2,
+            Action::Disable => 3,
+            Action::RegisterCredential => 4,
+            Action::CancelRecovery => 5,
+            Action::ExportSeed => 6,
+            Action::RevokeCredential => 7,
+        }
+    }
+
+    /// Name used in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Sign => "sign",
+            Action::Grant => "grant",
+            Action::Disable => "disable",
+            Action::RegisterCredential => "register-credential",
+            Action::CancelRecovery => "cancel-recovery",
+            Action::ExportSeed => "export-seed",
+            Action::RevokeCredential => "revoke-credential",
+        }
+    }
+}
+
+/// The statement a credential signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Tenant of the key and credential.
+    pub tenant: TenantId,
+    /// The action.
+    pub action: Action,
+    /// The key, for key actions.
+    pub key: Option<KeyId>,
+    /// Payload kind code (signing only).
+    pub payload_kind: u8,
+    /// Digest of what is acted on.
+    pub digest: [u8; 32],
+    /// Grant under which a grantee signs.
+    pub grant: Option<GrantId>,
+    /// Single-use nonce.
+    pub nonce: [u8; 16],
+    /// Expiry.
+    pub expires_ms: u64,
+    /// The signing credential.
+    pub credential: CredentialId,
+}
+
+impl Statement {
+    /// The canonical bytes that are signed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(AUTHORIZATION_CONTEXT.len() + 200);
+        out.extend_from_slice(AUTHORIZATION_CONTEXT);
+        push_short(&mut out, self.tenant.as_str().as_bytes());
+        out.push(self.action.code());
+        out.extend_from_slice(&self.key.map_or([0; 16], |k| k.0));
+        out.push(self.payload_kind);
+        out.extend_from_slice(&self.digest);
+        out.extend_from_slice(&self.grant.map_or([0; 16], |g| g.0));
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.expires_ms.to_be_bytes());
+        out.extend_from_slice(&self.credential.0);
+        out
+    }
+}
+
+/// A statement and the credential's signature over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// What is authorized.
+    pub statement: Statement,
+    /// Ed25519 signature (64 bytes) or ECDSA P-256 `r ‖ s` (64 bytes).
+    pub signature: Vec<u8>,
+}
+
+impl Authorization {
+    /// Checks freshness and the signature against the credential's public key. The
+    /// caller checks the credential's owner, status and the nonce.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] when expired, too long-lived, or the signature fails.
+    pub fn verify_signature(
+        &self,
+        kind: CredentialKind,
+        public_key: &[u8],
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.check_fresh(now_ms)?;
+        let message = self.statement.to_bytes();
+        let refused = || Error::Unauthorized("authorization signature does not verify".into());
+        match kind {
+            CredentialKind::Ed25519 => {
+                let key = ed25519_dalek::VerifyingKey::try_from(public_key)
+                    .map_err(|_| malformed("credential public key", "ed25519"))?;
+                let sig =
+                    ed25519_dalek::Signature::from_slice(&self.signature).map_err(|_| refused())?;
+                key.verify_strict(&message, &sig).map_err(|_| refused())
+            }
+            CredentialKind::EcdsaP256 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                    .map_err(|_| malformed("credential public key", "P-256"))?;
+                let sig =
+                    p256::ecdsa::Signature::from_slice(&self.signature).map_err(|_| refused())?;
+                key.verify(&message, &sig).map_err(|_| refused())
+            }
+        }
+    }
+
+    /// Refuses expired authorizations and ones that live longer than the maximum.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`].
+    pub fn check_fresh(&self, now_ms: u64) -> Result<(), Error> {
+        let expires = self.statement.expires_ms;
+        if expires <= now_ms {
+            return Err(Error::Unauthorized(format!(
+                "authorization expired at {expires} ms (now {now_ms} ms)"
+            )));
+        }
+        if expires - now_ms > MAX_AUTHORIZATION_LIFETIME_MS {
+            return Err(Error::Unauthorized(format!(
+                "authorization lives {} ms, at most {MAX_AUTHORIZATION_LIFETIME_MS} ms",
+                expires - now_ms
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An authenticator's signing key, as held by the owner's device (tests, the CLI and the
+/// benchmark play the device).
+pub struct DeviceKey {
+    /// The credential id the vault assigned at registration.
+    pub credential: CredentialId,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceKey({}, <redacted>)", self.credential)
+    }
+}
+
+impl DeviceKey {
+    /// A fresh Ed25519 device key (the credential id is set on registration).
+    ///
+    /// # Errors
+    /// [`Error::Random`].
+    pub fn generate() -> Result<Self, Error> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(|_| Error::Random)?;
+        Ok(Self::from_seed(&seed))
+    }
+
+    /// A device key from a 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self {
+            credential: CredentialId([0; 16]),
+            key: ed25519_dalek::SigningKey::from_bytes(seed),
+        }
+    }
+
+    /// The 32-byte seed (for the CLI's device-key file).
+    pub fn seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.key.to_bytes())
+    }
+
+    /// Public key to register.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// Signs a statement (its `credential` field is overwritten with this key's id).
+    ///
+    /// # Errors
+    /// [`Error::Random`] if no nonce can be drawn.
+    pub fn authorize(&self, mut statement: Statement) -> Authorization {
+        use signature::Signer as _;
+        statement.credential = self.credential;
+        let signature = self.key.sign(&statement.to_bytes()).to_bytes().to_vec();
+        Authorization {
+            statement,
+            signature,
+        }
+    }
+}
+
+/// A fresh random nonce.
+///
+/// # Errors
+/// [`Error::Random`].
+pub fn fresh_nonce() -> Result<[u8; 16], Error> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|_| Error::Random)?;
+    Ok(nonce)
+}

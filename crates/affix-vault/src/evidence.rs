@@ -1,0 +1,48 @@
+//! Key-usage transparency: the evidence record of every vault event.
+//!
+//! Records carry ids, algorithms, digests and times — never secrets, never document
+//! contents (only the digest that was signed), never personal data. Kinds:
+//!
+//! | kind | subject | digests | metadata |
+//! |---|---|---|---|
+//! | `vault.key.created` | `key:<id>` | `public-key` | tenant, owner, algorithm |
+//! | `vault.key.signed` | `key:<id>` | `signed`, `authorization` | tenant, credential, payload, grant? |
+//! | `vault.key.disabled` | `key:<id>` | `authorization` | tenant, credential |
+//! | `vault.grant.created` | `key:<id>` | `grant`, `authorization` | tenant, grant, grantee, purpose, not-after, max-uses |
+//! | `vault.credential.registered` | `owner:<id>` | `public-key`, `authorization`? | tenant, credential, kind, via |
+//! | `vault.credential.revoked` | `owner:<id>` | `authorization` | tenant, credential, via |
+//! | `vault.recovery.*` | `owner:<id>` | `identity`/`approval`/`new-credential` | tenant, recovery, party |
+//! | `vault.master.rotated` | `vault` | `master-key-id` | from, to, keys |
+
+use crate::error::Error;
+use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
+
+/// Builds and encodes one record: `kind`, `subject`, digests, metadata.
+pub(crate) fn record(
+    kind: &str,
+    subject: &str,
+    now_ms: u64,
+    submitter: &str,
+    digests: &[(&str, [u8; 32])],
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>, Error> {
+    let mut b = EvidenceRecord::builder(kind, subject, UnixMillis(now_ms), submitter);
+    for (label, value) in digests {
+        b = b.digest_value(label, DigestAlgorithm::Sha256, *value);
+    }
+    for (k, v) in metadata {
+        b = b.metadata(k, v);
+    }
+    Ok(b.build()?.encode())
+}
+
+/// Event codes stored in the usage indexes.
+pub(crate) mod code {
+    pub(crate) const KEY_CREATED: u8 = 1;
+    pub(crate) const KEY_SIGNED: u8 = 2;
+    pub(crate) const KEY_DISABLED: u8 = 3;
+    pub(crate) const GRANT_CREATED: u8 = 4;
+    pub(crate) const CREDENTIAL_REGISTERED: u8 = 5;
+    pub(crate) const CREDENTIAL_REVOKED: u8 = 6;
+    pub(crate) const RECOVERY: u8 = 7;
+}

@@ -1,0 +1,400 @@
+//! Signing algorithms, private keys in memory, and what a key can sign.
+//!
+//! The only place in Affix where private-key bytes exist in clear, and only for the
+//! duration of one operation: a [`SecretKey`] is rebuilt from its envelope, used, and
+//! zeroized on drop. Backends: `ed25519-dalek` (Ed25519), `aws-lc-rs` (ECDSA P-256),
+//! `k256` (secp256k1, with recovery ids for Ethereum), `sm2` (SM2 with SM3 and the default
+//! distinguishing identifier `1234567812345678`).
+
+use crate::error::{Error, malformed};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use sha2::{Digest as _, Sha256};
+use signature::{Signer as _, Verifier as _};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Largest message the vault signs directly (Ed25519 and SM2 sign messages, not
+/// digests). CMS signs its signed attributes, a few hundred bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The SM2 distinguishing identifier used for every SM2 key (GM/T 0009 default).
+pub const SM2_DISTID: &str = "1234567812345678";
+
+/// A key's signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// Ed25519 (RFC 8032), pure: signs messages.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256.
+    EcdsaP256,
+    /// ECDSA over secp256k1 (blockchain keys), low-s, with a recovery id.
+    EcdsaSecp256k1,
+    /// SM2 with SM3 (GB/T 32918), signs messages.
+    Sm2,
+}
+
+impl Algorithm {
+    /// Every algorithm.
+    pub const ALL: [Algorithm; 4] = [
+        Algorithm::Ed25519,
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaSecp256k1,
+        Algorithm::Sm2,
+    ];
+
+    /// Stable one-byte code used in stored records and authorizations.
+    pub fn code(self) -> u8 {
+        match self {
+            Algorithm::Ed25519 => 1,
+            Algorithm::EcdsaP256 => 2,
+            Algorithm::EcdsaSecp256k1 => 3,
+            Algorithm::Sm2 => 4,
+        }
+    }
+
+    /// The algorithm for a stored code.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for an unknown code.
+    pub fn from_code(code: u8) -> Result<Self, Error> {
+        Ok(match code {
+            1 => Algorithm::Ed25519,
+            2 => Algorithm::EcdsaP256,
+            3 => Algorithm::EcdsaSecp256k1,
+            4 => Algorithm::Sm2,
+            _ => return Err(malformed("algorithm", format!("unknown code {code}"))),
+        })
+    }
+
+    /// Name used in the CLI, HTTP API and evidence records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::EcdsaSecp256k1 => "ecdsa-secp256k1",
+            Algorithm::Sm2 => "sm2",
+        }
+    }
+
+    /// The algorithm with this [`Algorithm::name`].
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for an unknown name.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| {
+                malformed(
+                    "algorithm",
+                    format!("{name:?}; expected ed25519, ecdsa-p256, ecdsa-secp256k1 or sm2"),
+                )
+            })
+    }
+
+    /// Length of the encoded public key (compressed SEC1 points for the curves).
+    pub fn public_key_len(self) -> usize {
+        match self {
+            Algorithm::Ed25519 => 32,
+            _ => 33,
+        }
+    }
+
+    /// Whether the algorithm signs caller-supplied digests ([`Payload::Prehash`]).
+    pub fn signs_prehash(self) -> bool {
+        matches!(self, Algorithm::EcdsaP256 | Algorithm::EcdsaSecp256k1)
+    }
+}
+
+/// What a signature is made over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A message (at most [`MAX_MESSAGE_BYTES`]); the algorithm hashes it as it defines.
+    Message(Vec<u8>),
+    /// A 32-byte digest computed by the caller (ECDSA P-256: SHA-256; secp256k1: any
+    /// 32-byte hash such as Keccak-256).
+    Prehash([u8; 32]),
+}
+
+impl Payload {
+    /// The 32 bytes an authorization binds: SHA-256 of a message, or the digest itself.
+    pub fn digest(&self) -> [u8; 32] {
+        match self {
+            Payload::Message(m) => Sha256::digest(m).into(),
+            Payload::Prehash(d) => *d,
+        }
+    }
+
+    /// Code of the payload kind in authorizations: 1 message, 2 prehash.
+    pub fn kind_code(&self) -> u8 {
+        match self {
+            Payload::Message(_) => 1,
+            Payload::Prehash(_) => 2,
+        }
+    }
+}
+
+/// A signature made by the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureBytes {
+    /// Ed25519: 64 bytes; ECDSA and SM2: `r ‖ s`, 64 bytes (secp256k1 low-s).
+    pub bytes: Vec<u8>,
+    /// secp256k1 only: the recovery id (0 or 1), for Ethereum `v = 27 + id`.
+    pub recovery_id: Option<u8>,
+}
+
+/// A private key in memory. Zeroized on drop; no `Debug` output of the secret.
+pub(crate) struct SecretKey {
+    algorithm: Algorithm,
+    /// The 32-byte secret: the Ed25519 seed or the curve scalar, big-endian.
+    secret: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey({}, <redacted>)", self.algorithm.name())
+    }
+}
+
+impl SecretKey {
+    /// Generates a key from the OS random generator.
+    pub(crate) fn generate(algorithm: Algorithm) -> Result<Self, Error> {
+        loop {
+            let mut secret = Zeroizing::new([0u8; 32]);
+            getrandom::fill(secret.as_mut()).map_err(|_| Error::Random)?;
+            // A curve scalar must be in [1, n); retry in the (2^-128) case it is not.
+            if let Ok(key) = Self::from_secret(algorithm, secret) {
+                return Ok(key);
+            }
+        }
+    }
+
+    /// Rebuilds a key from its 32 secret bytes, checking they form a valid key.
+    pub(crate) fn from_secret(
+        algorithm: Algorithm,
+        secret: Zeroizing<[u8; 32]>,
+    ) -> Result<Self, Error> {
+        let valid = match algorithm {
+            Algorithm::Ed25519 => true,
+            Algorithm::EcdsaP256 => p256::SecretKey::from_slice(secret.as_ref()).is_ok(),
+            Algorithm::EcdsaSecp256k1 => k256::SecretKey::from_slice(secret.as_ref()).is_ok(),
+            Algorithm::Sm2 => sm2::SecretKey::from_slice(secret.as_ref()).is_ok(),
+        };
+        if !valid {
+            return Err(malformed("private key", "scalar out of range"));
+        }
+        Ok(Self { algorithm, secret })
+    }
+
+    pub(crate) fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+
+    /// The encoded public key: 32 bytes for Ed25519, a compressed SEC1 point otherwise.
+    pub(crate) fn public_key(&self) -> Result<Vec<u8>, Error> {
+        use p256::elliptic_curve::sec1::ToSec1Point as _;
+        Ok(match self.algorithm {
+            Algorithm::Ed25519 => ed25519_dalek::SigningKey::from_bytes(&self.secret)
+                .verifying_key()
+                .to_bytes()
+                .to_vec(),
+            Algorithm::EcdsaP256 => p256::SecretKey::from_slice(self.secret.as_ref())
+                .map_err(|_| malformed("private key", "P-256 scalar"))?
+                .public_key()
+                .to_sec1_point(true)
+                .as_bytes()
+                .to_vec(),
+            Algorithm::EcdsaSecp256k1 => k256::SecretKey::from_slice(self.secret.as_ref())
+                .map_err(|_| malformed("private key", "secp256k1 scalar"))?
+                .public_key()
+                .to_sec1_point(true)
+                .as_bytes()
+                .to_vec(),
+            Algorithm::Sm2 => sm2::SecretKey::from_slice(self.secret.as_ref())
+                .map_err(|_| malformed("private key", "SM2 scalar"))?
+                .public_key()
+                .to_sec1_point(true)
+                .as_bytes()
+                .to_vec(),
+        })
+    }
+
+    /// Signs `payload`. `public_key` is the stored public key: backends that need it are
+    /// given it instead of recomputing it, and it is checked against the secret where the
+    /// backend does so anyway (aws-lc-rs).
+    pub(crate) fn sign(&self, payload: &Payload) -> Result<SignatureBytes, Error> {
+        let unsupported =
+            |what: &str| Error::Unsupported(format!("{} keys {what}", self.algorithm.name()));
+        let sig_err = |e: signature::Error| Error::Unsupported(format!("signing failed: {e}"));
+        match (self.algorithm, payload) {
+            (Algorithm::Ed25519, Payload::Message(m)) => {
+                let key = ed25519_dalek::SigningKey::from_bytes(&self.secret);
+                Ok(plain(key.sign(m).to_bytes().to_vec()))
+            }
+            (Algorithm::EcdsaP256, _) => {
+                let pair = p256_pair(&self.secret)?;
+                let rng = aws_lc_rs::rand::SystemRandom::new();
+                let sig = match payload {
+                    Payload::Message(m) => pair.sign(&rng, m),
+                    Payload::Prehash(d) => {
+                        let digest = aws_lc_rs::digest::Digest::import_less_safe(
+                            d,
+                            &aws_lc_rs::digest::SHA256,
+                        )
+                        .map_err(|_| unsupported("digest import"))?;
+                        pair.sign_digest(&digest)
+                    }
+                }
+                .map_err(|_| unsupported("signing failed"))?;
+                Ok(plain(sig.as_ref().to_vec()))
+            }
+            (Algorithm::EcdsaSecp256k1, _) => {
+                let key = k256::ecdsa::SigningKey::from_slice(self.secret.as_ref())
+                    .map_err(|_| malformed("private key", "secp256k1 scalar"))?;
+                let digest = payload.digest();
+                let (sig, rec) = key.sign_prehash_recoverable(&digest);
+                Ok(SignatureBytes {
+                    bytes: sig.to_bytes().to_vec(),
+                    recovery_id: Some(rec.to_byte()),
+                })
+            }
+            (Algorithm::Sm2, Payload::Message(m)) => {
+                let key = sm2::dsa::SigningKey::new(
+                    SM2_DISTID,
+                    &sm2::SecretKey::from_slice(self.secret.as_ref())
+                        .map_err(|_| malformed("private key", "SM2 scalar"))?,
+                )
+                .map_err(sig_err)?;
+                let sig: sm2::dsa::Signature = key.try_sign(m).map_err(sig_err)?;
+                Ok(plain(sig.to_bytes().to_vec()))
+            }
+            (Algorithm::Ed25519 | Algorithm::Sm2, Payload::Prehash(_)) => {
+                Err(unsupported("sign messages, not digests"))
+            }
+        }
+    }
+}
+
+impl Drop for SecretKey {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+fn plain(bytes: Vec<u8>) -> SignatureBytes {
+    SignatureBytes {
+        bytes,
+        recovery_id: None,
+    }
+}
+
+/// An aws-lc-rs P-256 key pair from a raw scalar (RFC 5915 `ECPrivateKey` without the
+/// optional fields; aws-lc derives the public point).
+fn p256_pair(secret: &[u8; 32]) -> Result<EcdsaKeyPair, Error> {
+    // SEQUENCE { INTEGER 1, OCTET STRING (32) scalar, [0] OID prime256v1 }
+    const PREFIX: [u8; 7] = [0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20];
+    const SUFFIX: [u8; 12] = [
+        0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    let mut der = Zeroizing::new([0u8; 51]);
+    der[..7].copy_from_slice(&PREFIX);
+    der[7..39].copy_from_slice(secret);
+    der[39..].copy_from_slice(&SUFFIX);
+    let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der.as_ref())
+        .map_err(|e| malformed("private key", format!("P-256: {e}")))?;
+    // Touch the public key so a mismatch with the scalar would surface here, not later.
+    let _ = pair.public_key();
+    Ok(pair)
+}
+
+/// Verifies a vault signature with a stored public key (used by tests and by callers
+/// that want to check before releasing).
+///
+/// # Errors
+/// [`Error::Malformed`] for a bad key or signature encoding, [`Error::Unauthorized`] if it
+/// does not verify.
+pub fn verify(
+    algorithm: Algorithm,
+    public_key: &[u8],
+    payload: &Payload,
+    signature: &[u8],
+) -> Result<(), Error> {
+    let bad = || Error::Unauthorized("signature does not verify".into());
+    match algorithm {
+        Algorithm::Ed25519 => {
+            let Payload::Message(m) = payload else {
+                return Err(Error::Unsupported("ed25519 verifies messages".into()));
+            };
+            let key = ed25519_dalek::VerifyingKey::try_from(public_key)
+                .map_err(|_| malformed("public key", "ed25519"))?;
+            let sig = ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|_| malformed("signature", "ed25519"))?;
+            key.verify(m, &sig).map_err(|_| bad())
+        }
+        Algorithm::EcdsaP256 => {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                .map_err(|_| malformed("public key", "P-256"))?;
+            let sig = p256::ecdsa::Signature::from_slice(signature)
+                .map_err(|_| malformed("signature", "P-256"))?;
+            use signature::hazmat::PrehashVerifier as _;
+            key.verify_prehash(&payload.digest(), &sig)
+                .map_err(|_| bad())
+        }
+        Algorithm::EcdsaSecp256k1 => {
+            let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                .map_err(|_| malformed("public key", "secp256k1"))?;
+            let sig = k256::ecdsa::Signature::from_slice(signature)
+                .map_err(|_| malformed("signature", "secp256k1"))?;
+            use signature::hazmat::PrehashVerifier as _;
+            key.verify_prehash(&payload.digest(), &sig)
+                .map_err(|_| bad())
+        }
+        Algorithm::Sm2 => {
+            let Payload::Message(m) = payload else {
+                return Err(Error::Unsupported("sm2 verifies messages".into()));
+            };
+            let point = sm2::PublicKey::from_sec1_bytes(public_key)
+                .map_err(|_| malformed("public key", "SM2"))?;
+            let key = sm2::dsa::VerifyingKey::new(SM2_DISTID, point)
+                .map_err(|_| malformed("public key", "SM2"))?;
+            let sig = sm2::dsa::Signature::from_slice(signature)
+                .map_err(|_| malformed("signature", "SM2"))?;
+            key.verify(m, &sig).map_err(|_| bad())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies() {
+        for alg in Algorithm::ALL {
+            let key = SecretKey::generate(alg).unwrap();
+            let public = key.public_key().unwrap();
+            assert_eq!(public.len(), alg.public_key_len());
+            let msg = Payload::Message(b"contract v1".to_vec());
+            let sig = key.sign(&msg).unwrap();
+            verify(alg, &public, &msg, &sig.bytes).unwrap();
+            assert!(
+                verify(
+                    alg,
+                    &public,
+                    &Payload::Message(b"other".to_vec()),
+                    &sig.bytes
+                )
+                .is_err()
+            );
+            if alg.signs_prehash() {
+                let pre = Payload::Prehash([7; 32]);
+                let sig = key.sign(&pre).unwrap();
+                verify(alg, &public, &pre, &sig.bytes).unwrap();
+            } else {
+                assert!(key.sign(&Payload::Prehash([7; 32])).is_err());
+            }
+            assert_eq!(Algorithm::from_code(alg.code()).unwrap(), alg);
+            assert_eq!(Algorithm::from_name(alg.name()).unwrap(), alg);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The Affix key vault: a virtualized HSM for millions of signers.
+//!
+//! - Every private key is generated inside the vault and stored once, sealed with
+//!   AES-256-GCM under a per-tenant key-encryption key (KEK) with the tenant, key id,
+//!   owner, algorithm and public key bound as associated data ([`record`]). KEKs are
+//!   wrapped by a master key from `affix-seal` (key file, passphrase, Shamir shares or a
+//!   PKCS#11 token). Master-key rotation re-seals every key, resumably ([`rotation`]).
+//! - A key signs only with a fresh [`Authorization`] from its owner's registered
+//!   credential (or a grantee's under a delegated [`GrantRecord`]) bound to exactly what is
+//!   signed ([`authz`]); replays, expired and mismatched authorizations are refused.
+//! - Every creation, signature, grant, disablement, credential change and recovery step
+//!   is an evidence record (`affix-evidence` format) in the vault's evidence log, durable
+//!   before the caller gets an answer: no record, no signature ([`evidence`]).
+//! - Recovery when an owner loses every authenticator binds a new credential to the
+//!   existing keys after identity re-verification, two of three independent approvals
+//!   and a cancellation window ([`recovery`]).
+//!
+//! This crate is an I/O shell (the embedded `redb` store and the evidence log on disk)
+//! around pure parts: record formats, authorization statements and the recovery policy
+//! take time as a parameter and do no I/O.
+#![forbid(unsafe_code)]
+
+pub mod authz;
+mod error;
+pub mod evidence;
+mod ids;
+mod keys;
+pub mod record;
+pub mod recovery;
+pub mod rotation;
+mod store;
+mod vault;
+
+pub use authz::{
+    Action, Authorization, DeviceKey, MAX_AUTHORIZATION_LIFETIME_MS, Statement, fresh_nonce,
+};
+pub use error::Error;
+pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId};
+pub use keys::{Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, verify};
+pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord};
+pub use vault::{
+    AuditEntry, KEK_AAD_CONTEXT, KeyInfo, MAX_BATCH, STORE_FORMAT, SignRequest, Signed, Vault,
+    VaultConfig, action_statement, credential_digest, sign_statement,
+};

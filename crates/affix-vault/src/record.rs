@@ -1,0 +1,427 @@
+//! Stored record formats, version 1. Frozen by `tests/vectors/`.
+//!
+//! ```text
+//! KeyRecord (value of table `keys`, under the 16-byte key id)
+//!   version      u8      0x01
+//!   algorithm    u8      Algorithm::code
+//!   tenant       u32 BE  tenant number (table `tenants`)
+//!   owner        16      OwnerId
+//!   created_ms   u64 BE
+//!   kek_gen      u32 BE  generation of the key-encryption key
+//!   public_key   32 (Ed25519) or 33 (compressed SEC1 point)
+//!   sealed       48      AES-256-GCM(KEK, nonce = key id[0..12],
+//!                                    aad = KEY_AAD_CONTEXT ‖ u8 len ‖ tenant name ‖
+//!                                          key id ‖ every byte above) of the 32-byte secret
+//!
+//! CredentialRecord (value of table `credentials`, under the credential id)
+//!   version u8 0x01 ‖ kind u8 (1 Ed25519, 2 ECDSA P-256) ‖ tenant u32 BE ‖ owner 16 ‖
+//!   created_ms u64 BE ‖ public key (32, or 33 compressed)
+//!
+//! GrantRecord (value of table `grants`, under the grant id)
+//!   version u8 0x01 ‖ key id 16 ‖ grantee credential 16 ‖ not_after_ms u64 BE ‖
+//!   max_uses u32 BE ‖ created_ms u64 BE ‖ purpose: u8 len + [a-z0-9._-]{1,64}
+//! ```
+//!
+//! Everything in a key record except the sealed secret is authenticated as associated
+//! data, together with the tenant's *name* and the key id: a record moved to another
+//! tenant, key id, owner or algorithm, or with any byte flipped, fails decryption.
+
+use crate::error::{Error, malformed};
+use crate::ids::{CredentialId, KeyId, OwnerId, TenantId};
+use crate::keys::Algorithm;
+
+/// Record format version written and read by this crate.
+pub const RECORD_VERSION: u8 = 1;
+
+/// Domain-separation prefix of a key envelope's associated data.
+pub const KEY_AAD_CONTEXT: &[u8] = b"affix.dev/vault/key/v1\0";
+
+/// Length of a sealed secret: 32 bytes and the 16-byte GCM tag.
+pub const SEALED_LEN: usize = 48;
+
+/// A stored key: who owns it, its public key, and its sealed secret.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct KeyRecord {
+    /// Signature algorithm.
+    pub algorithm: Algorithm,
+    /// Tenant number (see the `tenants` table).
+    pub tenant: u32,
+    /// Owner within the tenant.
+    pub owner: OwnerId,
+    /// Creation time.
+    pub created_ms: u64,
+    /// Generation of the KEK that sealed the secret.
+    pub kek_gen: u32,
+    /// Encoded public key.
+    pub public_key: Vec<u8>,
+    /// AES-256-GCM ciphertext and tag of the secret.
+    pub sealed: [u8; SEALED_LEN],
+}
+
+impl KeyRecord {
+    /// Bytes before the sealed secret (authenticated, not encrypted).
+    pub fn header_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(34 + self.public_key.len());
+        out.push(RECORD_VERSION);
+        out.push(self.algorithm.code());
+        out.extend_from_slice(&self.tenant.to_be_bytes());
+        out.extend_from_slice(&self.owner.0);
+        out.extend_from_slice(&self.created_ms.to_be_bytes());
+        out.extend_from_slice(&self.kek_gen.to_be_bytes());
+        out.extend_from_slice(&self.public_key);
+        out
+    }
+
+    /// The encoded record.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.header_bytes();
+        out.extend_from_slice(&self.sealed);
+        out
+    }
+
+    /// Decodes a stored record strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] on a wrong version, algorithm or length.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "key record");
+        let version = r.u8()?;
+        if version != RECORD_VERSION {
+            return Err(malformed("key record", format!("version {version}")));
+        }
+        let algorithm = Algorithm::from_code(r.u8()?)?;
+        let tenant = r.u32()?;
+        let owner = OwnerId(r.array()?);
+        let created_ms = r.u64()?;
+        let kek_gen = r.u32()?;
+        let public_key = r.bytes(algorithm.public_key_len())?.to_vec();
+        let sealed = r.array()?;
+        r.end()?;
+        Ok(Self {
+            algorithm,
+            tenant,
+            owner,
+            created_ms,
+            kek_gen,
+            public_key,
+            sealed,
+        })
+    }
+
+    /// The associated data of the envelope.
+    pub fn aad(&self, tenant: &TenantId, id: &KeyId) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(KEY_AAD_CONTEXT.len() + 1 + 64 + 16 + 70);
+        aad.extend_from_slice(KEY_AAD_CONTEXT);
+        push_short(&mut aad, tenant.as_str().as_bytes());
+        aad.extend_from_slice(&id.0);
+        aad.extend_from_slice(&self.header_bytes());
+        aad
+    }
+}
+
+/// Kind of an authenticator credential's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// An Ed25519 device key.
+    Ed25519,
+    /// An ECDSA P-256 device key (signatures as fixed `r ‖ s`).
+    EcdsaP256,
+}
+
+impl CredentialKind {
+    /// Stable code.
+    pub fn code(self) -> u8 {
+        match self {
+            CredentialKind::Ed25519 => 1,
+            CredentialKind::EcdsaP256 => 2,
+        }
+    }
+
+    /// The kind for a code.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for an unknown code.
+    pub fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            1 => Ok(CredentialKind::Ed25519),
+            2 => Ok(CredentialKind::EcdsaP256),
+            _ => Err(malformed("credential kind", format!("unknown code {code}"))),
+        }
+    }
+
+    /// Name used in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::Ed25519 => "ed25519",
+            CredentialKind::EcdsaP256 => "ecdsa-p256",
+        }
+    }
+
+    /// The kind with this name.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for an unknown name.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        match name {
+            "ed25519" => Ok(CredentialKind::Ed25519),
+            "ecdsa-p256" => Ok(CredentialKind::EcdsaP256),
+            _ => Err(malformed(
+                "credential kind",
+                format!("{name:?}; expected ed25519 or ecdsa-p256"),
+            )),
+        }
+    }
+
+    fn public_key_len(self) -> usize {
+        match self {
+            CredentialKind::Ed25519 => 32,
+            CredentialKind::EcdsaP256 => 33,
+        }
+    }
+}
+
+/// An authenticator credential registered to an owner.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CredentialRecord {
+    /// Key kind.
+    pub kind: CredentialKind,
+    /// Tenant number.
+    pub tenant: u32,
+    /// Owner the credential authenticates.
+    pub owner: OwnerId,
+    /// Registration time.
+    pub created_ms: u64,
+    /// Public key (Ed25519: 32 bytes; P-256: compressed point).
+    pub public_key: Vec<u8>,
+}
+
+impl CredentialRecord {
+    /// Checks the public key parses for its kind.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] otherwise.
+    pub fn check_public_key(kind: CredentialKind, public_key: &[u8]) -> Result<(), Error> {
+        match kind {
+            CredentialKind::Ed25519 => ed25519_dalek::VerifyingKey::try_from(public_key)
+                .map(|_| ())
+                .map_err(|_| malformed("credential public key", "not an Ed25519 key")),
+            CredentialKind::EcdsaP256 => {
+                if public_key.len() != 33 {
+                    return Err(malformed(
+                        "credential public key",
+                        "expected a compressed P-256 point (33 bytes)",
+                    ));
+                }
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                    .map(|_| ())
+                    .map_err(|_| malformed("credential public key", "not a P-256 point"))
+            }
+        }
+    }
+
+    /// Encodes the record.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.push(RECORD_VERSION);
+        out.push(self.kind.code());
+        out.extend_from_slice(&self.tenant.to_be_bytes());
+        out.extend_from_slice(&self.owner.0);
+        out.extend_from_slice(&self.created_ms.to_be_bytes());
+        out.extend_from_slice(&self.public_key);
+        out
+    }
+
+    /// Decodes a record strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "credential record");
+        if r.u8()? != RECORD_VERSION {
+            return Err(malformed("credential record", "version"));
+        }
+        let kind = CredentialKind::from_code(r.u8()?)?;
+        let tenant = r.u32()?;
+        let owner = OwnerId(r.array()?);
+        let created_ms = r.u64()?;
+        let public_key = r.bytes(kind.public_key_len())?.to_vec();
+        r.end()?;
+        Ok(Self {
+            kind,
+            tenant,
+            owner,
+            created_ms,
+            public_key,
+        })
+    }
+}
+
+/// A delegated-signing grant: the owner lets `grantee` sign with `key` until
+/// `not_after_ms`, at most `max_uses` times, for `purpose`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GrantRecord {
+    /// The key the grant is for.
+    pub key: KeyId,
+    /// The credential allowed to authorize signatures.
+    pub grantee: CredentialId,
+    /// Last instant the grant is valid.
+    pub not_after_ms: u64,
+    /// Most signatures under this grant.
+    pub max_uses: u32,
+    /// Creation time.
+    pub created_ms: u64,
+    /// Scope label, e.g. `contract-seal` or `certificate-issuance`.
+    pub purpose: String,
+}
+
+impl GrantRecord {
+    /// Encodes the record; this is also what the owner's authorization digests.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a bad purpose label.
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        check_label(&self.purpose)?;
+        let mut out = Vec::with_capacity(128);
+        out.push(RECORD_VERSION);
+        out.extend_from_slice(&self.key.0);
+        out.extend_from_slice(&self.grantee.0);
+        out.extend_from_slice(&self.not_after_ms.to_be_bytes());
+        out.extend_from_slice(&self.max_uses.to_be_bytes());
+        out.extend_from_slice(&self.created_ms.to_be_bytes());
+        push_short(&mut out, self.purpose.as_bytes());
+        Ok(out)
+    }
+
+    /// Decodes a record strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "grant record");
+        if r.u8()? != RECORD_VERSION {
+            return Err(malformed("grant record", "version"));
+        }
+        let key = KeyId(r.array()?);
+        let grantee = CredentialId(r.array()?);
+        let not_after_ms = r.u64()?;
+        let max_uses = r.u32()?;
+        let created_ms = r.u64()?;
+        let len = usize::from(r.u8()?);
+        let purpose = String::from_utf8(r.bytes(len)?.to_vec())
+            .map_err(|_| malformed("grant record", "purpose is not UTF-8"))?;
+        check_label(&purpose)?;
+        r.end()?;
+        Ok(Self {
+            key,
+            grantee,
+            not_after_ms,
+            max_uses,
+            created_ms,
+            purpose,
+        })
+    }
+}
+
+/// Checks a purpose label: `[a-z0-9._-]{1,64}`.
+pub(crate) fn check_label(label: &str) -> Result<(), Error> {
+    let ok = (1..=64).contains(&label.len())
+        && label.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed("purpose", "expected [a-z0-9._-]{1,64}"))
+    }
+}
+
+pub(crate) fn push_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Callers pass tenant names (≤ 63 bytes) and labels (≤ 64 bytes).
+    out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(bytes);
+}
+
+/// A strict cursor over stored or received bytes.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Self {
+        Self { bytes, what }
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        if self.bytes.len() < n {
+            return Err(malformed(self.what, "truncated"));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.bytes(N)?);
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn end(&self) -> Result<(), Error> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(malformed(self.what, "trailing bytes"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_reject_truncation() {
+        let key = KeyRecord {
+            algorithm: Algorithm::EcdsaP256,
+            tenant: 3,
+            owner: OwnerId([1; 16]),
+            created_ms: 1_790_000_000_000,
+            kek_gen: 2,
+            public_key: vec![2; 33],
+            sealed: [9; SEALED_LEN],
+        };
+        let bytes = key.encode();
+        assert_eq!(bytes.len(), 115);
+        assert_eq!(KeyRecord::decode(&bytes).unwrap(), key);
+        for n in 0..bytes.len() {
+            assert!(KeyRecord::decode(&bytes[..n]).is_err());
+        }
+        let grant = GrantRecord {
+            key: KeyId([4; 16]),
+            grantee: CredentialId([5; 16]),
+            not_after_ms: 10,
+            max_uses: 3,
+            created_ms: 1,
+            purpose: "contract-seal".into(),
+        };
+        let bytes = grant.encode().unwrap();
+        assert_eq!(GrantRecord::decode(&bytes).unwrap(), grant);
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(GrantRecord::decode(&long).is_err());
+    }
+}

@@ -1,0 +1,676 @@
+//! Recovery: an owner who lost every authenticator gets a new one bound to the *existing*
+//! keys — the keys never leave the vault.
+//!
+//! The procedure, each step an evidence record about the owner:
+//!
+//! 1. **start** — after identity re-verification through a provider (its result enters
+//!    only as a digest), with the new credential's public key. At most one start per
+//!    owner per [`RecoveryPolicy::min_interval_ms`].
+//! 2. **approve** — by independent parties: the platform (Ed25519 signature by the
+//!    platform's recovery key), an authority node such as the notary (its key), and the
+//!    owner's offline recovery code. Each party approves at most once.
+//! 3. **cancellation window** ([`RecoveryPolicy::window_ms`], 48 h by default): any of the
+//!    owner's old credentials can stop the recovery.
+//! 4. **complete** — only with approvals from at least two distinct parties, after the
+//!    window, if not cancelled. The new credential is registered and the old ones revoked.
+//!
+//! [`check_complete`] is the pure policy: no single party, the platform included, can
+//! satisfy it alone. What enforces it against a malicious operator is that the master
+//! key sits in an HSM the operator cannot read out, and that every step is in the
+//! evidence log the owner and the authorities can audit.
+
+use crate::authz::{Action, Authorization};
+use crate::error::{Error, malformed};
+use crate::evidence;
+use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId};
+use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
+use crate::store::{self, insert_new, owner_key};
+use crate::vault::{Job, Vault, owner_event_key};
+use redb::{ReadableDatabase, ReadableTable};
+use sha2::{Digest as _, Sha256};
+use signature::Verifier as _;
+
+/// Default cancellation window: 48 hours.
+pub const DEFAULT_WINDOW_MS: u64 = 48 * 3600 * 1000;
+
+/// Default minimum time between two recovery starts of one owner: 24 hours.
+pub const DEFAULT_MIN_INTERVAL_MS: u64 = 24 * 3600 * 1000;
+
+/// Domain separation of approval signatures.
+pub const APPROVAL_CONTEXT: &[u8] = b"affix.dev/vault/recovery-approval/v1\0";
+
+/// Who approves recoveries and how long owners have to object.
+#[derive(Debug, Clone)]
+pub struct RecoveryPolicy {
+    /// Cancellation window after the start.
+    pub window_ms: u64,
+    /// Minimum time between two starts for one owner (rate limit).
+    pub min_interval_ms: u64,
+    /// The platform's Ed25519 recovery-approval public key, if the platform approves.
+    pub platform_key: Option<[u8; 32]>,
+    /// Authorities (name, Ed25519 public key) whose approval counts as the authority's.
+    pub authorities: Vec<(String, [u8; 32])>,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        Self {
+            window_ms: DEFAULT_WINDOW_MS,
+            min_interval_ms: DEFAULT_MIN_INTERVAL_MS,
+            platform_key: None,
+            authorities: Vec::new(),
+        }
+    }
+}
+
+/// The result of an identity re-verification, as recorded (no raw data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCheck {
+    /// Provider name, `[a-z0-9._-]{1,64}` (e.g. `email-otp`, `face-provider-x`).
+    pub provider: String,
+    /// Digest of the provider's signed result.
+    pub result_digest: [u8; 32],
+}
+
+/// An approval by one party.
+#[derive(Debug, Clone)]
+pub enum Approval {
+    /// The platform's signature over [`approval_message`].
+    Platform {
+        /// Ed25519 signature.
+        signature: Vec<u8>,
+    },
+    /// An authority's signature over [`approval_message`].
+    Authority {
+        /// The authority's name in the policy.
+        name: String,
+        /// Ed25519 signature.
+        signature: Vec<u8>,
+    },
+    /// The owner's offline recovery code.
+    RecoveryCode(String),
+}
+
+/// The parties of a recovery, as bits.
+const PLATFORM: u8 = 1;
+const AUTHORITY: u8 = 2;
+const CODE: u8 = 4;
+
+/// Where a recovery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Started, awaiting approvals and the end of the window.
+    Pending,
+    /// Stopped by an old credential.
+    Cancelled,
+    /// Completed: the new credential is registered.
+    Completed,
+}
+
+/// The stored state of a recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Tenant number.
+    pub tenant: u32,
+    /// Owner.
+    pub owner: OwnerId,
+    /// The new credential's kind.
+    pub kind: CredentialKind,
+    /// The new credential's public key.
+    pub public_key: Vec<u8>,
+    /// Start time.
+    pub started_ms: u64,
+    /// Approval bits (platform 1, authority 2, recovery code 4).
+    pub approvals: u8,
+    /// Status.
+    pub status: Status,
+}
+
+impl Recovery {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = vec![1];
+        out.extend_from_slice(&self.tenant.to_be_bytes());
+        out.extend_from_slice(&self.owner.0);
+        out.push(self.kind.code());
+        push_short(&mut out, &self.public_key);
+        out.extend_from_slice(&self.started_ms.to_be_bytes());
+        out.push(self.approvals);
+        out.push(match self.status {
+            Status::Pending => 0,
+            Status::Cancelled => 1,
+            Status::Completed => 2,
+        });
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "recovery");
+        if r.u8()? != 1 {
+            return Err(malformed("recovery", "version"));
+        }
+        let tenant = r.u32()?;
+        let owner = OwnerId(r.array()?);
+        let kind = CredentialKind::from_code(r.u8()?)?;
+        let len = usize::from(r.u8()?);
+        let public_key = r.bytes(len)?.to_vec();
+        let started_ms = r.u64()?;
+        let approvals = r.u8()?;
+        let status = match r.u8()? {
+            0 => Status::Pending,
+            1 => Status::Cancelled,
+            2 => Status::Completed,
+            _ => return Err(malformed("recovery", "status")),
+        };
+        r.end()?;
+        Ok(Self {
+            tenant,
+            owner,
+            kind,
+            public_key,
+            started_ms,
+            approvals,
+            status,
+        })
+    }
+
+    /// Number of distinct parties that approved.
+    pub fn approval_count(&self) -> u32 {
+        self.approvals.count_ones()
+    }
+}
+
+/// The pure completion rule: pending, approved by at least two distinct parties, and the
+/// cancellation window over.
+///
+/// # Errors
+/// [`Error::RecoveryRefused`] saying which condition fails.
+pub fn check_complete(
+    recovery: &Recovery,
+    policy: &RecoveryPolicy,
+    now_ms: u64,
+) -> Result<(), Error> {
+    match recovery.status {
+        Status::Pending => {}
+        Status::Cancelled => return Err(Error::RecoveryRefused("it was cancelled".into())),
+        Status::Completed => return Err(Error::RecoveryRefused("it is already complete".into())),
+    }
+    if recovery.approval_count() < 2 {
+        return Err(Error::RecoveryRefused(format!(
+            "approvals from {} party, at least 2 of platform, authority and recovery code are needed",
+            recovery.approval_count()
+        )));
+    }
+    let ends = recovery.started_ms.saturating_add(policy.window_ms);
+    if now_ms < ends {
+        return Err(Error::RecoveryRefused(format!(
+            "the cancellation window ends at {ends} ms ({} s from now)",
+            (ends - now_ms) / 1000
+        )));
+    }
+    Ok(())
+}
+
+/// The bytes the platform and authorities sign to approve a recovery.
+pub fn approval_message(
+    tenant: &TenantId,
+    owner: OwnerId,
+    id: RecoveryId,
+    new_public_key: &[u8],
+) -> Vec<u8> {
+    let mut out = APPROVAL_CONTEXT.to_vec();
+    push_short(&mut out, tenant.as_str().as_bytes());
+    out.extend_from_slice(&owner.0);
+    out.extend_from_slice(&id.0);
+    out.extend_from_slice(&Sha256::digest(new_public_key));
+    out
+}
+
+fn verify_ed25519(public: &[u8; 32], message: &[u8], signature: &[u8]) -> Result<(), Error> {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(public)
+        .map_err(|_| malformed("approver key", "not an Ed25519 key"))?;
+    let sig = ed25519_dalek::Signature::from_slice(signature)
+        .map_err(|_| Error::RecoveryRefused("approval signature is malformed".into()))?;
+    key.verify(message, &sig)
+        .map_err(|_| Error::RecoveryRefused("approval signature does not verify".into()))
+}
+
+fn code_hash(salt: &[u8], code: &str) -> [u8; 32] {
+    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let mut h = Sha256::new();
+    h.update(b"affix.dev/vault/recovery-code/v1\0");
+    h.update(salt);
+    h.update(normalized.to_ascii_lowercase().as_bytes());
+    h.finalize().into()
+}
+
+impl Vault {
+    /// Creates the owner's offline recovery code (once per owner) and returns it; only a
+    /// salted hash is stored. Show it to the owner once.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if the owner has one.
+    pub fn set_recovery_code(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        now_ms: u64,
+    ) -> Result<String, Error> {
+        let t = self.tenant_number(tenant)?;
+        let mut secret = zeroize::Zeroizing::new([0u8; 16]);
+        getrandom::fill(secret.as_mut()).map_err(|_| Error::Random)?;
+        let hexed = zeroize::Zeroizing::new(hex::encode(secret.as_ref()));
+        let code = hexed
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("-");
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|_| Error::Random)?;
+        let mut stored = salt.to_vec();
+        stored.extend_from_slice(&code_hash(&salt, &code));
+        let ev = evidence::record(
+            "vault.recovery.code-set",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[("code-hash", Sha256::digest(&stored).into())],
+            &[("tenant", tenant.as_str())],
+        )?;
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(
+                    &mut tx.open_table(store::RECOVERY_CODES)?,
+                    &owner_key(t, &owner.0),
+                    stored.as_slice(),
+                    "recovery code",
+                    || owner.to_string(),
+                )?;
+                tx.open_table(store::OWNER_EVENTS)?.insert(
+                    &owner_event_key(t, &owner, leaf),
+                    crate::evidence::code::RECOVERY,
+                )?;
+                Ok(())
+            }),
+        })?;
+        Ok(code)
+    }
+
+    /// Starts a recovery for `owner` with a new credential, after identity
+    /// re-verification.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] within the minimum interval of the last start;
+    /// [`Error::Malformed`] for a bad key or provider name.
+    pub fn start_recovery(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        kind: CredentialKind,
+        new_public_key: &[u8],
+        identity: &IdentityCheck,
+        now_ms: u64,
+    ) -> Result<RecoveryId, Error> {
+        CredentialRecord::check_public_key(kind, new_public_key)?;
+        crate::record::check_label(&identity.provider)?;
+        let t = self.tenant_number(tenant)?;
+        let ok = owner_key(t, &owner.0);
+        {
+            let tx = self.db().begin_read()?;
+            if let Some(last) = tx.open_table(store::RECOVERY_LAST_START)?.get(&ok)? {
+                let next = last
+                    .value()
+                    .saturating_add(self.config().recovery.min_interval_ms);
+                if now_ms < next {
+                    return Err(Error::RateLimited(format!(
+                        "one recovery start per {} s per owner; next allowed at {next} ms",
+                        self.config().recovery.min_interval_ms / 1000
+                    )));
+                }
+            }
+        }
+        let id = RecoveryId::random()?;
+        let recovery = Recovery {
+            tenant: t,
+            owner,
+            kind,
+            public_key: new_public_key.to_vec(),
+            started_ms: now_ms,
+            approvals: 0,
+            status: Status::Pending,
+        };
+        let ev = evidence::record(
+            "vault.recovery.started",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[
+                ("identity", identity.result_digest),
+                ("new-credential", Sha256::digest(new_public_key).into()),
+            ],
+            &[
+                ("provider", &identity.provider),
+                ("recovery", &id.to_string()),
+                ("tenant", tenant.as_str()),
+                (
+                    "window-ends",
+                    &(now_ms.saturating_add(self.config().recovery.window_ms)).to_string(),
+                ),
+            ],
+        )?;
+        let bytes = recovery.encode();
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(
+                    &mut tx.open_table(store::RECOVERIES)?,
+                    &id.0,
+                    bytes.as_slice(),
+                    "recovery",
+                    || id.to_string(),
+                )?;
+                tx.open_table(store::RECOVERY_LAST_START)?
+                    .insert(&ok, now_ms)?;
+                tx.open_table(store::OWNER_EVENTS)?.insert(
+                    &owner_event_key(t, &owner, leaf),
+                    crate::evidence::code::RECOVERY,
+                )?;
+                Ok(())
+            }),
+        })?;
+        Ok(id)
+    }
+
+    /// A recovery's state.
+    ///
+    /// # Errors
+    /// [`Error::RecoveryNotFound`] (also for other tenants' or owners' recoveries).
+    pub fn recovery(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        id: RecoveryId,
+    ) -> Result<Recovery, Error> {
+        let not_found = || Error::RecoveryNotFound(id.to_string());
+        let t = self.tenant_number(tenant)?;
+        let tx = self.db().begin_read()?;
+        let table = tx.open_table(store::RECOVERIES)?;
+        let row = table.get(&id.0)?.ok_or_else(not_found)?;
+        let r = Recovery::decode(row.value())?;
+        if r.tenant != t || r.owner != owner {
+            return Err(not_found());
+        }
+        Ok(r)
+    }
+
+    /// Records one party's approval.
+    ///
+    /// # Errors
+    /// [`Error::RecoveryRefused`] for a bad signature or code, an unknown authority, a
+    /// party that already approved, or a recovery that is not pending.
+    pub fn approve_recovery(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        id: RecoveryId,
+        approval: Approval,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let mut r = self.recovery(tenant, owner, id)?;
+        if r.status != Status::Pending {
+            return Err(Error::RecoveryRefused("it is not pending".into()));
+        }
+        let message = approval_message(tenant, owner, id, &r.public_key);
+        let policy = &self.config().recovery;
+        let (party, name) = match &approval {
+            Approval::Platform { signature } => {
+                let key = policy.platform_key.ok_or_else(|| {
+                    Error::RecoveryRefused("no platform approval key is configured".into())
+                })?;
+                verify_ed25519(&key, &message, signature)?;
+                (PLATFORM, "platform".to_owned())
+            }
+            Approval::Authority { name, signature } => {
+                let (_, key) = policy
+                    .authorities
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| {
+                        Error::RecoveryRefused(format!("{name:?} is not a recovery authority"))
+                    })?;
+                verify_ed25519(key, &message, signature)?;
+                (AUTHORITY, format!("authority:{name}"))
+            }
+            Approval::RecoveryCode(code) => {
+                let tx = self.db().begin_read()?;
+                let codes = tx.open_table(store::RECOVERY_CODES)?;
+                let stored = codes.get(&owner_key(r.tenant, &owner.0))?.ok_or_else(|| {
+                    Error::RecoveryRefused("the owner has no recovery code".into())
+                })?;
+                let stored = stored.value();
+                if stored.len() != 48 || code_hash(&stored[..16], code) != stored[16..] {
+                    return Err(Error::RecoveryRefused("wrong recovery code".into()));
+                }
+                (CODE, "recovery-code".to_owned())
+            }
+        };
+        if r.approvals & party != 0 {
+            return Err(Error::RecoveryRefused(format!("{name} already approved")));
+        }
+        r.approvals |= party;
+        let ev = evidence::record(
+            "vault.recovery.approved",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[("approval", Sha256::digest(&message).into())],
+            &[
+                ("party", &name),
+                ("recovery", &id.to_string()),
+                ("tenant", tenant.as_str()),
+            ],
+        )?;
+        self.update_recovery(id, &r, ev)
+    }
+
+    fn update_recovery(&self, id: RecoveryId, r: &Recovery, ev: Vec<u8>) -> Result<(), Error> {
+        let bytes = r.encode();
+        let (t, owner) = (r.tenant, r.owner);
+        let before = r.clone();
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                let mut table = tx.open_table(store::RECOVERIES)?;
+                // Re-check inside the transaction: concurrent steps must not both apply.
+                let current = table
+                    .get(&id.0)?
+                    .map(|v| Recovery::decode(v.value()))
+                    .transpose()?;
+                if let Some(cur) = current
+                    && cur.status != Status::Pending
+                {
+                    return Err(Error::RecoveryRefused(format!(
+                        "it is no longer pending ({:?})",
+                        cur.status
+                    )));
+                }
+                let _ = before;
+                table.insert(&id.0, bytes.as_slice())?;
+                tx.open_table(store::OWNER_EVENTS)?.insert(
+                    &owner_event_key(t, &owner, leaf),
+                    crate::evidence::code::RECOVERY,
+                )?;
+                Ok(())
+            }),
+        })?;
+        Ok(())
+    }
+
+    /// Stops a pending recovery with an authorization by one of the owner's existing
+    /// credentials (`Action::CancelRecovery`, digest = SHA-256 of the recovery id).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::RecoveryRefused`] if not pending.
+    pub fn cancel_recovery(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        id: RecoveryId,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let mut r = self.recovery(tenant, owner, id)?;
+        if r.status != Status::Pending {
+            return Err(Error::RecoveryRefused("it is not pending".into()));
+        }
+        let digest = Sha256::digest(id.0).into();
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            r.tenant,
+            owner,
+            Action::CancelRecovery,
+            None,
+            digest,
+            now_ms,
+        )?;
+        r.status = Status::Cancelled;
+        let ev = evidence::record(
+            "vault.recovery.cancelled",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[(
+                "authorization",
+                Sha256::digest(authorization.statement.to_bytes()).into(),
+            )],
+            &[
+                (
+                    "credential",
+                    &authorization.statement.credential.to_string(),
+                ),
+                ("recovery", &id.to_string()),
+                ("tenant", tenant.as_str()),
+            ],
+        )?;
+        let result = self.update_recovery(id, &r, ev);
+        self.release_nonce(Some(authorization));
+        result
+    }
+
+    /// Completes a recovery under [`check_complete`]: registers the new credential and
+    /// revokes the owner's old ones. The owner's keys are untouched.
+    ///
+    /// # Errors
+    /// [`Error::RecoveryRefused`] saying which condition is not met.
+    pub fn complete_recovery(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        id: RecoveryId,
+        now_ms: u64,
+    ) -> Result<CredentialId, Error> {
+        let mut r = self.recovery(tenant, owner, id)?;
+        check_complete(&r, &self.config().recovery, now_ms)?;
+        let old = self.active_credentials(r.tenant, owner)?;
+        let cred = CredentialId::random()?;
+        let record = CredentialRecord {
+            kind: r.kind,
+            tenant: r.tenant,
+            owner,
+            created_ms: now_ms,
+            public_key: r.public_key.clone(),
+        };
+        r.status = Status::Completed;
+        let revoked: Vec<String> = old.iter().map(ToString::to_string).collect();
+        let ev = evidence::record(
+            "vault.recovery.completed",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[("new-credential", Sha256::digest(&r.public_key).into())],
+            &[
+                ("credential", &cred.to_string()),
+                ("recovery", &id.to_string()),
+                ("revoked", &revoked.join(",")),
+                ("tenant", tenant.as_str()),
+            ],
+        )?;
+        let state = r.encode();
+        let cred_bytes = record.encode();
+        let t = r.tenant;
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                let mut table = tx.open_table(store::RECOVERIES)?;
+                let current = table
+                    .get(&id.0)?
+                    .map(|v| Recovery::decode(v.value()))
+                    .transpose()?;
+                if let Some(cur) = current
+                    && cur.status != Status::Pending
+                {
+                    return Err(Error::RecoveryRefused("it is no longer pending".into()));
+                }
+                table.insert(&id.0, state.as_slice())?;
+                insert_new(
+                    &mut tx.open_table(store::CREDENTIALS)?,
+                    &cred.0,
+                    cred_bytes.as_slice(),
+                    "credential",
+                    || cred.to_string(),
+                )?;
+                tx.open_table(store::OWNER_CREDENTIALS)?
+                    .insert(&crate::vault::owner_cred_key(t, &owner, &cred), ())?;
+                let mut revoked = tx.open_table(store::CREDENTIAL_REVOKED)?;
+                for c in &old {
+                    if revoked.get(&c.0)?.is_none() {
+                        revoked.insert(&c.0, now_ms)?;
+                    }
+                }
+                tx.open_table(store::OWNER_EVENTS)?.insert(
+                    &owner_event_key(t, &owner, leaf),
+                    crate::evidence::code::RECOVERY,
+                )?;
+                Ok(())
+            }),
+        })?;
+        Ok(cred)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(approvals: u8) -> Recovery {
+        Recovery {
+            tenant: 1,
+            owner: OwnerId([1; 16]),
+            kind: CredentialKind::Ed25519,
+            public_key: vec![0; 32],
+            started_ms: 1_000,
+            approvals,
+            status: Status::Pending,
+        }
+    }
+
+    #[test]
+    fn no_single_party_completes_and_the_window_holds() {
+        let policy = RecoveryPolicy::default();
+        let after = 1_000 + DEFAULT_WINDOW_MS;
+        for single in [PLATFORM, AUTHORITY, CODE, 0] {
+            assert!(check_complete(&pending(single), &policy, after + 1).is_err());
+        }
+        for pair in [PLATFORM | AUTHORITY, PLATFORM | CODE, AUTHORITY | CODE] {
+            assert!(check_complete(&pending(pair), &policy, after - 1).is_err());
+            check_complete(&pending(pair), &policy, after).unwrap();
+        }
+        let mut cancelled = pending(PLATFORM | AUTHORITY | CODE);
+        cancelled.status = Status::Cancelled;
+        assert!(check_complete(&cancelled, &policy, after).is_err());
+        let r = pending(PLATFORM | CODE);
+        assert_eq!(Recovery::decode(&r.encode()).unwrap(), r);
+    }
+}

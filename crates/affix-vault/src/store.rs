@@ -1,0 +1,87 @@
+//! The embedded store: table definitions and small typed accessors over `redb`.
+//!
+//! Tables written once per object (`keys`, `credentials`, `grants`, `key_disabled`,
+//! `credential_revoked`, `nonces`, `usage`) are only ever inserted into; `insert_new`
+//! refuses to overwrite. The exceptions, each documented at its table: `keys` values are
+//! re-sealed by master-key rotation (immutable header checked byte for byte),
+//! `grant_uses` counters, `recoveries` state and `meta`.
+
+use crate::error::Error;
+use redb::{ReadableTable, TableDefinition};
+
+/// Key records (`record::KeyRecord`) by key id. Insert-only, except that rotation
+/// replaces the sealed secret and KEK generation of a record whose other bytes it
+/// checks unchanged.
+pub(crate) const KEYS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("keys");
+/// Disabled keys: key id → (time ms, reason). Insert-only.
+pub(crate) const KEY_DISABLED: TableDefinition<&[u8; 16], (u64, &str)> =
+    TableDefinition::new("key_disabled");
+/// Credentials (`record::CredentialRecord`) by id. Insert-only.
+pub(crate) const CREDENTIALS: TableDefinition<&[u8; 16], &[u8]> =
+    TableDefinition::new("credentials");
+/// Revoked credentials: id → time ms. Insert-only.
+pub(crate) const CREDENTIAL_REVOKED: TableDefinition<&[u8; 16], u64> =
+    TableDefinition::new("credential_revoked");
+/// Owner's credentials: (tenant ‖ owner ‖ credential id) → (). Insert-only index.
+pub(crate) const OWNER_CREDENTIALS: TableDefinition<&[u8; 36], ()> =
+    TableDefinition::new("owner_credentials");
+/// Grants (`record::GrantRecord`) by id. Insert-only.
+pub(crate) const GRANTS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("grants");
+/// Signatures made under each grant (a counter, only ever incremented).
+pub(crate) const GRANT_USES: TableDefinition<&[u8; 16], u32> = TableDefinition::new("grant_uses");
+/// Revoked grants: id → time ms. Insert-only.
+pub(crate) const GRANT_REVOKED: TableDefinition<&[u8; 16], u64> =
+    TableDefinition::new("grant_revoked");
+/// Used authorization nonces: (credential ‖ nonce) → expiry ms. Entries past expiry may
+/// be pruned: an expired authorization is refused anyway.
+pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
+/// Evidence index: (key id ‖ leaf index BE) → event code. Insert-only.
+pub(crate) const USAGE: TableDefinition<&[u8; 24], u8> = TableDefinition::new("usage");
+/// Evidence index for owners: (tenant ‖ owner ‖ leaf index BE) → event code. Insert-only.
+pub(crate) const OWNER_EVENTS: TableDefinition<&[u8; 28], u8> =
+    TableDefinition::new("owner_events");
+/// Tenants: name → number, and number → name. Insert-only.
+pub(crate) const TENANTS: TableDefinition<&str, u32> = TableDefinition::new("tenants");
+/// Tenant numbers to names. Insert-only.
+pub(crate) const TENANT_NAMES: TableDefinition<u32, &str> = TableDefinition::new("tenant_names");
+/// Wrapped KEKs: (generation, tenant number) → (master key id, wrapped bytes).
+/// Insert-only; a generation's rows are deleted when rotation has moved every key off it.
+pub(crate) const KEKS: TableDefinition<(u32, u32), (&str, &[u8])> = TableDefinition::new("keks");
+/// Recovery codes: (tenant ‖ owner) → salt ‖ SHA-256(salt ‖ code). Insert-only.
+pub(crate) const RECOVERY_CODES: TableDefinition<&[u8; 20], &[u8]> =
+    TableDefinition::new("recovery_codes");
+/// Recoveries by id: the current state (`recovery::Recovery` encoding); every transition
+/// is also an evidence record.
+pub(crate) const RECOVERIES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("recoveries");
+/// Last recovery start per owner: (tenant ‖ owner) → time ms (rate limit).
+pub(crate) const RECOVERY_LAST_START: TableDefinition<&[u8; 20], u64> =
+    TableDefinition::new("recovery_last_start");
+/// Vault metadata: format, master key id, current KEK generation, rotation cursor.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Inserts `value` under `key` unless the key exists.
+pub(crate) fn insert_new<K, V>(
+    table: &mut redb::Table<'_, K, V>,
+    key: K::SelfType<'_>,
+    value: V::SelfType<'_>,
+    what: &'static str,
+    id: impl FnOnce() -> String,
+) -> Result<(), Error>
+where
+    K: redb::Key + 'static,
+    V: redb::Value + 'static,
+{
+    if table.get(&key)?.is_some() {
+        return Err(Error::AlreadyExists { what, id: id() });
+    }
+    table.insert(key, value)?;
+    Ok(())
+}
+
+/// (tenant number ‖ owner id).
+pub(crate) fn owner_key(tenant: u32, owner: &[u8; 16]) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..4].copy_from_slice(&tenant.to_be_bytes());
+    k[4..].copy_from_slice(owner);
+    k
+}

@@ -1,0 +1,1647 @@
+//! The vault service: creation, authorized signing, grants, disablement, audit.
+//!
+//! Every state change follows one path, [`Vault::commit`]: its evidence records are
+//! appended to the evidence log (fsync), then its store writes commit in one redb
+//! transaction (fsync), then the caller gets its answer. Concurrent callers share these
+//! two fsyncs (group commit), which is what makes thousands of signatures a second
+//! possible with every one recorded. A crash between the two steps can leave a record of
+//! an operation that was never acknowledged — never an acknowledged operation without
+//! its record.
+
+use crate::authz::{Action, Authorization, Statement};
+use crate::error::{Error, malformed};
+use crate::evidence::{self, code};
+use crate::ids::{CredentialId, GrantId, KeyId, OwnerId, TenantId};
+use crate::keys::{Algorithm, MAX_MESSAGE_BYTES, Payload, SecretKey, SignatureBytes};
+use crate::record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, SEALED_LEN};
+use crate::store::{self, insert_new, owner_key};
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use affix_logstore::LogStore;
+use affix_seal::{Kek, MasterKey, WrappedKek};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use sha2::{Digest as _, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use zeroize::Zeroizing;
+
+/// The vault's store format, kept in `meta`.
+pub const STORE_FORMAT: &[u8] = b"affix-vault/v1";
+
+/// Associated-data prefix of wrapped KEKs (then generation and tenant number, BE).
+pub const KEK_AAD_CONTEXT: &[u8] = b"affix.dev/vault/kek/v1\0";
+
+/// Most requests in one [`Vault::sign_many`] or [`Vault::create_keys`] call.
+pub const MAX_BATCH: usize = 65_536;
+
+/// Settings of a vault.
+#[derive(Debug, Clone)]
+pub struct VaultConfig {
+    /// Name of this vault in evidence records (`submitter` field), e.g. `vault:main`.
+    pub submitter: String,
+    /// Who may approve recoveries, and how long the cancellation window is.
+    pub recovery: crate::recovery::RecoveryPolicy,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            submitter: "vault:main".into(),
+            recovery: crate::recovery::RecoveryPolicy::default(),
+        }
+    }
+}
+
+/// A key's public description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: KeyId,
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Owner.
+    pub owner: OwnerId,
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// Encoded public key.
+    pub public_key: Vec<u8>,
+    /// Creation time.
+    pub created_ms: u64,
+    /// Whether the key was disabled.
+    pub disabled: bool,
+    /// Leaf index of the creation record in the evidence log (when just created).
+    pub evidence_leaf: Option<u64>,
+}
+
+/// A request to sign.
+#[derive(Debug, Clone)]
+pub struct SignRequest {
+    /// Tenant of the caller; must be the key's.
+    pub tenant: TenantId,
+    /// The key.
+    pub key: KeyId,
+    /// What to sign.
+    pub payload: Payload,
+    /// The owner's (or grantee's) authorization of exactly this.
+    pub authorization: Authorization,
+}
+
+/// A signature and where its usage record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The signature.
+    pub signature: SignatureBytes,
+    /// Index of the `vault.key.signed` record in the evidence log.
+    pub evidence_leaf: u64,
+}
+
+/// One entry of a key's or owner's audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// Leaf index in the evidence log.
+    pub leaf: u64,
+    /// The record.
+    pub record: affix_evidence::EvidenceRecord,
+}
+
+type StoreWrite = Box<dyn FnOnce(&redb::WriteTransaction, u64) -> Result<(), Error> + Send>;
+
+/// One unit of group commit: evidence records and the store writes that go with them
+/// (given the leaf index of the first record).
+pub(crate) struct Job {
+    pub(crate) records: Vec<Vec<u8>>,
+    pub(crate) write: StoreWrite,
+}
+
+#[derive(Default)]
+struct CommitQueue {
+    pending: Vec<(u64, Job)>,
+    next_ticket: u64,
+    leader: bool,
+    done: HashMap<u64, Result<u64, String>>,
+}
+
+/// The key vault.
+pub struct Vault {
+    db: redb::Database,
+    dir: PathBuf,
+    master: RwLock<Arc<dyn MasterKey>>,
+    /// During a rotation: the master key being rotated away from.
+    previous_master: RwLock<Option<Arc<dyn MasterKey>>>,
+    config: VaultConfig,
+    evidence: Mutex<LogStore>,
+    queue: Mutex<CommitQueue>,
+    committed: Condvar,
+    ciphers: RwLock<HashMap<(u32, u32), Arc<Aes256Gcm>>>,
+    tenants: RwLock<HashMap<u32, TenantId>>,
+    next_seq: AtomicU64,
+    kek_gen: AtomicU64,
+    inflight_nonces: Mutex<HashSet<[u8; 32]>>,
+    inflight_grants: Mutex<HashMap<GrantId, u32>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Creates a vault in `dir` (which must not hold one): `vault.redb` and the evidence
+    /// log `evidence/` with origin `origin`.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if a vault is there; storage errors.
+    pub fn create(
+        dir: &Path,
+        master: Arc<dyn MasterKey>,
+        origin: &str,
+        config: VaultConfig,
+    ) -> Result<Self, Error> {
+        let db_path = dir.join("vault.redb");
+        if db_path.exists() {
+            return Err(Error::AlreadyExists {
+                what: "vault",
+                id: dir.display().to_string(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::Store(e.to_string()))?;
+        let log = LogStore::create(&dir.join("evidence"), origin)?;
+        let db = redb::Database::create(&db_path)?;
+        let tx = db.begin_write()?;
+        {
+            let mut meta = tx.open_table(store::META)?;
+            meta.insert("format", STORE_FORMAT)?;
+            meta.insert("master", master.id().as_str().as_bytes())?;
+            meta.insert("kek_gen", 1u32.to_be_bytes().as_slice())?;
+            // Create every table so readers never meet a missing one.
+            tx.open_table(store::KEYS)?;
+            tx.open_table(store::KEY_DISABLED)?;
+            tx.open_table(store::CREDENTIALS)?;
+            tx.open_table(store::CREDENTIAL_REVOKED)?;
+            tx.open_table(store::OWNER_CREDENTIALS)?;
+            tx.open_table(store::GRANTS)?;
+            tx.open_table(store::GRANT_USES)?;
+            tx.open_table(store::GRANT_REVOKED)?;
+            tx.open_table(store::NONCES)?;
+            tx.open_table(store::USAGE)?;
+            tx.open_table(store::OWNER_EVENTS)?;
+            tx.open_table(store::TENANTS)?;
+            tx.open_table(store::TENANT_NAMES)?;
+            tx.open_table(store::KEKS)?;
+            tx.open_table(store::RECOVERY_CODES)?;
+            tx.open_table(store::RECOVERIES)?;
+            tx.open_table(store::RECOVERY_LAST_START)?;
+        }
+        tx.commit()?;
+        Self::assemble(db, dir, master, log, config)
+    }
+
+    /// Opens an existing vault with its master key.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `dir` holds no vault of this format; [`Error::MasterKey`]
+    /// if `master` is not the key that wrapped the KEKs.
+    pub fn open(
+        dir: &Path,
+        master: Arc<dyn MasterKey>,
+        config: VaultConfig,
+    ) -> Result<Self, Error> {
+        let db_path = dir.join("vault.redb");
+        if !db_path.exists() {
+            return Err(malformed("vault", format!("no vault in {}", dir.display())));
+        }
+        let db = redb::Database::open(&db_path)?;
+        {
+            let tx = db.begin_read()?;
+            let meta = tx.open_table(store::META)?;
+            let format = meta.get("format")?.map(|v| v.value().to_vec());
+            if format.as_deref() != Some(STORE_FORMAT) {
+                return Err(malformed("vault", "unknown store format"));
+            }
+        }
+        let log = LogStore::open(&dir.join("evidence"))?;
+        let vault = Self::assemble(db, dir, master, log, VaultConfig { ..config })?;
+        // Unwrap every KEK of the current generation now: a wrong master key fails here,
+        // not at the first signature.
+        vault.check_master()?;
+        Ok(vault)
+    }
+
+    fn assemble(
+        db: redb::Database,
+        dir: &Path,
+        master: Arc<dyn MasterKey>,
+        log: LogStore,
+        config: VaultConfig,
+    ) -> Result<Self, Error> {
+        let (next_seq, kek_gen, tenants) = {
+            let tx = db.begin_read()?;
+            let keys = tx.open_table(store::KEYS)?;
+            let next_seq = match keys.last()? {
+                Some((k, _)) => KeyId(*k.value()).sequence() + 1,
+                None => 1,
+            };
+            let meta = tx.open_table(store::META)?;
+            let kek_gen = meta
+                .get("kek_gen")?
+                .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
+                .map_or(1, u32::from_be_bytes);
+            let names = tx.open_table(store::TENANT_NAMES)?;
+            let mut tenants = HashMap::new();
+            for row in names.iter()? {
+                let (n, name) = row?;
+                tenants.insert(n.value(), TenantId::new(name.value())?);
+            }
+            (next_seq, kek_gen, tenants)
+        };
+        Ok(Self {
+            db,
+            dir: dir.to_path_buf(),
+            master: RwLock::new(master),
+            previous_master: RwLock::new(None),
+            config,
+            evidence: Mutex::new(log),
+            queue: Mutex::new(CommitQueue::default()),
+            committed: Condvar::new(),
+            ciphers: RwLock::new(HashMap::new()),
+            tenants: RwLock::new(tenants),
+            next_seq: AtomicU64::new(next_seq),
+            kek_gen: AtomicU64::new(u64::from(kek_gen)),
+            inflight_nonces: Mutex::new(HashSet::new()),
+            inflight_grants: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Unwraps every KEK this master key wrapped, so a wrong master key fails at open,
+    /// not at the first signature.
+    fn check_master(&self) -> Result<(), Error> {
+        let master = self.master();
+        let (rows, expected) = {
+            let tx = self.db.begin_read()?;
+            let keks = tx.open_table(store::KEKS)?;
+            let mut rows = Vec::new();
+            let mut others = Vec::new();
+            for row in keks.iter()? {
+                let (k, v) = row?;
+                let (id, _) = v.value();
+                if id == master.id().as_str() {
+                    rows.push(k.value());
+                } else if !others.iter().any(|o: &String| o == id) {
+                    others.push(id.to_owned());
+                }
+            }
+            (rows, others)
+        };
+        if rows.is_empty() && !expected.is_empty() {
+            return Err(Error::WrongMasterKey {
+                given: master.id().to_string(),
+                expected: expected.join(", "),
+            });
+        }
+        for (generation, tenant) in rows {
+            self.cipher(generation, tenant)?;
+        }
+        Ok(())
+    }
+
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The evidence log (read access, for proofs and audits).
+    pub fn with_evidence<T>(&self, f: impl FnOnce(&LogStore) -> T) -> T {
+        let log = self
+            .evidence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&log)
+    }
+
+    pub(crate) fn current_gen(&self) -> u32 {
+        u32::try_from(self.kek_gen.load(Ordering::Acquire)).unwrap_or(u32::MAX)
+    }
+
+    pub(crate) fn master(&self) -> Arc<dyn MasterKey> {
+        self.master
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The current or (during a rotation) previous master key with this id.
+    fn master_by_id(&self, id: &str) -> Result<Arc<dyn MasterKey>, Error> {
+        let current = self.master();
+        if current.id().as_str() == id {
+            return Ok(current);
+        }
+        if let Some(previous) = self
+            .previous_master
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && previous.id().as_str() == id
+        {
+            return Ok(previous.clone());
+        }
+        Err(Error::WrongMasterKey {
+            given: current.id().to_string(),
+            expected: id.to_owned(),
+        })
+    }
+
+    pub(crate) fn set_previous_master(&self, master: Option<Arc<dyn MasterKey>>) {
+        *self
+            .previous_master
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = master;
+    }
+
+    pub(crate) fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    pub(crate) fn db(&self) -> &redb::Database {
+        &self.db
+    }
+
+    pub(crate) fn submitter(&self) -> &str {
+        &self.config.submitter
+    }
+
+    // ---------------------------------------------------------------- tenants and KEKs
+
+    /// The number of a tenant, registering it (and its KEK) on first use.
+    pub(crate) fn tenant_number(&self, tenant: &TenantId) -> Result<u32, Error> {
+        if let Some(n) = self.lookup_tenant(tenant)? {
+            return Ok(n);
+        }
+        let generation = self.current_gen();
+        let master = self.master();
+        let tx = self.db.begin_write()?;
+        let n = {
+            let mut names = tx.open_table(store::TENANTS)?;
+            if let Some(n) = names.get(tenant.as_str())? {
+                n.value()
+            } else {
+                let mut numbers = tx.open_table(store::TENANT_NAMES)?;
+                let n = numbers.last()?.map_or(1, |(k, _)| k.value() + 1);
+                names.insert(tenant.as_str(), n)?;
+                numbers.insert(n, tenant.as_str())?;
+                let kek = Kek::random()?;
+                let wrapped = master.wrap(&kek, &kek_aad(generation, n))?;
+                tx.open_table(store::KEKS)?.insert(
+                    (generation, n),
+                    (master.id().as_str(), wrapped.as_bytes().as_slice()),
+                )?;
+                n
+            }
+        };
+        tx.commit()?;
+        self.tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(n, tenant.clone());
+        Ok(n)
+    }
+
+    fn lookup_tenant(&self, tenant: &TenantId) -> Result<Option<u32>, Error> {
+        {
+            let cache = self
+                .tenants
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((n, _)) = cache.iter().find(|(_, t)| *t == tenant) {
+                return Ok(Some(*n));
+            }
+        }
+        let tx = self.db.begin_read()?;
+        let names = tx.open_table(store::TENANTS)?;
+        Ok(names.get(tenant.as_str())?.map(|v| v.value()))
+    }
+
+    pub(crate) fn tenant_name(&self, n: u32) -> Result<TenantId, Error> {
+        self.tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&n)
+            .cloned()
+            .ok_or_else(|| Error::Store(format!("tenant number {n} has no name")))
+    }
+
+    /// The AES-256-GCM cipher of KEK (generation, tenant), unwrapped once and cached.
+    pub(crate) fn cipher(&self, generation: u32, tenant: u32) -> Result<Arc<Aes256Gcm>, Error> {
+        if let Some(c) = self
+            .ciphers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(generation, tenant))
+        {
+            return Ok(c.clone());
+        }
+        let (master_id, wrapped) = {
+            let tx = self.db.begin_read()?;
+            let keks = tx.open_table(store::KEKS)?;
+            let row = keks.get((generation, tenant))?.ok_or_else(|| {
+                Error::Store(format!(
+                    "no KEK for generation {generation}, tenant {tenant}"
+                ))
+            })?;
+            let (id, bytes) = row.value();
+            (id.to_owned(), WrappedKek::decode(bytes)?)
+        };
+        let master = self.master_by_id(&master_id)?;
+        let kek = master.unwrap(&wrapped, &kek_aad(generation, tenant))?;
+        let cipher = Arc::new(
+            Aes256Gcm::new_from_slice(kek.expose_secret())
+                .map_err(|_| Error::Store("AES key length".into()))?,
+        );
+        self.ciphers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((generation, tenant), cipher.clone());
+        Ok(cipher)
+    }
+
+    pub(crate) fn forget_ciphers(&self) {
+        self.ciphers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    // ---------------------------------------------------------------- envelopes
+
+    /// Seals `secret` into a record (generation `generation`).
+    pub(crate) fn seal(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        mut record: KeyRecord,
+        secret: &[u8; 32],
+    ) -> Result<KeyRecord, Error> {
+        let cipher = self.cipher(record.kek_gen, record.tenant)?;
+        let aad = record.aad(tenant, id);
+        let mut buf = [0u8; SEALED_LEN];
+        buf[..32].copy_from_slice(secret);
+        let nonce = envelope_nonce(id);
+        let tag = cipher
+            .encrypt_inout_detached(&nonce, &aad, (&mut buf[..32]).into())
+            .map_err(|_| Error::Store("AES-GCM encryption failed".into()))?;
+        buf[32..].copy_from_slice(&tag);
+        record.sealed = buf;
+        Ok(record)
+    }
+
+    /// Opens a record's envelope; any tampering gives [`Error::Tampered`].
+    pub(crate) fn open_secret(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        record: &KeyRecord,
+    ) -> Result<SecretKey, Error> {
+        let cipher = self.cipher(record.kek_gen, record.tenant)?;
+        let aad = record.aad(tenant, id);
+        let mut secret = Zeroizing::new([0u8; 32]);
+        secret.copy_from_slice(&record.sealed[..32]);
+        let nonce = envelope_nonce(id);
+        let tag = aes_gcm::Tag::try_from(&record.sealed[32..])
+            .map_err(|_| Error::Tampered(id.to_string()))?;
+        cipher
+            .decrypt_inout_detached(&nonce, &aad, (&mut secret[..]).into(), &tag)
+            .map_err(|_| Error::Tampered(id.to_string()))?;
+        let key = SecretKey::from_secret(record.algorithm, secret)
+            .map_err(|_| Error::Tampered(id.to_string()))?;
+        Ok(key)
+    }
+
+    // ---------------------------------------------------------------- group commit
+
+    /// Appends `job.records` to the evidence log and applies `job.write`, sharing the
+    /// fsyncs with concurrent callers. Returns the leaf index of the job's first record.
+    pub(crate) fn commit(&self, job: Job) -> Result<u64, Error> {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.pending.push((ticket, job));
+        loop {
+            if let Some(result) = queue.done.remove(&ticket) {
+                return result.map_err(Error::Evidence);
+            }
+            if queue.leader {
+                queue = self
+                    .committed
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            queue.leader = true;
+            let batch = std::mem::take(&mut queue.pending);
+            drop(queue);
+            let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+            let outcome = self.commit_batch(batch);
+            queue = self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match outcome {
+                Ok(firsts) => {
+                    for (t, first) in tickets.iter().zip(firsts) {
+                        queue.done.insert(*t, first);
+                    }
+                }
+                Err(e) => {
+                    for t in &tickets {
+                        queue.done.insert(*t, Err(e.to_string()));
+                    }
+                }
+            }
+            queue.leader = false;
+            self.committed.notify_all();
+        }
+    }
+
+    fn commit_batch(&self, batch: Vec<(u64, Job)>) -> Result<Vec<Result<u64, String>>, Error> {
+        let mut records: Vec<&[u8]> = Vec::new();
+        for (_, job) in &batch {
+            records.extend(job.records.iter().map(Vec::as_slice));
+        }
+        let first = {
+            let mut log = self
+                .evidence
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            log.append(&records)?.start
+        };
+        let tx = self.db.begin_write()?;
+        let mut results = Vec::with_capacity(batch.len());
+        let mut leaf = first;
+        for (_, job) in batch {
+            let n = job.records.len() as u64;
+            let start = leaf;
+            leaf += n;
+            results.push(
+                (job.write)(&tx, start)
+                    .map(|()| start)
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    // ---------------------------------------------------------------- credentials
+
+    /// Registers an authenticator credential for `owner`. The first credential of an
+    /// owner is enrolled by the platform after identity verification (`authorization`
+    /// `None`); every later one needs an authorization by an active credential of the
+    /// same owner (`Action::RegisterCredential`, digest = SHA-256(kind code ‖ public key)).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] if the owner already has credentials and no valid
+    /// authorization was given; [`Error::Malformed`] for a bad public key.
+    pub fn register_credential(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        kind: CredentialKind,
+        public_key: &[u8],
+        authorization: Option<&Authorization>,
+        now_ms: u64,
+    ) -> Result<CredentialId, Error> {
+        CredentialRecord::check_public_key(kind, public_key)?;
+        let t = self.tenant_number(tenant)?;
+        let active = self.active_credentials(t, owner)?;
+        let mut digests = vec![("public-key", Sha256::digest(public_key).into())];
+        let mut via = "enrolment".to_owned();
+        if !active.is_empty() {
+            let auth = authorization.ok_or_else(|| {
+                Error::Unauthorized(
+                    "the owner has credentials: registering another needs one of them".into(),
+                )
+            })?;
+            let digest = credential_digest(kind, public_key);
+            self.check_owner_authorization(
+                auth,
+                tenant,
+                t,
+                owner,
+                Action::RegisterCredential,
+                None,
+                digest,
+                now_ms,
+            )?;
+            digests.push((
+                "authorization",
+                Sha256::digest(auth.statement.to_bytes()).into(),
+            ));
+            via = format!("credential:{}", auth.statement.credential);
+        }
+        let id = CredentialId::random()?;
+        let record = CredentialRecord {
+            kind,
+            tenant: t,
+            owner,
+            created_ms: now_ms,
+            public_key: public_key.to_vec(),
+        };
+        let ev = evidence::record(
+            "vault.credential.registered",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &digests,
+            &[
+                ("tenant", tenant.as_str()),
+                ("credential", &id.to_string()),
+                ("kind", kind.name()),
+                ("via", &via),
+            ],
+        )?;
+        let nonce = authorization.map(nonce_key);
+        let expires = authorization.map(|a| a.statement.expires_ms);
+        let bytes = record.encode();
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(
+                    &mut tx.open_table(store::CREDENTIALS)?,
+                    &id.0,
+                    bytes.as_slice(),
+                    "credential",
+                    || id.to_string(),
+                )?;
+                tx.open_table(store::OWNER_CREDENTIALS)?
+                    .insert(&owner_cred_key(t, &owner, &id), ())?;
+                tx.open_table(store::OWNER_EVENTS)?.insert(
+                    &owner_event_key(t, &owner, leaf),
+                    code::CREDENTIAL_REGISTERED,
+                )?;
+                if let (Some(n), Some(e)) = (nonce, expires) {
+                    insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
+                        "replayed".into()
+                    })?;
+                }
+                Ok(())
+            }),
+        })?;
+        self.release_nonce(authorization);
+        Ok(id)
+    }
+
+    /// Revokes one of the owner's credentials, authorized by another (or the same) active
+    /// credential of that owner (`Action::RevokeCredential`, digest = SHA-256 of the
+    /// revoked credential id).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::CredentialNotFound`].
+    pub fn revoke_credential(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        credential: CredentialId,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let t = self.tenant_number(tenant)?;
+        let (rec, revoked) = self.credential(&credential)?;
+        if rec.tenant != t || rec.owner != owner || revoked {
+            return Err(Error::CredentialNotFound(credential.to_string()));
+        }
+        let digest = Sha256::digest(credential.0).into();
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            t,
+            owner,
+            Action::RevokeCredential,
+            None,
+            digest,
+            now_ms,
+        )?;
+        let ev = evidence::record(
+            "vault.credential.revoked",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[(
+                "authorization",
+                Sha256::digest(authorization.statement.to_bytes()).into(),
+            )],
+            &[
+                ("tenant", tenant.as_str()),
+                ("credential", &credential.to_string()),
+                (
+                    "via",
+                    &format!("credential:{}", authorization.statement.credential),
+                ),
+            ],
+        )?;
+        let n = nonce_key(authorization);
+        let e = authorization.statement.expires_ms;
+        self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
+                    "replayed".into()
+                })?;
+                insert_new(
+                    &mut tx.open_table(store::CREDENTIAL_REVOKED)?,
+                    &credential.0,
+                    now_ms,
+                    "revocation",
+                    || credential.to_string(),
+                )?;
+                tx.open_table(store::OWNER_EVENTS)?
+                    .insert(&owner_event_key(t, &owner, leaf), code::CREDENTIAL_REVOKED)?;
+                Ok(())
+            }),
+        })?;
+        self.release_nonce(Some(authorization));
+        Ok(())
+    }
+
+    /// A credential and whether it was revoked.
+    pub(crate) fn credential(&self, id: &CredentialId) -> Result<(CredentialRecord, bool), Error> {
+        let tx = self.db.begin_read()?;
+        let creds = tx.open_table(store::CREDENTIALS)?;
+        let rec = creds
+            .get(&id.0)?
+            .ok_or_else(|| Error::CredentialNotFound(id.to_string()))?;
+        let rec = CredentialRecord::decode(rec.value())?;
+        let revoked = tx
+            .open_table(store::CREDENTIAL_REVOKED)?
+            .get(&id.0)?
+            .is_some();
+        Ok((rec, revoked))
+    }
+
+    /// The owner's active (unrevoked) credential ids.
+    pub(crate) fn active_credentials(
+        &self,
+        t: u32,
+        owner: OwnerId,
+    ) -> Result<Vec<CredentialId>, Error> {
+        let tx = self.db.begin_read()?;
+        let index = tx.open_table(store::OWNER_CREDENTIALS)?;
+        let revoked = tx.open_table(store::CREDENTIAL_REVOKED)?;
+        let lo = owner_cred_key(t, &owner, &CredentialId([0; 16]));
+        let hi = owner_cred_key(t, &owner, &CredentialId([0xff; 16]));
+        let mut out = Vec::new();
+        for row in index.range::<&[u8; 36]>(&lo..=&hi)? {
+            let (k, _) = row?;
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&k.value()[20..]);
+            if revoked.get(&id)?.is_none() {
+                out.push(CredentialId(id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks an authorization by one of `owner`'s active credentials for `action` over
+    /// `digest`, and reserves its nonce (released by [`Vault::release_nonce`] after commit).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_owner_authorization(
+        &self,
+        auth: &Authorization,
+        tenant: &TenantId,
+        t: u32,
+        owner: OwnerId,
+        action: Action,
+        key: Option<KeyId>,
+        digest: [u8; 32],
+        now_ms: u64,
+    ) -> Result<CredentialRecord, Error> {
+        let s = &auth.statement;
+        if s.action != action
+            || &s.tenant != tenant
+            || s.key != key
+            || s.digest != digest
+            || s.grant.is_some()
+        {
+            return Err(Error::Unauthorized(format!(
+                "the authorization is not for this {} request",
+                action.name()
+            )));
+        }
+        let (cred, revoked) = self
+            .credential(&s.credential)
+            .map_err(|_| Error::Unauthorized("unknown credential".into()))?;
+        if cred.tenant != t || cred.owner != owner {
+            return Err(Error::Unauthorized(
+                "the credential is not the owner's".into(),
+            ));
+        }
+        if revoked {
+            return Err(Error::Unauthorized("the credential was revoked".into()));
+        }
+        auth.verify_signature(cred.kind, &cred.public_key, now_ms)?;
+        self.reserve_nonce(auth)?;
+        Ok(cred)
+    }
+
+    fn reserve_nonce(&self, auth: &Authorization) -> Result<(), Error> {
+        let key = nonce_key(auth);
+        {
+            let tx = self.db.begin_read()?;
+            if tx.open_table(store::NONCES)?.get(&key)?.is_some() {
+                return Err(Error::Unauthorized(
+                    "replayed authorization (nonce already used)".into(),
+                ));
+            }
+        }
+        let mut inflight = self
+            .inflight_nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !inflight.insert(key) {
+            return Err(Error::Unauthorized(
+                "replayed authorization (nonce in use)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn release_nonce(&self, auth: Option<&Authorization>) {
+        if let Some(auth) = auth {
+            self.inflight_nonces
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&nonce_key(auth));
+        }
+    }
+
+    // ---------------------------------------------------------------- keys
+
+    /// Creates a key for `owner`. The secret is generated inside the vault and never
+    /// leaves it.
+    ///
+    /// # Errors
+    /// Storage, evidence and master-key errors.
+    pub fn create_key(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        algorithm: Algorithm,
+        now_ms: u64,
+    ) -> Result<KeyInfo, Error> {
+        let mut keys = self.create_keys(tenant, &[(owner, algorithm)], now_ms)?;
+        keys.pop()
+            .ok_or_else(|| Error::Store("no key created".into()))
+    }
+
+    /// Creates keys in one commit (at most [`MAX_BATCH`]).
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] for an oversized batch; storage, evidence, master-key errors.
+    pub fn create_keys(
+        &self,
+        tenant: &TenantId,
+        requests: &[(OwnerId, Algorithm)],
+        now_ms: u64,
+    ) -> Result<Vec<KeyInfo>, Error> {
+        if requests.len() > MAX_BATCH {
+            return Err(Error::TooLarge {
+                what: "key batch",
+                size: requests.len(),
+                max: MAX_BATCH,
+            });
+        }
+        let t = self.tenant_number(tenant)?;
+        let generation = self.current_gen();
+        let mut rows = Vec::with_capacity(requests.len());
+        let mut records = Vec::with_capacity(requests.len());
+        let mut infos = Vec::with_capacity(requests.len());
+        for &(owner, algorithm) in requests {
+            let key = SecretKey::generate(algorithm)?;
+            let public_key = key.public_key()?;
+            let mut random = [0u8; 8];
+            getrandom::fill(&mut random).map_err(|_| Error::Random)?;
+            let id = KeyId::new(self.next_seq.fetch_add(1, Ordering::AcqRel), random);
+            let record = KeyRecord {
+                algorithm,
+                tenant: t,
+                owner,
+                created_ms: now_ms,
+                kek_gen: generation,
+                public_key: public_key.clone(),
+                sealed: [0; SEALED_LEN],
+            };
+            let record = self.seal(tenant, &id, record, key.secret())?;
+            records.push(evidence::record(
+                "vault.key.created",
+                &format!("key:{id}"),
+                now_ms,
+                self.submitter(),
+                &[("public-key", Sha256::digest(&public_key).into())],
+                &[
+                    ("algorithm", algorithm.name()),
+                    ("owner", &owner.to_string()),
+                    ("tenant", tenant.as_str()),
+                ],
+            )?);
+            rows.push((id, record.encode()));
+            infos.push(KeyInfo {
+                id,
+                tenant: tenant.clone(),
+                owner,
+                algorithm,
+                public_key,
+                created_ms: now_ms,
+                disabled: false,
+                evidence_leaf: None,
+            });
+        }
+        let first = self.commit(Job {
+            records,
+            write: Box::new(move |tx, first| {
+                let mut keys = tx.open_table(store::KEYS)?;
+                let mut usage = tx.open_table(store::USAGE)?;
+                for (i, (id, bytes)) in rows.iter().enumerate() {
+                    insert_new(&mut keys, &id.0, bytes.as_slice(), "key", || id.to_string())?;
+                    usage.insert(&usage_key(id, first + i as u64), code::KEY_CREATED)?;
+                }
+                Ok(())
+            }),
+        })?;
+        for (i, info) in infos.iter_mut().enumerate() {
+            info.evidence_leaf = Some(first + i as u64);
+        }
+        Ok(infos)
+    }
+
+    /// A key's public description. Keys of other tenants are [`Error::KeyNotFound`].
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`].
+    pub fn key(&self, tenant: &TenantId, id: &KeyId) -> Result<KeyInfo, Error> {
+        let (record, disabled) = self.load_key(tenant, id)?;
+        Ok(KeyInfo {
+            id: *id,
+            tenant: tenant.clone(),
+            owner: record.owner,
+            algorithm: record.algorithm,
+            public_key: record.public_key,
+            created_ms: record.created_ms,
+            disabled,
+            evidence_leaf: None,
+        })
+    }
+
+    pub(crate) fn load_key(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+    ) -> Result<(KeyRecord, bool), Error> {
+        let not_found = || Error::KeyNotFound(id.to_string());
+        let t = self.lookup_tenant(tenant)?.ok_or_else(not_found)?;
+        let tx = self.db.begin_read()?;
+        let keys = tx.open_table(store::KEYS)?;
+        let bytes = keys.get(&id.0)?.ok_or_else(not_found)?;
+        let record =
+            KeyRecord::decode(bytes.value()).map_err(|_| Error::Tampered(id.to_string()))?;
+        if record.tenant != t {
+            return Err(not_found());
+        }
+        let disabled = tx.open_table(store::KEY_DISABLED)?.get(&id.0)?.is_some();
+        Ok((record, disabled))
+    }
+
+    /// Signs one payload with the owner's (or a grantee's) authorization.
+    ///
+    /// # Errors
+    /// See [`Vault::sign_many`].
+    pub fn sign(&self, request: SignRequest, now_ms: u64) -> Result<Signed, Error> {
+        self.sign_many(vec![request], now_ms)
+            .pop()
+            .unwrap_or_else(|| Err(Error::Store("no result".into())))
+    }
+
+    /// Signs a batch; each request succeeds or fails on its own. A signature is returned
+    /// only after its `vault.key.signed` record is durable in the evidence log and the
+    /// authorization's nonce is durably spent.
+    ///
+    /// Per request: [`Error::KeyNotFound`] (also for other tenants' keys),
+    /// [`Error::KeyDisabled`], [`Error::Unauthorized`] (bad, expired, replayed or
+    /// mismatched authorization, revoked credential, grant out of scope),
+    /// [`Error::Unsupported`] (payload kind), [`Error::TooLarge`], [`Error::Tampered`].
+    pub fn sign_many(&self, requests: Vec<SignRequest>, now_ms: u64) -> Vec<Result<Signed, Error>> {
+        if requests.len() > MAX_BATCH {
+            return requests
+                .iter()
+                .map(|_| {
+                    Err(Error::TooLarge {
+                        what: "signing batch",
+                        size: requests.len(),
+                        max: MAX_BATCH,
+                    })
+                })
+                .collect();
+        }
+        let prepared: Vec<Result<Prepared, Error>> = requests
+            .iter()
+            .map(|r| self.prepare_signature(r, now_ms))
+            .collect();
+        let mut records = Vec::new();
+        let mut writes = Vec::new();
+        for p in prepared.iter().flatten() {
+            records.push(p.record.clone());
+            writes.push((p.key, p.nonce, p.expires_ms, p.grant));
+        }
+        let committed = if records.is_empty() {
+            Ok(0)
+        } else {
+            self.commit(Job {
+                records,
+                write: Box::new(move |tx, first| {
+                    let mut nonces = tx.open_table(store::NONCES)?;
+                    let mut usage = tx.open_table(store::USAGE)?;
+                    let mut uses = tx.open_table(store::GRANT_USES)?;
+                    for (i, (key, nonce, expires, grant)) in writes.iter().enumerate() {
+                        insert_new(&mut nonces, nonce, *expires, "nonce", || "replayed".into())?;
+                        usage.insert(&usage_key(key, first + i as u64), code::KEY_SIGNED)?;
+                        if let Some(g) = grant {
+                            let n = uses.get(&g.0)?.map_or(0, |v| v.value());
+                            uses.insert(&g.0, n + 1)?;
+                        }
+                    }
+                    Ok(())
+                }),
+            })
+        };
+        // Release the reservations whatever happened: committed nonces are in the store.
+        for (r, p) in requests.iter().zip(&prepared) {
+            if let Ok(p) = p {
+                self.release_nonce(Some(&r.authorization));
+                if let Some(g) = p.grant {
+                    let mut inflight = self
+                        .inflight_grants
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(n) = inflight.get_mut(&g) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        let mut leaf = match &committed {
+            Ok(first) => *first,
+            Err(_) => 0,
+        };
+        prepared
+            .into_iter()
+            .map(|p| {
+                let p = p?;
+                match &committed {
+                    Ok(_) => {
+                        let signed = Signed {
+                            signature: p.signature,
+                            evidence_leaf: leaf,
+                        };
+                        leaf += 1;
+                        Ok(signed)
+                    }
+                    Err(e) => Err(Error::Evidence(e.to_string())),
+                }
+            })
+            .collect()
+    }
+
+    fn prepare_signature(&self, r: &SignRequest, now_ms: u64) -> Result<Prepared, Error> {
+        if let Payload::Message(m) = &r.payload
+            && m.len() > MAX_MESSAGE_BYTES
+        {
+            return Err(Error::TooLarge {
+                what: "message",
+                size: m.len(),
+                max: MAX_MESSAGE_BYTES,
+            });
+        }
+        let (record, disabled) = self.load_key(&r.tenant, &r.key)?;
+        if disabled {
+            return Err(Error::KeyDisabled(r.key.to_string()));
+        }
+        if matches!(r.payload, Payload::Prehash(_)) && !record.algorithm.signs_prehash() {
+            return Err(Error::Unsupported(format!(
+                "{} keys sign messages, not digests",
+                record.algorithm.name()
+            )));
+        }
+        let s = &r.authorization.statement;
+        let digest = r.payload.digest();
+        if s.action != Action::Sign
+            || s.tenant != r.tenant
+            || s.key != Some(r.key)
+            || s.digest != digest
+            || s.payload_kind != r.payload.kind_code()
+        {
+            return Err(Error::Unauthorized(
+                "the authorization is not for this key and payload".into(),
+            ));
+        }
+        let (cred, revoked) = self
+            .credential(&s.credential)
+            .map_err(|_| Error::Unauthorized("unknown credential".into()))?;
+        if revoked {
+            return Err(Error::Unauthorized("the credential was revoked".into()));
+        }
+        let grant = match s.grant {
+            None => {
+                if cred.tenant != record.tenant || cred.owner != record.owner {
+                    return Err(Error::Unauthorized(
+                        "the credential is not the key owner's and names no grant".into(),
+                    ));
+                }
+                None
+            }
+            Some(g) => {
+                self.check_grant(g, &r.key, &s.credential, now_ms)?;
+                Some(g)
+            }
+        };
+        r.authorization
+            .verify_signature(cred.kind, &cred.public_key, now_ms)?;
+        self.reserve_nonce(&r.authorization)?;
+        let signed = (|| {
+            let secret = self.open_secret(&r.tenant, &r.key, &record)?;
+            secret.sign(&r.payload)
+        })();
+        let signature = match signed {
+            Ok(s) => s,
+            Err(e) => {
+                self.release_nonce(Some(&r.authorization));
+                self.release_grant(grant);
+                return Err(e);
+            }
+        };
+        let auth_digest: [u8; 32] = Sha256::digest(s.to_bytes()).into();
+        let mut metadata = vec![
+            ("credential", s.credential.to_string()),
+            (
+                "payload",
+                if s.payload_kind == 1 {
+                    "message"
+                } else {
+                    "prehash"
+                }
+                .to_owned(),
+            ),
+            ("tenant", r.tenant.as_str().to_owned()),
+        ];
+        if let Some(g) = grant {
+            metadata.push(("grant", g.to_string()));
+        }
+        let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let record_bytes = evidence::record(
+            "vault.key.signed",
+            &format!("key:{}", r.key),
+            now_ms,
+            self.submitter(),
+            &[("authorization", auth_digest), ("signed", digest)],
+            &metadata,
+        );
+        let record_bytes = match record_bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.release_nonce(Some(&r.authorization));
+                self.release_grant(grant);
+                return Err(e);
+            }
+        };
+        Ok(Prepared {
+            key: r.key,
+            nonce: nonce_key(&r.authorization),
+            expires_ms: s.expires_ms,
+            grant,
+            signature,
+            record: record_bytes,
+        })
+    }
+
+    fn check_grant(
+        &self,
+        g: GrantId,
+        key: &KeyId,
+        credential: &CredentialId,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let tx = self.db.begin_read()?;
+        let grants = tx.open_table(store::GRANTS)?;
+        let grant = grants
+            .get(&g.0)?
+            .ok_or_else(|| Error::Unauthorized(format!("no grant {g}")))?;
+        let grant = GrantRecord::decode(grant.value())?;
+        if grant.key != *key || grant.grantee != *credential {
+            return Err(Error::Unauthorized(
+                "the grant is for another key or credential".into(),
+            ));
+        }
+        if now_ms > grant.not_after_ms {
+            return Err(Error::Unauthorized("the grant has expired".into()));
+        }
+        if tx.open_table(store::GRANT_REVOKED)?.get(&g.0)?.is_some() {
+            return Err(Error::Unauthorized("the grant was revoked".into()));
+        }
+        let used = tx
+            .open_table(store::GRANT_USES)?
+            .get(&g.0)?
+            .map_or(0, |v| v.value());
+        let mut inflight = self
+            .inflight_grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pending = inflight.entry(g).or_insert(0);
+        if used.saturating_add(*pending) >= grant.max_uses {
+            return Err(Error::Unauthorized(format!(
+                "the grant allows {} signatures and all are used",
+                grant.max_uses
+            )));
+        }
+        *pending += 1;
+        Ok(())
+    }
+
+    fn release_grant(&self, grant: Option<GrantId>) {
+        if let Some(g) = grant {
+            let mut inflight = self
+                .inflight_grants
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(n) = inflight.get_mut(&g) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Creates a delegated-signing grant on the owner's authorization
+    /// (`Action::Grant`, digest = SHA-256 of the encoded [`GrantRecord`]).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::KeyNotFound`], [`Error::Malformed`].
+    pub fn grant(
+        &self,
+        tenant: &TenantId,
+        grant: &GrantRecord,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<GrantId, Error> {
+        let (record, disabled) = self.load_key(tenant, &grant.key)?;
+        if disabled {
+            return Err(Error::KeyDisabled(grant.key.to_string()));
+        }
+        let bytes = grant.encode()?;
+        let (grantee, revoked) = self
+            .credential(&grant.grantee)
+            .map_err(|_| Error::CredentialNotFound(grant.grantee.to_string()))?;
+        if grantee.tenant != record.tenant || revoked {
+            return Err(Error::CredentialNotFound(grant.grantee.to_string()));
+        }
+        if grant.not_after_ms <= now_ms {
+            return Err(malformed("grant", "not_after is in the past"));
+        }
+        let digest = Sha256::digest(&bytes).into();
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            record.tenant,
+            record.owner,
+            Action::Grant,
+            Some(grant.key),
+            digest,
+            now_ms,
+        )?;
+        let id = GrantId::random()?;
+        let ev = evidence::record(
+            "vault.grant.created",
+            &format!("key:{}", grant.key),
+            now_ms,
+            self.submitter(),
+            &[
+                (
+                    "authorization",
+                    Sha256::digest(authorization.statement.to_bytes()).into(),
+                ),
+                ("grant", digest),
+            ],
+            &[
+                ("grant", &id.to_string()),
+                ("grantee", &grant.grantee.to_string()),
+                ("max-uses", &grant.max_uses.to_string()),
+                ("not-after", &grant.not_after_ms.to_string()),
+                ("purpose", &grant.purpose),
+                ("tenant", tenant.as_str()),
+            ],
+        )?;
+        let key = grant.key;
+        let n = nonce_key(authorization);
+        let e = authorization.statement.expires_ms;
+        let result = self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
+                    "replayed".into()
+                })?;
+                insert_new(
+                    &mut tx.open_table(store::GRANTS)?,
+                    &id.0,
+                    bytes.as_slice(),
+                    "grant",
+                    || id.to_string(),
+                )?;
+                tx.open_table(store::USAGE)?
+                    .insert(&usage_key(&key, leaf), code::GRANT_CREATED)?;
+                Ok(())
+            }),
+        });
+        self.release_nonce(Some(authorization));
+        result?;
+        Ok(id)
+    }
+
+    /// Disables a key on its owner's authorization (`Action::Disable`, digest = SHA-256
+    /// of the key id). The record and its history stay; the key signs nothing more.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::KeyNotFound`], [`Error::KeyDisabled`].
+    pub fn disable(
+        &self,
+        tenant: &TenantId,
+        key: &KeyId,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let (record, disabled) = self.load_key(tenant, key)?;
+        if disabled {
+            return Err(Error::KeyDisabled(key.to_string()));
+        }
+        let digest = Sha256::digest(key.0).into();
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            record.tenant,
+            record.owner,
+            Action::Disable,
+            Some(*key),
+            digest,
+            now_ms,
+        )?;
+        let ev = evidence::record(
+            "vault.key.disabled",
+            &format!("key:{key}"),
+            now_ms,
+            self.submitter(),
+            &[(
+                "authorization",
+                Sha256::digest(authorization.statement.to_bytes()).into(),
+            )],
+            &[
+                (
+                    "credential",
+                    &authorization.statement.credential.to_string(),
+                ),
+                ("tenant", tenant.as_str()),
+            ],
+        )?;
+        let key = *key;
+        let n = nonce_key(authorization);
+        let e = authorization.statement.expires_ms;
+        let result = self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
+                    "replayed".into()
+                })?;
+                insert_new(
+                    &mut tx.open_table(store::KEY_DISABLED)?,
+                    &key.0,
+                    (now_ms, "owner"),
+                    "disablement",
+                    || key.to_string(),
+                )?;
+                tx.open_table(store::USAGE)?
+                    .insert(&usage_key(&key, leaf), code::KEY_DISABLED)?;
+                Ok(())
+            }),
+        });
+        self.release_nonce(Some(authorization));
+        result.map(|_| ())
+    }
+
+    /// Every evidence record about a key (creation, signatures, grants, disablement), in
+    /// log order, at most `limit` from leaf `from` on.
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`]; storage and evidence errors.
+    pub fn audit_key(
+        &self,
+        tenant: &TenantId,
+        key: &KeyId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        self.load_key(tenant, key)?;
+        let leaves: Vec<u64> = {
+            let tx = self.db.begin_read()?;
+            let usage = tx.open_table(store::USAGE)?;
+            let lo = usage_key(key, from);
+            let hi = usage_key(key, u64::MAX);
+            let mut out = Vec::new();
+            for row in usage.range::<&[u8; 24]>(&lo..=&hi)?.take(limit) {
+                let (k, _) = row?;
+                let mut leaf = [0u8; 8];
+                leaf.copy_from_slice(&k.value()[16..]);
+                out.push(u64::from_be_bytes(leaf));
+            }
+            out
+        };
+        self.read_evidence(&leaves)
+    }
+
+    /// Every evidence record about an owner's credentials and recoveries.
+    ///
+    /// # Errors
+    /// Storage and evidence errors.
+    pub fn audit_owner(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        let Some(t) = self.lookup_tenant(tenant)? else {
+            return Ok(Vec::new());
+        };
+        let leaves: Vec<u64> = {
+            let tx = self.db.begin_read()?;
+            let index = tx.open_table(store::OWNER_EVENTS)?;
+            let lo = owner_event_key(t, &owner, 0);
+            let hi = owner_event_key(t, &owner, u64::MAX);
+            let mut out = Vec::new();
+            for row in index.range::<&[u8; 28]>(&lo..=&hi)?.take(limit) {
+                let (k, _) = row?;
+                let mut leaf = [0u8; 8];
+                leaf.copy_from_slice(&k.value()[20..]);
+                out.push(u64::from_be_bytes(leaf));
+            }
+            out
+        };
+        self.read_evidence(&leaves)
+    }
+
+    fn read_evidence(&self, leaves: &[u64]) -> Result<Vec<AuditEntry>, Error> {
+        let log = self
+            .evidence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        leaves
+            .iter()
+            .map(|&leaf| {
+                let bytes = log.entry(affix_merkle::LeafIndex(leaf))?;
+                Ok(AuditEntry {
+                    leaf,
+                    record: affix_evidence::EvidenceRecord::decode(&bytes)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of keys in the vault (scans the key table).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn key_count(&self) -> Result<u64, Error> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(store::KEYS)?.len()?)
+    }
+
+    pub(crate) fn bump_gen(&self, generation: u32) {
+        self.kek_gen.store(u64::from(generation), Ordering::Release);
+    }
+
+    pub(crate) fn set_master(&self, master: Arc<dyn MasterKey>) {
+        *self
+            .master
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = master;
+    }
+}
+
+struct Prepared {
+    key: KeyId,
+    nonce: [u8; 32],
+    expires_ms: u64,
+    grant: Option<GrantId>,
+    signature: SignatureBytes,
+    record: Vec<u8>,
+}
+
+/// The digest a `RegisterCredential` authorization binds.
+pub fn credential_digest(kind: CredentialKind, public_key: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([kind.code()]);
+    h.update(public_key);
+    h.finalize().into()
+}
+
+/// The envelope nonce of a key: the first 12 bytes of its id (unique per KEK: the
+/// sequence number and 4 random bytes).
+fn envelope_nonce(id: &KeyId) -> aes_gcm::Nonce<aes_gcm::aead::consts::U12> {
+    let mut nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::default();
+    nonce.copy_from_slice(&id.0[..12]);
+    nonce
+}
+
+/// Associated data of a wrapped KEK.
+pub(crate) fn kek_aad(generation: u32, tenant: u32) -> Vec<u8> {
+    let mut aad = KEK_AAD_CONTEXT.to_vec();
+    aad.extend_from_slice(&generation.to_be_bytes());
+    aad.extend_from_slice(&tenant.to_be_bytes());
+    aad
+}
+
+pub(crate) fn nonce_key(auth: &Authorization) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..16].copy_from_slice(&auth.statement.credential.0);
+    k[16..].copy_from_slice(&auth.statement.nonce);
+    k
+}
+
+pub(crate) fn usage_key(key: &KeyId, leaf: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(&key.0);
+    k[16..].copy_from_slice(&leaf.to_be_bytes());
+    k
+}
+
+pub(crate) fn owner_event_key(t: u32, owner: &OwnerId, leaf: u64) -> [u8; 28] {
+    let mut k = [0u8; 28];
+    k[..20].copy_from_slice(&owner_key(t, &owner.0));
+    k[20..].copy_from_slice(&leaf.to_be_bytes());
+    k
+}
+
+pub(crate) fn owner_cred_key(t: u32, owner: &OwnerId, cred: &CredentialId) -> [u8; 36] {
+    let mut k = [0u8; 36];
+    k[..20].copy_from_slice(&owner_key(t, &owner.0));
+    k[20..].copy_from_slice(&cred.0);
+    k
+}
+
+/// A statement for signing `payload` with `key`, valid for `lifetime_ms` from `now_ms`,
+/// with a fresh nonce (the device fills in its credential id when it signs).
+///
+/// # Errors
+/// [`Error::Random`].
+pub fn sign_statement(
+    tenant: &TenantId,
+    key: KeyId,
+    payload: &Payload,
+    grant: Option<GrantId>,
+    now_ms: u64,
+    lifetime_ms: u64,
+) -> Result<Statement, Error> {
+    Ok(Statement {
+        tenant: tenant.clone(),
+        action: Action::Sign,
+        key: Some(key),
+        payload_kind: payload.kind_code(),
+        digest: payload.digest(),
+        grant,
+        nonce: crate::authz::fresh_nonce()?,
+        expires_ms: now_ms + lifetime_ms,
+        credential: CredentialId([0; 16]),
+    })
+}
+
+/// A statement for a non-signing `action`.
+///
+/// # Errors
+/// [`Error::Random`].
+pub fn action_statement(
+    tenant: &TenantId,
+    action: Action,
+    key: Option<KeyId>,
+    digest: [u8; 32],
+    now_ms: u64,
+    lifetime_ms: u64,
+) -> Result<Statement, Error> {
+    Ok(Statement {
+        tenant: tenant.clone(),
+        action,
+        key,
+        payload_kind: 0,
+        digest,
+        grant: None,
+        nonce: crate::authz::fresh_nonce()?,
+        expires_ms: now_ms + lifetime_ms,
+        credential: CredentialId([0; 16]),
+    })
+}
