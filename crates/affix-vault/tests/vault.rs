@@ -1,0 +1,687 @@
+//! The vault from the outside: authorized signing, refusals, tenant isolation, tampering,
+//! grants, disablement, audit, rotation and recovery.
+#![allow(clippy::unwrap_used)]
+
+use affix_seal::{KeyFileMaster, MasterKey};
+use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy, approval_message};
+use affix_vault::{
+    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload,
+    SignRequest, TenantId, Vault, VaultConfig, action_statement, credential_digest, sign_statement,
+    verify,
+};
+use sha2::{Digest as _, Sha256};
+use signature::Signer as _;
+use std::sync::Arc;
+
+const T0: u64 = 1_795_000_000_000;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    master_path: std::path::PathBuf,
+    vault: Vault,
+}
+
+fn master(path: &std::path::Path) -> Arc<dyn MasterKey> {
+    Arc::new(KeyFileMaster::open(path).unwrap())
+}
+
+fn fixture_with(config: VaultConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let master_path = dir.path().join("master.key");
+    KeyFileMaster::create(&master_path).unwrap();
+    let path = dir.path().join("vault");
+    let vault = Vault::create(
+        &path,
+        master(&master_path),
+        "test.affix.local/vault",
+        config,
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        master_path,
+        vault,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(VaultConfig::default())
+}
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+/// An owner with one enrolled device.
+fn enrol(vault: &Vault, t: &TenantId) -> (OwnerId, DeviceKey) {
+    let owner = OwnerId::random().unwrap();
+    let mut device = DeviceKey::generate().unwrap();
+    device.credential = vault
+        .register_credential(
+            t,
+            owner,
+            CredentialKind::Ed25519,
+            &device.public_key(),
+            None,
+            T0,
+        )
+        .unwrap();
+    (owner, device)
+}
+
+fn sign_request(
+    t: &TenantId,
+    key: affix_vault::KeyId,
+    payload: Payload,
+    device: &DeviceKey,
+    now: u64,
+) -> SignRequest {
+    let statement = sign_statement(t, key, &payload, None, now, 60_000).unwrap();
+    SignRequest {
+        tenant: t.clone(),
+        key,
+        payload,
+        authorization: device.authorize(statement),
+    }
+}
+
+#[test]
+fn every_algorithm_signs_only_with_the_owners_authorization_and_records_it() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    for alg in Algorithm::ALL {
+        let key = f.vault.create_key(&t, owner, alg, T0).unwrap();
+        let payload = Payload::Message(b"loan agreement v3".to_vec());
+        let signed = f
+            .vault
+            .sign(sign_request(&t, key.id, payload.clone(), &device, T0), T0)
+            .unwrap();
+        verify(alg, &key.public_key, &payload, &signed.signature.bytes).unwrap();
+        if alg.signs_prehash() {
+            let pre = Payload::Prehash(Sha256::digest(b"x").into());
+            let s = f
+                .vault
+                .sign(sign_request(&t, key.id, pre.clone(), &device, T0), T0)
+                .unwrap();
+            verify(alg, &key.public_key, &pre, &s.signature.bytes).unwrap();
+        }
+        let audit = f.vault.audit_key(&t, &key.id, 0, 100).unwrap();
+        let kinds: Vec<&str> = audit.iter().map(|e| e.record.kind()).collect();
+        assert_eq!(kinds[0], "vault.key.created");
+        assert!(kinds.contains(&"vault.key.signed"));
+        let signed_record = audit
+            .iter()
+            .find(|e| e.leaf == signed.evidence_leaf)
+            .unwrap();
+        assert!(
+            signed_record
+                .record
+                .covers(b"loan agreement v3", Some("signed"))
+        );
+        // No secret or document content in any record.
+        for e in &audit {
+            let bytes = e.record.encode();
+            assert!(!bytes.windows(17).any(|w| w == b"loan agreement v3"));
+        }
+    }
+}
+
+#[test]
+fn bad_authorizations_are_refused_and_nothing_is_signed() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let (_, stranger) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let msg = Payload::Message(b"doc".to_vec());
+    let leaves_before = f.vault.with_evidence(|l| l.size().0);
+
+    // Replay: the same authorization twice.
+    let req = sign_request(&t, key.id, msg.clone(), &device, T0);
+    f.vault.sign(req.clone(), T0).unwrap();
+    let after_first = f.vault.with_evidence(|l| l.size().0);
+    assert!(
+        matches!(f.vault.sign(req, T0 + 1), Err(Error::Unauthorized(m)) if m.contains("replayed"))
+    );
+    // Expired, and too long-lived.
+    let req = sign_request(&t, key.id, msg.clone(), &device, T0);
+    assert!(
+        matches!(f.vault.sign(req, T0 + 60_000), Err(Error::Unauthorized(m)) if m.contains("expired"))
+    );
+    let mut long = sign_statement(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
+    long.credential = device.credential;
+    let req = SignRequest {
+        tenant: t.clone(),
+        key: key.id,
+        payload: msg.clone(),
+        authorization: device.authorize(long),
+    };
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    // Authorized one document, asked to sign another.
+    let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
+    req.payload = Payload::Message(b"other doc".to_vec());
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    // Someone else's credential.
+    let req = sign_request(&t, key.id, msg.clone(), &stranger, T0);
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    // A forged signature.
+    let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
+    req.authorization.signature[5] ^= 1;
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    // Digests to an Ed25519 key.
+    let req = sign_request(&t, key.id, Payload::Prehash([1; 32]), &device, T0);
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unsupported(_))));
+    // Oversized message.
+    let req = sign_request(
+        &t,
+        key.id,
+        Payload::Message(vec![0; affix_vault::MAX_MESSAGE_BYTES + 1]),
+        &device,
+        T0,
+    );
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::TooLarge { .. })));
+    // Exactly one signature record was added, for the one good request.
+    assert_eq!(after_first, leaves_before + 1);
+    assert_eq!(f.vault.with_evidence(|l| l.size().0), after_first);
+}
+
+#[test]
+fn tenants_cannot_reach_each_others_keys() {
+    let f = fixture();
+    let (a, b) = (tenant("bank-a"), tenant("bank-b"));
+    let (owner, device) = enrol(&f.vault, &a);
+    let (_, device_b) = enrol(&f.vault, &b);
+    let key = f
+        .vault
+        .create_key(&a, owner, Algorithm::EcdsaP256, T0)
+        .unwrap();
+    assert!(matches!(
+        f.vault.key(&b, &key.id),
+        Err(Error::KeyNotFound(_))
+    ));
+    assert!(matches!(
+        f.vault.audit_key(&b, &key.id, 0, 10),
+        Err(Error::KeyNotFound(_))
+    ));
+    // The owner's valid authorization, presented by tenant B.
+    let mut req = sign_request(&a, key.id, Payload::Message(b"m".to_vec()), &device, T0);
+    req.tenant = b.clone();
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::KeyNotFound(_))));
+    // Tenant B's own credential, naming tenant A's key.
+    let req = sign_request(&b, key.id, Payload::Message(b"m".to_vec()), &device_b, T0);
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::KeyNotFound(_))));
+    let stmt = action_statement(
+        &b,
+        Action::Disable,
+        Some(key.id),
+        Sha256::digest(key.id.0).into(),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    assert!(
+        f.vault
+            .disable(&b, &key.id, &device_b.authorize(stmt), T0)
+            .is_err()
+    );
+    assert!(!f.vault.key(&a, &key.id).unwrap().disabled);
+}
+
+#[test]
+fn a_flipped_byte_in_a_stored_key_never_yields_a_signature() {
+    const KEYS: redb::TableDefinition<&[u8; 16], &[u8]> = redb::TableDefinition::new("keys");
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::EcdsaSecp256k1, T0)
+        .unwrap();
+    let Fixture {
+        _dir,
+        path,
+        master_path,
+        vault,
+    } = f;
+    drop(vault);
+    let db_path = path.join("vault.redb");
+    let original = {
+        let db = redb::Database::open(&db_path).unwrap();
+        let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let v = tx
+            .open_table(KEYS)
+            .unwrap()
+            .get(&key.id.0)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        v
+    };
+    for i in 0..original.len() {
+        let mut bad = original.clone();
+        bad[i] ^= 0x01;
+        {
+            let db = redb::Database::open(&db_path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(KEYS)
+                .unwrap()
+                .insert(&key.id.0, bad.as_slice())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+        let payload = Payload::Message(format!("m{i}").into_bytes());
+        let result = vault.sign(sign_request(&t, key.id, payload, &device, T0), T0);
+        assert!(result.is_err(), "byte {i} flipped, yet it signed");
+    }
+}
+
+#[test]
+fn grants_let_a_delegate_sign_within_scope_only() {
+    let f = fixture();
+    let t = tenant("retailer");
+    let (org, admin) = enrol(&f.vault, &t);
+    let (_, clerk) = enrol(&f.vault, &t);
+    let seal = f.vault.create_key(&t, org, Algorithm::Sm2, T0).unwrap();
+    let grant = GrantRecord {
+        key: seal.id,
+        grantee: clerk.credential,
+        not_after_ms: T0 + 3_600_000,
+        max_uses: 2,
+        created_ms: T0,
+        purpose: "contract-seal".into(),
+    };
+    let stmt = action_statement(
+        &t,
+        Action::Grant,
+        Some(seal.id),
+        Sha256::digest(grant.encode().unwrap()).into(),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    let grant_id = f
+        .vault
+        .grant(&t, &grant, &admin.authorize(stmt), T0)
+        .unwrap();
+    let sign_under_grant = |now: u64, doc: &[u8]| {
+        let payload = Payload::Message(doc.to_vec());
+        let stmt = sign_statement(&t, seal.id, &payload, Some(grant_id), now, 60_000).unwrap();
+        f.vault.sign(
+            SignRequest {
+                tenant: t.clone(),
+                key: seal.id,
+                payload,
+                authorization: clerk.authorize(stmt),
+            },
+            now,
+        )
+    };
+    sign_under_grant(T0, b"po-1").unwrap();
+    sign_under_grant(T0, b"po-2").unwrap();
+    assert!(
+        matches!(sign_under_grant(T0, b"po-3"), Err(Error::Unauthorized(m)) if m.contains("used"))
+    );
+    // Without naming the grant, the clerk is just someone else.
+    let req = sign_request(&t, seal.id, Payload::Message(b"x".to_vec()), &clerk, T0);
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+}
+
+#[test]
+fn a_disabled_key_keeps_its_history_and_signs_nothing() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let stmt = action_statement(
+        &t,
+        Action::Disable,
+        Some(key.id),
+        Sha256::digest(key.id.0).into(),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    f.vault
+        .disable(&t, &key.id, &device.authorize(stmt), T0)
+        .unwrap();
+    let req = sign_request(&t, key.id, Payload::Message(b"m".to_vec()), &device, T0);
+    assert!(matches!(f.vault.sign(req, T0), Err(Error::KeyDisabled(_))));
+    let info = f.vault.key(&t, &key.id).unwrap();
+    assert!(info.disabled);
+    let kinds: Vec<String> = f
+        .vault
+        .audit_key(&t, &key.id, 0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.record.kind().to_owned())
+        .collect();
+    assert_eq!(kinds, ["vault.key.created", "vault.key.disabled"]);
+}
+
+#[test]
+fn second_credentials_need_the_first() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let phone = DeviceKey::generate().unwrap();
+    let refused = f.vault.register_credential(
+        &t,
+        owner,
+        CredentialKind::Ed25519,
+        &phone.public_key(),
+        None,
+        T0,
+    );
+    assert!(matches!(refused, Err(Error::Unauthorized(_))));
+    let stmt = action_statement(
+        &t,
+        Action::RegisterCredential,
+        None,
+        credential_digest(CredentialKind::Ed25519, &phone.public_key()),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    f.vault
+        .register_credential(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &phone.public_key(),
+            Some(&device.authorize(stmt)),
+            T0,
+        )
+        .unwrap();
+}
+
+#[test]
+fn rotation_reseals_every_key_and_retires_the_old_master() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let keys: Vec<_> = (0..25)
+        .map(|i| {
+            f.vault
+                .create_key(&t, owner, Algorithm::ALL[i % 4], T0)
+                .unwrap()
+        })
+        .collect();
+    let new_path = f.path.parent().unwrap().join("master2.key");
+    KeyFileMaster::create(&new_path).unwrap();
+    let mut calls = Vec::new();
+    let report = affix_vault::rotation::rotate(&f.vault, master(&new_path), T0, &mut |d, t| {
+        calls.push((d, t))
+    })
+    .unwrap();
+    assert_eq!(report.resealed, 25);
+    assert_eq!(calls.last(), Some(&(25, 25)));
+    // Signs right away, and after reopening with the new master only.
+    let sign_all = |vault: &Vault, round: u64| {
+        for k in &keys {
+            let payload = Payload::Message(format!("after {round}").into_bytes());
+            let s = vault
+                .sign(
+                    sign_request(&t, k.id, payload.clone(), &device, T0 + round),
+                    T0 + round,
+                )
+                .unwrap();
+            verify(k.algorithm, &k.public_key, &payload, &s.signature.bytes).unwrap();
+        }
+    };
+    sign_all(&f.vault, 1);
+    let Fixture {
+        _dir,
+        path,
+        master_path,
+        vault,
+    } = f;
+    drop(vault);
+    assert!(matches!(
+        Vault::open(&path, master(&master_path), VaultConfig::default()),
+        Err(Error::WrongMasterKey { .. })
+    ));
+    let vault = Vault::open(&path, master(&new_path), VaultConfig::default()).unwrap();
+    sign_all(&vault, 2);
+}
+
+#[test]
+fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
+    let platform = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let notary = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+    let config = VaultConfig {
+        recovery: RecoveryPolicy {
+            platform_key: Some(platform.verifying_key().to_bytes()),
+            authorities: vec![("notary".into(), notary.verifying_key().to_bytes())],
+            ..RecoveryPolicy::default()
+        },
+        ..VaultConfig::default()
+    };
+    let window = config.recovery.window_ms;
+    let f = fixture_with(config);
+    let t = tenant("people");
+    let (owner, lost_phone) = enrol(&f.vault, &t);
+    let code = f.vault.set_recovery_code(&t, owner, T0).unwrap();
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+
+    let mut new_phone = DeviceKey::generate().unwrap();
+    let identity = IdentityCheck {
+        provider: "email-otp".into(),
+        result_digest: [3; 32],
+    };
+    let start = T0 + 1000;
+    let id = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_phone.public_key(),
+            &identity,
+            start,
+        )
+        .unwrap();
+    // Rate limit: a second start within the interval is refused.
+    assert!(matches!(
+        f.vault.start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_phone.public_key(),
+            &identity,
+            start + 1
+        ),
+        Err(Error::RateLimited(_))
+    ));
+    let message = approval_message(&t, owner, id, &new_phone.public_key());
+    // The platform alone cannot complete, even after the window.
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::Platform {
+                signature: platform.sign(&message).to_bytes().to_vec(),
+            },
+            start,
+        )
+        .unwrap();
+    assert!(matches!(
+        f.vault.complete_recovery(&t, owner, id, start + window + 1),
+        Err(Error::RecoveryRefused(_))
+    ));
+    // Nor by approving twice, nor with a wrong code or a forged authority signature.
+    assert!(
+        f.vault
+            .approve_recovery(
+                &t,
+                owner,
+                id,
+                Approval::Platform {
+                    signature: platform.sign(&message).to_bytes().to_vec()
+                },
+                start
+            )
+            .is_err()
+    );
+    assert!(
+        f.vault
+            .approve_recovery(
+                &t,
+                owner,
+                id,
+                Approval::RecoveryCode("0000-0000".into()),
+                start
+            )
+            .is_err()
+    );
+    assert!(
+        f.vault
+            .approve_recovery(
+                &t,
+                owner,
+                id,
+                Approval::Authority {
+                    name: "notary".into(),
+                    signature: platform.sign(&message).to_bytes().to_vec()
+                },
+                start
+            )
+            .is_err()
+    );
+    // With the owner's recovery code: two parties, but the window still runs.
+    f.vault
+        .approve_recovery(&t, owner, id, Approval::RecoveryCode(code.clone()), start)
+        .unwrap();
+    assert!(matches!(
+        f.vault.complete_recovery(&t, owner, id, start + window - 1),
+        Err(Error::RecoveryRefused(_))
+    ));
+    new_phone.credential = f
+        .vault
+        .complete_recovery(&t, owner, id, start + window)
+        .unwrap();
+    let now = start + window + 10;
+    // The same key signs with the new phone; the lost one is revoked.
+    let s = f
+        .vault
+        .sign(
+            sign_request(
+                &t,
+                key.id,
+                Payload::Message(b"after".to_vec()),
+                &new_phone,
+                now,
+            ),
+            now,
+        )
+        .unwrap();
+    verify(
+        Algorithm::Ed25519,
+        &key.public_key,
+        &Payload::Message(b"after".to_vec()),
+        &s.signature.bytes,
+    )
+    .unwrap();
+    assert!(matches!(
+        f.vault.sign(sign_request(&t, key.id, Payload::Message(b"x".to_vec()), &lost_phone, now), now),
+        Err(Error::Unauthorized(m)) if m.contains("revoked")
+    ));
+    let kinds: Vec<String> = f
+        .vault
+        .audit_owner(&t, owner, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.record.kind().to_owned())
+        .collect();
+    assert!(
+        kinds.contains(&"vault.recovery.completed".to_owned()),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn an_old_credential_cancels_a_recovery_in_the_window() {
+    let platform = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let notary = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+    let config = VaultConfig {
+        recovery: RecoveryPolicy {
+            platform_key: Some(platform.verifying_key().to_bytes()),
+            authorities: vec![("notary".into(), notary.verifying_key().to_bytes())],
+            ..RecoveryPolicy::default()
+        },
+        ..VaultConfig::default()
+    };
+    let window = config.recovery.window_ms;
+    let f = fixture_with(config);
+    let t = tenant("people");
+    let (owner, phone) = enrol(&f.vault, &t);
+    let attacker = DeviceKey::generate().unwrap();
+    let identity = IdentityCheck {
+        provider: "email-otp".into(),
+        result_digest: [3; 32],
+    };
+    let id = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &attacker.public_key(),
+            &identity,
+            T0,
+        )
+        .unwrap();
+    let message = approval_message(&t, owner, id, &attacker.public_key());
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::Platform {
+                signature: platform.sign(&message).to_bytes().to_vec(),
+            },
+            T0,
+        )
+        .unwrap();
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::Authority {
+                name: "notary".into(),
+                signature: notary.sign(&message).to_bytes().to_vec(),
+            },
+            T0,
+        )
+        .unwrap();
+    let stmt = action_statement(
+        &t,
+        Action::CancelRecovery,
+        None,
+        Sha256::digest(id.0).into(),
+        T0 + 5,
+        60_000,
+    )
+    .unwrap();
+    f.vault
+        .cancel_recovery(&t, owner, id, &phone.authorize(stmt), T0 + 5)
+        .unwrap();
+    assert!(
+        matches!(f.vault.complete_recovery(&t, owner, id, T0 + window + 1), Err(Error::RecoveryRefused(m)) if m.contains("cancelled"))
+    );
+}
