@@ -198,12 +198,18 @@ impl SecretKey {
                 .verifying_key()
                 .to_bytes()
                 .to_vec(),
-            Algorithm::EcdsaP256 => p256::SecretKey::from_slice(self.secret.as_ref())
-                .map_err(|_| malformed("private key", "P-256 scalar"))?
-                .public_key()
-                .to_sec1_point(true)
-                .as_bytes()
-                .to_vec(),
+            Algorithm::EcdsaP256 => {
+                // aws-lc computes the point several times faster than RustCrypto's p256.
+                let pair = p256_pair(&self.secret)?;
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 0x04 {
+                    return Err(malformed("public key", "P-256 point from aws-lc"));
+                }
+                let mut compressed = Vec::with_capacity(33);
+                compressed.push(0x02 | (point[64] & 1));
+                compressed.extend_from_slice(&point[1..33]);
+                compressed
+            }
             Algorithm::EcdsaSecp256k1 => k256::SecretKey::from_slice(self.secret.as_ref())
                 .map_err(|_| malformed("private key", "secp256k1 scalar"))?
                 .public_key()
@@ -219,60 +225,93 @@ impl SecretKey {
         })
     }
 
-    /// Signs `payload`. `public_key` is the stored public key: backends that need it are
-    /// given it instead of recomputing it, and it is checked against the secret where the
-    /// backend does so anyway (aws-lc-rs).
+    /// The backend's key object, ready to sign.
+    pub(crate) fn prepare(&self) -> Result<PreparedKey, Error> {
+        Ok(match self.algorithm {
+            Algorithm::Ed25519 => {
+                PreparedKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&self.secret))
+            }
+            Algorithm::EcdsaP256 => PreparedKey::EcdsaP256(p256_pair(&self.secret)?),
+            Algorithm::EcdsaSecp256k1 => PreparedKey::EcdsaSecp256k1(
+                k256::ecdsa::SigningKey::from_slice(self.secret.as_ref())
+                    .map_err(|_| malformed("private key", "secp256k1 scalar"))?,
+            ),
+            Algorithm::Sm2 => PreparedKey::Sm2(
+                sm2::dsa::SigningKey::new(
+                    SM2_DISTID,
+                    &sm2::SecretKey::from_slice(self.secret.as_ref())
+                        .map_err(|_| malformed("private key", "SM2 scalar"))?,
+                )
+                .map_err(|e| Error::Unsupported(format!("SM2 key: {e}")))?,
+            ),
+        })
+    }
+
+    /// Signs `payload`.
     pub(crate) fn sign(&self, payload: &Payload) -> Result<SignatureBytes, Error> {
-        let unsupported =
-            |what: &str| Error::Unsupported(format!("{} keys {what}", self.algorithm.name()));
+        self.prepare()?.sign(payload)
+    }
+}
+
+/// A key in its signing library's form. Each library zeroizes its own key on drop.
+pub(crate) enum PreparedKey {
+    Ed25519(ed25519_dalek::SigningKey),
+    EcdsaP256(EcdsaKeyPair),
+    EcdsaSecp256k1(k256::ecdsa::SigningKey),
+    Sm2(sm2::dsa::SigningKey),
+}
+
+impl PreparedKey {
+    pub(crate) fn sign(&self, payload: &Payload) -> Result<SignatureBytes, Error> {
         let sig_err = |e: signature::Error| Error::Unsupported(format!("signing failed: {e}"));
-        match (self.algorithm, payload) {
-            (Algorithm::Ed25519, Payload::Message(m)) => {
-                let key = ed25519_dalek::SigningKey::from_bytes(&self.secret);
+        let messages_only =
+            |alg: &str| Error::Unsupported(format!("{alg} keys sign messages, not digests"));
+        match (self, payload) {
+            (PreparedKey::Ed25519(key), Payload::Message(m)) => {
                 Ok(plain(key.sign(m).to_bytes().to_vec()))
             }
-            (Algorithm::EcdsaP256, _) => {
-                let pair = p256_pair(&self.secret)?;
-                let rng = aws_lc_rs::rand::SystemRandom::new();
+            (PreparedKey::EcdsaP256(pair), _) => {
                 let sig = match payload {
-                    Payload::Message(m) => pair.sign(&rng, m),
+                    Payload::Message(m) => pair.sign(&aws_lc_rs::rand::SystemRandom::new(), m),
                     Payload::Prehash(d) => {
                         let digest = aws_lc_rs::digest::Digest::import_less_safe(
                             d,
                             &aws_lc_rs::digest::SHA256,
                         )
-                        .map_err(|_| unsupported("digest import"))?;
+                        .map_err(|_| Error::Unsupported("digest import".into()))?;
                         pair.sign_digest(&digest)
                     }
                 }
-                .map_err(|_| unsupported("signing failed"))?;
+                .map_err(|_| Error::Unsupported("P-256 signing failed".into()))?;
                 Ok(plain(sig.as_ref().to_vec()))
             }
-            (Algorithm::EcdsaSecp256k1, _) => {
-                let key = k256::ecdsa::SigningKey::from_slice(self.secret.as_ref())
-                    .map_err(|_| malformed("private key", "secp256k1 scalar"))?;
-                let digest = payload.digest();
-                let (sig, rec) = key.sign_prehash_recoverable(&digest);
+            (PreparedKey::EcdsaSecp256k1(key), _) => {
+                let (sig, rec) = key.sign_prehash_recoverable(&payload.digest());
                 Ok(SignatureBytes {
                     bytes: sig.to_bytes().to_vec(),
                     recovery_id: Some(rec.to_byte()),
                 })
             }
-            (Algorithm::Sm2, Payload::Message(m)) => {
-                let key = sm2::dsa::SigningKey::new(
-                    SM2_DISTID,
-                    &sm2::SecretKey::from_slice(self.secret.as_ref())
-                        .map_err(|_| malformed("private key", "SM2 scalar"))?,
-                )
-                .map_err(sig_err)?;
+            (PreparedKey::Sm2(key), Payload::Message(m)) => {
                 let sig: sm2::dsa::Signature = key.try_sign(m).map_err(sig_err)?;
                 Ok(plain(sig.to_bytes().to_vec()))
             }
-            (Algorithm::Ed25519 | Algorithm::Sm2, Payload::Prehash(_)) => {
-                Err(unsupported("sign messages, not digests"))
-            }
+            (PreparedKey::Ed25519(_), Payload::Prehash(_)) => Err(messages_only("ed25519")),
+            (PreparedKey::Sm2(_), Payload::Prehash(_)) => Err(messages_only("sm2")),
         }
     }
+}
+
+/// The physical limit for benchmarks: a fresh key of `algorithm` prepared once and kept
+/// in memory, signing through the same backend code as the vault's hot path.
+///
+/// # Errors
+/// [`Error::Random`].
+pub fn raw_signer(
+    algorithm: Algorithm,
+) -> Result<impl Fn(&Payload) -> Result<SignatureBytes, Error> + Send + Sync, Error> {
+    let key = SecretKey::generate(algorithm)?.prepare()?;
+    Ok(move |payload: &Payload| key.sign(payload))
 }
 
 impl Drop for SecretKey {

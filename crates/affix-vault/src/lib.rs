@@ -36,7 +36,9 @@ pub use authz::{
 };
 pub use error::Error;
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId};
-pub use keys::{Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, verify};
+pub use keys::{
+    Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,
+};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord};
 pub use vault::{
     AuditEntry, KEK_AAD_CONTEXT, KeyInfo, MAX_BATCH, STORE_FORMAT, SignRequest, Signed, Vault,
