@@ -14,6 +14,8 @@ mod demo;
 mod keys;
 mod locallog;
 mod pki;
+mod vault_cli;
+mod vault_http;
 mod verify;
 
 use std::path::PathBuf;
@@ -179,6 +181,10 @@ enum Command {
     /// Load generators for benchmarks (see scripts/bench-ledger.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Key vault: create keys, sign with the owner's authorization, audit, rotate master
+    /// keys, recover, serve the HTTP API.
+    #[command(subcommand)]
+    Vault(vault_cli::VaultCommand),
     /// Follow consortium nodes through their tiles, verify everything, keep a copy and
     /// serve the same read API.
     Mirror {
@@ -549,6 +555,7 @@ fn main() -> ExitCode {
             std::time::Duration::from_millis(interval_ms),
         )
         .map_err(Failure::from),
+        Command::Vault(cmd) => vault_cli::run(cmd).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

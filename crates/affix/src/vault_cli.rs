@@ -1,0 +1,1121 @@
+//! `affix vault ...`: the key vault from the command line.
+//!
+//! An I/O shell around `affix-vault` and `affix-seal`: it reads master keys, device-key
+//! files and the clock, and prints what the vault acknowledged. Every line `create`
+//! prints is a key that is durable in the store and in the evidence log: the crash tests
+//! rely on "printed = acknowledged".
+//!
+//! Files in a vault directory `DIR`:
+//!
+//! | file | what |
+//! |---|---|
+//! | `vault.redb`, `evidence/` | the vault (`affix-vault`) |
+//! | `master.passphrase` | Argon2id header of a passphrase master key (not secret) |
+//! | `recovery.toml` | the recovery policy (window, platform and authority public keys) |
+//!
+//! Device-key files (written by `enroll`, `device-key` and `recover start`, mode 0600,
+//! never overwritten) hold an owner's authenticator — the vault's CLI plays the owner's
+//! device:
+//!
+//! ```text
+//! affix-vault-device v1
+//! tenant <tenant>
+//! owner <32 hex>
+//! credential <32 hex, or "none" before registration>
+//! seed <64 hex>
+//! ```
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use affix_seal::{
+    KdfParams, KeyFileMaster, MasterKey, Passphrase, PassphraseMaster, Pin, Pkcs11Master,
+    Pkcs11Token, ShamirMaster, Share,
+};
+use affix_vault::{
+    Action, Algorithm, CredentialId, CredentialKind, DeviceKey, GrantRecord, KeyId, OwnerId,
+    Payload, SignRequest, TenantId, Vault, VaultConfig,
+};
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::vault_http::AuthorizationJson;
+
+/// Keys per `create_keys` call: each batch is one durable commit, then printed.
+const CREATE_BATCH: u64 = 10_000;
+
+/// Lifetime of the authorizations the CLI's device makes.
+const AUTHORIZATION_LIFETIME_MS: u64 = 60_000;
+
+/// Audit records fetched per page.
+const AUDIT_PAGE: usize = 1000;
+
+/// Largest device-key, share or API-key file read.
+const SMALL_FILE_BYTES: u64 = 64 * 1024;
+
+/// The key vault: envelope-encrypted signing keys, used only with the owner's fresh
+/// authorization, every use recorded in the vault's evidence log.
+#[derive(Subcommand, Debug)]
+pub(crate) enum VaultCommand {
+    /// Create a vault in DIR with a new or existing master key.
+    Init(InitArgs),
+    /// Enrol an owner's first authenticator (a device key) after the platform verified
+    /// the owner's identity, or add a device for a new owner. Writes the device-key file.
+    Enroll {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant (organization) the owner belongs to.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Existing owner id (32 hex digits).
+        #[arg(long, value_parser = parse_owner, conflicts_with = "new_owner", required_unless_present = "new_owner")]
+        owner: Option<OwnerId>,
+        /// Draw a fresh random owner id.
+        #[arg(long)]
+        new_owner: bool,
+        /// Where to write the device key (mode 0600; never overwritten).
+        #[arg(long)]
+        device_out: PathBuf,
+    },
+    /// Create keys for an owner; prints `<key id> <algorithm> <public key hex>` per key,
+    /// each line only once its batch is durable.
+    Create {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id (32 hex digits).
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// ed25519, ecdsa-p256, ecdsa-secp256k1 or sm2.
+        #[arg(long = "alg", value_parser = parse_algorithm)]
+        algorithm: Algorithm,
+        /// Number of keys.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        count: u64,
+    },
+    /// Sign a file (or a 32-byte digest) with a key, authorized by the owner's device.
+    Sign {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Key id.
+        #[arg(long, value_parser = parse_key)]
+        key: KeyId,
+        /// The owner's device-key file.
+        #[arg(long)]
+        device: PathBuf,
+        /// The message to sign.
+        #[arg(
+            long = "in",
+            conflicts_with = "prehash",
+            required_unless_present = "prehash"
+        )]
+        input: Option<PathBuf>,
+        /// A 32-byte digest to sign (ECDSA keys), 64 hex digits.
+        #[arg(long, value_parser = parse_digest)]
+        prehash: Option<[u8; 32]>,
+        /// Also write the raw signature bytes here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Disable a key on its owner's authorization; it signs nothing more.
+    Disable {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Key id.
+        #[arg(long, value_parser = parse_key)]
+        key: KeyId,
+        /// The owner's device-key file.
+        #[arg(long)]
+        device: PathBuf,
+    },
+    /// Print every evidence record about a key.
+    Audit {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Key id.
+        #[arg(long, value_parser = parse_key)]
+        key: KeyId,
+    },
+    /// Print a key's public description.
+    Show {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Key id.
+        #[arg(long, value_parser = parse_key)]
+        key: KeyId,
+    },
+    /// Serve the vault's HTTP API (tenants authenticated by API keys).
+    Serve {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: std::net::SocketAddr,
+        /// API-key file: `<SHA-256 of the key, hex> <tenant>` per line.
+        #[arg(long)]
+        api_keys: PathBuf,
+    },
+    /// Generate an API key for a tenant: appends its hash to FILE, prints the key once.
+    ApiKey {
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// API-key file (created with mode 0600 if missing).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Generate a device key for an owner without touching a vault (for HTTP clients:
+    /// register its public key with POST /v1/owners/{owner}/credentials). Prints the
+    /// public key.
+    DeviceKey {
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id.
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// Where to write the device key (mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Play the owner's device: print a JSON authorization for the HTTP API.
+    Authorize(AuthorizeArgs),
+}
+
+/// Where the vault is and which master key opens it.
+#[derive(Args, Debug)]
+pub(crate) struct VaultArgs {
+    /// Vault directory.
+    #[arg(long)]
+    dir: PathBuf,
+    #[command(flatten)]
+    master: MasterArgs,
+}
+
+/// Master-key selection: exactly one source.
+#[derive(Args, Debug, Default)]
+pub(crate) struct MasterArgs {
+    /// Master key file (affix-seal key file, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    master_file: Option<PathBuf>,
+    /// Environment variable holding the master passphrase.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
+    /// Passphrase header file (default DIR/master.passphrase).
+    #[arg(long, value_name = "PATH")]
+    passphrase_header: Option<PathBuf>,
+    /// Shamir share file; repeat for at least the threshold of shares.
+    #[arg(long = "shares", value_name = "FILE")]
+    shares: Vec<PathBuf>,
+    /// PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, value_name = "PATH")]
+    pkcs11_module: Option<PathBuf>,
+    /// PKCS#11 token label.
+    #[arg(long, value_name = "LABEL")]
+    pkcs11_token: Option<String>,
+    /// Label of the AES-256 master key on the token.
+    #[arg(long, value_name = "LABEL")]
+    pkcs11_key: Option<String>,
+    /// Environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR")]
+    pkcs11_pin_env: Option<String>,
+}
+
+/// `affix vault init`.
+#[derive(Args, Debug)]
+pub(crate) struct InitArgs {
+    /// Vault directory (created; must not hold a vault).
+    #[arg(long)]
+    dir: PathBuf,
+    #[command(flatten)]
+    master: MasterArgs,
+    /// With --master-file: create the key file (never overwritten).
+    #[arg(long)]
+    create_master: bool,
+    /// Split a fresh master key into Shamir shares, e.g. 3-of-5.
+    #[arg(long, value_name = "K-of-N", requires = "shares_out")]
+    shamir: Option<String>,
+    /// With --shamir: directory for the share files (share-<i>.txt, mode 0600).
+    #[arg(long, requires = "shamir")]
+    shares_out: Option<PathBuf>,
+    /// With --pkcs11-*: generate the AES-256 master key on the token.
+    #[arg(long)]
+    generate_key: bool,
+    /// Name of the vault in its evidence records.
+    #[arg(long, default_value = "vault:main")]
+    submitter: String,
+}
+
+/// `affix vault authorize`.
+#[derive(Args, Debug)]
+pub(crate) struct AuthorizeArgs {
+    /// The owner's device-key file.
+    #[arg(long)]
+    device: PathBuf,
+    /// Credential id, if the device file was written before registration.
+    #[arg(long, value_parser = parse_credential)]
+    credential: Option<CredentialId>,
+    /// sign, disable, grant or register-credential.
+    #[arg(long, default_value = "sign")]
+    action: String,
+    /// Key id (sign, disable, grant).
+    #[arg(long, value_parser = parse_key)]
+    key: Option<KeyId>,
+    /// sign: the message file.
+    #[arg(long = "in", conflicts_with = "prehash")]
+    input: Option<PathBuf>,
+    /// sign: a 32-byte digest, 64 hex digits.
+    #[arg(long, value_parser = parse_digest)]
+    prehash: Option<[u8; 32]>,
+    /// register-credential: kind of the new credential.
+    #[arg(long, default_value = "ed25519")]
+    kind: String,
+    /// register-credential: its public key, hex.
+    #[arg(long)]
+    public_key: Option<String>,
+    /// grant: grantee credential id.
+    #[arg(long, value_parser = parse_credential)]
+    grantee: Option<CredentialId>,
+    /// grant: last moment the grant may be used (Unix ms).
+    #[arg(long)]
+    not_after_ms: Option<u64>,
+    /// grant: most signatures.
+    #[arg(long, default_value_t = 1)]
+    max_uses: u32,
+    /// grant: scope label.
+    #[arg(long, default_value = "delegated")]
+    purpose: String,
+    /// grant: creation time in the grant record (Unix ms; default now).
+    #[arg(long)]
+    created_ms: Option<u64>,
+    /// Lifetime of the authorization.
+    #[arg(long, default_value_t = AUTHORIZATION_LIFETIME_MS)]
+    lifetime_ms: u64,
+}
+
+/// Runs one `affix vault` command.
+pub(crate) fn run(cmd: VaultCommand) -> Result<()> {
+    match cmd {
+        VaultCommand::Init(args) => init(args),
+        VaultCommand::Enroll {
+            vault,
+            tenant,
+            owner,
+            new_owner: _,
+            device_out,
+        } => enroll(&vault, &tenant, owner, &device_out),
+        VaultCommand::Create {
+            vault,
+            tenant,
+            owner,
+            algorithm,
+            count,
+        } => create(&vault, &tenant, owner, algorithm, count),
+        VaultCommand::Sign {
+            vault,
+            key,
+            device,
+            input,
+            prehash,
+            out,
+        } => sign(
+            &vault,
+            key,
+            &device,
+            input.as_deref(),
+            prehash,
+            out.as_deref(),
+        ),
+        VaultCommand::Disable { vault, key, device } => disable(&vault, key, &device),
+        VaultCommand::Audit { vault, tenant, key } => audit(&vault, &tenant, key),
+        VaultCommand::Show { vault, tenant, key } => show(&vault, &tenant, key),
+        VaultCommand::Serve {
+            vault,
+            listen,
+            api_keys,
+        } => {
+            let keys = read_api_keys(&api_keys)?;
+            let opened = open_vault(&vault)?;
+            crate::vault_http::serve(Arc::new(opened), keys, listen)
+        }
+        VaultCommand::ApiKey { tenant, file } => api_key(&tenant, &file),
+        VaultCommand::DeviceKey { tenant, owner, out } => {
+            let device = DeviceKey::generate()?;
+            write_device_file(&out, &device, None, &tenant, owner)?;
+            println!("public-key {}", hex::encode(device.public_key()));
+            println!("device {}", out.display());
+            Ok(())
+        }
+        VaultCommand::Authorize(args) => authorize(&args),
+    }
+}
+
+// ------------------------------------------------------------------------ master keys
+
+/// One master-key source, chosen on the command line.
+enum MasterSource {
+    File(PathBuf),
+    Passphrase {
+        env: String,
+        header: PathBuf,
+    },
+    Shares(Vec<PathBuf>),
+    Pkcs11 {
+        module: PathBuf,
+        token: String,
+        key: String,
+        pin_env: String,
+    },
+}
+
+/// Prints a usage error and exits with code 2, like clap does for its own.
+fn usage_error(message: &str) -> ! {
+    clap::Error::raw(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("{message}\n"),
+    )
+    .exit()
+}
+
+impl MasterArgs {
+    /// The one source selected, or `None` if none is.
+    fn source(&self, dir: &Path) -> Option<MasterSource> {
+        let mut sources = Vec::new();
+        if let Some(p) = &self.master_file {
+            sources.push(MasterSource::File(p.clone()));
+        }
+        if let Some(env) = &self.passphrase_env {
+            sources.push(MasterSource::Passphrase {
+                env: env.clone(),
+                header: self
+                    .passphrase_header
+                    .clone()
+                    .unwrap_or_else(|| dir.join("master.passphrase")),
+            });
+        }
+        if !self.shares.is_empty() {
+            sources.push(MasterSource::Shares(self.shares.clone()));
+        }
+        let pkcs11 = [
+            self.pkcs11_module.is_some(),
+            self.pkcs11_token.is_some(),
+            self.pkcs11_key.is_some(),
+            self.pkcs11_pin_env.is_some(),
+        ];
+        if pkcs11.iter().any(|x| *x) {
+            match (
+                &self.pkcs11_module,
+                &self.pkcs11_token,
+                &self.pkcs11_key,
+                &self.pkcs11_pin_env,
+            ) {
+                (Some(module), Some(token), Some(key), Some(pin_env)) => {
+                    sources.push(MasterSource::Pkcs11 {
+                        module: module.clone(),
+                        token: token.clone(),
+                        key: key.clone(),
+                        pin_env: pin_env.clone(),
+                    });
+                }
+                _ => usage_error(
+                    "a PKCS#11 master key needs --pkcs11-module, --pkcs11-token, --pkcs11-key and --pkcs11-pin-env",
+                ),
+            }
+        }
+        if sources.len() > 1 {
+            usage_error(
+                "choose one master key: --master-file, --passphrase-env, --shares or --pkcs11-*",
+            );
+        }
+        sources.pop()
+    }
+
+    fn required_source(&self, dir: &Path) -> MasterSource {
+        self.source(dir).unwrap_or_else(|| {
+            usage_error(
+                "a master key is needed: --master-file, --passphrase-env, --shares or --pkcs11-*",
+            )
+        })
+    }
+}
+
+fn secret_env(var: &str) -> Result<Zeroizing<String>> {
+    std::env::var(var)
+        .map(Zeroizing::new)
+        .map_err(|_| anyhow!("environment variable {var} is not set (or not UTF-8)"))
+}
+
+fn open_pkcs11(module: &Path, token: &str, pin_env: &str) -> Result<Pkcs11Token> {
+    let pin = Pin::new(secret_env(pin_env)?.to_string())?;
+    Pkcs11Token::open(module, token, &pin)
+        .with_context(|| format!("opening PKCS#11 token {token:?} with {}", module.display()))
+}
+
+/// Opens an existing master key.
+fn open_master(source: &MasterSource) -> Result<Arc<dyn MasterKey>> {
+    Ok(match source {
+        MasterSource::File(path) => Arc::new(
+            KeyFileMaster::open(path)
+                .with_context(|| format!("opening master key file {}", path.display()))?,
+        ),
+        MasterSource::Passphrase { env, header } => {
+            let passphrase = Passphrase::new(secret_env(env)?.to_string())?;
+            Arc::new(
+                PassphraseMaster::open(header, &passphrase)
+                    .with_context(|| format!("passphrase master key ({})", header.display()))?,
+            )
+        }
+        MasterSource::Shares(paths) => {
+            let mut shares = Vec::with_capacity(paths.len());
+            for path in paths {
+                let text = Zeroizing::new(read_small(path)?);
+                shares.push(
+                    Share::parse(&text)
+                        .with_context(|| format!("share file {}", path.display()))?,
+                );
+            }
+            Arc::new(ShamirMaster::combine(&shares).context("combining Shamir shares")?)
+        }
+        MasterSource::Pkcs11 {
+            module,
+            token,
+            key,
+            pin_env,
+        } => {
+            let token = open_pkcs11(module, token, pin_env)?;
+            Arc::new(Pkcs11Master::find(&token, key)?)
+        }
+    })
+}
+
+/// Opens or creates a master key (`create`: key file or token key to be made).
+fn open_or_create_master(source: &MasterSource, create: bool) -> Result<Arc<dyn MasterKey>> {
+    Ok(match source {
+        MasterSource::File(path) if create => Arc::new(
+            KeyFileMaster::create(path)
+                .with_context(|| format!("creating master key file {}", path.display()))?,
+        ),
+        MasterSource::Passphrase { env, header } if !header.exists() => {
+            let passphrase = Passphrase::new(secret_env(env)?.to_string())?;
+            Arc::new(
+                PassphraseMaster::create(header, &passphrase, KdfParams::default())
+                    .with_context(|| format!("creating passphrase header {}", header.display()))?,
+            )
+        }
+        MasterSource::Pkcs11 {
+            module,
+            token,
+            key,
+            pin_env,
+        } if create => {
+            let token = open_pkcs11(module, token, pin_env)?;
+            Arc::new(Pkcs11Master::generate(&token, key)?)
+        }
+        other => open_master(other)?,
+    })
+}
+
+/// Opens the vault in `args.dir` with the selected master key.
+pub(crate) fn open_vault(args: &VaultArgs) -> Result<Vault> {
+    let master = open_master(&args.master.required_source(&args.dir))?;
+    open_vault_with(&args.dir, master)
+}
+
+fn open_vault_with(dir: &Path, master: Arc<dyn MasterKey>) -> Result<Vault> {
+    if !dir.join("vault.redb").exists() {
+        bail!("no vault in {} (run `affix vault init`)", dir.display());
+    }
+    let config = vault_config(dir)?;
+    Vault::open(dir, master, config).map_err(|e| match e {
+        affix_vault::Error::MasterKey(_) | affix_vault::Error::Tampered(_) => anyhow!(
+            "this master key does not open the vault in {} ({e}); if a master-key rotation \
+             completed, open it with the new master key",
+            dir.display()
+        ),
+        other => {
+            anyhow::Error::new(other).context(format!("opening the vault in {}", dir.display()))
+        }
+    })
+}
+
+fn vault_config(_dir: &Path) -> Result<VaultConfig> {
+    Ok(VaultConfig::default())
+}
+
+// ------------------------------------------------------------------------ commands
+
+fn init(args: InitArgs) -> Result<()> {
+    let dir = &args.dir;
+    if dir.join("vault.redb").exists() {
+        bail!("{} already holds a vault", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let source = args.master.source(dir);
+    let mut created = Vec::new();
+    let master: Arc<dyn MasterKey> = match (&args.shamir, source) {
+        (Some(_), Some(_)) => {
+            usage_error("--shamir makes a new master key; give no other master key")
+        }
+        (None, None) => usage_error(
+            "a master key is needed: --master-file [--create-master], --passphrase-env, --shamir K-of-N, --shares or --pkcs11-* [--generate-key]",
+        ),
+        (Some(spec), None) => {
+            let (k, n) = parse_k_of_n(spec).unwrap_or_else(|e| usage_error(&e));
+            let out = args
+                .shares_out
+                .as_deref()
+                .unwrap_or_else(|| usage_error("--shamir needs --shares-out DIR"));
+            let (master, shares) = ShamirMaster::split(k, n)?;
+            std::fs::create_dir_all(out)?;
+            for share in &shares {
+                let path = out.join(format!("share-{}.txt", share.index()));
+                let mut text = share.to_text();
+                text.push('\n');
+                write_new_secret(&path, text.as_bytes())?;
+                created.push(format!(
+                    "share {} of {n} (threshold {k}): {}",
+                    share.index(),
+                    path.display()
+                ));
+            }
+            Arc::new(master)
+        }
+        (None, Some(source)) => {
+            let create = args.create_master || args.generate_key;
+            let master = open_or_create_master(&source, create)?;
+            match &source {
+                MasterSource::File(p) if create => {
+                    created.push(format!("master key file {}", p.display()))
+                }
+                MasterSource::Passphrase { header, .. } => {
+                    created.push(format!("passphrase header {}", header.display()));
+                }
+                MasterSource::Pkcs11 { key, .. } if create => {
+                    created.push(format!("token key {key}"))
+                }
+                _ => {}
+            }
+            master
+        }
+    };
+    let origin = vault_origin(dir);
+    let config = VaultConfig {
+        submitter: args.submitter.clone(),
+        ..vault_config(dir)?
+    };
+    let master_id = master.id().to_string();
+    Vault::create(dir, master, &origin, config)
+        .with_context(|| format!("creating the vault in {}", dir.display()))?;
+    println!("vault created in {}", dir.display());
+    println!("  origin   {origin}");
+    println!("  master   {master_id}");
+    println!("  evidence {}", dir.join("evidence").display());
+    for line in created {
+        println!("  created  {line}");
+    }
+    Ok(())
+}
+
+/// `vault.affix.local/<directory name>`, reduced to characters origins allow.
+fn vault_origin(dir: &Path) -> String {
+    let name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let mut clean: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if clean.is_empty() {
+        clean.push_str("vault");
+    }
+    format!("vault.affix.local/{clean}")
+}
+
+fn parse_k_of_n(spec: &str) -> Result<(u8, u8), String> {
+    let bad = || format!("--shamir {spec:?}: expected K-of-N, e.g. 3-of-5");
+    let (k, n) = spec.split_once("-of-").ok_or_else(bad)?;
+    Ok((k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?))
+}
+
+fn enroll(
+    args: &VaultArgs,
+    tenant: &TenantId,
+    owner: Option<OwnerId>,
+    device_out: &Path,
+) -> Result<()> {
+    if device_out.exists() {
+        bail!(
+            "{} exists; refusing to overwrite a device key",
+            device_out.display()
+        );
+    }
+    let vault = open_vault(args)?;
+    let owner = match owner {
+        Some(o) => o,
+        None => OwnerId::random()?,
+    };
+    let mut device = DeviceKey::generate()?;
+    let credential = vault
+        .register_credential(
+            tenant,
+            owner,
+            CredentialKind::Ed25519,
+            &device.public_key(),
+            None,
+            now_ms(),
+        )
+        .context("enrolling the device")?;
+    device.credential = credential;
+    write_device_file(device_out, &device, Some(credential), tenant, owner)
+        .with_context(|| format!("credential {credential} was registered, but"))?;
+    println!("owner {owner}");
+    println!("credential {credential}");
+    println!("device {}", device_out.display());
+    Ok(())
+}
+
+fn create(
+    args: &VaultArgs,
+    tenant: &TenantId,
+    owner: OwnerId,
+    algorithm: Algorithm,
+    count: u64,
+) -> Result<()> {
+    let vault = open_vault(args)?;
+    let mut out = std::io::stdout().lock();
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(CREATE_BATCH);
+        let requests = vec![(owner, algorithm); usize::try_from(n)?];
+        let keys = vault
+            .create_keys(tenant, &requests, now_ms())
+            .context("creating keys")?;
+        // Printed only now: the batch is durable (evidence log and store, fsynced).
+        for key in &keys {
+            writeln!(
+                out,
+                "{} {} {}",
+                key.id,
+                algorithm.name(),
+                hex::encode(&key.public_key)
+            )?;
+        }
+        out.flush()?;
+        left -= n;
+    }
+    Ok(())
+}
+
+fn sign(
+    args: &VaultArgs,
+    key: KeyId,
+    device_path: &Path,
+    input: Option<&Path>,
+    prehash: Option<[u8; 32]>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let device = read_device_file(device_path)?;
+    let payload = match (input, prehash) {
+        (Some(path), None) => Payload::Message(
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        (None, Some(digest)) => Payload::Prehash(digest),
+        _ => usage_error("give --in FILE or --prehash HEX"),
+    };
+    let vault = open_vault(args)?;
+    let info = vault.key(&device.tenant, &key).context("signing refused")?;
+    let now = now_ms();
+    let statement = affix_vault::sign_statement(
+        &device.tenant,
+        key,
+        &payload,
+        None,
+        now,
+        AUTHORIZATION_LIFETIME_MS,
+    )?;
+    let authorization = device.key()?.authorize(statement);
+    let signed = vault
+        .sign(
+            SignRequest {
+                tenant: device.tenant.clone(),
+                key,
+                payload: payload.clone(),
+                authorization,
+            },
+            now,
+        )
+        .context("signing refused")?;
+    affix_vault::verify(
+        info.algorithm,
+        &info.public_key,
+        &payload,
+        &signed.signature.bytes,
+    )
+    .context("the vault's signature does not verify under the key's public key")?;
+    if let Some(path) = out {
+        std::fs::write(path, &signed.signature.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("signature {}", hex::encode(&signed.signature.bytes));
+    if let Some(v) = signed.signature.recovery_id {
+        println!("recovery-id {v}");
+    }
+    println!("evidence-leaf {}", signed.evidence_leaf);
+    Ok(())
+}
+
+fn disable(args: &VaultArgs, key: KeyId, device_path: &Path) -> Result<()> {
+    let device = read_device_file(device_path)?;
+    let vault = open_vault(args)?;
+    let now = now_ms();
+    let statement = affix_vault::action_statement(
+        &device.tenant,
+        Action::Disable,
+        Some(key),
+        Sha256::digest(key.0).into(),
+        now,
+        AUTHORIZATION_LIFETIME_MS,
+    )?;
+    let authorization = device.key()?.authorize(statement);
+    vault
+        .disable(&device.tenant, &key, &authorization, now)
+        .context("disabling refused")?;
+    println!("disabled {key}");
+    Ok(())
+}
+
+fn audit(args: &VaultArgs, tenant: &TenantId, key: KeyId) -> Result<()> {
+    let vault = open_vault(args)?;
+    let mut out = std::io::stdout().lock();
+    let mut from = 0;
+    loop {
+        let page = vault.audit_key(tenant, &key, from, AUDIT_PAGE)?;
+        for entry in &page {
+            let r = &entry.record;
+            let metadata: Vec<String> = r
+                .metadata()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}",
+                entry.leaf,
+                r.kind(),
+                r.event_time().to_rfc3339(),
+                metadata.join(" ")
+            )?;
+        }
+        match page.last() {
+            Some(last) if page.len() == AUDIT_PAGE => from = last.leaf + 1,
+            _ => break,
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn show(args: &VaultArgs, tenant: &TenantId, key: KeyId) -> Result<()> {
+    let vault = open_vault(args)?;
+    let info = vault.key(tenant, &key)?;
+    println!("key {}", info.id);
+    println!("tenant {}", info.tenant);
+    println!("owner {}", info.owner);
+    println!("algorithm {}", info.algorithm.name());
+    println!("public-key {}", hex::encode(&info.public_key));
+    println!(
+        "created {}",
+        affix_evidence::UnixMillis(info.created_ms).to_rfc3339()
+    );
+    println!("disabled {}", info.disabled);
+    Ok(())
+}
+
+fn api_key(tenant: &TenantId, file: &Path) -> Result<()> {
+    let mut secret = Zeroizing::new([0u8; 32]);
+    getrandom::fill(secret.as_mut()).map_err(|e| anyhow!("random generator: {e}"))?;
+    let key = Zeroizing::new(format!("avk_{}", hex::encode(*secret)));
+    let line = format!("{} {tenant}\n", hex::encode(Sha256::digest(key.as_bytes())));
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    f.write_all(line.as_bytes())?;
+    f.sync_all()?;
+    eprintln!(
+        "API key for tenant {tenant} (shown once; {} keeps only its hash):",
+        file.display()
+    );
+    println!("{}", key.as_str());
+    Ok(())
+}
+
+/// Reads an API-key file: `<SHA-256 hex> <tenant>` per line; `#` starts a comment.
+pub(crate) fn read_api_keys(path: &Path) -> Result<HashMap<[u8; 32], TenantId>> {
+    let text = read_small(path)?;
+    let mut keys = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || {
+            anyhow!(
+                "{}:{}: expected `<sha-256 hex> <tenant>`",
+                path.display(),
+                i + 1
+            )
+        };
+        let (hash, tenant) = line.split_once(' ').ok_or_else(bad)?;
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(hash, &mut digest).map_err(|_| bad())?;
+        keys.insert(digest, TenantId::new(tenant.trim()).map_err(|_| bad())?);
+    }
+    Ok(keys)
+}
+
+fn authorize(args: &AuthorizeArgs) -> Result<()> {
+    let mut device = read_device_file(&args.device)?;
+    if let Some(c) = args.credential {
+        device.credential = Some(c);
+    }
+    let tenant = &device.tenant;
+    let now = now_ms();
+    let need_key = || {
+        args.key
+            .unwrap_or_else(|| usage_error("this action needs --key"))
+    };
+    let statement = match args.action.as_str() {
+        "sign" => {
+            let payload = match (&args.input, args.prehash) {
+                (Some(path), None) => Payload::Message(std::fs::read(path)?),
+                (None, Some(d)) => Payload::Prehash(d),
+                _ => usage_error("sign needs --in FILE or --prehash HEX"),
+            };
+            affix_vault::sign_statement(tenant, need_key(), &payload, None, now, args.lifetime_ms)?
+        }
+        "disable" => {
+            let key = need_key();
+            affix_vault::action_statement(
+                tenant,
+                Action::Disable,
+                Some(key),
+                Sha256::digest(key.0).into(),
+                now,
+                args.lifetime_ms,
+            )?
+        }
+        "register-credential" => {
+            let kind = CredentialKind::from_name(&args.kind)?;
+            let public_key = hex::decode(
+                args.public_key
+                    .as_deref()
+                    .unwrap_or_else(|| usage_error("register-credential needs --public-key")),
+            )
+            .context("--public-key: not hex")?;
+            let digest = affix_vault::credential_digest(kind, &public_key);
+            affix_vault::action_statement(
+                tenant,
+                Action::RegisterCredential,
+                None,
+                digest,
+                now,
+                args.lifetime_ms,
+            )?
+        }
+        "grant" => {
+            let key = need_key();
+            let grant = GrantRecord {
+                key,
+                grantee: args
+                    .grantee
+                    .unwrap_or_else(|| usage_error("grant needs --grantee")),
+                not_after_ms: args
+                    .not_after_ms
+                    .unwrap_or_else(|| usage_error("grant needs --not-after-ms")),
+                max_uses: args.max_uses,
+                created_ms: args.created_ms.unwrap_or(now),
+                purpose: args.purpose.clone(),
+            };
+            let digest = Sha256::digest(grant.encode()?).into();
+            affix_vault::action_statement(
+                tenant,
+                Action::Grant,
+                Some(key),
+                digest,
+                now,
+                args.lifetime_ms,
+            )?
+        }
+        other => usage_error(&format!(
+            "unknown --action {other:?}; expected sign, disable, grant or register-credential"
+        )),
+    };
+    let authorization = device.key()?.authorize(statement);
+    println!(
+        "{}",
+        serde_json::to_string(&AuthorizationJson::from(&authorization))?
+    );
+    Ok(())
+}
+
+// ------------------------------------------------------------------------ device files
+
+/// An owner's device as the CLI keeps it.
+pub(crate) struct DeviceFile {
+    tenant: TenantId,
+    owner: OwnerId,
+    credential: Option<CredentialId>,
+    seed: Zeroizing<[u8; 32]>,
+}
+
+impl DeviceFile {
+    /// The device key, with its registered credential id.
+    fn key(&self) -> Result<DeviceKey> {
+        let credential = self.credential.ok_or_else(|| {
+            anyhow!("the device key is not registered yet (no credential id; pass --credential)")
+        })?;
+        let mut key = DeviceKey::from_seed(&self.seed);
+        key.credential = credential;
+        Ok(key)
+    }
+}
+
+const DEVICE_HEADER: &str = "affix-vault-device v1";
+
+fn write_device_file(
+    path: &Path,
+    device: &DeviceKey,
+    credential: Option<CredentialId>,
+    tenant: &TenantId,
+    owner: OwnerId,
+) -> Result<()> {
+    let credential = credential.map_or_else(|| "none".to_owned(), |c| c.to_string());
+    let text = Zeroizing::new(format!(
+        "{DEVICE_HEADER}\ntenant {tenant}\nowner {owner}\ncredential {credential}\nseed {}\n",
+        Zeroizing::new(hex::encode(*device.seed())).as_str()
+    ));
+    write_new_secret(path, text.as_bytes())
+}
+
+fn read_device_file(path: &Path) -> Result<DeviceFile> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "{} may be read by group or others; a device key must be private (chmod 600)",
+            path.display()
+        );
+    }
+    let text = Zeroizing::new(read_small(path)?);
+    let bad = |what: &str| anyhow!("{} is not a device-key file: {what}", path.display());
+    let mut lines = text.lines();
+    if lines.next() != Some(DEVICE_HEADER) {
+        return Err(bad("missing `affix-vault-device v1` header"));
+    }
+    let mut field = |name: &str| {
+        lines
+            .next()
+            .and_then(|l| l.strip_prefix(name))
+            .and_then(|l| l.strip_prefix(' '))
+            .ok_or_else(|| bad("expected lines tenant, owner, credential, seed"))
+    };
+    let tenant = TenantId::new(field("tenant")?).map_err(|_| bad("tenant"))?;
+    let owner = OwnerId::parse(field("owner")?).map_err(|_| bad("owner"))?;
+    let credential = match field("credential")? {
+        "none" => None,
+        c => Some(CredentialId::parse(c).map_err(|_| bad("credential"))?),
+    };
+    let mut seed = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(field("seed")?, seed.as_mut()).map_err(|_| bad("seed"))?;
+    Ok(DeviceFile {
+        tenant,
+        owner,
+        credential,
+        seed,
+    })
+}
+
+/// Writes a new file readable by its owner only; never overwrites.
+fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {} (never overwritten)", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn read_small(path: &Path) -> Result<String> {
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut text = String::new();
+    f.take(SMALL_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if text.len() as u64 > SMALL_FILE_BYTES {
+        bail!("{} is larger than {SMALL_FILE_BYTES} bytes", path.display());
+    }
+    Ok(text)
+}
+
+// ------------------------------------------------------------------------ parsing
+
+/// Milliseconds since the Unix epoch: the CLI's one clock.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn parse_tenant(s: &str) -> Result<TenantId, String> {
+    TenantId::new(s).map_err(|e| e.to_string())
+}
+
+fn parse_owner(s: &str) -> Result<OwnerId, String> {
+    OwnerId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_key(s: &str) -> Result<KeyId, String> {
+    KeyId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_credential(s: &str) -> Result<CredentialId, String> {
+    CredentialId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(s).map_err(|e| e.to_string())
+}
+
+fn parse_digest(s: &str) -> Result<[u8; 32], String> {
+    let mut d = [0u8; 32];
+    hex::decode_to_slice(s, &mut d).map_err(|_| "expected 64 hex digits".to_owned())?;
+    Ok(d)
+}

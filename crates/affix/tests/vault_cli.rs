@@ -1,0 +1,400 @@
+//! `affix vault ...` as a process: round trip, and SIGKILL during key creation and
+//! master-key rotation (what was printed was acknowledged, and survives).
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use affix_vault::{
+    Algorithm, DeviceKey, KeyId, OwnerId, Payload, SignRequest, TenantId, Vault, VaultConfig,
+};
+
+fn affix() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_affix"))
+}
+
+fn run(args: &[&str]) -> Output {
+    affix().args(args).output().expect("run affix")
+}
+
+/// Runs affix and returns stdout; panics with stderr on failure.
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "affix {args:?} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn field<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    master: PathBuf,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let dir = root.join("vault");
+        let master = root.join("master.key");
+        let out = ok(&[
+            "vault",
+            "init",
+            "--dir",
+            s(&dir),
+            "--master-file",
+            s(&master),
+            "--create-master",
+        ]);
+        assert!(out.contains("vault created in"), "{out}");
+        assert!(out.contains("vault.affix.local/vault"), "{out}");
+        Self {
+            _tmp: tmp,
+            dir,
+            master,
+            root,
+        }
+    }
+
+    /// `--dir D --master-file M`.
+    fn vault_args(&self) -> Vec<String> {
+        vec![
+            "--dir".into(),
+            s(&self.dir).into(),
+            "--master-file".into(),
+            s(&self.master).into(),
+        ]
+    }
+
+    fn cmd(&self, sub: &str, extra: &[&str]) -> Vec<String> {
+        let mut v = vec!["vault".to_owned(), sub.to_owned()];
+        v.extend(self.vault_args());
+        v.extend(extra.iter().map(|x| (*x).to_owned()));
+        v
+    }
+
+    fn ok(&self, sub: &str, extra: &[&str]) -> String {
+        let v = self.cmd(sub, extra);
+        ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn run(&self, sub: &str, extra: &[&str]) -> Output {
+        let v = self.cmd(sub, extra);
+        run(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Enrols a new owner of `tenant`; returns (owner, device file).
+    fn enroll(&self, tenant: &str, name: &str) -> (String, PathBuf) {
+        let device = self.root.join(name);
+        let out = self.ok(
+            "enroll",
+            &[
+                "--tenant",
+                tenant,
+                "--new-owner",
+                "--device-out",
+                s(&device),
+            ],
+        );
+        (field(&out, "owner").to_owned(), device)
+    }
+
+    fn open(&self) -> Vault {
+        let master = Arc::new(affix_seal::KeyFileMaster::open(&self.master).unwrap());
+        Vault::open(&self.dir, master, VaultConfig::default()).unwrap()
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The device key in a device-key file written by the CLI.
+fn device_key(path: &Path) -> DeviceKey {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(field(&text, "seed"), &mut seed).unwrap();
+    let mut key = DeviceKey::from_seed(&seed);
+    key.credential = affix_vault::CredentialId::parse(field(&text, "credential")).unwrap();
+    key
+}
+
+#[test]
+fn round_trip_every_algorithm_then_disable_refuses() {
+    let fx = Fixture::new();
+    let (owner, device) = fx.enroll("acme", "alice.device");
+    let mode = std::fs::metadata(&device).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    // Never overwritten.
+    let again = fx.run(
+        "enroll",
+        &[
+            "--tenant",
+            "acme",
+            "--owner",
+            &owner,
+            "--device-out",
+            s(&device),
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+
+    let message = fx.root.join("contract.txt");
+    std::fs::write(&message, b"loan agreement v1").unwrap();
+    let mut last_key = String::new();
+    for alg in ["ed25519", "ecdsa-p256", "ecdsa-secp256k1", "sm2"] {
+        let out = fx.ok(
+            "create",
+            &["--tenant", "acme", "--owner", &owner, "--alg", alg],
+        );
+        let parts: Vec<&str> = out.trim().split(' ').collect();
+        assert_eq!(parts.len(), 3, "{out}");
+        assert_eq!(parts[1], alg);
+        let (key, public_key) = (parts[0].to_owned(), hex::decode(parts[2]).unwrap());
+        let algorithm = Algorithm::from_name(alg).unwrap();
+
+        let signed = fx.ok(
+            "sign",
+            &["--key", &key, "--device", s(&device), "--in", s(&message)],
+        );
+        let signature = hex::decode(field(&signed, "signature")).unwrap();
+        let payload = Payload::Message(b"loan agreement v1".to_vec());
+        affix_vault::verify(algorithm, &public_key, &payload, &signature).unwrap();
+        assert_eq!(
+            signed.contains("recovery-id"),
+            alg == "ecdsa-secp256k1",
+            "{signed}"
+        );
+        if algorithm.signs_prehash() {
+            let digest = [0x5a; 32];
+            let signed = fx.ok(
+                "sign",
+                &[
+                    "--key",
+                    &key,
+                    "--device",
+                    s(&device),
+                    "--prehash",
+                    &hex::encode(digest),
+                ],
+            );
+            let signature = hex::decode(field(&signed, "signature")).unwrap();
+            affix_vault::verify(
+                algorithm,
+                &public_key,
+                &Payload::Prehash(digest),
+                &signature,
+            )
+            .unwrap();
+        } else {
+            let refused = fx.run(
+                "sign",
+                &[
+                    "--key",
+                    &key,
+                    "--device",
+                    s(&device),
+                    "--prehash",
+                    &"11".repeat(32),
+                ],
+            );
+            assert_eq!(refused.status.code(), Some(1));
+        }
+
+        let audit = fx.ok("audit", &["--tenant", "acme", "--key", &key]);
+        assert!(audit.contains("vault.key.created"), "{audit}");
+        assert!(audit.contains("vault.key.signed"), "{audit}");
+        assert!(
+            audit
+                .lines()
+                .all(|l| l.split('\t').nth(2).is_some_and(|t| t.ends_with('Z'))),
+            "{audit}"
+        );
+        let show = fx.ok("show", &["--tenant", "acme", "--key", &key]);
+        assert_eq!(field(&show, "algorithm"), alg);
+        assert_eq!(field(&show, "disabled"), "false");
+        last_key = key;
+    }
+
+    // Another tenant does not see the key.
+    let other = fx.run("show", &["--tenant", "globex", "--key", &last_key]);
+    assert_eq!(other.status.code(), Some(1));
+
+    fx.ok("disable", &["--key", &last_key, "--device", s(&device)]);
+    let refused = fx.run(
+        "sign",
+        &[
+            "--key",
+            &last_key,
+            "--device",
+            s(&device),
+            "--in",
+            s(&message),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("signing refused") && stderr.contains("disabled"),
+        "{stderr}"
+    );
+    let audit = fx.ok("audit", &["--tenant", "acme", "--key", &last_key]);
+    assert!(audit.contains("vault.key.disabled"), "{audit}");
+
+    // Usage errors exit 2: no master key, two master keys.
+    let none = run(&[
+        "vault",
+        "show",
+        "--dir",
+        s(&fx.dir),
+        "--tenant",
+        "acme",
+        "--key",
+        &last_key,
+    ]);
+    assert_eq!(
+        none.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+    let two = fx.run(
+        "show",
+        &[
+            "--tenant",
+            "acme",
+            "--key",
+            &last_key,
+            "--passphrase-env",
+            "X",
+        ],
+    );
+    assert_eq!(two.status.code(), Some(2));
+    let bad_alg = fx.run(
+        "create",
+        &["--tenant", "acme", "--owner", &owner, "--alg", "rsa"],
+    );
+    assert_eq!(bad_alg.status.code(), Some(2));
+}
+
+/// Reads `create`'s stdout until `at_least` keys were printed, kills the process, and
+/// returns every complete line it printed (including what was in the pipe).
+fn create_and_kill(fx: &Fixture, owner: &str, at_least: usize) -> Vec<String> {
+    let args = fx.cmd(
+        "create",
+        &[
+            "--tenant", "acme", "--owner", owner, "--alg", "ed25519", "--count", "200000",
+        ],
+    );
+    let mut child = affix()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    while lines.len() < at_least {
+        line.clear();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "create ended before {at_least} keys");
+        assert!(line.ends_with('\n'));
+        lines.push(line.trim_end().to_owned());
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let complete = rest.rfind('\n').map_or("", |i| &rest[..i]);
+    lines.extend(complete.lines().map(str::to_owned));
+    lines
+}
+
+#[test]
+fn killed_during_creation_keeps_every_printed_key() {
+    let fx = Fixture::new();
+    let (owner, device) = fx.enroll("acme", "owner.device");
+    let device = device_key(&device);
+    let tenant = TenantId::new("acme").unwrap();
+    let owner = OwnerId::parse(&owner).unwrap();
+    let mut printed = Vec::new();
+    for at_least in [20_000, 5_000, 12_000] {
+        printed.extend(create_and_kill(&fx, &owner.to_string(), at_least));
+        let vault = fx.open();
+        assert!(vault.key_count().unwrap() >= printed.len() as u64);
+        let now = now_ms();
+        let mut requests = Vec::new();
+        for line in &printed {
+            let parts: Vec<&str> = line.split(' ').collect();
+            let id = KeyId::parse(parts[0]).unwrap();
+            let info = vault
+                .key(&tenant, &id)
+                .unwrap_or_else(|e| panic!("printed key {id} lost: {e}"));
+            assert_eq!(hex::encode(&info.public_key), parts[2]);
+            assert_eq!(info.owner, owner);
+            let payload = Payload::Message(id.0.to_vec());
+            let statement =
+                affix_vault::sign_statement(&tenant, id, &payload, None, now, 60_000).unwrap();
+            requests.push(SignRequest {
+                tenant: tenant.clone(),
+                key: id,
+                payload,
+                authorization: device.authorize(statement),
+            });
+        }
+        let mut results = Vec::new();
+        while !requests.is_empty() {
+            let rest = requests.split_off(requests.len().min(20_000));
+            results.extend(vault.sign_many(requests, now));
+            requests = rest;
+        }
+        for (line, r) in printed.iter().zip(&results) {
+            let signed = r.as_ref().unwrap_or_else(|e| panic!("{line}: {e}"));
+            let public_key = hex::decode(line.split(' ').nth(2).unwrap()).unwrap();
+            let id = KeyId::parse(line.split(' ').next().unwrap()).unwrap();
+            affix_vault::verify(
+                Algorithm::Ed25519,
+                &public_key,
+                &Payload::Message(id.0.to_vec()),
+                &signed.signature.bytes,
+            )
+            .unwrap();
+        }
+    }
+    // The vault still creates keys after the crashes.
+    let out = fx.ok(
+        "create",
+        &[
+            "--tenant",
+            "acme",
+            "--owner",
+            &owner.to_string(),
+            "--alg",
+            "ed25519",
+        ],
+    );
+    assert_eq!(out.lines().count(), 1);
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
