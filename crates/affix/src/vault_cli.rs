@@ -194,6 +194,141 @@ pub(crate) enum VaultCommand {
     },
     /// Play the owner's device: print a JSON authorization for the HTTP API.
     Authorize(AuthorizeArgs),
+    /// Re-seal every key under a new master key (resumable: after a crash, run the same
+    /// command again with the same keys).
+    Rotate(RotateArgs),
+    /// Recover an owner who lost every authenticator: identity re-verification, two of
+    /// platform / authority / recovery-code approvals, a cancellation window.
+    #[command(subcommand)]
+    Recover(RecoverCommand),
+}
+
+/// `affix vault rotate`.
+#[derive(Args, Debug)]
+pub(crate) struct RotateArgs {
+    #[command(flatten)]
+    vault: VaultArgs,
+    /// New master key file.
+    #[arg(long, value_name = "PATH")]
+    to_master_file: Option<PathBuf>,
+    /// Environment variable holding the new master passphrase.
+    #[arg(long, value_name = "VAR")]
+    to_passphrase_env: Option<String>,
+    /// Header file of the new passphrase master key (default DIR/master.passphrase, which
+    /// must not be the current master's).
+    #[arg(long, value_name = "PATH")]
+    to_passphrase_header: Option<PathBuf>,
+    /// PKCS#11 module of the new master key.
+    #[arg(long, value_name = "PATH")]
+    to_pkcs11_module: Option<PathBuf>,
+    /// Token label of the new master key.
+    #[arg(long, value_name = "LABEL")]
+    to_pkcs11_token: Option<String>,
+    /// Key label of the new master key.
+    #[arg(long, value_name = "LABEL")]
+    to_pkcs11_key: Option<String>,
+    /// Environment variable holding the new token's PIN.
+    #[arg(long, value_name = "VAR")]
+    to_pkcs11_pin_env: Option<String>,
+    /// Create the new master key (file, or key on the token) unless it already exists
+    /// (it does when resuming).
+    #[arg(long)]
+    create_master: bool,
+}
+
+/// `affix vault recover ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RecoverCommand {
+    /// Start a recovery after the owner's identity was re-verified; writes the new
+    /// (pending) device key and prints the recovery id.
+    Start {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id.
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// Identity provider that re-verified the owner, e.g. face-provider-x.
+        #[arg(long)]
+        provider: String,
+        /// SHA-256 of the provider's signed result, 64 hex digits.
+        #[arg(long, value_parser = parse_digest)]
+        result_digest: [u8; 32],
+        /// Where to write the new device key (mode 0600; never overwritten).
+        #[arg(long)]
+        device_out: PathBuf,
+    },
+    /// Record one party's approval: --platform or --authority NAME (signed with
+    /// --approver-key FILE or given as --signature HEX), or the owner's --code-env VAR.
+    Approve {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id.
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// Recovery id.
+        #[arg(long, value_parser = parse_recovery)]
+        id: affix_vault::RecoveryId,
+        /// Approve as the platform.
+        #[arg(long, conflicts_with_all = ["authority", "code_env"])]
+        platform: bool,
+        /// Approve as this authority (its name in recovery.toml).
+        #[arg(long, conflicts_with = "code_env")]
+        authority: Option<String>,
+        /// Environment variable holding the owner's recovery code.
+        #[arg(long, value_name = "VAR")]
+        code_env: Option<String>,
+        /// The approver's key file (from `affix vault recover approver-key`).
+        #[arg(long, conflicts_with = "signature")]
+        approver_key: Option<PathBuf>,
+        /// The approver's Ed25519 signature over the approval message, hex.
+        #[arg(long)]
+        signature: Option<String>,
+    },
+    /// Cancel a pending recovery with one of the owner's existing devices.
+    Cancel {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Recovery id.
+        #[arg(long, value_parser = parse_recovery)]
+        id: affix_vault::RecoveryId,
+        /// An existing device of the owner.
+        #[arg(long)]
+        device: PathBuf,
+    },
+    /// Complete an approved recovery after its window: registers the new credential,
+    /// revokes the old ones. With --device/--device-out, writes the registered device.
+    Complete {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id.
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// Recovery id.
+        #[arg(long, value_parser = parse_recovery)]
+        id: affix_vault::RecoveryId,
+        /// The pending device file written by `recover start`.
+        #[arg(long, requires = "device_out")]
+        device: Option<PathBuf>,
+        /// Where to write the registered device file.
+        #[arg(long, requires = "device")]
+        device_out: Option<PathBuf>,
+    },
+    /// Generate an approver's (platform's or authority's) Ed25519 key; prints the public
+    /// key for recovery.toml.
+    ApproverKey {
+        /// Where to write the key (mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Where the vault is and which master key opens it.
@@ -361,6 +496,8 @@ pub(crate) fn run(cmd: VaultCommand) -> Result<()> {
             Ok(())
         }
         VaultCommand::Authorize(args) => authorize(&args),
+        VaultCommand::Rotate(args) => rotate(&args),
+        VaultCommand::Recover(cmd) => recover(cmd),
     }
 }
 
@@ -541,7 +678,9 @@ fn open_vault_with(dir: &Path, master: Arc<dyn MasterKey>) -> Result<Vault> {
     }
     let config = vault_config(dir)?;
     Vault::open(dir, master, config).map_err(|e| match e {
-        affix_vault::Error::MasterKey(_) | affix_vault::Error::Tampered(_) => anyhow!(
+        affix_vault::Error::MasterKey(_)
+        | affix_vault::Error::Tampered(_)
+        | affix_vault::Error::WrongMasterKey { .. } => anyhow!(
             "this master key does not open the vault in {} ({e}); if a master-key rotation \
              completed, open it with the new master key",
             dir.display()
@@ -552,9 +691,74 @@ fn open_vault_with(dir: &Path, master: Arc<dyn MasterKey>) -> Result<Vault> {
     })
 }
 
-fn vault_config(_dir: &Path) -> Result<VaultConfig> {
-    Ok(VaultConfig::default())
+/// The vault's settings: the recovery policy from DIR/recovery.toml, if present.
+fn vault_config(dir: &Path) -> Result<VaultConfig> {
+    let mut config = VaultConfig::default();
+    let path = dir.join(RECOVERY_POLICY_FILE);
+    if path.exists() {
+        config.recovery = read_recovery_policy(&path)?;
+    }
+    Ok(config)
 }
+
+const RECOVERY_POLICY_FILE: &str = "recovery.toml";
+
+/// `recovery.toml`: the window, the rate limit and the approvers' public keys.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveryPolicyFile {
+    window_ms: Option<u64>,
+    min_interval_ms: Option<u64>,
+    platform_key: Option<String>,
+    #[serde(default)]
+    authorities: Vec<AuthorityEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorityEntry {
+    name: String,
+    key: String,
+}
+
+fn read_recovery_policy(path: &Path) -> Result<affix_vault::recovery::RecoveryPolicy> {
+    let text = read_small(path)?;
+    let file: RecoveryPolicyFile =
+        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let key = |hex_text: &str, what: &str| -> Result<[u8; 32]> {
+        let mut k = [0u8; 32];
+        hex::decode_to_slice(hex_text, &mut k)
+            .map_err(|_| anyhow!("{}: {what} must be 64 hex digits", path.display()))?;
+        Ok(k)
+    };
+    let defaults = affix_vault::recovery::RecoveryPolicy::default();
+    Ok(affix_vault::recovery::RecoveryPolicy {
+        window_ms: file.window_ms.unwrap_or(defaults.window_ms),
+        min_interval_ms: file.min_interval_ms.unwrap_or(defaults.min_interval_ms),
+        platform_key: file
+            .platform_key
+            .as_deref()
+            .map(|k| key(k, "platform_key"))
+            .transpose()?,
+        authorities: file
+            .authorities
+            .iter()
+            .map(|a| Ok((a.name.clone(), key(&a.key, "authority key")?)))
+            .collect::<Result<_>>()?,
+    })
+}
+
+const RECOVERY_POLICY_TEMPLATE: &str = "\
+# Recovery policy of this vault (read when the vault is opened).
+# A recovery completes with approvals from two of: the platform, an authority, the
+# owner's offline recovery code; and only after the cancellation window.
+# window_ms = 172800000        # 48 h
+# min_interval_ms = 86400000   # 24 h between two starts for one owner
+# platform_key = \"<Ed25519 public key, 64 hex>\"   # affix vault recover approver-key
+# [[authorities]]
+# name = \"notary-office\"
+# key = \"<Ed25519 public key, 64 hex>\"
+";
 
 // ------------------------------------------------------------------------ commands
 
@@ -599,19 +803,24 @@ fn init(args: InitArgs) -> Result<()> {
             let master = open_or_create_master(&source, create)?;
             match &source {
                 MasterSource::File(p) if create => {
-                    created.push(format!("master key file {}", p.display()))
+                    created.push(format!("master key file {}", p.display()));
                 }
                 MasterSource::Passphrase { header, .. } => {
                     created.push(format!("passphrase header {}", header.display()));
                 }
                 MasterSource::Pkcs11 { key, .. } if create => {
-                    created.push(format!("token key {key}"))
+                    created.push(format!("token key {key}"));
                 }
                 _ => {}
             }
             master
         }
     };
+    let policy = dir.join(RECOVERY_POLICY_FILE);
+    if !policy.exists() {
+        write_new_secret(&policy, RECOVERY_POLICY_TEMPLATE.as_bytes())?;
+        created.push(format!("recovery policy template {}", policy.display()));
+    }
     let origin = vault_origin(dir);
     let config = VaultConfig {
         submitter: args.submitter.clone(),
@@ -694,6 +903,20 @@ fn enroll(
     println!("owner {owner}");
     println!("credential {credential}");
     println!("device {}", device_out.display());
+    match vault.set_recovery_code(tenant, owner, now_ms()) {
+        Ok(code) => {
+            let code = Zeroizing::new(code);
+            println!("recovery-code {}", code.as_str());
+            eprintln!(
+                "The recovery code is shown once: the owner keeps it offline (paper); it is one \
+                 of the approvals that can restore access if every device is lost."
+            );
+        }
+        Err(affix_vault::Error::AlreadyExists { .. }) => {
+            eprintln!("the owner already has a recovery code; it is unchanged");
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("setting the recovery code")),
+    }
     Ok(())
 }
 
@@ -984,6 +1207,319 @@ fn authorize(args: &AuthorizeArgs) -> Result<()> {
     Ok(())
 }
 
+fn rotate(args: &RotateArgs) -> Result<()> {
+    let dir = &args.vault.dir;
+    let mut sources = Vec::new();
+    if let Some(p) = &args.to_master_file {
+        sources.push(MasterSource::File(p.clone()));
+    }
+    if let Some(env) = &args.to_passphrase_env {
+        let header = args
+            .to_passphrase_header
+            .clone()
+            .unwrap_or_else(|| dir.join("master.passphrase"));
+        if args.vault.master.passphrase_env.is_some()
+            && args.to_passphrase_header.is_none()
+            && args.vault.master.passphrase_header.is_none()
+        {
+            usage_error(
+                "the current master uses DIR/master.passphrase: give --to-passphrase-header",
+            );
+        }
+        sources.push(MasterSource::Passphrase {
+            env: env.clone(),
+            header,
+        });
+    }
+    match (
+        &args.to_pkcs11_module,
+        &args.to_pkcs11_token,
+        &args.to_pkcs11_key,
+        &args.to_pkcs11_pin_env,
+    ) {
+        (None, None, None, None) => {}
+        (Some(module), Some(token), Some(key), Some(pin_env)) => {
+            sources.push(MasterSource::Pkcs11 {
+                module: module.clone(),
+                token: token.clone(),
+                key: key.clone(),
+                pin_env: pin_env.clone(),
+            });
+        }
+        _ => usage_error(
+            "a PKCS#11 master key needs --to-pkcs11-module, --to-pkcs11-token, --to-pkcs11-key and --to-pkcs11-pin-env",
+        ),
+    }
+    if sources.len() != 1 {
+        usage_error(
+            "choose one new master key: --to-master-file, --to-passphrase-env or --to-pkcs11-*",
+        );
+    }
+    let target = sources.remove(0);
+    let vault = open_vault(&args.vault)?;
+    // Creating is skipped when the new key exists already: that is a resumed rotation.
+    let create = args.create_master
+        && match &target {
+            MasterSource::File(p) => !p.exists(),
+            _ => true,
+        };
+    let new_master = match (&target, create) {
+        (
+            MasterSource::Pkcs11 {
+                module,
+                token,
+                key,
+                pin_env,
+            },
+            true,
+        ) => {
+            let token = open_pkcs11(module, token, pin_env)?;
+            match Pkcs11Master::find(&token, key) {
+                Ok(m) => Arc::new(m) as Arc<dyn MasterKey>,
+                Err(affix_seal::Error::KeyNotFound { .. }) => {
+                    Arc::new(Pkcs11Master::generate(&token, key)?)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        (source, create) => open_or_create_master(source, create)?,
+    };
+    let new_id = new_master.id().to_string();
+    let mut stderr = std::io::stderr().lock();
+    let mut draw = |done: u64, total: u64| {
+        const WIDTH: u64 = 30;
+        let filled = (done.saturating_mul(WIDTH))
+            .checked_div(total)
+            .unwrap_or(WIDTH);
+        let percent = (done.saturating_mul(100)).checked_div(total).unwrap_or(100);
+        let bar: String = (0..WIDTH)
+            .map(|i| if i < filled { '#' } else { '.' })
+            .collect();
+        // A failed write to the terminal must not stop the rotation.
+        let _ = write!(stderr, "\r[{bar}] {percent:3}% {done}/{total} keys");
+        let _ = stderr.flush();
+    };
+    let report = affix_vault::rotation::rotate(&vault, new_master, now_ms(), &mut draw);
+    eprintln!();
+    let report = report.context("rotation stopped (run the same command again to resume)")?;
+    println!(
+        "rotated to master {new_id}: {} of {} keys re-sealed in this run (KEK generation {}){}",
+        report.resealed,
+        report.total,
+        report.generation,
+        if report.resumed {
+            ", resumed an interrupted rotation"
+        } else {
+            ""
+        }
+    );
+    println!("open the vault with the new master key from now on");
+    Ok(())
+}
+
+fn recover(cmd: RecoverCommand) -> Result<()> {
+    use affix_vault::recovery::{Approval, IdentityCheck};
+    match cmd {
+        RecoverCommand::Start {
+            vault,
+            tenant,
+            owner,
+            provider,
+            result_digest,
+            device_out,
+        } => {
+            if device_out.exists() {
+                bail!(
+                    "{} exists; refusing to overwrite a device key",
+                    device_out.display()
+                );
+            }
+            let v = open_vault(&vault)?;
+            let device = DeviceKey::generate()?;
+            let identity = IdentityCheck {
+                provider,
+                result_digest,
+            };
+            let now = now_ms();
+            let id = v
+                .start_recovery(
+                    &tenant,
+                    owner,
+                    CredentialKind::Ed25519,
+                    &device.public_key(),
+                    &identity,
+                    now,
+                )
+                .context("starting the recovery")?;
+            write_device_file(&device_out, &device, None, &tenant, owner)?;
+            let config = vault_config(&vault.dir)?;
+            println!("recovery {id}");
+            println!(
+                "window-ends {}",
+                affix_evidence::UnixMillis(now.saturating_add(config.recovery.window_ms))
+                    .to_rfc3339()
+            );
+            println!(
+                "device {} (pending until the recovery completes)",
+                device_out.display()
+            );
+            Ok(())
+        }
+        RecoverCommand::Approve {
+            vault,
+            tenant,
+            owner,
+            id,
+            platform,
+            authority,
+            code_env,
+            approver_key,
+            signature,
+        } => {
+            let v = open_vault(&vault)?;
+            let approval = if let Some(var) = code_env {
+                Approval::RecoveryCode(secret_env(&var)?.to_string())
+            } else {
+                let recovery = v.recovery(&tenant, owner, id)?;
+                let message = affix_vault::recovery::approval_message(
+                    &tenant,
+                    owner,
+                    id,
+                    &recovery.public_key,
+                );
+                let signature = match (approver_key, signature) {
+                    (Some(path), None) => {
+                        use approver::sign_with_seed;
+                        sign_with_seed(&*read_approver_key(&path)?, &message)
+                    }
+                    (None, Some(hex_sig)) => {
+                        hex::decode(hex_sig).context("--signature: not hex")?
+                    }
+                    _ => usage_error("give --approver-key FILE or --signature HEX"),
+                };
+                match (platform, authority) {
+                    (true, None) => Approval::Platform { signature },
+                    (false, Some(name)) => Approval::Authority { name, signature },
+                    _ => usage_error(
+                        "approve as --platform, --authority NAME or with --code-env VAR",
+                    ),
+                }
+            };
+            v.approve_recovery(&tenant, owner, id, approval, now_ms())
+                .context("approval refused")?;
+            let recovery = v.recovery(&tenant, owner, id)?;
+            println!("approved: {} of 2 approvals", recovery.approval_count());
+            Ok(())
+        }
+        RecoverCommand::Cancel { vault, id, device } => {
+            let device = read_device_file(&device)?;
+            let v = open_vault(&vault)?;
+            let now = now_ms();
+            let statement = affix_vault::action_statement(
+                &device.tenant,
+                Action::CancelRecovery,
+                None,
+                Sha256::digest(id.0).into(),
+                now,
+                AUTHORIZATION_LIFETIME_MS,
+            )?;
+            let authorization = device.key()?.authorize(statement);
+            v.cancel_recovery(&device.tenant, device.owner, id, &authorization, now)
+                .context("cancelling refused")?;
+            println!("cancelled {id}");
+            Ok(())
+        }
+        RecoverCommand::Complete {
+            vault,
+            tenant,
+            owner,
+            id,
+            device,
+            device_out,
+        } => {
+            let pending = match (&device, &device_out) {
+                (Some(d), Some(out)) => {
+                    if out.exists() {
+                        bail!(
+                            "{} exists; refusing to overwrite a device key",
+                            out.display()
+                        );
+                    }
+                    Some(read_device_file(d)?)
+                }
+                _ => None,
+            };
+            let v = open_vault(&vault)?;
+            if let Some(p) = &pending {
+                let recovery = v.recovery(&tenant, owner, id)?;
+                let key = DeviceKey::from_seed(&p.seed);
+                if key.public_key().as_slice() != recovery.public_key.as_slice() {
+                    bail!("the device file is not the one this recovery registers");
+                }
+            }
+            let credential = v
+                .complete_recovery(&tenant, owner, id, now_ms())
+                .context("completing refused")?;
+            println!("credential {credential}");
+            if let (Some(p), Some(out)) = (pending, device_out) {
+                let key = DeviceKey::from_seed(&p.seed);
+                write_device_file(&out, &key, Some(credential), &tenant, owner)?;
+                println!("device {}", out.display());
+            }
+            Ok(())
+        }
+        RecoverCommand::ApproverKey { out } => {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut()).map_err(|e| anyhow!("random generator: {e}"))?;
+            let text = Zeroizing::new(format!(
+                "{APPROVER_HEADER}\nseed {}\n",
+                Zeroizing::new(hex::encode(*seed)).as_str()
+            ));
+            write_new_secret(&out, text.as_bytes())?;
+            println!("public-key {}", hex::encode(approver::public_key(&seed)));
+            Ok(())
+        }
+    }
+}
+
+const APPROVER_HEADER: &str = "affix-vault-approver v1";
+
+fn read_approver_key(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
+    let text = Zeroizing::new(read_small(path)?);
+    let bad = || anyhow!("{} is not an approver key file", path.display());
+    let mut lines = text.lines();
+    if lines.next() != Some(APPROVER_HEADER) {
+        return Err(bad());
+    }
+    let seed_hex = lines
+        .next()
+        .and_then(|l| l.strip_prefix("seed "))
+        .ok_or_else(bad)?;
+    let mut seed = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(seed_hex, seed.as_mut()).map_err(|_| bad())?;
+    Ok(seed)
+}
+
+/// The approver's side (platform or authority) of a recovery approval: an Ed25519
+/// signature over `affix_vault::recovery::approval_message`, as the CLI plays it.
+mod approver {
+    /// Signs `message` with the Ed25519 key of `seed`.
+    pub(super) fn sign_with_seed(seed: &[u8; 32], message: &[u8]) -> Vec<u8> {
+        use ed25519_dalek::Signer as _;
+        ed25519_dalek::SigningKey::from_bytes(seed)
+            .sign(message)
+            .to_bytes()
+            .to_vec()
+    }
+
+    /// The public key of `seed`.
+    pub(super) fn public_key(seed: &[u8; 32]) -> [u8; 32] {
+        ed25519_dalek::SigningKey::from_bytes(seed)
+            .verifying_key()
+            .to_bytes()
+    }
+}
+
 // ------------------------------------------------------------------------ device files
 
 /// An owner's device as the CLI keeps it.
@@ -1112,6 +1648,10 @@ fn parse_credential(s: &str) -> Result<CredentialId, String> {
 
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(s).map_err(|e| e.to_string())
+}
+
+fn parse_recovery(s: &str) -> Result<affix_vault::RecoveryId, String> {
+    affix_vault::RecoveryId::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_digest(s: &str) -> Result<[u8; 32], String> {

@@ -1,6 +1,8 @@
 //! `affix vault ...` as a process: round trip, and SIGKILL during key creation and
 //! master-key rotation (what was printed was acknowledged, and survives).
 
+#![allow(clippy::unwrap_used, missing_docs, clippy::zombie_processes)]
+
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -396,5 +398,279 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as u64
+        .as_millis()
+        .try_into()
+        .unwrap()
+}
+
+/// Reads the rotation's progress line (`\r[###...] 20% 10000/50000 keys`) until it shows a
+/// partly rotated vault, then kills the process.
+fn rotate_and_kill(fx: &Fixture, new_master: &Path) {
+    let args = fx.cmd(
+        "rotate",
+        &["--to-master-file", s(new_master), "--create-master"],
+    );
+    let mut child = affix()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "rotation ended before it could be interrupted: {seen}"
+        );
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        let partial = seen
+            .split('\r')
+            .filter_map(|p| p.split_whitespace().nth(2))
+            .any(|p| {
+                let (done, total) = p.split_once('/').unwrap_or(("0", "0"));
+                let (done, total): (u64, u64) =
+                    (done.parse().unwrap_or(0), total.parse().unwrap_or(0));
+                done > 0 && done < total
+            });
+        if partial {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn killed_during_rotation_resumes_and_old_master_is_refused() {
+    let fx = Fixture::new();
+    let (owner, device) = fx.enroll("acme", "owner.device");
+    let device = device_key(&device);
+    let out = fx.ok(
+        "create",
+        &[
+            "--tenant", "acme", "--owner", &owner, "--alg", "ed25519", "--count", "50000",
+        ],
+    );
+    let keys: Vec<(KeyId, Vec<u8>)> = out
+        .lines()
+        .map(|l| {
+            let p: Vec<&str> = l.split(' ').collect();
+            (KeyId::parse(p[0]).unwrap(), hex::decode(p[2]).unwrap())
+        })
+        .collect();
+    assert_eq!(keys.len(), 50_000);
+    let new_master = fx.root.join("new-master.key");
+    rotate_and_kill(&fx, &new_master);
+
+    // Interrupted: the old master still opens the vault; the same command resumes.
+    drop(fx.open());
+    let out = fx.ok(
+        "rotate",
+        &["--to-master-file", s(&new_master), "--create-master"],
+    );
+    assert!(out.contains("resumed"), "{out}");
+
+    // Every key signs under the new master only.
+    let master = Arc::new(affix_seal::KeyFileMaster::open(&new_master).unwrap());
+    let vault = Vault::open(&fx.dir, master, VaultConfig::default()).unwrap();
+    let tenant = TenantId::new("acme").unwrap();
+    let now = now_ms();
+    for chunk in keys.chunks(25_000) {
+        let requests = chunk
+            .iter()
+            .map(|(id, _)| {
+                let payload = Payload::Message(id.0.to_vec());
+                let statement =
+                    affix_vault::sign_statement(&tenant, *id, &payload, None, now, 60_000).unwrap();
+                SignRequest {
+                    tenant: tenant.clone(),
+                    key: *id,
+                    payload,
+                    authorization: device.authorize(statement),
+                }
+            })
+            .collect();
+        for ((id, public_key), r) in chunk.iter().zip(vault.sign_many(requests, now)) {
+            let signed = r.unwrap_or_else(|e| panic!("{id}: {e}"));
+            affix_vault::verify(
+                Algorithm::Ed25519,
+                public_key,
+                &Payload::Message(id.0.to_vec()),
+                &signed.signature.bytes,
+            )
+            .unwrap();
+        }
+    }
+    drop(vault);
+
+    let refused = fx.run(
+        "show",
+        &["--tenant", "acme", "--key", &keys[0].0.to_string()],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("new master key"), "{stderr}");
+    let args = [
+        "vault",
+        "show",
+        "--dir",
+        s(&fx.dir),
+        "--master-file",
+        s(&new_master),
+        "--tenant",
+        "acme",
+        "--key",
+    ];
+    let shown = ok(&[&args[..], &[keys[0].0.to_string().as_str()]].concat());
+    assert_eq!(field(&shown, "public-key"), hex::encode(&keys[0].1));
+}
+
+#[test]
+fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
+    let fx = Fixture::new();
+    let platform = fx.root.join("platform.approver");
+    let out = ok(&["vault", "recover", "approver-key", "--out", s(&platform)]);
+    let platform_key = field(&out, "public-key").to_owned();
+    std::fs::remove_file(fx.dir.join("recovery.toml")).unwrap();
+    std::fs::write(
+        fx.dir.join("recovery.toml"),
+        format!("window_ms = 1500\nmin_interval_ms = 0\nplatform_key = \"{platform_key}\"\n"),
+    )
+    .unwrap();
+    let device = fx.root.join("old.device");
+    let out = fx.ok(
+        "enroll",
+        &[
+            "--tenant",
+            "acme",
+            "--new-owner",
+            "--device-out",
+            s(&device),
+        ],
+    );
+    let owner = field(&out, "owner").to_owned();
+    let code = field(&out, "recovery-code").to_owned();
+    let (key, _) = {
+        let out = fx.ok(
+            "create",
+            &["--tenant", "acme", "--owner", &owner, "--alg", "ed25519"],
+        );
+        let p: Vec<String> = out.split(' ').map(str::to_owned).collect();
+        (p[0].clone(), p[2].clone())
+    };
+    let recover = |extra: &[&str]| {
+        let mut v = vec!["vault".to_owned(), "recover".to_owned()];
+        v.push(extra[0].to_owned());
+        v.extend(fx.vault_args());
+        v.extend(extra[1..].iter().map(|x| (*x).to_owned()));
+        affix().args(&v).env("CODE", &code).output().unwrap()
+    };
+    let started = |name: &str| {
+        let out = recover(&[
+            "start",
+            "--tenant",
+            "acme",
+            "--owner",
+            &owner,
+            "--provider",
+            "face-check",
+            "--result-digest",
+            &"ab".repeat(32),
+            "--device-out",
+            s(&fx.root.join(name)),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        field(&String::from_utf8(out.stdout).unwrap(), "recovery").to_owned()
+    };
+
+    // The owner, still holding a device, cancels the first attempt.
+    let first = started("first.device");
+    let out = recover(&["cancel", "--id", &first, "--device", s(&device)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = recover(&[
+        "approve",
+        "--tenant",
+        "acme",
+        "--owner",
+        &owner,
+        "--id",
+        &first,
+        "--platform",
+        "--approver-key",
+        s(&platform),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Second attempt: one approval is not enough, nor is the window skipped.
+    let second = started("second.device");
+    let ids = ["--tenant", "acme", "--owner", &owner, "--id", &second];
+    let out = recover(
+        &[
+            &["approve"],
+            &ids[..],
+            &["--platform", "--approver-key", s(&platform)],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (pending, registered) = (fx.root.join("second.device"), fx.root.join("new.device"));
+    let complete = [
+        &["complete"],
+        &ids[..],
+        &["--device", s(&pending), "--device-out", s(&registered)],
+    ]
+    .concat();
+    let out = recover(&complete);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recovery refused"));
+    let out = recover(&[&["approve"], &ids[..], &["--code-env", "CODE"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = recover(&complete);
+    assert_eq!(out.status.code(), Some(1), "completed inside the window");
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let out = recover(&complete);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The new device signs with the old key; the old device is revoked.
+    let message = fx.root.join("m");
+    std::fs::write(&message, b"after recovery").unwrap();
+    fx.ok(
+        "sign",
+        &[
+            "--key",
+            &key,
+            "--device",
+            s(&fx.root.join("new.device")),
+            "--in",
+            s(&message),
+        ],
+    );
+    let refused = fx.run(
+        "sign",
+        &["--key", &key, "--device", s(&device), "--in", s(&message)],
+    );
+    assert_eq!(refused.status.code(), Some(1));
 }

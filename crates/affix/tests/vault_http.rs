@@ -1,6 +1,8 @@
 //! `affix vault serve`: the HTTP API end to end, with two tenants that must never reach
 //! each other's keys, and specific problem+json answers for bad input.
 
+#![allow(clippy::unwrap_used, missing_docs, clippy::zombie_processes)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -671,5 +673,7 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as u64
+        .as_millis()
+        .try_into()
+        .unwrap()
 }
