@@ -64,6 +64,28 @@ impl Action {
         }
     }
 
+    /// Every action.
+    pub const ALL: [Action; 7] = [
+        Action::Sign,
+        Action::Grant,
+        Action::Disable,
+        Action::RegisterCredential,
+        Action::CancelRecovery,
+        Action::ExportSeed,
+        Action::RevokeCredential,
+    ];
+
+    /// The action with this [`Action::name`].
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for an unknown name.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| malformed("action", format!("unknown action {name:?}")))
+    }
+
     /// Name used in the API.
     pub fn name(self) -> &'static str {
         match self {

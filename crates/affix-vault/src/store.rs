@@ -56,6 +56,9 @@ pub(crate) const RECOVERIES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition
 /// Last recovery start per owner: (tenant ‖ owner) → time ms (rate limit).
 pub(crate) const RECOVERY_LAST_START: TableDefinition<&[u8; 20], u64> =
     TableDefinition::new("recovery_last_start");
+/// Evidence outbox: leaf index → record bytes, committed with the state change the record
+/// describes; moved into the evidence log in order by the drainer, then deleted.
+pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// Vault metadata: format, master key id, current KEK generation, rotation cursor.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -1,12 +1,14 @@
 //! The vault service: creation, authorized signing, grants, disablement, audit.
 //!
-//! Every state change follows one path, [`Vault::commit`]: its evidence records are
-//! appended to the evidence log (fsync), then its store writes commit in one redb
-//! transaction (fsync), then the caller gets its answer. Concurrent callers share these
-//! two fsyncs (group commit), which is what makes thousands of signatures a second
-//! possible with every one recorded. A crash between the two steps can leave a record of
-//! an operation that was never acknowledged — never an acknowledged operation without
-//! its record.
+//! Every state change follows one path, [`Vault::commit`]: its evidence records and its
+//! store writes commit in one redb transaction (one fsync) — the records into the
+//! `outbox` table under the leaf indices they will have in the evidence log — and only
+//! then does the caller get its answer. Concurrent callers share that transaction (group
+//! commit), which is what makes thousands of signatures a second possible with every one
+//! recorded. A drainer thread moves outbox records into the evidence log (an
+//! `affix-logstore` Merkle log) in order and deletes them from the outbox; opening a vault
+//! finishes any drain a crash interrupted. An acknowledged operation therefore always has
+//! its record, durably, at the leaf index it was told.
 
 use crate::authz::{Action, Authorization, Statement};
 use crate::error::{Error, malformed};
@@ -121,17 +123,84 @@ struct CommitQueue {
     next_ticket: u64,
     leader: bool,
     done: HashMap<u64, Result<u64, String>>,
+    /// Leaf index of the next evidence record (log size plus outbox length).
+    next_leaf: u64,
+}
+
+/// The background thread that moves outbox records into the evidence log.
+struct Drainer {
+    signal: Arc<(Mutex<DrainState>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct DrainState {
+    /// Committed leaves not yet known to be drained.
+    wanted: u64,
+    stop: bool,
+    /// The last drain error, reported by `flush_evidence`.
+    error: Option<String>,
+}
+
+/// Most records moved per drain step.
+const DRAIN_BATCH: usize = 65_536;
+
+/// Moves outbox records `log.size()..` into the log, in order, then deletes them.
+fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>) -> Result<u64, Error> {
+    let mut log = log
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let size = log.size().0;
+    let records: Vec<(u64, Vec<u8>)> = {
+        let tx = db.begin_read()?;
+        let outbox = tx.open_table(store::OUTBOX)?;
+        let mut out = Vec::new();
+        for row in outbox.range(size..)?.take(DRAIN_BATCH) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        out
+    };
+    for (i, (leaf, _)) in records.iter().enumerate() {
+        if *leaf != size + i as u64 {
+            return Err(Error::Evidence(format!(
+                "outbox holds leaf {leaf} where {} was expected",
+                size + i as u64
+            )));
+        }
+    }
+    if !records.is_empty() {
+        let bytes: Vec<&[u8]> = records.iter().map(|(_, b)| b.as_slice()).collect();
+        log.append(&bytes)?;
+    }
+    let new_size = log.size().0;
+    drop(log);
+    // Delete what the log now holds (and anything older a crash left behind).
+    let tx = db.begin_write()?;
+    {
+        let mut outbox = tx.open_table(store::OUTBOX)?;
+        let stale: Vec<u64> = outbox
+            .range(..new_size)?
+            .map(|r| r.map(|(k, _)| k.value()))
+            .collect::<Result<_, _>>()?;
+        for k in stale {
+            outbox.remove(k)?;
+        }
+    }
+    tx.commit()?;
+    Ok(new_size)
 }
 
 /// The key vault.
 pub struct Vault {
-    db: redb::Database,
+    db: Arc<redb::Database>,
     dir: PathBuf,
     master: RwLock<Arc<dyn MasterKey>>,
     /// During a rotation: the master key being rotated away from.
     previous_master: RwLock<Option<Arc<dyn MasterKey>>>,
     config: VaultConfig,
-    evidence: Mutex<LogStore>,
+    evidence: Arc<Mutex<LogStore>>,
+    drainer: Option<Drainer>,
     queue: Mutex<CommitQueue>,
     committed: Condvar,
     ciphers: RwLock<HashMap<(u32, u32), Arc<Aes256Gcm>>>,
@@ -196,6 +265,7 @@ impl Vault {
             tx.open_table(store::RECOVERY_CODES)?;
             tx.open_table(store::RECOVERIES)?;
             tx.open_table(store::RECOVERY_LAST_START)?;
+            tx.open_table(store::OUTBOX)?;
         }
         tx.commit()?;
         Self::assemble(db, dir, master, log, config)
@@ -259,14 +329,29 @@ impl Vault {
             }
             (next_seq, kek_gen, tenants)
         };
+        let db = Arc::new(db);
+        let log = Arc::new(Mutex::new(log));
+        // Finish any drain a crash interrupted, so the log holds every committed record.
+        let mut size = drain_outbox(&db, &log)?;
+        while {
+            let next = drain_outbox(&db, &log)?;
+            let more = next > size;
+            size = next;
+            more
+        } {}
+        let drainer = Drainer::start(db.clone(), log.clone(), size);
         Ok(Self {
             db,
             dir: dir.to_path_buf(),
             master: RwLock::new(master),
             previous_master: RwLock::new(None),
             config,
-            evidence: Mutex::new(log),
-            queue: Mutex::new(CommitQueue::default()),
+            evidence: log,
+            drainer: Some(drainer),
+            queue: Mutex::new(CommitQueue {
+                next_leaf: size,
+                ..CommitQueue::default()
+            }),
             committed: Condvar::new(),
             ciphers: RwLock::new(HashMap::new()),
             tenants: RwLock::new(tenants),
@@ -570,32 +655,75 @@ impl Vault {
     }
 
     fn commit_batch(&self, batch: Vec<(u64, Job)>) -> Result<Vec<Result<u64, String>>, Error> {
-        let mut records: Vec<&[u8]> = Vec::new();
-        for (_, job) in &batch {
-            records.extend(job.records.iter().map(Vec::as_slice));
-        }
-        let first = {
-            let mut log = self
-                .evidence
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            log.append(&records)?.start
-        };
+        let first = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_leaf;
         let tx = self.db.begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
         let mut leaf = first;
+        {
+            let mut outbox = tx.open_table(store::OUTBOX)?;
+            for (_, job) in &batch {
+                for record in &job.records {
+                    outbox.insert(leaf, record.as_slice())?;
+                    leaf += 1;
+                }
+            }
+        }
+        let mut start = first;
         for (_, job) in batch {
             let n = job.records.len() as u64;
-            let start = leaf;
-            leaf += n;
             results.push(
                 (job.write)(&tx, start)
                     .map(|()| start)
                     .map_err(|e| e.to_string()),
             );
+            start += n;
         }
         tx.commit()?;
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_leaf = leaf;
+        if let Some(d) = &self.drainer {
+            d.wake(leaf);
+        }
         Ok(results)
+    }
+
+    /// Number of evidence records committed (durable in the outbox or the log).
+    pub fn evidence_len(&self) -> u64 {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_leaf
+    }
+
+    /// Waits until every committed evidence record is in the evidence log.
+    ///
+    /// # Errors
+    /// [`Error::Evidence`] if draining failed.
+    pub fn flush_evidence(&self) -> Result<(), Error> {
+        let target = self.evidence_len();
+        loop {
+            if let Some(d) = &self.drainer {
+                let (lock, _) = &*d.signal;
+                if let Some(e) = lock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .error
+                    .clone()
+                {
+                    return Err(Error::Evidence(e));
+                }
+            }
+            if self.with_evidence(|l| l.size().0) >= target {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     // ---------------------------------------------------------------- credentials
@@ -1497,14 +1625,25 @@ impl Vault {
     }
 
     fn read_evidence(&self, leaves: &[u64]) -> Result<Vec<AuditEntry>, Error> {
+        // Lock the log first: the drainer moves records out of the outbox only under
+        // this lock, so each record is in exactly one of the two while we read.
         let log = self
             .evidence
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = self.db.begin_read()?;
+        let outbox = tx.open_table(store::OUTBOX)?;
         leaves
             .iter()
             .map(|&leaf| {
-                let bytes = log.entry(affix_merkle::LeafIndex(leaf))?;
+                let bytes = if leaf < log.size().0 {
+                    log.entry(affix_merkle::LeafIndex(leaf))?
+                } else {
+                    outbox
+                        .get(leaf)?
+                        .map(|v| v.value().to_vec())
+                        .ok_or_else(|| Error::Evidence(format!("record {leaf} is missing")))?
+                };
                 Ok(AuditEntry {
                     leaf,
                     record: affix_evidence::EvidenceRecord::decode(&bytes)?,
@@ -1531,6 +1670,87 @@ impl Vault {
             .master
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = master;
+    }
+}
+
+impl Drainer {
+    fn start(db: Arc<redb::Database>, log: Arc<Mutex<LogStore>>, size: u64) -> Self {
+        let signal = Arc::new((
+            Mutex::new(DrainState {
+                wanted: size,
+                ..DrainState::default()
+            }),
+            Condvar::new(),
+        ));
+        let s = signal.clone();
+        let thread = std::thread::Builder::new()
+            .name("vault-evidence-drain".into())
+            .spawn(move || {
+                let mut drained = size;
+                loop {
+                    {
+                        let (lock, cv) = &*s;
+                        let mut st = lock
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        while !st.stop && st.wanted <= drained {
+                            st = cv
+                                .wait(st)
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        }
+                        if st.stop && st.wanted <= drained {
+                            return;
+                        }
+                    }
+                    match drain_outbox(&db, &log) {
+                        Ok(n) => drained = n,
+                        Err(e) => {
+                            let (lock, _) = &*s;
+                            lock.lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .error = Some(e.to_string());
+                            // The outbox keeps everything: retry later, or leave it
+                            // to the next open when the vault is closing.
+                            if lock
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .stop
+                            {
+                                return;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                    }
+                }
+            })
+            .ok();
+        Self { signal, thread }
+    }
+
+    fn wake(&self, wanted: u64) {
+        let (lock, cv) = &*self.signal;
+        let mut st = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.wanted = st.wanted.max(wanted);
+        cv.notify_one();
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.drainer.take() {
+            {
+                let (lock, cv) = &*d.signal;
+                lock.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .stop = true;
+                cv.notify_one();
+            }
+            if let Some(t) = d.thread.take() {
+                let _ = t.join();
+            }
+        }
     }
 }
 

@@ -15,11 +15,12 @@ use std::sync::Arc;
 
 const T0: u64 = 1_795_000_000_000;
 
+// Field order matters: the vault closes before its directory is removed.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    vault: Vault,
     path: std::path::PathBuf,
     master_path: std::path::PathBuf,
-    vault: Vault,
+    _dir: tempfile::TempDir,
 }
 
 fn master(path: &std::path::Path) -> Arc<dyn MasterKey> {
@@ -140,12 +141,12 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
         .create_key(&t, owner, Algorithm::Ed25519, T0)
         .unwrap();
     let msg = Payload::Message(b"doc".to_vec());
-    let leaves_before = f.vault.with_evidence(|l| l.size().0);
+    let leaves_before = f.vault.evidence_len();
 
     // Replay: the same authorization twice.
     let req = sign_request(&t, key.id, msg.clone(), &device, T0);
     f.vault.sign(req.clone(), T0).unwrap();
-    let after_first = f.vault.with_evidence(|l| l.size().0);
+    let after_first = f.vault.evidence_len();
     assert!(
         matches!(f.vault.sign(req, T0 + 1), Err(Error::Unauthorized(m)) if m.contains("replayed"))
     );
@@ -188,7 +189,7 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
     assert!(matches!(f.vault.sign(req, T0), Err(Error::TooLarge { .. })));
     // Exactly one signature record was added, for the one good request.
     assert_eq!(after_first, leaves_before + 1);
-    assert_eq!(f.vault.with_evidence(|l| l.size().0), after_first);
+    assert_eq!(f.vault.evidence_len(), after_first);
 }
 
 #[test]

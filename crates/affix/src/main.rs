@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_vault;
 mod consortium;
 mod demo;
 mod keys;
@@ -356,6 +357,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// The key vault: 10M keys created, authorized signatures per algorithm beside the raw
+    /// signing rate, latency at half load, and SoftHSM2 over PKCS#11 as a peer.
+    Vault(bench_vault::VaultBench),
 }
 
 /// An error that maps to an exit code: verification failures are told apart from the rest.
@@ -541,6 +545,7 @@ fn main() -> ExitCode {
             records,
             concurrency,
         }) => bench::etcd(&endpoints, records, concurrency).map_err(Failure::from),
+        Command::Bench(BenchCommand::Vault(args)) => bench_vault::run(&args).map_err(Failure::from),
         Command::Mirror {
             from,
             dir,

@@ -87,18 +87,8 @@ impl From<&Authorization> for AuthorizationJson {
 impl AuthorizationJson {
     /// Parses the fields; any malformed one is a 400.
     fn parse(&self) -> Result<Authorization, Problem> {
-        let action = [
-            Action::Sign,
-            Action::Grant,
-            Action::Disable,
-            Action::RegisterCredential,
-            Action::CancelRecovery,
-            Action::ExportSeed,
-            Action::RevokeCredential,
-        ]
-        .into_iter()
-        .find(|a| a.name() == self.action)
-        .ok_or_else(|| Problem::bad_request(format!("unknown action {:?}", self.action)))?;
+        let action = Action::from_name(&self.action)
+            .map_err(|_| Problem::bad_request(format!("unknown action {:?}", self.action)))?;
         let signature = hex::decode(&self.signature)
             .map_err(|_| Problem::bad_request("authorization signature: not hex"))?;
         if signature.len() > 128 {

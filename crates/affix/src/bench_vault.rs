@@ -1,0 +1,559 @@
+//! `affix bench vault`: the key vault at scale, in one process, beside its limits.
+//!
+//! 1. Creates `--keys` ECDSA P-256 keys (each with its `vault.key.created` evidence
+//!    record) for 1,024 owners, and reports time and bytes on disk.
+//! 2. For each algorithm: authorized signatures on random keys — owner's authorization
+//!    verified, key unwrapped, signed, usage recorded durably (group commit) — beside the
+//!    raw signing rate of the same backend with a key kept in memory, measured in the same
+//!    run with the same number of threads. Authorizations are made beforehand, as the
+//!    owners' devices would make them.
+//! 3. Ed25519 latency at half the measured throughput (open loop).
+//! 4. Optionally, SoftHSM2 over PKCS#11 (keys created per second, signatures per second
+//!    on random keys among those it holds).
+
+// Rates and counts are converted between f64 and integers for printing and sizing only.
+#![allow(clippy::cast_possible_truncation)]
+
+use affix_seal::{KeyFileMaster, MasterKey};
+use affix_vault::{
+    Algorithm, CredentialKind, DeviceKey, KeyId, OwnerId, Payload, SignRequest, TenantId, Vault,
+    VaultConfig, raw_signer, sign_statement,
+};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Options of `affix bench vault`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VaultBench {
+    /// Working directory (a fresh vault is created inside; removed afterwards unless --keep).
+    #[arg(long, default_value = "target/bench-vault")]
+    dir: PathBuf,
+    /// Keys to create in the bulk phase (ECDSA P-256).
+    #[arg(long, default_value_t = 10_000_000)]
+    keys: u64,
+    /// Keys per algorithm for the signing phase (besides the bulk keys for P-256).
+    #[arg(long, default_value_t = 20_000)]
+    keys_per_algorithm: u64,
+    /// Seconds per signing measurement.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Worker threads (default: available cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Requests per group-committed batch of a worker.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// SoftHSM2 (or other PKCS#11) module for the peer measurement.
+    #[arg(long)]
+    pkcs11_module: Option<PathBuf>,
+    /// Token label.
+    #[arg(long, default_value = "affix-bench")]
+    pkcs11_token: String,
+    /// Environment variable holding the user PIN.
+    #[arg(long, default_value = "AFFIX_PKCS11_PIN")]
+    pkcs11_pin_env: String,
+    /// Keys to create in the PKCS#11 token, per algorithm.
+    #[arg(long, default_value_t = 1000)]
+    pkcs11_keys: usize,
+    /// Keep the vault directory.
+    #[arg(long)]
+    keep: bool,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return std::fs::metadata(path).map_or(0, |m| m.len());
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                dir_bytes(&p)
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}
+
+struct Owners {
+    ids: Vec<OwnerId>,
+    devices: Vec<DeviceKey>,
+}
+
+fn enrol_owners(vault: &Vault, tenant: &TenantId, n: usize) -> Result<Owners> {
+    let mut ids = Vec::with_capacity(n);
+    let mut devices = Vec::with_capacity(n);
+    for _ in 0..n {
+        let owner = OwnerId::random()?;
+        let mut device = DeviceKey::generate()?;
+        device.credential = vault.register_credential(
+            tenant,
+            owner,
+            CredentialKind::Ed25519,
+            &device.public_key(),
+            None,
+            now_ms(),
+        )?;
+        ids.push(owner);
+        devices.push(device);
+    }
+    Ok(Owners { ids, devices })
+}
+
+/// Creates `count` keys of `alg` for the owners (key i belongs to owner i % owners),
+/// from `threads` threads in batches of 10,000. Returns (key, owner index) pairs.
+fn create_keys(
+    vault: &Vault,
+    tenant: &TenantId,
+    owners: &Owners,
+    alg: Algorithm,
+    count: u64,
+    threads: usize,
+    report: bool,
+) -> Result<Vec<(KeyId, usize)>> {
+    const BATCH: u64 = 10_000;
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let results: Vec<Result<Vec<(KeyId, usize)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(KeyId, usize)>> {
+                    let mut mine = Vec::new();
+                    loop {
+                        let start = next.fetch_add(BATCH, Ordering::Relaxed);
+                        if start >= count {
+                            return Ok(mine);
+                        }
+                        let end = (start + BATCH).min(count);
+                        let requests: Vec<(OwnerId, Algorithm)> = (start..end)
+                            .map(|i| (owners.ids[(i as usize) % owners.ids.len()], alg))
+                            .collect();
+                        let keys = vault.create_keys(tenant, &requests, now_ms())?;
+                        for (i, k) in (start..end).zip(keys) {
+                            mine.push((k.id, (i as usize) % owners.ids.len()));
+                        }
+                        let total = done.fetch_add(end - start, Ordering::Relaxed) + (end - start);
+                        if report && total % 1_000_000 < BATCH {
+                            eprintln!(
+                                "  {total:>10} keys  {:>6.1} s",
+                                started.elapsed().as_secs_f64()
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail_panic()))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+fn bail_panic<T>() -> Result<T> {
+    bail!("a benchmark thread panicked")
+}
+
+/// A tiny xorshift generator: picks keys without pulling in a crate.
+struct Pick(u64);
+
+impl Pick {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+impl rand_core::TryRng for Pick {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.try_next_u64()? >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.next(usize::MAX);
+        Ok(self.0)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+fn payload_for(alg: Algorithm, i: u64) -> Payload {
+    let mut m = [0u8; 32];
+    m[..8].copy_from_slice(&i.to_be_bytes());
+    if alg.signs_prehash() {
+        Payload::Prehash(m)
+    } else {
+        Payload::Message(m.to_vec())
+    }
+}
+
+/// Requests with authorizations made in advance by the owners' devices.
+fn prepare_requests(
+    tenant: &TenantId,
+    keys: &[(KeyId, usize)],
+    owners: &Owners,
+    alg: Algorithm,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<SignRequest>> {
+    let mut pick = Pick(seed | 1);
+    let now = now_ms();
+    (0..count)
+        .map(|i| {
+            let (key, owner) = keys[pick.next(keys.len())];
+            let payload = payload_for(alg, i as u64);
+            // Lifetime: the run must finish within it; the vault caps it at 5 minutes.
+            let statement = sign_statement(tenant, key, &payload, None, now, 290_000)?;
+            Ok(SignRequest {
+                tenant: tenant.clone(),
+                key,
+                payload,
+                authorization: owners.devices[owner].authorize(statement),
+            })
+        })
+        .collect()
+}
+
+/// Signs `requests` from `threads` threads in batches; returns signatures per second.
+fn authorized_rate(
+    vault: &Vault,
+    requests: Vec<SignRequest>,
+    threads: usize,
+    batch: usize,
+) -> Result<(f64, u64)> {
+    let chunks: Vec<Vec<SignRequest>> = {
+        let per = requests.len().div_ceil(threads);
+        let mut it = requests.into_iter();
+        (0..threads)
+            .map(|_| it.by_ref().take(per).collect())
+            .collect()
+    };
+    let failures = AtomicU64::new(0);
+    let ok = AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for mine in chunks {
+            let (failures, ok) = (&failures, &ok);
+            s.spawn(move || {
+                let mut mine = mine;
+                while !mine.is_empty() {
+                    let chunk = mine.split_off(mine.len().saturating_sub(batch));
+                    let chunk_now = now_ms();
+                    for r in vault.sign_many(chunk, chunk_now) {
+                        match r {
+                            Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(_) => failures.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let failed = failures.load(Ordering::Relaxed);
+    Ok((ok.load(Ordering::Relaxed) as f64 / elapsed, failed))
+}
+
+fn raw_rate(alg: Algorithm, threads: usize, seconds: f64) -> Result<f64> {
+    let signer = raw_signer(alg)?;
+    let count = AtomicU64::new(0);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (signer, count) = (&signer, &count);
+            s.spawn(move || {
+                let mut i = (t as u64) << 40;
+                while Instant::now() < deadline {
+                    for _ in 0..64 {
+                        let _ = signer(&payload_for(alg, i));
+                        i += 1;
+                    }
+                    count.fetch_add(64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Open-loop latency: `rate` requests per second from 32 client threads, each calling
+/// `Vault::sign` for one request at its scheduled time. Returns (p50, p99) in ms.
+fn latency(vault: &Vault, requests: Vec<SignRequest>, rate: f64) -> (f64, f64, u64) {
+    const CLIENTS: usize = 32;
+    let interval = Duration::from_secs_f64(CLIENTS as f64 / rate);
+    let mut per_client: Vec<Vec<SignRequest>> = (0..CLIENTS).map(|_| Vec::new()).collect();
+    for (i, r) in requests.into_iter().enumerate() {
+        per_client[i % CLIENTS].push(r);
+    }
+    let start = Instant::now() + Duration::from_millis(50);
+    let failures = AtomicU64::new(0);
+    let mut all: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = per_client
+            .into_iter()
+            .enumerate()
+            .map(|(c, mine)| {
+                let failures = &failures;
+                s.spawn(move || {
+                    let offset = interval.mul_f64(c as f64 / CLIENTS as f64);
+                    let mut lat = Vec::with_capacity(mine.len());
+                    for (i, r) in mine.into_iter().enumerate() {
+                        let due = start + offset + interval * u32::try_from(i).unwrap_or(u32::MAX);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        if vault.sign(r, now_ms()).is_err() {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        lat.push(due.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    all.sort_by(f64::total_cmp);
+    let p = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    (p(0.50), p(0.99), failures.load(Ordering::Relaxed))
+}
+
+fn pkcs11_peer(args: &VaultBench, module: &Path) -> Result<Vec<(String, f64, f64, usize)>> {
+    use affix_seal::pkcs11_peer::{PeerAlgorithm, generate_keys, sign_with_random_key, supported};
+    use affix_seal::{Pin, Pkcs11Token};
+    let pin = std::env::var(&args.pkcs11_pin_env)
+        .with_context(|| format!("set {} to the token's user PIN", args.pkcs11_pin_env))?;
+    let token = Pkcs11Token::open(module, &args.pkcs11_token, &Pin::new(pin)?)?;
+    let mut out = Vec::new();
+    for (alg, name) in [
+        (PeerAlgorithm::Ed25519, "ed25519"),
+        (PeerAlgorithm::EcdsaP256, "ecdsa-p256"),
+    ] {
+        if !supported(&token, alg)? {
+            continue;
+        }
+        let session = token.open_session()?;
+        let started = Instant::now();
+        let keys = generate_keys(&session, alg, args.pkcs11_keys, &format!("bench-{name}"))?;
+        let create_rate = keys.len() as f64 / started.elapsed().as_secs_f64();
+        let mut rng = Pick(0x2545_f491_4f6c_dd1d);
+        let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+        let started = Instant::now();
+        let mut n = 0u64;
+        while Instant::now() < deadline {
+            sign_with_random_key(&session, &keys, &[n as u8; 32], &mut rng)?;
+            n += 1;
+        }
+        out.push((
+            name.to_owned(),
+            create_rate,
+            n as f64 / started.elapsed().as_secs_f64(),
+            keys.len(),
+        ));
+    }
+    Ok(out)
+}
+
+pub(crate) fn run(args: &VaultBench) -> Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    if args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("clearing {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)?;
+    let master_path = args.dir.join("master.key");
+    let master: Arc<dyn MasterKey> = Arc::new(KeyFileMaster::create(&master_path)?);
+    let vault = Vault::create(
+        &args.dir.join("vault"),
+        master,
+        "bench.affix.local/vault",
+        VaultConfig::default(),
+    )?;
+    let tenant = TenantId::new("bench")?;
+    let owners = enrol_owners(&vault, &tenant, 1024)?;
+    println!(
+        "affix bench vault: {threads} threads, batches of {}",
+        args.batch
+    );
+
+    // 1. Bulk creation.
+    eprintln!("creating {} ECDSA P-256 keys ...", args.keys);
+    let started = Instant::now();
+    let bulk = create_keys(
+        &vault,
+        &tenant,
+        &owners,
+        Algorithm::EcdsaP256,
+        args.keys,
+        threads,
+        true,
+    )?;
+    let created_s = started.elapsed().as_secs_f64();
+    let store_bytes = std::fs::metadata(args.dir.join("vault/vault.redb"))?.len();
+    let evidence_bytes = dir_bytes(&args.dir.join("vault/evidence"));
+    println!();
+    println!("## Key creation (ECDSA P-256, sealed, stored, each with an evidence record)");
+    println!("keys                      {:>14}", args.keys);
+    println!(
+        "time                      {:>12.1} s   (target ≤ 300 s)",
+        created_s
+    );
+    println!(
+        "rate                      {:>12.0} /s",
+        args.keys as f64 / created_s
+    );
+    println!(
+        "key store (redb)          {:>12.2} GB  ({:.0} B/key; target ≤ 1.5 GB for 10M)",
+        store_bytes as f64 / 1e9,
+        store_bytes as f64 / args.keys.max(1) as f64
+    );
+    println!(
+        "evidence log              {:>12.2} GB  ({:.0} B/key: record, index, hash tiles)",
+        evidence_bytes as f64 / 1e9,
+        evidence_bytes as f64 / args.keys.max(1) as f64
+    );
+
+    // 2. Authorized signing per algorithm.
+    println!();
+    println!(
+        "## Authorized signatures on random keys vs the raw signing rate (same run, {threads} threads)"
+    );
+    println!(
+        "{:<16} {:>10} {:>14} {:>12} {:>8} {:>8}",
+        "algorithm", "keys", "authorized/s", "raw/s", "ratio", "target"
+    );
+    let mut ed25519_rate = 0.0;
+    let mut ed25519_keys = Vec::new();
+    for (alg, target) in [
+        (Algorithm::Ed25519, 15_000),
+        (Algorithm::EcdsaP256, 10_000),
+        (Algorithm::EcdsaSecp256k1, 8_000),
+        (Algorithm::Sm2, 4_000),
+    ] {
+        let keys = if alg == Algorithm::EcdsaP256 && !bulk.is_empty() {
+            bulk.clone()
+        } else {
+            create_keys(
+                &vault,
+                &tenant,
+                &owners,
+                alg,
+                args.keys_per_algorithm,
+                threads,
+                false,
+            )?
+        };
+        let raw = raw_rate(alg, threads, args.seconds.min(3.0))?;
+        // Enough requests for `seconds` at up to 1.3 × the raw rate's half.
+        let count = ((raw * 0.65 * args.seconds) as usize).clamp(1000, 400_000);
+        let requests = prepare_requests(
+            &tenant,
+            &keys,
+            &owners,
+            alg,
+            count,
+            0x9e37_79b9 ^ u64::from(alg as u8),
+        )?;
+        let (rate, failed) = authorized_rate(&vault, requests, threads, args.batch)?;
+        if failed > 0 {
+            bail!("{failed} authorized {} signatures failed", alg.name());
+        }
+        println!(
+            "{:<16} {:>10} {:>14.0} {:>12.0} {:>7.0}% {:>8}",
+            alg.name(),
+            keys.len(),
+            rate,
+            raw,
+            100.0 * rate / raw,
+            target
+        );
+        if alg == Algorithm::Ed25519 {
+            ed25519_rate = rate;
+            ed25519_keys = keys;
+        }
+    }
+
+    // 3. Latency at half load.
+    let half = ed25519_rate / 2.0;
+    let count = ((half * args.seconds) as usize).max(1000);
+    let requests = prepare_requests(
+        &tenant,
+        &ed25519_keys,
+        &owners,
+        Algorithm::Ed25519,
+        count,
+        0xabcdef,
+    )?;
+    let (p50, p99, failed) = latency(&vault, requests, half);
+    println!();
+    println!(
+        "## Ed25519 latency at half the measured throughput ({half:.0}/s offered, open loop, one request per call)"
+    );
+    println!(
+        "p50 {p50:.2} ms, p99 {p99:.2} ms (target p99 ≤ 5 ms){}",
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+
+    // 4. PKCS#11 peer.
+    if let Some(module) = &args.pkcs11_module {
+        println!();
+        println!("## SoftHSM2 over PKCS#11 (one session, random key per signature)");
+        println!(
+            "{:<12} {:>8} {:>16} {:>14}",
+            "algorithm", "keys", "keys created/s", "signatures/s"
+        );
+        for (name, create, sign, n) in pkcs11_peer(args, module)? {
+            println!("{name:<12} {n:>8} {create:>16.0} {sign:>14.0}");
+        }
+    }
+    println!();
+    println!(
+        "evidence records in the vault log: {}",
+        vault.evidence_len()
+    );
+    drop(vault);
+    if !args.keep {
+        std::fs::remove_dir_all(&args.dir)?;
+    }
+    Ok(())
+}
