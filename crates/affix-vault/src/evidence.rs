@@ -38,7 +38,6 @@ pub(crate) fn record(
 
 /// Event codes stored in the usage indexes.
 pub(crate) mod code {
-    pub(crate) const KEY_CREATED: u8 = 1;
     pub(crate) const KEY_SIGNED: u8 = 2;
     pub(crate) const KEY_DISABLED: u8 = 3;
     pub(crate) const GRANT_CREATED: u8 = 4;

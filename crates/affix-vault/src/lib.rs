@@ -23,6 +23,7 @@
 pub mod authz;
 mod error;
 pub mod evidence;
+pub mod handle;
 mod ids;
 mod keys;
 pub mod record;
@@ -35,6 +36,7 @@ pub use authz::{
     Action, Authorization, DeviceKey, MAX_AUTHORIZATION_LIFETIME_MS, Statement, fresh_nonce,
 };
 pub use error::Error;
+pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId};
 pub use keys::{
     Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,

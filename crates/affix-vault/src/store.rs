@@ -37,6 +37,10 @@ pub(crate) const GRANT_REVOKED: TableDefinition<&[u8; 16], u64> =
 pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
 /// Evidence index: (key id ‖ leaf index BE) → event code. Insert-only.
 pub(crate) const USAGE: TableDefinition<&[u8; 24], u8> = TableDefinition::new("usage");
+/// Creation records of key batches: first key sequence number → (keys, leaf of the first
+/// key's `vault.key.created` record). Key `first + i` was recorded at leaf `leaf + i`:
+/// one row per batch instead of one per key. Insert-only.
+pub(crate) const CREATIONS: TableDefinition<u64, (u32, u64)> = TableDefinition::new("creations");
 /// Evidence index for owners: (tenant ‖ owner ‖ leaf index BE) → event code. Insert-only.
 pub(crate) const OWNER_EVENTS: TableDefinition<&[u8; 28], u8> =
     TableDefinition::new("owner_events");

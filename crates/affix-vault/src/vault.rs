@@ -266,6 +266,7 @@ impl Vault {
             tx.open_table(store::RECOVERIES)?;
             tx.open_table(store::RECOVERY_LAST_START)?;
             tx.open_table(store::OUTBOX)?;
+            tx.open_table(store::CREATIONS)?;
         }
         tx.commit()?;
         Self::assemble(db, dir, master, log, config)
@@ -1049,12 +1050,15 @@ impl Vault {
         let mut rows = Vec::with_capacity(requests.len());
         let mut records = Vec::with_capacity(requests.len());
         let mut infos = Vec::with_capacity(requests.len());
-        for &(owner, algorithm) in requests {
+        let first_seq = self
+            .next_seq
+            .fetch_add(requests.len() as u64, Ordering::AcqRel);
+        for (i, &(owner, algorithm)) in requests.iter().enumerate() {
             let key = SecretKey::generate(algorithm)?;
             let public_key = key.public_key()?;
             let mut random = [0u8; 8];
             getrandom::fill(&mut random).map_err(|_| Error::Random)?;
-            let id = KeyId::new(self.next_seq.fetch_add(1, Ordering::AcqRel), random);
+            let id = KeyId::new(first_seq + i as u64, random);
             let record = KeyRecord {
                 algorithm,
                 tenant: t,
@@ -1093,10 +1097,14 @@ impl Vault {
             records,
             write: Box::new(move |tx, first| {
                 let mut keys = tx.open_table(store::KEYS)?;
-                let mut usage = tx.open_table(store::USAGE)?;
-                for (i, (id, bytes)) in rows.iter().enumerate() {
+                for (id, bytes) in &rows {
                     insert_new(&mut keys, &id.0, bytes.as_slice(), "key", || id.to_string())?;
-                    usage.insert(&usage_key(id, first + i as u64), code::KEY_CREATED)?;
+                }
+                let count = u32::try_from(rows.len())
+                    .map_err(|_| Error::Store("batch too large".into()))?;
+                if count > 0 {
+                    tx.open_table(store::CREATIONS)?
+                        .insert(first_seq, (count, first))?;
                 }
                 Ok(())
             }),
@@ -1579,11 +1587,25 @@ impl Vault {
         self.load_key(tenant, key)?;
         let leaves: Vec<u64> = {
             let tx = self.db.begin_read()?;
+            let creations = tx.open_table(store::CREATIONS)?;
+            let seq = key.sequence();
+            let created = match creations.range(..=seq)?.next_back() {
+                Some(row) => {
+                    let (first_seq, v) = row?;
+                    let (count, leaf) = v.value();
+                    (seq - first_seq.value() < u64::from(count))
+                        .then(|| leaf + (seq - first_seq.value()))
+                }
+                None => None,
+            };
             let usage = tx.open_table(store::USAGE)?;
             let lo = usage_key(key, from);
             let hi = usage_key(key, u64::MAX);
-            let mut out = Vec::new();
-            for row in usage.range::<&[u8; 24]>(&lo..=&hi)?.take(limit) {
+            let mut out: Vec<u64> = created.filter(|l| *l >= from).into_iter().collect();
+            for row in usage
+                .range::<&[u8; 24]>(&lo..=&hi)?
+                .take(limit.saturating_sub(out.len()))
+            {
                 let (k, _) = row?;
                 let mut leaf = [0u8; 8];
                 leaf.copy_from_slice(&k.value()[16..]);
