@@ -89,6 +89,7 @@ impl<A, K: Clone> signature::Keypair for VaultSigner<'_, A, K> {
 }
 
 impl Vault {
+    #[allow(clippy::too_many_arguments)] // private; the public constructors take six
     fn handle<A, K>(
         &self,
         tenant: &TenantId,

@@ -255,15 +255,8 @@ fn a_flipped_byte_in_a_stored_key_never_yields_a_signature() {
     let original = {
         let db = redb::Database::open(&db_path).unwrap();
         let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
-        let v = tx
-            .open_table(KEYS)
-            .unwrap()
-            .get(&key.id.0)
-            .unwrap()
-            .unwrap()
-            .value()
-            .to_vec();
-        v
+        let table = tx.open_table(KEYS).unwrap();
+        table.get(&key.id.0).unwrap().unwrap().value().to_vec()
     };
     for i in 0..original.len() {
         let mut bad = original.clone();
@@ -422,7 +415,7 @@ fn rotation_reseals_every_key_and_retires_the_old_master() {
     KeyFileMaster::create(&new_path).unwrap();
     let mut calls = Vec::new();
     let report = affix_vault::rotation::rotate(&f.vault, master(&new_path), T0, &mut |d, t| {
-        calls.push((d, t))
+        calls.push((d, t));
     })
     .unwrap();
     assert_eq!(report.resealed, 25);
