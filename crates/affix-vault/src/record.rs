@@ -203,9 +203,19 @@ impl CredentialRecord {
     /// [`Error::Malformed`] otherwise.
     pub fn check_public_key(kind: CredentialKind, public_key: &[u8]) -> Result<(), Error> {
         match kind {
-            CredentialKind::Ed25519 => ed25519_dalek::VerifyingKey::try_from(public_key)
-                .map(|_| ())
-                .map_err(|_| malformed("credential public key", "not an Ed25519 key")),
+            CredentialKind::Ed25519 => {
+                let key = ed25519_dalek::VerifyingKey::try_from(public_key)
+                    .map_err(|_| malformed("credential public key", "not an Ed25519 key"))?;
+                // Small-order keys would let batch verification accept what strict
+                // verification refuses; no honest device has one.
+                if key.is_weak() {
+                    return Err(malformed(
+                        "credential public key",
+                        "a weak (small-order) key",
+                    ));
+                }
+                Ok(())
+            }
             CredentialKind::EcdsaP256 => {
                 if public_key.len() != 33 {
                     return Err(malformed(

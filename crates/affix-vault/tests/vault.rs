@@ -679,3 +679,40 @@ fn an_old_credential_cancels_a_recovery_in_the_window() {
         matches!(f.vault.complete_recovery(&t, owner, id, T0 + window + 1), Err(Error::RecoveryRefused(m)) if m.contains("cancelled"))
     );
 }
+
+#[test]
+fn one_forged_authorization_in_a_batch_fails_alone() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let mut requests: Vec<SignRequest> = (0..16)
+        .map(|i| {
+            let payload = Payload::Message(format!("doc {i}").into_bytes());
+            sign_request(&t, key.id, payload, &device, T0)
+        })
+        .collect();
+    requests[7].authorization.signature[0] ^= 0x80;
+    let results = f.vault.sign_many(requests, T0);
+    for (i, r) in results.iter().enumerate() {
+        if i == 7 {
+            assert!(
+                matches!(r, Err(Error::Unauthorized(_))),
+                "forged one signed"
+            );
+        } else {
+            let s = r.as_ref().unwrap();
+            let payload = Payload::Message(format!("doc {i}").into_bytes());
+            verify(
+                Algorithm::Ed25519,
+                &key.public_key,
+                &payload,
+                &s.signature.bytes,
+            )
+            .unwrap();
+        }
+    }
+}
