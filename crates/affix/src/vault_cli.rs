@@ -1069,6 +1069,20 @@ fn show(args: &VaultArgs, tenant: &TenantId, key: KeyId) -> Result<()> {
     println!("owner {}", info.owner);
     println!("algorithm {}", info.algorithm.name());
     println!("public-key {}", hex::encode(&info.public_key));
+    if info.algorithm == Algorithm::EcdsaSecp256k1 {
+        // Blockchain addresses of the key (affix-wallet): Ethereum (EIP-55) and Bitcoin
+        // P2WPKH (bech32, mainnet).
+        let point = k256::ecdsa::VerifyingKey::from_sec1_bytes(&info.public_key)
+            .map_err(|_| anyhow!("stored secp256k1 public key does not parse"))?;
+        println!(
+            "ethereum-address {}",
+            affix_wallet::ethereum_address_of(&point)
+        );
+        println!(
+            "bitcoin-address {}",
+            affix_wallet::p2wpkh_address_of(&point, affix_wallet::BitcoinNetwork::Mainnet)
+        );
+    }
     println!(
         "created {}",
         affix_evidence::UnixMillis(info.created_ms).to_rfc3339()

@@ -674,3 +674,55 @@ fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
     );
     assert_eq!(refused.status.code(), Some(1));
 }
+
+/// A vault secp256k1 key is an Ethereum account: `show` prints its EIP-55 address, and
+/// PyPI eth-account (an implementation we did not write) recovers exactly that address
+/// from the vault's signature over the EIP-191 hash of a message.
+#[test]
+fn vault_secp256k1_signatures_recover_to_the_shown_ethereum_address() {
+    let fx = Fixture::new();
+    let (owner, device) = fx.enroll("acme", "eth.device");
+    let out = fx.ok(
+        "create",
+        &[
+            "--tenant",
+            "acme",
+            "--owner",
+            &owner,
+            "--alg",
+            "ecdsa-secp256k1",
+        ],
+    );
+    let key = out.split(' ').next().unwrap().to_owned();
+    let shown = fx.ok("show", &["--tenant", "acme", "--key", &key]);
+    let address = field(&shown, "ethereum-address").to_owned();
+    assert!(field(&shown, "bitcoin-address").starts_with("bc1q"));
+
+    let message = "I owe Li Si 5,000 CNY, due 2027-01-31.";
+    let hash = affix_wallet::eip191_hash(message.as_bytes());
+    let signed = fx.ok(
+        "sign",
+        &[
+            "--key",
+            &key,
+            "--device",
+            s(&device),
+            "--prehash",
+            &hex::encode(hash),
+        ],
+    );
+    let rs = field(&signed, "signature").to_owned();
+    let v = 27 + field(&signed, "recovery-id").parse::<u8>().unwrap();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python");
+    let script = "import sys\nfrom eth_account import Account\nfrom eth_account.messages import encode_defunct\nprint(Account.recover_message(encode_defunct(text=sys.argv[1]), signature=bytes.fromhex(sys.argv[2])))";
+    let out = Command::new(&python)
+        .args(["-c", script, message, &format!("{rs}{v:02x}")])
+        .output()
+        .expect("target/pyenv with eth-account is required (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), address);
+}
