@@ -142,6 +142,12 @@ struct DrainState {
     error: Option<String>,
 }
 
+/// Longest a small backlog waits before it is drained.
+const DRAIN_DELAY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A backlog this large is drained at once.
+const DRAIN_EAGER: u64 = 8192;
+
 /// Most records moved per drain step.
 const DRAIN_BATCH: usize = 65_536;
 
@@ -1802,6 +1808,21 @@ impl Drainer {
                         }
                         if st.stop && st.wanted <= drained {
                             return;
+                        }
+                        // Let small amounts accumulate for a moment: every drain is a log
+                        // append (several fsyncs) and a store transaction, which compete
+                        // with the signing path. Records are durable in the outbox already.
+                        let deadline = std::time::Instant::now() + DRAIN_DELAY;
+                        while !st.stop && st.wanted - drained < DRAIN_EAGER {
+                            let Some(left) =
+                                deadline.checked_duration_since(std::time::Instant::now())
+                            else {
+                                break;
+                            };
+                            st = cv
+                                .wait_timeout(st, left)
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .0;
                         }
                     }
                     match drain_outbox(&db, &log) {
