@@ -58,6 +58,9 @@ pub(crate) struct VaultBench {
     /// Keys to create in the PKCS#11 token, per algorithm.
     #[arg(long, default_value_t = 1000)]
     pkcs11_keys: usize,
+    /// The vault store's page cache, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    cache_mib: usize,
     /// Keep the vault directory.
     #[arg(long)]
     keep: bool,
@@ -419,13 +422,16 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
         &args.dir.join("vault"),
         master,
         "bench.affix.local/vault",
-        VaultConfig::default(),
+        VaultConfig {
+            cache_bytes: args.cache_mib << 20,
+            ..VaultConfig::default()
+        },
     )?;
     let tenant = TenantId::new("bench")?;
     let owners = enrol_owners(&vault, &tenant, 1024)?;
     println!(
-        "affix bench vault: {threads} threads, batches of {}",
-        args.batch
+        "affix bench vault: {threads} threads, batches of {}, store cache {} MiB",
+        args.batch, args.cache_mib
     );
 
     // 1. Bulk creation.
