@@ -25,7 +25,7 @@ use crate::evidence;
 use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId};
 use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
 use crate::store::{self, insert_new, owner_key};
-use crate::vault::{Job, Vault, owner_event_key};
+use crate::vault::{Job, Vault, index_owner_event};
 use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest as _, Sha256};
 use signature::Verifier as _;
@@ -243,6 +243,24 @@ fn code_hash(salt: &[u8], code: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Inside a store transaction: refuses unless the recovery is still pending, so two
+/// concurrent steps (approve and cancel, cancel and complete) never both apply.
+fn ensure_pending(
+    table: &redb::Table<'_, &'static [u8; 16], &'static [u8]>,
+    id: &RecoveryId,
+) -> Result<(), Error> {
+    if let Some(row) = table.get(&id.0)? {
+        let current = Recovery::decode(row.value())?;
+        if current.status != Status::Pending {
+            return Err(Error::RecoveryRefused(format!(
+                "it is no longer pending ({:?})",
+                current.status
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Vault {
     /// Creates the owner's offline recovery code (once per owner) and returns it; only a
     /// salted hash is stored. Show it to the owner once.
@@ -287,10 +305,7 @@ impl Vault {
                     "recovery code",
                     || owner.to_string(),
                 )?;
-                tx.open_table(store::OWNER_EVENTS)?.insert(
-                    &owner_event_key(t, &owner, leaf),
-                    crate::evidence::code::RECOVERY,
-                )?;
+                index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;
                 Ok(())
             }),
         })?;
@@ -372,10 +387,7 @@ impl Vault {
                 )?;
                 tx.open_table(store::RECOVERY_LAST_START)?
                     .insert(&ok, now_ms)?;
-                tx.open_table(store::OWNER_EVENTS)?.insert(
-                    &owner_event_key(t, &owner, leaf),
-                    crate::evidence::code::RECOVERY,
-                )?;
+                index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;
                 Ok(())
             }),
         })?;
@@ -471,38 +483,25 @@ impl Vault {
                 ("tenant", tenant.as_str()),
             ],
         )?;
-        self.update_recovery(id, &r, ev)
+        self.update_recovery(id, &r, ev, None)
     }
 
-    fn update_recovery(&self, id: RecoveryId, r: &Recovery, ev: Vec<u8>) -> Result<(), Error> {
+    /// Stores a recovery's new state, refusing if it stopped being pending meanwhile;
+    /// `authorization` (a cancellation) has its nonce spent in the same transaction.
+    fn update_recovery(
+        &self,
+        id: RecoveryId,
+        r: &Recovery,
+        ev: Vec<u8>,
+        authorization: Option<&Authorization>,
+    ) -> Result<(), Error> {
         let bytes = r.encode();
         let (t, owner) = (r.tenant, r.owner);
-        let before = r.clone();
-        self.commit(Job {
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                let mut table = tx.open_table(store::RECOVERIES)?;
-                // Re-check inside the transaction: concurrent steps must not both apply.
-                let current = table
-                    .get(&id.0)?
-                    .map(|v| Recovery::decode(v.value()))
-                    .transpose()?;
-                if let Some(cur) = current
-                    && cur.status != Status::Pending
-                {
-                    return Err(Error::RecoveryRefused(format!(
-                        "it is no longer pending ({:?})",
-                        cur.status
-                    )));
-                }
-                let _ = before;
-                table.insert(&id.0, bytes.as_slice())?;
-                tx.open_table(store::OWNER_EVENTS)?.insert(
-                    &owner_event_key(t, &owner, leaf),
-                    crate::evidence::code::RECOVERY,
-                )?;
-                Ok(())
-            }),
+        self.commit_authorized(authorization, vec![ev], move |tx, leaf| {
+            let mut table = tx.open_table(store::RECOVERIES)?;
+            ensure_pending(&table, &id)?;
+            table.insert(&id.0, bytes.as_slice())?;
+            index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)
         })?;
         Ok(())
     }
@@ -554,9 +553,7 @@ impl Vault {
                 ("tenant", tenant.as_str()),
             ],
         )?;
-        let result = self.update_recovery(id, &r, ev);
-        self.release_nonce(Some(authorization));
-        result
+        self.update_recovery(id, &r, ev, Some(authorization))
     }
 
     /// Completes a recovery under [`check_complete`]: registers the new credential and
@@ -604,15 +601,7 @@ impl Vault {
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 let mut table = tx.open_table(store::RECOVERIES)?;
-                let current = table
-                    .get(&id.0)?
-                    .map(|v| Recovery::decode(v.value()))
-                    .transpose()?;
-                if let Some(cur) = current
-                    && cur.status != Status::Pending
-                {
-                    return Err(Error::RecoveryRefused("it is no longer pending".into()));
-                }
+                ensure_pending(&table, &id)?;
                 table.insert(&id.0, state.as_slice())?;
                 insert_new(
                     &mut tx.open_table(store::CREDENTIALS)?,
@@ -629,10 +618,7 @@ impl Vault {
                         revoked.insert(&c.0, now_ms)?;
                     }
                 }
-                tx.open_table(store::OWNER_EVENTS)?.insert(
-                    &owner_event_key(t, &owner, leaf),
-                    crate::evidence::code::RECOVERY,
-                )?;
+                index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;
                 Ok(())
             }),
         })?;

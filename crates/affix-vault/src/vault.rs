@@ -673,6 +673,35 @@ impl Vault {
         }
     }
 
+    /// [`Vault::commit`] for an authorized operation: spends the authorization's nonce
+    /// in the same transaction as `write`, and releases the in-memory reservation made by
+    /// [`Vault::check_owner_authorization`] whatever the outcome.
+    pub(crate) fn commit_authorized(
+        &self,
+        authorization: Option<&Authorization>,
+        records: Vec<Vec<u8>>,
+        write: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), Error> + Send + 'static,
+    ) -> Result<u64, Error> {
+        let spend = authorization.map(|a| (nonce_key(a), a.statement.expires_ms));
+        let result = self.commit(Job {
+            records,
+            write: Box::new(move |tx, leaf| {
+                if let Some((nonce, expires)) = spend {
+                    insert_new(
+                        &mut tx.open_table(store::NONCES)?,
+                        &nonce,
+                        expires,
+                        "nonce",
+                        || "replayed".into(),
+                    )?;
+                }
+                write(tx, leaf)
+            }),
+        });
+        self.release_nonce(authorization);
+        result
+    }
+
     fn commit_batch(&self, batch: Vec<(u64, Job)>) -> Result<Vec<Result<u64, String>>, Error> {
         let first = self
             .queue
@@ -813,34 +842,19 @@ impl Vault {
                 ("via", &via),
             ],
         )?;
-        let nonce = authorization.map(nonce_key);
-        let expires = authorization.map(|a| a.statement.expires_ms);
         let bytes = record.encode();
-        self.commit(Job {
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                insert_new(
-                    &mut tx.open_table(store::CREDENTIALS)?,
-                    &id.0,
-                    bytes.as_slice(),
-                    "credential",
-                    || id.to_string(),
-                )?;
-                tx.open_table(store::OWNER_CREDENTIALS)?
-                    .insert(&owner_cred_key(t, &owner, &id), ())?;
-                tx.open_table(store::OWNER_EVENTS)?.insert(
-                    &owner_event_key(t, &owner, leaf),
-                    code::CREDENTIAL_REGISTERED,
-                )?;
-                if let (Some(n), Some(e)) = (nonce, expires) {
-                    insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
-                        "replayed".into()
-                    })?;
-                }
-                Ok(())
-            }),
+        self.commit_authorized(authorization, vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::CREDENTIALS)?,
+                &id.0,
+                bytes.as_slice(),
+                "credential",
+                || id.to_string(),
+            )?;
+            tx.open_table(store::OWNER_CREDENTIALS)?
+                .insert(&owner_cred_key(t, &owner, &id), ())?;
+            index_owner_event(tx, t, &owner, leaf, code::CREDENTIAL_REGISTERED)
         })?;
-        self.release_nonce(authorization);
         Ok(id)
     }
 
@@ -892,27 +906,16 @@ impl Vault {
                 ),
             ],
         )?;
-        let n = nonce_key(authorization);
-        let e = authorization.statement.expires_ms;
-        self.commit(Job {
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
-                    "replayed".into()
-                })?;
-                insert_new(
-                    &mut tx.open_table(store::CREDENTIAL_REVOKED)?,
-                    &credential.0,
-                    now_ms,
-                    "revocation",
-                    || credential.to_string(),
-                )?;
-                tx.open_table(store::OWNER_EVENTS)?
-                    .insert(&owner_event_key(t, &owner, leaf), code::CREDENTIAL_REVOKED)?;
-                Ok(())
-            }),
+        self.commit_authorized(Some(authorization), vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::CREDENTIAL_REVOKED)?,
+                &credential.0,
+                now_ms,
+                "revocation",
+                || credential.to_string(),
+            )?;
+            index_owner_event(tx, t, &owner, leaf, code::CREDENTIAL_REVOKED)
         })?;
-        self.release_nonce(Some(authorization));
         Ok(())
     }
 
@@ -1572,28 +1575,18 @@ impl Vault {
             ],
         )?;
         let key = grant.key;
-        let n = nonce_key(authorization);
-        let e = authorization.statement.expires_ms;
-        let result = self.commit(Job {
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
-                    "replayed".into()
-                })?;
-                insert_new(
-                    &mut tx.open_table(store::GRANTS)?,
-                    &id.0,
-                    bytes.as_slice(),
-                    "grant",
-                    || id.to_string(),
-                )?;
-                tx.open_table(store::USAGE)?
-                    .insert(&usage_key(&key, leaf), code::GRANT_CREATED)?;
-                Ok(())
-            }),
-        });
-        self.release_nonce(Some(authorization));
-        result?;
+        self.commit_authorized(Some(authorization), vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::GRANTS)?,
+                &id.0,
+                bytes.as_slice(),
+                "grant",
+                || id.to_string(),
+            )?;
+            tx.open_table(store::USAGE)?
+                .insert(&usage_key(&key, leaf), code::GRANT_CREATED)?;
+            Ok(())
+        })?;
         Ok(id)
     }
 
@@ -1642,28 +1635,19 @@ impl Vault {
             ],
         )?;
         let key = *key;
-        let n = nonce_key(authorization);
-        let e = authorization.statement.expires_ms;
-        let result = self.commit(Job {
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                insert_new(&mut tx.open_table(store::NONCES)?, &n, e, "nonce", || {
-                    "replayed".into()
-                })?;
-                insert_new(
-                    &mut tx.open_table(store::KEY_DISABLED)?,
-                    &key.0,
-                    (now_ms, "owner"),
-                    "disablement",
-                    || key.to_string(),
-                )?;
-                tx.open_table(store::USAGE)?
-                    .insert(&usage_key(&key, leaf), code::KEY_DISABLED)?;
-                Ok(())
-            }),
-        });
-        self.release_nonce(Some(authorization));
-        result.map(|_| ())
+        self.commit_authorized(Some(authorization), vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::KEY_DISABLED)?,
+                &key.0,
+                (now_ms, "owner"),
+                "disablement",
+                || key.to_string(),
+            )?;
+            tx.open_table(store::USAGE)?
+                .insert(&usage_key(&key, leaf), code::KEY_DISABLED)?;
+            Ok(())
+        })
+        .map(|_| ())
     }
 
     /// Every evidence record about a key (creation, signatures, grants, disablement), in
@@ -1936,6 +1920,19 @@ pub(crate) fn usage_key(key: &KeyId, leaf: u64) -> [u8; 24] {
     k[..16].copy_from_slice(&key.0);
     k[16..].copy_from_slice(&leaf.to_be_bytes());
     k
+}
+
+/// Indexes the evidence record at `leaf` under the owner it is about.
+pub(crate) fn index_owner_event(
+    tx: &redb::WriteTransaction,
+    t: u32,
+    owner: &OwnerId,
+    leaf: u64,
+    event: u8,
+) -> Result<(), Error> {
+    tx.open_table(store::OWNER_EVENTS)?
+        .insert(&owner_event_key(t, owner, leaf), event)?;
+    Ok(())
 }
 
 pub(crate) fn owner_event_key(t: u32, owner: &OwnerId, leaf: u64) -> [u8; 28] {
