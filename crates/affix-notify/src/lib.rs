@@ -1,1 +1,39 @@
-//! (being written)
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod dispatch;
+mod error;
+mod log;
+mod model;
+mod notifier;
+mod record;
+mod retry;
+mod sms;
+mod smtp;
+mod webhook;
+
+pub use dispatch::{DeliveryUpdate, Dispatcher, DispatcherConfig};
+pub use error::Error;
+pub use log::{
+    Clock, DeliveryLog, JsonLinesDeliveryLog, LOG_LINE_BYTES_MAX, ManualClock, MemoryDeliveryLog,
+    SystemClock,
+};
+pub use model::{
+    BODY_BYTES_MAX, Channel, EMAIL_ADDRESS_BYTES_MAX, EVENT_TYPE_BYTES_MAX, EmailAddress,
+    EventType, NOTIFICATION_DIGEST_CONTEXT, NOTIFICATION_ID_CHARS_MAX, Notification,
+    NotificationId, PhoneNumber, Recipient, SUBJECT_BYTES_MAX, Sha256Digest, WEBHOOK_URL_BYTES_MAX,
+    WebhookEndpoint,
+};
+pub use notifier::{ChannelRouter, Notifier};
+pub use record::{DELIVERY_RECORD_DIGEST_CONTEXT, DETAIL_BYTES_MAX, DeliveryRecord, Outcome};
+pub use retry::{
+    DeliveryState, RETRY_ATTEMPTS_MAX, RETRY_DELAY_MS_MAX, RETRY_JITTER_PERCENT_MAX, RetrySchedule,
+};
+pub use sms::{FileOutbox, FileOutboxLimits, SMS_TEXT_CHARS_MAX, SmsNotifier, SmsSender};
+pub use smtp::{SmtpConfig, SmtpCredentials, SmtpMailer, SmtpPassword, SmtpTls};
+pub use webhook::{
+    VerifiedWebhook, WEBHOOK_ID_BYTES_MAX, WEBHOOK_SECRET_BYTES_MAX, WEBHOOK_SECRET_BYTES_MIN,
+    WEBHOOK_SECRET_PREFIX, WEBHOOK_SIGNATURE_HEADER_BYTES_MAX, WEBHOOK_SIGNATURES_MAX,
+    WEBHOOK_TOLERANCE_S, WebhookHeaders, WebhookKeys, WebhookSecret, WebhookSender,
+    WebhookSenderConfig, sign, sign_all, verify, webhook_payload,
+};
