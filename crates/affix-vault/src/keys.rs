@@ -251,6 +251,33 @@ impl SecretKey {
     pub(crate) fn sign(&self, payload: &Payload) -> Result<SignatureBytes, Error> {
         self.prepare()?.sign(payload)
     }
+
+    /// Signs `payload` given the key's public key as stored beside it, which saves
+    /// deriving it again (for Ed25519 a second fixed-base scalar multiplication, as
+    /// expensive as the signature itself).
+    ///
+    /// The caller must pass the public key that was authenticated together with this
+    /// secret (the key record's AEAD binds both): Ed25519 signing with a mismatched
+    /// public key would leak the secret. Other algorithms ignore `public_key`.
+    pub(crate) fn sign_with_public(
+        &self,
+        public_key: &[u8],
+        payload: &Payload,
+    ) -> Result<SignatureBytes, Error> {
+        match (self.algorithm, payload) {
+            (Algorithm::Ed25519, Payload::Message(m)) => {
+                use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign};
+                let public = <&[u8; 32]>::try_from(public_key)
+                    .ok()
+                    .and_then(|p| ed25519_dalek::VerifyingKey::from_bytes(p).ok())
+                    .ok_or_else(|| malformed("public key", "ed25519 point"))?;
+                let expanded = ExpandedSecretKey::from(&*self.secret);
+                let sig = raw_sign::<sha2::Sha512>(&expanded, m, &public);
+                Ok(plain(sig.to_bytes().to_vec()))
+            }
+            _ => self.sign(payload),
+        }
+    }
 }
 
 /// A key in its signing library's form. Each library zeroizes its own key on drop.

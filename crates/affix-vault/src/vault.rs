@@ -1406,7 +1406,7 @@ impl Vault {
         }
         let signed = (|| {
             let secret = self.open_secret(&r.tenant, &r.key, &record)?;
-            secret.sign(&r.payload)
+            secret.sign_with_public(&record.public_key, &r.payload)
         })();
         let signature = match signed {
             Ok(s) => s,
