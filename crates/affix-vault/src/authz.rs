@@ -280,3 +280,40 @@ pub fn fresh_nonce() -> Result<[u8; 16], Error> {
     getrandom::fill(&mut nonce).map_err(|_| Error::Random)?;
     Ok(nonce)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest as _, Sha256};
+
+    /// Statement bytes are frozen: adding `wallet-sign` changed no existing encoding.
+    /// Expected digests computed independently from the layout above (Python hashlib).
+    #[test]
+    fn statement_encodings_are_frozen() {
+        let statement = |action, key| Statement {
+            tenant: TenantId::new("acme").unwrap(),
+            action,
+            key,
+            payload_kind: 1,
+            digest: [2; 32],
+            grant: None,
+            nonce: [3; 16],
+            expires_ms: 0x0102_0304_0506_0708,
+            credential: CredentialId([4; 16]),
+        };
+        let digest = |s: Statement| hex::encode(Sha256::digest(s.to_bytes()));
+        assert_eq!(
+            digest(statement(Action::Sign, Some(KeyId([1; 16])))),
+            "cfaf05ab483d6f8416387c05cdd00ff74f2335796b0251c4063fc65944740559"
+        );
+        assert_eq!(
+            digest(statement(Action::WalletSign, None)),
+            "062bc85b5a4d2428cd48c6d3297294df255a00447aebe18adb7bc0b4df63c7ff"
+        );
+        let codes: Vec<u8> = Action::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()).unwrap(), a);
+        }
+    }
+}
