@@ -5,10 +5,13 @@
 //!   "affix.dev/vault/authorization/v1" 0x00
 //!   tenant       u8 len + name
 //!   action       u8   1 sign, 2 grant, 3 disable, 4 register-credential,
-//!                     5 cancel-recovery, 6 export-seed, 7 revoke-credential
+//!                     5 cancel-recovery, 6 export-seed, 7 revoke-credential,
+//!                     8 wallet-sign
 //!   key          16   key id (zeros when the action names no key)
-//!   payload      u8   1 message, 2 prehash (sign only; 0 otherwise)
-//!   digest       32   sign: Payload::digest; others: SHA-256 of the action's object
+//!   payload      u8   1 message, 2 prehash (sign and wallet-sign; 0 otherwise)
+//!   digest       32   sign: Payload::digest; wallet-sign: wallet::wallet_sign_digest;
+//!                     export-seed: wallet::seed_export_digest; others: SHA-256 of the
+//!                     action's object
 //!   grant        16   grant id when signing under a delegated grant, zeros otherwise
 //!   nonce        16   chosen by the authenticator, never accepted twice
 //!   expires_ms   u64 BE
@@ -45,10 +48,13 @@ pub enum Action {
     RegisterCredential,
     /// Stop a recovery during its cancellation window.
     CancelRecovery,
-    /// Export a wallet key's seed to its owner.
+    /// Receive a wallet's seed at the end of a seed-export recovery (signed by the
+    /// recipient key the recovery names).
     ExportSeed,
     /// Revoke one of the owner's credentials.
     RevokeCredential,
+    /// Sign with a key derived from one of the owner's HD wallets.
+    WalletSign,
 }
 
 impl Action {
@@ -61,11 +67,12 @@ impl Action {
             Action::CancelRecovery => 5,
             Action::ExportSeed => 6,
             Action::RevokeCredential => 7,
+            Action::WalletSign => 8,
         }
     }
 
     /// Every action.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Sign,
         Action::Grant,
         Action::Disable,
@@ -73,6 +80,7 @@ impl Action {
         Action::CancelRecovery,
         Action::ExportSeed,
         Action::RevokeCredential,
+        Action::WalletSign,
     ];
 
     /// The action with this [`Action::name`].
@@ -96,6 +104,7 @@ impl Action {
             Action::CancelRecovery => "cancel-recovery",
             Action::ExportSeed => "export-seed",
             Action::RevokeCredential => "revoke-credential",
+            Action::WalletSign => "wallet-sign",
         }
     }
 }
@@ -270,4 +279,41 @@ pub fn fresh_nonce() -> Result<[u8; 16], Error> {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|_| Error::Random)?;
     Ok(nonce)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest as _, Sha256};
+
+    /// Statement bytes are frozen: adding `wallet-sign` changed no existing encoding.
+    /// Expected digests computed independently from the layout above (Python hashlib).
+    #[test]
+    fn statement_encodings_are_frozen() {
+        let statement = |action, key| Statement {
+            tenant: TenantId::new("acme").unwrap(),
+            action,
+            key,
+            payload_kind: 1,
+            digest: [2; 32],
+            grant: None,
+            nonce: [3; 16],
+            expires_ms: 0x0102_0304_0506_0708,
+            credential: CredentialId([4; 16]),
+        };
+        let digest = |s: Statement| hex::encode(Sha256::digest(s.to_bytes()));
+        assert_eq!(
+            digest(statement(Action::Sign, Some(KeyId([1; 16])))),
+            "cfaf05ab483d6f8416387c05cdd00ff74f2335796b0251c4063fc65944740559"
+        );
+        assert_eq!(
+            digest(statement(Action::WalletSign, None)),
+            "062bc85b5a4d2428cd48c6d3297294df255a00447aebe18adb7bc0b4df63c7ff"
+        );
+        let codes: Vec<u8> = Action::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()).unwrap(), a);
+        }
+    }
 }

@@ -27,6 +27,10 @@ pub enum Error {
     /// caller cannot probe another tenant's key ids. HTTP 404.
     #[error("no key {0} in this tenant")]
     KeyNotFound(String),
+    /// No such wallet in this tenant (or not this owner's). Like keys, other tenants'
+    /// wallets are reported the same way. HTTP 404.
+    #[error("no wallet {0} in this tenant")]
+    WalletNotFound(String),
     /// No such credential for this owner. HTTP 404.
     #[error("no credential {0} for this owner")]
     CredentialNotFound(String),

@@ -12,7 +12,10 @@
 //! | `vault.credential.registered` | `owner:<id>` | `public-key`, `authorization`? | tenant, credential, kind, via |
 //! | `vault.credential.revoked` | `owner:<id>` | `authorization` | tenant, credential, via |
 //! | `vault.recovery.*` | `owner:<id>` | `identity`/`approval`/`new-credential` | tenant, recovery, party |
-//! | `vault.master.rotated` | `vault` | `master-key-id` | from, to, keys |
+//! | `vault.wallet.created` | `wallet:<id>` | `header` | tenant, owner, words |
+//! | `vault.wallet.signed` | `wallet:<id>` | `signed`, `authorization` | tenant, credential, scheme, path |
+//! | `vault.wallet.seed-exported` | `wallet:<id>` | `recipient`, `authorization` | tenant, owner, recovery |
+//! | `vault.master.rotated` | `vault` | `master-key-id` | from, to, keys, wallets |
 
 use crate::error::Error;
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
@@ -44,4 +47,7 @@ pub(crate) mod code {
     pub(crate) const CREDENTIAL_REGISTERED: u8 = 5;
     pub(crate) const CREDENTIAL_REVOKED: u8 = 6;
     pub(crate) const RECOVERY: u8 = 7;
+    pub(crate) const WALLET_CREATED: u8 = 8;
+    pub(crate) const WALLET_SIGNED: u8 = 9;
+    pub(crate) const WALLET_SEED_EXPORTED: u8 = 10;
 }

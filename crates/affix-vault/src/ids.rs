@@ -66,6 +66,14 @@ id16!(
     "grant id"
 );
 id16!(
+    /// An HD wallet (a sealed BIP-39 seed). The first bit is always 1: key ids start with
+    /// a sequence number below 2⁶³, so the 12-byte envelope nonces of wallets (the first
+    /// 12 bytes of the id, like keys') never meet a key's under the same KEK; the other
+    /// 127 bits are random.
+    WalletId,
+    "wallet id"
+);
+id16!(
     /// A recovery procedure.
     RecoveryId,
     "recovery id"
@@ -85,6 +93,15 @@ impl KeyId {
         id[..8].copy_from_slice(&seq.to_be_bytes());
         id[8..].copy_from_slice(&random);
         Self(id)
+    }
+}
+
+impl WalletId {
+    /// A fresh wallet id: the marker bit and 127 random bits.
+    pub(crate) fn generate() -> Result<Self, Error> {
+        let mut id = Self::random()?;
+        id.0[0] |= 0x80;
+        Ok(id)
     }
 }
 

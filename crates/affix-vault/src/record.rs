@@ -17,6 +17,18 @@
 //!   version u8 0x01 ‖ kind u8 (1 Ed25519, 2 ECDSA P-256) ‖ tenant u32 BE ‖ owner 16 ‖
 //!   created_ms u64 BE ‖ public key (32, or 33 compressed)
 //!
+//! WalletRecord (value of table `wallets`, under the 16-byte wallet id), 82 bytes
+//!   version      u8      0x01
+//!   words        u8      12 or 24 (BIP-39 entropy of 16 or 32 bytes)
+//!   tenant       u32 BE
+//!   owner        16      OwnerId
+//!   created_ms   u64 BE
+//!   kek_gen      u32 BE
+//!   sealed       48      AES-256-GCM(KEK, nonce = wallet id[0..12],
+//!                                    aad = WALLET_AAD_CONTEXT ‖ u8 len ‖ tenant name ‖
+//!                                          wallet id ‖ every byte above) of the
+//!                        entropy, zero-padded to 32 bytes (checked zero on opening)
+//!
 //! GrantRecord (value of table `grants`, under the grant id)
 //!   version u8 0x01 ‖ key id 16 ‖ grantee credential 16 ‖ not_after_ms u64 BE ‖
 //!   max_uses u32 BE ‖ created_ms u64 BE ‖ purpose: u8 len + [a-z0-9._-]{1,64}
@@ -27,7 +39,7 @@
 //! tenant, key id, owner or algorithm, or with any byte flipped, fails decryption.
 
 use crate::error::{Error, malformed};
-use crate::ids::{CredentialId, KeyId, OwnerId, TenantId};
+use crate::ids::{CredentialId, KeyId, OwnerId, TenantId, WalletId};
 use crate::keys::Algorithm;
 
 /// Record format version written and read by this crate.
@@ -35,6 +47,12 @@ pub const RECORD_VERSION: u8 = 1;
 
 /// Domain-separation prefix of a key envelope's associated data.
 pub const KEY_AAD_CONTEXT: &[u8] = b"affix.dev/vault/key/v1\0";
+
+/// Domain-separation prefix of a wallet seed envelope's associated data.
+pub const WALLET_AAD_CONTEXT: &[u8] = b"affix.dev/vault/wallet/v1\0";
+
+/// Length of an encoded [`WalletRecord`].
+pub const WALLET_RECORD_LEN: usize = 34 + SEALED_LEN;
 
 /// Length of a sealed secret: 32 bytes and the 16-byte GCM tag.
 pub const SEALED_LEN: usize = 48;
@@ -112,6 +130,100 @@ impl KeyRecord {
     pub fn aad(&self, tenant: &TenantId, id: &KeyId) -> Vec<u8> {
         let mut aad = Vec::with_capacity(KEY_AAD_CONTEXT.len() + 1 + 64 + 16 + 70);
         aad.extend_from_slice(KEY_AAD_CONTEXT);
+        push_short(&mut aad, tenant.as_str().as_bytes());
+        aad.extend_from_slice(&id.0);
+        aad.extend_from_slice(&self.header_bytes());
+        aad
+    }
+}
+
+/// A stored HD wallet: who owns it and its sealed BIP-39 entropy. The mnemonic, the
+/// BIP-39 seed and every derived key are rebuilt from the entropy for one operation and
+/// zeroized after it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WalletRecord {
+    /// Mnemonic length: 12 or 24 words (16 or 32 bytes of entropy).
+    pub words: u8,
+    /// Tenant number.
+    pub tenant: u32,
+    /// Owner within the tenant.
+    pub owner: OwnerId,
+    /// Creation time.
+    pub created_ms: u64,
+    /// Generation of the KEK that sealed the entropy.
+    pub kek_gen: u32,
+    /// AES-256-GCM ciphertext and tag of the zero-padded entropy.
+    pub sealed: [u8; SEALED_LEN],
+}
+
+impl WalletRecord {
+    /// Bytes of entropy behind `words` words (12 → 16, 24 → 32).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for other word counts.
+    pub fn entropy_len(words: u8) -> Result<usize, Error> {
+        match words {
+            12 => Ok(16),
+            24 => Ok(32),
+            _ => Err(malformed(
+                "wallet",
+                format!("{words} words; 12 or 24 are supported"),
+            )),
+        }
+    }
+
+    /// Bytes before the sealed entropy (authenticated, not encrypted).
+    pub fn header_bytes(&self) -> [u8; 34] {
+        let mut out = [0u8; 34];
+        out[0] = RECORD_VERSION;
+        out[1] = self.words;
+        out[2..6].copy_from_slice(&self.tenant.to_be_bytes());
+        out[6..22].copy_from_slice(&self.owner.0);
+        out[22..30].copy_from_slice(&self.created_ms.to_be_bytes());
+        out[30..34].copy_from_slice(&self.kek_gen.to_be_bytes());
+        out
+    }
+
+    /// The encoded record ([`WALLET_RECORD_LEN`] bytes).
+    pub fn encode(&self) -> [u8; WALLET_RECORD_LEN] {
+        let mut out = [0u8; WALLET_RECORD_LEN];
+        out[..34].copy_from_slice(&self.header_bytes());
+        out[34..].copy_from_slice(&self.sealed);
+        out
+    }
+
+    /// Decodes a stored record strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] on a wrong version, word count or length.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "wallet record");
+        let version = r.u8()?;
+        if version != RECORD_VERSION {
+            return Err(malformed("wallet record", format!("version {version}")));
+        }
+        let words = r.u8()?;
+        Self::entropy_len(words)?;
+        let tenant = r.u32()?;
+        let owner = OwnerId(r.array()?);
+        let created_ms = r.u64()?;
+        let kek_gen = r.u32()?;
+        let sealed = r.array()?;
+        r.end()?;
+        Ok(Self {
+            words,
+            tenant,
+            owner,
+            created_ms,
+            kek_gen,
+            sealed,
+        })
+    }
+
+    /// The associated data of the envelope.
+    pub fn aad(&self, tenant: &TenantId, id: &WalletId) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(WALLET_AAD_CONTEXT.len() + 1 + 64 + 16 + 34);
+        aad.extend_from_slice(WALLET_AAD_CONTEXT);
         push_short(&mut aad, tenant.as_str().as_bytes());
         aad.extend_from_slice(&id.0);
         aad.extend_from_slice(&self.header_bytes());
@@ -434,4 +546,68 @@ mod tests {
         long.push(0);
         assert!(GrantRecord::decode(&long).is_err());
     }
+
+    /// The key and wallet record encodings are frozen: a change here is a new format.
+    #[test]
+    fn key_and_wallet_record_encodings_are_frozen() {
+        use sha2::{Digest as _, Sha256};
+        let key = KeyRecord {
+            algorithm: Algorithm::EcdsaSecp256k1,
+            tenant: 7,
+            owner: OwnerId([0x11; 16]),
+            created_ms: 1_795_000_000_000,
+            kek_gen: 3,
+            public_key: vec![0x02; 33],
+            sealed: [0x5a; SEALED_LEN],
+        };
+        assert_eq!(
+            hex::encode(Sha256::digest(key.encode())),
+            KEY_RECORD_FIXTURE_SHA256
+        );
+        let wallet = WalletRecord {
+            words: 24,
+            tenant: 7,
+            owner: OwnerId([0x11; 16]),
+            created_ms: 1_795_000_000_000,
+            kek_gen: 3,
+            sealed: [0x5a; SEALED_LEN],
+        };
+        let bytes = wallet.encode();
+        assert_eq!(bytes.len(), WALLET_RECORD_LEN);
+        assert_eq!(
+            hex::encode(bytes),
+            concat!(
+                "0118",
+                "00000007",
+                "11111111111111111111111111111111",
+                "000001a1ee565e00",
+                "00000003",
+                "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+            )
+        );
+        assert_eq!(WalletRecord::decode(&bytes).unwrap(), wallet);
+        let aad = wallet.aad(&TenantId::new("acme").unwrap(), &WalletId([0x80; 16]));
+        assert_eq!(
+            hex::encode(&aad[..WALLET_AAD_CONTEXT.len() + 5]),
+            "61666669782e6465762f7661756c742f77616c6c65742f7631000461636d65"
+        );
+        // Every truncation, extension, other version and other word count is refused,
+        // without a panic.
+        for n in 0..bytes.len() {
+            assert!(WalletRecord::decode(&bytes[..n]).is_err());
+        }
+        let mut long = bytes.to_vec();
+        long.push(0);
+        assert!(WalletRecord::decode(&long).is_err());
+        for (at, value) in [(0, 2u8), (1, 15), (1, 0)] {
+            let mut bad = bytes;
+            bad[at] = value;
+            assert!(WalletRecord::decode(&bad).is_err());
+        }
+    }
+
+    // SHA-256 of the spec bytes, computed independently (Python hashlib).
+    const KEY_RECORD_FIXTURE_SHA256: &str =
+        "ae67d2eb2764502b2325a54785a3d6754b68e58ebc812e5b52582f920af9fb4f";
 }

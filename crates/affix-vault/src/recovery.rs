@@ -14,6 +14,16 @@
 //! 4. **complete** — only with approvals from at least two distinct parties, after the
 //!    window, if not cancelled. The new credential is registered and the old ones revoked.
 //!
+//! **Seed export** is the same procedure with another purpose ([`Purpose::ExportSeed`],
+//! [`Vault::start_seed_export`]): the identity check, the two of three approvals, the
+//! window in which any of the owner's credentials can cancel, and the rate limit (shared
+//! with credential recoveries) all apply. Instead of a new credential it names a
+//! *recipient* key; completion ([`Vault::complete_seed_export`]) needs that key's
+//! signature ([`Action::ExportSeed`] over [`crate::wallet::seed_export_digest`]) and
+//! returns the wallet's mnemonic once, recorded as `vault.wallet.seed-exported`. The
+//! owner's credentials stay as they are. Only wallet seeds can be exported: e-signature
+//! keys have no export path at all.
+//!
 //! [`check_complete`] is the pure policy: no single party, the platform included, can
 //! satisfy it alone. What enforces it against a malicious operator is that the master
 //! key sits in an HSM the operator cannot read out, and that every step is in the
@@ -22,7 +32,7 @@
 use crate::authz::{Action, Authorization};
 use crate::error::{Error, malformed};
 use crate::evidence;
-use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId};
+use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId, WalletId};
 use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
 use crate::store::{self, insert_new, owner_key};
 use crate::vault::{Job, Vault, index_owner_event};
@@ -38,6 +48,9 @@ pub const DEFAULT_MIN_INTERVAL_MS: u64 = 24 * 3600 * 1000;
 
 /// Domain separation of approval signatures.
 pub const APPROVAL_CONTEXT: &[u8] = b"affix.dev/vault/recovery-approval/v1\0";
+
+/// Domain separation of seed-export approval signatures.
+pub const SEED_EXPORT_APPROVAL_CONTEXT: &[u8] = b"affix.dev/vault/seed-export-approval/v1\0";
 
 /// Who approves recoveries and how long owners have to object.
 #[derive(Debug, Clone)]
@@ -107,7 +120,28 @@ pub enum Status {
     Completed,
 }
 
+/// What a completed recovery does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// Register the new credential and revoke the old ones (the original recovery).
+    BindCredential,
+    /// Give the wallet's mnemonic to the holder of the recipient key.
+    ExportSeed {
+        /// The wallet whose seed is exported.
+        wallet: WalletId,
+    },
+}
+
 /// The stored state of a recovery.
+///
+/// ```text
+/// v1 (credential recoveries; unchanged):
+///   0x01 ‖ tenant u32 BE ‖ owner 16 ‖ kind u8 ‖ u8 len + public key ‖ started_ms u64 BE ‖
+///   approvals u8 ‖ status u8 (0 pending, 1 cancelled, 2 completed)
+/// v2 (seed exports): 0x02 ‖ the v1 fields after the version ‖ purpose u8 (1 export-seed)
+///   ‖ wallet id 16
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovery {
     /// Tenant number.
@@ -124,11 +158,19 @@ pub struct Recovery {
     pub approvals: u8,
     /// Status.
     pub status: Status,
+    /// What completing it does.
+    pub purpose: Purpose,
 }
 
 impl Recovery {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = vec![1];
+    /// The stored encoding: v1 for credential recoveries (as before seed exports
+    /// existed), v2 for seed exports.
+    pub fn encode(&self) -> Vec<u8> {
+        let version = match self.purpose {
+            Purpose::BindCredential => 1,
+            Purpose::ExportSeed { .. } => 2,
+        };
+        let mut out = vec![version];
         out.extend_from_slice(&self.tenant.to_be_bytes());
         out.extend_from_slice(&self.owner.0);
         out.push(self.kind.code());
@@ -140,13 +182,22 @@ impl Recovery {
             Status::Cancelled => 1,
             Status::Completed => 2,
         });
+        if let Purpose::ExportSeed { wallet } = self.purpose {
+            out.push(1);
+            out.extend_from_slice(&wallet.0);
+        }
         out
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+    /// Decodes a stored recovery strictly (v1 or v2).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes, "recovery");
-        if r.u8()? != 1 {
-            return Err(malformed("recovery", "version"));
+        let version = r.u8()?;
+        if version != 1 && version != 2 {
+            return Err(malformed("recovery", format!("version {version}")));
         }
         let tenant = r.u32()?;
         let owner = OwnerId(r.array()?);
@@ -161,6 +212,17 @@ impl Recovery {
             2 => Status::Completed,
             _ => return Err(malformed("recovery", "status")),
         };
+        let purpose = if version == 1 {
+            Purpose::BindCredential
+        } else {
+            // v2 exists only for seed exports: one encoding per value.
+            if r.u8()? != 1 {
+                return Err(malformed("recovery", "purpose"));
+            }
+            Purpose::ExportSeed {
+                wallet: WalletId(r.array()?),
+            }
+        };
         r.end()?;
         Ok(Self {
             tenant,
@@ -170,7 +232,19 @@ impl Recovery {
             started_ms,
             approvals,
             status,
+            purpose,
         })
+    }
+
+    /// The bytes approvers sign for this recovery: [`approval_message`] for credential
+    /// recoveries, [`seed_export_approval_message`] for seed exports.
+    pub fn approval_message(&self, tenant: &TenantId, id: RecoveryId) -> Vec<u8> {
+        match self.purpose {
+            Purpose::BindCredential => approval_message(tenant, self.owner, id, &self.public_key),
+            Purpose::ExportSeed { wallet } => {
+                seed_export_approval_message(tenant, self.owner, id, &self.public_key, wallet)
+            }
+        }
     }
 
     /// Number of distinct parties that approved.
@@ -222,6 +296,25 @@ pub fn approval_message(
     out.extend_from_slice(&owner.0);
     out.extend_from_slice(&id.0);
     out.extend_from_slice(&Sha256::digest(new_public_key));
+    out
+}
+
+/// The bytes the platform and authorities sign to approve a seed export: like
+/// [`approval_message`] under its own context, with the wallet id appended, so an
+/// approval can never be taken for the other kind of recovery.
+pub fn seed_export_approval_message(
+    tenant: &TenantId,
+    owner: OwnerId,
+    id: RecoveryId,
+    recipient_public_key: &[u8],
+    wallet: WalletId,
+) -> Vec<u8> {
+    let mut out = SEED_EXPORT_APPROVAL_CONTEXT.to_vec();
+    push_short(&mut out, tenant.as_str().as_bytes());
+    out.extend_from_slice(&owner.0);
+    out.extend_from_slice(&id.0);
+    out.extend_from_slice(&Sha256::digest(recipient_public_key));
+    out.extend_from_slice(&wallet.0);
     out
 }
 
@@ -327,6 +420,63 @@ impl Vault {
         identity: &IdentityCheck,
         now_ms: u64,
     ) -> Result<RecoveryId, Error> {
+        self.start(
+            tenant,
+            owner,
+            kind,
+            new_public_key,
+            identity,
+            Purpose::BindCredential,
+            now_ms,
+        )
+    }
+
+    /// Starts a seed export of the owner's `wallet` to the holder of `recipient_public_key`
+    /// (a fresh device key), after identity re-verification. The same policy as
+    /// [`Vault::start_recovery`] applies, rate limit included (one start of either kind
+    /// per owner per interval).
+    ///
+    /// # Errors
+    /// [`Error::WalletNotFound`] unless `wallet` is the owner's wallet in this tenant
+    /// (e-signature key ids are never wallets); [`Error::RateLimited`];
+    /// [`Error::Malformed`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_seed_export(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        wallet: WalletId,
+        kind: CredentialKind,
+        recipient_public_key: &[u8],
+        identity: &IdentityCheck,
+        now_ms: u64,
+    ) -> Result<RecoveryId, Error> {
+        let record = self.load_wallet(tenant, &wallet)?;
+        if record.owner != owner {
+            return Err(Error::WalletNotFound(wallet.to_string()));
+        }
+        self.start(
+            tenant,
+            owner,
+            kind,
+            recipient_public_key,
+            identity,
+            Purpose::ExportSeed { wallet },
+            now_ms,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        kind: CredentialKind,
+        new_public_key: &[u8],
+        identity: &IdentityCheck,
+        purpose: Purpose,
+        now_ms: u64,
+    ) -> Result<RecoveryId, Error> {
         CredentialRecord::check_public_key(kind, new_public_key)?;
         crate::record::check_label(&identity.provider)?;
         let t = self.tenant_number(tenant)?;
@@ -354,6 +504,25 @@ impl Vault {
             started_ms: now_ms,
             approvals: 0,
             status: Status::Pending,
+            purpose,
+        };
+        let recovery_id = id.to_string();
+        let window_ends = (now_ms.saturating_add(self.config().recovery.window_ms)).to_string();
+        let mut metadata = vec![
+            ("provider", identity.provider.as_str()),
+            ("recovery", recovery_id.as_str()),
+            ("tenant", tenant.as_str()),
+            ("window-ends", window_ends.as_str()),
+        ];
+        let wallet_id;
+        let key_label = match purpose {
+            Purpose::BindCredential => "new-credential",
+            Purpose::ExportSeed { wallet } => {
+                wallet_id = wallet.to_string();
+                metadata.push(("purpose", "export-seed"));
+                metadata.push(("wallet", wallet_id.as_str()));
+                "recipient"
+            }
         };
         let ev = evidence::record(
             "vault.recovery.started",
@@ -362,17 +531,9 @@ impl Vault {
             self.submitter(),
             &[
                 ("identity", identity.result_digest),
-                ("new-credential", Sha256::digest(new_public_key).into()),
+                (key_label, Sha256::digest(new_public_key).into()),
             ],
-            &[
-                ("provider", &identity.provider),
-                ("recovery", &id.to_string()),
-                ("tenant", tenant.as_str()),
-                (
-                    "window-ends",
-                    &(now_ms.saturating_add(self.config().recovery.window_ms)).to_string(),
-                ),
-            ],
+            &metadata,
         )?;
         let bytes = recovery.encode();
         self.commit(Job {
@@ -433,7 +594,7 @@ impl Vault {
         if r.status != Status::Pending {
             return Err(Error::RecoveryRefused("it is not pending".into()));
         }
-        let message = approval_message(tenant, owner, id, &r.public_key);
+        let message = r.approval_message(tenant, id);
         let policy = &self.config().recovery;
         let (party, name) = match &approval {
             Approval::Platform { signature } => {
@@ -569,6 +730,11 @@ impl Vault {
         now_ms: u64,
     ) -> Result<CredentialId, Error> {
         let mut r = self.recovery(tenant, owner, id)?;
+        if r.purpose != Purpose::BindCredential {
+            return Err(Error::RecoveryRefused(
+                "this recovery exports a wallet seed; it registers no credential".into(),
+            ));
+        }
         check_complete(&r, &self.config().recovery, now_ms)?;
         let old = self.active_credentials(r.tenant, owner)?;
         let cred = CredentialId::random()?;
@@ -624,6 +790,109 @@ impl Vault {
         })?;
         Ok(cred)
     }
+
+    /// Completes a seed export under [`check_complete`], on the recipient key's
+    /// authorization (`Action::ExportSeed`, key none, digest
+    /// [`crate::wallet::seed_export_digest`]), and returns the wallet's mnemonic — once:
+    /// the recovery is completed in the same transaction as the
+    /// `vault.wallet.seed-exported` record (no secret in it), so a second call is refused.
+    ///
+    /// # Errors
+    /// [`Error::RecoveryRefused`] (not a seed export, too few approvals, in the window,
+    /// cancelled, already completed); [`Error::Unauthorized`] (not the recipient key's
+    /// fresh authorization of this export); [`Error::WalletNotFound`],
+    /// [`Error::Tampered`].
+    pub fn complete_seed_export(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        id: RecoveryId,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<SeedExport, Error> {
+        let mut r = self.recovery(tenant, owner, id)?;
+        let Purpose::ExportSeed { wallet } = r.purpose else {
+            return Err(Error::RecoveryRefused(
+                "this recovery binds a credential; it exports no seed".into(),
+            ));
+        };
+        check_complete(&r, &self.config().recovery, now_ms)?;
+        let s = &authorization.statement;
+        if s.action != Action::ExportSeed
+            || &s.tenant != tenant
+            || s.key.is_some()
+            || s.grant.is_some()
+            || s.digest != crate::wallet::seed_export_digest(id, wallet)
+        {
+            return Err(Error::Unauthorized(
+                "the authorization is not for this seed export".into(),
+            ));
+        }
+        authorization.verify_signature(r.kind, &r.public_key, now_ms)?;
+        let record = self.load_wallet(tenant, &wallet)?;
+        if record.owner != owner {
+            return Err(Error::WalletNotFound(wallet.to_string()));
+        }
+        let mnemonic = self.open_wallet_mnemonic(tenant, &wallet, &record)?;
+        r.status = Status::Completed;
+        let ev = evidence::record(
+            "vault.wallet.seed-exported",
+            &format!("wallet:{wallet}"),
+            now_ms,
+            self.submitter(),
+            &[
+                ("authorization", Sha256::digest(s.to_bytes()).into()),
+                ("recipient", Sha256::digest(&r.public_key).into()),
+            ],
+            &[
+                ("owner", &owner.to_string()),
+                ("recovery", &id.to_string()),
+                ("tenant", tenant.as_str()),
+                ("words", &record.words.to_string()),
+            ],
+        )?;
+        let state = r.encode();
+        let t = r.tenant;
+        let leaf = self.commit(Job {
+            records: vec![ev],
+            write: Box::new(move |tx, leaf| {
+                let mut table = tx.open_table(store::RECOVERIES)?;
+                ensure_pending(&table, &id)?;
+                table.insert(&id.0, state.as_slice())?;
+                tx.open_table(store::USAGE)?.insert(
+                    &crate::vault::usage_key_of(&wallet.0, leaf),
+                    crate::evidence::code::WALLET_SEED_EXPORTED,
+                )?;
+                index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;
+                Ok(())
+            }),
+        })?;
+        Ok(SeedExport {
+            wallet,
+            mnemonic: mnemonic.phrase(),
+            evidence_leaf: leaf,
+        })
+    }
+}
+
+/// A completed seed export: the mnemonic, shown to its owner once.
+pub struct SeedExport {
+    /// The wallet.
+    pub wallet: WalletId,
+    /// The BIP-39 words, single-space separated; zeroized on drop.
+    pub mnemonic: zeroize::Zeroizing<String>,
+    /// Index of the `vault.wallet.seed-exported` record.
+    pub evidence_leaf: u64,
+}
+
+impl std::fmt::Debug for SeedExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedExport")
+            .field("wallet", &self.wallet)
+            .field("mnemonic", &"redacted")
+            .field("evidence_leaf", &self.evidence_leaf)
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -639,6 +908,7 @@ mod tests {
             started_ms: 1_000,
             approvals,
             status: Status::Pending,
+            purpose: Purpose::BindCredential,
         }
     }
 
@@ -658,5 +928,55 @@ mod tests {
         assert!(check_complete(&cancelled, &policy, after).is_err());
         let r = pending(PLATFORM | CODE);
         assert_eq!(Recovery::decode(&r.encode()).unwrap(), r);
+    }
+
+    /// v1 (credential recoveries) is byte-for-byte what it was before seed exports; v2
+    /// adds the purpose. Both frozen here.
+    #[test]
+    fn recovery_encodings_are_frozen_and_strict() {
+        let mut r = pending(PLATFORM | CODE);
+        r.public_key = vec![0xab; 32];
+        let v1 = r.encode();
+        assert_eq!(
+            hex::encode(&v1),
+            concat!(
+                "01",
+                "00000001",
+                "01010101010101010101010101010101",
+                "01",
+                "20",
+                "abababababababababababababababababababababababababababababababab",
+                "00000000000003e8",
+                "05",
+                "00"
+            )
+        );
+        r.purpose = Purpose::ExportSeed {
+            wallet: WalletId([0x80; 16]),
+        };
+        let v2 = r.encode();
+        assert_eq!(v2[0], 2);
+        assert_eq!(&v2[1..v1.len()], &v1[1..]);
+        assert_eq!(
+            hex::encode(&v2[v1.len()..]),
+            "0180808080808080808080808080808080"
+        );
+        assert_eq!(Recovery::decode(&v2).unwrap(), r);
+        for n in 0..v2.len() {
+            assert!(Recovery::decode(&v2[..n]).is_err());
+        }
+        let mut bad = v2.clone();
+        bad[v1.len()] = 0;
+        assert!(Recovery::decode(&bad).is_err());
+        let mut bad = v1.clone();
+        bad[0] = 3;
+        assert!(Recovery::decode(&bad).is_err());
+        // An approval for one kind of recovery is not an approval for the other.
+        let t = TenantId::new("acme").unwrap();
+        let id = RecoveryId([9; 16]);
+        assert_ne!(
+            r.approval_message(&t, id),
+            approval_message(&t, r.owner, id, &r.public_key)
+        );
     }
 }

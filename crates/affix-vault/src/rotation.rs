@@ -1,5 +1,5 @@
-//! Master-key rotation: every key re-sealed under new KEKs wrapped by the new master key,
-//! online and resumable.
+//! Master-key rotation: every key and every wallet seed re-sealed under new KEKs wrapped
+//! by the new master key, online and resumable.
 //!
 //! 1. Start (one transaction): a new KEK generation `g+1`, one KEK per tenant wrapped by
 //!    the new master key; `meta.rotation` = target master id. New keys are sealed under
@@ -10,6 +10,10 @@
 //!    in KEK generation and sealed bytes before it is written. A crash loses at most one
 //!    uncommitted batch, which the next run redoes; every key stays readable throughout,
 //!    since both generations' KEKs remain until the end.
+//!    Wallet seed records (table `wallets`) are re-sealed the same way after the keys,
+//!    with their own cursor (`meta.rotation_wallet_cursor`): each rewritten record is
+//!    checked to differ only in KEK generation and sealed bytes, and to open to the same
+//!    entropy.
 //! 3. Finish: old generations' wrapped KEKs deleted, `meta.master` = new id, a
 //!    `vault.master.rotated` evidence record.
 //!
@@ -18,8 +22,8 @@
 
 use crate::error::Error;
 use crate::evidence;
-use crate::ids::KeyId;
-use crate::record::KeyRecord;
+use crate::ids::{KeyId, WalletId};
+use crate::record::{KeyRecord, WalletRecord};
 use crate::store;
 use crate::vault::{Job, Vault, kek_aad};
 use affix_seal::{Kek, MasterKey};
@@ -40,6 +44,10 @@ pub struct RotationReport {
     pub generation: u32,
     /// Whether this call resumed an interrupted rotation.
     pub resumed: bool,
+    /// Wallet seeds re-sealed by this call.
+    pub wallets_resealed: u64,
+    /// Wallets in the vault.
+    pub wallets_total: u64,
 }
 
 /// Rotates the vault to `new_master`, calling `progress(done, total)` after each batch.
@@ -135,12 +143,14 @@ pub fn rotate(
         cursor = Some(last.0);
         progress(done.min(total), total);
     }
+    let (wallets_resealed, wallets_total) = reseal_wallets(vault, target_gen)?;
     finish(
         vault,
         &old_master,
         &new_master,
         target_gen,
         resealed,
+        wallets_resealed,
         now_ms,
     )?;
     Ok(RotationReport {
@@ -148,7 +158,83 @@ pub fn rotate(
         total,
         generation: target_gen,
         resumed,
+        wallets_resealed,
+        wallets_total,
     })
+}
+
+/// Re-seals every wallet record below `target_gen`, in batches, from the wallet cursor.
+/// Returns (re-sealed by this call, wallets in the vault).
+fn reseal_wallets(vault: &Vault, target_gen: u32) -> Result<(u64, u64), Error> {
+    let (total, mut cursor) = {
+        let tx = vault.db().begin_read()?;
+        let total = tx.open_table(store::WALLETS)?.len()?;
+        let cursor = tx
+            .open_table(store::META)?
+            .get("rotation_wallet_cursor")?
+            .and_then(|v| <[u8; 16]>::try_from(v.value()).ok());
+        (total, cursor)
+    };
+    let mut resealed = 0u64;
+    loop {
+        let batch: Vec<(WalletId, Vec<u8>)> = {
+            let tx = vault.db().begin_read()?;
+            let table = tx.open_table(store::WALLETS)?;
+            let rows: Box<dyn Iterator<Item = _>> = match cursor {
+                Some(c) => Box::new(table.range::<&[u8; 16]>((
+                    std::ops::Bound::Excluded(&c),
+                    std::ops::Bound::Unbounded,
+                ))?),
+                None => Box::new(table.iter()?),
+            };
+            let mut out = Vec::with_capacity(BATCH);
+            for row in rows.take(BATCH) {
+                let (k, v) = row?;
+                out.push((WalletId(*k.value()), v.value().to_vec()));
+            }
+            out
+        };
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        let last = *last;
+        let mut rewritten = Vec::with_capacity(batch.len());
+        for (id, bytes) in &batch {
+            let record =
+                WalletRecord::decode(bytes).map_err(|_| Error::Tampered(id.to_string()))?;
+            if record.kek_gen >= target_gen {
+                continue;
+            }
+            let tenant = vault.tenant_name(record.tenant)?;
+            let entropy = vault.open_wallet_entropy(&tenant, id, &record)?;
+            let mut fresh = record.clone();
+            fresh.kek_gen = target_gen;
+            let fresh = vault.seal_wallet(&tenant, id, fresh, &entropy)?;
+            // Check before writing: only the generation and the sealed bytes change.
+            let mut expected = record.clone();
+            expected.kek_gen = target_gen;
+            expected.sealed = fresh.sealed;
+            if expected != fresh || *vault.open_wallet_entropy(&tenant, id, &fresh)? != *entropy {
+                return Err(Error::Store(format!(
+                    "re-sealing wallet {id} changed more than its envelope"
+                )));
+            }
+            rewritten.push((*id, fresh.encode()));
+        }
+        let tx = vault.db().begin_write()?;
+        {
+            let mut table = tx.open_table(store::WALLETS)?;
+            for (id, bytes) in &rewritten {
+                table.insert(&id.0, bytes.as_slice())?;
+            }
+            let mut meta = tx.open_table(store::META)?;
+            meta.insert("rotation_wallet_cursor", last.0.as_slice())?;
+        }
+        tx.commit()?;
+        resealed += rewritten.len() as u64;
+        cursor = Some(last.0);
+    }
+    Ok((resealed, total))
 }
 
 /// Begins a rotation (or finds the interrupted one): returns the target generation, the
@@ -206,6 +292,7 @@ fn start(
                 meta.insert("rotation", new_master.id().as_str().as_bytes())?;
                 meta.insert("kek_gen", generation.to_be_bytes().as_slice())?;
                 meta.remove("rotation_cursor")?;
+                meta.remove("rotation_wallet_cursor")?;
                 (generation, None, false)
             }
         }
@@ -220,6 +307,7 @@ fn finish(
     new_master: &Arc<dyn MasterKey>,
     generation: u32,
     resealed: u64,
+    wallets_resealed: u64,
     now_ms: u64,
 ) -> Result<(), Error> {
     let ev = evidence::record(
@@ -236,6 +324,7 @@ fn finish(
             ("generation", &generation.to_string()),
             ("resealed", &resealed.to_string()),
             ("to", new_master.id().as_str()),
+            ("wallets-resealed", &wallets_resealed.to_string()),
         ],
     )?;
     let new_id = new_master.id().as_str().to_owned();
@@ -254,6 +343,7 @@ fn finish(
             meta.insert("master", new_id.as_bytes())?;
             meta.remove("rotation")?;
             meta.remove("rotation_cursor")?;
+            meta.remove("rotation_wallet_cursor")?;
             Ok(())
         }),
     })?;

@@ -1,8 +1,8 @@
 //! The embedded store: table definitions and small typed accessors over `redb`.
 //!
-//! Tables written once per object (`keys`, `credentials`, `grants`, `key_disabled`,
+//! Tables written once per object (`keys`, `wallets`, `credentials`, `grants`, `key_disabled`,
 //! `credential_revoked`, `nonces`, `usage`) are only ever inserted into; `insert_new`
-//! refuses to overwrite. The exceptions, each documented at its table: `keys` values are
+//! refuses to overwrite. The exceptions, each documented at its table: `keys` and `wallets` values are
 //! re-sealed by master-key rotation (immutable header checked byte for byte),
 //! `grant_uses` counters, `recoveries` state and `meta`.
 
@@ -13,6 +13,10 @@ use redb::{ReadableTable, TableDefinition};
 /// replaces the sealed secret and KEK generation of a record whose other bytes it
 /// checks unchanged.
 pub(crate) const KEYS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("keys");
+/// Wallet seed records (`record::WalletRecord`) by wallet id. Insert-only, except that
+/// rotation replaces the sealed entropy and KEK generation of a record whose other bytes
+/// it checks unchanged.
+pub(crate) const WALLETS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("wallets");
 /// Disabled keys: key id → (time ms, reason). Insert-only.
 pub(crate) const KEY_DISABLED: TableDefinition<&[u8; 16], (u64, &str)> =
     TableDefinition::new("key_disabled");
@@ -35,7 +39,7 @@ pub(crate) const GRANT_REVOKED: TableDefinition<&[u8; 16], u64> =
 /// Used authorization nonces: (credential ‖ nonce) → expiry ms. Entries past expiry may
 /// be pruned: an expired authorization is refused anyway.
 pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
-/// Evidence index: (key id ‖ leaf index BE) → event code. Insert-only.
+/// Evidence index: (key or wallet id ‖ leaf index BE) → event code. Insert-only.
 pub(crate) const USAGE: TableDefinition<&[u8; 24], u8> = TableDefinition::new("usage");
 /// Creation records of key batches: first key sequence number → (keys, leaf of the first
 /// key's `vault.key.created` record). Key `first + i` was recorded at leaf `leaf + i`:

@@ -283,6 +283,7 @@ impl Vault {
             tx.open_table(store::RECOVERY_LAST_START)?;
             tx.open_table(store::OUTBOX)?;
             tx.open_table(store::CREATIONS)?;
+            tx.open_table(store::WALLETS)?;
         }
         tx.commit()?;
         Self::assemble(db, dir, master, log, config)
@@ -312,6 +313,12 @@ impl Vault {
             if format.as_deref() != Some(STORE_FORMAT) {
                 return Err(malformed("vault", "unknown store format"));
             }
+        }
+        {
+            // Tables added after a vault was created (v1 stores from before wallets).
+            let tx = db.begin_write()?;
+            tx.open_table(store::WALLETS)?;
+            tx.commit()?;
         }
         let log = LogStore::open(&dir.join("evidence"))?;
         let vault = Self::assemble(db, dir, master, log, VaultConfig { ..config })?;
@@ -514,7 +521,7 @@ impl Vault {
         Ok(n)
     }
 
-    fn lookup_tenant(&self, tenant: &TenantId) -> Result<Option<u32>, Error> {
+    pub(crate) fn lookup_tenant(&self, tenant: &TenantId) -> Result<Option<u32>, Error> {
         {
             let cache = self
                 .tenants
@@ -581,7 +588,7 @@ impl Vault {
 
     // ---------------------------------------------------------------- envelopes
 
-    /// Seals `secret` into a record (generation `generation`).
+    /// Seals `secret` into a key record (under KEK generation `record.kek_gen`).
     pub(crate) fn seal(
         &self,
         tenant: &TenantId,
@@ -589,39 +596,76 @@ impl Vault {
         mut record: KeyRecord,
         secret: &[u8; 32],
     ) -> Result<KeyRecord, Error> {
-        let cipher = self.cipher(record.kek_gen, record.tenant)?;
-        let aad = record.aad(tenant, id);
-        let mut buf = [0u8; SEALED_LEN];
-        buf[..32].copy_from_slice(secret);
-        let nonce = envelope_nonce(id);
-        let tag = cipher
-            .encrypt_inout_detached(&nonce, &aad, (&mut buf[..32]).into())
-            .map_err(|_| Error::Store("AES-GCM encryption failed".into()))?;
-        buf[32..].copy_from_slice(&tag);
-        record.sealed = buf;
+        record.sealed = self.seal_envelope(
+            &Envelope {
+                kek_gen: record.kek_gen,
+                tenant: record.tenant,
+                nonce: key_nonce(id),
+                aad: record.aad(tenant, id),
+            },
+            secret,
+        )?;
         Ok(record)
     }
 
-    /// Opens a record's envelope; any tampering gives [`Error::Tampered`].
+    /// Opens a key record's envelope; any tampering gives [`Error::Tampered`].
     pub(crate) fn open_secret(
         &self,
         tenant: &TenantId,
         id: &KeyId,
         record: &KeyRecord,
     ) -> Result<SecretKey, Error> {
-        let cipher = self.cipher(record.kek_gen, record.tenant)?;
-        let aad = record.aad(tenant, id);
+        let secret = self
+            .open_envelope(
+                &Envelope {
+                    kek_gen: record.kek_gen,
+                    tenant: record.tenant,
+                    nonce: key_nonce(id),
+                    aad: record.aad(tenant, id),
+                },
+                &record.sealed,
+            )
+            .map_err(|_| Error::Tampered(id.to_string()))?;
+        SecretKey::from_secret(record.algorithm, secret)
+            .map_err(|_| Error::Tampered(id.to_string()))
+    }
+
+    /// AES-256-GCM of a 32-byte secret under the KEK an envelope names: ciphertext ‖ tag.
+    /// Every sealed record (keys, wallet seeds) goes through here and [`Vault::open_envelope`].
+    pub(crate) fn seal_envelope(
+        &self,
+        envelope: &Envelope,
+        secret: &[u8; 32],
+    ) -> Result<[u8; SEALED_LEN], Error> {
+        let cipher = self.cipher(envelope.kek_gen, envelope.tenant)?;
+        let mut buf = [0u8; SEALED_LEN];
+        buf[..32].copy_from_slice(secret);
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(envelope.nonce);
+        let tag = cipher
+            .encrypt_inout_detached(&nonce, &envelope.aad, (&mut buf[..32]).into())
+            .map_err(|_| Error::Store("AES-GCM encryption failed".into()))?;
+        buf[32..].copy_from_slice(&tag);
+        Ok(buf)
+    }
+
+    /// Opens what [`Vault::seal_envelope`] sealed. Any change to the sealed bytes, the
+    /// associated data, the nonce or the KEK gives [`Error::Tampered`] (with an empty id:
+    /// callers name the record).
+    pub(crate) fn open_envelope(
+        &self,
+        envelope: &Envelope,
+        sealed: &[u8; SEALED_LEN],
+    ) -> Result<Zeroizing<[u8; 32]>, Error> {
+        let cipher = self.cipher(envelope.kek_gen, envelope.tenant)?;
         let mut secret = Zeroizing::new([0u8; 32]);
-        secret.copy_from_slice(&record.sealed[..32]);
-        let nonce = envelope_nonce(id);
-        let tag = aes_gcm::Tag::try_from(&record.sealed[32..])
-            .map_err(|_| Error::Tampered(id.to_string()))?;
+        secret.copy_from_slice(&sealed[..32]);
+        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(envelope.nonce);
+        let tag =
+            aes_gcm::Tag::try_from(&sealed[32..]).map_err(|_| Error::Tampered(String::new()))?;
         cipher
-            .decrypt_inout_detached(&nonce, &aad, (&mut secret[..]).into(), &tag)
-            .map_err(|_| Error::Tampered(id.to_string()))?;
-        let key = SecretKey::from_secret(record.algorithm, secret)
-            .map_err(|_| Error::Tampered(id.to_string()))?;
-        Ok(key)
+            .decrypt_inout_detached(&nonce, &envelope.aad, (&mut secret[..]).into(), &tag)
+            .map_err(|_| Error::Tampered(String::new()))?;
+        Ok(secret)
     }
 
     // ---------------------------------------------------------------- group commit
@@ -1724,7 +1768,7 @@ impl Vault {
         self.read_evidence(&leaves)
     }
 
-    fn read_evidence(&self, leaves: &[u64]) -> Result<Vec<AuditEntry>, Error> {
+    pub(crate) fn read_evidence(&self, leaves: &[u64]) -> Result<Vec<AuditEntry>, Error> {
         // Lock the log first: the drainer moves records out of the outbox only under
         // this lock, so each record is in exactly one of the two while we read.
         let log = self
@@ -1892,10 +1936,19 @@ pub fn credential_digest(kind: CredentialKind, public_key: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Where and how a 32-byte secret is sealed: the KEK (generation, tenant number), the
+/// AES-GCM nonce and the associated data.
+pub(crate) struct Envelope {
+    pub(crate) kek_gen: u32,
+    pub(crate) tenant: u32,
+    pub(crate) nonce: [u8; 12],
+    pub(crate) aad: Vec<u8>,
+}
+
 /// The envelope nonce of a key: the first 12 bytes of its id (unique per KEK: the
 /// sequence number and 4 random bytes).
-fn envelope_nonce(id: &KeyId) -> aes_gcm::Nonce<aes_gcm::aead::consts::U12> {
-    let mut nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::default();
+fn key_nonce(id: &KeyId) -> [u8; 12] {
+    let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&id.0[..12]);
     nonce
 }
@@ -1916,8 +1969,14 @@ pub(crate) fn nonce_key(auth: &Authorization) -> [u8; 32] {
 }
 
 pub(crate) fn usage_key(key: &KeyId, leaf: u64) -> [u8; 24] {
+    usage_key_of(&key.0, leaf)
+}
+
+/// (key or wallet id ‖ leaf index BE): wallet ids have their first bit set and key ids
+/// do not, so the two share the `usage` index without meeting.
+pub(crate) fn usage_key_of(id: &[u8; 16], leaf: u64) -> [u8; 24] {
     let mut k = [0u8; 24];
-    k[..16].copy_from_slice(&key.0);
+    k[..16].copy_from_slice(id);
     k[16..].copy_from_slice(&leaf.to_be_bytes());
     k
 }

@@ -33,6 +33,13 @@ pub enum Error {
     /// a wrong word).
     #[error("mnemonic checksum does not match")]
     MnemonicChecksum,
+    /// Malformed input: mnemonic entropy of a length other than 16 or 32 bytes (the two
+    /// lengths this crate generates: 12 and 24 words).
+    #[error("mnemonic entropy is {length_bytes} bytes; 16 or 32 are accepted")]
+    EntropyLength {
+        /// Length given.
+        length_bytes: usize,
+    },
     /// Malformed input: a seed of a length other than 16, 32 or 64 bytes.
     #[error("seed is {length_bytes} bytes; 16, 32 or 64 are accepted")]
     SeedLength {

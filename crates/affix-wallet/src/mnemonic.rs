@@ -49,6 +49,21 @@ impl Mnemonic {
         Self(mnemonic)
     }
 
+    /// The mnemonic of `entropy` (16 bytes: 12 words; 32 bytes: 24 words), for a store
+    /// that keeps the entropy sealed and rebuilds the words when it needs the seed.
+    pub fn from_entropy(entropy: &[u8]) -> Result<Self, Error> {
+        if entropy.len() != 16 && entropy.len() != 32 {
+            return Err(Error::EntropyLength {
+                length_bytes: entropy.len(),
+            });
+        }
+        bip39::Mnemonic::from_entropy_in(bip39::Language::English, entropy)
+            .map(Self)
+            .map_err(|_| Error::EntropyLength {
+                length_bytes: entropy.len(),
+            })
+    }
+
     /// Parses an English mnemonic: words separated by whitespace, Unicode-normalized
     /// (NFKD) first, checksum verified. Case matters (the word list is lower case).
     pub fn parse(phrase: &str) -> Result<Self, Error> {
@@ -139,6 +154,23 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, Error::MnemonicChecksum);
+    }
+
+    #[test]
+    fn from_entropy_matches_the_bip39_vector_and_checks_the_length() {
+        let m = Mnemonic::from_entropy(&[0u8; 16]).unwrap();
+        assert_eq!(
+            *m.phrase(),
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+             abandon about"
+        );
+        assert_eq!(Mnemonic::from_entropy(&[0u8; 32]).unwrap().word_count(), 24);
+        for bad in [0, 15, 20, 33] {
+            assert_eq!(
+                Mnemonic::from_entropy(&vec![0u8; bad]).unwrap_err(),
+                Error::EntropyLength { length_bytes: bad }
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! | `master.passphrase` | Argon2id header of a passphrase master key (not secret) |
 //! | `recovery.toml` | the recovery policy (window, platform and authority public keys) |
 //!
-//! Device-key files (written by `enroll`, `device-key` and `recover start`, mode 0600,
+//! Device-key files (written by `enroll`, `device-key` and `recover start` — for a seed
+//! export, the recipient key — mode 0600,
 //! never overwritten) hold an owner's authenticator — the vault's CLI plays the owner's
 //! device:
 //!
@@ -38,7 +39,8 @@ use affix_seal::{
 };
 use affix_vault::{
     Action, Algorithm, CredentialId, CredentialKind, DeviceKey, GrantRecord, KeyId, OwnerId,
-    Payload, SignRequest, TenantId, Vault, VaultConfig,
+    Payload, SignRequest, TenantId, Vault, VaultConfig, WalletChain, WalletId, WalletPayload,
+    WalletSignRequest, WordCount,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
@@ -198,9 +200,89 @@ pub(crate) enum VaultCommand {
     /// command again with the same keys).
     Rotate(RotateArgs),
     /// Recover an owner who lost every authenticator: identity re-verification, two of
-    /// platform / authority / recovery-code approvals, a cancellation window.
+    /// platform / authority / recovery-code approvals, a cancellation window. Also the
+    /// one way a wallet seed leaves the vault (`recover start --export-seed WALLET`).
     #[command(subcommand)]
     Recover(RecoverCommand),
+    /// HD wallets: a BIP-39 seed sealed in the vault; Ethereum, Bitcoin and Ed25519 keys
+    /// derived from it sign on the owner's authorization.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+}
+
+/// `affix vault wallet ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum WalletCommand {
+    /// Create a wallet for an owner (the seed is generated inside the vault and never
+    /// printed); prints its id once it is durable.
+    Create {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Owner id (32 hex digits).
+        #[arg(long, value_parser = parse_owner)]
+        owner: OwnerId,
+        /// Mnemonic length: 12 or 24 words.
+        #[arg(long, default_value = "12", value_parser = parse_words)]
+        words: WordCount,
+    },
+    /// Print the address and public key of a derived key.
+    Address {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Wallet id.
+        #[arg(long, value_parser = parse_wallet)]
+        wallet: WalletId,
+        /// ethereum, bitcoin, bitcoin-testnet, bitcoin-regtest or ed25519.
+        #[arg(long, value_parser = parse_chain)]
+        chain: WalletChain,
+        /// Address index (the last level of the derivation path).
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// Sign with a derived key, authorized by the owner's device: an EIP-191 message or
+    /// a raw 32-byte hash (ethereum; prints r‖s‖v), or an Ed25519 message.
+    Sign {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Wallet id.
+        #[arg(long, value_parser = parse_wallet)]
+        wallet: WalletId,
+        /// The owner's device-key file.
+        #[arg(long)]
+        device: PathBuf,
+        /// ethereum or ed25519.
+        #[arg(long, value_parser = parse_chain)]
+        chain: WalletChain,
+        /// Address index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// The message (UTF-8 text).
+        #[arg(long, conflicts_with_all = ["input", "hash"])]
+        message: Option<String>,
+        /// The message, from a file.
+        #[arg(long = "in", conflicts_with = "hash")]
+        input: Option<PathBuf>,
+        /// A 32-byte hash to sign as it is (ethereum), 64 hex digits.
+        #[arg(long, value_parser = parse_digest)]
+        hash: Option<[u8; 32]>,
+    },
+    /// Print every evidence record about a wallet.
+    Audit {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Tenant.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantId,
+        /// Wallet id.
+        #[arg(long, value_parser = parse_wallet)]
+        wallet: WalletId,
+    },
 }
 
 /// `affix vault rotate`.
@@ -256,9 +338,14 @@ pub(crate) enum RecoverCommand {
         /// SHA-256 of the provider's signed result, 64 hex digits.
         #[arg(long, value_parser = parse_digest)]
         result_digest: [u8; 32],
-        /// Where to write the new device key (mode 0600; never overwritten).
+        /// Where to write the new device key (mode 0600; never overwritten). For
+        /// --export-seed, the recipient key whose signature completes the export.
         #[arg(long)]
         device_out: PathBuf,
+        /// Export this wallet's seed to the owner instead of binding a new credential
+        /// (the same approvals, window and rate limit).
+        #[arg(long, value_parser = parse_wallet, value_name = "WALLET")]
+        export_seed: Option<WalletId>,
     },
     /// Record one party's approval: --platform or --authority NAME (signed with
     /// --approver-key FILE or given as --signature HEX), or the owner's --code-env VAR.
@@ -303,6 +390,7 @@ pub(crate) enum RecoverCommand {
     },
     /// Complete an approved recovery after its window: registers the new credential,
     /// revokes the old ones. With --device/--device-out, writes the registered device.
+    /// A seed export needs --device (the recipient key) and prints the mnemonic once.
     Complete {
         #[command(flatten)]
         vault: VaultArgs,
@@ -316,7 +404,7 @@ pub(crate) enum RecoverCommand {
         #[arg(long, value_parser = parse_recovery)]
         id: affix_vault::RecoveryId,
         /// The pending device file written by `recover start`.
-        #[arg(long, requires = "device_out")]
+        #[arg(long)]
         device: Option<PathBuf>,
         /// Where to write the registered device file.
         #[arg(long, requires = "device")]
@@ -498,6 +586,7 @@ pub(crate) fn run(cmd: VaultCommand) -> Result<()> {
         VaultCommand::Authorize(args) => authorize(&args),
         VaultCommand::Rotate(args) => rotate(&args),
         VaultCommand::Recover(cmd) => recover(cmd),
+        VaultCommand::Wallet(cmd) => wallet(cmd),
     }
 }
 
@@ -1317,9 +1406,11 @@ fn rotate(args: &RotateArgs) -> Result<()> {
     eprintln!();
     let report = report.context("rotation stopped (run the same command again to resume)")?;
     println!(
-        "rotated to master {new_id}: {} of {} keys re-sealed in this run (KEK generation {}){}",
+        "rotated to master {new_id}: {} of {} keys and {} of {} wallet seeds re-sealed in this run (KEK generation {}){}",
         report.resealed,
         report.total,
+        report.wallets_resealed,
+        report.wallets_total,
         report.generation,
         if report.resumed {
             ", resumed an interrupted rotation"
@@ -1341,6 +1432,7 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
             provider,
             result_digest,
             device_out,
+            export_seed,
         } => {
             if device_out.exists() {
                 bail!(
@@ -1355,16 +1447,26 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
                 result_digest,
             };
             let now = now_ms();
-            let id = v
-                .start_recovery(
+            let id = match export_seed {
+                None => v.start_recovery(
                     &tenant,
                     owner,
                     CredentialKind::Ed25519,
                     &device.public_key(),
                     &identity,
                     now,
-                )
-                .context("starting the recovery")?;
+                ),
+                Some(wallet) => v.start_seed_export(
+                    &tenant,
+                    owner,
+                    wallet,
+                    CredentialKind::Ed25519,
+                    &device.public_key(),
+                    &identity,
+                    now,
+                ),
+            }
+            .context("starting the recovery")?;
             write_device_file(&device_out, &device, None, &tenant, owner)?;
             let config = vault_config(&vault.dir)?;
             println!("recovery {id}");
@@ -1395,12 +1497,7 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
                 Approval::RecoveryCode(secret_env(&var)?.to_string())
             } else {
                 let recovery = v.recovery(&tenant, owner, id)?;
-                let message = affix_vault::recovery::approval_message(
-                    &tenant,
-                    owner,
-                    id,
-                    &recovery.public_key,
-                );
+                let message = recovery.approval_message(&tenant, id);
                 let signature = match (approver_key, signature) {
                     (Some(path), None) => {
                         use approver::sign_with_seed;
@@ -1451,6 +1548,38 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
             device,
             device_out,
         } => {
+            let v = open_vault(&vault)?;
+            let recovery = v.recovery(&tenant, owner, id)?;
+            if let affix_vault::recovery::Purpose::ExportSeed { wallet } = recovery.purpose {
+                let Some(device) = device else {
+                    usage_error("a seed export completes with --device (the recipient key file)");
+                };
+                let pending = read_device_file(&device)?;
+                let key = DeviceKey::from_seed(&pending.seed);
+                if key.public_key().as_slice() != recovery.public_key.as_slice() {
+                    bail!("the device file is not this export's recipient key");
+                }
+                let now = now_ms();
+                let statement = affix_vault::action_statement(
+                    &tenant,
+                    Action::ExportSeed,
+                    None,
+                    affix_vault::seed_export_digest(id, wallet),
+                    now,
+                    AUTHORIZATION_LIFETIME_MS,
+                )?;
+                let exported = v
+                    .complete_seed_export(&tenant, owner, id, &key.authorize(statement), now)
+                    .context("completing refused")?;
+                println!("wallet {wallet}");
+                println!("mnemonic {}", exported.mnemonic.as_str());
+                println!("evidence-leaf {}", exported.evidence_leaf);
+                eprintln!(
+                    "The mnemonic is shown once: whoever holds it controls the wallet's keys \
+                     on every chain."
+                );
+                return Ok(());
+            }
             let pending = match (&device, &device_out) {
                 (Some(d), Some(out)) => {
                     if out.exists() {
@@ -1461,11 +1590,10 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
                     }
                     Some(read_device_file(d)?)
                 }
-                _ => None,
+                (None, None) => None,
+                _ => usage_error("give both --device and --device-out, or neither"),
             };
-            let v = open_vault(&vault)?;
             if let Some(p) = &pending {
-                let recovery = v.recovery(&tenant, owner, id)?;
                 let key = DeviceKey::from_seed(&p.seed);
                 if key.public_key().as_slice() != recovery.public_key.as_slice() {
                     bail!("the device file is not the one this recovery registers");
@@ -1491,6 +1619,129 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
             ));
             write_new_secret(&out, text.as_bytes())?;
             println!("public-key {}", hex::encode(approver::public_key(&seed)));
+            Ok(())
+        }
+    }
+}
+
+fn wallet(cmd: WalletCommand) -> Result<()> {
+    match cmd {
+        WalletCommand::Create {
+            vault,
+            tenant,
+            owner,
+            words,
+        } => {
+            let v = open_vault(&vault)?;
+            let info = v
+                .create_wallet(&tenant, owner, words, now_ms())
+                .context("creating the wallet")?;
+            // Printed only now: the wallet is durable (store and evidence outbox).
+            println!("wallet {}", info.id);
+            println!("words {}", info.words);
+            if let Some(leaf) = info.evidence_leaf {
+                println!("evidence-leaf {leaf}");
+            }
+            Ok(())
+        }
+        WalletCommand::Address {
+            vault,
+            tenant,
+            wallet,
+            chain,
+            index,
+        } => {
+            let v = open_vault(&vault)?;
+            let address = v.wallet_address(&tenant, &wallet, chain, index)?;
+            println!("chain {}", chain.name());
+            println!("path {}", address.path);
+            println!("address {}", address.address);
+            println!("public-key {}", hex::encode(&address.public_key));
+            Ok(())
+        }
+        WalletCommand::Sign {
+            vault,
+            wallet,
+            device,
+            chain,
+            index,
+            message,
+            input,
+            hash,
+        } => {
+            let device = read_device_file(&device)?;
+            let message = match (message, input) {
+                (Some(text), None) => Some(text.into_bytes()),
+                (None, Some(path)) => Some(
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                _ => None,
+            };
+            let payload = match (chain, message, hash) {
+                (WalletChain::Ethereum, Some(m), None) => WalletPayload::EthereumMessage(m),
+                (WalletChain::Ethereum, None, Some(h)) => WalletPayload::EthereumHash(h),
+                (WalletChain::Ed25519, Some(m), None) => WalletPayload::Ed25519Message(m),
+                (WalletChain::Ethereum, _, _) => {
+                    usage_error("give --message TEXT, --in FILE or --hash HEX")
+                }
+                (WalletChain::Ed25519, _, _) => {
+                    usage_error("ed25519 signs messages: give --message TEXT or --in FILE")
+                }
+                _ => usage_error("wallet keys sign for --chain ethereum or ed25519"),
+            };
+            let v = open_vault(&vault)?;
+            let now = now_ms();
+            let statement = affix_vault::wallet_sign_statement(
+                &device.tenant,
+                wallet,
+                index,
+                &payload,
+                now,
+                AUTHORIZATION_LIFETIME_MS,
+            )?;
+            let authorization = device.key()?.authorize(statement);
+            let signed = v
+                .wallet_sign(
+                    &WalletSignRequest {
+                        tenant: device.tenant.clone(),
+                        wallet,
+                        index,
+                        payload,
+                        authorization,
+                    },
+                    now,
+                )
+                .context("signing refused")?;
+            println!("signature {}", hex::encode(&signed.signature));
+            println!("address {}", signed.address.address);
+            println!("path {}", signed.address.path);
+            println!("evidence-leaf {}", signed.evidence_leaf);
+            Ok(())
+        }
+        WalletCommand::Audit {
+            vault,
+            tenant,
+            wallet,
+        } => {
+            let v = open_vault(&vault)?;
+            let mut out = std::io::stdout().lock();
+            for entry in v.audit_wallet(&tenant, &wallet, usize::MAX)? {
+                let r = &entry.record;
+                let metadata: Vec<String> = r
+                    .metadata()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    entry.leaf,
+                    r.kind(),
+                    r.event_time().to_rfc3339(),
+                    metadata.join(" ")
+                )?;
+            }
+            out.flush()?;
             Ok(())
         }
     }
@@ -1662,6 +1913,22 @@ fn parse_credential(s: &str) -> Result<CredentialId, String> {
 
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(s).map_err(|e| e.to_string())
+}
+
+fn parse_wallet(s: &str) -> Result<WalletId, String> {
+    WalletId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_words(s: &str) -> Result<WordCount, String> {
+    match s {
+        "12" => Ok(WordCount::Words12),
+        "24" => Ok(WordCount::Words24),
+        _ => Err("expected 12 or 24".to_owned()),
+    }
+}
+
+fn parse_chain(s: &str) -> Result<WalletChain, String> {
+    WalletChain::from_name(s).map_err(|e| e.to_string())
 }
 
 fn parse_recovery(s: &str) -> Result<affix_vault::RecoveryId, String> {

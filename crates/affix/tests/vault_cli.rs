@@ -726,3 +726,172 @@ fn vault_secp256k1_signatures_recover_to_the_shown_ethereum_address() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), address);
 }
+
+/// `vault wallet create → address → sign`: PyPI eth-account recovers the printed Ethereum
+/// address from the vault's EIP-191 signature; then the seed leaves through `recover
+/// start --export-seed` (two approvals, the window, the recipient key), and the exported
+/// mnemonic derives (affix-wallet) the same addresses the vault printed.
+#[test]
+fn wallet_create_address_sign_verify_with_eth_account_then_export_the_seed() {
+    let fx = Fixture::new();
+    let platform = fx.root.join("platform.approver");
+    let out = ok(&["vault", "recover", "approver-key", "--out", s(&platform)]);
+    let platform_key = field(&out, "public-key").to_owned();
+    std::fs::remove_file(fx.dir.join("recovery.toml")).unwrap();
+    std::fs::write(
+        fx.dir.join("recovery.toml"),
+        format!("window_ms = 1500\nmin_interval_ms = 0\nplatform_key = \"{platform_key}\"\n"),
+    )
+    .unwrap();
+    let device = fx.root.join("owner.device");
+    let out = fx.ok(
+        "enroll",
+        &[
+            "--tenant",
+            "acme",
+            "--new-owner",
+            "--device-out",
+            s(&device),
+        ],
+    );
+    let owner = field(&out, "owner").to_owned();
+    let code = field(&out, "recovery-code").to_owned();
+    let wallet_cmd = |extra: &[&str]| {
+        let mut v = vec!["vault".to_owned(), "wallet".to_owned(), extra[0].to_owned()];
+        v.extend(fx.vault_args());
+        v.extend(extra[1..].iter().map(|x| (*x).to_owned()));
+        ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = wallet_cmd(&[
+        "create", "--tenant", "acme", "--owner", &owner, "--words", "24",
+    ]);
+    let wallet = field(&out, "wallet").to_owned();
+    assert_eq!(field(&out, "words"), "24");
+    let address = |chain: &str, index: &str| {
+        wallet_cmd(&[
+            "address", "--tenant", "acme", "--wallet", &wallet, "--chain", chain, "--index", index,
+        ])
+    };
+    let eth = address("ethereum", "2");
+    assert_eq!(field(&eth, "path"), "m/44'/60'/0'/0/2");
+    let eth_address = field(&eth, "address").to_owned();
+    let btc_address = field(&address("bitcoin", "0"), "address").to_owned();
+    assert!(btc_address.starts_with("bc1q"), "{btc_address}");
+
+    let message = "I owe Li Si 5,000 CNY, due 2027-01-31.";
+    let signed = wallet_cmd(&[
+        "sign",
+        "--wallet",
+        &wallet,
+        "--device",
+        s(&device),
+        "--chain",
+        "ethereum",
+        "--index",
+        "2",
+        "--message",
+        message,
+    ]);
+    assert_eq!(field(&signed, "address"), eth_address);
+    let signature = field(&signed, "signature").to_owned();
+    assert_eq!(signature.len(), 130, "r ‖ s ‖ v");
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python");
+    let script = "import sys\nfrom eth_account import Account\nfrom eth_account.messages import encode_defunct\nprint(Account.recover_message(encode_defunct(text=sys.argv[1]), signature=bytes.fromhex(sys.argv[2])))";
+    let out = Command::new(&python)
+        .args(["-c", script, message, &signature])
+        .output()
+        .expect("target/pyenv with eth-account is required (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), eth_address);
+
+    // Without a device of the owner, nothing is signed.
+    let (_, stranger) = fx.enroll("acme", "stranger.device");
+    let mut v = vec!["vault".to_owned(), "wallet".to_owned(), "sign".to_owned()];
+    v.extend(fx.vault_args());
+    v.extend(
+        [
+            "--wallet",
+            &wallet,
+            "--device",
+            s(&stranger),
+            "--chain",
+            "ethereum",
+            "--message",
+            "x",
+        ]
+        .iter()
+        .map(|x| (*x).to_owned()),
+    );
+    assert_eq!(affix().args(&v).output().unwrap().status.code(), Some(1));
+
+    // The one exit: a seed export, approved by the platform and the owner's code.
+    let recover = |extra: &[&str]| {
+        let mut v = vec!["vault".to_owned(), "recover".to_owned()];
+        v.push(extra[0].to_owned());
+        v.extend(fx.vault_args());
+        v.extend(extra[1..].iter().map(|x| (*x).to_owned()));
+        let out = affix().args(&v).env("CODE", &code).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let recipient = fx.root.join("recipient.device");
+    let out = recover(&[
+        "start",
+        "--tenant",
+        "acme",
+        "--owner",
+        &owner,
+        "--provider",
+        "face-check",
+        "--result-digest",
+        &"ab".repeat(32),
+        "--device-out",
+        s(&recipient),
+        "--export-seed",
+        &wallet,
+    ]);
+    let id = field(&out, "recovery").to_owned();
+    let ids = ["--tenant", "acme", "--owner", &owner, "--id", &id];
+    recover(
+        &[
+            &["approve"],
+            &ids[..],
+            &["--platform", "--approver-key", s(&platform)],
+        ]
+        .concat(),
+    );
+    recover(&[&["approve"], &ids[..], &["--code-env", "CODE"]].concat());
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let out = recover(&[&["complete"], &ids[..], &["--device", s(&recipient)]].concat());
+    let mnemonic = affix_wallet::Mnemonic::parse(field(&out, "mnemonic")).unwrap();
+    assert_eq!(mnemonic.word_count(), 24);
+    let seed = mnemonic.to_seed("");
+    let derived = |path: affix_wallet::DerivationPath| seed.derive_secp256k1(&path).unwrap();
+    assert_eq!(
+        derived(affix_wallet::DerivationPath::ethereum(2).unwrap()).ethereum_address(),
+        eth_address
+    );
+    assert_eq!(
+        derived(affix_wallet::DerivationPath::bitcoin_p2wpkh(0).unwrap())
+            .bitcoin_p2wpkh_address(affix_wallet::BitcoinNetwork::Mainnet),
+        btc_address
+    );
+    let mut v = vec!["vault".to_owned(), "wallet".to_owned(), "audit".to_owned()];
+    v.extend(fx.vault_args());
+    v.extend(
+        ["--tenant", "acme", "--wallet", &wallet]
+            .iter()
+            .map(|x| (*x).to_owned()),
+    );
+    let audit = ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(audit.contains("vault.wallet.signed"), "{audit}");
+    assert!(audit.contains("vault.wallet.seed-exported"), "{audit}");
+}
