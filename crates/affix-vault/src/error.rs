@@ -64,6 +64,10 @@ pub enum Error {
     /// A rate limit was hit. HTTP 429.
     #[error("rate limited: {0}")]
     RateLimited(String),
+    /// The signing queue is full (or shutting down); nothing was queued. Retry later.
+    /// HTTP 503.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A stored key or its associated data failed authenticated decryption: tampering or
     /// the wrong master key. Never yields a key. HTTP 500.
     #[error("stored key {0} failed authenticated decryption (tampered, or wrong master key)")]

@@ -20,6 +20,9 @@
 //!   existing keys after identity re-verification, two of three independent approvals
 //!   and a cancellation window ([`recovery`]).
 //!
+//! - Many concurrent single requests are gathered into batches by the [`SignQueue`]
+//!   (batch verification, one group commit per batch) without waiting for a batch to fill.
+//!
 //! This crate is an I/O shell (the embedded `redb` store and the evidence log on disk)
 //! around pure parts: record formats, authorization statements and the recovery policy
 //! take time as a parameter and do no I/O.
@@ -31,6 +34,7 @@ pub mod evidence;
 pub mod handle;
 mod ids;
 mod keys;
+pub mod queue;
 pub mod record;
 pub mod recovery;
 pub mod rotation;
@@ -48,6 +52,7 @@ pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, Walle
 pub use keys::{
     Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,
 };
+pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{
     AuditEntry, KEK_AAD_CONTEXT, KeyInfo, MAX_BATCH, STORE_FORMAT, SignRequest, Signed, Vault,

@@ -36,9 +36,12 @@ pub(crate) const GRANT_USES: TableDefinition<&[u8; 16], u32> = TableDefinition::
 /// Revoked grants: id → time ms. Insert-only.
 pub(crate) const GRANT_REVOKED: TableDefinition<&[u8; 16], u64> =
     TableDefinition::new("grant_revoked");
-/// Used authorization nonces: (credential ‖ nonce) → expiry ms. Entries past expiry may
-/// be pruned: an expired authorization is refused anyway.
-pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
+/// Used authorization nonces: (expiry ms BE ‖ credential ‖ nonce) → expiry ms. Keyed by
+/// expiry first so that inserts land at the end of the tree (expiries grow with time and
+/// lie at most five minutes ahead) instead of dirtying a random page each; a replay
+/// carries the same statement, hence the same expiry, and finds its row. Entries past
+/// expiry may be pruned (a range delete): an expired authorization is refused anyway.
+pub(crate) const NONCES: TableDefinition<&[u8; 40], u64> = TableDefinition::new("nonces");
 /// Evidence index: (key or wallet id ‖ leaf index BE) → event code. Insert-only.
 pub(crate) const USAGE: TableDefinition<&[u8; 24], u8> = TableDefinition::new("usage");
 /// Creation records of key batches: first key sequence number → (keys, leaf of the first

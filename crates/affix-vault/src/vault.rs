@@ -30,7 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use zeroize::Zeroizing;
 
 /// The vault's store format, kept in `meta`.
-pub const STORE_FORMAT: &[u8] = b"affix-vault/v1";
+pub const STORE_FORMAT: &[u8] = b"affix-vault/v2";
 
 /// Associated-data prefix of wrapped KEKs (then generation and tenant number, BE).
 pub const KEK_AAD_CONTEXT: &[u8] = b"affix.dev/vault/kek/v1\0";
@@ -147,10 +147,10 @@ struct DrainState {
 }
 
 /// Longest a small backlog waits before it is drained.
-const DRAIN_DELAY: std::time::Duration = std::time::Duration::from_millis(20);
+const DRAIN_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A backlog this large is drained at once.
-const DRAIN_EAGER: u64 = 8192;
+const DRAIN_EAGER: u64 = 32_768;
 
 /// Most records moved per drain step.
 const DRAIN_BATCH: usize = 65_536;
@@ -726,7 +726,7 @@ impl Vault {
         records: Vec<Vec<u8>>,
         write: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), Error> + Send + 'static,
     ) -> Result<u64, Error> {
-        let spend = authorization.map(|a| (nonce_key(a), a.statement.expires_ms));
+        let spend = authorization.map(|a| (nonce_row(a), a.statement.expires_ms));
         let result = self.commit(Job {
             records,
             write: Box::new(move |tx, leaf| {
@@ -1047,7 +1047,11 @@ impl Vault {
         let key = nonce_key(auth);
         {
             let tx = self.db.begin_read()?;
-            if tx.open_table(store::NONCES)?.get(&key)?.is_some() {
+            if tx
+                .open_table(store::NONCES)?
+                .get(&nonce_row(auth))?
+                .is_some()
+            {
                 return Err(Error::Unauthorized(
                     "replayed authorization (nonce already used)".into(),
                 ));
@@ -1496,7 +1500,7 @@ impl Vault {
         };
         Ok(Prepared {
             key: r.key,
-            nonce: nonce_key(&r.authorization),
+            nonce: nonce_row(&r.authorization),
             expires_ms: s.expires_ms,
             grant,
             signature,
@@ -1921,7 +1925,7 @@ struct Checked {
 
 struct Prepared {
     key: KeyId,
-    nonce: [u8; 32],
+    nonce: [u8; 40],
     expires_ms: u64,
     grant: Option<GrantId>,
     signature: SignatureBytes,
@@ -1961,6 +1965,15 @@ pub(crate) fn kek_aad(generation: u32, tenant: u32) -> Vec<u8> {
     aad
 }
 
+/// The `nonces` table key of a spent authorization: expiry ms BE ‖ credential ‖ nonce.
+pub(crate) fn nonce_row(auth: &Authorization) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..8].copy_from_slice(&auth.statement.expires_ms.to_be_bytes());
+    k[8..].copy_from_slice(&nonce_key(auth));
+    k
+}
+
+/// An authorization's identity for in-flight reservations: credential ‖ nonce.
 pub(crate) fn nonce_key(auth: &Authorization) -> [u8; 32] {
     let mut k = [0u8; 32];
     k[..16].copy_from_slice(&auth.statement.credential.0);

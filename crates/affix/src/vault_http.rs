@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use affix_vault::{
     Action, Algorithm, Authorization, CredentialId, CredentialKind, GrantId, GrantRecord, KeyId,
-    OwnerId, Payload, SignRequest, Statement, TenantId, Vault,
+    OwnerId, Payload, SignQueue, SignQueueConfig, SignRequest, Statement, TenantId, Vault,
 };
 use anyhow::Context as _;
 use axum::Router;
@@ -199,6 +199,7 @@ impl From<affix_vault::Error> for Problem {
             E::RateLimited(_) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
             }
+            E::Busy(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
             // Storage, master-key, evidence and integrity faults: logged, never shown.
             other => {
                 tracing::error!(error = %other, "vault error serving a request");
@@ -214,14 +215,21 @@ type Answer = Result<Response, Problem>;
 
 struct Server {
     vault: Arc<Vault>,
+    /// Signing requests are batched here (batch verification, one commit per batch).
+    queue: SignQueue,
     /// SHA-256 of each API key → its tenant.
     api_keys: HashMap<[u8; 32], TenantId>,
 }
 
 /// The API's routes over `vault`, with tenants authenticated by `api_keys`.
-fn router(vault: Arc<Vault>, api_keys: HashMap<[u8; 32], TenantId>) -> Router {
-    let state = Arc::new(Server { vault, api_keys });
-    Router::new()
+fn router(vault: Arc<Vault>, api_keys: HashMap<[u8; 32], TenantId>) -> anyhow::Result<Router> {
+    let queue = SignQueue::start(vault.clone(), Arc::new(now_ms), SignQueueConfig::default())?;
+    let state = Arc::new(Server {
+        vault,
+        queue,
+        api_keys,
+    });
+    Ok(Router::new()
         .route("/v1/owners/{owner}/credentials", post(register_credential))
         .route("/v1/keys", post(create_key))
         .route("/v1/keys/{id}", get(key_info))
@@ -231,7 +239,7 @@ fn router(vault: Arc<Vault>, api_keys: HashMap<[u8; 32], TenantId>) -> Router {
         .route("/v1/keys/{id}/audit", get(audit))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// `affix vault serve`: serves until killed; prints the address on stderr.
@@ -240,7 +248,7 @@ pub(crate) fn serve(
     api_keys: HashMap<[u8; 32], TenantId>,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
-    let app = router(vault, api_keys);
+    let app = router(vault, api_keys)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -424,19 +432,20 @@ async fn sign(
         }
     };
     let authorization = body.authorization.parse()?;
-    let vault = s.vault.clone();
-    let signed = blocking(move || {
-        Ok(vault.sign(
-            SignRequest {
-                tenant,
-                key,
-                payload,
-                authorization,
-            },
-            now_ms(),
-        )?)
-    })
-    .await?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    s.queue.submit(
+        SignRequest {
+            tenant,
+            key,
+            payload,
+            authorization,
+        },
+        move |result| {
+            // The handler awaits below; it is gone only if the client hung up.
+            let _ = reply.send(result);
+        },
+    )?;
+    let signed = answer.await.map_err(|_| Problem::internal())??;
     let mut answer = json!({
         "signature": hex::encode(&signed.signature.bytes),
         "evidence_leaf": signed.evidence_leaf,

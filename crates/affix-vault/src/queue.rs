@@ -1,0 +1,232 @@
+//! The signing queue: the vault's front end for many concurrent single requests.
+//!
+//! A server receives signing requests one at a time from many clients. Handled one by
+//! one, each would verify its authorization alone and pay for its own store commit.
+//! The queue gathers whatever requests are waiting (up to
+//! [`SignQueueConfig::max_batch`]) and hands them to [`Vault::sign_many`] as one batch:
+//! Ed25519 authorizations are batch-verified and the whole batch shares one group
+//! commit. A batch is never held back to wait for more requests: a worker takes what is
+//! queued the moment it is free, so a lone request is signed at once and batches grow
+//! only under load. Each request still succeeds or fails on its own.
+//!
+//! The queue is bounded ([`SignQueueConfig::capacity`]); a full queue refuses new
+//! requests with [`Error::Busy`] instead of letting latency grow without limit.
+
+use crate::error::Error;
+use crate::vault::{SignRequest, Signed, Vault};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+/// What a queued request's caller is told, exactly once.
+type Reply = Box<dyn FnOnce(Result<Signed, Error>) + Send>;
+
+/// The clock the workers read when they sign a batch (milliseconds since the epoch).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Sizes of the signing queue.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct SignQueueConfig {
+    /// Worker threads, each signing one batch at a time (default: available cores).
+    pub workers: usize,
+    /// Most requests in one batch (at most [`crate::MAX_BATCH`]).
+    pub max_batch: usize,
+    /// Most requests waiting; more are refused with [`Error::Busy`].
+    pub capacity: usize,
+}
+
+impl Default for SignQueueConfig {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            max_batch: 256,
+            capacity: 16_384,
+        }
+    }
+}
+
+impl SignQueueConfig {
+    /// A configuration with `workers` workers, batches of at most `max_batch` and room
+    /// for `capacity` waiting requests.
+    pub fn new(workers: usize, max_batch: usize, capacity: usize) -> Self {
+        Self {
+            workers,
+            max_batch,
+            capacity,
+        }
+    }
+}
+
+/// The signing queue and its worker threads. Dropping it signs what is queued, then
+/// stops the workers.
+pub struct SignQueue {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+struct Shared {
+    vault: Arc<Vault>,
+    clock: Clock,
+    config: SignQueueConfig,
+    state: Mutex<State>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    pending: VecDeque<(SignRequest, Reply)>,
+    stop: bool,
+}
+
+impl std::fmt::Debug for SignQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignQueue")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignQueue {
+    /// Starts the workers.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a configuration with no worker, an empty or oversized
+    /// batch, or no capacity; [`Error::Store`] if a thread cannot be started.
+    pub fn start(vault: Arc<Vault>, clock: Clock, config: SignQueueConfig) -> Result<Self, Error> {
+        if config.workers == 0
+            || config.max_batch == 0
+            || config.max_batch > crate::MAX_BATCH
+            || config.capacity == 0
+        {
+            return Err(crate::error::malformed(
+                "signing queue configuration",
+                format!(
+                    "workers {}, max_batch {} (1..={}), capacity {}",
+                    config.workers,
+                    config.max_batch,
+                    crate::MAX_BATCH,
+                    config.capacity
+                ),
+            ));
+        }
+        let shared = Arc::new(Shared {
+            vault,
+            clock,
+            config,
+            state: Mutex::new(State::default()),
+            ready: Condvar::new(),
+        });
+        let mut workers = Vec::with_capacity(config.workers);
+        for i in 0..config.workers {
+            let shared = Arc::clone(&shared);
+            let handle = std::thread::Builder::new()
+                .name(format!("affix-sign-{i}"))
+                .spawn(move || shared.work())
+                .map_err(|e| Error::Store(format!("starting a signing worker: {e}")))?;
+            workers.push(handle);
+        }
+        Ok(Self { shared, workers })
+    }
+
+    /// Queues `request`; `reply` is called once with its outcome, on a worker thread
+    /// (keep it short: hand the result over, don't work in it).
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when the queue is full (`reply` is not called).
+    pub fn submit(
+        &self,
+        request: SignRequest,
+        reply: impl FnOnce(Result<Signed, Error>) + Send + 'static,
+    ) -> Result<(), Error> {
+        let mut state = self.shared.lock();
+        if state.stop {
+            return Err(Error::Busy("the signing queue is shutting down".into()));
+        }
+        if state.pending.len() >= self.shared.config.capacity {
+            return Err(Error::Busy(format!(
+                "{} signing requests are waiting already",
+                state.pending.len()
+            )));
+        }
+        state.pending.push_back((request, Box::new(reply)));
+        drop(state);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    /// Queues `request` and waits for its outcome.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when the queue is full; otherwise as [`Vault::sign_many`].
+    pub fn sign(&self, request: SignRequest) -> Result<Signed, Error> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(request, move |result| {
+            // The receiver waits below; it is gone only if this thread died.
+            let _ = tx.send(result);
+        })?;
+        rx.recv()
+            .unwrap_or_else(|_| Err(Error::Store("signing worker stopped".into())))
+    }
+
+    /// Requests waiting for a worker.
+    pub fn waiting(&self) -> usize {
+        self.shared.lock().pending.len()
+    }
+}
+
+impl Drop for SignQueue {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.ready.notify_all();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn work(&self) {
+        loop {
+            let batch: Vec<(SignRequest, Reply)> = {
+                let mut state = self.lock();
+                while state.pending.is_empty() && !state.stop {
+                    state = self
+                        .ready
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if state.pending.is_empty() {
+                    return; // stopping, and nothing left to sign
+                }
+                let n = state.pending.len().min(self.config.max_batch);
+                let batch = state.pending.drain(..n).collect();
+                if !state.pending.is_empty() {
+                    // More work than this batch: let another worker start on it now.
+                    self.ready.notify_one();
+                }
+                batch
+            };
+            let (requests, replies): (Vec<SignRequest>, Vec<Reply>) = batch.into_iter().unzip();
+            let results = self.vault.sign_many(requests, (self.clock)());
+            for (reply, result) in replies.into_iter().zip(results) {
+                reply(result);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        let c = SignQueueConfig::default();
+        assert!(c.workers >= 1 && c.max_batch <= crate::MAX_BATCH && c.capacity > 0);
+    }
+}
