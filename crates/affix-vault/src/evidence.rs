@@ -18,7 +18,10 @@
 //! | `vault.master.rotated` | `vault` | `master-key-id` | from, to, keys, wallets |
 
 use crate::error::Error;
+use crate::ids::KeyId;
+use crate::record::KeyRecord;
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
+use sha2::{Digest as _, Sha256};
 
 /// Builds and encodes one record: `kind`, `subject`, digests, metadata.
 pub(crate) fn record(
@@ -37,6 +40,28 @@ pub(crate) fn record(
         b = b.metadata(k, v);
     }
     Ok(b.build()?.encode())
+}
+
+/// The `vault.key.created` record of key `id`: derived from the key record's public
+/// fields, so the drainer can produce it from the store (see `store::OUTBOX_KEYS`).
+pub(crate) fn key_created(
+    id: &KeyId,
+    key: &KeyRecord,
+    tenant: &str,
+    submitter: &str,
+) -> Result<Vec<u8>, Error> {
+    record(
+        "vault.key.created",
+        &format!("key:{id}"),
+        key.created_ms,
+        submitter,
+        &[("public-key", Sha256::digest(&key.public_key).into())],
+        &[
+            ("algorithm", key.algorithm.name()),
+            ("owner", &key.owner.to_string()),
+            ("tenant", tenant),
+        ],
+    )
 }
 
 /// Event codes stored in the usage indexes.

@@ -389,6 +389,7 @@ impl Vault {
             &[("tenant", tenant.as_str())],
         )?;
         self.commit(Job {
+            key_creations: None,
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 insert_new(
@@ -537,6 +538,7 @@ impl Vault {
         )?;
         let bytes = recovery.encode();
         self.commit(Job {
+            key_creations: None,
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 insert_new(
@@ -764,6 +766,7 @@ impl Vault {
         let cred_bytes = record.encode();
         let t = r.tenant;
         self.commit(Job {
+            key_creations: None,
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 let mut table = tx.open_table(store::RECOVERIES)?;
@@ -854,6 +857,7 @@ impl Vault {
         let state = r.encode();
         let t = r.tenant;
         let leaf = self.commit(Job {
+            key_creations: None,
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 let mut table = tx.open_table(store::RECOVERIES)?;

@@ -329,6 +329,7 @@ fn finish(
     )?;
     let new_id = new_master.id().as_str().to_owned();
     vault.commit(Job {
+        key_creations: None,
         records: vec![ev],
         write: Box::new(move |tx, _| {
             let mut keks = tx.open_table(store::KEKS)?;

@@ -70,6 +70,11 @@ pub(crate) const RECOVERY_LAST_START: TableDefinition<&[u8; 20], u64> =
 /// Evidence outbox: leaf index → record bytes, committed with the state change the record
 /// describes; moved into the evidence log in order by the drainer, then deleted.
 pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+/// Pending derived evidence: first leaf → (first key sequence number, count) of a batch
+/// of created keys whose `vault.key.created` records the drainer derives from `keys`
+/// (`vault::creation_records`). Deleted, like outbox rows, once the log holds them.
+pub(crate) const OUTBOX_KEYS: TableDefinition<u64, (u64, u32)> =
+    TableDefinition::new("outbox_keys");
 /// Vault metadata: format, master key id, current KEK generation, rotation cursor.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

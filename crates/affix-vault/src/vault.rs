@@ -118,6 +118,11 @@ type StoreWrite = Box<dyn FnOnce(&redb::WriteTransaction, u64) -> Result<(), Err
 /// (given the leaf index of the first record).
 pub(crate) struct Job {
     pub(crate) records: Vec<Vec<u8>>,
+    /// Keys created by this job (first key sequence number, count): their
+    /// `vault.key.created` records take the job's first `count` leaves and are derived
+    /// from the key records by the drainer ([`creation_records`]) instead of being
+    /// copied into the outbox, where ten million of them would churn gigabytes.
+    pub(crate) key_creations: Option<(u64, u32)>,
     pub(crate) write: StoreWrite,
 }
 
@@ -156,32 +161,34 @@ const DRAIN_EAGER: u64 = 32_768;
 const DRAIN_BATCH: usize = 65_536;
 
 /// Moves outbox records `log.size()..` into the log, in order, then deletes them.
-fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>) -> Result<u64, Error> {
+/// Derived entries (`outbox_keys`) are expanded into their creation records.
+fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>, submitter: &str) -> Result<u64, Error> {
     let mut log = log
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let size = log.size().0;
-    let records: Vec<(u64, Vec<u8>)> = {
+    let records: Vec<Vec<u8>> = {
         let tx = db.begin_read()?;
         let outbox = tx.open_table(store::OUTBOX)?;
+        let outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
         let mut out = Vec::new();
-        for row in outbox.range(size..)?.take(DRAIN_BATCH) {
-            let (k, v) = row?;
-            out.push((k.value(), v.value().to_vec()));
+        let mut leaf = size;
+        while out.len() < DRAIN_BATCH {
+            if let Some(v) = outbox.get(leaf)? {
+                out.push(v.value().to_vec());
+                leaf += 1;
+            } else if let Some(v) = outbox_keys.get(leaf)? {
+                let (first_seq, count) = v.value();
+                out.extend(creation_records(&tx, first_seq, count, submitter)?);
+                leaf += u64::from(count);
+            } else {
+                break;
+            }
         }
         out
     };
-    for (i, (leaf, _)) in records.iter().enumerate() {
-        if *leaf != size + i as u64 {
-            return Err(Error::Evidence(format!(
-                "outbox holds leaf {leaf} where {} was expected",
-                size + i as u64
-            )));
-        }
-    }
     if !records.is_empty() {
-        let bytes: Vec<&[u8]> = records.iter().map(|(_, b)| b.as_slice()).collect();
-        log.append(&bytes)?;
+        log.append(&records)?;
     }
     let new_size = log.size().0;
     drop(log);
@@ -200,9 +207,66 @@ fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>) -> Result<u64, Error
         for k in stale {
             outbox.remove(k)?;
         }
+        // Derived entries are drained whole: every one that starts below the size.
+        let mut outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
+        let stale: Vec<u64> = outbox_keys
+            .range(..new_size)?
+            .map(|r| r.map(|(k, _)| k.value()))
+            .collect::<Result<_, _>>()?;
+        for k in stale {
+            outbox_keys.remove(k)?;
+        }
     }
     tx.commit()?;
     Ok(new_size)
+}
+
+/// The `vault.key.created` records of keys `first_seq .. first_seq + count`, derived
+/// from their key records (public fields only: the same bytes whatever their sealing).
+fn creation_records(
+    tx: &redb::ReadTransaction,
+    first_seq: u64,
+    count: u32,
+    submitter: &str,
+) -> Result<Vec<Vec<u8>>, Error> {
+    let keys = tx.open_table(store::KEYS)?;
+    let names = tx.open_table(store::TENANT_NAMES)?;
+    let mut lo = [0u8; 16];
+    lo[..8].copy_from_slice(&first_seq.to_be_bytes());
+    let mut tenant_cache: Option<(u32, String)> = None;
+    let mut out = Vec::with_capacity(count as usize);
+    for row in keys.range::<&[u8; 16]>(&lo..)?.take(count as usize) {
+        let (id, bytes) = row?;
+        let id = KeyId(*id.value());
+        if id.sequence() != first_seq + out.len() as u64 {
+            return Err(Error::Evidence(format!(
+                "key sequence {} missing from a creation batch",
+                first_seq + out.len() as u64
+            )));
+        }
+        let record =
+            KeyRecord::decode(bytes.value()).map_err(|_| Error::Tampered(id.to_string()))?;
+        let tenant = match &tenant_cache {
+            Some((n, name)) if *n == record.tenant => name.clone(),
+            _ => {
+                let name = names
+                    .get(record.tenant)?
+                    .ok_or_else(|| Error::Store(format!("no tenant {}", record.tenant)))?
+                    .value()
+                    .to_owned();
+                tenant_cache = Some((record.tenant, name.clone()));
+                name
+            }
+        };
+        out.push(evidence::key_created(&id, &record, &tenant, submitter)?);
+    }
+    if out.len() != count as usize {
+        return Err(Error::Evidence(format!(
+            "creation batch at key sequence {first_seq}: {} of {count} keys found",
+            out.len()
+        )));
+    }
+    Ok(out)
 }
 
 /// The key vault.
@@ -282,6 +346,7 @@ impl Vault {
             tx.open_table(store::RECOVERIES)?;
             tx.open_table(store::RECOVERY_LAST_START)?;
             tx.open_table(store::OUTBOX)?;
+            tx.open_table(store::OUTBOX_KEYS)?;
             tx.open_table(store::CREATIONS)?;
             tx.open_table(store::WALLETS)?;
         }
@@ -358,14 +423,14 @@ impl Vault {
         let db = Arc::new(db);
         let log = Arc::new(Mutex::new(log));
         // Finish any drain a crash interrupted, so the log holds every committed record.
-        let mut size = drain_outbox(&db, &log)?;
+        let mut size = drain_outbox(&db, &log, &config.submitter)?;
         while {
-            let next = drain_outbox(&db, &log)?;
+            let next = drain_outbox(&db, &log, &config.submitter)?;
             let more = next > size;
             size = next;
             more
         } {}
-        let drainer = Drainer::start(db.clone(), log.clone(), size);
+        let drainer = Drainer::start(db.clone(), log.clone(), size, config.submitter.clone());
         Ok(Self {
             db,
             dir: dir.to_path_buf(),
@@ -728,6 +793,7 @@ impl Vault {
     ) -> Result<u64, Error> {
         let spend = authorization.map(|a| (nonce_row(a), a.statement.expires_ms));
         let result = self.commit(Job {
+            key_creations: None,
             records,
             write: Box::new(move |tx, leaf| {
                 if let Some((nonce, expires)) = spend {
@@ -757,7 +823,12 @@ impl Vault {
         let mut leaf = first;
         {
             let mut outbox = tx.open_table(store::OUTBOX)?;
+            let mut outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
             for (_, job) in &batch {
+                if let Some((first_seq, count)) = job.key_creations {
+                    outbox_keys.insert(leaf, (first_seq, count))?;
+                    leaf += u64::from(count);
+                }
                 for record in &job.records {
                     outbox.insert(leaf, record.as_slice())?;
                     leaf += 1;
@@ -766,7 +837,7 @@ impl Vault {
         }
         let mut start = first;
         for (_, job) in batch {
-            let n = job.records.len() as u64;
+            let n = job.records.len() as u64 + job.key_creations.map_or(0, |(_, c)| u64::from(c));
             results.push(
                 (job.write)(&tx, start)
                     .map(|()| start)
@@ -1117,7 +1188,6 @@ impl Vault {
         let t = self.tenant_number(tenant)?;
         let generation = self.current_gen();
         let mut rows = Vec::with_capacity(requests.len());
-        let mut records = Vec::with_capacity(requests.len());
         let mut infos = Vec::with_capacity(requests.len());
         let first_seq = self
             .next_seq
@@ -1138,18 +1208,6 @@ impl Vault {
                 sealed: [0; SEALED_LEN],
             };
             let record = self.seal(tenant, &id, record, key.secret())?;
-            records.push(evidence::record(
-                "vault.key.created",
-                &format!("key:{id}"),
-                now_ms,
-                self.submitter(),
-                &[("public-key", Sha256::digest(&public_key).into())],
-                &[
-                    ("algorithm", algorithm.name()),
-                    ("owner", &owner.to_string()),
-                    ("tenant", tenant.as_str()),
-                ],
-            )?);
             rows.push((id, record.encode()));
             infos.push(KeyInfo {
                 id,
@@ -1162,19 +1220,21 @@ impl Vault {
                 evidence_leaf: None,
             });
         }
+        let count =
+            u32::try_from(rows.len()).map_err(|_| Error::Store("batch too large".into()))?;
+        if count == 0 {
+            return Ok(infos);
+        }
         let first = self.commit(Job {
-            records,
+            key_creations: Some((first_seq, count)),
+            records: Vec::new(),
             write: Box::new(move |tx, first| {
                 let mut keys = tx.open_table(store::KEYS)?;
                 for (id, bytes) in &rows {
                     insert_new(&mut keys, &id.0, bytes.as_slice(), "key", || id.to_string())?;
                 }
-                let count = u32::try_from(rows.len())
-                    .map_err(|_| Error::Store("batch too large".into()))?;
-                if count > 0 {
-                    tx.open_table(store::CREATIONS)?
-                        .insert(first_seq, (count, first))?;
-                }
+                tx.open_table(store::CREATIONS)?
+                    .insert(first_seq, (count, first))?;
                 Ok(())
             }),
         })?;
@@ -1272,6 +1332,7 @@ impl Vault {
             Ok(0)
         } else {
             self.commit(Job {
+                key_creations: None,
                 records,
                 write: Box::new(move |tx, first| {
                     let mut nonces = tx.open_table(store::NONCES)?;
@@ -1781,16 +1842,27 @@ impl Vault {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = self.db.begin_read()?;
         let outbox = tx.open_table(store::OUTBOX)?;
+        let outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
+        let missing = |leaf: u64| Error::Evidence(format!("record {leaf} is missing"));
         leaves
             .iter()
             .map(|&leaf| {
                 let bytes = if leaf < log.size().0 {
                     log.entry(affix_merkle::LeafIndex(leaf))?
+                } else if let Some(v) = outbox.get(leaf)? {
+                    v.value().to_vec()
                 } else {
-                    outbox
-                        .get(leaf)?
-                        .map(|v| v.value().to_vec())
-                        .ok_or_else(|| Error::Evidence(format!("record {leaf} is missing")))?
+                    // A creation record not drained yet: derive it as the drainer will.
+                    let row = outbox_keys.range(..=leaf)?.next_back().transpose()?;
+                    let (first, (seq, count)) = row
+                        .map(|(k, v)| (k.value(), v.value()))
+                        .ok_or_else(|| missing(leaf))?;
+                    if leaf - first >= u64::from(count) {
+                        return Err(missing(leaf));
+                    }
+                    creation_records(&tx, seq + (leaf - first), 1, self.submitter())?
+                        .pop()
+                        .ok_or_else(|| missing(leaf))?
                 };
                 Ok(AuditEntry {
                     leaf,
@@ -1822,7 +1894,12 @@ impl Vault {
 }
 
 impl Drainer {
-    fn start(db: Arc<redb::Database>, log: Arc<Mutex<LogStore>>, size: u64) -> Self {
+    fn start(
+        db: Arc<redb::Database>,
+        log: Arc<Mutex<LogStore>>,
+        size: u64,
+        submitter: String,
+    ) -> Self {
         let signal = Arc::new((
             Mutex::new(DrainState {
                 wanted: size,
@@ -1865,7 +1942,7 @@ impl Drainer {
                                 .0;
                         }
                     }
-                    match drain_outbox(&db, &log) {
+                    match drain_outbox(&db, &log, &submitter) {
                         Ok(n) => drained = n,
                         Err(e) => {
                             let (lock, _) = &*s;

@@ -354,6 +354,7 @@ impl Vault {
         )?;
         let bytes = record.encode();
         let leaf = self.commit(Job {
+            key_creations: None,
             records: vec![ev],
             write: Box::new(move |tx, leaf| {
                 insert_new(

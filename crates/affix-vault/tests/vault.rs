@@ -716,3 +716,61 @@ fn one_forged_authorization_in_a_batch_fails_alone() {
         }
     }
 }
+
+#[test]
+fn creation_records_are_derived_from_the_key_records_and_read_the_same_before_and_after_draining() {
+    let f = fixture();
+    let t = tenant("acme");
+    let owner = OwnerId::random().unwrap();
+    let requests: Vec<(OwnerId, Algorithm)> =
+        Algorithm::ALL.iter().map(|&alg| (owner, alg)).collect();
+    let keys = f.vault.create_keys(&t, &requests, T0).unwrap();
+    // Read at once (usually still pending in the store), then after the drain.
+    let before: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| {
+            let audit = f.vault.audit_key(&t, &k.id, 0, 10).unwrap();
+            assert_eq!(audit.len(), 1);
+            assert_eq!(audit[0].leaf, k.evidence_leaf.unwrap());
+            audit[0].record.encode()
+        })
+        .collect();
+    f.vault.flush_evidence().unwrap();
+    for (k, early) in keys.iter().zip(&before) {
+        let audit = f.vault.audit_key(&t, &k.id, 0, 10).unwrap();
+        let record = &audit[0].record;
+        assert_eq!(
+            &record.encode(),
+            early,
+            "same bytes from the store and the log"
+        );
+        assert_eq!(record.kind(), "vault.key.created");
+        assert_eq!(record.subject(), format!("key:{}", k.id));
+        assert_eq!(record.event_time().0, T0);
+        assert!(record.covers(&k.public_key, Some("public-key")));
+        let meta: Vec<(&str, &str)> = record
+            .metadata()
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert!(meta.contains(&("algorithm", k.algorithm.name())));
+        assert!(meta.contains(&("tenant", "acme")));
+        assert!(meta.contains(&("owner", owner.to_string().as_str())));
+    }
+    // Consecutive leaves, in key order.
+    let leaves: Vec<u64> = keys.iter().map(|k| k.evidence_leaf.unwrap()).collect();
+    assert!(leaves.windows(2).all(|w| w[1] == w[0] + 1));
+    // A reopened vault finds the same records.
+    let Fixture {
+        vault,
+        path,
+        master_path,
+        _dir,
+    } = f;
+    drop(vault);
+    let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+    for (k, early) in keys.iter().zip(&before) {
+        let audit = vault.audit_key(&t, &k.id, 0, 10).unwrap();
+        assert_eq!(&audit[0].record.encode(), early);
+    }
+}
