@@ -1,10 +1,11 @@
 //! The key vault's parsers of stored and received bytes — key, credential and grant
-//! records (affix-vault), wrapped KEKs and Shamir shares (affix-seal), mnemonics and
+//! records, wallet seed records and recovery states (affix-vault), wrapped KEKs and Shamir shares (affix-seal), mnemonics and
 //! derivation paths (affix-wallet) — on arbitrary input: never panic; whatever decodes
 //! re-encodes to the same bytes.
 #![no_main]
 
-use affix_vault::{CredentialRecord, GrantRecord, KeyRecord};
+use affix_vault::recovery::Recovery;
+use affix_vault::{CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(r) = GrantRecord::decode(data) {
         assert_eq!(r.encode().ok().as_deref(), Some(data), "a grant re-encodes to other bytes");
+    }
+    if let Ok(r) = WalletRecord::decode(data) {
+        assert_eq!(r.encode().as_slice(), data, "a wallet record re-encodes to other bytes");
+    }
+    if let Ok(r) = Recovery::decode(data) {
+        assert_eq!(r.encode(), data, "a recovery re-encodes to other bytes");
     }
     if let Ok(w) = affix_seal::WrappedKek::decode(data) {
         assert_eq!(w.as_bytes().as_slice(), data);

@@ -28,7 +28,10 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct SignQueueConfig {
-    /// Worker threads, each signing one batch at a time (default: available cores).
+    /// Worker threads, each signing one batch at a time (default 1: a single pipeline
+    /// keeps commits few and large, and [`Vault::sign_many`] spreads a large batch over
+    /// the cores itself; more workers overlap one batch's commit with the next one's
+    /// signing, for more throughput at the cost of latency).
     pub workers: usize,
     /// Most requests in one batch (at most [`crate::MAX_BATCH`]).
     pub max_batch: usize,
@@ -39,7 +42,7 @@ pub struct SignQueueConfig {
 impl Default for SignQueueConfig {
     fn default() -> Self {
         Self {
-            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            workers: 1,
             max_batch: 256,
             capacity: 16_384,
         }

@@ -774,3 +774,49 @@ fn creation_records_are_derived_from_the_key_records_and_read_the_same_before_an
         assert_eq!(&audit[0].record.encode(), early);
     }
 }
+
+#[test]
+fn a_batch_spread_over_threads_answers_in_order_and_forged_ones_fail_alone() {
+    let f = fixture_with(VaultConfig {
+        sign_threads: 4,
+        ..VaultConfig::default()
+    });
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let keys: Vec<_> = [Algorithm::Ed25519, Algorithm::EcdsaP256]
+        .into_iter()
+        .map(|alg| f.vault.create_key(&t, owner, alg, T0).unwrap())
+        .collect();
+    let payload = |i: usize| Payload::Message(format!("page {i}").into_bytes());
+    let forged = [3, 40, 41, 99];
+    let requests: Vec<SignRequest> = (0..100)
+        .map(|i| {
+            let mut r = sign_request(&t, keys[i % 2].id, payload(i), &device, T0);
+            if forged.contains(&i) {
+                r.authorization.signature[10] ^= 0x04;
+            }
+            r
+        })
+        .collect();
+    let results = f.vault.sign_many(requests, T0);
+    assert_eq!(results.len(), 100);
+    let mut leaves = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        if forged.contains(&i) {
+            assert!(matches!(r, Err(Error::Unauthorized(_))), "request {i}");
+            continue;
+        }
+        let s = r.unwrap();
+        let key = &keys[i % 2];
+        verify(
+            key.algorithm,
+            &key.public_key,
+            &payload(i),
+            &s.signature.bytes,
+        )
+        .unwrap();
+        leaves.push(s.evidence_leaf);
+    }
+    // One record each, consecutive, in request order.
+    assert!(leaves.windows(2).all(|w| w[1] == w[0] + 1));
+}

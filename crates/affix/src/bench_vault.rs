@@ -43,6 +43,9 @@ pub(crate) struct VaultBench {
     /// Worker threads (default: available cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Workers of the signing queue (each batch is spread over `--threads` threads).
+    #[arg(long, default_value_t = 1)]
+    queue_workers: usize,
     /// Most requests per batch of the signing queue.
     #[arg(long, default_value_t = 256)]
     batch: usize,
@@ -441,14 +444,15 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
         "bench.affix.local/vault",
         VaultConfig {
             cache_bytes: args.cache_mib << 20,
+            sign_threads: threads,
             ..VaultConfig::default()
         },
     )?);
     let tenant = TenantId::new("bench")?;
     let owners = enrol_owners(&vault, &tenant, 1024)?;
     println!(
-        "affix bench vault: {threads} threads, batches of {}, store cache {} MiB",
-        args.batch, args.cache_mib
+        "affix bench vault: {threads} threads, signing queue with {} worker(s) and batches of at most {}, store cache {} MiB",
+        args.queue_workers, args.batch, args.cache_mib
     );
 
     // 1. Bulk creation.
@@ -538,7 +542,7 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
             count,
             0x9e37_79b9 ^ u64::from(alg as u8),
         )?;
-        let (rate, failed) = authorized_rate(&vault, requests, threads, args.batch)?;
+        let (rate, failed) = authorized_rate(&vault, requests, args.queue_workers, args.batch)?;
         if failed > 0 {
             bail!("{failed} authorized {} signatures failed", alg.name());
         }
@@ -559,15 +563,7 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
 
     // 3. Latency at half load.
     if !args.no_latency && !ed25519_keys.is_empty() {
-        latency_phase(
-            &vault,
-            &tenant,
-            &owners,
-            &ed25519_keys,
-            ed25519_rate,
-            threads,
-            args,
-        )?;
+        latency_phase(&vault, &tenant, &owners, &ed25519_keys, ed25519_rate, args)?;
     }
 
     // 4. PKCS#11 peer.
@@ -594,14 +590,13 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
     Ok(())
 }
 
-/// Ed25519 latency at half the measured throughput.
+/// Ed25519 latency at half the target and at half the measured throughput.
 fn latency_phase(
     vault: &Arc<Vault>,
     tenant: &TenantId,
     owners: &Owners,
     keys: &[(KeyId, usize)],
     rate: f64,
-    threads: usize,
     args: &VaultBench,
 ) -> Result<()> {
     let (seconds, batch) = (args.latency_seconds, args.batch);
@@ -619,7 +614,8 @@ fn latency_phase(
     ] {
         let count = ((offered * seconds) as usize).max(1000);
         let requests = prepare_requests(tenant, keys, owners, Algorithm::Ed25519, count, 0xabcdef)?;
-        let ([p50, p90, p99, max], failed) = latency(vault, requests, offered, threads, batch)?;
+        let ([p50, p90, p99, max], failed) =
+            latency(vault, requests, offered, args.queue_workers, batch)?;
         if failed > 0 {
             bail!("{failed} signatures failed in the latency run");
         }
