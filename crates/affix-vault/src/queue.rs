@@ -28,35 +28,42 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct SignQueueConfig {
-    /// Worker threads, each signing one batch at a time (default 1: a single pipeline
-    /// keeps commits few and large, and [`Vault::sign_many`] spreads a large batch over
-    /// the cores itself; more workers overlap one batch's commit with the next one's
-    /// signing, for more throughput at the cost of latency).
+    /// Worker threads, each signing one batch at a time (default 2). The first takes
+    /// whatever is waiting; the others join only while at least [`Self::backlog`]
+    /// requests wait. Under light load one pipeline keeps commits few and large (low
+    /// latency); under heavy load the others overlap one batch's commit with the next
+    /// one's signing (throughput). [`Vault::sign_many`] also spreads a large batch over
+    /// the cores.
     pub workers: usize,
     /// Most requests in one batch (at most [`crate::MAX_BATCH`]).
     pub max_batch: usize,
     /// Most requests waiting; more are refused with [`Error::Busy`].
     pub capacity: usize,
+    /// Waiting requests from which workers beyond the first join in.
+    pub backlog: usize,
 }
 
 impl Default for SignQueueConfig {
     fn default() -> Self {
         Self {
-            workers: 1,
+            workers: 2,
             max_batch: 256,
             capacity: 16_384,
+            backlog: 64,
         }
     }
 }
 
 impl SignQueueConfig {
     /// A configuration with `workers` workers, batches of at most `max_batch` and room
-    /// for `capacity` waiting requests.
+    /// for `capacity` waiting requests; workers beyond the first join from a backlog of
+    /// a quarter batch.
     pub fn new(workers: usize, max_batch: usize, capacity: usize) -> Self {
         Self {
             workers,
             max_batch,
             capacity,
+            backlog: (max_batch / 4).max(1),
         }
     }
 }
@@ -73,7 +80,10 @@ struct Shared {
     clock: Clock,
     config: SignQueueConfig,
     state: Mutex<State>,
+    /// Wakes the first worker: something is waiting.
     ready: Condvar,
+    /// Wakes the other workers: a backlog is waiting.
+    backlog: Condvar,
 }
 
 #[derive(Default)]
@@ -119,13 +129,14 @@ impl SignQueue {
             config,
             state: Mutex::new(State::default()),
             ready: Condvar::new(),
+            backlog: Condvar::new(),
         });
         let mut workers = Vec::with_capacity(config.workers);
         for i in 0..config.workers {
             let shared = Arc::clone(&shared);
             let handle = std::thread::Builder::new()
                 .name(format!("affix-sign-{i}"))
-                .spawn(move || shared.work())
+                .spawn(move || shared.work(i == 0))
                 .map_err(|e| Error::Store(format!("starting a signing worker: {e}")))?;
             workers.push(handle);
         }
@@ -153,8 +164,12 @@ impl SignQueue {
             )));
         }
         state.pending.push_back((request, Box::new(reply)));
+        let backlog = state.pending.len() >= self.shared.config.backlog;
         drop(state);
         self.shared.ready.notify_one();
+        if backlog {
+            self.shared.backlog.notify_one();
+        }
         Ok(())
     }
 
@@ -182,6 +197,7 @@ impl Drop for SignQueue {
     fn drop(&mut self) {
         self.shared.lock().stop = true;
         self.shared.ready.notify_all();
+        self.shared.backlog.notify_all();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
@@ -193,24 +209,33 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn work(&self) {
+    fn work(&self, first: bool) {
         loop {
             let batch: Vec<(SignRequest, Reply)> = {
                 let mut state = self.lock();
-                while state.pending.is_empty() && !state.stop {
-                    state = self
-                        .ready
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    let enough = if first {
+                        !state.pending.is_empty()
+                    } else {
+                        state.pending.len() >= self.config.backlog
+                    };
+                    if enough || state.stop {
+                        break;
+                    }
+                    let signal = if first { &self.ready } else { &self.backlog };
+                    state = signal.wait(state).unwrap_or_else(PoisonError::into_inner);
                 }
                 if state.pending.is_empty() {
                     return; // stopping, and nothing left to sign
                 }
                 let n = state.pending.len().min(self.config.max_batch);
                 let batch = state.pending.drain(..n).collect();
+                // More waiting than this batch: let another worker start on it now.
                 if !state.pending.is_empty() {
-                    // More work than this batch: let another worker start on it now.
                     self.ready.notify_one();
+                }
+                if state.pending.len() >= self.config.backlog {
+                    self.backlog.notify_one();
                 }
                 batch
             };

@@ -43,8 +43,9 @@ pub(crate) struct VaultBench {
     /// Worker threads (default: available cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Workers of the signing queue (each batch is spread over `--threads` threads).
-    #[arg(long, default_value_t = 1)]
+    /// Workers of the signing queue (the second joins under a backlog; each batch is
+    /// spread over `--threads` threads).
+    #[arg(long, default_value_t = 2)]
     queue_workers: usize,
     /// Most requests per batch of the signing queue.
     #[arg(long, default_value_t = 256)]
