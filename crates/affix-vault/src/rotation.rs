@@ -83,23 +83,10 @@ pub fn rotate(
     let mut resealed = 0u64;
     progress(done, total);
     loop {
-        let batch: Vec<(KeyId, Vec<u8>)> = {
-            let tx = vault.db().begin_read()?;
-            let keys = tx.open_table(store::KEYS)?;
-            let rows: Box<dyn Iterator<Item = _>> = match cursor {
-                Some(c) => Box::new(keys.range::<&[u8; 16]>((
-                    std::ops::Bound::Excluded(&c),
-                    std::ops::Bound::Unbounded,
-                ))?),
-                None => Box::new(keys.iter()?),
-            };
-            let mut out = Vec::with_capacity(BATCH);
-            for row in rows.take(BATCH) {
-                let (k, v) = row?;
-                out.push((KeyId(*k.value()), v.value().to_vec()));
-            }
-            out
-        };
+        let batch: Vec<(KeyId, Vec<u8>)> = next_batch(vault, store::KEYS, cursor)?
+            .into_iter()
+            .map(|(k, v)| (KeyId(k), v))
+            .collect();
         let Some((last, _)) = batch.last() else {
             break;
         };
@@ -177,23 +164,10 @@ fn reseal_wallets(vault: &Vault, target_gen: u32) -> Result<(u64, u64), Error> {
     };
     let mut resealed = 0u64;
     loop {
-        let batch: Vec<(WalletId, Vec<u8>)> = {
-            let tx = vault.db().begin_read()?;
-            let table = tx.open_table(store::WALLETS)?;
-            let rows: Box<dyn Iterator<Item = _>> = match cursor {
-                Some(c) => Box::new(table.range::<&[u8; 16]>((
-                    std::ops::Bound::Excluded(&c),
-                    std::ops::Bound::Unbounded,
-                ))?),
-                None => Box::new(table.iter()?),
-            };
-            let mut out = Vec::with_capacity(BATCH);
-            for row in rows.take(BATCH) {
-                let (k, v) = row?;
-                out.push((WalletId(*k.value()), v.value().to_vec()));
-            }
-            out
-        };
+        let batch: Vec<(WalletId, Vec<u8>)> = next_batch(vault, store::WALLETS, cursor)?
+            .into_iter()
+            .map(|(k, v)| (WalletId(k), v))
+            .collect();
         let Some((last, _)) = batch.last() else {
             break;
         };
@@ -351,4 +325,30 @@ fn finish(
     vault.set_previous_master(None);
     vault.forget_ciphers();
     Ok(())
+}
+
+/// A stored record under its 16-byte id.
+type Row = ([u8; 16], Vec<u8>);
+
+/// The next (at most `BATCH`) rows of a record table after `cursor`.
+fn next_batch(
+    vault: &Vault,
+    table: redb::TableDefinition<&[u8; 16], &[u8]>,
+    cursor: Option<[u8; 16]>,
+) -> Result<Vec<Row>, Error> {
+    let tx = vault.db().begin_read()?;
+    let table = tx.open_table(table)?;
+    let rows: Box<dyn Iterator<Item = _>> = match cursor {
+        Some(c) => Box::new(
+            table
+                .range::<&[u8; 16]>((std::ops::Bound::Excluded(&c), std::ops::Bound::Unbounded))?,
+        ),
+        None => Box::new(table.iter()?),
+    };
+    let mut out = Vec::with_capacity(BATCH);
+    for row in rows.take(BATCH) {
+        let (k, v) = row?;
+        out.push((*k.value(), v.value().to_vec()));
+    }
+    Ok(out)
 }
