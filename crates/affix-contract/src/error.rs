@@ -1,0 +1,244 @@
+//! The crate's one error type.
+
+use crate::{ContractStatus, PartyId, PartyStatus};
+
+/// Errors from templates, contract content, transitions, decoding and chain verification.
+///
+/// Variants fall in five groups, named in each variant's doc comment:
+///
+/// - **malformed input**: bytes or text that are not what they claim (an identifier
+///   with a bad character, truncated event bytes, field values that fail their type);
+/// - **policy refusal**: a well-formed request the contract's rules refuse (not your
+///   turn, already signed, expired, not open);
+/// - **verification failure**: an event chain that does not check out;
+/// - **misuse**: a request the API does not allow (a template with duplicate field
+///   names, a contract without an initiator);
+/// - **evidence**: building the evidence record failed.
+///
+/// No variant carries personal data or document content: field names, positions,
+/// identifiers and statuses only (an unknown field's name is echoed, truncated to
+/// [`crate::FIELD_NAME_BYTES_MAX`] bytes, because the caller sent it).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed input: an identifier or digest that is not in its text form.
+    #[error("invalid {what}: {reason}")]
+    InvalidId {
+        /// Which kind of identifier.
+        what: &'static str,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Malformed input: field values that fail the template; every failing field is
+    /// listed (sorted by field name), so an API can report them all at once.
+    #[error("{} field(s) invalid", errors.len())]
+    FieldsInvalid {
+        /// One entry per failing field.
+        errors: Vec<FieldError>,
+    },
+    /// Malformed input: more values, or a larger value, than the limits allow (checked
+    /// before any field is looked at).
+    #[error("{what} is {actual}, above the limit of {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size (bytes or items).
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Malformed input: bytes that are not a canonical v1 encoding; `offset` is where
+    /// decoding stopped.
+    #[error("malformed {what} at byte {offset}: {reason}")]
+    Malformed {
+        /// Which encoding.
+        what: &'static str,
+        /// Byte offset of the problem.
+        offset: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Malformed input: an encoding of a version this code does not know.
+    #[error("unsupported {what} version {version}")]
+    UnsupportedVersion {
+        /// Which encoding.
+        what: &'static str,
+        /// The version byte found.
+        version: u8,
+    },
+
+    /// Misuse: a template that breaks a rule (duplicate field names, empty enum, min
+    /// above max, …).
+    #[error("invalid template: {reason}")]
+    InvalidTemplate {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Misuse: contract content that breaks a rule (no initiator, duplicate party ids,
+    /// expiry not after creation, …).
+    #[error("invalid contract content: {reason}")]
+    InvalidContent {
+        /// What was wrong.
+        reason: &'static str,
+    },
+
+    /// Policy refusal: the contract is not in a status that allows this step.
+    #[error("contract is {status:?}, which does not allow this step")]
+    ContractNotOpen {
+        /// The contract's status.
+        status: ContractStatus,
+    },
+    /// Policy refusal: the expiry time has passed; the only step left is
+    /// [`crate::Contract::expire`].
+    #[error("contract expired at {expires_ms} (now {now_ms})")]
+    Expired {
+        /// The expiry, Unix milliseconds.
+        expires_ms: u64,
+        /// The time of the refused step.
+        now_ms: u64,
+    },
+    /// Policy refusal: [`crate::Contract::expire`] before the expiry time.
+    #[error("contract does not expire until {expires_ms}")]
+    NotExpired {
+        /// The expiry, Unix milliseconds.
+        expires_ms: u64,
+    },
+    /// Policy refusal: sequential signing, and another party signs first.
+    #[error("not this party's turn; {next} signs next")]
+    NotYourTurn {
+        /// The party whose signature comes next.
+        next: PartyId,
+    },
+    /// Policy refusal: the party has already signed.
+    #[error("party {party} has already signed")]
+    AlreadySigned {
+        /// The party.
+        party: PartyId,
+    },
+    /// Policy refusal: the party has not verified its identity yet.
+    #[error("party {party} has not verified its identity")]
+    IdentityNotVerified {
+        /// The party.
+        party: PartyId,
+    },
+    /// Policy refusal: the step needs a party status the party is not in (view before
+    /// identity check, consent before view, sign before consent, …).
+    #[error("party {party} is {status:?}; this step needs {needed:?}")]
+    PartyNotReady {
+        /// The party.
+        party: PartyId,
+        /// Its status.
+        status: PartyStatus,
+        /// The status the step needs.
+        needed: PartyStatus,
+    },
+    /// Policy refusal: the party is not in the contract.
+    #[error("party {party} is not a party to this contract")]
+    UnknownParty {
+        /// The party named.
+        party: PartyId,
+    },
+    /// Policy refusal: the party's role does not sign (a carbon-copy recipient).
+    #[error("party {party} does not sign this contract")]
+    NotASigningParty {
+        /// The party.
+        party: PartyId,
+    },
+    /// Policy refusal: only the initiator may send or revoke.
+    #[error("party {party} is not the initiator")]
+    NotInitiator {
+        /// The party.
+        party: PartyId,
+    },
+    /// Verification failure: the content digest a party viewed, consented to or signed
+    /// is not this contract's.
+    #[error("content digest does not match the contract's")]
+    WrongContentDigest,
+    /// Verification failure: the verified identity's subject is not the party's
+    /// identity commitment.
+    #[error("verified identity is not party {party}'s")]
+    IdentityMismatch {
+        /// The party.
+        party: PartyId,
+    },
+    /// Policy refusal: a step dated before the previous event.
+    #[error("step at {at_ms} is before the previous event at {previous_ms}")]
+    TimeWentBackwards {
+        /// The time of the refused step.
+        at_ms: u64,
+        /// The previous event's time.
+        previous_ms: u64,
+    },
+
+    /// Verification failure: an event chain that does not link or does not replay;
+    /// `seq` is the first bad event.
+    #[error("event chain broken at event {seq}: {reason}")]
+    ChainBroken {
+        /// Sequence number (position) of the first bad event.
+        seq: u32,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Verification failure: the chain links and replays, but its last event is not the
+    /// anchored one (events were dropped or altered at the end).
+    #[error("the last of {events} events is not the anchored head")]
+    ChainHeadMismatch {
+        /// Events in the chain given.
+        events: u32,
+    },
+    /// Verification failure: event `seq` links correctly but the state machine refuses
+    /// it.
+    #[error("event {seq} is not a valid step: {source}")]
+    ChainEventRejected {
+        /// Sequence number of the refused event.
+        seq: u32,
+        /// Why the state machine refused it.
+        source: Box<Error>,
+    },
+
+    /// Evidence: the evidence record could not be built (an invalid submitter name).
+    #[error("evidence record: {0}")]
+    Evidence(#[from] affix_evidence::Error),
+}
+
+/// One failing field of [`Error::FieldsInvalid`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name (for an unknown field: the name sent, truncated).
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: FieldProblem,
+}
+
+/// What is wrong with one field value. No variant holds the value itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldProblem {
+    /// A required field without a value (absent or empty).
+    Missing,
+    /// A value for a field the template does not have.
+    Unknown,
+    /// Text longer than the field allows (in characters).
+    TooLong {
+        /// The limit in characters.
+        max_chars: u32,
+    },
+    /// Text with a control character (line breaks included: field values are one line,
+    /// except in the generic contract's description, which allows `\n`).
+    ControlCharacter,
+    /// Not an integer in canonical form.
+    NotAnInteger,
+    /// Not a decimal in text form, or more fraction digits than the field's scale.
+    NotADecimal,
+    /// A number below the minimum or above the maximum.
+    OutOfRange,
+    /// Not a `YYYY-MM-DD` calendar date.
+    NotADate,
+    /// Not one of the enumeration's options.
+    NotAnOption,
+    /// Not 64 hex digits.
+    NotADigest,
+    /// A resident ID number, mobile number or e-mail address that affix-identity
+    /// rejects; its error names the problem (no personal data).
+    Identity(affix_identity::Error),
+}
