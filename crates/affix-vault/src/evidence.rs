@@ -65,8 +65,8 @@ pub(crate) fn key_created(
 }
 
 /// Event codes stored in the usage indexes.
+/// (Code 2, key signatures, is not stored: signatures have `index.redb`.)
 pub(crate) mod code {
-    pub(crate) const KEY_SIGNED: u8 = 2;
     pub(crate) const KEY_DISABLED: u8 = 3;
     pub(crate) const GRANT_CREATED: u8 = 4;
     pub(crate) const CREDENTIAL_REGISTERED: u8 = 5;

@@ -75,6 +75,12 @@ pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("out
 /// (`vault::creation_records`). Deleted, like outbox rows, once the log holds them.
 pub(crate) const OUTBOX_KEYS: TableDefinition<u64, (u64, u32)> =
     TableDefinition::new("outbox_keys");
+/// In `index.redb`: signatures by key, (key id ‖ leaf index BE) → (). Derived from the
+/// evidence log's `vault.key.signed` records by the drainer; rebuilt from the log when
+/// behind (a crash between a log append and its index commit) or missing.
+pub(crate) const SIGNED_INDEX: TableDefinition<&[u8; 24], ()> = TableDefinition::new("signed");
+/// In `index.redb`: `indexed` → leaves of the log already indexed.
+pub(crate) const INDEX_META: TableDefinition<&str, u64> = TableDefinition::new("index_meta");
 /// Vault metadata: format, master key id, current KEK generation, rotation cursor.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -156,6 +156,8 @@ struct DrainState {
     stop: bool,
     /// The last drain error, reported by `flush_evidence`.
     error: Option<String>,
+    /// Someone waits for the drain: don't let the backlog accumulate.
+    urgent: bool,
 }
 
 /// Longest a small backlog waits before it is drained.
@@ -167,10 +169,24 @@ const DRAIN_EAGER: u64 = 32_768;
 /// Most records moved per drain step.
 const DRAIN_BATCH: usize = 65_536;
 
-/// Moves outbox records `log.size()..` into the log, in order, then deletes them.
-/// Derived entries (`outbox_keys`) are expanded into their creation records.
-fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>, submitter: &str) -> Result<u64, Error> {
-    let mut log = log
+/// What draining needs: the store, the signature index, the log, and the vault's name.
+struct DrainCtx {
+    db: Arc<redb::Database>,
+    /// `index.redb`: the signature index, derived from the log (see [`index_records`]).
+    index: Arc<redb::Database>,
+    log: Arc<Mutex<LogStore>>,
+    submitter: String,
+    /// Leaves of the log whose signatures are in the index.
+    indexed: Arc<AtomicU64>,
+}
+
+/// Moves outbox records `log.size()..` into the log, in order, indexes their
+/// signatures, then deletes them from the outbox. Derived entries (`outbox_keys`) are
+/// expanded into their creation records.
+fn drain_outbox(ctx: &DrainCtx) -> Result<u64, Error> {
+    let (db, submitter) = (&*ctx.db, ctx.submitter.as_str());
+    let mut log = ctx
+        .log
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let size = log.size().0;
@@ -196,8 +212,10 @@ fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>, submitter: &str) -> 
     };
     if !records.is_empty() {
         log.append(&records)?;
+        index_records(&ctx.index, size, &records)?;
     }
     let new_size = log.size().0;
+    ctx.indexed.store(new_size, Ordering::Release);
     drop(log);
     // Delete what the log now holds (and anything older a crash left behind). Not
     // durable on its own: a lost deletion is redone at the next open or drain, since
@@ -226,6 +244,66 @@ fn drain_outbox(db: &redb::Database, log: &Mutex<LogStore>, submitter: &str) -> 
     }
     tx.commit()?;
     Ok(new_size)
+}
+
+/// Adds the `vault.key.signed` records among `records` (log leaves `first ..`) to the
+/// signature index and moves its watermark, in one durable transaction of `index.redb`.
+///
+/// The index is derived data: a signature's record is durable in the outbox before the
+/// signature is returned, and the index follows the log. Keeping it out of the signing
+/// path's transaction saves that path one random B-tree page per signature (the index is
+/// ordered by key, signatures arrive in random key order); keeping it in a file of its
+/// own lets its commits run beside the signing path's instead of taking turns.
+fn index_records(index: &redb::Database, first: u64, records: &[Vec<u8>]) -> Result<(), Error> {
+    let tx = index.begin_write()?;
+    {
+        let mut signed = tx.open_table(store::SIGNED_INDEX)?;
+        for (i, bytes) in records.iter().enumerate() {
+            if let Some(key) = signed_key(bytes) {
+                signed.insert(&usage_key(&key, first + i as u64), ())?;
+            }
+        }
+        tx.open_table(store::INDEX_META)?
+            .insert("indexed", first + records.len() as u64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The key of a `vault.key.signed` record.
+fn signed_key(bytes: &[u8]) -> Option<KeyId> {
+    let record = affix_evidence::EvidenceRecord::decode(bytes).ok()?;
+    if record.kind() != "vault.key.signed" {
+        return None;
+    }
+    KeyId::parse(record.subject().strip_prefix("key:")?).ok()
+}
+
+/// Brings the signature index up to the log (after a crash between a log append and its
+/// index commit, or for a vault whose index file is new).
+fn catch_up_index(ctx: &DrainCtx) -> Result<u64, Error> {
+    let from = {
+        let tx = ctx.index.begin_read()?;
+        tx.open_table(store::INDEX_META)?
+            .get("indexed")?
+            .map_or(0, |v| v.value())
+    };
+    let log = ctx
+        .log
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let size = log.size().0;
+    let mut next = from.min(size);
+    while next < size {
+        let end = size.min(next + DRAIN_BATCH as u64);
+        let records = (next..end)
+            .map(|leaf| log.entry(affix_merkle::LeafIndex(leaf)))
+            .collect::<Result<Vec<_>, _>>()?;
+        index_records(&ctx.index, next, &records)?;
+        next = end;
+    }
+    ctx.indexed.store(size, Ordering::Release);
+    Ok(size)
 }
 
 /// The `vault.key.created` records of keys `first_seq .. first_seq + count`, derived
@@ -279,6 +357,10 @@ fn creation_records(
 /// The key vault.
 pub struct Vault {
     db: Arc<redb::Database>,
+    /// `index.redb`: signatures by key, derived from the evidence log by the drainer.
+    index: Arc<redb::Database>,
+    /// Leaves of the evidence log already in `index`.
+    indexed: Arc<AtomicU64>,
     dir: PathBuf,
     master: RwLock<Arc<dyn MasterKey>>,
     /// During a rotation: the master key being rotated away from.
@@ -429,16 +511,39 @@ impl Vault {
         };
         let db = Arc::new(db);
         let log = Arc::new(Mutex::new(log));
-        // Finish any drain a crash interrupted, so the log holds every committed record.
-        let mut size = drain_outbox(&db, &log, &config.submitter)?;
+        // The signature index is derived from the log: a missing file is rebuilt.
+        let index = redb::Database::builder()
+            .set_cache_size(config.cache_bytes / 4)
+            .create(dir.join("index.redb"))?;
+        {
+            let tx = index.begin_write()?;
+            tx.open_table(store::SIGNED_INDEX)?;
+            tx.open_table(store::INDEX_META)?;
+            tx.commit()?;
+        }
+        let ctx = DrainCtx {
+            db: db.clone(),
+            index: Arc::new(index),
+            log: log.clone(),
+            submitter: config.submitter.clone(),
+            indexed: Arc::new(AtomicU64::new(0)),
+        };
+        // Bring the index up to the log, then finish any drain a crash interrupted, so
+        // the log (and the index) hold every committed record.
+        catch_up_index(&ctx)?;
+        let mut size = drain_outbox(&ctx)?;
         while {
-            let next = drain_outbox(&db, &log, &config.submitter)?;
+            let next = drain_outbox(&ctx)?;
             let more = next > size;
             size = next;
             more
         } {}
-        let drainer = Drainer::start(db.clone(), log.clone(), size, config.submitter.clone());
+        let index = ctx.index.clone();
+        let indexed = ctx.indexed.clone();
+        let drainer = Drainer::start(ctx, size);
         Ok(Self {
+            index,
+            indexed,
             db,
             dir: dir.to_path_buf(),
             master: RwLock::new(master),
@@ -879,17 +984,20 @@ impl Vault {
         let target = self.evidence_len();
         loop {
             if let Some(d) = &self.drainer {
-                let (lock, _) = &*d.signal;
-                if let Some(e) = lock
+                let (lock, cv) = &*d.signal;
+                let mut st = lock
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .error
-                    .clone()
-                {
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(e) = st.error.clone() {
                     return Err(Error::Evidence(e));
                 }
+                if self.indexed.load(Ordering::Acquire) < target {
+                    st.urgent = true;
+                    cv.notify_one();
+                }
             }
-            if self.with_evidence(|l| l.size().0) >= target {
+            // The index follows the log: once it is there, so is the log.
+            if self.indexed.load(Ordering::Acquire) >= target {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -1354,7 +1462,7 @@ impl Vault {
         let mut writes = Vec::new();
         for p in prepared.iter().flatten() {
             records.push(p.record.clone());
-            writes.push((p.key, p.nonce, p.expires_ms, p.grant));
+            writes.push((p.nonce, p.expires_ms, p.grant));
         }
         let committed = if records.is_empty() {
             Ok(0)
@@ -1362,13 +1470,12 @@ impl Vault {
             self.commit(Job {
                 key_creations: None,
                 records,
-                write: Box::new(move |tx, first| {
+                // The signature index (key → leaf) is derived from the log by the drainer.
+                write: Box::new(move |tx, _| {
                     let mut nonces = tx.open_table(store::NONCES)?;
-                    let mut usage = tx.open_table(store::USAGE)?;
                     let mut uses = tx.open_table(store::GRANT_USES)?;
-                    for (i, (key, nonce, expires, grant)) in writes.iter().enumerate() {
+                    for (nonce, expires, grant) in &writes {
                         insert_new(&mut nonces, nonce, *expires, "nonce", || "replayed".into())?;
-                        usage.insert(&usage_key(key, first + i as u64), code::KEY_SIGNED)?;
                         if let Some(g) = grant {
                             let n = uses.get(&g.0)?.map_or(0, |v| v.value());
                             uses.insert(&g.0, n + 1)?;
@@ -1602,7 +1709,6 @@ impl Vault {
             }
         };
         Ok(Prepared {
-            key: r.key,
             nonce: nonce_row(&r.authorization),
             expires_ms: s.expires_ms,
             grant,
@@ -1814,6 +1920,7 @@ impl Vault {
         limit: usize,
     ) -> Result<Vec<AuditEntry>, Error> {
         self.load_key(tenant, key)?;
+        self.flush_evidence()?;
         let leaves: Vec<u64> = {
             let tx = self.db.begin_read()?;
             let creations = tx.open_table(store::CREATIONS)?;
@@ -1830,16 +1937,23 @@ impl Vault {
             let usage = tx.open_table(store::USAGE)?;
             let lo = usage_key(key, from);
             let hi = usage_key(key, u64::MAX);
-            let mut out: Vec<u64> = created.filter(|l| *l >= from).into_iter().collect();
-            for row in usage
-                .range::<&[u8; 24]>(&lo..=&hi)?
-                .take(limit.saturating_sub(out.len()))
-            {
-                let (k, _) = row?;
+            let leaf_of = |k: &[u8; 24]| {
                 let mut leaf = [0u8; 8];
-                leaf.copy_from_slice(&k.value()[16..]);
-                out.push(u64::from_be_bytes(leaf));
+                leaf.copy_from_slice(&k[16..]);
+                u64::from_be_bytes(leaf)
+            };
+            let mut out: Vec<u64> = created.filter(|l| *l >= from).into_iter().collect();
+            for row in usage.range::<&[u8; 24]>(&lo..=&hi)?.take(limit) {
+                out.push(leaf_of(row?.0.value()));
             }
+            // Signatures, from the index the drainer keeps (current: flushed above).
+            let itx = self.index.begin_read()?;
+            let signed = itx.open_table(store::SIGNED_INDEX)?;
+            for row in signed.range::<&[u8; 24]>(&lo..=&hi)?.take(limit) {
+                out.push(leaf_of(row?.0.value()));
+            }
+            out.sort_unstable();
+            out.truncate(limit);
             out
         };
         self.read_evidence(&leaves)
@@ -1936,12 +2050,7 @@ impl Vault {
 }
 
 impl Drainer {
-    fn start(
-        db: Arc<redb::Database>,
-        log: Arc<Mutex<LogStore>>,
-        size: u64,
-        submitter: String,
-    ) -> Self {
+    fn start(ctx: DrainCtx, size: u64) -> Self {
         let signal = Arc::new((
             Mutex::new(DrainState {
                 wanted: size,
@@ -1972,7 +2081,7 @@ impl Drainer {
                         // append (several fsyncs) and a store transaction, which compete
                         // with the signing path. Records are durable in the outbox already.
                         let deadline = std::time::Instant::now() + DRAIN_DELAY;
-                        while !st.stop && st.wanted - drained < DRAIN_EAGER {
+                        while !st.stop && !st.urgent && st.wanted - drained < DRAIN_EAGER {
                             let Some(left) =
                                 deadline.checked_duration_since(std::time::Instant::now())
                             else {
@@ -1983,8 +2092,9 @@ impl Drainer {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                                 .0;
                         }
+                        st.urgent = false;
                     }
-                    match drain_outbox(&db, &log, &submitter) {
+                    match drain_outbox(&ctx) {
                         Ok(n) => drained = n,
                         Err(e) => {
                             let (lock, _) = &*s;
@@ -2043,7 +2153,6 @@ struct Checked {
 }
 
 struct Prepared {
-    key: KeyId,
     nonce: [u8; 40],
     expires_ms: u64,
     grant: Option<GrantId>,

@@ -820,3 +820,51 @@ fn a_batch_spread_over_threads_answers_in_order_and_forged_ones_fail_alone() {
     // One record each, consecutive, in request order.
     assert!(leaves.windows(2).all(|w| w[1] == w[0] + 1));
 }
+
+#[test]
+fn the_signature_index_is_rebuilt_from_the_log_when_lost() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let mut leaves = Vec::new();
+    for i in 0..5 {
+        let payload = Payload::Message(format!("clause {i}").into_bytes());
+        let s = f
+            .vault
+            .sign(sign_request(&t, key.id, payload, &device, T0), T0)
+            .unwrap();
+        leaves.push(s.evidence_leaf);
+    }
+    let signed_leaves = |vault: &Vault| -> Vec<u64> {
+        vault
+            .audit_key(&t, &key.id, 0, 100)
+            .unwrap()
+            .iter()
+            .filter(|e| e.record.kind() == "vault.key.signed")
+            .map(|e| e.leaf)
+            .collect()
+    };
+    assert_eq!(
+        signed_leaves(&f.vault),
+        leaves,
+        "audit sees every signature at once"
+    );
+    let Fixture {
+        vault,
+        path,
+        master_path,
+        _dir,
+    } = f;
+    drop(vault);
+    std::fs::remove_file(path.join("index.redb")).unwrap();
+    let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+    assert_eq!(
+        signed_leaves(&vault),
+        leaves,
+        "rebuilt from the evidence log"
+    );
+}
