@@ -15,6 +15,7 @@
 use crate::error::Error;
 use crate::vault::{SignRequest, Signed, Vault};
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -144,7 +145,7 @@ impl SignQueue {
     }
 
     /// Queues `request`; `reply` is called once with its outcome, on a worker thread
-    /// (keep it short: hand the result over, don't work in it).
+    /// (keep it short: hand the result over, don't work in it; a panic in it is caught).
     ///
     /// # Errors
     /// [`Error::Busy`] when the queue is full (`reply` is not called).
@@ -240,9 +241,19 @@ impl Shared {
                 batch
             };
             let (requests, replies): (Vec<SignRequest>, Vec<Reply>) = batch.into_iter().unzip();
-            let results = self.vault.sign_many(requests, (self.clock)());
+            let count = requests.len();
+            // A panic must not take a worker down with it (the first worker is the one
+            // that serves a light load): answer the batch with an error and go on.
+            let results = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                self.vault.sign_many(requests, (self.clock)())
+            }))
+            .unwrap_or_else(|_| {
+                (0..count)
+                    .map(|_| Err(Error::Store("signing failed unexpectedly".into())))
+                    .collect()
+            });
             for (reply, result) in replies.into_iter().zip(results) {
-                reply(result);
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| reply(result)));
             }
         }
     }

@@ -193,3 +193,13 @@ fn a_bad_configuration_is_refused() {
         assert!(SignQueue::start(f.vault.clone(), Arc::new(|| T0), config).is_err());
     }
 }
+
+#[test]
+fn a_panicking_reply_does_not_stop_the_queue() {
+    let f = fixture();
+    let q = queue(&f, 1, 16);
+    q.submit(request(&f, 0), |_| panic!("a careless caller"))
+        .unwrap();
+    // The single worker survived and signs the next request.
+    assert!(q.sign(request(&f, 1)).is_ok());
+}
