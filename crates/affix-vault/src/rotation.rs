@@ -115,16 +115,13 @@ pub fn rotate(
             }
             rewritten.push((*id, fresh.encode()));
         }
-        let tx = vault.db().begin_write()?;
-        {
-            let mut keys = tx.open_table(store::KEYS)?;
-            for (id, bytes) in &rewritten {
-                keys.insert(&id.0, bytes.as_slice())?;
-            }
-            let mut meta = tx.open_table(store::META)?;
-            meta.insert("rotation_cursor", last.0.as_slice())?;
-        }
-        tx.commit()?;
+        write_batch(
+            vault,
+            store::KEYS,
+            rewritten.iter().map(|(id, b)| (&id.0, b.as_slice())),
+            "rotation_cursor",
+            last.0,
+        )?;
         resealed += rewritten.len() as u64;
         done += batch.len() as u64;
         cursor = Some(last.0);
@@ -195,16 +192,13 @@ fn reseal_wallets(vault: &Vault, target_gen: u32) -> Result<(u64, u64), Error> {
             }
             rewritten.push((*id, fresh.encode()));
         }
-        let tx = vault.db().begin_write()?;
-        {
-            let mut table = tx.open_table(store::WALLETS)?;
-            for (id, bytes) in &rewritten {
-                table.insert(&id.0, bytes.as_slice())?;
-            }
-            let mut meta = tx.open_table(store::META)?;
-            meta.insert("rotation_wallet_cursor", last.0.as_slice())?;
-        }
-        tx.commit()?;
+        write_batch(
+            vault,
+            store::WALLETS,
+            rewritten.iter().map(|(id, b)| (&id.0, b.as_slice())),
+            "rotation_wallet_cursor",
+            last.0,
+        )?;
         resealed += rewritten.len() as u64;
         cursor = Some(last.0);
     }
@@ -324,6 +318,28 @@ fn finish(
     })?;
     vault.set_previous_master(None);
     vault.forget_ciphers();
+    Ok(())
+}
+
+/// Writes re-sealed records and moves the cursor named `cursor` past `last`, in one
+/// transaction: a crash leaves either the whole batch done or none of it.
+fn write_batch<'a>(
+    vault: &Vault,
+    table: redb::TableDefinition<&[u8; 16], &[u8]>,
+    rewritten: impl Iterator<Item = (&'a [u8; 16], &'a [u8])>,
+    cursor: &str,
+    last: [u8; 16],
+) -> Result<(), Error> {
+    let tx = vault.db().begin_write()?;
+    {
+        let mut table = tx.open_table(table)?;
+        for (id, bytes) in rewritten {
+            table.insert(id, bytes)?;
+        }
+        tx.open_table(store::META)?
+            .insert(cursor, last.as_slice())?;
+    }
+    tx.commit()?;
     Ok(())
 }
 

@@ -1119,28 +1119,34 @@ fn disable(args: &VaultArgs, key: KeyId, device_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// One line per evidence record: leaf, kind, time, metadata.
+fn print_audit(out: &mut impl std::io::Write, entries: &[affix_vault::AuditEntry]) -> Result<()> {
+    for entry in entries {
+        let r = &entry.record;
+        let metadata: Vec<String> = r
+            .metadata()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            entry.leaf,
+            r.kind(),
+            r.event_time().to_rfc3339(),
+            metadata.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
 fn audit(args: &VaultArgs, tenant: &TenantId, key: KeyId) -> Result<()> {
     let vault = open_vault(args)?;
     let mut out = std::io::stdout().lock();
     let mut from = 0;
     loop {
         let page = vault.audit_key(tenant, &key, from, AUDIT_PAGE)?;
-        for entry in &page {
-            let r = &entry.record;
-            let metadata: Vec<String> = r
-                .metadata()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            writeln!(
-                out,
-                "{}\t{}\t{}\t{}",
-                entry.leaf,
-                r.kind(),
-                r.event_time().to_rfc3339(),
-                metadata.join(" ")
-            )?;
-        }
+        print_audit(&mut out, &page)?;
         match page.last() {
             Some(last) if page.len() == AUDIT_PAGE => from = last.leaf + 1,
             _ => break,
@@ -1725,22 +1731,7 @@ fn wallet(cmd: WalletCommand) -> Result<()> {
         } => {
             let v = open_vault(&vault)?;
             let mut out = std::io::stdout().lock();
-            for entry in v.audit_wallet(&tenant, &wallet, usize::MAX)? {
-                let r = &entry.record;
-                let metadata: Vec<String> = r
-                    .metadata()
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}",
-                    entry.leaf,
-                    r.kind(),
-                    r.event_time().to_rfc3339(),
-                    metadata.join(" ")
-                )?;
-            }
+            print_audit(&mut out, &v.audit_wallet(&tenant, &wallet, usize::MAX)?)?;
             out.flush()?;
             Ok(())
         }
