@@ -98,6 +98,8 @@ esac
 
 # start
 mkdir -p "$pgdir"
+[ "$(id -u)" -eq 0 ] || [ -O "$pgdir" ] ||
+  die "$pgdir belongs to someone else (made as root?): remove it (sudo rm -rf $pgdir)"
 # One start at a time (two shells, or scripts/test next to a developer's start). as_pg
 # closes fd 9, so the server does not inherit the lock.
 exec 9>"$pgdir/.lock"
@@ -109,7 +111,6 @@ if [ "$(id -u)" -eq 0 ]; then
   runuser -u postgres -- test -w "$pgdir" -a -x "$pgdir" ||
     die "the postgres user cannot write $pgdir (a parent directory not searchable by others?)"
 else
-  [ -O "$pgdir" ] || die "$pgdir belongs to someone else (made as root?): remove it (sudo rm -rf $pgdir)"
   mkdir -p "$sock"
 fi
 chmod 700 "$sock"
