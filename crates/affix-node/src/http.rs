@@ -110,7 +110,7 @@ impl<T: LogView> Shared<T> {
         })
     }
 
-    /// Records a fatal error: the process reports it and exits.
+    /// Records a fatal error: the node's run loop stops and returns it.
     pub fn set_fatal(&self, error: String) {
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(error);
@@ -123,13 +123,20 @@ impl<T: LogView> Shared<T> {
     }
 
     /// Locks the log. A poisoned lock means a thread panicked mid-update: continuing
-    /// could serve inconsistent state, so the process stops.
+    /// could serve inconsistent state, so the node stops — without ending the process,
+    /// which may be a library user's (see [`crate::embedded`]): the error is recorded as
+    /// fatal (the node's run loop returns it), and this caller unwinds instead of touching
+    /// the state. A panicking engine task ends the node's runtime, which
+    /// [`crate::run::run`] turns into [`Error::Fatal`]; a panicking request handler
+    /// ends that one connection.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
         match self.view.lock() {
             Ok(guard) => guard,
             Err(_) => {
                 tracing::error!("lock poisoned; stopping");
-                std::process::exit(70);
+                self.set_fatal("the ledger lock was poisoned by a panic".into());
+                // Deliberate: the only safe way out of a caller that expects the state.
+                panic!("the ledger lock was poisoned by a panic; the node stops");
             }
         }
     }

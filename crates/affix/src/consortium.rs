@@ -1,25 +1,16 @@
 //! Consortium commands: `affix node`, `affix devnet`, `affix submit`, `affix mirror`.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use affix_node::client::LedgerClient;
 use affix_node::config::NodeConfig;
-use affix_note::{Origin, Receipt, TrustPolicy, VerifierKey};
+use affix_node::keys_file::{MAX_KEYS_FILE_BYTES, VerifierKeysFile};
+use affix_note::{Origin, TrustPolicy, VerifierKey};
 use anyhow::{Context as _, Result, anyhow, bail};
-use zeroize::Zeroizing;
-
-use crate::keys::{self, Algorithm};
-
-/// Roles given to the first devnet authorities, in order.
-const DEVNET_ROLES: [(&str, &str); 4] = [
-    ("operator", "operator"),
-    ("notary", "notary"),
-    ("arbitration", "arbitration"),
-    ("appraisal", "appraisal"),
-];
 
 /// `affix node --config FILE`.
 pub(crate) fn node(config: &Path) -> Result<()> {
@@ -47,10 +38,6 @@ fn init_tracing() {
         .try_init();
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 pub(crate) fn write_secret(path: &Path, text: &str) -> Result<()> {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
@@ -62,68 +49,6 @@ pub(crate) fn write_secret(path: &Path, text: &str) -> Result<()> {
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     Ok(())
-}
-
-/// Writes a local consortium of `n` authorities under `dir` (unless one is there already):
-/// keys, `genesis.toml`, one `node.toml` per authority, `verifier-keys` and `nodes`.
-/// Returns the node config paths and HTTP URLs.
-pub(crate) fn devnet_init(dir: &Path, n: usize, origin: &str) -> Result<Vec<(PathBuf, String)>> {
-    let genesis_path = dir.join("genesis.toml");
-    if !genesis_path.exists() {
-        if !(1..=16).contains(&n) {
-            bail!("a devnet has 1 to 16 nodes");
-        }
-        Origin::new(origin).context("invalid origin")?;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut genesis = format!("# Affix devnet consortium\norigin = \"{origin}\"\n");
-        for i in 0..n {
-            let (name, role) = DEVNET_ROLES.get(i).map_or_else(
-                || (format!("authority-{i}"), "other".to_owned()),
-                |(n, r)| ((*n).to_owned(), (*r).to_owned()),
-            );
-            let node_dir = dir.join(&name);
-            std::fs::create_dir_all(&node_dir)?;
-            let mut seed = Zeroizing::new([0u8; 32]);
-            getrandom::fill(seed.as_mut_slice()).map_err(|e| anyhow!("randomness: {e}"))?;
-            write_secret(
-                &node_dir.join("consensus.key"),
-                &format!("{}\n", hex::encode(seed.as_slice())),
-            )?;
-            let consensus_public = affix_node::run::consensus_public_hex(&seed)?;
-            let note_key =
-                keys::generate(&format!("{name}.devnet.affix.local"), Algorithm::Ed25519)?;
-            keys::write_key_file(&node_dir.join("note.key"), &note_key)?;
-            let (p2p, http) = (free_port()?, free_port()?);
-            genesis.push_str(&format!(
-                "\n[[authority]]\nname = \"{name}\"\nrole = \"{role}\"\nconsensus_key = \"{consensus_public}\"\nnote_key = \"{}\"\np2p = \"127.0.0.1:{p2p}\"\nhttp = \"http://127.0.0.1:{http}\"\n",
-                affix_note::NoteSigner::verifier_key(&note_key)
-            ));
-            std::fs::write(
-                node_dir.join("node.toml"),
-                format!(
-                    "genesis = \"../genesis.toml\"\nname = \"{name}\"\nconsensus_key = \"consensus.key\"\nnote_key = \"note.key\"\ndata_dir = \"data\"\n"
-                ),
-            )?;
-        }
-        std::fs::write(&genesis_path, genesis)?;
-    }
-    let genesis = affix_ledger::Genesis::parse(&std::fs::read_to_string(&genesis_path)?)
-        .with_context(|| format!("{}", genesis_path.display()))?;
-    std::fs::write(dir.join("verifier-keys"), genesis.verifier_keys_file())?;
-    let urls: Vec<String> = genesis
-        .authorities()
-        .iter()
-        .map(|a| a.http.clone())
-        .collect();
-    std::fs::write(
-        dir.join("nodes"),
-        urls.iter().map(|u| format!("{u}\n")).collect::<String>(),
-    )?;
-    Ok(genesis
-        .authorities()
-        .iter()
-        .map(|a| (dir.join(&a.name).join("node.toml"), a.http.clone()))
-        .collect())
 }
 
 /// Starts `affix node` for a config, logging to `node.log` beside it.
@@ -145,7 +70,10 @@ pub(crate) fn spawn_node(config: &Path) -> Result<Child> {
 /// `affix devnet`: writes (or reuses) a local consortium and runs its nodes as separate
 /// processes until interrupted.
 pub(crate) fn devnet(dir: &Path, n: usize, origin: &str, no_start: bool) -> Result<()> {
-    let nodes = devnet_init(dir, n, origin)?;
+    let nodes: Vec<(PathBuf, String)> = affix_node::devnet::init(dir, n, origin)?
+        .into_iter()
+        .map(|node| (node.config, node.url))
+        .collect();
     println!("consortium:     {}", dir.join("genesis.toml").display());
     println!("verifier keys:  {}", dir.join("verifier-keys").display());
     println!("node URLs:      {}", dir.join("nodes").display());
@@ -210,21 +138,42 @@ async fn wait_ready(client: &reqwest::Client, url: &str, timeout: Duration) -> b
 pub(crate) fn read_keys_file(
     path: &Path,
 ) -> Result<(Vec<VerifierKey>, Option<String>, Option<usize>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let keys = keys::read_verifier_keys(&[], &[path.to_owned()])?;
-    let mut origin = None;
-    let mut quorum = None;
-    if let Some((o, tail)) = text
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("# Affix consortium "))
-        .and_then(|rest| rest.split_once(": receipts need "))
-    {
-        origin = Some(o.to_owned());
-        quorum = tail.split_whitespace().next().and_then(|k| k.parse().ok());
+    let text = read_keys_text(path)?;
+    let file = VerifierKeysFile::parse(&text).with_context(|| format!("{}", path.display()))?;
+    Ok((
+        file.keys().to_vec(),
+        file.origin().map(|o| o.as_str().to_owned()),
+        file.quorum(),
+    ))
+}
+
+fn read_keys_text(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > MAX_KEYS_FILE_BYTES as u64 {
+        bail!("{} is too large to be a verifier keys file", path.display());
     }
-    Ok((keys, origin, quorum))
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Without `--keys`: the keys file the first reachable node serves. That proves nothing
+/// about who runs the node, only that its receipts are consistent with what it claims.
+async fn keys_from_nodes(nodes: &[String]) -> Result<String> {
+    let mut last_error = None;
+    for node in nodes {
+        match affix_node::client::dangerous_fetch_verifier_keys(node).await {
+            Ok(text) => {
+                eprintln!(
+                    "affix: no --keys given: receipts are checked against the verifier keys {node} serves, which says nothing about who runs it; pass --keys FILE"
+                );
+                return Ok(text);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(anyhow!(
+        "no node served its verifier keys: {}",
+        last_error.map_or_else(String::new, |e| e.to_string())
+    ))
 }
 
 /// `affix submit`.
@@ -249,81 +198,36 @@ pub(crate) fn submit(
         };
         records.push(record);
     }
-    let policy = match keys_file {
-        Some(path) => {
-            let (keys, origin, quorum) = read_keys_file(path)?;
-            let origin = origin.ok_or_else(|| {
-                anyhow!("{} has no consortium header; cannot verify", path.display())
-            })?;
-            let quorum = quorum.unwrap_or(keys.len());
-            Some(TrustPolicy::new(Origin::new(&origin)?, keys, quorum)?)
-        }
-        None => None,
-    };
     let runtime = tokio::runtime::Runtime::new()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
     runtime.block_on(async {
-        let body = affix_merkle::encode_bundle(&records).context("record too large")?;
-        let mut accepted = None;
-        let mut last_error = String::new();
-        for node in nodes {
-            let mut request = client
-                .post(format!("{node}/v1/records/batch"))
-                .body(body.clone());
-            if let Some(p) = &policy {
-                request = request.header("affix-expected-origin", p.origin().as_str());
-            }
-            match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    accepted = Some((node.clone(), response.json::<serde_json::Value>().await?));
-                    break;
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    last_error = format!(
-                        "{node}: HTTP {status}: {}",
-                        response.text().await.unwrap_or_default()
-                    );
-                    if status.is_client_error() {
-                        bail!("{last_error}");
-                    }
-                }
-                Err(e) => last_error = format!("{node}: {e}"),
-            }
-        }
-        let (node, answer) =
-            accepted.ok_or_else(|| anyhow!("no node accepted the records: {last_error}"))?;
-        let hashes: Vec<String> = answer["records"]
-            .as_array()
-            .ok_or_else(|| anyhow!("unexpected answer from {node}"))?
-            .iter()
-            .map(|r| r["leaf_hash"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let keys_text = match keys_file {
+            Some(path) => read_keys_text(path)?,
+            None => keys_from_nodes(nodes).await?,
+        };
+        let client = LedgerClient::new(nodes.to_vec(), &keys_text)?;
+        let submitted = client
+            .submit_batch(&records)
+            .await
+            .context("submitting the records")?;
         let deadline = Instant::now() + timeout;
-        for (file, hash) in files.iter().zip(hashes) {
+        for (file, s) in files.iter().zip(submitted) {
             let receipt = loop {
-                if Instant::now() > deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
                     bail!("no receipt for {} within {timeout:?}", file.display());
                 }
-                let response = client
-                    .get(format!("{node}/v1/receipts/{hash}?wait=10"))
-                    .send()
-                    .await?;
-                if response.status() == reqwest::StatusCode::OK {
-                    break response.bytes().await?.to_vec();
+                let wait = left.min(Duration::from_secs(10));
+                if let Some(r) = client
+                    .receipt(&s.leaf_hash, wait)
+                    .await
+                    .with_context(|| format!("fetching the receipt for {}", file.display()))?
+                {
+                    break r;
                 }
             };
-            let parsed = Receipt::parse(&receipt)?;
-            if let Some(p) = &policy {
-                parsed.verify(p).with_context(|| {
-                    format!("the receipt for {} does not verify", file.display())
-                })?;
-            }
             let out = PathBuf::from(format!("{}.tlog-proof", file.display()));
-            std::fs::write(&out, &receipt)?;
-            println!("{}\tindex {}", out.display(), parsed.index);
+            std::fs::write(&out, receipt.text())?;
+            println!("{}\tindex {}", out.display(), receipt.index());
         }
         Ok(())
     })
@@ -378,7 +282,23 @@ pub(crate) fn mirror(
             from.join(", ")
         );
         tokio::spawn(affix_node::mirror::follow(shared.clone(), interval));
-        axum::serve(listener, affix_node::http::read_router(shared)).await?;
+        let serve = std::future::IntoFuture::into_future(axum::serve(
+            listener,
+            affix_node::http::read_router(shared.clone()),
+        ));
+        // A fatal error (a poisoned lock) stops the mirror: nothing may be served after it.
+        let fatal = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Some(e) = shared.fatal() {
+                    return e;
+                }
+            }
+        };
+        tokio::select! {
+            served = serve => served?,
+            e = fatal => bail!("mirror stopped: {e}"),
+        }
         Ok(())
     })
 }
