@@ -255,3 +255,21 @@ fn refusals_and_failures_are_specific() {
     ));
     ledger.stop().unwrap();
 }
+
+/// The platform keeps these in shared state and awaits the client in its handlers.
+#[test]
+fn handles_can_be_shared_and_client_futures_sent() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<EmbeddedLedger>();
+    send_sync::<LedgerClient>();
+    send_sync::<Receipt>();
+    let keys = format!(
+        "# Affix consortium {ORIGIN}: receipts need 1 of these 1 keys\n{}\n",
+        SignerKey::ed25519_from_seed(KeyName::new("k.test").unwrap(), &[1; 32]).verifier_key()
+    );
+    let client = LedgerClient::new(vec!["http://127.0.0.1:9".into()], &keys).unwrap();
+    send(&client.submit(b""));
+    send(&client.submit_batch(&[]));
+    send(&client.receipt(&[0; 32], Duration::ZERO));
+}
