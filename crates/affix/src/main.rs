@@ -15,6 +15,7 @@ mod demo;
 mod keys;
 mod locallog;
 mod pki;
+mod serve;
 mod vault_cli;
 mod vault_http;
 mod verify;
@@ -34,6 +35,38 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the signing platform (HTTP API) on its embedded defaults or a configuration:
+    /// SQLite, a single-authority ledger in process, a vault with a key-file master key,
+    /// the CA and TSA, e-mail to a file outbox unless SMTP is configured.
+    Serve {
+        /// TOML configuration (see docs/platform.md); AFFIX_* variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (default ./affix-data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Verify a contract's evidence bundle offline: every receipt against the
+    /// consortium's verifier keys, the event chain, every CMS signature and time-stamp
+    /// against the CA root, the document digest.
+    VerifyBundle {
+        /// The bundle (GET /v1/contracts/{id}/bundle).
+        bundle: PathBuf,
+        /// The consortium's verifier-keys file (default: the copy inside the bundle,
+        /// with a warning).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// The CA root certificate, PEM (default: the copy inside the bundle, with a
+        /// warning).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// A signer's device key for HTTP clients of the platform.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Walk through the standalone evidence log: keys, records, checkpoint, receipt,
     /// verification, tamper detection, consistency and static tiles.
     Demo {
@@ -362,6 +395,27 @@ enum BenchCommand {
     Vault(bench_vault::VaultBench),
 }
 
+/// `affix device ...`.
+#[derive(Subcommand, Debug)]
+enum DeviceCommand {
+    /// Generate an Ed25519 device key (mode 0600); prints its public key (base64), the
+    /// `device_public_key` of the first identity check.
+    Keygen {
+        /// Where to write it (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a prepared vault authorization statement (base64, from
+    /// POST /v1/invite/sign/prepare); prints the `device_signature`.
+    Sign {
+        /// The device key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The statement (base64).
+        statement: String,
+    },
+}
+
 /// An error that maps to an exit code: verification failures are told apart from the rest.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -456,6 +510,21 @@ fn verify_receipt(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => serve::serve(config.as_deref(), listen.as_deref(), data_dir.as_deref())
+            .map_err(Failure::from),
+        Command::VerifyBundle { bundle, keys, ca } => {
+            serve::verify_bundle(&bundle, keys.as_deref(), ca.as_deref())
+        }
+        Command::Device(DeviceCommand::Keygen { out }) => {
+            serve::device_keygen(&out).map_err(Failure::from)
+        }
+        Command::Device(DeviceCommand::Sign { key, statement }) => {
+            serve::device_sign(&key, &statement).map_err(Failure::from)
+        }
         Command::Demo { dir } => demo::run(&dir).map_err(Failure::from),
         Command::Keygen {
             name,

@@ -1,0 +1,165 @@
+//! The evidence loop: submits queued evidence records (events with `submitted = 0`) to
+//! the ledger in batches, then collects their receipts and stores them.
+//!
+//! Events are queued in the same transaction as the step they record, so a crash
+//! between a step and its submission loses nothing: the loop picks the event up at the
+//! next start. Submission is idempotent on the ledger side (a record is identified by
+//! its leaf hash), so a crash between submission and marking resubmits harmlessly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use affix_node::client::LedgerClient;
+use sqlx::Row as _;
+
+use crate::Error;
+use crate::service::Platform;
+use crate::store::i;
+
+/// Records per submission batch.
+const BATCH: i64 = 2_000;
+/// Receipts waited for per round.
+const RECEIPTS_PER_ROUND: i64 = 2_000;
+
+/// Runs until the process ends: submit what is queued, fetch receipts, sleep until
+/// woken or a second passes.
+pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
+    loop {
+        let mut busy = false;
+        match submit_once(&platform, &ledger).await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => tracing::warn!(error = %e, "evidence submission failed; will retry"),
+        }
+        match receipts_once(&platform, &ledger).await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => tracing::warn!(error = %e, "receipt collection failed; will retry"),
+        }
+        if !busy {
+            let wake = platform.evidence_wake.clone();
+            let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+        }
+    }
+}
+
+/// Submits one batch of queued records; returns how many.
+///
+/// # Errors
+/// [`Error::Ledger`], [`Error::Db`].
+pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
+    let rows = sqlx::query(
+        "SELECT contract_id, seq, record FROM events WHERE submitted = 0 ORDER BY contract_id, seq LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(platform.store.pool())
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut records = Vec::with_capacity(rows.len());
+    for r in &rows {
+        keys.push((
+            r.try_get::<String, _>("contract_id")?,
+            r.try_get::<i64, _>("seq")?,
+        ));
+        records.push(r.try_get::<Vec<u8>, _>("record")?);
+    }
+    let submitted = ledger
+        .submit_batch(&records)
+        .await
+        .map_err(|e| Error::Ledger(e.to_string()))?;
+    if submitted.len() != records.len() {
+        return Err(Error::Ledger(format!(
+            "the ledger answered {} of {} records",
+            submitted.len(),
+            records.len()
+        )));
+    }
+    let mut tx = platform.store.pool().begin().await?;
+    for ((contract, seq), s) in keys.iter().zip(&submitted) {
+        sqlx::query(
+            "UPDATE events SET submitted = 1, leaf_hash = $1 WHERE contract_id = $2 AND seq = $3",
+        )
+        .bind(s.leaf_hash.to_vec())
+        .bind(contract)
+        .bind(*seq)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(records.len())
+}
+
+/// Fetches receipts of submitted records that have none yet; returns how many arrived.
+///
+/// # Errors
+/// [`Error::Ledger`], [`Error::Db`].
+pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
+    let rows = sqlx::query(
+        "SELECT contract_id, seq, leaf_hash FROM events WHERE submitted = 1 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1",
+    )
+    .bind(RECEIPTS_PER_ROUND)
+    .fetch_all(platform.store.pool())
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut wanted = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let leaf: Vec<u8> = r.try_get("leaf_hash")?;
+        let leaf: [u8; 32] = leaf
+            .try_into()
+            .map_err(|_| Error::Internal("stored leaf hash".into()))?;
+        wanted.push((
+            r.try_get::<String, _>("contract_id")?,
+            r.try_get::<i64, _>("seq")?,
+            leaf,
+        ));
+    }
+    // The first wait covers the time to the next quorum checkpoint; the rest are then
+    // usually ready at once. Fetched concurrently, a bounded number at a time.
+    let mut got = Vec::new();
+    for chunk in wanted.chunks(64) {
+        let fetches = chunk.iter().map(|(c, s, leaf)| {
+            let ledger = ledger.clone();
+            let leaf = *leaf;
+            let (c, s) = (c.clone(), *s);
+            async move {
+                let r = ledger.receipt(&leaf, Duration::from_secs(2)).await;
+                (c, s, r)
+            }
+        });
+        for (c, s, r) in futures_join_all(fetches).await {
+            match r {
+                Ok(Some(receipt)) => got.push((c, s, receipt.text().to_owned())),
+                Ok(None) => {}
+                Err(e) => return Err(Error::Ledger(e.to_string())),
+            }
+        }
+    }
+    if got.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = platform.store.pool().begin().await?;
+    for (contract, seq, text) in &got {
+        sqlx::query("UPDATE events SET receipt = $1 WHERE contract_id = $2 AND seq = $3")
+            .bind(text)
+            .bind(contract)
+            .bind(i(u64::try_from(*seq).unwrap_or(0)))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(got.len())
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<F> = futures.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Poll them together.
+    let joined = futures::future::join_all(handles).await;
+    out.extend(joined);
+    out
+}

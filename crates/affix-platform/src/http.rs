@@ -1,0 +1,1083 @@
+//! The HTTP API (axum): routes, bearer authentication, problem+json errors
+//! (RFC 9457, `type` = `https://affix.dev/problems/<kind>`), idempotency keys on every
+//! POST, body limits and per-caller rate limits. The routes and their schemas are listed
+//! in [`crate::openapi`], served at `/openapi.json`; a test checks the two agree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use affix_contract::ContractId;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+
+use crate::bundle::{
+    Bundle, BundleCertificates, BundleDocument, BundleEvent, BundleLedger, BundleSignature,
+    FORMAT_V1,
+};
+use crate::service::{
+    ContractFilter, NewContract, NewPerson, Platform, Principal, Role, SIGNATURE_IMAGE_BYTES_MAX,
+};
+use crate::store::i;
+use crate::{Error, unix_ms};
+
+/// Largest request body (a 10 MiB document in base64 inside JSON).
+pub const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Longest idempotency key.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+/// Callers tracked by the rate limiter before the oldest are forgotten.
+const RATE_TABLE_MAX: usize = 100_000;
+
+/// Shared state of the HTTP layer.
+pub struct Api {
+    /// The platform.
+    pub platform: Arc<Platform>,
+    /// The ledger's verifier-keys text (for bundles and `/v1/ledger/verifier-keys`).
+    pub verifier_keys: String,
+    limiter: RateLimiter,
+}
+
+impl Api {
+    /// Wraps a platform.
+    pub fn new(platform: Arc<Platform>, verifier_keys: String, requests_per_minute: u32) -> Self {
+        Self {
+            platform,
+            verifier_keys,
+            limiter: RateLimiter::new(requests_per_minute),
+        }
+    }
+}
+
+/// A token bucket per caller.
+struct RateLimiter {
+    per_minute: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute: f64::from(per_minute.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Ok` or the seconds to wait.
+    fn check(&self, who: &str) -> Result<(), u64> {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        if buckets.len() >= RATE_TABLE_MAX && !buckets.contains_key(who) {
+            buckets.clear();
+        }
+        let now = Instant::now();
+        let capacity = self.per_minute;
+        let entry = buckets.entry(who.to_owned()).or_insert((capacity, now));
+        let refill = now.duration_since(entry.1).as_secs_f64() * capacity / 60.0;
+        entry.0 = (entry.0 + refill).min(capacity);
+        entry.1 = now;
+        if entry.0 >= 1.0 {
+            entry.0 -= 1.0;
+            Ok(())
+        } else {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let wait = ((1.0 - entry.0) * 60.0 / capacity).ceil() as u64;
+            Err(wait.max(1))
+        }
+    }
+}
+
+/// An error as an HTTP answer.
+pub struct Problem {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+    extra: Option<(&'static str, Value)>,
+    retry_after: Option<u64>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            detail: detail.into(),
+            extra: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("https://affix.dev/problems/{}", self.kind),
+            "title": self.kind.replace('-', " "),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let (Some((k, v)), Some(map)) = (self.extra, body.as_object_mut()) {
+            map.insert(k.to_owned(), v);
+        }
+        let mut response = (self.status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
+    use affix_contract::Error as C;
+    match e {
+        C::InvalidId { .. } | C::Malformed { .. } => (StatusCode::BAD_REQUEST, "invalid-input"),
+        C::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
+        C::Expired { .. } => (StatusCode::GONE, "contract-expired"),
+        C::NotYourTurn { .. } => (StatusCode::CONFLICT, "not-your-turn"),
+        C::AlreadySigned { .. } => (StatusCode::CONFLICT, "already-signed"),
+        C::IdentityNotVerified { .. } | C::PartyNotReady { .. } => {
+            (StatusCode::CONFLICT, "wrong-step")
+        }
+        C::ContractNotOpen { .. } => (StatusCode::CONFLICT, "contract-not-open"),
+        C::WrongContentDigest => (StatusCode::CONFLICT, "wrong-content-digest"),
+        C::IdentityMismatch { .. } => (StatusCode::FORBIDDEN, "identity-mismatch"),
+        C::UnknownParty { .. } | C::NotASigningParty { .. } | C::NotInitiator { .. } => {
+            (StatusCode::FORBIDDEN, "not-allowed-for-party")
+        }
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "contract-refused"),
+    }
+}
+
+fn identity_error(e: &affix_identity::Error) -> (StatusCode, &'static str) {
+    use affix_identity::Error as I;
+    match e {
+        I::OtpMismatch { .. } | I::OtpMalformedCode { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "wrong-code")
+        }
+        I::OtpExpired => (StatusCode::GONE, "code-expired"),
+        I::OtpAlreadyUsed => (StatusCode::CONFLICT, "code-used"),
+        I::OtpAttemptsExhausted => (StatusCode::TOO_MANY_REQUESTS, "code-attempts-exhausted"),
+        _ => {
+            let text = e.to_string();
+            if text.contains("resident") || text.contains("ID number") {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-resident-id")
+            } else if text.contains("mobile") || text.contains("phone") {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-mobile")
+            } else if text.contains("mail") {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-email")
+            } else {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-identity")
+            }
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let detail = e.to_string();
+        match &e {
+            Error::Unauthenticated(_) => {
+                Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+            }
+            Error::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Error::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not-found", detail),
+            Error::Invalid { kind, .. } => {
+                let status = if kind.starts_with("invalid-json") {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                Problem::new(status, kind, detail)
+            }
+            Error::Fields(fields) => {
+                let list: Vec<Value> = fields
+                    .iter()
+                    .map(|f| json!({"field": f.field, "problem": format!("{:?}", f.problem)}))
+                    .collect();
+                let mut p =
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-fields", detail);
+                p.extra = Some(("errors", Value::Array(list)));
+                p
+            }
+            Error::Conflict { kind, .. } => Problem::new(StatusCode::CONFLICT, kind, detail),
+            Error::Expired(_) => Problem::new(StatusCode::GONE, "expired", detail),
+            Error::TooLarge { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+            }
+            Error::RateLimited { retry_after_s } => {
+                let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail);
+                p.retry_after = Some(*retry_after_s);
+                p
+            }
+            Error::Busy(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail),
+            Error::Contract(affix_contract::Error::Evidence(_)) => {
+                tracing::error!(error = %e, "evidence record");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+            Error::Contract(c) => {
+                let (status, kind) = contract_error(c);
+                Problem::new(status, kind, detail)
+            }
+            Error::Identity(i) => {
+                let (status, kind) = identity_error(i);
+                Problem::new(status, kind, detail)
+            }
+            Error::Vault(v) => match v {
+                affix_vault::Error::Unauthorized(_) => {
+                    Problem::new(StatusCode::FORBIDDEN, "authorization-refused", detail)
+                }
+                affix_vault::Error::Malformed { .. } => {
+                    Problem::new(StatusCode::BAD_REQUEST, "invalid-input", detail)
+                }
+                affix_vault::Error::Busy(_) => {
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
+                }
+                affix_vault::Error::RateLimited(_) => {
+                    Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
+                }
+                _ => {
+                    tracing::error!(error = %e, "vault failure");
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "vault failure",
+                    )
+                }
+            },
+            Error::Ledger(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger-unavailable",
+                detail,
+            ),
+            Error::Notify(_) => {
+                Problem::new(StatusCode::BAD_GATEWAY, "notification-failed", detail)
+            }
+            _ => {
+                tracing::error!(error = %e, "internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+type ApiResult = Result<Response, Problem>;
+
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            format!("the body is not the JSON this endpoint takes: {e}"),
+        )
+    })
+}
+
+fn ok(status: StatusCode, value: impl serde::Serialize) -> ApiResult {
+    let body = serde_json::to_vec(&value)
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok((status, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn parse_contract_id(text: &str) -> Result<ContractId, Problem> {
+    ContractId::parse(text).map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("contract {text}"),
+        )
+    })
+}
+
+/// The caller, put into request extensions by [`authenticate`].
+#[derive(Clone)]
+struct Caller(Principal);
+
+async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path == "/healthz" || path == "/openapi.json" || path == "/v1/ca" {
+        return next.run(request).await;
+    }
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_owned);
+    let Some(token) = token else {
+        return Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "send Authorization: Bearer <API key or invite token>",
+        )
+        .into_response();
+    };
+    let principal = match api.platform.authenticate(&token).await {
+        Ok(p) => p,
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    if let Err(wait) = api.limiter.check(&principal.name()) {
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many requests; retry in {wait} s"),
+        );
+        p.retry_after = Some(wait);
+        return p.into_response();
+    }
+    request.extensions_mut().insert(Caller(principal));
+    next.run(request).await
+}
+
+/// Replays the stored answer of a repeated POST with the same `Idempotency-Key` and
+/// body; refuses the same key with another body (422) or while the first is running
+/// (409). 5xx answers are not stored, so a retry runs again.
+async fn idempotency(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+    else {
+        return next.run(request).await;
+    };
+    let Ok(key) = key else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-idempotency-key",
+            "Idempotency-Key must be visible ASCII",
+        )
+        .into_response();
+    };
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_CHARS_MAX
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-idempotency-key",
+            format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} visible ASCII characters"
+            ),
+        )
+        .into_response();
+    }
+    let principal = request
+        .extensions()
+        .get::<Caller>()
+        .map_or_else(|| "anonymous".to_owned(), |c| c.0.name());
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_BYTES_MAX).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("body over {BODY_BYTES_MAX} bytes"),
+        )
+        .into_response();
+    };
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update([0]);
+    h.update(parts.uri.path().as_bytes());
+    h.update([0]);
+    h.update(&bytes);
+    let request_hash: [u8; 32] = h.finalize().into();
+    let pool = api.platform.store().pool().clone();
+    let now = unix_ms(std::time::SystemTime::now());
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency (principal, key, request_hash, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (principal, key) DO NOTHING",
+    )
+    .bind(&principal)
+    .bind(&key)
+    .bind(request_hash.to_vec())
+    .bind(i(now))
+    .execute(&pool)
+    .await;
+    match inserted {
+        Ok(r) if r.rows_affected() == 1 => {}
+        Ok(_) => {
+            let row = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2")
+                .bind(&principal)
+                .bind(&key)
+                .fetch_one(&pool)
+                .await;
+            let Ok(row) = row else {
+                return Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "idempotency store",
+                )
+                .into_response();
+            };
+            let stored_hash: Vec<u8> = row.try_get("request_hash").unwrap_or_default();
+            if stored_hash != request_hash {
+                return Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "this Idempotency-Key was used for a different request",
+                )
+                .into_response();
+            }
+            let status: Option<i64> = row.try_get("status").unwrap_or(None);
+            let body: Option<Vec<u8>> = row.try_get("body").unwrap_or(None);
+            return match (status, body) {
+                (Some(s), Some(b)) => {
+                    let status = u16::try_from(s)
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .unwrap_or(StatusCode::OK);
+                    let content_type = if status.is_success() {
+                        "application/json"
+                    } else {
+                        "application/problem+json"
+                    };
+                    let mut r = (status, [(header::CONTENT_TYPE, content_type)], b).into_response();
+                    r.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    r
+                }
+                _ => Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency-key-in-flight",
+                    "a request with this Idempotency-Key is still being processed",
+                )
+                .into_response(),
+            };
+        }
+        Err(e) => return Problem::from(Error::Db(e)).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    let (rparts, rbody) = response.into_parts();
+    let Ok(rbytes) = axum::body::to_bytes(rbody, 64 * 1024 * 1024).await else {
+        return Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "response body",
+        )
+        .into_response();
+    };
+    let stored = if status.is_server_error() {
+        sqlx::query("DELETE FROM idempotency WHERE principal = $1 AND key = $2")
+            .bind(&principal)
+            .bind(&key)
+            .execute(&pool)
+            .await
+    } else {
+        sqlx::query(
+            "UPDATE idempotency SET status = $1, body = $2 WHERE principal = $3 AND key = $4",
+        )
+        .bind(i64::from(status.as_u16()))
+        .bind(rbytes.to_vec())
+        .bind(&principal)
+        .bind(&key)
+        .execute(&pool)
+        .await
+    };
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "storing an idempotent answer");
+    }
+    Response::from_parts(rparts, Body::from(rbytes))
+}
+
+/// The API router.
+pub fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/ca", get(ca))
+        .route("/v1/ledger/verifier-keys", get(verifier_keys))
+        .route("/v1/tenants", post(create_tenant))
+        .route("/v1/api-keys", post(create_api_key))
+        .route("/v1/api-keys/{id}/revoke", post(revoke_api_key))
+        .route("/v1/persons", post(create_person))
+        .route("/v1/persons/{id}", get(person))
+        .route("/v1/contracts", post(create_contract).get(list_contracts))
+        .route("/v1/contracts/{id}", get(contract))
+        .route("/v1/contracts/{id}/send", post(send_contract))
+        .route("/v1/contracts/{id}/revoke", post(revoke_contract))
+        .route("/v1/contracts/{id}/events", get(events))
+        .route("/v1/contracts/{id}/bundle", get(bundle))
+        .route("/v1/contracts/{id}/document", get(document))
+        .route("/v1/invite", get(invite))
+        .route("/v1/invite/identity/email", post(start_email))
+        .route("/v1/invite/identity/email/verify", post(finish_email))
+        .route("/v1/invite/view", post(view))
+        .route("/v1/invite/consent", post(consent))
+        .route("/v1/invite/signature-image", put(signature_image))
+        .route("/v1/invite/sign/prepare", post(prepare))
+        .route("/v1/invite/sign", post(sign))
+        .route("/v1/invite/decline", post(decline))
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint").into_response()
+        })
+        .layer(middleware::from_fn_with_state(api.clone(), idempotency))
+        .layer(middleware::from_fn_with_state(api.clone(), authenticate))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(api)
+}
+
+fn caller(request_caller: Option<axum::Extension<Caller>>) -> Result<Principal, Problem> {
+    request_caller
+        .map(|c| c.0.0.clone())
+        .ok_or_else(|| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "no caller"))
+}
+
+type Who = Option<axum::Extension<Caller>>;
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document().to_string(),
+    )
+        .into_response()
+}
+
+async fn ca(State(api): State<Arc<Api>>) -> ApiResult {
+    use der::EncodePem as _;
+    let pem = |c: &x509_cert::Certificate| c.to_pem(der::pem::LineEnding::LF).unwrap_or_default();
+    let a = api.platform.authority();
+    ok(
+        StatusCode::OK,
+        json!({"root": pem(a.root()), "issuing": pem(a.issuing())}),
+    )
+}
+
+async fn verifier_keys(State(api): State<Arc<Api>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        api.verifier_keys.clone(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantIn {
+    name: String,
+}
+
+async fn create_tenant(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: TenantIn = json_body(&body)?;
+    let (id, key) = api.platform.create_tenant(&who, &input.name).await?;
+    ok(
+        StatusCode::CREATED,
+        json!({"tenant_id": id, "admin_api_key": key}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyIn {
+    role: String,
+    label: String,
+}
+
+async fn create_api_key(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: ApiKeyIn = json_body(&body)?;
+    let key = api
+        .platform
+        .create_api_key(&who, Role::parse(&input.role)?, &input.label)
+        .await?;
+    let id = key.get(4..36).unwrap_or_default().to_owned();
+    ok(
+        StatusCode::CREATED,
+        json!({"id": id, "api_key": key, "role": input.role}),
+    )
+}
+
+async fn revoke_api_key(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let who = caller(who)?;
+    api.platform.revoke_api_key(&who, &id).await?;
+    ok(StatusCode::OK, json!({"id": id, "revoked": true}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonIn {
+    name: String,
+    email: String,
+    #[serde(default)]
+    mobile: Option<String>,
+    #[serde(default)]
+    resident_id: Option<String>,
+}
+
+async fn create_person(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: PersonIn = json_body(&body)?;
+    let person = api
+        .platform
+        .create_person(
+            &who,
+            NewPerson {
+                name: input.name,
+                email: input.email,
+                mobile: input.mobile,
+                resident_id: input.resident_id,
+            },
+        )
+        .await?;
+    ok(StatusCode::CREATED, person)
+}
+
+async fn person(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(StatusCode::OK, api.platform.person(&who, &id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractIn {
+    template: String,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    parties: Vec<String>,
+    #[serde(default)]
+    signing_order: Option<String>,
+    #[serde(default)]
+    expires_in_days: Option<u64>,
+    #[serde(default)]
+    document: Option<String>,
+    #[serde(default)]
+    document_name: Option<String>,
+}
+
+async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: ContractIn = json_body(&body)?;
+    let parallel = match input.signing_order.as_deref() {
+        None | Some("sequential") => false,
+        Some("parallel") => true,
+        Some(other) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-signing-order",
+                format!("signing_order {other:?}: sequential or parallel"),
+            ));
+        }
+    };
+    let document = input
+        .document
+        .as_deref()
+        .map(|d| base64::engine::general_purpose::STANDARD.decode(d))
+        .transpose()
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "document is not base64",
+            )
+        })?;
+    let view = api
+        .platform
+        .create_contract(
+            &who,
+            NewContract {
+                template: input.template,
+                fields: input.fields,
+                parties: input.parties,
+                parallel,
+                expires_in_days: input.expires_in_days,
+                document,
+                document_name: input.document_name,
+            },
+        )
+        .await?;
+    ok(StatusCode::CREATED, view)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    template: Option<String>,
+    person: Option<String>,
+    created_from: Option<u64>,
+    created_to: Option<u64>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list_contracts(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let who = caller(who)?;
+    let Query(q) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let page = api
+        .platform
+        .list_contracts(
+            &who,
+            &ContractFilter {
+                status: q.status,
+                template: q.template,
+                person: q.person,
+                created_from: q.created_from,
+                created_to: q.created_to,
+                limit: q.limit,
+                cursor: q.cursor,
+            },
+        )
+        .await?;
+    ok(StatusCode::OK, page)
+}
+
+async fn contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .contract_view(&who, parse_contract_id(&id)?)
+            .await?,
+    )
+}
+
+async fn send_contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    let invites = api
+        .platform
+        .send_contract(&who, parse_contract_id(&id)?)
+        .await?;
+    ok(StatusCode::OK, json!({"invites": invites}))
+}
+
+async fn revoke_contract(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .revoke_contract(&who, parse_contract_id(&id)?)
+            .await?,
+    )
+}
+
+async fn events(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        json!({"events": api.platform.events(&who, parse_contract_id(&id)?).await?}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleQuery {
+    /// Seconds to wait for pending receipts (default 10, at most 60).
+    wait: Option<u64>,
+}
+
+async fn bundle(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    query: Result<Query<BundleQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let who = caller(who)?;
+    let Query(q) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    if matches!(
+        who,
+        Principal::Member {
+            role: Role::Regulator,
+            ..
+        }
+    ) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "regulators read metadata and evidence (GET …/events), not contents",
+        ));
+    }
+    let id = parse_contract_id(&id)?;
+    let wait = std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
+    let deadline = Instant::now() + wait;
+    let events = loop {
+        api.platform.wake_evidence();
+        let events = api.platform.events(&who, id).await?;
+        if events.iter().all(|e| e.receipt.is_some()) || Instant::now() >= deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if events.iter().any(|e| e.receipt.is_none()) {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "receipts-pending",
+            "some events have no ledger receipt yet; retry shortly",
+        );
+        p.retry_after = Some(1);
+        return Err(p);
+    }
+    let (content, document, document_name) = api.platform.content_and_document(&who, id).await?;
+    let b = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    use der::EncodePem as _;
+    let pem = |c: &x509_cert::Certificate| c.to_pem(der::pem::LineEnding::LF).unwrap_or_default();
+    let a = api.platform.authority();
+    let bundle = Bundle {
+        format: FORMAT_V1.to_owned(),
+        contract_id: id.to_string(),
+        content: b(&content),
+        document: document.map(|d| BundleDocument {
+            name: document_name,
+            sha256: hex::encode(Sha256::digest(&d)),
+            bytes: b(&d),
+        }),
+        events: events
+            .into_iter()
+            .map(|e| BundleEvent {
+                event: e.event,
+                record: e.record,
+                receipt: e.receipt,
+            })
+            .collect(),
+        signatures: api
+            .platform
+            .signatures_of(id)
+            .await?
+            .into_iter()
+            .map(|(party, cms, cert, token, image)| BundleSignature {
+                party,
+                cms: b(&cms),
+                certificate: b(&cert),
+                timestamp_token: b(&token),
+                image_png: b(&image),
+            })
+            .collect(),
+        certificates: BundleCertificates {
+            root: pem(a.root()),
+            issuing: pem(a.issuing()),
+        },
+        ledger: BundleLedger {
+            verifier_keys: api.verifier_keys.clone(),
+        },
+    };
+    let mut response = ok(StatusCode::OK, bundle)?;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"contract-{id}.affix-bundle.json\""
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn document(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    if matches!(
+        who,
+        Principal::Member {
+            role: Role::Regulator,
+            ..
+        }
+    ) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "regulators do not read documents",
+        ));
+    }
+    let (_, document, _) = api
+        .platform
+        .content_and_document(&who, parse_contract_id(&id)?)
+        .await?;
+    let document = document.ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "this contract has no document",
+        )
+    })?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        document,
+    )
+        .into_response())
+}
+
+async fn invite(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
+    let who = caller(who)?;
+    let (view, party, document) = api.platform.invite_view(&who).await?;
+    let (content, ..) = api
+        .platform
+        .content_and_document(&who, parse_contract_id(&view.id)?)
+        .await?;
+    ok(
+        StatusCode::OK,
+        json!({
+            "contract": view,
+            "party_id": party,
+            "content": base64::engine::general_purpose::STANDARD.encode(content),
+            "document": document.map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+        }),
+    )
+}
+
+async fn start_email(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
+    let who = caller(who)?;
+    let expires = api.platform.start_email_check(&who).await?;
+    ok(StatusCode::OK, json!({"sent": true, "expires_ms": expires}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyIn {
+    code: String,
+    #[serde(default)]
+    device_public_key: Option<String>,
+}
+
+async fn finish_email(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: VerifyIn = json_body(&body)?;
+    let device = input
+        .device_public_key
+        .as_deref()
+        .map(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(k)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid-device-key",
+                        "device_public_key must be 32 bytes (Ed25519) in base64",
+                    )
+                })
+        })
+        .transpose()?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .finish_email_check(&who, &input.code, device)
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DigestIn {
+    content_digest: String,
+}
+
+async fn view(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: DigestIn = json_body(&body)?;
+    ok(
+        StatusCode::OK,
+        api.platform.view(&who, &input.content_digest).await?,
+    )
+}
+
+async fn consent(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: DigestIn = json_body(&body)?;
+    ok(
+        StatusCode::OK,
+        api.platform.consent(&who, &input.content_digest).await?,
+    )
+}
+
+async fn signature_image(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let who = caller(who)?;
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes() != b"image/png")
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "wrong-content-type",
+            "send the handwritten signature as image/png",
+        ));
+    }
+    if body.len() > SIGNATURE_IMAGE_BYTES_MAX {
+        return Err(Problem::from(Error::TooLarge {
+            what: "signature image",
+            max: SIGNATURE_IMAGE_BYTES_MAX,
+        }));
+    }
+    let digest = api
+        .platform
+        .put_signature_image(&who, body.to_vec())
+        .await?;
+    ok(StatusCode::OK, json!({"sha256": digest}))
+}
+
+async fn prepare(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
+    let who = caller(who)?;
+    ok(StatusCode::OK, api.platform.prepare_signature(&who).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    device_signature: String,
+}
+
+async fn sign(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: SignIn = json_body(&body)?;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(&input.device_signature)
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "device_signature is not base64",
+            )
+        })?;
+    ok(StatusCode::OK, api.platform.sign(&who, &signature).await?)
+}
+
+async fn decline(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
+    let who = caller(who)?;
+    ok(StatusCode::OK, api.platform.decline(&who).await?)
+}

@@ -1,0 +1,590 @@
+//! The OpenAPI 3.1 document of the HTTP API, served at `/openapi.json`.
+//!
+//! [`OPERATIONS`] lists every route of [`crate::http::router`] with its method, auth,
+//! request body and answers; the document is generated from it. Tests check that the
+//! router's routes and this list are the same set, and drive the API with
+//! schemathesis against the document.
+
+use serde_json::{Map, Value, json};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Nobody needs to authenticate.
+    Public,
+    /// The operator token.
+    Operator,
+    /// A tenant API key (roles in the summary).
+    ApiKey,
+    /// A party's invite token.
+    Invite,
+}
+
+/// One operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// HTTP method (lower case).
+    pub method: &'static str,
+    /// Path with `{param}` segments.
+    pub path: &'static str,
+    /// operationId.
+    pub id: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// Request body schema name in `components/schemas` (JSON), or `image/png`.
+    pub body: Option<&'static str>,
+    /// Success status.
+    pub ok: u16,
+    /// Success schema name, or a media type for non-JSON answers.
+    pub answer: &'static str,
+    /// Query parameters (name, schema type).
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+#[allow(clippy::too_many_arguments)] // a table row, read positionally
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    body: Option<&'static str>,
+    ok: u16,
+    answer: &'static str,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        summary,
+        auth,
+        body,
+        ok,
+        answer,
+        query: &[],
+    }
+}
+
+/// Every operation of the API.
+pub const OPERATIONS: &[Operation] = &[
+    op(
+        "get",
+        "/healthz",
+        "health",
+        "Liveness",
+        Auth::Public,
+        None,
+        200,
+        "text/plain",
+    ),
+    op(
+        "get",
+        "/openapi.json",
+        "openapi",
+        "This document",
+        Auth::Public,
+        None,
+        200,
+        "Object",
+    ),
+    op(
+        "get",
+        "/v1/ca",
+        "caCertificates",
+        "The CA's root and issuing certificates (PEM): the trust anchors of every signature",
+        Auth::Public,
+        None,
+        200,
+        "CaCertificates",
+    ),
+    op(
+        "get",
+        "/v1/ledger/verifier-keys",
+        "verifierKeys",
+        "The ledger's verifier-keys file: the trust anchors of every receipt",
+        Auth::ApiKey,
+        None,
+        200,
+        "text/plain",
+    ),
+    op(
+        "post",
+        "/v1/tenants",
+        "createTenant",
+        "Create a tenant and its first admin API key (operator)",
+        Auth::Operator,
+        Some("TenantIn"),
+        201,
+        "TenantCreated",
+    ),
+    op(
+        "post",
+        "/v1/api-keys",
+        "createApiKey",
+        "Create an API key with a role (admin)",
+        Auth::ApiKey,
+        Some("ApiKeyIn"),
+        201,
+        "ApiKeyCreated",
+    ),
+    op(
+        "post",
+        "/v1/api-keys/{id}/revoke",
+        "revokeApiKey",
+        "Revoke an API key (admin)",
+        Auth::ApiKey,
+        None,
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/persons",
+        "createPerson",
+        "Register a person: name, e-mail, optional mobile and resident ID number (checked, not kept) (admin, member)",
+        Auth::ApiKey,
+        Some("PersonIn"),
+        201,
+        "Person",
+    ),
+    op(
+        "get",
+        "/v1/persons/{id}",
+        "getPerson",
+        "A person (regulators see no contact details)",
+        Auth::ApiKey,
+        None,
+        200,
+        "Person",
+    ),
+    op(
+        "post",
+        "/v1/contracts",
+        "createContract",
+        "Create a contract from a template (admin, member)",
+        Auth::ApiKey,
+        Some("ContractIn"),
+        201,
+        "Contract",
+    ),
+    Operation {
+        query: &[
+            ("status", "string"),
+            ("template", "string"),
+            ("person", "string"),
+            ("created_from", "integer"),
+            ("created_to", "integer"),
+            ("limit", "integer"),
+            ("cursor", "string"),
+        ],
+        ..op(
+            "get",
+            "/v1/contracts",
+            "listContracts",
+            "List contracts, newest first, filtered, paged by cursor",
+            Auth::ApiKey,
+            None,
+            200,
+            "ContractPage",
+        )
+    },
+    op(
+        "get",
+        "/v1/contracts/{id}",
+        "getContract",
+        "A contract (regulators see no field values)",
+        Auth::ApiKey,
+        None,
+        200,
+        "Contract",
+    ),
+    op(
+        "post",
+        "/v1/contracts/{id}/send",
+        "sendContract",
+        "Send a draft to its parties: invite links, e-mailed and returned once (admin, member)",
+        Auth::ApiKey,
+        None,
+        200,
+        "Invites",
+    ),
+    op(
+        "post",
+        "/v1/contracts/{id}/revoke",
+        "revokeContract",
+        "Revoke before it takes effect (admin, member)",
+        Auth::ApiKey,
+        None,
+        200,
+        "Contract",
+    ),
+    op(
+        "get",
+        "/v1/contracts/{id}/events",
+        "contractEvents",
+        "Events with evidence records and ledger receipts",
+        Auth::ApiKey,
+        None,
+        200,
+        "Events",
+    ),
+    Operation {
+        query: &[("wait", "integer")],
+        ..op(
+            "get",
+            "/v1/contracts/{id}/bundle",
+            "contractBundle",
+            "The evidence bundle (v1): content, document, events, receipts, signatures, certificates (not for regulators)",
+            Auth::ApiKey,
+            None,
+            200,
+            "Bundle",
+        )
+    },
+    op(
+        "get",
+        "/v1/contracts/{id}/document",
+        "contractDocument",
+        "The uploaded document",
+        Auth::ApiKey,
+        None,
+        200,
+        "application/octet-stream",
+    ),
+    op(
+        "get",
+        "/v1/invite",
+        "invite",
+        "The contract as the invited party sees it",
+        Auth::Invite,
+        None,
+        200,
+        "InviteView",
+    ),
+    op(
+        "post",
+        "/v1/invite/identity/email",
+        "startEmailCheck",
+        "Send a one-time code to the party's e-mail address",
+        Auth::Invite,
+        None,
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/invite/identity/email/verify",
+        "finishEmailCheck",
+        "Check the code; on first use enrol the signing device (Ed25519 public key)",
+        Auth::Invite,
+        Some("VerifyIn"),
+        200,
+        "Contract",
+    ),
+    op(
+        "post",
+        "/v1/invite/view",
+        "view",
+        "Record that the party viewed the content",
+        Auth::Invite,
+        Some("DigestIn"),
+        200,
+        "Contract",
+    ),
+    op(
+        "post",
+        "/v1/invite/consent",
+        "consent",
+        "Record the party's consent to sign electronically",
+        Auth::Invite,
+        Some("DigestIn"),
+        200,
+        "Contract",
+    ),
+    op(
+        "put",
+        "/v1/invite/signature-image",
+        "signatureImage",
+        "Upload the handwritten signature (PNG, at most 256 KiB)",
+        Auth::Invite,
+        Some("image/png"),
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/invite/sign/prepare",
+        "prepareSignature",
+        "The vault authorization statement for the party's device to sign",
+        Auth::Invite,
+        None,
+        200,
+        "PreparedSignature",
+    ),
+    op(
+        "post",
+        "/v1/invite/sign",
+        "sign",
+        "Sign: device signature → vault → CMS → RFC 3161 time-stamp → signed event",
+        Auth::Invite,
+        Some("SignIn"),
+        200,
+        "Contract",
+    ),
+    op(
+        "post",
+        "/v1/invite/decline",
+        "decline",
+        "Decline to sign",
+        Auth::Invite,
+        None,
+        200,
+        "Contract",
+    ),
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn integer() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+fn object(required: &[&str], props: &[(&str, Value)]) -> Value {
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert((*k).to_owned(), v.clone());
+    }
+    json!({"type": "object", "required": required, "properties": p, "additionalProperties": false})
+}
+
+fn schemas() -> Value {
+    let contract = object(
+        &[
+            "id",
+            "template",
+            "title",
+            "status",
+            "content_digest",
+            "signing_order",
+            "parties",
+            "events",
+            "created_ms",
+            "updated_ms",
+            "expires_ms",
+        ],
+        &[
+            ("id", string()),
+            (
+                "template",
+                json!({"enum": ["generic_contract", "loan_note"]}),
+            ),
+            ("title", string()),
+            (
+                "status",
+                json!({"enum": ["draft", "sent", "effective", "declined", "revoked", "expired"]}),
+            ),
+            (
+                "content_digest",
+                json!({"type": "string", "pattern": "^[0-9a-f]{64}$"}),
+            ),
+            (
+                "fields",
+                json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            ),
+            ("signing_order", json!({"enum": ["sequential", "parallel"]})),
+            (
+                "parties",
+                json!({"type": "array", "items": schema_ref("Party")}),
+            ),
+            ("events", integer()),
+            ("created_ms", integer()),
+            ("updated_ms", integer()),
+            ("expires_ms", integer()),
+        ],
+    );
+    let event = object(
+        &["seq", "kind", "at_ms", "hash", "event", "record"],
+        &[
+            ("seq", integer()),
+            ("kind", string()),
+            ("at_ms", integer()),
+            ("party", json!({"type": ["string", "null"]})),
+            ("hash", string()),
+            ("event", string()),
+            ("record", string()),
+            ("leaf_hash", json!({"type": ["string", "null"]})),
+            ("receipt", json!({"type": ["string", "null"]})),
+        ],
+    );
+    json!({
+        "Object": {"type": "object"},
+        "Problem": object(&["type", "title", "status", "detail"], &[
+            ("type", string()), ("title", string()), ("status", integer()), ("detail", string()),
+            ("errors", json!({"type": "array", "items": {"type": "object"}})),
+        ]),
+        "CaCertificates": object(&["root", "issuing"], &[("root", string()), ("issuing", string())]),
+        "TenantIn": object(&["name"], &[("name", json!({"type": "string", "minLength": 1, "maxLength": 128}))]),
+        "TenantCreated": object(&["tenant_id", "admin_api_key"], &[("tenant_id", string()), ("admin_api_key", string())]),
+        "ApiKeyIn": object(&["role", "label"], &[("role", json!({"enum": ["admin", "member", "regulator"]})), ("label", string())]),
+        "ApiKeyCreated": object(&["id", "api_key", "role"], &[("id", string()), ("api_key", string()), ("role", string())]),
+        "PersonIn": object(&["name", "email"], &[
+            ("name", string()), ("email", string()),
+            ("mobile", json!({"type": ["string", "null"]})),
+            ("resident_id", json!({"type": ["string", "null"], "description": "PRC resident ID number (GB 11643); checked, never stored"})),
+        ]),
+        "Person": object(&["id", "name", "has_certificate", "created_ms"], &[
+            ("id", string()), ("name", string()), ("email", string()), ("mobile", string()),
+            ("has_certificate", json!({"type": "boolean"})), ("created_ms", integer()),
+        ]),
+        "ContractIn": object(&["template", "parties"], &[
+            ("template", json!({"enum": ["generic_contract", "loan_note"]})),
+            ("fields", json!({"type": "object", "additionalProperties": {"type": "string"}})),
+            ("parties", json!({"type": "array", "items": string(), "minItems": 2, "description": "person ids; the first is the initiator"})),
+            ("signing_order", json!({"enum": ["sequential", "parallel", null]})),
+            ("expires_in_days", json!({"type": ["integer", "null"], "minimum": 1, "maximum": 365})),
+            ("document", json!({"type": ["string", "null"], "contentEncoding": "base64"})),
+            ("document_name", json!({"type": ["string", "null"]})),
+        ]),
+        "Party": object(&["id", "person_id", "name", "role", "status"], &[
+            ("id", string()), ("person_id", string()), ("name", string()),
+            ("role", json!({"enum": ["initiator", "signer"]})),
+            ("status", json!({"enum": ["pending", "invited", "identity_verified", "viewed", "consented", "signed", "declined"]})),
+        ]),
+        "Contract": contract,
+        "ContractPage": object(&["contracts"], &[
+            ("contracts", json!({"type": "array", "items": schema_ref("Contract")})),
+            ("next", json!({"type": ["string", "null"]})),
+        ]),
+        "Invites": object(&["invites"], &[("invites", json!({"type": "array", "items": object(
+            &["party_id", "person_id", "token", "url", "expires_ms"],
+            &[("party_id", string()), ("person_id", string()), ("token", string()), ("url", string()), ("expires_ms", integer())],
+        )}))]),
+        "Event": event,
+        "Events": object(&["events"], &[("events", json!({"type": "array", "items": schema_ref("Event")}))]),
+        "Bundle": {"type": "object", "description": "Evidence bundle v1 (see affix_platform::bundle)", "required": ["format", "contract_id", "content", "events", "signatures", "certificates", "ledger"]},
+        "InviteView": object(&["contract", "party_id", "content"], &[
+            ("contract", schema_ref("Contract")), ("party_id", string()), ("content", string()),
+            ("document", json!({"type": ["string", "null"]})),
+        ]),
+        "VerifyIn": object(&["code"], &[("code", string()), ("device_public_key", json!({"type": ["string", "null"], "contentEncoding": "base64"}))]),
+        "DigestIn": object(&["content_digest"], &[("content_digest", json!({"type": "string", "pattern": "^[0-9a-f]{64}$"}))]),
+        "PreparedSignature": object(&["statement", "payload_digest", "key_id", "credential_id", "expires_ms", "content_digest"], &[
+            ("statement", string()), ("payload_digest", string()), ("key_id", string()),
+            ("credential_id", string()), ("expires_ms", integer()), ("content_digest", string()),
+        ]),
+        "SignIn": object(&["device_signature"], &[("device_signature", json!({"type": "string", "contentEncoding": "base64", "description": "Ed25519 signature of the statement bytes by the enrolled device"}))]),
+    })
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": schema_ref("Problem")}}})
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for o in OPERATIONS {
+        let mut operation = Map::new();
+        operation.insert("operationId".into(), json!(o.id));
+        operation.insert("summary".into(), json!(o.summary));
+        let mut params: Vec<Value> = o
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        for (name, ty) in o.query {
+            params.push(
+                json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}}),
+            );
+        }
+        if o.method == "post" {
+            params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Repeat a POST safely: the same key and body replay the first answer"}));
+        }
+        if !params.is_empty() {
+            operation.insert("parameters".into(), Value::Array(params));
+        }
+        match o.auth {
+            Auth::Public => {
+                operation.insert("security".into(), json!([]));
+            }
+            Auth::Operator | Auth::ApiKey | Auth::Invite => {
+                operation.insert("security".into(), json!([{"bearer": []}]));
+            }
+        }
+        if let Some(body) = o.body {
+            let content = if body.contains('/') {
+                json!({body: {"schema": {"type": "string", "format": "binary"}}})
+            } else {
+                json!({"application/json": {"schema": schema_ref(body)}})
+            };
+            operation.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": content}),
+            );
+        }
+        let ok = if o.answer.contains('/') {
+            json!({"description": "OK", "content": {o.answer: {"schema": {"type": "string"}}}})
+        } else {
+            json!({"description": "OK", "content": {"application/json": {"schema": schema_ref(o.answer)}}})
+        };
+        let mut responses = Map::new();
+        responses.insert(o.ok.to_string(), ok);
+        if o.auth != Auth::Public {
+            responses.insert("401".into(), problem_response("No or unknown token"));
+            responses.insert(
+                "403".into(),
+                problem_response("The caller's role or party may not do this"),
+            );
+            responses.insert("429".into(), problem_response("Rate limited (Retry-After)"));
+        }
+        if o.body.is_some() || o.method == "post" {
+            responses.insert("400".into(), problem_response("Malformed request"));
+            responses.insert(
+                "409".into(),
+                problem_response("Conflicts with the current state"),
+            );
+            responses.insert(
+                "422".into(),
+                problem_response("Well-formed but refused (invalid fields, ID number, code)"),
+            );
+        }
+        if o.path.contains('{') || o.auth == Auth::Invite {
+            responses.insert(
+                "404".into(),
+                problem_response("No such object in the caller's tenant"),
+            );
+        }
+        operation.insert("responses".into(), Value::Object(responses));
+        let entry = paths
+            .entry(o.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(map) = entry.as_object_mut() {
+            map.insert(o.method.to_owned(), Value::Object(operation));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Affix signing platform",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Contracts signed with identity checks, vault keys, CMS signatures and RFC 3161 time-stamps; every step an evidence record with a ledger receipt. Errors are application/problem+json (RFC 9457)."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "Operator token (afo_…), tenant API key (afk_…) or a party's invite token (afi_…)"}},
+            "schemas": schemas(),
+        }
+    })
+}

@@ -1,0 +1,338 @@
+//! Test support: a whole platform in process (embedded ledger, vault, CA/TSA) on
+//! SQLite or on a fresh PostgreSQL database, an HTTP client, a device key, the e-mail
+//! outbox reader.
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use affix_platform::Config;
+use affix_platform::server::Running;
+use base64::Engine as _;
+use ed25519_dalek::Signer as _;
+use serde_json::{Value, json};
+
+/// Which database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh PostgreSQL database URL, or `None` (skip) when no server is configured.
+pub async fn postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("AFFIX_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("AFFIX_REQUIRE_POSTGRES").is_err(),
+            "AFFIX_REQUIRE_POSTGRES is set but AFFIX_TEST_POSTGRES_URL is not"
+        );
+        eprintln!(
+            "skipping the PostgreSQL variant: AFFIX_TEST_POSTGRES_URL is not set (scripts/test sets it)"
+        );
+        return None;
+    };
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let name = format!("affix_test_{}", hex::encode(r));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+pub struct TestPlatform {
+    pub running: Option<Running>,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub operator: String,
+}
+
+impl TestPlatform {
+    /// Starts a platform; `None` when the PostgreSQL variant is skipped.
+    pub async fn start(db: Db) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(postgres_url().await?),
+        };
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            database_url,
+            ..Config::default()
+        };
+        let running = affix_platform::server::start(config).await.unwrap();
+        let operator = std::fs::read_to_string(&running.operator_token_file)
+            .unwrap()
+            .trim()
+            .to_owned();
+        Some(Self {
+            url: running.url.clone(),
+            running: Some(running),
+            dir,
+            http: reqwest::Client::new(),
+            operator,
+        })
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut rb = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = r.bytes().await.unwrap();
+        if status >= 400 {
+            assert_eq!(
+                ct,
+                "application/problem+json",
+                "{path}: errors are problem+json: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// A tenant and its admin key.
+    pub async fn tenant(&self, name: &str) -> (String, String) {
+        let (s, v) = self
+            .post("/v1/tenants", &self.operator, json!({"name": name}))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        (
+            v["tenant_id"].as_str().unwrap().to_owned(),
+            v["admin_api_key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn person(&self, key: &str, name: &str, email: &str) -> String {
+        let (s, v) = self
+            .post("/v1/persons", key, json!({"name": name, "email": email, "mobile": "13812345678", "resident_id": "11010519491231002X"}))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The last one-time code e-mailed to `email` (from the file outbox).
+    pub fn last_code(&self, email: &str) -> String {
+        let text = std::fs::read_to_string(self.data().join("outbox/email.jsonl")).unwrap();
+        let line = text
+            .lines()
+            .rev()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["to"] == email && v["event_type"] == "identity.code")
+            .expect("a code was e-mailed");
+        let body = line["body"].as_str().unwrap();
+        body.split_whitespace()
+            .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+        self.dir
+    }
+}
+
+/// A signer's device.
+pub struct Device(pub ed25519_dalek::SigningKey);
+
+impl Device {
+    pub fn new() -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        Self(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    pub fn public_b64(&self) -> String {
+        b64(&self.0.verifying_key().to_bytes())
+    }
+
+    pub fn sign_statement(&self, statement_b64: &str) -> String {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(statement_b64)
+            .unwrap();
+        assert!(bytes.starts_with(b"affix.dev/vault/authorization/v1\0"));
+        b64(&self.0.sign(&bytes).to_bytes())
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn unb64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (u32::try_from(data.len()).unwrap()).to_be_bytes().to_vec();
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+    out
+}
+
+/// A real 2×1 grayscale PNG (stored deflate block).
+pub fn png() -> Vec<u8> {
+    let mut out = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&2u32.to_be_bytes());
+    ihdr.extend_from_slice(&1u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    out.extend(chunk(b"IHDR", &ihdr));
+    // zlib: header, one stored block of the scanline [filter 0, 0x00, 0xff], adler32.
+    let raw = [0u8, 0x00, 0xff];
+    let mut z = vec![0x78, 0x01, 0x01, 0x03, 0x00, 0xfc, 0xff];
+    z.extend_from_slice(&raw);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out.extend(chunk(b"IDAT", &z));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+/// Runs a party through identity check, view, consent, image, prepare and sign;
+/// returns the final contract view.
+pub async fn party_signs(p: &TestPlatform, token: &str, email: &str, device: &Device) -> Value {
+    party_ready(p, token, email, device).await;
+    sign_prepared(p, token, device).await
+}
+
+/// Identity check, view, consent and image: everything before signing.
+pub async fn party_ready(p: &TestPlatform, token: &str, email: &str, device: &Device) {
+    let (s, v) = p.get("/v1/invite", token).await;
+    assert_eq!(s, 200, "{v}");
+    let digest = v["contract"]["content_digest"].as_str().unwrap().to_owned();
+    let (s, v) = p.post("/v1/invite/identity/email", token, json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    let code = p.last_code(email);
+    let (s, v) = p
+        .post(
+            "/v1/invite/identity/email/verify",
+            token,
+            json!({"code": code, "device_public_key": device.public_b64()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = p
+        .post("/v1/invite/view", token, json!({"content_digest": digest}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = p
+        .post(
+            "/v1/invite/consent",
+            token,
+            json!({"content_digest": digest}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    put_image(p, token).await;
+}
+
+pub async fn put_image(p: &TestPlatform, token: &str) {
+    let r = p
+        .http
+        .put(format!("{}/v1/invite/signature-image", p.url))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(png())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+pub async fn sign_prepared(p: &TestPlatform, token: &str, device: &Device) -> Value {
+    let (s, prepared) = p.post("/v1/invite/sign/prepare", token, json!({})).await;
+    assert_eq!(s, 200, "{prepared}");
+    let signature = device.sign_statement(prepared["statement"].as_str().unwrap());
+    let (s, v) = p
+        .post(
+            "/v1/invite/sign",
+            token,
+            json!({"device_signature": signature}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Runs `cmd` and returns stdout; panics with stderr on failure.
+pub fn run(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+}
+
+pub type Shared<T> = Arc<T>;

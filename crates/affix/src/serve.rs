@@ -1,0 +1,172 @@
+//! `affix serve` (the platform), `affix verify-bundle` (offline check of an evidence
+//! bundle) and `affix device keygen|sign` (a signer's device for HTTP clients).
+
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow, bail};
+use base64::Engine as _;
+
+use crate::Failure;
+
+/// `affix serve`.
+pub(crate) fn serve(
+    config: Option<&Path>,
+    listen: Option<&str>,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    crate::consortium::init_tracing();
+    let mut config = affix_platform::Config::load(config)?;
+    if let Some(l) = listen {
+        config.listen = l.parse().with_context(|| format!("--listen {l:?}"))?;
+    }
+    if let Some(d) = data_dir {
+        config.data_dir = d.to_owned();
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let running = affix_platform::server::start(config.clone()).await?;
+        println!("Affix is serving at {}", running.url);
+        println!("  data directory:  {}", config.data_dir.display());
+        println!("  database:        {}", redact_url(&config.database_url()));
+        println!(
+            "  operator token:  {} (create tenants with it)",
+            running.operator_token_file.display()
+        );
+        if let Some(outbox) = &running.outbox {
+            println!(
+                "  e-mail outbox:   {} (no SMTP relay configured: messages are written here, not sent)",
+                outbox.display()
+            );
+        }
+        println!("  API description: {}/openapi.json", running.url);
+        tokio::select! {
+            () = running.wait() => {}
+            _ = tokio::signal::ctrl_c() => { println!("stopping"); }
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// `affix verify-bundle`.
+pub(crate) fn verify_bundle(
+    bundle: &Path,
+    keys: Option<&Path>,
+    ca: Option<&Path>,
+) -> Result<(), Failure> {
+    let bytes = std::fs::read(bundle)
+        .with_context(|| format!("reading {}", bundle.display()))
+        .map_err(Failure::Error)?;
+    let parsed: affix_platform::bundle::Bundle = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::Verification(anyhow!("not an evidence bundle: {e}")))?;
+    let keys_text = match keys {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading {}", p.display()))
+            .map_err(Failure::Error)?,
+        None => {
+            eprintln!(
+                "warning: trusting the verifier keys inside the bundle; pass --keys with the consortium's published file"
+            );
+            parsed.ledger.verifier_keys.clone()
+        }
+    };
+    let policy = affix_node::keys_file::VerifierKeysFile::parse(&keys_text)
+        .and_then(|f| f.trust_policy())
+        .map_err(|e| Failure::Error(anyhow!("verifier keys: {e}")))?;
+    let root_pem = match ca {
+        Some(p) => std::fs::read(p)
+            .with_context(|| format!("reading {}", p.display()))
+            .map_err(Failure::Error)?,
+        None => {
+            eprintln!(
+                "warning: trusting the CA root inside the bundle; pass --ca with the CA's published root"
+            );
+            parsed.certificates.root.clone().into_bytes()
+        }
+    };
+    let root = {
+        use der::DecodePem as _;
+        x509_cert::Certificate::from_pem(&root_pem)
+            .map_err(|e| Failure::Error(anyhow!("CA root: {e}")))?
+    };
+    let verified = affix_platform::bundle::verify(&bytes, &policy, &[root])
+        .map_err(|e| Failure::Verification(anyhow!("{e}")))?;
+    println!("bundle verified: contract {}", verified.contract_id);
+    println!("  status:     {:?}", verified.status);
+    println!(
+        "  events:     {} (each proven in the ledger; leaves {:?})",
+        verified.events, verified.leaf_indices
+    );
+    for (subject, at) in &verified.signatures {
+        let secs = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        println!("  signature:  {subject}, time-stamped at Unix {secs}");
+    }
+    Ok(())
+}
+
+const DEVICE_HEADER: &str = "affix-device v1";
+
+/// `affix device keygen`: a signer's Ed25519 device key (mode 0600); prints the public
+/// key in base64 for `device_public_key`.
+pub(crate) fn device_keygen(out: &Path) -> anyhow::Result<()> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(|e| anyhow!("randomness: {e}"))?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    crate::consortium::write_secret(
+        out,
+        &format!("{DEVICE_HEADER}\n{}\n", hex::encode(seed.as_slice())),
+    )?;
+    println!(
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
+    );
+    Ok(())
+}
+
+fn read_device(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    let mut lines = text.lines();
+    if lines.next() != Some(DEVICE_HEADER) {
+        bail!("{} is not an affix device key", path.display());
+    }
+    let seed = zeroize::Zeroizing::new(
+        hex::decode(lines.next().unwrap_or_default())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| anyhow!("{}: bad key line", path.display()))?,
+    );
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
+/// `affix device sign`: signs a prepared statement (base64) and prints the signature
+/// (base64) for `device_signature`. Prints what is being authorized first (stderr).
+pub(crate) fn device_sign(key: &Path, statement: &str) -> anyhow::Result<()> {
+    use ed25519_dalek::Signer as _;
+    let key = read_device(key)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(statement.trim())
+        .context("the statement is not base64")?;
+    if !bytes.starts_with(affix_vault::authz::AUTHORIZATION_CONTEXT) {
+        bail!("this is not a vault authorization statement; refusing to sign it");
+    }
+    eprintln!(
+        "authorizing a vault signature ({} bytes statement)",
+        bytes.len()
+    );
+    let signature = key.sign(&bytes);
+    println!(
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
+    );
+    Ok(())
+}
