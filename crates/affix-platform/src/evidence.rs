@@ -64,10 +64,14 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
         ));
         records.push(r.try_get::<Vec<u8>, _>("record")?);
     }
+    let started = std::time::Instant::now();
     let submitted = ledger
         .submit_batch(&records)
         .await
         .map_err(|e| Error::Ledger(e.to_string()))?;
+    platform
+        .stages
+        .record(crate::stages::Stage::LedgerSubmit, started);
     if submitted.len() != records.len() {
         return Err(Error::Ledger(format!(
             "the ledger answered {} of {} records",
@@ -118,6 +122,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     }
     // The first wait covers the time to the next quorum checkpoint; the rest are then
     // usually ready at once. Fetched concurrently, a bounded number at a time.
+    let started = std::time::Instant::now();
     let mut got = Vec::new();
     for chunk in wanted.chunks(64) {
         let fetches = chunk.iter().map(|(c, s, leaf)| {
@@ -137,6 +142,9 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
             }
         }
     }
+    platform
+        .stages
+        .record(crate::stages::Stage::LedgerReceipts, started);
     if got.is_empty() {
         return Ok(0);
     }

@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod server;
 pub mod service;
+pub mod stages;
 pub mod store;
 
 pub use config::Config;

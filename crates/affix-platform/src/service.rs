@@ -422,6 +422,7 @@ pub struct Platform {
     pub(crate) public_url: String,
     pub(crate) operator_token_hash: [u8; 32],
     pub(crate) data_dir: PathBuf,
+    pub(crate) stages: crate::stages::Stages,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
     /// Prepared signature payloads not yet signed are kept in the database; this lock
@@ -588,6 +589,7 @@ impl Platform {
             public_url: parts.public_url,
             operator_token_hash: parts.operator_token_hash,
             data_dir: parts.data_dir,
+            stages: crate::stages::Stages::default(),
             enrol_lock: tokio::sync::Mutex::new(()),
             _sign_lock: Mutex::new(()),
         }
@@ -601,6 +603,11 @@ impl Platform {
     /// The CA and TSA.
     pub fn authority(&self) -> &Authority {
         &self.authority
+    }
+
+    /// Time spent per stage so far.
+    pub fn stages(&self) -> &crate::stages::Stages {
+        &self.stages
     }
 
     /// The data directory.
@@ -1961,6 +1968,7 @@ impl Platform {
         let cert2 = cert.clone();
         let vt2 = vt.clone();
         let signing_time = system_time(prepared.signing_time_ms);
+        let started = std::time::Instant::now();
         let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
             let signer = vault.p256_signer(&vt2, key, None, authorization, system_now_ms)?;
             affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
@@ -1981,9 +1989,12 @@ impl Platform {
         .map_err(|e| Error::Internal(e.to_string()))??;
         let parsed =
             affix_cms::DetachedSignature::from_der(&cms).map_err(|e| Error::Pki(e.to_string()))?;
+        self.stages.record(crate::stages::Stage::VaultCms, started);
+        let started = std::time::Instant::now();
         let token = self
             .authority
             .timestamp(parsed.signature_value(), system_time(self.now_ms()))?;
+        self.stages.record(crate::stages::Stage::Tsa, started);
         let cms = affix_cms::add_timestamp(&cms, &token).map_err(|e| Error::Pki(e.to_string()))?;
         let cert_der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;
         let evidence = SignatureEvidence {
@@ -1996,6 +2007,7 @@ impl Platform {
         let (next, event) =
             row.contract
                 .sign(party, row.contract.content_digest(), evidence, now)?;
+        let started = std::time::Instant::now();
         let mut tx = self.store.pool().begin().await?;
         self.append_event(&mut tx, id, row.event_count, &next, &event, now)
             .await?;
@@ -2019,6 +2031,7 @@ impl Platform {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.stages.record(crate::stages::Stage::Database, started);
         self.evidence_wake.notify_one();
         self.contract_view(who, id).await
     }
