@@ -319,7 +319,11 @@ struct Caller(Principal);
 
 async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path == "/healthz" || path == "/openapi.json" || path == "/v1/ca" {
+    if path == "/healthz"
+        || path == "/openapi.json"
+        || path == "/v1/ca"
+        || path == "/v1/ledger/verifier-keys"
+    {
         return next.run(request).await;
     }
     let token = request
@@ -349,6 +353,39 @@ async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: N
         );
         p.retry_after = Some(wait);
         return p.into_response();
+    }
+    // The kind of caller each operation takes (operator, API key, invite) is checked
+    // here, before any body is read; roles within a tenant are the service's to check.
+    let matched = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let method = request.method().as_str().to_ascii_lowercase();
+    if let Some(op) = matched.and_then(|path| {
+        crate::openapi::OPERATIONS
+            .iter()
+            .find(|o| o.path == path && o.method == method)
+    }) {
+        use crate::openapi::Auth;
+        let fits = match op.auth {
+            Auth::Public => true,
+            Auth::Operator => principal == Principal::Operator,
+            Auth::ApiKey => matches!(principal, Principal::Member { .. }),
+            Auth::Invite => matches!(principal, Principal::Party { .. }),
+        };
+        if !fits {
+            let needs = match op.auth {
+                Auth::Operator => "the operator token",
+                Auth::ApiKey => "a tenant API key",
+                _ => "a party's invite token",
+            };
+            return Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this operation needs {needs}"),
+            )
+            .into_response();
+        }
     }
     request.extensions_mut().insert(Caller(principal));
     next.run(request).await

@@ -104,7 +104,7 @@ pub const OPERATIONS: &[Operation] = &[
         "/v1/ledger/verifier-keys",
         "verifierKeys",
         "The ledger's verifier-keys file: the trust anchors of every receipt",
-        Auth::ApiKey,
+        Auth::Public,
         None,
         200,
         "text/plain",

@@ -204,8 +204,17 @@ fn mailer(
 /// # Errors
 /// [`Error::Config`], [`Error::Io`], [`Error::Db`], [`Error::Ledger`], vault errors.
 pub async fn start(config: Config) -> Result<Running, Error> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with another clock for the platform's own decisions (expiry of invites,
+/// codes, prepared signatures; event times). Tests use a manual clock; the vault, TSA
+/// and CA keep the system clock.
+///
+/// # Errors
+/// As [`start`].
+pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Error> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Store::connect(&config.database_url()).await?;
     let (ledger, embedded) = if config.ledger.nodes.is_empty() {
         let dir = config.data_dir.join("ledger");

@@ -1690,7 +1690,7 @@ impl Platform {
             .map_err(|e| Error::Internal(e.to_string()))??;
             let cert = self
                 .authority
-                .issue_person(&name, &key.public_key, system_time(now))?;
+                .issue_person(&name, &key.public_key, SystemTime::now())?;
             sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
                 .bind(key.id.to_string())
                 .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
@@ -1993,7 +1993,7 @@ impl Platform {
         let started = std::time::Instant::now();
         let token = self
             .authority
-            .timestamp(parsed.signature_value(), system_time(self.now_ms()))?;
+            .timestamp(parsed.signature_value(), SystemTime::now())?;
         self.stages.record(crate::stages::Stage::Tsa, started);
         let cms = affix_cms::add_timestamp(&cms, &token).map_err(|e| Error::Pki(e.to_string()))?;
         let cert_der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;

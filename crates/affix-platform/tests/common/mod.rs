@@ -55,6 +55,19 @@ pub struct TestPlatform {
 impl TestPlatform {
     /// Starts a platform; `None` when the PostgreSQL variant is skipped.
     pub async fn start(db: Db) -> Option<Self> {
+        Self::start_with_clock(db, Arc::new(affix_notify::SystemClock)).await
+    }
+
+    /// With a clock of the test's own.
+    pub async fn start_with_clock(db: Db, clock: Arc<dyn affix_notify::Clock>) -> Option<Self> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("AFFIX_LOG").unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,affix_node=error,commonware=error")
+                }),
+            )
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let database_url = match db {
             Db::Sqlite => None,
@@ -66,7 +79,9 @@ impl TestPlatform {
             database_url,
             ..Config::default()
         };
-        let running = affix_platform::server::start(config).await.unwrap();
+        let running = affix_platform::server::start_with_clock(config, clock)
+            .await
+            .unwrap();
         let operator = std::fs::read_to_string(&running.operator_token_file)
             .unwrap()
             .trim()
@@ -334,5 +349,3 @@ pub fn run(cmd: &mut std::process::Command) -> String {
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
-
-pub type Shared<T> = Arc<T>;
