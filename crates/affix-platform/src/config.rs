@@ -71,6 +71,10 @@ pub struct Config {
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Accept plain-http webhook URLs (for local receivers and tests; production
+    /// webhooks are https).
+    #[serde(default)]
+    pub allow_plain_http_webhooks: bool,
 }
 
 /// Where evidence records go.
@@ -169,6 +173,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             smtp: None,
             limits: Limits::default(),
+            allow_plain_http_webhooks: false,
         }
     }
 }

@@ -30,6 +30,9 @@ pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "evidence submission failed; will retry"),
         }
+        if let Err(e) = platform.expire_due().await {
+            tracing::warn!(error = %e, "expiring contracts failed; will retry");
+        }
         match receipts_once(&platform, &ledger).await {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "receipt collection failed; will retry"),

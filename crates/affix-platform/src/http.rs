@@ -565,6 +565,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/contracts/{id}/events", get(events))
         .route("/v1/contracts/{id}/bundle", get(bundle))
         .route("/v1/contracts/{id}/document", get(document))
+        .route("/v1/webhooks", post(create_webhook))
+        .route("/v1/webhooks/{id}/deliveries", get(webhook_deliveries))
         .route("/v1/invite", get(invite))
         .route("/v1/invite/identity/email", post(start_email))
         .route("/v1/invite/identity/email/verify", post(finish_email))
@@ -1117,4 +1119,31 @@ async fn sign(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
 async fn decline(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
     let who = caller(who)?;
     ok(StatusCode::OK, api.platform.decline(&who).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookIn {
+    url: String,
+}
+
+async fn create_webhook(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: WebhookIn = json_body(&body)?;
+    ok(
+        StatusCode::CREATED,
+        api.platform.create_webhook(&who, &input.url).await?,
+    )
+}
+
+async fn webhook_deliveries(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        json!({"deliveries": api.platform.webhook_deliveries(&who, &id).await?}),
+    )
 }

@@ -32,6 +32,7 @@ pub mod server;
 pub mod service;
 pub mod stages;
 pub mod store;
+pub mod webhooks;
 
 pub use config::Config;
 pub use service::{Platform, Principal, Role};

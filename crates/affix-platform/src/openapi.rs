@@ -254,6 +254,26 @@ pub const OPERATIONS: &[Operation] = &[
         "application/octet-stream",
     ),
     op(
+        "post",
+        "/v1/webhooks",
+        "createWebhook",
+        "Register a webhook endpoint (admin): every contract event is POSTed, signed as Standard Webhooks specify; the whsec_ secret is returned once",
+        Auth::ApiKey,
+        Some("WebhookIn"),
+        201,
+        "Webhook",
+    ),
+    op(
+        "get",
+        "/v1/webhooks/{id}/deliveries",
+        "webhookDeliveries",
+        "The delivery log of a webhook: every attempt with its outcome and record digest",
+        Auth::ApiKey,
+        None,
+        200,
+        "Deliveries",
+    ),
+    op(
         "get",
         "/v1/invite",
         "invite",
@@ -480,6 +500,9 @@ fn schemas() -> Value {
             ("statement", string()), ("payload_digest", string()), ("key_id", string()),
             ("credential_id", string()), ("expires_ms", integer()), ("content_digest", string()),
         ]),
+        "WebhookIn": object(&["url"], &[("url", json!({"type": "string", "format": "uri"}))]),
+        "Webhook": object(&["id", "url", "created_ms"], &[("id", string()), ("url", string()), ("secret", string()), ("created_ms", integer())]),
+        "Deliveries": object(&["deliveries"], &[("deliveries", json!({"type": "array", "items": {"type": "object"}}))]),
         "SignIn": object(&["device_signature"], &[("device_signature", json!({"type": "string", "contentEncoding": "base64", "description": "Ed25519 signature of the statement bytes by the enrolled device"}))]),
     })
 }

@@ -36,6 +36,7 @@ pub struct Running {
     _ledger: Option<EmbeddedLedger>,
     server: tokio::task::JoinHandle<()>,
     evidence: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -43,12 +44,14 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.server.await;
         self.evidence.abort();
+        self.webhooks.abort();
     }
 
     /// Stops serving.
     pub fn stop(self) {
         self.server.abort();
         self.evidence.abort();
+        self.webhooks.abort();
     }
 }
 
@@ -264,8 +267,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         public_url: public_url.clone(),
         operator_token_hash: token_hash,
         data_dir: config.data_dir.clone(),
+        allow_plain_http_webhooks: config.allow_plain_http_webhooks,
     }));
     let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
+    let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));
     let api = Arc::new(Api::new(
         platform.clone(),
         ledger.verifier_keys_text().to_owned(),
@@ -286,5 +291,6 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         _ledger: embedded,
         server,
         evidence,
+        webhooks,
     })
 }

@@ -423,6 +423,8 @@ pub struct Platform {
     pub(crate) operator_token_hash: [u8; 32],
     pub(crate) data_dir: PathBuf,
     pub(crate) stages: crate::stages::Stages,
+    pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
+    pub(crate) allow_plain_http_webhooks: bool,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
     /// Prepared signature payloads not yet signed are kept in the database; this lock
@@ -458,6 +460,8 @@ pub struct Parts {
     pub operator_token_hash: [u8; 32],
     /// The data directory.
     pub data_dir: PathBuf,
+    /// Accept plain-http webhook URLs (local use and tests only).
+    pub allow_plain_http_webhooks: bool,
 }
 
 struct ContractRow {
@@ -590,6 +594,8 @@ impl Platform {
             operator_token_hash: parts.operator_token_hash,
             data_dir: parts.data_dir,
             stages: crate::stages::Stages::default(),
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             enrol_lock: tokio::sync::Mutex::new(()),
             _sign_lock: Mutex::new(()),
         }
@@ -617,6 +623,20 @@ impl Platform {
 
     fn now_ms(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    pub(crate) fn now_ms_pub(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) async fn audit_pub(
+        &self,
+        tenant: Option<&str>,
+        principal: &Principal,
+        action: &str,
+        target: &str,
+    ) -> Result<(), Error> {
+        self.audit(tenant, principal, action, target).await
     }
 
     async fn audit(
@@ -998,7 +1018,7 @@ impl Platform {
             .execute(&mut *tx)
             .await?;
         }
-        self.append_event(&mut tx, id, 0, &contract, &event, now)
+        self.append_event(&mut tx, &tenant, id, 0, &contract, &event, now)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1012,6 +1032,7 @@ impl Platform {
     async fn append_event(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
         id: ContractId,
         seq: u64,
         contract: &Contract,
@@ -1045,6 +1066,19 @@ impl Platform {
         .bind(record)
         .execute(&mut **tx)
         .await?;
+        let body = serde_json::json!({
+            "contract_id": id.to_string(),
+            "seq": seq,
+            "kind": event.kind().evidence_kind(),
+            "status": status_name(contract.status()),
+            "party": event.actor().map(|a| a.party.to_string()),
+            "at_ms": event.at_ms(),
+            "event_hash": event.hash().to_string(),
+        })
+        .to_string();
+        self.queue_webhooks(tx, tenant, event.kind().evidence_kind(), &body, now)
+            .await?;
+        self.webhook_wake.notify_one();
         Ok(())
     }
 
@@ -1385,7 +1419,7 @@ impl Platform {
                 expires_ms: expires,
             });
         }
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1429,7 +1463,7 @@ impl Platform {
             .contract
             .revoke(row.contract.content().initiator().id, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         sqlx::query("UPDATE contract_parties SET invite_expires_ms = $1 WHERE contract_id = $2")
             .bind(i(now))
@@ -1612,7 +1646,7 @@ impl Platform {
         let (next, event) = row.contract.verify_identity(party, &identity, now)?;
         self.enrol(&tenant, &me.person, device_public_key).await?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1728,11 +1762,11 @@ impl Platform {
     /// # Errors
     /// Contract refusals.
     pub async fn decline(&self, who: &Principal) -> Result<ContractView, Error> {
-        let (_, id, party, row, _) = self.party_context(who).await?;
+        let (tenant, id, party, row, _) = self.party_context(who).await?;
         let now = self.now_ms();
         let (next, event) = row.contract.decline(party, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1752,11 +1786,11 @@ impl Platform {
     ) -> Result<ContractView, Error> {
         let digest = Sha256Digest::parse_hex(content_digest)
             .map_err(|_| invalid("invalid-digest", "content_digest must be 64 hex digits"))?;
-        let (_, id, party, row, _) = self.party_context(who).await?;
+        let (tenant, id, party, row, _) = self.party_context(who).await?;
         let now = self.now_ms();
         let (next, event) = step(&row.contract, party, digest, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -2009,7 +2043,7 @@ impl Platform {
                 .sign(party, row.contract.content_digest(), evidence, now)?;
         let started = std::time::Instant::now();
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
             .await?;
         sqlx::query(
             "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -2080,6 +2114,47 @@ impl Platform {
             row.try_get("document")?,
             row.try_get("document_name")?,
         ))
+    }
+
+    /// Expires contracts whose expiry has passed while still open (Draft or Sent): one
+    /// `contract.expired` event each. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn expire_due(&self) -> Result<usize, Error> {
+        let now = self.now_ms();
+        let rows = sqlx::query(
+            "SELECT id, tenant_id FROM contracts WHERE status IN ('draft', 'sent') AND expires_ms <= $1 LIMIT 100",
+        )
+        .bind(i(now))
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut n = 0;
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            let tenant: String = r.try_get("tenant_id")?;
+            let id = ContractId::parse(&id)?;
+            let row = self.load(&tenant, id).await?;
+            let Ok((next, event)) = row.contract.expire(now) else {
+                continue;
+            };
+            let mut tx = self.store.pool().begin().await?;
+            match self
+                .append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+                .await
+            {
+                Ok(()) => {
+                    tx.commit().await?;
+                    n += 1;
+                }
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n > 0 {
+            self.evidence_wake.notify_one();
+        }
+        Ok(n)
     }
 
     /// Wakes the evidence loop.

@@ -380,10 +380,21 @@ async fn bad_input_gets_a_specific_error_and_changes_nothing() {
         .post("/v1/invite/sign", t0, json!({"device_signature": good}))
         .await;
     assert_eq!((s, kind(&v).as_str()), (410, "expired"), "{v}");
-    // The invite expires with the contract (one day).
+    // The invite expires with the contract (one day), and the contract is expired by
+    // the sweep with an event of its own.
     clock.advance_ms(2 * 86_400_000);
     let (s, v) = p.get("/v1/invite", &tokens[1]).await;
     assert_eq!((s, kind(&v).as_str()), (410, "expired"), "{v}");
+    let mut status = String::new();
+    for _ in 0..50 {
+        let (_, c) = p.get(&format!("/v1/contracts/{id}"), &admin).await;
+        status = c["status"].as_str().unwrap().to_owned();
+        if status == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "expired");
     assert_eq!(count(&p, "signatures").await, 0);
     p.stop().await;
 }
@@ -467,6 +478,15 @@ async fn authorization_matrix_nothing_crosses_a_tenant() {
             Who::OtherParty => Some(other_party.clone()),
         }
     };
+    let (s, hook) = p
+        .post(
+            "/v1/webhooks",
+            &admin_a,
+            json!({"url": "https://example.com/a"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{hook}");
+    let hook_a = hook["id"].as_str().unwrap().to_owned();
     let mut checked = 0;
     for op in OPERATIONS {
         // Destructive operations on shared objects are checked for refusals only.
@@ -477,6 +497,8 @@ async fn authorization_matrix_nothing_crosses_a_tenant() {
                     &x
                 } else if op.path.starts_with("/v1/api-keys") {
                     "00000000000000000000000000000000"
+                } else if op.path.starts_with("/v1/webhooks") {
+                    &hook_a
                 } else {
                     &contract
                 },
@@ -489,10 +511,13 @@ async fn authorization_matrix_nothing_crosses_a_tenant() {
                 Auth::ApiKey => {
                     let write = op.method != "get"
                         || op.id == "contractBundle"
-                        || op.id == "contractDocument";
+                        || op.id == "contractDocument"
+                        || op.id == "webhookDeliveries";
                     match who {
                         Who::AdminA | Who::AdminB => true,
-                        Who::MemberA => op.id != "createApiKey" && op.id != "revokeApiKey",
+                        Who::MemberA => {
+                            !["createApiKey", "revokeApiKey", "createWebhook"].contains(&op.id)
+                        }
                         Who::RegulatorA => !write,
                         _ => false,
                     }
@@ -515,6 +540,7 @@ async fn authorization_matrix_nothing_crosses_a_tenant() {
                 Some("VerifyIn") => Some(json!({"code": "000000"})),
                 Some("DigestIn") => Some(json!({"content_digest": "00".repeat(32)})),
                 Some("SignIn") => Some(json!({"device_signature": b64(&[0; 64])})),
+                Some("WebhookIn") => Some(json!({"url": "https://example.com/hook"})),
                 Some("image/png") | None => None,
                 Some(other) => panic!("no sample body for {other}"),
             };
