@@ -1018,7 +1018,7 @@ impl Platform {
             .execute(&mut *tx)
             .await?;
         }
-        self.append_event(&mut tx, &tenant, id, 0, &contract, &event, now)
+        self.append_event(&mut tx, &tenant, id, 0, &contract, &event)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1037,8 +1037,8 @@ impl Platform {
         seq: u64,
         contract: &Contract,
         event: &ContractEvent,
-        now: u64,
     ) -> Result<(), Error> {
+        let now = event.at_ms();
         let record = event.to_evidence(&self.submitter)?.encode();
         let updated = sqlx::query(
             "UPDATE contracts SET status = $1, event_count = $2, head = $3, updated_ms = $4 WHERE id = $5 AND event_count = $6",
@@ -1419,7 +1419,7 @@ impl Platform {
                 expires_ms: expires,
             });
         }
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1463,7 +1463,7 @@ impl Platform {
             .contract
             .revoke(row.contract.content().initiator().id, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         sqlx::query("UPDATE contract_parties SET invite_expires_ms = $1 WHERE contract_id = $2")
             .bind(i(now))
@@ -1646,7 +1646,7 @@ impl Platform {
         let (next, event) = row.contract.verify_identity(party, &identity, now)?;
         self.enrol(&tenant, &me.person, device_public_key).await?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1766,7 +1766,7 @@ impl Platform {
         let now = self.now_ms();
         let (next, event) = row.contract.decline(party, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -1790,7 +1790,7 @@ impl Platform {
         let now = self.now_ms();
         let (next, event) = step(&row.contract, party, digest, now)?;
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
@@ -2043,7 +2043,7 @@ impl Platform {
                 .sign(party, row.contract.content_digest(), evidence, now)?;
         let started = std::time::Instant::now();
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         sqlx::query(
             "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -2140,7 +2140,7 @@ impl Platform {
             };
             let mut tx = self.store.pool().begin().await?;
             match self
-                .append_event(&mut tx, &tenant, id, row.event_count, &next, &event, now)
+                .append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
                 .await
             {
                 Ok(()) => {

@@ -9,7 +9,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
-use common::{Db, TestPlatform, b64};
+use common::{TestPlatform, b64};
 use serde_json::{Value, json};
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
