@@ -17,7 +17,6 @@ mod locallog;
 mod pki;
 mod serve;
 mod vault_cli;
-mod vault_http;
 mod verify;
 
 use std::path::PathBuf;
