@@ -137,7 +137,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
                 (c, s, r)
             }
         });
-        for (c, s, r) in futures_join_all(fetches).await {
+        for (c, s, r) in futures::future::join_all(fetches).await {
             match r {
                 Ok(Some(receipt)) => got.push((c, s, receipt.text().to_owned())),
                 Ok(None) => {}
@@ -162,15 +162,4 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     }
     tx.commit().await?;
     Ok(got.len())
-}
-
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<F> = futures.collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Poll them together.
-    let joined = futures::future::join_all(handles).await;
-    out.extend(joined);
-    out
 }

@@ -36,6 +36,9 @@ use crate::{Error, unix_ms};
 pub const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Longest idempotency key.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+/// Requests handled at once; more are refused with 503 `busy` (never queued without
+/// bound).
+pub const IN_FLIGHT_MAX: usize = 1024;
 /// Callers tracked by the rate limiter before the oldest are forgotten.
 const RATE_TABLE_MAX: usize = 100_000;
 
@@ -46,6 +49,7 @@ pub struct Api {
     /// The ledger's verifier-keys text (for bundles and `/v1/ledger/verifier-keys`).
     pub verifier_keys: String,
     limiter: RateLimiter,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Api {
@@ -55,6 +59,7 @@ impl Api {
             platform,
             verifier_keys,
             limiter: RateLimiter::new(requests_per_minute),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_MAX)),
         }
     }
 }
@@ -318,6 +323,15 @@ fn parse_contract_id(text: &str) -> Result<ContractId, Problem> {
 struct Caller(Principal);
 
 async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: Next) -> Response {
+    let Ok(_permit) = api.in_flight.clone().try_acquire_owned() else {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("more than {IN_FLIGHT_MAX} requests in flight; retry shortly"),
+        );
+        p.retry_after = Some(1);
+        return p.into_response();
+    };
     let path = request.uri().path().to_owned();
     if path == "/healthz"
         || path == "/openapi.json"

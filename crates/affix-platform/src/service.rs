@@ -379,14 +379,6 @@ fn template_by_name(name: &str) -> Result<Template, Error> {
     }
 }
 
-fn template_name(template: affix_contract::TemplateId) -> &'static str {
-    if template == Template::loan_note().id() {
-        "loan_note"
-    } else {
-        "generic_contract"
-    }
-}
-
 fn status_name(status: ContractStatus) -> &'static str {
     match status {
         ContractStatus::Draft => "draft",
@@ -427,9 +419,6 @@ pub struct Platform {
     pub(crate) allow_plain_http_webhooks: bool,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
-    /// Prepared signature payloads not yet signed are kept in the database; this lock
-    /// only orders the CMS assembly per process.
-    _sign_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -597,7 +586,6 @@ impl Platform {
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             enrol_lock: tokio::sync::Mutex::new(()),
-            _sign_lock: Mutex::new(()),
         }
     }
 
@@ -1187,7 +1175,6 @@ impl Platform {
                 .bind(id.to_string())
                 .fetch_one(self.store.pool())
                 .await?;
-        let _ = template_name;
         let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
             .bind(id.to_string())
             .fetch_one(self.store.pool())
@@ -2102,8 +2089,8 @@ impl Platform {
         who: &Principal,
         id: ContractId,
     ) -> Result<(Vec<u8>, Option<Vec<u8>>, Option<String>), Error> {
-        let view = self.contract_view(who, id).await?;
-        let _ = view;
+        // The same read rights as the contract itself.
+        self.contract_view(who, id).await?;
         let row =
             sqlx::query("SELECT content, document, document_name FROM contracts WHERE id = $1")
                 .bind(id.to_string())
