@@ -96,11 +96,20 @@ async fn contract_with_invites(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_gets_a_specific_error_and_changes_nothing() {
+async fn bad_input_gets_a_specific_error_and_changes_nothing_on_sqlite() {
+    bad_input(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_specific_error_and_changes_nothing_on_postgres() {
+    bad_input(Db::Postgres).await;
+}
+
+async fn bad_input(db: Db) {
     let clock = Arc::new(affix_notify::ManualClock::new(affix_platform_now()));
-    let p = TestPlatform::start_with_clock(Db::Sqlite, clock.clone())
-        .await
-        .unwrap();
+    let Some(p) = TestPlatform::start_with_clock(db, clock.clone()).await else {
+        return;
+    };
     let (_, admin) = p.tenant("Acme").await;
     let a = p.person(&admin, "甲", "a@example.com").await;
     let b = p.person(&admin, "乙", "b@example.com").await;
@@ -413,8 +422,19 @@ fn affix_platform_now() -> u64 {
 /// another contract and no token at all each get exactly what their role allows on
 /// tenant A's objects; nothing of A is ever in an answer to B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn authorization_matrix_nothing_crosses_a_tenant() {
-    let p = TestPlatform::start(Db::Sqlite).await.unwrap();
+async fn authorization_matrix_nothing_crosses_a_tenant_on_sqlite() {
+    authorization_matrix(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_nothing_crosses_a_tenant_on_postgres() {
+    authorization_matrix(Db::Postgres).await;
+}
+
+async fn authorization_matrix(db: Db) {
+    let Some(p) = TestPlatform::start(db).await else {
+        return;
+    };
     let (_, admin_a) = p.tenant("A").await;
     let (_, admin_b) = p.tenant("B").await;
     let key = |role: &str| {
