@@ -309,3 +309,69 @@ async fn parallel_loan_note_and_a_bundle_that_resists_mutation() {
     }
     p.stop().await;
 }
+
+/// Three parties of a parallel contract sign at the same moment: each signature lands
+/// (a step that lost the race is replayed on the new state), the contract is effective,
+/// and its chain and receipts verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_parties_signing_at_once_all_land() {
+    let p = TestPlatform::start(Db::Sqlite).await.unwrap();
+    let (_, admin) = p.tenant("Acme").await;
+    let emails = ["p0@example.com", "p1@example.com", "p2@example.com"];
+    let mut ids = Vec::new();
+    for (n, e) in emails.iter().enumerate() {
+        ids.push(p.person(&admin, &format!("P{n}"), e).await);
+    }
+    let (s, c) = p
+        .post(
+            "/v1/contracts",
+            &admin,
+            json!({"template": "generic_contract", "fields": {"title": "T"}, "parties": ids,
+                   "signing_order": "parallel", "document": b64(b"doc")}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let tokens: Vec<String> = sent["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["token"].as_str().unwrap().to_owned())
+        .collect();
+    let devices = [Device::new(), Device::new(), Device::new()];
+    for n in 0..3 {
+        party_ready(&p, &tokens[n], emails[n], &devices[n]).await;
+    }
+    let results =
+        futures::future::join_all((0..3).map(|n| sign_prepared(&p, &tokens[n], &devices[n]))).await;
+    assert!(results.iter().any(|v| v["status"] == "effective"));
+    let (_, view) = p.get(&format!("/v1/contracts/{id}"), &admin).await;
+    assert_eq!(view["status"], "effective", "{view}");
+    let r = p
+        .http
+        .get(format!("{}/v1/contracts/{id}/bundle?wait=30", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let keys = reqwest::get(format!("{}/v1/ledger/verifier-keys", p.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let policy = VerifierKeysFile::parse(&keys)
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let bundle: affix_platform::bundle::Bundle = serde_json::from_slice(&bytes).unwrap();
+    let root = x509_cert::Certificate::from_pem(bundle.certificates.root.as_bytes()).unwrap();
+    let verified =
+        affix_platform::bundle::verify(&bytes, &policy, std::slice::from_ref(&root)).unwrap();
+    assert_eq!(verified.signatures.len(), 3);
+    p.stop().await;
+}

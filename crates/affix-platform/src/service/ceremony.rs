@@ -238,13 +238,13 @@ impl Platform {
         )
         .await?;
         let identity = verified?;
-        let (next, event) = row.contract.verify_identity(party, &identity, now)?;
+        // Refused before enrolment if the state machine would refuse the step.
+        row.contract.verify_identity(party, &identity, now)?;
         self.enrol(&tenant, &me.person, device_public_key).await?;
-        let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
-            .await?;
-        tx.commit().await?;
-        self.evidence_wake.notify_one();
+        self.commit_step(&tenant, id, row, |c, now| {
+            c.verify_identity(party, &identity, now)
+        })
+        .await?;
         self.contract_view(who, id).await
     }
 
@@ -358,13 +358,8 @@ impl Platform {
     /// Contract refusals.
     pub async fn decline(&self, who: &Principal) -> Result<ContractView, Error> {
         let (tenant, id, party, row, _) = self.party_context(who).await?;
-        let now = self.now_ms();
-        let (next, event) = row.contract.decline(party, now)?;
-        let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+        self.commit_step(&tenant, id, row, |c, now| c.decline(party, now))
             .await?;
-        tx.commit().await?;
-        self.evidence_wake.notify_one();
         self.contract_view(who, id).await
     }
 
@@ -372,7 +367,7 @@ impl Platform {
         &self,
         who: &Principal,
         content_digest: &str,
-        step: impl FnOnce(
+        step: impl Fn(
             &Contract,
             PartyId,
             Sha256Digest,
@@ -382,13 +377,8 @@ impl Platform {
         let digest = Sha256Digest::parse_hex(content_digest)
             .map_err(|_| invalid("invalid-digest", "content_digest must be 64 hex digits"))?;
         let (tenant, id, party, row, _) = self.party_context(who).await?;
-        let now = self.now_ms();
-        let (next, event) = step(&row.contract, party, digest, now)?;
-        let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+        self.commit_step(&tenant, id, row, |c, now| step(c, party, digest, now))
             .await?;
-        tx.commit().await?;
-        self.evidence_wake.notify_one();
         self.contract_view(who, id).await
     }
 
@@ -632,23 +622,72 @@ impl Platform {
             signer_certificate: Sha256Digest::from_bytes(sha256(&cert_der)),
             timestamp_token: Sha256Digest::from_bytes(sha256(&token)),
         };
-        let now = self.now_ms();
-        let (next, event) =
-            row.contract
-                .sign(party, row.contract.content_digest(), evidence, now)?;
+        // Another party of a parallel contract may append an event between our load and
+        // our commit: the signature stays valid (it covers the content, not the chain),
+        // so the step is replayed on the new state, a few times at most.
         let started = std::time::Instant::now();
+        let mut row = row;
+        let mut attempt = 0;
+        loop {
+            let now = self.now_ms();
+            let (next, event) =
+                row.contract
+                    .sign(party, row.contract.content_digest(), evidence, now)?;
+            match self
+                .commit_signature(
+                    &tenant, id, party, &row, &next, &event, &cms, &cert_der, &token, &image, now,
+                )
+                .await
+            {
+                Err(Error::Conflict {
+                    kind: "concurrent-change",
+                    ..
+                }) if attempt < STEP_RETRIES => {
+                    attempt += 1;
+                    row = self.load(&tenant, id).await?;
+                }
+                other => break other?,
+            }
+        }
+        self.stages.record(crate::stages::Stage::Database, started);
+        self.evidence_wake.notify_one();
+        self.contract_view(who, id).await
+    }
+}
+
+/// How often a step is replayed on a contract that changed under it.
+const STEP_RETRIES: u32 = 5;
+
+impl Platform {
+    /// The signed event, the signature and the cleared prepared statement, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)] // one transaction's parts
+    async fn commit_signature(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        party: PartyId,
+        row: &ContractRow,
+        next: &Contract,
+        event: &ContractEvent,
+        cms: &[u8],
+        cert_der: &[u8],
+        token: &[u8],
+        image: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
         let mut tx = self.store.pool().begin().await?;
-        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+        self.append_event(&mut tx, tenant, id, row.event_count, next, event)
             .await?;
         sqlx::query(
             "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.to_string())
         .bind(party.to_string())
-        .bind(cms)
-        .bind(cert_der)
-        .bind(token)
-        .bind(image)
+        .bind(cms.to_vec())
+        .bind(cert_der.to_vec())
+        .bind(token.to_vec())
+        .bind(image.to_vec())
         .bind(i(now))
         .execute(&mut *tx)
         .await?;
@@ -660,9 +699,44 @@ impl Platform {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.stages.record(crate::stages::Stage::Database, started);
-        self.evidence_wake.notify_one();
-        self.contract_view(who, id).await
+        Ok(())
+    }
+
+    /// Applies `step` to the contract's current state and appends its event, replaying
+    /// it on a fresh load when another step got there first.
+    async fn commit_step(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        row: ContractRow,
+        step: impl Fn(&Contract, u64) -> Result<(Contract, ContractEvent), affix_contract::Error>,
+    ) -> Result<(), Error> {
+        let mut row = row;
+        let mut attempt = 0;
+        loop {
+            let now = self.now_ms();
+            let (next, event) = step(&row.contract, now)?;
+            let mut tx = self.store.pool().begin().await?;
+            match self
+                .append_event(&mut tx, tenant, id, row.event_count, &next, &event)
+                .await
+            {
+                Err(Error::Conflict {
+                    kind: "concurrent-change",
+                    ..
+                }) if attempt < STEP_RETRIES => {
+                    drop(tx);
+                    attempt += 1;
+                    row = self.load(tenant, id).await?;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    tx.commit().await?;
+                    self.evidence_wake.notify_one();
+                    return Ok(());
+                }
+            }
+        }
     }
 }
 
