@@ -737,6 +737,7 @@ impl Platform {
         .bind(i(now))
         .execute(self.store.pool())
         .await?;
+        self.audit(Some(&tenant), who, "person.create", &id).await?;
         Ok(PersonView {
             id,
             name,
