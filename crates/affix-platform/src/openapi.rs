@@ -643,29 +643,38 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         responses.insert(o.ok.to_string(), ok);
         if o.auth != Auth::Public {
-            responses.insert("401".into(), problem_response("No or unknown token"));
-            responses.insert(
-                "403".into(),
-                problem_response("The caller's role or party may not do this"),
-            );
-            responses.insert("429".into(), problem_response("Rate limited (Retry-After)"));
-        }
-        if o.body.is_some() || o.method == "post" {
-            responses.insert("400".into(), problem_response("Malformed request"));
-            responses.insert(
-                "409".into(),
-                problem_response("Conflicts with the current state"),
-            );
-            responses.insert(
-                "422".into(),
-                problem_response("Well-formed but refused (invalid fields, ID number, code)"),
-            );
-        }
-        if o.path.contains('{') || o.auth == Auth::Invite {
-            responses.insert(
-                "404".into(),
-                problem_response("No such object in the caller's tenant"),
-            );
+            // Every authenticated operation can meet every refusal of the API's
+            // conventions; listing them all keeps clients (and schemathesis) honest.
+            for (status, what) in [
+                (
+                    "400",
+                    "Malformed request: JSON, query, path id or Idempotency-Key",
+                ),
+                ("401", "No or unknown token"),
+                ("403", "The caller's role or party may not do this"),
+                ("404", "No such object in the caller's tenant"),
+                (
+                    "409",
+                    "Conflicts with the current state (or the idempotency key is in flight)",
+                ),
+                ("410", "Expired: invite, code or prepared signature"),
+                ("413", "Body over its limit"),
+                ("415", "Wrong content type"),
+                (
+                    "422",
+                    "Well-formed but refused (invalid fields, ID number, code, reused idempotency key)",
+                ),
+                ("429", "Rate limited (Retry-After)"),
+                ("502", "A notification could not be handed over"),
+                (
+                    "503",
+                    "Busy, or the ledger is unreachable, or receipts pending (Retry-After)",
+                ),
+            ] {
+                if status != o.ok.to_string() {
+                    responses.insert(status.into(), problem_response(what));
+                }
+            }
         }
         operation.insert("responses".into(), Value::Object(responses));
         let entry = paths
