@@ -482,7 +482,7 @@ fn schemas() -> Value {
             ("title", string()),
             (
                 "status",
-                json!({"enum": ["draft", "sent", "effective", "declined", "revoked", "expired"]}),
+                json!({"enum": ["draft", "sent", "partially_signed", "effective", "declined", "revoked", "expired"]}),
             ),
             (
                 "content_digest",

@@ -58,7 +58,9 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     );
 
     let st = python.with_file_name("schemathesis");
+    // Its cache goes to the test's temporary directory, not the source tree.
     let out = tokio::process::Command::new(st)
+        .current_dir(p.dir.path())
         .arg("run")
         .arg(format!("{}/openapi.json", p.url))
         .args(["-H", &format!("Authorization: Bearer {admin}")])

@@ -38,7 +38,8 @@ enum Command {
     /// SQLite, a single-authority ledger in process, a vault with a key-file master key,
     /// the CA and TSA, e-mail to a file outbox unless SMTP is configured.
     Serve {
-        /// TOML configuration (see docs/platform.md); AFFIX_* variables override it.
+        /// TOML configuration (the keys are listed at the top of
+        /// crates/affix-platform/src/config.rs); AFFIX_* variables override it.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Listen address (default 127.0.0.1:8080).

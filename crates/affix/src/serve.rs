@@ -92,7 +92,10 @@ pub(crate) fn verify_bundle(
     };
     let root = {
         use der::DecodePem as _;
-        x509_cert::Certificate::from_pem(&root_pem)
+        // Tolerate surrounding whitespace (a PEM saved by a shell pipeline often ends
+        // in a blank line).
+        let trimmed = String::from_utf8_lossy(&root_pem).trim().to_owned() + "\n";
+        x509_cert::Certificate::from_pem(trimmed.as_bytes())
             .map_err(|e| Failure::Error(anyhow!("CA root: {e}")))?
     };
     let verified = affix_platform::bundle::verify(&bytes, &policy, &[root])

@@ -393,6 +393,7 @@ impl Platform {
             && ![
                 "draft",
                 "sent",
+                "partially_signed",
                 "effective",
                 "declined",
                 "revoked",
@@ -676,7 +677,7 @@ impl Platform {
     pub async fn expire_due(&self) -> Result<usize, Error> {
         let now = self.now_ms();
         let rows = sqlx::query(
-            "SELECT id, tenant_id FROM contracts WHERE status IN ('draft', 'sent') AND expires_ms <= $1 LIMIT 100",
+            "SELECT id, tenant_id FROM contracts WHERE status IN ('draft', 'sent', 'partially_signed') AND expires_ms <= $1 LIMIT 100",
         )
         .bind(i(now))
         .fetch_all(self.store.pool())

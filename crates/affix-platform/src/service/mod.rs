@@ -386,11 +386,11 @@ fn status_name(status: ContractStatus) -> &'static str {
     match status {
         ContractStatus::Draft => "draft",
         ContractStatus::Sent => "sent",
+        ContractStatus::PartiallySigned => "partially_signed",
         ContractStatus::Effective => "effective",
         ContractStatus::Declined => "declined",
         ContractStatus::Revoked => "revoked",
         ContractStatus::Expired => "expired",
-        _ => "unknown",
     }
 }
 
