@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_platform;
 mod bench_vault;
 mod consortium;
 mod demo;
@@ -393,6 +394,10 @@ enum BenchCommand {
     /// The key vault: 10M keys created, authorized signatures per algorithm beside the raw
     /// signing rate, latency at half load, and SoftHSM2 over PKCS#11 as a peer.
     Vault(bench_vault::VaultBench),
+    /// The signing platform in process: complete two-party contract flows through the
+    /// HTTP API (throughput, closed loop; signing latency, open loop) with the stage
+    /// breakdown (see scripts/bench-platform.sh).
+    Platform(bench_platform::PlatformBench),
 }
 
 /// `affix device ...`.
@@ -615,6 +620,9 @@ fn main() -> ExitCode {
             concurrency,
         }) => bench::etcd(&endpoints, records, concurrency).map_err(Failure::from),
         Command::Bench(BenchCommand::Vault(args)) => bench_vault::run(&args).map_err(Failure::from),
+        Command::Bench(BenchCommand::Platform(args)) => {
+            bench_platform::run(&args).map_err(Failure::from)
+        }
         Command::Mirror {
             from,
             dir,
