@@ -516,8 +516,11 @@ impl Platform {
         let (next, event) = row.contract.send(initiator, now)?;
         let expires = row.contract.content().expires_ms();
         let mut invites = Vec::new();
+        // Read before the transaction: a second connection taken while the transaction
+        // holds one can exhaust the pool under load.
+        let parties = self.parties_of(id).await?;
         let mut tx = self.store.pool().begin().await?;
-        for party in self.parties_of(id).await? {
+        for party in parties {
             let secret = hex::encode(random_bytes::<32>()?);
             sqlx::query(
                 "UPDATE contract_parties SET invite_hash = $1, invite_expires_ms = $2 WHERE contract_id = $3 AND party_id = $4",
