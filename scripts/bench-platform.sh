@@ -4,16 +4,12 @@
 # For SQLite, then for PostgreSQL if scripts/pg.sh can give a server (a fresh database
 # per run, dropped afterwards; a server this script started is stopped again), it runs
 #   1. throughput: FLOWS complete two-party flows (default 2000), 32 drivers, closed loop;
-#   2. latency: 100 flows/s for 20 s, open loop, POST /v1/invite/sign timed;
+#   2. latency, open loop, POST /v1/invite/sign timed: at half the throughput just
+#      measured, then at 100 flows/s, 20 s each;
 # and prints each with the platform's stage breakdown, the client's time per HTTP step
 # and the CPU time per thread group. A run takes 2-3 minutes per database here.
 # Recorded in docs/benchmarks.md ("Signing platform (issue 6)").
-#
-# Workaround, on by default: at most one send (POST /v1/contracts/{id}/send) fewer than
-# the database pool has connections is in flight (--sends-in-flight: 3 on SQLite, 15 on
-# PostgreSQL). The platform's send holds a pooled connection in its transaction while it
-# asks the pool for another, so a pool's worth of concurrent sends waits out the 10 s
-# acquire timeout and fails with 500. SENDS_IN_FLIGHT=0 measures without the workaround.
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flows="${1:-2000}"
@@ -24,7 +20,7 @@ affix="$PWD/target/release/affix"
 echo "== $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with local changes)'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)"
 echo
 echo "== SQLite"
-"$affix" bench platform --flows "$flows" --sends-in-flight "${SENDS_IN_FLIGHT:-3}" "${extra[@]}"
+"$affix" bench platform --flows "$flows" "${extra[@]}"
 
 echo
 echo "== PostgreSQL"
@@ -44,5 +40,4 @@ cleanup() {
 }
 trap cleanup EXIT
 psql -X -q -v ON_ERROR_STOP=1 "$url" -c "CREATE DATABASE $db" >/dev/null
-"$affix" bench platform --flows "$flows" --database-url "${url%/*}/$db" \
-  --sends-in-flight "${SENDS_IN_FLIGHT:-15}" "${extra[@]}"
+"$affix" bench platform --flows "$flows" --database-url "${url%/*}/$db" "${extra[@]}"

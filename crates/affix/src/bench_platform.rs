@@ -26,9 +26,7 @@
 //! pair (the output counts them). A person is in one flow at a time, so the code in the
 //! outbox for an address is the one its flow asked for.
 //!
-//! The platform's rate limit is raised for the run (one admin key drives every flow),
-//! and `--sends-in-flight` can hold back concurrent sends on the client, a workaround
-//! for the platform's send exhausting its own connection pool (see the option).
+//! The platform's rate limit is raised for the run: one admin key drives every flow.
 
 // Rates, counts and durations are converted between f64 and integers for printing and
 // sizing only.
@@ -82,13 +80,6 @@ pub(crate) struct PlatformBench {
     /// Milliseconds between receipt polls once a contract is effective.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
-    /// Client-side limit on `POST /v1/contracts/{id}/send` requests in flight (0: no
-    /// limit). A workaround, off by default: the platform's send holds a database
-    /// connection in its transaction while it asks the pool for another, so as many
-    /// concurrent sends as the pool has connections (4 on SQLite, 16 on PostgreSQL)
-    /// wait for each other until the pool's 10 s acquire timeout, and fail.
-    #[arg(long, default_value_t = 0)]
-    sends_in_flight: usize,
     /// Worker threads of the platform's runtime and, separately, of the client's
     /// (default: available cores; both share the machine).
     #[arg(long)]
@@ -139,7 +130,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Create,
-    SendSlot,
     Send,
     Invite,
     Code,
@@ -154,9 +144,8 @@ enum Step {
     ReceiptWait,
 }
 
-const STEPS: [Step; 14] = [
+const STEPS: [Step; 13] = [
     Step::Create,
-    Step::SendSlot,
     Step::Send,
     Step::Invite,
     Step::Code,
@@ -175,7 +164,6 @@ impl Step {
     fn name(self) -> &'static str {
         match self {
             Step::Create => "POST /v1/contracts",
-            Step::SendSlot => "(client) wait for a send slot",
             Step::Send => "POST /v1/contracts/{id}/send",
             Step::Invite => "GET /v1/invite",
             Step::Code => "POST /v1/invite/identity/email",
@@ -193,7 +181,7 @@ impl Step {
 
     /// An HTTP request to the platform (not client-side time).
     fn is_request(self) -> bool {
-        !matches!(self, Step::SendSlot | Step::ReadCode | Step::ReceiptWait)
+        !matches!(self, Step::ReadCode | Step::ReceiptWait)
     }
 }
 
@@ -347,8 +335,6 @@ struct Ctx {
     png: Vec<u8>,
     poll: Duration,
     people: AtomicU64,
-    /// See `--sends-in-flight`.
-    sends: Option<tokio::sync::Semaphore>,
 }
 
 enum Body {
@@ -466,18 +452,6 @@ impl Ctx {
             )
             .await?;
         let id = text(&contract, "id", Step::Create)?;
-        let _permit = match &self.sends {
-            Some(s) => {
-                let started = Instant::now();
-                let permit = s
-                    .acquire()
-                    .await
-                    .map_err(|e| FlowError::new(Step::SendSlot, "client", e.to_string()))?;
-                rec.record(Step::SendSlot, started);
-                Some(permit)
-            }
-            None => None,
-        };
         let sent = self
             .call(
                 rec,
@@ -496,7 +470,6 @@ impl Ctx {
                     .collect()
             })
             .unwrap_or_default();
-        drop(_permit);
         if tokens.len() != 2 {
             return Err(FlowError::new(Step::Send, "answer", format!("{sent}")));
         }
@@ -1398,8 +1371,6 @@ async fn drive(
         png: png(),
         poll: Duration::from_millis(args.poll_ms.max(1)),
         people: AtomicU64::new(0),
-        sends: (args.sends_in_flight > 0)
-            .then(|| tokio::sync::Semaphore::new(args.sends_in_flight)),
     });
     let engine = if database.starts_with("sqlite:") {
         "SQLite (WAL, synchronous=FULL, pool of 4)"
@@ -1425,12 +1396,6 @@ async fn drive(
         args.poll_ms
     );
 
-    if args.sends_in_flight > 0 {
-        println!(
-            "  client:    at most {} sends in flight (--sends-in-flight: works around the pool exhaustion in POST …/send)",
-            args.sends_in_flight
-        );
-    }
     let pool_size = args
         .concurrency
         .max((args.rate * 2.0).ceil() as usize)
