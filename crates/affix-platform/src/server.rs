@@ -246,6 +246,14 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     };
     let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
     let (mailer, outbox) = mailer(&config, clock.clone())?;
+    let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
+    let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
+        Arc::new(
+            affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
+                .map_err(|e| Error::Io(format!("{}: {e}", sms_path.display())))?,
+        ),
+        clock.clone(),
+    ));
     let (token_file, token_hash) = operator_token(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -262,6 +270,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         vault: Arc::new(vault),
         authority: Arc::new(authority),
         mailer,
+        sms,
         clock,
         submitter: "affix-platform".into(),
         public_url: public_url.clone(),
