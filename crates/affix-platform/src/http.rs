@@ -167,6 +167,12 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
         C::UnknownParty { .. } | C::NotASigningParty { .. } | C::NotInitiator { .. } => {
             (StatusCode::FORBIDDEN, "not-allowed-for-party")
         }
+        C::RateAboveLegalCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rate-above-legal-cap"),
+        // The operator's LPR table does not cover the day: a configuration fault, not
+        // the caller's.
+        C::LprTableOutdated { .. } | C::NoLprInForce { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "lpr-table-outdated")
+        }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "contract-refused"),
     }
 }

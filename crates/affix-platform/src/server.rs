@@ -152,6 +152,18 @@ fn open_vault(config: &Config) -> Result<Vault, Error> {
     }
 }
 
+fn lpr_table(config: &Config) -> Result<affix_contract::LprTable, Error> {
+    match &config.lpr_table {
+        None => Ok(affix_contract::LprTable::builtin()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("lpr_table {}: {e}", path.display())))?;
+            affix_contract::LprTable::parse(&text)
+                .map_err(|e| Error::Config(format!("lpr_table {}: {e}", path.display())))
+        }
+    }
+}
+
 fn mailer(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -277,6 +289,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         operator_token_hash: token_hash,
         data_dir: config.data_dir.clone(),
         allow_plain_http_webhooks: config.allow_plain_http_webhooks,
+        lpr: Arc::new(lpr_table(&config)?),
     }));
     let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
     let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));

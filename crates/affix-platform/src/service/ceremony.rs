@@ -647,6 +647,9 @@ impl Platform {
             let (next, event) =
                 row.contract
                     .sign(party, row.contract.content_digest(), evidence, now)?;
+            if next.status() == ContractStatus::Effective {
+                self.check_rate_cap_at_signing(next.content(), now)?;
+            }
             match self
                 .commit_signature(
                     &tenant, id, party, &row, &next, &event, &cms, &cert_der, &token, &image, now,
@@ -666,6 +669,24 @@ impl Platform {
         self.stages.record(crate::stages::Stage::Database, started);
         self.evidence_wake.notify_one();
         self.contract_view(who, id).await
+    }
+}
+
+impl Platform {
+    /// The loan note's rate cap on the day the last signature makes the contract: the
+    /// LPR may have changed since the note was created.
+    fn check_rate_cap_at_signing(
+        &self,
+        content: &affix_contract::ContractContent,
+        now: u64,
+    ) -> Result<(), Error> {
+        if content.template_id() != affix_contract::LOAN_NOTE_ID {
+            return Ok(());
+        }
+        let today = Date::from_unix_ms_china(now);
+        let fields = Template::loan_note().validate(content.fields(), today)?;
+        affix_contract::LoanNote::from_fields(&fields)?.check_rate_cap(&self.lpr, today)?;
+        Ok(())
     }
 }
 

@@ -45,7 +45,15 @@ impl Platform {
             .map(|n| check_name("document name", n))
             .transpose()?;
         let now = self.now_ms();
-        let validated = template.validate(&fields, Date::from_unix_ms_china(now))?;
+        let today = Date::from_unix_ms_china(now);
+        let validated = template.validate(&fields, today)?;
+        if template.id() == affix_contract::LOAN_NOTE_ID {
+            // The legal rate cap, on the LPR in force today; checked again when the last
+            // signature makes the contract (the day the rule looks at).
+            let note = affix_contract::LoanNote::from_fields(&validated)?;
+            note.check_rate_cap(&self.lpr, today)?;
+            note.schedule()?;
+        }
         if new.parties.len() < 2 {
             return Err(invalid(
                 "too-few-parties",

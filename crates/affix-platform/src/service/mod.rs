@@ -435,6 +435,7 @@ pub struct Platform {
     pub(crate) stages: crate::stages::Stages,
     pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
     pub(crate) allow_plain_http_webhooks: bool,
+    pub(crate) lpr: Arc<affix_contract::LprTable>,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
 }
@@ -471,6 +472,8 @@ pub struct Parts {
     pub data_dir: PathBuf,
     /// Accept plain-http webhook URLs (local use and tests only).
     pub allow_plain_http_webhooks: bool,
+    /// The one-year LPR table of the loan note's rate cap.
+    pub lpr: Arc<affix_contract::LprTable>,
 }
 
 struct ContractRow {
@@ -518,6 +521,7 @@ impl Platform {
             stages: crate::stages::Stages::default(),
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
+            lpr: parts.lpr,
             enrol_lock: tokio::sync::Mutex::new(()),
         }
     }
