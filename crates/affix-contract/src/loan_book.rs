@@ -32,6 +32,8 @@ pub const REPAYMENTS_MAX: usize = 1024;
 pub const LOAN_EVENTS_MAX: u32 = 4096;
 /// Extensions of one loan.
 pub const EXTENSIONS_MAX: u16 = 16;
+/// Bytes of one loan event text ([`LoanEvent::parse`] refuses larger input first).
+pub const LOAN_EVENT_TEXT_BYTES_MAX: usize = 64 * 1024;
 
 /// What both parties sign for the automation of a loan: the contract, its repayment
 /// schedule and its rule set, bound by digest. Its digest is the anchor of the loan's
@@ -312,6 +314,10 @@ pub enum LoanEventKind {
         extension: u16,
         /// The digest both parties signed.
         addendum: Sha256Digest,
+        /// The day it was proposed (what [`LoanBook::propose_extension`] was given).
+        proposed_on: Date,
+        /// The terms it was proposed with.
+        terms: ExtensionTerms,
         /// The new maturity.
         new_maturity: Date,
     },
@@ -383,7 +389,9 @@ impl LoanEvent {
     /// - `repayment_confirmed`: `repayment N`, `amount_yuan`, one
     ///   `allocation INSTALMENT INTEREST PRINCIPAL` per instalment, `outstanding_yuan`;
     /// - `repayment_disputed`: `repayment N`, `statement`;
-    /// - `extended`: `extension N`, `addendum`, `new_maturity`;
+    /// - `extended`: `extension N`, `addendum`, `proposed_on`, `annual_rate_percent`
+    ///   (scale 2), `term_months`, `repayment_method`, `new_maturity` (what a replay
+    ///   needs to recompute the addendum);
     /// - `settled`: none.
     pub fn canonical_text(&self) -> String {
         let mut t = format!(
@@ -438,11 +446,18 @@ impl LoanEvent {
             LoanEventKind::Extended {
                 extension,
                 addendum,
+                proposed_on,
+                terms,
                 new_maturity,
             } => {
                 let _ = write!(
                     t,
-                    "extension {extension}\naddendum {addendum}\nnew_maturity {new_maturity}\n"
+                    "extension {extension}\naddendum {addendum}\nproposed_on {proposed_on}\n\
+                     annual_rate_percent {}\nterm_months {}\nrepayment_method {}\n\
+                     new_maturity {new_maturity}\n",
+                    terms.annual_rate_percent,
+                    terms.term_months,
+                    terms.repayment_method.as_str()
                 );
             }
             LoanEventKind::Settled => {}
@@ -454,6 +469,112 @@ impl LoanEvent {
     /// `SHA-256(LOAN_EVENT_DOMAIN ‖ canonical text)`: the next event's `prev`.
     pub fn digest(&self) -> Sha256Digest {
         domain_digest(LOAN_EVENT_DOMAIN, &self.canonical_text())
+    }
+
+    /// Parses loan event text v1 ([`LoanEvent::canonical_text`]); refuses anything that
+    /// text would not be ([`Error::Malformed`] with the byte offset of the line, or the
+    /// end of the text if it is not canonical), and more than
+    /// [`LOAN_EVENT_TEXT_BYTES_MAX`] bytes. A parsed event is trusted only after
+    /// [`LoanBook::replay`].
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.len() > LOAN_EVENT_TEXT_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "loan event text bytes",
+                actual: text.len(),
+                limit: LOAN_EVENT_TEXT_BYTES_MAX,
+            });
+        }
+        let mut lines = EventLines { text, offset: 0 };
+        if lines.line()? != LOAN_EVENT_HEADER {
+            return Err(lines.error("not loan event text v1"));
+        }
+        let contract_id = ContractId::parse(lines.value("contract_id")?)
+            .map_err(|_| lines.error("bad contract id"))?;
+        let seq = lines.number("seq")?;
+        let date = lines.date("date")?;
+        let kind = match lines.value("kind")? {
+            "repayment_reported" => LoanEventKind::RepaymentReported {
+                repayment: RepaymentId(lines.number("repayment")?),
+                amount_yuan: lines.decimal("amount_yuan")?,
+                paid_on: lines.date("paid_on")?,
+                proof: lines.optional_digest("proof")?,
+            },
+            "repayment_confirmed" => {
+                let repayment = RepaymentId(lines.number("repayment")?);
+                let amount_yuan = lines.decimal("amount_yuan")?;
+                let mut allocations = Vec::new();
+                loop {
+                    let value = lines.value_any()?;
+                    if let Some(rest) = value.strip_prefix("allocation ") {
+                        if allocations.len() >= usize::from(crate::TERM_MONTHS_MAX) {
+                            return Err(lines.error("too many allocations"));
+                        }
+                        let mut words = rest.split(' ');
+                        let mut next = || words.next().ok_or_else(|| lines.error("bad allocation"));
+                        let instalment =
+                            next()?.parse().map_err(|_| lines.error("bad allocation"))?;
+                        let interest_yuan =
+                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
+                        let principal_yuan =
+                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
+                        allocations.push(Allocation {
+                            instalment,
+                            interest_yuan,
+                            principal_yuan,
+                        });
+                    } else if let Some(rest) = value.strip_prefix("outstanding_yuan ") {
+                        let outstanding_yuan =
+                            scale_2(rest).ok_or_else(|| lines.error("bad amount"))?;
+                        break LoanEventKind::RepaymentConfirmed {
+                            repayment,
+                            amount_yuan,
+                            allocations,
+                            outstanding_yuan,
+                        };
+                    } else {
+                        return Err(lines.error("expected `allocation` or `outstanding_yuan`"));
+                    }
+                }
+            }
+            "repayment_disputed" => LoanEventKind::RepaymentDisputed {
+                repayment: RepaymentId(lines.number("repayment")?),
+                statement: lines.optional_digest("statement")?,
+            },
+            "extended" => LoanEventKind::Extended {
+                extension: lines.number("extension")?,
+                addendum: lines.digest("addendum")?,
+                proposed_on: lines.date("proposed_on")?,
+                terms: ExtensionTerms {
+                    annual_rate_percent: lines.decimal("annual_rate_percent")?,
+                    term_months: lines.number("term_months")?,
+                    repayment_method: match lines.value("repayment_method")? {
+                        "bullet" => RepaymentMethod::Bullet,
+                        "equal_instalments" => RepaymentMethod::EqualInstalments,
+                        "equal_principal" => RepaymentMethod::EqualPrincipal,
+                        _ => return Err(lines.error("unknown repayment method")),
+                    },
+                },
+                new_maturity: lines.date("new_maturity")?,
+            },
+            "settled" => LoanEventKind::Settled,
+            _ => return Err(lines.error("unknown kind")),
+        };
+        let prev = lines.digest("prev")?;
+        let event = Self {
+            contract_id,
+            seq,
+            date,
+            kind,
+            prev,
+        };
+        if event.canonical_text() != text {
+            return Err(Error::Malformed {
+                what: EVENT_TEXT,
+                offset: text.len(),
+                reason: "not canonical loan event text",
+            });
+        }
+        Ok(event)
     }
 
     /// The evidence record: kind `loan.<kind>`, subject `contract:<id>`, time `at_ms`
@@ -903,10 +1024,103 @@ impl LoanBook {
             LoanEventKind::Extended {
                 extension: addendum.extension,
                 addendum: addendum.digest(),
+                proposed_on: addendum.proposed_on,
+                // The rate as the schedule writes it (scale 2): the same schedule, one
+                // spelling.
+                terms: ExtensionTerms {
+                    annual_rate_percent: addendum.schedule.terms().annual_rate_percent,
+                    ..addendum.extension_terms
+                },
                 new_maturity: addendum.new_maturity(),
             },
         );
         Ok((next, vec![event]))
+    }
+
+    /// Rebuilds a book from its terms and events (a stored loan, or an auditor's
+    /// bundle): replays every event through the same steps the live book took,
+    /// requires each to be exactly the event the step makes (sequence, links, amounts,
+    /// allocations), and the last event's digest to be `anchored_head`, which must come
+    /// from outside the events (the platform's stored head, or the `event` digest of
+    /// the last evidence record, proved by a ledger receipt): a chain cut short links
+    /// just as well. Extensions are recomputed from the terms and day in their events.
+    /// Errors: [`Error::ChainEventRejected`] (a step the book refuses),
+    /// [`Error::ChainBroken`] (an event that differs from its replay),
+    /// [`Error::ChainHeadMismatch`].
+    pub fn replay(
+        terms: LoanTerms,
+        events: &[LoanEvent],
+        anchored_head: &Sha256Digest,
+    ) -> Result<Self, Error> {
+        if events.len() > LOAN_EVENTS_MAX as usize {
+            return Err(Error::TooLarge {
+                what: "loan events",
+                actual: events.len(),
+                limit: LOAN_EVENTS_MAX as usize,
+            });
+        }
+        let mut book = Self::new(terms);
+        let mut index = 0;
+        while let Some(event) = events.get(index) {
+            // At most LOAN_EVENTS_MAX events: the index fits.
+            let seq = u32::try_from(index).unwrap_or(u32::MAX);
+            let on = event.date;
+            let step = match &event.kind {
+                LoanEventKind::RepaymentReported {
+                    amount_yuan,
+                    paid_on,
+                    proof,
+                    ..
+                } => book.report_repayment(*amount_yuan, *paid_on, *proof, on),
+                LoanEventKind::RepaymentConfirmed { repayment, .. } => {
+                    book.confirm_repayment(*repayment, on)
+                }
+                LoanEventKind::RepaymentDisputed {
+                    repayment,
+                    statement,
+                } => book.dispute_repayment(*repayment, *statement, on),
+                LoanEventKind::Extended {
+                    proposed_on, terms, ..
+                } => book
+                    .propose_extension(*terms, *proposed_on)
+                    .and_then(|addendum| book.apply_extension(&addendum, on)),
+                LoanEventKind::Settled => {
+                    return Err(Error::ChainBroken {
+                        seq,
+                        reason: "settled without the confirmation that settles",
+                    });
+                }
+            };
+            let (next, produced) = step.map_err(|e| Error::ChainEventRejected {
+                seq,
+                source: Box::new(e),
+            })?;
+            for made in produced {
+                let seq = made.seq;
+                match events.get(index) {
+                    Some(given) if *given == made => index += 1,
+                    Some(_) => {
+                        return Err(Error::ChainBroken {
+                            seq,
+                            reason: "event differs from its replay",
+                        });
+                    }
+                    None => {
+                        return Err(Error::ChainBroken {
+                            seq,
+                            reason: "the settlement event is missing",
+                        });
+                    }
+                }
+            }
+            book = next;
+        }
+        if book.head != *anchored_head {
+            return Err(Error::ChainHeadMismatch {
+                events: book.event_count,
+            });
+        }
+        Ok(book)
     }
 
     /// The checks every step shares, and the state to change.
@@ -1060,4 +1274,83 @@ impl fmt::Display for RepaymentStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+const EVENT_TEXT: &str = "loan event text";
+
+/// A cursor over the `\n`-terminated lines of a loan event text.
+struct EventLines<'a> {
+    text: &'a str,
+    offset: usize,
+}
+
+impl<'a> EventLines<'a> {
+    fn error(&self, reason: &'static str) -> Error {
+        Error::Malformed {
+            what: EVENT_TEXT,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    fn line(&mut self) -> Result<&'a str, Error> {
+        let rest = &self.text[self.offset..];
+        let end = rest
+            .find('\n')
+            .ok_or_else(|| self.error("missing line or `\\n`"))?;
+        self.offset += end + 1;
+        Ok(&rest[..end])
+    }
+
+    fn value_any(&mut self) -> Result<&'a str, Error> {
+        self.line()
+    }
+
+    fn value(&mut self, key: &str) -> Result<&'a str, Error> {
+        let start = self.offset;
+        let line = self.line()?;
+        line.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .ok_or(Error::Malformed {
+                what: EVENT_TEXT,
+                offset: start,
+                reason: "unexpected key",
+            })
+    }
+
+    fn number<T: core::str::FromStr>(&mut self, key: &str) -> Result<T, Error> {
+        let value = self.value(key)?;
+        value.parse().map_err(|_| self.error("not a number"))
+    }
+
+    fn date(&mut self, key: &str) -> Result<Date, Error> {
+        let value = self.value(key)?;
+        crate::template::parse_date(value).ok_or_else(|| self.error("not a date"))
+    }
+
+    fn decimal(&mut self, key: &str) -> Result<Decimal, Error> {
+        let value = self.value(key)?;
+        scale_2(value).ok_or_else(|| self.error("not a decimal with two fraction digits"))
+    }
+
+    fn digest(&mut self, key: &str) -> Result<Sha256Digest, Error> {
+        let value = self.value(key)?;
+        Sha256Digest::parse_hex(value).map_err(|_| self.error("not a digest"))
+    }
+
+    fn optional_digest(&mut self, key: &str) -> Result<Option<Sha256Digest>, Error> {
+        let value = self.value(key)?;
+        if value == "none" {
+            return Ok(None);
+        }
+        Sha256Digest::parse_hex(value)
+            .map(Some)
+            .map_err(|_| self.error("not a digest"))
+    }
+}
+
+/// A non-negative decimal written with exactly two fraction digits (amounts and rates
+/// in the loan texts).
+fn scale_2(text: &str) -> Option<Decimal> {
+    Decimal::parse(text).filter(|d| d.scale() == 2 && !d.is_negative())
 }

@@ -176,6 +176,7 @@ proptest! {
         let mut today = common::date("2026-01-20");
         let mut confirmed = 0u128;
         let mut keys = std::collections::BTreeSet::new();
+        let mut all_events = Vec::new();
         for op in ops {
             let before = book.clone();
             let result = match op {
@@ -228,6 +229,7 @@ proptest! {
                         }
                         prop_assert!(event.to_evidence("affix-server", 1).is_ok());
                     }
+                    all_events.extend(events);
                     book = next;
                 }
                 // A refused step changes nothing.
@@ -245,6 +247,30 @@ proptest! {
                 prop_assert_eq!(fen(outstanding) + confirmed, total);
             }
             prop_assert!(fen(book.pending_yuan()) <= fen(outstanding));
+        }
+        // The events, through their text, replay to the same book.
+        let parsed: Vec<_> = all_events
+            .iter()
+            .map(|e| affix_contract::LoanEvent::parse(&e.canonical_text()).unwrap())
+            .collect();
+        prop_assert_eq!(&parsed, &all_events);
+        let replayed = LoanBook::replay(book.terms().clone(), &parsed, &book.head()).unwrap();
+        prop_assert_eq!(replayed, book);
+    }
+
+    #[test]
+    fn loan_event_text_parsing_never_panics(position in 0usize..1000, byte in 0x20u8..0x7f, cut in 0usize..1000) {
+        let book = common::book_of(&common::small_loan());
+        let on = common::date("2026-02-15");
+        let (book, _) = book.report_repayment(Decimal::parse("312").unwrap(), on, None, on).unwrap();
+        let (_, events) = book.confirm_repayment(RepaymentId(1), on).unwrap();
+        let mut bytes = events[0].canonical_text().into_bytes();
+        let len = bytes.len();
+        bytes[position % len] = byte;
+        bytes.truncate(cut.max(len / 2));
+        let text = String::from_utf8(bytes).unwrap();
+        if let Ok(event) = affix_contract::LoanEvent::parse(&text) {
+            prop_assert_eq!(event.canonical_text(), text);
         }
     }
 

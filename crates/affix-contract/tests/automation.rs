@@ -10,8 +10,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use affix_contract::{
-    Action, ActionCause, DueAction, ExtensionTerms, LoanBook, LoanEvent, LoanStatus, MessageKind,
-    Recipient, RepaymentMethod, RuleSet,
+    Action, ActionCause, DueAction, Error, ExtensionTerms, LoanBook, LoanEvent, LoanStatus,
+    MessageKind, Recipient, RepaymentMethod, RuleSet,
 };
 use affix_identity::Date;
 use common::{book_of, date, dec, small_loan};
@@ -217,6 +217,70 @@ fn a_whole_loan_lived_day_by_day() {
     common::check_vector("loan-events-v1.txt", &chain);
     common::check_vector("loan-events-v1.head", &format!("{}\n", lived.book.head()));
     common::check_vector("loan-terms-v1.txt", &lived.book.terms().canonical_text());
+
+    // What the platform stores reloads: each event's text parses back to the event,
+    // and the replay of the chain, anchored at the head, is the same book.
+    let parsed: Vec<LoanEvent> = lived
+        .loan_events
+        .iter()
+        .map(|e| LoanEvent::parse(&e.canonical_text()).unwrap())
+        .collect();
+    assert_eq!(parsed, lived.loan_events);
+    let terms = lived.book.terms().clone();
+    let head = lived.book.head();
+    assert_eq!(
+        LoanBook::replay(terms.clone(), &parsed, &head).unwrap(),
+        lived.book
+    );
+    // A chain cut short links, but not to the anchored head; a settlement without its
+    // confirmation, or an altered event, does not replay.
+    let n = parsed.len();
+    assert_eq!(n, 11);
+    assert_eq!(
+        LoanBook::replay(terms.clone(), &parsed[..n - 2], &head).unwrap_err(),
+        Error::ChainHeadMismatch { events: 9 }
+    );
+    assert_eq!(
+        LoanBook::replay(terms.clone(), &parsed[..n - 1], &head).unwrap_err(),
+        Error::ChainBroken {
+            seq: 10,
+            reason: "the settlement event is missing"
+        }
+    );
+    let mut altered = parsed.clone();
+    altered.swap(0, 1);
+    assert!(matches!(
+        LoanBook::replay(terms.clone(), &altered, &head).unwrap_err(),
+        Error::ChainEventRejected { seq: 0, .. }
+    ));
+    let text = lived.loan_events[3]
+        .canonical_text()
+        .replace("100.00", "100.01");
+    let forged = LoanEvent::parse(&text).unwrap();
+    let mut altered = parsed.clone();
+    altered[3] = forged;
+    assert_eq!(
+        LoanBook::replay(terms, &altered, &head).unwrap_err(),
+        Error::ChainBroken {
+            seq: 3,
+            reason: "event differs from its replay"
+        }
+    );
+    // Only canonical text parses.
+    let canonical = lived.loan_events[1].canonical_text();
+    for bad in [
+        canonical.replace("seq 1", "seq 01"),
+        canonical.replace("312.00", "312"),
+        canonical.replace('\n', "\r\n"),
+        canonical.trim_end().to_owned(),
+        canonical.to_uppercase(),
+        format!("{canonical}\n"),
+    ] {
+        assert!(
+            matches!(LoanEvent::parse(&bad), Err(Error::Malformed { .. })),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

@@ -270,7 +270,7 @@ fn invalid_steps_are_refused_with_specific_errors() {
 #[test]
 fn an_extension_reschedules_the_outstanding_principal() {
     let book = book_of(&small_loan());
-    let (book, _) = repay(&book, "312", "2026-02-15");
+    let (book, mut history) = repay(&book, "312", "2026-02-15");
     let terms = ExtensionTerms {
         annual_rate_percent: dec("12"),
         term_months: 6,
@@ -284,6 +284,7 @@ fn an_extension_reschedules_the_outstanding_principal() {
     );
     let (book, events) = repay(&book, "9", "2026-03-20");
     assert_eq!(allocations(&events[1]), ["2 9.00 0.00"]);
+    history.extend(events);
     // A new maturity not after the current one (2026-05-15) is refused.
     let short = ExtensionTerms {
         term_months: 2,
@@ -358,9 +359,17 @@ fn an_extension_reschedules_the_outstanding_principal() {
         &LoanEventKind::Extended {
             extension: 1,
             addendum: addendum.digest(),
+            proposed_on: date("2026-03-20"),
+            terms,
             new_maturity: date("2026-09-15"),
         }
     );
+    // The extension replays from its event alone (the addendum is recomputed).
+    let all: Vec<LoanEvent> = history.iter().chain(&events).cloned().collect();
+    let replayed = LoanBook::replay(book.terms().clone(), &all, &book.head()).unwrap();
+    assert_eq!(replayed, book);
+    let text: String = all.iter().map(|e| e.canonical_text() + "\n").collect();
+    common::check_vector("loan-events-extension-v1.txt", &text);
     assert_eq!(book.extension(), 1);
     assert_eq!(book.outstanding_yuan(), dec("931.50"));
     assert_eq!(book.status_on(date("2026-04-15")), LoanStatus::Active);
