@@ -259,6 +259,8 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
     let (mailer, outbox) = mailer(&config, clock.clone())?;
     let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
+    std::fs::create_dir_all(config.data_dir.join("outbox"))
+        .map_err(|e| Error::Io(format!("{}: {e}", config.data_dir.display())))?;
     let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
         Arc::new(
             affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
