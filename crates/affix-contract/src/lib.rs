@@ -27,6 +27,7 @@ pub use contract::{
     EVENT_VERSION, EVENTS_MAX, EventKind, PartyStatus, SignatureEvidence, VerifiedChain,
     verify_chain,
 };
+pub use days::{add_days, parse_day};
 pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};

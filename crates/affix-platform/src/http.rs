@@ -168,6 +168,9 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
             (StatusCode::FORBIDDEN, "not-allowed-for-party")
         }
         C::RateAboveLegalCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rate-above-legal-cap"),
+        C::Overpayment => (StatusCode::UNPROCESSABLE_ENTITY, "overpayment"),
+        C::UnknownRepayment { .. } => (StatusCode::NOT_FOUND, "not-found"),
+        C::LoanSettled { .. } => (StatusCode::CONFLICT, "loan-settled"),
         // The operator's LPR table does not cover the day: a configuration fault, not
         // the caller's.
         C::LprTableOutdated { .. } | C::NoLprInForce { .. } => {
@@ -615,6 +618,11 @@ pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
         .route("/v1/contracts/{id}/events", get(events))
         .route("/v1/contracts/{id}/bundle", get(bundle))
         .route("/v1/contracts/{id}/document", get(document))
+        .route("/v1/loans/{id}", get(loan))
+        .route("/v1/loans/{id}/evidence", get(loan_evidence))
+        .route("/v1/loans/{id}/repayments", post(report_repayment))
+        .route("/v1/loans/{id}/repayments/{n}/confirm", post(confirm))
+        .route("/v1/loans/{id}/repayments/{n}/dispute", post(dispute))
         .route("/v1/webhooks", post(create_webhook))
         .route("/v1/webhooks/{id}/deliveries", get(webhook_deliveries))
         .route("/v1/invite", get(invite))
@@ -913,6 +921,95 @@ async fn contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>)
             .contract_view(&who, parse_contract_id(&id)?)
             .await?,
     )
+}
+
+async fn loan(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform.loan(&who, parse_contract_id(&id)?).await?,
+    )
+}
+
+async fn loan_evidence(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .loan_evidence(&who, parse_contract_id(&id)?)
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepaymentIn {
+    amount: String,
+    paid_on: String,
+    #[serde(default)]
+    proof: Option<String>,
+}
+
+async fn report_repayment(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let who = caller(who)?;
+    let input: RepaymentIn = json_body(&body)?;
+    let proof = input
+        .proof
+        .as_deref()
+        .map(|d| base64::engine::general_purpose::STANDARD.decode(d))
+        .transpose()
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "proof is not base64",
+            )
+        })?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .report_repayment(
+                &who,
+                parse_contract_id(&id)?,
+                &input.amount,
+                &input.paid_on,
+                proof,
+            )
+            .await?,
+    )
+}
+
+async fn decide_repayment(api: &Api, who: Who, id: &str, n: &str, dispute: bool) -> ApiResult {
+    let who = caller(who)?;
+    // Not a number: no such repayment (the platform checks the caller's role first).
+    let n: u32 = n.parse().unwrap_or(u32::MAX);
+    ok(
+        StatusCode::OK,
+        api.platform
+            .decide_repayment(&who, parse_contract_id(id)?, n, dispute)
+            .await?,
+    )
+}
+
+async fn confirm(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult {
+    decide_repayment(&api, who, &id, &n, false).await
+}
+
+async fn dispute(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult {
+    decide_repayment(&api, who, &id, &n, true).await
 }
 
 async fn send_contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {

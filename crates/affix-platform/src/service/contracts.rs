@@ -673,6 +673,36 @@ impl Platform {
         }
     }
 
+    /// Sends an e-mail and returns its outcome (`delivered`, `outboxed`, `failed: …`)
+    /// and the SHA-256 of its delivery record, for a proof of notice. A failure is a
+    /// result here, not an error.
+    pub(super) async fn mail_record(
+        &self,
+        to: &str,
+        event: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(String, String), Error> {
+        let notification = Notification::new(
+            NotificationId::random().map_err(|e| Error::Notify(e.to_string()))?,
+            Recipient::Email(
+                affix_notify::EmailAddress::parse(to).map_err(|e| Error::Notify(e.to_string()))?,
+            ),
+            affix_notify::EventType::parse(event).map_err(|e| Error::Notify(e.to_string()))?,
+            subject,
+            body,
+            self.now_ms(),
+        )
+        .map_err(|e| Error::Notify(e.to_string()))?;
+        let record = self.mailer.send(&notification, 1).await;
+        let outcome = match &record.outcome {
+            affix_notify::Outcome::Failed { reason, .. } => format!("failed: {reason}"),
+            affix_notify::Outcome::Outboxed { .. } => "outboxed".to_owned(),
+            _ => "delivered".to_owned(),
+        };
+        Ok((outcome, record.digest().to_string()))
+    }
+
     /// Sends a text message to `mobile` (E.164). SMS is a courtesy copy: e-mail is the
     /// channel of record, so a failed text is logged, not an error of the step.
     pub(super) async fn text(&self, mobile: &str, event: &str, text: &str) {
