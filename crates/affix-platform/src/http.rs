@@ -797,6 +797,9 @@ struct ContractIn {
     document: Option<String>,
     #[serde(default)]
     document_name: Option<String>,
+    /// The loan note's automation rules (the rule set JSON of `affix-loan-rules`).
+    #[serde(default)]
+    rules: Option<serde_json::Value>,
 }
 
 /// A party of a new contract: a person id, or `{"person": id, "seal": true}` for the
@@ -869,6 +872,7 @@ async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> 
                 expires_in_days: input.expires_in_days,
                 document,
                 document_name: input.document_name,
+                loan_rules: input.rules.map(|r| r.to_string()),
             },
         )
         .await?;

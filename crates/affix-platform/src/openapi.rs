@@ -616,6 +616,7 @@ fn schemas() -> Value {
             ("expires_in_days", json!({"type": ["integer", "null"], "minimum": 1, "maximum": 365})),
             ("document", json!({"type": ["string", "null"], "contentEncoding": "base64"})),
             ("document_name", json!({"type": ["string", "null"]})),
+            ("rules", json!({"type": ["object", "null"], "description": "loan note only: automation rules (rule set JSON, format affix-loan-rules; default the standard rules), signed with the note through loan_terms_sha256"})),
         ]),
         "OrganizationIn": object(&["credit_code", "seal_holder"], &[
             ("credit_code", json!({"type": "string", "description": "unified social credit code (GB 32100, 18 characters)"})),

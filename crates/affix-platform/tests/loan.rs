@@ -215,6 +215,12 @@ async fn a_loan_lived(db: Db) {
     let (s, created) = p.post("/v1/contracts", &admin, body).await;
     assert_eq!(s, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
+    // The schedule and the rules are signed with the note, by their digest.
+    let signed_terms = created["fields"]["loan_terms_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(signed_terms.len(), 64, "{created}");
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;

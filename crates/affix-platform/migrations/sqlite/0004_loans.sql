@@ -1,5 +1,7 @@
 -- Loans (sqlite): the e-IOU lifecycle after a loan note takes effect. Keep in step with
 -- migrations/postgres.
+-- The automation rules (rule set JSON) of a loan note, whose digest is signed with it.
+ALTER TABLE contracts ADD COLUMN loan_rules TEXT;
 CREATE TABLE loans (
     contract_id TEXT PRIMARY KEY REFERENCES contracts(id),
     tenant_id TEXT NOT NULL REFERENCES tenants(id),

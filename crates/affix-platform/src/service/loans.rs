@@ -203,8 +203,25 @@ impl Platform {
         if content.template_id() != affix_contract::LOAN_NOTE_ID {
             return Ok(());
         }
-        let rules = RuleSet::standard();
+        let rules: Option<String> =
+            sqlx::query_scalar("SELECT loan_rules FROM contracts WHERE id = $1")
+                .bind(content.contract_id().to_string())
+                .fetch_one(&mut **tx)
+                .await?;
+        let rules = match rules {
+            Some(json) => RuleSet::from_json(&json)?,
+            None => RuleSet::standard(),
+        };
         let terms = Self::loan_terms(content, &rules, now)?;
+        if content
+            .fields()
+            .get("loan_terms_sha256")
+            .is_some_and(|signed| *signed != terms.digest().to_string())
+        {
+            return Err(Error::Internal(
+                "the stored loan rules are not the signed ones".into(),
+            ));
+        }
         let book = LoanBook::new(terms);
         let parties = content.parties();
         let (Some(lender), Some(borrower)) = (parties.first(), parties.get(1)) else {

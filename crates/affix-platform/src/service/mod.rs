@@ -247,6 +247,9 @@ pub struct NewContract {
     pub document: Option<Vec<u8>>,
     /// Its file name.
     pub document_name: Option<String>,
+    /// The loan note's automation rules (rule set JSON, `affix-loan-rules`); default
+    /// the standard rules.
+    pub loan_rules: Option<String>,
 }
 
 /// One party of a new contract.
