@@ -293,6 +293,19 @@ pub const OPERATIONS: &[Operation] = &[
         200,
         "LoanEvidence",
     ),
+    Operation {
+        query: &[("wait", "integer")],
+        ..op(
+            "get",
+            "/v1/loans/{id}/bundle",
+            "loanBundle",
+            "The litigation bundle v1: the note's evidence bundle, the signed rules, every loan event and rule action with receipts and delivery results (admin, member)",
+            Auth::ApiKey,
+            None,
+            200,
+            "Object",
+        )
+    },
     op(
         "post",
         "/v1/loans/{id}/repayments",

@@ -531,6 +531,7 @@ async fn authorization_matrix(db: Db) {
                 Auth::ApiKey => {
                     let write = op.method != "get"
                         || op.id == "contractBundle"
+                        || op.id == "loanBundle"
                         || op.id == "contractDocument"
                         || op.id == "webhookDeliveries"
                         || op.id.starts_with("vault");

@@ -389,6 +389,56 @@ async fn a_loan_lived(db: Db) {
         let record = common::unb64(e["record"].as_str().unwrap());
         receipt.verify_entry(&policy, &record).unwrap();
     }
+    // The litigation bundle verifies offline against anchors from outside it; tampering
+    // is caught.
+    let r = p
+        .http
+        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        ca["root"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let roots = std::slice::from_ref(&root);
+    let verified = affix_platform::bundle::verify_litigation(&bytes, &policy, roots).unwrap();
+    assert_eq!(verified.events, 5);
+    assert!(verified.settled);
+    assert_eq!(verified.outstanding_yuan, "0.00");
+    assert_eq!(
+        verified.actions,
+        evidence["actions"].as_array().unwrap().len()
+    );
+    let bundle: affix_platform::bundle::LitigationBundle = serde_json::from_slice(&bytes).unwrap();
+    assert!(bundle.events[0].proof.is_some());
+    let check = |b: &affix_platform::bundle::LitigationBundle| {
+        affix_platform::bundle::verify_litigation(&serde_json::to_vec(b).unwrap(), &policy, roots)
+    };
+    let mut t = bundle.clone();
+    t.rules = affix_contract::RuleSet::standard_with_grace_days(10)
+        .unwrap()
+        .to_json();
+    assert!(check(&t).is_err(), "other rules than the signed ones");
+    let mut t = bundle.clone();
+    t.events[0].proof = Some(common::b64(b"another receipt"));
+    assert!(check(&t).is_err(), "a swapped proof attachment");
+    let mut t = bundle.clone();
+    t.events[1].text = t.events[1].text.replace("500.00", "600.00");
+    assert!(check(&t).is_err(), "an edited event");
+    let mut t = bundle.clone();
+    t.events.pop();
+    assert!(
+        check(&t).is_err(),
+        "a settling confirmation without its settlement"
+    );
+    let mut t = bundle.clone();
+    t.events.truncate(3);
+    assert!(!check(&t).unwrap().settled, "a shortened chain proves less");
     for a in evidence["actions"].as_array().unwrap() {
         if a["action"].as_str().unwrap().starts_with("notify") {
             let d = a["deliveries"].as_array().unwrap();

@@ -410,6 +410,33 @@ impl Platform {
         Ok(LoanEvidence { events, actions })
     }
 
+    /// The rule set JSON a loan signed and the proof attachments of its events (in
+    /// event order), for the litigation bundle.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn loan_rules_and_proofs(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<(String, Vec<Option<Vec<u8>>>), Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?;
+        let rules: Option<String> = sqlx::query_scalar(
+            "SELECT l.rules FROM loans l WHERE l.contract_id = $1 AND l.tenant_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(tenant)
+        .fetch_optional(self.store.pool())
+        .await?;
+        let rules = rules.ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
+        let proofs: Vec<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT proof FROM loan_events WHERE contract_id = $1 ORDER BY seq")
+                .bind(id.to_string())
+                .fetch_all(self.store.pool())
+                .await?;
+        Ok((rules, proofs))
+    }
+
     /// The borrower reports a repayment (a tenant member acting for them), with an
     /// optional proof attachment (its digest goes into the event).
     ///
