@@ -171,6 +171,11 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
         C::Overpayment => (StatusCode::UNPROCESSABLE_ENTITY, "overpayment"),
         C::UnknownRepayment { .. } => (StatusCode::NOT_FOUND, "not-found"),
         C::LoanSettled { .. } => (StatusCode::CONFLICT, "loan-settled"),
+        C::RepaymentsPending { .. } => (StatusCode::CONFLICT, "repayments-pending"),
+        C::InterestInArrears { .. } => (StatusCode::CONFLICT, "interest-in-arrears"),
+        C::ExtensionNotLater { .. } | C::NothingToExtend => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "extension-refused")
+        }
         // The operator's LPR table does not cover the day: a configuration fault, not
         // the caller's.
         C::LprTableOutdated { .. } | C::NoLprInForce { .. } => {
@@ -621,6 +626,7 @@ pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
         .route("/v1/loans/{id}", get(loan))
         .route("/v1/loans/{id}/evidence", get(loan_evidence))
         .route("/v1/loans/{id}/bundle", get(loan_bundle))
+        .route("/v1/loans/{id}/extensions", post(propose_extension))
         .route("/v1/loans/{id}/repayments", post(report_repayment))
         .route("/v1/loans/{id}/repayments/{n}/confirm", post(confirm))
         .route("/v1/loans/{id}/repayments/{n}/dispute", post(dispute))
@@ -984,6 +990,36 @@ async fn report_repayment(
                 &input.amount,
                 &input.paid_on,
                 proof,
+            )
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtensionIn {
+    annual_rate_percent: String,
+    term_months: u16,
+    repayment_method: String,
+}
+
+async fn propose_extension(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let who = caller(who)?;
+    let input: ExtensionIn = json_body(&body)?;
+    ok(
+        StatusCode::CREATED,
+        api.platform
+            .propose_extension(
+                &who,
+                parse_contract_id(&id)?,
+                &input.annual_rate_percent,
+                input.term_months,
+                &input.repayment_method,
             )
             .await?,
     )

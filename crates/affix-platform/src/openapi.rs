@@ -308,6 +308,16 @@ pub const OPERATIONS: &[Operation] = &[
     },
     op(
         "post",
+        "/v1/loans/{id}/extensions",
+        "proposeExtension",
+        "Propose an extension (展期): the addendum becomes a contract between the loan's parties; once both have signed it the loan takes the new schedule (admin, member)",
+        Auth::ApiKey,
+        Some("ExtensionIn"),
+        201,
+        "Contract",
+    ),
+    op(
+        "post",
         "/v1/loans/{id}/repayments",
         "reportRepayment",
         "Report a repayment for the borrower, with an optional proof image (admin, member)",
@@ -641,6 +651,11 @@ fn schemas() -> Value {
             ("seal_holder", json!({"type": ["string", "null"]})),
             ("seal_certificate", json!({"type": ["string", "null"], "description": "PEM"})),
             ("seal_key", json!({"type": ["string", "null"]})),
+        ]),
+        "ExtensionIn": object(&["annual_rate_percent", "term_months", "repayment_method"], &[
+            ("annual_rate_percent", string()),
+            ("term_months", json!({"type": "integer", "minimum": 1, "maximum": 360})),
+            ("repayment_method", json!({"enum": ["bullet", "equal_instalments", "equal_principal"]})),
         ]),
         "RepaymentIn": object(&["amount", "paid_on"], &[
             ("amount", json!({"type": "string", "description": "yuan, e.g. 1000.00"})),

@@ -232,8 +232,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
 /// # Errors
 /// As [`start`].
 pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Error> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
-    let store = Store::connect(&config.database_url()).await?;
+    let mut opened = open_parts(&config, clock).await?;
     let (ledger, embedded) = if config.ledger.nodes.is_empty() {
         let dir = config.data_dir.join("ledger");
         let embedded =
@@ -253,49 +252,18 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
             None,
         )
     };
-    let vault = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || open_vault(&config))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??
-    };
-    let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
-    let (mailer, outbox) = mailer(&config, clock.clone())?;
-    let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
-    std::fs::create_dir_all(config.data_dir.join("outbox"))
-        .map_err(|e| Error::Io(format!("{}: {e}", config.data_dir.display())))?;
-    let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
-        Arc::new(
-            affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
-                .map_err(|e| Error::Io(format!("{}: {e}", sms_path.display())))?,
-        ),
-        clock.clone(),
-    ));
-    let (token_file, token_hash) = operator_token(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
-    let public_url = match &config.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => format!("http://{addr}"),
-    };
-    let platform = Arc::new(Platform::new(Parts {
-        store,
-        vault: Arc::new(vault),
-        authority: Arc::new(authority),
-        mailer,
-        sms,
-        clock,
-        submitter: "affix-platform".into(),
-        public_url: public_url.clone(),
-        operator_token_hash: token_hash,
-        data_dir: config.data_dir.clone(),
-        allow_plain_http_webhooks: config.allow_plain_http_webhooks,
-        lpr: Arc::new(lpr_table(&config)?),
-    }));
+    if config.public_url.is_none() {
+        opened.parts.public_url = format!("http://{addr}");
+    }
+    let public_url = opened.parts.public_url.clone();
+    let (token_file, outbox) = (opened.operator_token_file, opened.outbox);
+    let platform = Arc::new(Platform::new(opened.parts));
     let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
     let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));
     let loans = tokio::spawn(crate::service::run_loans(platform.clone()));
@@ -321,5 +289,73 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         evidence,
         webhooks,
         loans,
+    })
+}
+
+/// The platform of `config` on `clock`, without the HTTP server, the ledger or the
+/// background loops (evidence submission, webhooks, the loan scheduler): opens
+/// (creating on first use) the data directory, the database, the vault, the CA and TSA
+/// and the outboxes, as [`start`] does. For tools and benchmarks that call
+/// [`Platform`] operations directly: nothing is submitted to a ledger, delivered or
+/// scheduled unless the caller calls the operation that does it.
+///
+/// # Errors
+/// As [`start`], except that nothing listens or connects to a ledger.
+pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Platform, Error> {
+    Ok(Platform::new(open_parts(config, clock).await?.parts))
+}
+
+/// What [`start_with_clock`] and [`open_with_clock`] share: everything but the ledger,
+/// the listener and the tasks. The public URL is `config.public_url`, else the
+/// configured listen address (`start` replaces it with the bound one).
+struct Opened {
+    parts: Parts,
+    operator_token_file: std::path::PathBuf,
+    outbox: Option<std::path::PathBuf>,
+}
+
+async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Error> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
+    let store = Store::connect(&config.database_url()).await?;
+    let vault = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_vault(&config))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??
+    };
+    let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
+    let (mailer, outbox) = mailer(config, clock.clone())?;
+    let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
+    std::fs::create_dir_all(config.data_dir.join("outbox"))
+        .map_err(|e| Error::Io(format!("{}: {e}", config.data_dir.display())))?;
+    let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
+        Arc::new(
+            affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
+                .map_err(|e| Error::Io(format!("{}: {e}", sms_path.display())))?,
+        ),
+        clock.clone(),
+    ));
+    let (token_file, token_hash) = operator_token(&config.data_dir)?;
+    let public_url = match &config.public_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", config.listen),
+    };
+    Ok(Opened {
+        parts: Parts {
+            store,
+            vault: Arc::new(vault),
+            authority: Arc::new(authority),
+            mailer,
+            sms,
+            clock,
+            submitter: "affix-platform".into(),
+            public_url,
+            operator_token_hash: token_hash,
+            data_dir: config.data_dir.clone(),
+            allow_plain_http_webhooks: config.allow_plain_http_webhooks,
+            lpr: Arc::new(lpr_table(config)?),
+        },
+        operator_token_file: token_file,
+        outbox,
     })
 }

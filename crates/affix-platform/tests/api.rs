@@ -567,6 +567,9 @@ async fn authorization_matrix(db: Db) {
                 Some("DigestIn") => Some(json!({"content_digest": "00".repeat(32)})),
                 Some("SignIn") => Some(json!({"device_signature": b64(&[0; 64])})),
                 Some("WebhookIn") => Some(json!({"url": "https://example.com/hook"})),
+                Some("ExtensionIn") => Some(
+                    json!({"annual_rate_percent": "8.00", "term_months": 6, "repayment_method": "bullet"}),
+                ),
                 Some("RepaymentIn") => Some(json!({"amount": "1.00", "paid_on": "2026-12-01"})),
                 Some("OrganizationIn") => {
                     Some(json!({"credit_code": "91350100M000100Y43", "seal_holder": x}))

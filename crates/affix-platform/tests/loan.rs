@@ -458,3 +458,132 @@ async fn a_loan_lived_on_sqlite() {
 async fn a_loan_lived_on_postgres() {
     a_loan_lived(Db::Postgres).await;
 }
+
+/// An extension (展期): proposed within the rate cap, the addendum is a contract both
+/// parties sign; once effective the loan takes the new schedule, with a loan event of
+/// its own, and the litigation bundle still verifies.
+async fn an_extension_both_sign(db: Db) {
+    let Some(p) = TestPlatform::start(db).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("IOU app").await;
+    let lender = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let today = affix_identity::Date::from_unix_ms_china(SystemClock.now_ms());
+    let mut body = note(&lender, &borrower, "12.00");
+    body["fields"]["start_date"] = json!(today.to_string());
+    body["fields"]["principal"] = json!("CNY 3000.00");
+    body["fields"]["term_months"] = json!("3");
+    body["fields"]["repayment_method"] = json!("equal_principal");
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
+    let (lender_device, borrower_device) = (Device::new(), Device::new());
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    party_signs(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;
+    let (s, v) = p.get(&format!("/v1/loans/{id}"), &admin).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Above the cap: refused, nothing proposed.
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/extensions"),
+            &admin,
+            json!({"annual_rate_percent": "12.01", "term_months": 6, "repayment_method": "equal_principal"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/rate-above-legal-cap");
+    let (s, addendum) = p
+        .post(
+            &format!("/v1/loans/{id}/extensions"),
+            &admin,
+            json!({"annual_rate_percent": "10.00", "term_months": 6, "repayment_method": "equal_principal"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{addendum}");
+    assert!(
+        addendum["title"].as_str().unwrap().starts_with("展期"),
+        "{addendum}"
+    );
+    let addendum_id = addendum["id"].as_str().unwrap().to_owned();
+    let r = p
+        .http
+        .get(format!("{}/v1/contracts/{addendum_id}/document", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("affix-loan-extension v1"), "{text}");
+    let (s, sent) = p
+        .post(
+            &format!("/v1/contracts/{addendum_id}/send"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{sent}");
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    let v = party_signs(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;
+    assert_eq!(v["status"], "effective", "{v}");
+
+    // The scheduler applies the signed addendum.
+    let mut loan = Value::Null;
+    for _ in 0..100 {
+        p.loans_wake().await;
+        loan = p.get(&format!("/v1/loans/{id}"), &admin).await.1;
+        if loan["events"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(loan["events"], 1, "{loan}");
+    assert_eq!(loan["instalments"].as_array().unwrap().len(), 6, "{loan}");
+    let (_, ev) = p.get(&format!("/v1/loans/{id}/evidence"), &admin).await;
+    assert!(
+        ev["events"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("extended"),
+        "{ev}"
+    );
+    let r = p
+        .http
+        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
+    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        ca["root"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let verified =
+        affix_platform::bundle::verify_litigation(&bytes, &policy, std::slice::from_ref(&root))
+            .unwrap();
+    assert_eq!(verified.events, 1);
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_both_sign_on_sqlite() {
+    an_extension_both_sign(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_both_sign_on_postgres() {
+    an_extension_both_sign(Db::Postgres).await;
+}

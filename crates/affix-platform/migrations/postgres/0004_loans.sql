@@ -50,3 +50,18 @@ CREATE TABLE loan_actions (
 CREATE INDEX loan_actions_pending ON loan_actions(state);
 CREATE INDEX loan_actions_unsubmitted ON loan_actions(submitted);
 CREATE UNIQUE INDEX loan_actions_contract ON loan_actions(contract_id, seq);
+-- Extensions (展期): the addendum is a contract of its own that both parties sign; once
+-- it is effective the scheduler applies it to the loan (state proposed → applied, or
+-- stale if the loan changed since the proposal).
+CREATE TABLE loan_extensions (
+    contract_id TEXT PRIMARY KEY REFERENCES contracts(id),
+    loan_id TEXT NOT NULL REFERENCES loans(contract_id),
+    annual_rate_percent TEXT NOT NULL,
+    term_months BIGINT NOT NULL,
+    repayment_method TEXT NOT NULL,
+    proposed_on TEXT NOT NULL,
+    addendum TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX loan_extensions_state ON loan_extensions(state);

@@ -510,6 +510,172 @@ impl Platform {
         Ok(view)
     }
 
+    /// Proposes an extension (展期): the addendum (new schedule for the principal still
+    /// owed) becomes a contract of its own between the loan's two parties, with the
+    /// addendum text as its document; send it and have both sign it as usual. Once it is
+    /// effective the scheduler applies it to the loan.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad terms; loan refusals (settled, repayments pending,
+    /// interest in arrears, not later); the rate cap.
+    pub async fn propose_extension(
+        &self,
+        who: &Principal,
+        id: ContractId,
+        annual_rate_percent: &str,
+        term_months: u16,
+        repayment_method: &str,
+    ) -> Result<super::ContractView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let row = self.load_loan(&tenant, id).await?;
+        let rate = Decimal::parse(annual_rate_percent).ok_or_else(|| {
+            invalid(
+                "invalid-rate",
+                "annual_rate_percent is a decimal, e.g. 8.50",
+            )
+        })?;
+        let method = parse_method(repayment_method)?;
+        let now = self.now_ms();
+        let on = today(now);
+        let terms = affix_contract::ExtensionTerms {
+            annual_rate_percent: rate,
+            term_months,
+            repayment_method: method,
+        };
+        let addendum = row.book.propose_extension(terms, on)?;
+        addendum.terms().check_rate_cap(&self.lpr, on)?;
+        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "title".to_owned(),
+            format!("展期 Extension {} of {title}", addendum.extension()),
+        );
+        fields.insert(
+            "description".to_owned(),
+            format!(
+                "Extension addendum of loan {id}, new maturity {}",
+                addendum.new_maturity()
+            ),
+        );
+        let view = self
+            .create_contract(
+                who,
+                super::NewContract {
+                    template: "generic_contract".into(),
+                    fields,
+                    parties: vec![
+                        super::NewParty {
+                            person: row.lender_person.clone(),
+                            seal: false,
+                        },
+                        super::NewParty {
+                            person: row.borrower_person.clone(),
+                            seal: false,
+                        },
+                    ],
+                    parallel: false,
+                    expires_in_days: Some(7),
+                    document: Some(addendum.canonical_text().into_bytes()),
+                    document_name: Some(format!("extension-{}.txt", addendum.extension())),
+                    loan_rules: None,
+                },
+            )
+            .await?;
+        sqlx::query(
+            "INSERT INTO loan_extensions (contract_id, loan_id, annual_rate_percent, term_months, repayment_method, proposed_on, addendum, state, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'proposed', $8)",
+        )
+        .bind(&view.id)
+        .bind(id.to_string())
+        .bind(rate.to_string())
+        .bind(i64::from(term_months))
+        .bind(method.as_str())
+        .bind(on.to_string())
+        .bind(addendum.canonical_text())
+        .bind(i(now))
+        .execute(self.store.pool())
+        .await?;
+        self.audit(
+            Some(&tenant),
+            who,
+            "loan.extension.propose",
+            &format!("{id} {}", view.id),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Applies the extensions whose addendum contract both parties have signed; an
+    /// addendum the loan moved past (an event since its proposal) is marked stale.
+    ///
+    /// # Errors
+    /// [`Error::Db`] and stored-data faults.
+    pub async fn apply_agreed_extensions(&self) -> Result<usize, Error> {
+        let rows = sqlx::query(
+            "SELECT e.contract_id, e.loan_id, e.annual_rate_percent, e.term_months, e.repayment_method, e.proposed_on, e.addendum, l.tenant_id \
+             FROM loan_extensions e JOIN contracts c ON c.id = e.contract_id JOIN loans l ON l.contract_id = e.loan_id \
+             WHERE e.state = 'proposed' AND c.status = 'effective' LIMIT 100",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        let n = rows.len();
+        for r in rows {
+            let addendum_contract: String = r.try_get("contract_id")?;
+            let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
+            let tenant: String = r.try_get("tenant_id")?;
+            let terms = affix_contract::ExtensionTerms {
+                annual_rate_percent: Decimal::parse(
+                    &r.try_get::<String, _>("annual_rate_percent")?,
+                )
+                .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
+                term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
+                    .map_err(|_| Error::Internal("stored extension term".into()))?,
+                repayment_method: parse_method(&r.try_get::<String, _>("repayment_method")?)?,
+            };
+            let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
+            let signed: String = r.try_get("addendum")?;
+            let row = self.load_loan(&tenant, id).await?;
+            let now = self.now_ms();
+            let applied = row
+                .book
+                .propose_extension(terms, proposed_on)
+                .ok()
+                .filter(|a| a.canonical_text() == signed)
+                .map(|a| row.book.apply_extension(&a, today(now)));
+            match applied {
+                Some(Ok((next, events))) => {
+                    let mut actions = Vec::new();
+                    for e in &events {
+                        actions.extend(next.event_actions(e));
+                    }
+                    self.commit_loan(
+                        id,
+                        &row,
+                        &next,
+                        &events,
+                        &actions,
+                        None,
+                        Some(&addendum_contract),
+                        now,
+                    )
+                    .await?;
+                    self.evidence_wake.notify_one();
+                }
+                _ => {
+                    tracing::warn!(loan = %id, addendum = %addendum_contract, "extension addendum is stale: the loan changed since it was proposed");
+                    sqlx::query("UPDATE loan_extensions SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'")
+                        .bind(&addendum_contract)
+                        .execute(self.store.pool())
+                        .await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// One loan step in one transaction: events, the actions their rules trigger, the
     /// new head and next rule day.
     async fn loan_step(
@@ -530,7 +696,16 @@ impl Platform {
                 actions.extend(next.event_actions(e));
             }
             match self
-                .commit_loan(id, &row, &next, &events, &actions, proof.as_deref(), now)
+                .commit_loan(
+                    id,
+                    &row,
+                    &next,
+                    &events,
+                    &actions,
+                    proof.as_deref(),
+                    None,
+                    now,
+                )
                 .await
             {
                 Ok(next_due) => {
@@ -562,10 +737,19 @@ impl Platform {
         events: &[LoanEvent],
         actions: &[DueAction],
         proof: Option<&[u8]>,
+        extension: Option<&str>,
         now: u64,
     ) -> Result<Option<String>, Error> {
         let next_due = next.next_trigger_date(today(now)).map(|d| d.to_string());
         let mut tx = self.store.pool().begin().await?;
+        if let Some(addendum_contract) = extension {
+            sqlx::query(
+                "UPDATE loan_extensions SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
+            )
+            .bind(addendum_contract)
+            .execute(&mut *tx)
+            .await?;
+        }
         let updated = sqlx::query(
             "UPDATE loans SET event_count = $1, action_count = $2, head = $3, next_due = $4 WHERE contract_id = $5 AND event_count = $6 AND action_count = $7",
         )
@@ -786,6 +970,19 @@ impl Platform {
     }
 }
 
+fn parse_method(text: &str) -> Result<affix_contract::RepaymentMethod, Error> {
+    use affix_contract::RepaymentMethod as M;
+    match text {
+        "bullet" => Ok(M::Bullet),
+        "equal_instalments" => Ok(M::EqualInstalments),
+        "equal_principal" => Ok(M::EqualPrincipal),
+        other => Err(invalid(
+            "invalid-repayment-method",
+            format!("{other:?}: bullet, equal_instalments or equal_principal"),
+        )),
+    }
+}
+
 fn notice_text(message: &str, title: &str, book: &LoanBook, day: &str) -> (String, String) {
     let owed = book.outstanding_yuan();
     let subject = match message {
@@ -809,6 +1006,10 @@ pub async fn run(platform: Arc<Platform>) {
         match platform.evaluate_due_loans().await {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "evaluating loan rules failed; will retry"),
+        }
+        match platform.apply_agreed_extensions().await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => tracing::warn!(error = %e, "applying loan extensions failed; will retry"),
         }
         match platform.carry_out_actions().await {
             Ok(n) => busy |= n > 0,

@@ -228,10 +228,25 @@ impl TestPlatform {
     /// Starts it again on the same data and database (a new port).
     pub async fn resume(&mut self) {
         assert!(self.running.is_none());
-        let running =
-            affix_platform::server::start_with_clock(self.config.clone(), self.clock.clone())
+        // The stopped platform's aborted tasks drop their handles (and the vault's file
+        // lock) as the runtime gets to them: retry while the lock is still held.
+        let mut tries = 0;
+        let running = loop {
+            match affix_platform::server::start_with_clock(self.config.clone(), self.clock.clone())
                 .await
-                .unwrap();
+            {
+                Ok(r) => break r,
+                Err(e)
+                    if tries < 50
+                        && (e.to_string().contains("already open")
+                            || e.to_string().contains("in use")) =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("restart: {e}"),
+            }
+        };
         self.url = running.url.clone();
         self.running = Some(running);
     }
