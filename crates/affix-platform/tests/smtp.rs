@@ -67,6 +67,7 @@ async fn codes_and_invites_travel_over_smtp() {
         .trim()
         .to_owned();
     let p = TestPlatform {
+        sink: None,
         url: running.url.clone(),
         running: Some(running),
         config,

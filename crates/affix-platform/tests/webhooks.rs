@@ -73,6 +73,7 @@ async fn contract_events_arrive_signed_retried_and_logged() {
         .trim()
         .to_owned();
     let p = TestPlatform {
+        sink: None,
         url: running.url.clone(),
         running: Some(running),
         config,

@@ -60,7 +60,78 @@ pub fn test_lpr_table(dir: &Path, now_ms: u64) -> PathBuf {
     path
 }
 
+/// A real SMTP server (Python's aiosmtpd, from target/pyenv) whose received messages,
+/// decoded by Python's `email` package, are JSON files in a directory.
+pub struct SmtpSink {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl SmtpSink {
+    /// Starts one; `None` (skip) without target/pyenv, unless scripts/test runs us.
+    pub fn start() -> Option<Self> {
+        use std::io::BufRead as _;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = root.join("target/pyenv/bin/python");
+        if !python.exists() {
+            assert!(
+                std::env::var("AFFIX_REQUIRE_POSTGRES").is_err(),
+                "scripts/test installs target/pyenv"
+            );
+            eprintln!("skipping: no target/pyenv (scripts/test installs aiosmtpd there)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(&python)
+            .arg(root.join("crates/affix-notify/tests/tools/smtp_sink.py"))
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY");
+        Some(Self { child, dir, port })
+    }
+
+    /// Every message received so far, in arrival order.
+    pub fn messages(&self) -> Vec<Value> {
+        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter_map(|p| {
+                let n = p.file_stem()?.to_str()?.parse().ok()?;
+                Some((n, p))
+            })
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|(_, f)| serde_json::from_str(&std::fs::read_to_string(f).ok()?).ok())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub struct TestPlatform {
+    pub sink: Option<SmtpSink>,
     pub running: Option<Running>,
     pub config: Config,
     pub clock: Arc<dyn affix_notify::Clock>,
@@ -116,6 +187,7 @@ impl TestPlatform {
             .trim()
             .to_owned();
         Some(Self {
+            sink: None,
             url: running.url.clone(),
             running: Some(running),
             config,
@@ -195,8 +267,42 @@ impl TestPlatform {
         v["id"].as_str().unwrap().to_owned()
     }
 
-    /// The last one-time code e-mailed to `email` (from the file outbox).
+    /// With e-mail over SMTP to a real SMTP server; `None` (skip) without one.
+    pub async fn start_with_smtp(db: Db, clock: Arc<dyn affix_notify::Clock>) -> Option<Self> {
+        let sink = SmtpSink::start()?;
+        let port = sink.port;
+        let mut p = Self::start_configured(db, clock, |c| {
+            c.smtp = Some(affix_platform::config::SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                tls: "none".into(),
+                from: "sign@affix.example".into(),
+                username: None,
+            });
+        })
+        .await?;
+        p.sink = Some(sink);
+        Some(p)
+    }
+
+    /// The last one-time code e-mailed to `email` (from the SMTP server when there is
+    /// one, else the file outbox).
     pub fn last_code(&self, email: &str) -> String {
+        if let Some(sink) = &self.sink {
+            let mail = sink
+                .messages()
+                .into_iter()
+                .rev()
+                .find(|m| m["rcpt_tos"][0] == email && m["subject"] == "Your Affix signing code")
+                .expect("a code was e-mailed");
+            return mail["body"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+                .unwrap()
+                .to_owned();
+        }
         let text = std::fs::read_to_string(self.data().join("outbox/email.jsonl")).unwrap();
         let line = text
             .lines()
