@@ -106,7 +106,7 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
             records.len()
         )));
     }
-    let mut tx = platform.store.pool().begin().await?;
+    let mut tx = platform.store.writer().begin().await?;
     for ((contract, seq), s) in keys.iter().zip(&submitted) {
         sqlx::query(
             "UPDATE events SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4",
@@ -188,7 +188,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
             records = stale.len(),
             "resubmitting records without receipts"
         );
-        let mut tx = platform.store.pool().begin().await?;
+        let mut tx = platform.store.writer().begin().await?;
         for (c, s, _, at) in &stale {
             sqlx::query(
                 "UPDATE events SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL",
@@ -204,7 +204,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     if got.is_empty() {
         return Ok(0);
     }
-    let mut tx = platform.store.pool().begin().await?;
+    let mut tx = platform.store.writer().begin().await?;
     for (contract, seq, text) in &got {
         sqlx::query("UPDATE events SET receipt = $1 WHERE contract_id = $2 AND seq = $3")
             .bind(text)
