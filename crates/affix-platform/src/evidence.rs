@@ -128,7 +128,7 @@ async fn submit_table(
             records.len()
         )));
     }
-    let mut tx = platform.store.pool().begin().await?;
+    let mut tx = platform.store.writer().begin().await?;
     for ((contract, seq), s) in keys.iter().zip(&submitted) {
         sqlx::query(&format!(
             "UPDATE {table} SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4"
@@ -222,7 +222,7 @@ async fn receipts_table(
             records = stale.len(),
             "resubmitting records without receipts"
         );
-        let mut tx = platform.store.pool().begin().await?;
+        let mut tx = platform.store.writer().begin().await?;
         for (c, s, _, at) in &stale {
             sqlx::query(&format!(
                 "UPDATE {table} SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL"
@@ -238,7 +238,7 @@ async fn receipts_table(
     if got.is_empty() {
         return Ok(0);
     }
-    let mut tx = platform.store.pool().begin().await?;
+    let mut tx = platform.store.writer().begin().await?;
     for (contract, seq, text) in &got {
         sqlx::query(&format!(
             "UPDATE {table} SET receipt = $1 WHERE contract_id = $2 AND seq = $3"

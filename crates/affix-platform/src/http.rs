@@ -1313,11 +1313,7 @@ async fn document(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>)
 
 async fn invite(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
     let who = caller(who)?;
-    let (view, party, document) = api.platform.invite_view(&who).await?;
-    let (content, ..) = api
-        .platform
-        .content_and_document(&who, parse_contract_id(&view.id)?)
-        .await?;
+    let (view, party, content, document) = api.platform.invite_open(&who).await?;
     ok(
         StatusCode::OK,
         json!({

@@ -19,7 +19,8 @@ use crate::Error;
 
 /// A file outbox for e-mail.
 pub struct MailOutbox {
-    file: Mutex<File>,
+    /// Shared with the blocking thread that writes and fsyncs (off the async runtime).
+    file: Arc<Mutex<File>>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
 }
@@ -48,7 +49,7 @@ impl MailOutbox {
             .open(path)
             .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
         Ok(Self {
-            file: Mutex::new(file),
+            file: Arc::new(Mutex::new(file)),
             path: path.to_owned(),
             clock,
         })
@@ -59,7 +60,7 @@ impl MailOutbox {
         &self.path
     }
 
-    fn append(&self, notification: &Notification) -> (Outcome, Option<Sha256Digest>) {
+    async fn append(&self, notification: &Notification) -> (Outcome, Option<Sha256Digest>) {
         let line = serde_json::json!({
             "v": 1,
             "id": notification.id().as_str(),
@@ -72,21 +73,28 @@ impl MailOutbox {
         let mut bytes = line.to_string().into_bytes();
         bytes.push(b'\n');
         let digest = Sha256Digest::of(&bytes);
-        let Ok(mut file) = self.file.lock() else {
-            return (Outcome::failed(true, None, "outbox lock poisoned"), None);
-        };
-        let offset = file.metadata().map_or(0, |m| m.len());
-        match file.write_all(&bytes).and_then(|()| file.sync_data()) {
-            Ok(()) => (
+        let file = self.file.clone();
+        // The write and its fsync block: on a blocking thread, not a runtime worker.
+        let written = tokio::task::spawn_blocking(move || {
+            let Ok(mut file) = file.lock() else {
+                return Err("outbox lock poisoned".to_owned());
+            };
+            let offset = file.metadata().map_or(0, |m| m.len());
+            file.write_all(&bytes)
+                .and_then(|()| file.sync_data())
+                .map(|()| offset)
+                .map_err(|e| format!("writing the outbox: {e}"))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("outbox writer: {e}")));
+        match written {
+            Ok(offset) => (
                 Outcome::Outboxed {
                     detail: format!("{}@{offset}", self.path.display()),
                 },
                 Some(digest),
             ),
-            Err(e) => (
-                Outcome::failed(true, None, format!("writing the outbox: {e}")),
-                None,
-            ),
+            Err(e) => (Outcome::failed(true, None, e), None),
         }
     }
 }
@@ -99,7 +107,7 @@ impl Notifier for MailOutbox {
     ) -> Pin<Box<dyn Future<Output = DeliveryRecord> + Send + 'a>> {
         Box::pin(async move {
             let started = self.clock.now_ms();
-            let (outcome, digest) = self.append(notification);
+            let (outcome, digest) = self.append(notification).await;
             DeliveryRecord::new(
                 notification,
                 attempt,

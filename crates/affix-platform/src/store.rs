@@ -4,7 +4,10 @@
 //! the types both share (`BIGINT` as `i64`, `TEXT`, `BLOB`/`BYTEA` as bytes).
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`: a transaction that returned is on
-//! disk, so nothing acknowledged is lost on a crash.
+//! disk, so nothing acknowledged is lost on a crash. SQLite has one writer at a time:
+//! writes go through [`Store::writer`], a pool of one connection, so that writers wait
+//! their turn in the pool's queue instead of polling SQLite's lock (its busy handler
+//! sleeps 1, 2, 5, … 100 ms between tries).
 
 use std::time::Duration;
 
@@ -44,6 +47,8 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite: one connection for writes; PostgreSQL: `pool` again.
+    writer: AnyPool,
     engine: Engine,
 }
 
@@ -56,8 +61,31 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self, Error> {
         install_default_drivers();
         let engine = Engine::of(url)?;
-        let options = AnyPoolOptions::new()
-            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
+        let pool = Self::options(engine, if engine == Engine::Sqlite { 4 } else { 16 })
+            .connect(url)
+            .await?;
+        let migrator = match engine {
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Db(sqlx::Error::Migrate(Box::new(e))))?;
+        let writer = match engine {
+            Engine::Sqlite => Self::options(engine, 1).connect(url).await?,
+            Engine::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            writer,
+            engine,
+        })
+    }
+
+    fn options(engine: Engine, connections: u32) -> AnyPoolOptions {
+        AnyPoolOptions::new()
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -70,22 +98,19 @@ impl Store {
                     }
                     Ok(())
                 })
-            });
-        let pool = options.connect(url).await?;
-        let migrator = match engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Engine::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Db(sqlx::Error::Migrate(Box::new(e))))?;
-        Ok(Self { pool, engine })
+            })
     }
 
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for writes (see the module documentation). A write through
+    /// [`Self::pool`] is still correct, only slower under contention; never take a
+    /// second writer connection while holding one (SQLite's pool has one).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// The engine.

@@ -102,11 +102,11 @@ impl Platform {
     ) -> Result<(String, ContractId, PartyId, ContractRow, PartyRow), Error> {
         let (tenant, id, party) = who.party()?;
         let row = self.load(tenant, id).await?;
-        let me = self
-            .parties_of(id)
-            .await?
-            .into_iter()
+        let me = row
+            .parties
+            .iter()
             .find(|p| p.party == party)
+            .cloned()
             .ok_or_else(|| Error::NotFound("party".into()))?;
         Ok((tenant.to_owned(), id, party, row, me))
     }
@@ -119,14 +119,28 @@ impl Platform {
         &self,
         who: &Principal,
     ) -> Result<(ContractView, String, Option<Vec<u8>>), Error> {
-        let (_, id, party, ..) = self.party_context(who).await?;
-        let view = self.contract_view(who, id).await?;
+        let (view, party, _, document) = self.invite_open(who).await?;
+        Ok((view, party, document))
+    }
+
+    /// What the invite page shows: the contract as the party sees it, the party id, the
+    /// canonical content (what the party signs) and the document.
+    pub(crate) async fn invite_open(
+        &self,
+        who: &Principal,
+    ) -> Result<(ContractView, String, Vec<u8>, Option<Vec<u8>>), Error> {
+        let (_, id, party, row, _) = self.party_context(who).await?;
         let document: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT document FROM contracts WHERE id = $1")
                 .bind(id.to_string())
                 .fetch_one(self.store.pool())
                 .await?;
-        Ok((view, party.to_string(), document))
+        Ok((
+            Self::view_of(who, id, &row),
+            party.to_string(),
+            row.contract.content().encode(),
+            document,
+        ))
     }
 
     /// Sends a one-time code to the party's e-mail address.
@@ -150,14 +164,15 @@ impl Platform {
             None => return Err(Error::NotFound("party".into())),
         }
         let now = self.now_ms();
-        let stored: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        let person = sqlx::query(
+            "SELECT p.email, s.otp FROM persons p LEFT JOIN party_state s ON s.contract_id = $1 AND s.party_id = $2 WHERE p.id = $3",
         )
         .bind(id.to_string())
         .bind(party.to_string())
-        .fetch_optional(self.store.pool())
-        .await?
-        .flatten();
+        .bind(&me.person)
+        .fetch_one(self.store.pool())
+        .await?;
+        let stored: Option<Vec<u8>> = person.try_get("otp")?;
         if let Some(bytes) = stored
             && let Ok(old) = OtpChallenge::decode(&bytes)
             && now < old.issued_at_ms() + OTP_RESEND_MS
@@ -166,16 +181,13 @@ impl Platform {
                 retry_after_s: (old.issued_at_ms() + OTP_RESEND_MS - now).div_ceil(1000),
             });
         }
-        let email: String = sqlx::query_scalar("SELECT email FROM persons WHERE id = $1")
-            .bind(&me.person)
-            .fetch_one(self.store.pool())
-            .await?;
+        let email: String = person.try_get("email")?;
         let address = EmailAddress::parse(&email)?;
         let policy = OtpPolicy::new(6, 10 * 60 * 1000, 5)?;
         let (challenge, code) =
             OtpChallenge::issue(&address, &me.salt, policy, now, &mut OsSeeded::new()?)?;
         upsert_party_state(
-            self.store.pool(),
+            self.store.writer(),
             id,
             party,
             "otp",
@@ -228,27 +240,36 @@ impl Platform {
         let mut challenge = OtpChallenge::decode(&stored)
             .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
         let verified = challenge.verify(code, now);
-        // Attempts count even when the code is wrong: store the challenge either way.
-        upsert_party_state(
-            self.store.pool(),
-            id,
-            party,
-            "otp",
-            Some(challenge.encode()),
-        )
-        .await?;
-        let identity = verified?;
+        // Attempts count even when the code is wrong: a refused code is stored now; an
+        // accepted one, now spent, commits with the identity step below (until then
+        // the step has not happened, and the code may be tried again).
+        let identity = match verified {
+            Ok(identity) => identity,
+            Err(e) => {
+                upsert_party_state(
+                    self.store.writer(),
+                    id,
+                    party,
+                    "otp",
+                    Some(challenge.encode()),
+                )
+                .await?;
+                return Err(e.into());
+            }
+        };
         // Refused before enrolment if the state machine would refuse the step.
         row.contract.verify_identity(party, &identity, now)?;
         self.enrol(&tenant, &me.person, device_public_key).await?;
         if me.seal {
             self.ensure_seal(who, &tenant, &me.person).await?;
         }
-        self.commit_step(&tenant, id, row, |c, now| {
-            c.verify_identity(party, &identity, now)
-        })
-        .await?;
-        self.contract_view(who, id).await
+        let spent = challenge.encode();
+        let row = self
+            .commit_step_with(&tenant, id, row, Some((party, "otp", &spent)), |c, now| {
+                c.verify_identity(party, &identity, now)
+            })
+            .await?;
+        Ok(Self::view_of(who, id, &row))
     }
 
     /// Registers the person's device credential, signing key and certificate on first
@@ -361,9 +382,10 @@ impl Platform {
     /// Contract refusals.
     pub async fn decline(&self, who: &Principal) -> Result<ContractView, Error> {
         let (tenant, id, party, row, _) = self.party_context(who).await?;
-        self.commit_step(&tenant, id, row, |c, now| c.decline(party, now))
+        let row = self
+            .commit_step(&tenant, id, row, |c, now| c.decline(party, now))
             .await?;
-        self.contract_view(who, id).await
+        Ok(Self::view_of(who, id, &row))
     }
 
     async fn party_step(
@@ -380,9 +402,10 @@ impl Platform {
         let digest = Sha256Digest::parse_hex(content_digest)
             .map_err(|_| invalid("invalid-digest", "content_digest must be 64 hex digits"))?;
         let (tenant, id, party, row, _) = self.party_context(who).await?;
-        self.commit_step(&tenant, id, row, |c, now| step(c, party, digest, now))
+        let row = self
+            .commit_step(&tenant, id, row, |c, now| step(c, party, digest, now))
             .await?;
-        self.contract_view(who, id).await
+        Ok(Self::view_of(who, id, &row))
     }
 
     /// Stores the party's handwritten signature image (a PNG of at most
@@ -407,7 +430,7 @@ impl Platform {
             return Err(conflict("contract-final", "the contract is no longer open"));
         }
         let digest = hex::encode(sha256(&png));
-        upsert_party_state(self.store.pool(), id, party, "image", Some(png)).await?;
+        upsert_party_state(self.store.writer(), id, party, "image", Some(png)).await?;
         Ok(digest)
     }
 
@@ -437,14 +460,14 @@ impl Platform {
             },
             now,
         )?;
-        let image: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT image FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        // Whether there is an image, without reading it.
+        let image = sqlx::query(
+            "SELECT 1 FROM party_state WHERE contract_id = $1 AND party_id = $2 AND image IS NOT NULL",
         )
         .bind(id.to_string())
         .bind(party.to_string())
         .fetch_optional(self.store.pool())
-        .await?
-        .flatten();
+        .await?;
         if image.is_none() {
             return Err(conflict(
                 "no-signature-image",
@@ -491,7 +514,7 @@ impl Platform {
             signing_time_ms,
         };
         upsert_party_state(
-            self.store.pool(),
+            self.store.writer(),
             id,
             party,
             "prepared",
@@ -642,7 +665,7 @@ impl Platform {
         let started = std::time::Instant::now();
         let mut row = row;
         let mut attempt = 0;
-        loop {
+        let row = loop {
             let now = self.now_ms();
             let (next, event) =
                 row.contract
@@ -663,12 +686,13 @@ impl Platform {
                     attempt += 1;
                     row = self.load(&tenant, id).await?;
                 }
-                other => break other?,
+                Err(e) => return Err(e),
+                Ok(()) => break self.advance(id, &row, next, event.at_ms()),
             }
-        }
+        };
         self.stages.record(crate::stages::Stage::Database, started);
         self.evidence_wake.notify_one();
-        self.contract_view(who, id).await
+        Ok(Self::view_of(who, id, &row))
     }
 }
 
@@ -711,7 +735,7 @@ impl Platform {
         image: &[u8],
         now: u64,
     ) -> Result<(), Error> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.writer().begin().await?;
         self.append_event(&mut tx, tenant, id, row.event_count, next, event)
             .await?;
         sqlx::query(
@@ -741,20 +765,33 @@ impl Platform {
     }
 
     /// Applies `step` to the contract's current state and appends its event, replaying
-    /// it on a fresh load when another step got there first.
+    /// it on a fresh load when another step got there first; returns the new row.
     async fn commit_step(
         &self,
         tenant: &str,
         id: ContractId,
         row: ContractRow,
         step: impl Fn(&Contract, u64) -> Result<(Contract, ContractEvent), affix_contract::Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<ContractRow, Error> {
+        self.commit_step_with(tenant, id, row, None, step).await
+    }
+
+    /// [`Self::commit_step`], also setting a `party_state` column in the step's
+    /// transaction.
+    async fn commit_step_with(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        row: ContractRow,
+        party_state: Option<(PartyId, &'static str, &[u8])>,
+        step: impl Fn(&Contract, u64) -> Result<(Contract, ContractEvent), affix_contract::Error>,
+    ) -> Result<ContractRow, Error> {
         let mut row = row;
         let mut attempt = 0;
         loop {
             let now = self.now_ms();
             let (next, event) = step(&row.contract, now)?;
-            let mut tx = self.store.pool().begin().await?;
+            let mut tx = self.store.writer().begin().await?;
             match self
                 .append_event(&mut tx, tenant, id, row.event_count, &next, &event)
                 .await
@@ -769,17 +806,21 @@ impl Platform {
                 }
                 Err(e) => return Err(e),
                 Ok(()) => {
+                    if let Some((party, column, value)) = party_state {
+                        upsert_party_state(&mut *tx, id, party, column, Some(value.to_vec()))
+                            .await?;
+                    }
                     tx.commit().await?;
                     self.evidence_wake.notify_one();
-                    return Ok(());
+                    return Ok(self.advance(id, &row, next, event.at_ms()));
                 }
             }
         }
     }
 }
 
-async fn upsert_party_state(
-    pool: &sqlx::AnyPool,
+async fn upsert_party_state<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     id: ContractId,
     party: PartyId,
     column: &'static str,
@@ -794,7 +835,7 @@ async fn upsert_party_state(
         .bind(id.to_string())
         .bind(party.to_string())
         .bind(value)
-        .execute(pool)
+        .execute(executor)
         .await?;
     Ok(())
 }

@@ -160,7 +160,7 @@ impl Platform {
             .cloned()
             .unwrap_or_else(|| template.title().to_owned());
         let (contract, event) = Contract::create(content.clone(), now)?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.writer().begin().await?;
         sqlx::query(
             "INSERT INTO contracts (id, tenant_id, template_id, title, status, content, document, document_name, event_count, head, created_ms, updated_ms, expires_ms, loan_rules) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11, $12)",
@@ -196,11 +196,36 @@ impl Platform {
         }
         self.append_event(&mut tx, &tenant, id, 0, &contract, &event)
             .await?;
+        self.audit_in(
+            &mut tx,
+            Some(&tenant),
+            who,
+            "contract.create",
+            &id.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
-        self.audit(Some(&tenant), who, "contract.create", &id.to_string())
-            .await?;
-        self.contract_view(who, id).await
+        // The row as just inserted, before its first event.
+        let created = ContractRow {
+            contract: contract.clone(),
+            event_count: 0,
+            created_ms: now,
+            updated_ms: now,
+            template: new.template,
+            title,
+            parties: rows
+                .into_iter()
+                .map(|(party, person, salt, seal)| PartyRow {
+                    party,
+                    person,
+                    salt,
+                    seal,
+                })
+                .collect(),
+        };
+        let row = self.advance(id, &created, contract, event.at_ms());
+        Ok(Self::view_of(who, id, &row))
     }
 
     /// Appends `event` (number `seq`) and the new state in `tx`; refuses when another
@@ -258,37 +283,110 @@ impl Platform {
         Ok(())
     }
 
-    /// Loads a contract of `tenant` and replays its chain against the stored head.
+    /// Loads a contract of `tenant`: its row, and the state replayed from its chain
+    /// against the stored head (kept in memory, so only the row is read while the
+    /// contract is unchanged since the last request that saw it).
     pub(super) async fn load(&self, tenant: &str, id: ContractId) -> Result<ContractRow, Error> {
         let row = sqlx::query(
-            "SELECT tenant_id, content, head, event_count, created_ms, updated_ms FROM contracts WHERE id = $1 AND tenant_id = $2",
+            "SELECT template_id, title, head, event_count, created_ms, updated_ms FROM contracts WHERE id = $1 AND tenant_id = $2",
         )
         .bind(id.to_string())
         .bind(tenant)
         .fetch_optional(self.store.pool())
         .await?
         .ok_or_else(|| Error::NotFound(format!("contract {id}")))?;
-        let content = ContractContent::decode(&row.try_get::<Vec<u8>, _>("content")?)
-            .map_err(|e| Error::Internal(format!("stored content of {id}: {e}")))?;
         let head: Vec<u8> = row.try_get("head")?;
         let head = Sha256Digest::from_bytes(
             head.try_into()
                 .map_err(|_| Error::Internal(format!("stored head of {id}")))?,
         );
-        let events = self.events_of(id).await?;
+        let event_count = u(row.try_get("event_count")?);
+        let state = match self.contracts.get(&id, event_count, &head) {
+            Some(state) => state,
+            None => self.replay(id, event_count, head).await?,
+        };
+        Ok(ContractRow {
+            contract: state.contract,
+            event_count,
+            created_ms: u(row.try_get("created_ms")?),
+            updated_ms: u(row.try_get("updated_ms")?),
+            template: row.try_get("template_id")?,
+            title: row.try_get("title")?,
+            parties: state.parties,
+        })
+    }
+
+    /// Replays the first `event_count` stored events of `id` and checks they end in
+    /// `head` (events are append-only, so those are the ones the row counted even if a
+    /// step committed since); keeps the result in the cache.
+    async fn replay(
+        &self,
+        id: ContractId,
+        event_count: u64,
+        head: Sha256Digest,
+    ) -> Result<cache::Cached, Error> {
+        let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM contracts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        let content = ContractContent::decode(&content)
+            .map_err(|e| Error::Internal(format!("stored content of {id}: {e}")))?;
+        let events: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT bytes FROM events WHERE contract_id = $1 AND seq < $2 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .bind(i(event_count))
+        .fetch_all(self.store.pool())
+        .await?;
         let decoded = events
             .iter()
-            .map(|(bytes, ..)| ContractEvent::decode(bytes))
+            .map(|bytes| ContractEvent::decode(bytes))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Internal(format!("stored events of {id}: {e}")))?;
         let chain = verify_chain(&content, &decoded, &head)
             .map_err(|e| Error::Internal(format!("stored chain of {id} does not verify: {e}")))?;
-        Ok(ContractRow {
+        let parties = match self.contracts.parties(&id) {
+            Some(parties) => parties,
+            None => self.parties_of(id).await?.into(),
+        };
+        let state = cache::Cached {
+            event_count,
+            head,
             contract: chain.contract().clone(),
-            event_count: u(row.try_get("event_count")?),
-            created_ms: u(row.try_get("created_ms")?),
-            updated_ms: u(row.try_get("updated_ms")?),
-        })
+            parties,
+        };
+        self.contracts.put(id, state.clone());
+        Ok(state)
+    }
+
+    /// The row after `row` with `next` (reached by an event at `at_ms`) committed; the
+    /// new state is kept in the cache.
+    pub(super) fn advance(
+        &self,
+        id: ContractId,
+        row: &ContractRow,
+        next: Contract,
+        at_ms: u64,
+    ) -> ContractRow {
+        let row = ContractRow {
+            event_count: row.event_count + 1,
+            created_ms: row.created_ms,
+            updated_ms: at_ms,
+            template: row.template.clone(),
+            title: row.title.clone(),
+            parties: row.parties.clone(),
+            contract: next,
+        };
+        self.contracts.put(
+            id,
+            cache::Cached {
+                event_count: row.event_count,
+                head: row.contract.head(),
+                contract: row.contract.clone(),
+                parties: row.parties.clone(),
+            },
+        );
+        row
     }
 
     /// (event bytes, record bytes, leaf hash, receipt) in order.
@@ -359,15 +457,11 @@ impl Platform {
             _ => self.tenant_reader(who)?,
         };
         let row = self.load(tenant, id).await?;
-        let template: String =
-            sqlx::query_scalar("SELECT template_id FROM contracts WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_one(self.store.pool())
-                .await?;
-        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(self.store.pool())
-            .await?;
+        Ok(Self::view_of(who, id, &row))
+    }
+
+    /// The view of `row` for `who` (who may read it: checked by the caller).
+    pub(super) fn view_of(who: &Principal, id: ContractId, row: &ContractRow) -> ContractView {
         let regulator = matches!(
             who,
             Principal::Member {
@@ -375,7 +469,7 @@ impl Platform {
                 ..
             }
         );
-        let people = self.parties_of(id).await?;
+        let people = &row.parties;
         let content = row.contract.content();
         let parties = content
             .parties()
@@ -397,10 +491,10 @@ impl Platform {
                 seal: people.iter().any(|r| r.party == p.id && r.seal),
             })
             .collect();
-        Ok(ContractView {
+        ContractView {
             id: id.to_string(),
-            template,
-            title,
+            template: row.template.clone(),
+            title: row.title.clone(),
             status: status_name(row.contract.status()).to_owned(),
             content_digest: row.contract.content_digest().to_string(),
             fields: if regulator {
@@ -418,7 +512,7 @@ impl Platform {
             created_ms: row.created_ms,
             updated_ms: row.updated_ms,
             expires_ms: content.expires_ms(),
-        })
+        }
     }
 
     /// Lists contracts of the caller's tenant, newest first, filtered and paged.
@@ -576,11 +670,8 @@ impl Platform {
         let (next, event) = row.contract.send(initiator, now)?;
         let expires = row.contract.content().expires_ms();
         let mut invites = Vec::new();
-        // Read before the transaction: a second connection taken while the transaction
-        // holds one can exhaust the pool under load.
-        let parties = self.parties_of(id).await?;
-        let mut tx = self.store.pool().begin().await?;
-        for party in parties {
+        let mut tx = self.store.writer().begin().await?;
+        for party in row.parties.iter() {
             let secret = hex::encode(random_bytes::<32>()?);
             sqlx::query(
                 "UPDATE contract_parties SET invite_hash = $1, invite_expires_ms = $2 WHERE contract_id = $3 AND party_id = $4",
@@ -602,9 +693,17 @@ impl Platform {
         }
         self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
+        self.audit_in(
+            &mut tx,
+            Some(&tenant),
+            who,
+            "contract.send",
+            &id.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
-        let title = self.contract_view(who, id).await?.title;
+        let title = self.advance(id, &row, next, event.at_ms()).title;
         for invite in &invites {
             let person = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
                 .bind(&invite.person_id)
@@ -631,8 +730,6 @@ impl Platform {
             )
             .await?;
         }
-        self.audit(Some(&tenant), who, "contract.send", &id.to_string())
-            .await?;
         Ok(invites)
     }
 
@@ -652,7 +749,7 @@ impl Platform {
         let (next, event) = row
             .contract
             .revoke(row.contract.content().initiator().id, now)?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.writer().begin().await?;
         self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
         sqlx::query("UPDATE contract_parties SET invite_expires_ms = $1 WHERE contract_id = $2")
@@ -660,11 +757,18 @@ impl Platform {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        self.audit_in(
+            &mut tx,
+            Some(&tenant),
+            who,
+            "contract.revoke",
+            &id.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         self.evidence_wake.notify_one();
-        self.audit(Some(&tenant), who, "contract.revoke", &id.to_string())
-            .await?;
-        self.contract_view(who, id).await
+        let row = self.advance(id, &row, next, event.at_ms());
+        Ok(Self::view_of(who, id, &row))
     }
 
     pub(super) async fn mail(
@@ -818,7 +922,7 @@ impl Platform {
             let Ok((next, event)) = row.contract.expire(now) else {
                 continue;
             };
-            let mut tx = self.store.pool().begin().await?;
+            let mut tx = self.store.writer().begin().await?;
             match self
                 .append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
                 .await

@@ -596,7 +596,7 @@ impl Platform {
         .bind(on.to_string())
         .bind(addendum.canonical_text())
         .bind(i(now))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         self.audit(
             Some(&tenant),
@@ -668,7 +668,7 @@ impl Platform {
                     tracing::warn!(loan = %id, addendum = %addendum_contract, "extension addendum is stale: the loan changed since it was proposed");
                     sqlx::query("UPDATE loan_extensions SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'")
                         .bind(&addendum_contract)
-                        .execute(self.store.pool())
+                        .execute(self.store.writer())
                         .await?;
                 }
             }
@@ -741,7 +741,7 @@ impl Platform {
         now: u64,
     ) -> Result<Option<String>, Error> {
         let next_due = next.next_trigger_date(today(now)).map(|d| d.to_string());
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.writer().begin().await?;
         if let Some(addendum_contract) = extension {
             sqlx::query(
                 "UPDATE loan_extensions SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
@@ -880,7 +880,7 @@ impl Platform {
             d = affix_contract::add_days(on, 1).and_then(|n| row.book.next_trigger_date(n));
         }
         let next_due = d.map(|x| x.to_string());
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.writer().begin().await?;
         let added = self
             .insert_actions(&mut tx, id, row.action_count, &actions, now)
             .await?;
@@ -963,7 +963,7 @@ impl Platform {
             sqlx::query("UPDATE loan_actions SET state = 'done', deliveries = $1 WHERE key = $2")
                 .bind(serde_json::Value::Array(deliveries).to_string())
                 .bind(&key)
-                .execute(self.store.pool())
+                .execute(self.store.writer())
                 .await?;
         }
         Ok(n)

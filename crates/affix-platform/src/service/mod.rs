@@ -32,6 +32,7 @@ use crate::authority::Authority;
 use crate::store::{Store, i, u};
 use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
+mod cache;
 mod ceremony;
 mod contracts;
 mod loans;
@@ -448,6 +449,8 @@ pub struct Platform {
     pub(crate) lpr: Arc<affix_contract::LprTable>,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
+    /// Replayed contract state, checked against the stored head on every use.
+    contracts: cache::ContractCache,
 }
 
 impl std::fmt::Debug for Platform {
@@ -491,8 +494,14 @@ struct ContractRow {
     event_count: u64,
     created_ms: u64,
     updated_ms: u64,
+    /// Template name.
+    template: String,
+    title: String,
+    /// The parties' rows, in position order.
+    parties: Arc<[PartyRow]>,
 }
 
+#[derive(Clone)]
 struct PartyRow {
     party: PartyId,
     person: String,
@@ -534,6 +543,7 @@ impl Platform {
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             lpr: parts.lpr,
             enrol_lock: tokio::sync::Mutex::new(()),
+            contracts: cache::ContractCache::default(),
         }
     }
 
@@ -580,6 +590,28 @@ impl Platform {
         self.audit(tenant, principal, action, target).await
     }
 
+    /// Records an audit entry inside `tx`: it commits with the action it records.
+    async fn audit_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: Option<&str>,
+        principal: &Principal,
+        action: &str,
+        target: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit (tenant_id, principal, action, target, at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(principal.name())
+        .bind(action)
+        .bind(target)
+        .bind(i(self.now_ms()))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     async fn audit(
         &self,
         tenant: Option<&str>,
@@ -595,7 +627,7 @@ impl Platform {
         .bind(action)
         .bind(target)
         .bind(i(self.now_ms()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }

@@ -114,7 +114,7 @@ impl Platform {
         .bind(&code)
         .bind(seal_holder)
         .bind(&tenant)
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(conflict(
@@ -191,7 +191,7 @@ impl Platform {
                 sqlx::query("UPDATE tenants SET seal_owner = $1 WHERE id = $2")
                     .bind(o.to_string())
                     .bind(tenant)
-                    .execute(self.store.pool())
+                    .execute(self.store.writer())
                     .await?;
                 o
             }
@@ -211,7 +211,7 @@ impl Platform {
             sqlx::query("UPDATE tenants SET seal_credential = $1 WHERE id = $2")
                 .bind(credential.to_string())
                 .bind(tenant)
-                .execute(self.store.pool())
+                .execute(self.store.writer())
                 .await?;
         }
         let vault = self.vault.clone();
@@ -228,7 +228,7 @@ impl Platform {
             .bind(key.id.to_string())
             .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
             .bind(tenant)
-            .execute(self.store.pool())
+            .execute(self.store.writer())
             .await?;
         self.audit(
             Some(tenant),
