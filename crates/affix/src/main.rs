@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_loans;
 mod bench_platform;
 mod bench_vault;
 mod consortium;
@@ -398,6 +399,9 @@ enum BenchCommand {
     /// HTTP API (throughput, closed loop; signing latency, open loop) with the stage
     /// breakdown (see scripts/bench-platform.sh).
     Platform(bench_platform::PlatformBench),
+    /// The loan scheduler with many active loans: one day's due rules evaluated and
+    /// their actions enqueued, timed (see scripts/bench-loans.sh).
+    Loans(bench_loans::LoansBench),
 }
 
 /// `affix device ...`.
@@ -620,6 +624,7 @@ fn main() -> ExitCode {
             concurrency,
         }) => bench::etcd(&endpoints, records, concurrency).map_err(Failure::from),
         Command::Bench(BenchCommand::Vault(args)) => bench_vault::run(&args).map_err(Failure::from),
+        Command::Bench(BenchCommand::Loans(args)) => bench_loans::run(&args).map_err(Failure::from),
         Command::Bench(BenchCommand::Platform(args)) => {
             bench_platform::run(&args).map_err(Failure::from)
         }
