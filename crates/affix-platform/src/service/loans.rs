@@ -819,90 +819,125 @@ impl Platform {
     }
 
     /// One scheduler round: every loan whose rule day has come is evaluated for each
-    /// rule day up to today; due actions are inserted once. Returns the actions added.
+    /// rule day up to today; due actions are inserted once, a batch of loans per
+    /// transaction. Returns the actions added, or the loans moved on if more (0: none
+    /// was due).
     ///
     /// # Errors
     /// [`Error::Db`] and stored-data faults.
     pub async fn evaluate_due_loans(&self) -> Result<u64, Error> {
         let now = self.now_ms();
         let day = today(now);
+        // One query for the batch: what evaluating needs, nothing for notices.
         let due = sqlx::query(
-            "SELECT contract_id, tenant_id FROM loans WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due LIMIT $2",
+            "SELECT l.contract_id, l.rules, l.event_count, l.action_count, l.head, l.next_due, c.content \
+             FROM loans l JOIN contracts c ON c.id = l.contract_id \
+             WHERE l.next_due IS NOT NULL AND l.next_due <= $1 ORDER BY l.next_due LIMIT $2",
         )
         .bind(day.to_string())
         .bind(DUE_BATCH)
         .fetch_all(self.store.pool())
         .await?;
-        let mut added = 0;
-        for r in due {
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let standard = RuleSet::standard();
+        let standard_json = standard.to_json();
+        // Evaluate every loan of the batch first (no transaction open meanwhile).
+        let mut plans = Vec::with_capacity(due.len());
+        for r in &due {
             let id = ContractId::parse(&r.try_get::<String, _>("contract_id")?)?;
-            let tenant: String = r.try_get("tenant_id")?;
-            for _ in 0..=LOAN_STEP_RETRIES {
-                match self.evaluate_loan(&tenant, id, day, now).await {
-                    Err(Error::Conflict {
-                        kind: "concurrent-change",
-                        ..
-                    }) => continue,
-                    Err(e) => return Err(e),
-                    Ok(n) => {
-                        added += n;
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(added)
-    }
-
-    async fn evaluate_loan(
-        &self,
-        tenant: &str,
-        id: ContractId,
-        day: Date,
-        now: u64,
-    ) -> Result<u64, Error> {
-        let row = self.load_loan(tenant, id).await?;
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT next_due FROM loans WHERE contract_id = $1")
+            let event_count = u(r.try_get("event_count")?);
+            let action_count = u(r.try_get("action_count")?);
+            let rules_json: String = r.try_get("rules")?;
+            let rules = if rules_json == standard_json {
+                standard.clone()
+            } else {
+                RuleSet::from_json(&rules_json)?
+            };
+            let content =
+                affix_contract::ContractContent::decode(&r.try_get::<Vec<u8>, _>("content")?)?;
+            let terms = Self::loan_terms(&content, &rules, now)?;
+            let events = if event_count == 0 {
+                Vec::new()
+            } else {
+                let texts: Vec<String> = sqlx::query_scalar(
+                    "SELECT text FROM loan_events WHERE contract_id = $1 ORDER BY seq",
+                )
                 .bind(id.to_string())
-                .fetch_one(self.store.pool())
+                .fetch_all(self.store.pool())
                 .await?;
-        let mut actions = Vec::new();
-        let mut d = match stored {
-            Some(s) => Some(parse_day(&s)?),
-            None => None,
-        };
-        while let Some(on) = d {
-            if on > day {
-                break;
+                texts
+                    .iter()
+                    .map(|t| LoanEvent::parse(t))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let head: Vec<u8> = r.try_get("head")?;
+            let head = affix_contract::Sha256Digest::from_bytes(
+                head.try_into()
+                    .map_err(|_| Error::Internal("stored loan head".into()))?,
+            );
+            let book = LoanBook::replay(terms, &events, &head)?;
+            let mut actions = Vec::new();
+            let mut d = match r.try_get::<Option<String>, _>("next_due")? {
+                Some(s) => Some(parse_day(&s)?),
+                None => None,
+            };
+            while let Some(on) = d {
+                if on > day {
+                    break;
+                }
+                actions.extend(book.due_actions(on));
+                d = affix_contract::add_days(on, 1).and_then(|n| book.next_trigger_date(n));
             }
-            actions.extend(row.book.due_actions(on));
-            d = affix_contract::add_days(on, 1).and_then(|n| row.book.next_trigger_date(n));
+            plans.push((
+                id,
+                event_count,
+                action_count,
+                actions,
+                d.map(|x| x.to_string()),
+            ));
         }
-        let next_due = d.map(|x| x.to_string());
+        // One transaction for the batch. Each loan's row is moved on only if no step
+        // changed it since it was read (else it stays due and the next round takes it);
+        // its actions go in with it, once each by key.
+        let mut added = 0;
         let mut tx = self.store.writer().begin().await?;
-        let added = self
-            .insert_actions(&mut tx, id, row.action_count, &actions, now)
+        for (id, event_count, action_count, actions, next_due) in &plans {
+            let planned = actions.len() as u64;
+            let moved = sqlx::query(
+                "UPDATE loans SET action_count = $1, next_due = $2, evaluated_through = $3 WHERE contract_id = $4 AND event_count = $5 AND action_count = $6",
+            )
+            .bind(i(action_count + planned))
+            .bind(next_due)
+            .bind(day.to_string())
+            .bind(id.to_string())
+            .bind(i(*event_count))
+            .bind(i(*action_count))
+            .execute(&mut *tx)
             .await?;
-        let updated = sqlx::query(
-            "UPDATE loans SET action_count = $1, next_due = $2, evaluated_through = $3 WHERE contract_id = $4 AND event_count = $5 AND action_count = $6",
-        )
-        .bind(i(row.action_count + added))
-        .bind(&next_due)
-        .bind(day.to_string())
-        .bind(id.to_string())
-        .bind(i(row.event_count))
-        .bind(i(row.action_count))
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(conflict("concurrent-change", "the loan changed meanwhile"));
+            if moved.rows_affected() != 1 {
+                continue;
+            }
+            let n = self
+                .insert_actions(&mut tx, *id, *action_count, actions, now)
+                .await?;
+            if n != planned {
+                sqlx::query("UPDATE loans SET action_count = $1 WHERE contract_id = $2")
+                    .bind(i(action_count + n))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            added += n;
         }
         tx.commit().await?;
         if added > 0 {
             self.evidence_wake.notify_one();
         }
-        Ok(added)
+        // Nothing added is still progress when due rows moved on; report the batch so
+        // the loop comes back at once while loans are due.
+        Ok(added.max(plans.len() as u64))
     }
 
     /// Carries out pending actions: notices go out by e-mail (and SMS when the person
