@@ -778,23 +778,10 @@ impl Platform {
         subject: &str,
         body: &str,
     ) -> Result<(), Error> {
-        let notification = Notification::new(
-            NotificationId::random().map_err(|e| Error::Notify(e.to_string()))?,
-            Recipient::Email(
-                affix_notify::EmailAddress::parse(to).map_err(|e| Error::Notify(e.to_string()))?,
-            ),
-            affix_notify::EventType::parse(event).map_err(|e| Error::Notify(e.to_string()))?,
-            subject,
-            body,
-            self.now_ms(),
-        )
-        .map_err(|e| Error::Notify(e.to_string()))?;
-        debug_assert_eq!(notification.channel(), Channel::Email);
-        let record = self.mailer.send(&notification, 1).await;
-        match &record.outcome {
-            affix_notify::Outcome::Failed { reason, .. } => Err(Error::Notify(format!(
-                "e-mail to the party failed: {reason}"
-            ))),
+        match self.mail_record(to, event, subject, body).await?.0 {
+            outcome if outcome.starts_with("failed") => {
+                Err(Error::Notify(format!("e-mail to the party {outcome}")))
+            }
             _ => Ok(()),
         }
     }
@@ -820,6 +807,7 @@ impl Platform {
             self.now_ms(),
         )
         .map_err(|e| Error::Notify(e.to_string()))?;
+        debug_assert_eq!(notification.channel(), Channel::Email);
         let record = self.mailer.send(&notification, 1).await;
         let outcome = match &record.outcome {
             affix_notify::Outcome::Failed { reason, .. } => format!("failed: {reason}"),

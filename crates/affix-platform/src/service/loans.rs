@@ -247,6 +247,39 @@ impl Platform {
         Ok(())
     }
 
+    /// A stored loan's book: its terms from the signed content and its rules, its
+    /// events (read only if it has some) replayed to the stored head.
+    async fn stored_book(
+        &self,
+        id: ContractId,
+        content: &[u8],
+        rules: RuleSet,
+        event_count: u64,
+        head: Vec<u8>,
+    ) -> Result<LoanBook, Error> {
+        let content = affix_contract::ContractContent::decode(content)?;
+        let terms = Self::loan_terms(&content, &rules, self.now_ms())?;
+        let events = if event_count == 0 {
+            Vec::new()
+        } else {
+            let texts: Vec<String> = sqlx::query_scalar(
+                "SELECT text FROM loan_events WHERE contract_id = $1 ORDER BY seq",
+            )
+            .bind(id.to_string())
+            .fetch_all(self.store.pool())
+            .await?;
+            texts
+                .iter()
+                .map(|t| LoanEvent::parse(t))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let head = affix_contract::Sha256Digest::from_bytes(
+            head.try_into()
+                .map_err(|_| Error::Internal("stored loan head".into()))?,
+        );
+        Ok(LoanBook::replay(terms, &events, &head)?)
+    }
+
     async fn load_loan(&self, tenant: &str, id: ContractId) -> Result<LoanRow, Error> {
         let row = sqlx::query(
             "SELECT l.lender_party, l.borrower_party, l.rules, l.event_count, l.action_count, l.head, c.content \
@@ -257,26 +290,16 @@ impl Platform {
         .fetch_optional(self.store.pool())
         .await?
         .ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
-        let content =
-            affix_contract::ContractContent::decode(&row.try_get::<Vec<u8>, _>("content")?)?;
         let rules = RuleSet::from_json(&row.try_get::<String, _>("rules")?)?;
-        let created: u64 = self.now_ms();
-        let terms = Self::loan_terms(&content, &rules, created)?;
-        let texts: Vec<String> =
-            sqlx::query_scalar("SELECT text FROM loan_events WHERE contract_id = $1 ORDER BY seq")
-                .bind(id.to_string())
-                .fetch_all(self.store.pool())
-                .await?;
-        let events = texts
-            .iter()
-            .map(|t| LoanEvent::parse(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let head: Vec<u8> = row.try_get("head")?;
-        let head = affix_contract::Sha256Digest::from_bytes(
-            head.try_into()
-                .map_err(|_| Error::Internal("stored loan head".into()))?,
-        );
-        let book = LoanBook::replay(terms, &events, &head)?;
+        let book = self
+            .stored_book(
+                id,
+                &row.try_get::<Vec<u8>, _>("content")?,
+                rules,
+                u(row.try_get("event_count")?),
+                row.try_get("head")?,
+            )
+            .await?;
         let people = self.parties_of(id).await?;
         let person = |party: &str| -> Result<String, Error> {
             people
@@ -855,29 +878,15 @@ impl Platform {
             } else {
                 RuleSet::from_json(&rules_json)?
             };
-            let content =
-                affix_contract::ContractContent::decode(&r.try_get::<Vec<u8>, _>("content")?)?;
-            let terms = Self::loan_terms(&content, &rules, now)?;
-            let events = if event_count == 0 {
-                Vec::new()
-            } else {
-                let texts: Vec<String> = sqlx::query_scalar(
-                    "SELECT text FROM loan_events WHERE contract_id = $1 ORDER BY seq",
+            let book = self
+                .stored_book(
+                    id,
+                    &r.try_get::<Vec<u8>, _>("content")?,
+                    rules,
+                    event_count,
+                    r.try_get("head")?,
                 )
-                .bind(id.to_string())
-                .fetch_all(self.store.pool())
                 .await?;
-                texts
-                    .iter()
-                    .map(|t| LoanEvent::parse(t))
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            let head: Vec<u8> = r.try_get("head")?;
-            let head = affix_contract::Sha256Digest::from_bytes(
-                head.try_into()
-                    .map_err(|_| Error::Internal("stored loan head".into()))?,
-            );
-            let book = LoanBook::replay(terms, &events, &head)?;
             let mut actions = Vec::new();
             let mut d = match r.try_get::<Option<String>, _>("next_due")? {
                 Some(s) => Some(parse_day(&s)?),
