@@ -98,3 +98,101 @@ impl ContractCache {
         shard.entries.insert(id, entry);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use affix_contract::{ContractContent, Party, PartyId, Role, SigningOrder, Template};
+    use affix_identity::{Commitment, Date};
+
+    use super::*;
+
+    const NOW_MS: u64 = 1_767_225_600_000;
+
+    fn contract(id: ContractId) -> Contract {
+        let values: BTreeMap<String, String> = [
+            ("lender", "张三"),
+            ("borrower", "李四"),
+            ("principal", "10000"),
+            ("annual_rate_percent", "3.65"),
+            ("start_date", "2026-01-01"),
+            ("term_months", "12"),
+            ("repayment_method", "equal_instalments"),
+            ("purpose", "home renovation"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let fields = Template::loan_note()
+            .validate(&values, Date::new(2026, 1, 1).unwrap())
+            .unwrap();
+        let parties = [(1u8, Role::Initiator), (2, Role::Signer)]
+            .map(|(n, role)| Party {
+                id: PartyId::from_bytes([n; 16]),
+                role,
+                display_name: format!("party {n}"),
+                identity: Commitment::from_bytes([n; 32]),
+            })
+            .to_vec();
+        let content = ContractContent::new(
+            id,
+            fields,
+            parties,
+            SigningOrder::Sequential,
+            NOW_MS + 86_400_000,
+        )
+        .unwrap();
+        Contract::create(content, NOW_MS).unwrap().0
+    }
+
+    fn entry(contract: &Contract, event_count: u64) -> Cached {
+        Cached {
+            event_count,
+            head: contract.head(),
+            contract: contract.clone(),
+            parties: Arc::from(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn an_entry_serves_only_its_event_count_and_head() {
+        let cache = ContractCache::default();
+        let id = ContractId::from_bytes([7; 16]);
+        let created = contract(id);
+        let initiator = created.content().initiator().id;
+        let (sent, _) = created.send(initiator, NOW_MS + 1).unwrap();
+        assert!(cache.get(&id, 1, &created.head()).is_none());
+        cache.put(id, entry(&created, 1));
+        assert!(cache.get(&id, 1, &created.head()).is_some());
+        assert!(cache.get(&id, 2, &created.head()).is_none());
+        assert!(cache.get(&id, 1, &sent.head()).is_none());
+        // A later state replaces it; an earlier one does not come back.
+        cache.put(id, entry(&sent, 2));
+        cache.put(id, entry(&created, 1));
+        assert!(cache.get(&id, 1, &created.head()).is_none());
+        assert_eq!(cache.get(&id, 2, &sent.head()).unwrap().contract, sent);
+    }
+
+    #[test]
+    fn a_shard_holds_at_most_its_bound_and_evicts_the_oldest() {
+        let cache = ContractCache::default();
+        let template = contract(ContractId::from_bytes([0; 16]));
+        // Same last byte: the same shard.
+        let id = |n: usize| {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            ContractId::from_bytes(bytes)
+        };
+        for n in 0..ENTRIES_PER_SHARD + 10 {
+            cache.put(id(n), entry(&template, 1));
+        }
+        let shard = cache.shard(&id(0)).unwrap();
+        assert_eq!(shard.entries.len(), ENTRIES_PER_SHARD);
+        assert_eq!(shard.order.len(), ENTRIES_PER_SHARD);
+        drop(shard);
+        assert!(cache.get(&id(9), 1, &template.head()).is_none());
+        assert!(cache.get(&id(10), 1, &template.head()).is_some());
+        assert!(cache.parties(&id(ENTRIES_PER_SHARD + 9)).is_some());
+    }
+}
