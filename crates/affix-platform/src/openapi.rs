@@ -684,7 +684,7 @@ fn schemas() -> Value {
             ])})),
             ("actions", json!({"type": "array", "items": object(&["key", "day", "rule", "action", "state", "record"], &[
                 ("key", string()), ("day", string()), ("rule", string()), ("action", string()),
-                ("state", json!({"enum": ["pending", "done"]})),
+                ("state", json!({"enum": ["pending", "done", "failed"]})),
                 ("deliveries", json!({"type": ["array", "null"]})),
                 ("record", string()),
                 ("receipt", json!({"type": ["string", "null"]})),

@@ -116,7 +116,7 @@ pub struct ActionView {
     pub rule: String,
     /// What it does (`notify borrower reminder_before_due`, …).
     pub action: String,
-    /// `pending` or `done`.
+    /// `pending`, `done`, or `failed` (a notice not sent; not retried automatically).
     pub state: String,
     /// Delivery results (JSON array), once done.
     pub deliveries: Option<serde_json::Value>,
@@ -949,6 +949,54 @@ impl Platform {
         Ok(added.max(plans.len() as u64))
     }
 
+    /// Sends the notices of one action (none for actions that are not notices);
+    /// returns their delivery results.
+    async fn notify(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        action: &str,
+        day: &str,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut deliveries = Vec::new();
+        let words: Vec<&str> = action.split(' ').collect();
+        let ["notify", to, message] = words[..] else {
+            return Ok(deliveries);
+        };
+        let row = self.load_loan(tenant, id).await?;
+        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        let mut people = Vec::new();
+        if matches!(to, "borrower" | "both") {
+            people.push(("borrower", row.borrower_person.clone()));
+        }
+        if matches!(to, "lender" | "both") {
+            people.push(("lender", row.lender_person.clone()));
+        }
+        for (role, person) in people {
+            let p = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
+                .bind(&person)
+                .fetch_one(self.store.pool())
+                .await?;
+            let email: String = p.try_get("email")?;
+            let text = notice_text(message, &title, &row.book, day);
+            let record = self
+                .mail_record(&email, &format!("loan.{message}"), &text.0, &text.1)
+                .await?;
+            deliveries.push(serde_json::json!({
+                "to": role, "channel": "email",
+                "outcome": record.0, "record_sha256": record.1,
+            }));
+            if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
+                self.text(&mobile, &format!("loan.{message}"), &text.0)
+                    .await;
+            }
+        }
+        Ok(deliveries)
+    }
+
     /// Carries out pending actions: notices go out by e-mail (and SMS when the person
     /// has a mobile number); every action's delivery results are stored with it.
     ///
@@ -969,42 +1017,26 @@ impl Platform {
             let tenant: String = r.try_get("tenant_id")?;
             let action: String = r.try_get("action")?;
             let day: String = r.try_get("day")?;
-            let mut deliveries = Vec::new();
-            let words: Vec<&str> = action.split(' ').collect();
-            if let ["notify", to, message] = words[..] {
-                let row = self.load_loan(&tenant, id).await?;
-                let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_one(self.store.pool())
-                    .await?;
-                let mut people = Vec::new();
-                if matches!(to, "borrower" | "both") {
-                    people.push(("borrower", row.borrower_person.clone()));
+            // A notice that cannot be sent is recorded as failed, with the reason, and
+            // does not hold up the actions behind it.
+            let (state, deliveries) = match self.notify(&tenant, id, &action, &day).await {
+                Ok(d)
+                    if d.iter().any(|x| {
+                        x["outcome"]
+                            .as_str()
+                            .is_some_and(|o| o.starts_with("failed"))
+                    }) =>
+                {
+                    ("failed", d)
                 }
-                if matches!(to, "lender" | "both") {
-                    people.push(("lender", row.lender_person.clone()));
+                Ok(d) => ("done", d),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "loan notice not sent");
+                    ("failed", vec![serde_json::json!({"error": e.to_string()})])
                 }
-                for (role, person) in people {
-                    let p = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
-                        .bind(&person)
-                        .fetch_one(self.store.pool())
-                        .await?;
-                    let email: String = p.try_get("email")?;
-                    let text = notice_text(message, &title, &row.book, &day);
-                    let record = self
-                        .mail_record(&email, &format!("loan.{message}"), &text.0, &text.1)
-                        .await?;
-                    deliveries.push(serde_json::json!({
-                        "to": role, "channel": "email",
-                        "outcome": record.0, "record_sha256": record.1,
-                    }));
-                    if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
-                        self.text(&mobile, &format!("loan.{message}"), &text.0)
-                            .await;
-                    }
-                }
-            }
-            sqlx::query("UPDATE loan_actions SET state = 'done', deliveries = $1 WHERE key = $2")
+            };
+            sqlx::query("UPDATE loan_actions SET state = $1, deliveries = $2 WHERE key = $3")
+                .bind(state)
                 .bind(serde_json::Value::Array(deliveries).to_string())
                 .bind(&key)
                 .execute(self.store.writer())
