@@ -599,21 +599,25 @@ impl Platform {
         action: &str,
         target: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit (tenant_id, principal, action, target, at_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(tenant)
-        .bind(principal.name())
-        .bind(action)
-        .bind(target)
-        .bind(i(self.now_ms()))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        self.insert_audit(&mut **tx, tenant, principal, action, target)
+            .await
     }
 
     async fn audit(
         &self,
+        tenant: Option<&str>,
+        principal: &Principal,
+        action: &str,
+        target: &str,
+    ) -> Result<(), Error> {
+        self.insert_audit(self.store.writer(), tenant, principal, action, target)
+            .await
+    }
+
+    /// The audit row itself, through a pool or inside a transaction.
+    async fn insert_audit<'e>(
+        &self,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
         tenant: Option<&str>,
         principal: &Principal,
         action: &str,
@@ -627,7 +631,7 @@ impl Platform {
         .bind(action)
         .bind(target)
         .bind(i(self.now_ms()))
-        .execute(self.store.writer())
+        .execute(executor)
         .await?;
         Ok(())
     }
