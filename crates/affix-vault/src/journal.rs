@@ -268,8 +268,9 @@ impl Journal {
     /// durable. Returns the floor after this batch (see the module documentation).
     ///
     /// # Errors
-    /// [`Error::Store`] if writing or flushing fails; the journal then refuses every
-    /// later append (the vault must be reopened), since what reached the disk is unknown.
+    /// [`Error::Store`] if preparing, writing or flushing fails. Once anything was
+    /// written, the journal then refuses every later append (the vault must be reopened),
+    /// since what reached the disk is unknown.
     pub(crate) fn append(
         &self,
         first_leaf: u64,
@@ -282,11 +283,19 @@ impl Journal {
                 "the signing journal failed earlier ({e}); reopen the vault"
             )));
         }
-        let result = inner.append(&self.dir, first_leaf, signatures, now_ms);
-        if let Err(e) = &result {
+        let mut written = false;
+        let result = inner.append(&self.dir, first_leaf, signatures, now_ms, &mut written);
+        if let Err(e) = &result
+            && written
+        {
             inner.poisoned = Some(e.to_string());
         }
         result
+    }
+
+    /// Whether a failed append left the journal refusing appends.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.lock().poisoned.is_some()
     }
 
     /// Housekeeping, off the signing path: retires the closed segments whose records
@@ -390,17 +399,18 @@ impl Inner {
         first_leaf: u64,
         signatures: &[Signature],
         now_ms: u64,
+        written: &mut bool,
     ) -> Result<u64, Error> {
         // Several frames when the batch is large; a segment change between two frames
         // means two files to flush. Nothing is acknowledged before both are.
         let mut leaf = first_leaf;
         let mut rest = signatures;
-        let mut written = false; // to the active segment, in this call
+        let mut unflushed = false; // frames written to the active segment in this call
         while !rest.is_empty() {
             let (frame, taken) = encode_payload(rest)?;
             let bytes = (FRAME_HEADER_BYTES + frame.len()) as u64;
             if self.active.offset + bytes > SEGMENT_BYTES {
-                if written {
+                if unflushed {
                     self.active
                         .file
                         .sync_data()
@@ -436,11 +446,12 @@ impl Inner {
             let digest = frame_digest(&segment.salt, segment.seq, segment.offset, &buf, &frame);
             buf.extend_from_slice(&digest);
             buf.extend_from_slice(&frame);
+            *written = true;
+            unflushed = true;
             segment
                 .file
                 .write_all_at(&buf, segment.offset)
                 .map_err(io("writing", &segment.path))?;
-            written = true;
             segment.offset += bytes;
             segment.nonces.extend(rest[..taken].iter().map(|s| s.nonce));
             leaf += taken as u64;
@@ -448,7 +459,7 @@ impl Inner {
             segment.max_now_ms = segment.max_now_ms.max(now_ms);
             rest = &rest[taken..];
         }
-        if written {
+        if unflushed {
             self.active
                 .file
                 .sync_data()

@@ -199,6 +199,10 @@ const DRAIN_EAGER: u64 = 32_768;
 /// Most records moved per drain step.
 const DRAIN_BATCH: usize = 65_536;
 
+/// Records indexed between two durable commits of the signature index: at most this
+/// many are re-indexed from the log when the vault is opened after a crash.
+const INDEX_DURABLE_RECORDS: u64 = 1 << 20;
+
 /// What draining needs: the store, the journal, the signature index, the log, and the
 /// vault's name.
 struct DrainCtx {
@@ -212,6 +216,8 @@ struct DrainCtx {
     submitter: String,
     /// Leaves of the log whose signatures are in the index.
     indexed: Arc<AtomicU64>,
+    /// Leaves of the log whose signatures are durably in the index.
+    index_durable: AtomicU64,
 }
 
 /// Moves the records at leaves `log.size()..` into the log, in order — from the journal
@@ -268,7 +274,7 @@ fn drain_outbox(ctx: &DrainCtx) -> Result<u64, Error> {
     };
     if !records.is_empty() {
         log.append(&records)?;
-        index_signed(&ctx.index, &signed, size + records.len() as u64)?;
+        index_signed(ctx, &signed, size + records.len() as u64)?;
     }
     let new_size = log.size().0;
     ctx.indexed.store(new_size, Ordering::Release);
@@ -323,14 +329,25 @@ fn drain_outbox(ctx: &DrainCtx) -> Result<u64, Error> {
 }
 
 /// Adds signatures (leaf, key) to the signature index and moves its watermark to `end`,
-/// in one durable transaction of `index.redb`.
+/// in one transaction of `index.redb`: durable once [`INDEX_DURABLE_RECORDS`] records
+/// have been indexed since the last durable one (and when the vault closes), otherwise
+/// visible to readers but not written (redb keeps the pages in its cache).
 ///
 /// The index is derived data: a signature's record is durable (in the journal or the
-/// outbox) before the signature is returned, and the index follows the log. Keeping it
-/// out of the signing path saves that path one random B-tree page per signature (the
-/// index is ordered by key, signatures arrive in random key order).
-fn index_signed(index: &redb::Database, signed: &[(u64, KeyId)], end: u64) -> Result<(), Error> {
-    let tx = index.begin_write()?;
+/// outbox) before the signature is returned, and the index follows the log; after a
+/// crash, opening re-indexes from the last durable watermark. Keeping it out of the
+/// signing path saves that path one random B-tree page per signature (the index is
+/// ordered by key, signatures arrive in random key order); keeping most of its commits
+/// off the disk keeps its page writes (measured: ~4 KiB per signature, an `fdatasync`
+/// every drain) from slowing the journal's flushes.
+fn index_signed(ctx: &DrainCtx, signed: &[(u64, KeyId)], end: u64) -> Result<(), Error> {
+    let durable_at = ctx.index_durable.load(Ordering::Acquire);
+    let durable = end.saturating_sub(durable_at) >= INDEX_DURABLE_RECORDS;
+    let mut tx = ctx.index.begin_write()?;
+    if !durable {
+        tx.set_durability(redb::Durability::None)
+            .map_err(|e| Error::Store(e.to_string()))?;
+    }
     {
         let mut table = tx.open_table(store::SIGNED_INDEX)?;
         for (leaf, key) in signed {
@@ -339,6 +356,17 @@ fn index_signed(index: &redb::Database, signed: &[(u64, KeyId)], end: u64) -> Re
         tx.open_table(store::INDEX_META)?.insert("indexed", end)?;
     }
     tx.commit()?;
+    if durable {
+        ctx.index_durable.store(end, Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Makes every index commit so far durable (an empty durable transaction).
+fn persist_index(ctx: &DrainCtx) -> Result<(), Error> {
+    ctx.index.begin_write()?.commit()?;
+    ctx.index_durable
+        .store(ctx.indexed.load(Ordering::Acquire), Ordering::Release);
     Ok(())
 }
 
@@ -351,8 +379,9 @@ fn signed_key(bytes: &[u8]) -> Option<KeyId> {
     KeyId::parse(record.subject().strip_prefix("key:")?).ok()
 }
 
-/// Brings the signature index up to the log (after a crash between a log append and its
-/// index commit, or for a vault whose index file is new).
+/// Brings the signature index up to the log, from its durable watermark (after a crash,
+/// which loses the index commits since the last durable one, or for a vault whose index
+/// file is new), and makes it durable.
 fn catch_up_index(ctx: &DrainCtx) -> Result<u64, Error> {
     let from = {
         let tx = ctx.index.begin_read()?;
@@ -360,6 +389,7 @@ fn catch_up_index(ctx: &DrainCtx) -> Result<u64, Error> {
             .get("indexed")?
             .map_or(0, |v| v.value())
     };
+    ctx.index_durable.store(from, Ordering::Release);
     let log = ctx
         .log
         .lock()
@@ -374,10 +404,13 @@ fn catch_up_index(ctx: &DrainCtx) -> Result<u64, Error> {
                 signed.push((leaf, key));
             }
         }
-        index_signed(&ctx.index, &signed, end)?;
+        index_signed(ctx, &signed, end)?;
         next = end;
     }
     ctx.indexed.store(size, Ordering::Release);
+    if size > from {
+        persist_index(ctx)?;
+    }
     Ok(size)
 }
 
@@ -634,6 +667,7 @@ impl Vault {
             log: log.clone(),
             submitter: config.submitter.clone(),
             indexed: Arc::new(AtomicU64::new(0)),
+            index_durable: AtomicU64::new(0),
         };
         // Bring the index up to the log, then finish any drain a crash interrupted, so
         // the log (and the index) hold every committed record.
@@ -1121,10 +1155,14 @@ impl Vault {
                     results.extend(tickets.into_iter().map(|(t, l)| (t, Ok(l))));
                 }
                 Err(e) => {
+                    // Nothing of this batch commits. Unless the journal refuses appends
+                    // from now on (something reached it), the leaves are free again.
                     let e = e.to_string();
                     results.extend(tickets.into_iter().map(|(t, _)| (t, Err(e.clone()))));
                     results.extend(stored.drain(..).map(|(t, _)| (t, Err(e.clone()))));
-                    failed = Some(e);
+                    if self.journal.is_poisoned() {
+                        failed = Some(e);
+                    }
                     leaf = first;
                 }
             }
@@ -2357,6 +2395,10 @@ impl Drainer {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner);
                         }
                         if st.stop && st.wanted <= drained {
+                            // Closing: what the index holds in memory goes to disk.
+                            if let Err(e) = persist_index(&ctx) {
+                                st.error = Some(e.to_string());
+                            }
                             return;
                         }
                         // Let small amounts accumulate for a moment: every drain is a log
