@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use affix_contract::{
-    ContractContent, ContractEvent, ContractId, Decimal, PartyId, Sha256Digest, Template,
-    verify_chain,
+    ContractContent, ContractEvent, ContractId, Decimal, LoanNote, LprTable, PartyId,
+    Sha256Digest, Template, verify_chain,
 };
 use affix_identity::Date;
 use libfuzzer_sys::fuzz_target;
@@ -74,7 +74,19 @@ fuzz_target!(|data: &[u8]| {
         for template in [Template::loan_note(), Template::generic_contract()] {
             if let Ok(fields) = template.validate(&values, today) {
                 assert_eq!(template.validate(fields.values(), today).as_ref(), Ok(&fields));
+                // A valid loan note has a schedule (or a specific refusal) and a cap check.
+                if let Ok(loan) = LoanNote::from_fields(&fields) {
+                    if let Ok(schedule) = loan.schedule() {
+                        let _ = schedule.canonical_text();
+                    }
+                    let _ = loan.check_rate_cap(&LprTable::builtin(), today);
+                }
             }
+        }
+        // An operator's LPR table text: parses to a table whose canonical text parses
+        // back to the same table.
+        if let Ok(table) = LprTable::parse(text) {
+            assert_eq!(LprTable::parse(&table.canonical_text()).as_ref(), Ok(&table));
         }
     }
 });

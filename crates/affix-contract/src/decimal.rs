@@ -7,6 +7,9 @@ use core::fmt;
 pub const DECIMAL_INTEGER_DIGITS_MAX: usize = 18;
 /// Digits allowed after the decimal point (and the largest field scale).
 pub const DECIMAL_SCALE_MAX: u8 = 18;
+/// 10^[`DECIMAL_INTEGER_DIGITS_MAX`]: the integer part stays below it.
+const INTEGER_BOUND: u128 = 1_000_000_000_000_000_000;
+const _: () = assert!(DECIMAL_INTEGER_DIGITS_MAX == 18 && INTEGER_BOUND == 10u128.pow(18));
 
 /// An exact decimal number `±mantissa × 10^-scale`, with at most
 /// [`DECIMAL_INTEGER_DIGITS_MAX`] integer digits and [`DECIMAL_SCALE_MAX`] fraction
@@ -110,6 +113,28 @@ impl Decimal {
         }
     }
 
+    /// The non-negative value `units × 10^-scale`, written with `scale` fraction digits
+    /// (`from_units(1050, 2)` is `10.50`); `None` beyond the digit limits.
+    pub(crate) fn from_units(units: u128, scale: u8) -> Option<Self> {
+        if scale > DECIMAL_SCALE_MAX || units / 10u128.pow(u32::from(scale)) >= INTEGER_BOUND {
+            return None;
+        }
+        Some(Self {
+            negative: false,
+            mantissa: units,
+            scale,
+        })
+    }
+
+    /// The value as a whole number of `10^-scale` units (`10.5` at scale 2 is `1050`);
+    /// `None` if it is negative or has more fraction digits than `scale`.
+    pub(crate) fn to_units(self, scale: u8) -> Option<u128> {
+        if self.negative {
+            return None;
+        }
+        self.with_scale(scale).map(|d| d.mantissa)
+    }
+
     /// The value × 10^18 as an `i128` (exact: at most 36 digits).
     fn scaled_18(&self) -> i128 {
         let magnitude = self.mantissa * 10u128.pow(u32::from(DECIMAL_SCALE_MAX - self.scale));
@@ -205,5 +230,22 @@ mod tests {
         assert_eq!(d("1.5").with_scale(2).unwrap().to_string(), "1.50");
         assert_eq!(d("1.50").with_scale(1).unwrap().to_string(), "1.5");
         assert!(d("1.55").with_scale(1).is_none());
+    }
+
+    #[test]
+    fn converts_to_and_from_units() {
+        assert_eq!(Decimal::from_units(1050, 2).unwrap().to_string(), "10.50");
+        assert_eq!(Decimal::from_units(0, 2).unwrap().to_string(), "0.00");
+        assert_eq!(d("10.5").to_units(2), Some(1050));
+        assert_eq!(d("3").to_units(2), Some(300));
+        assert_eq!(d("0.005").to_units(2), None);
+        assert_eq!(d("-1").to_units(2), None);
+        let max = 10u128.pow(20) - 1; // 999999999999999999.99
+        assert_eq!(
+            Decimal::from_units(max, 2).unwrap().to_string(),
+            "999999999999999999.99"
+        );
+        assert!(Decimal::from_units(max + 1, 2).is_none());
+        assert!(Decimal::from_units(1, 19).is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! The crate's one error type.
 
-use crate::{ContractStatus, PartyId, PartyStatus};
+use affix_identity::Date;
+
+use crate::{ContractStatus, Decimal, PartyId, PartyStatus};
 
 /// Errors from templates, contract content, transitions, decoding and chain verification.
 ///
@@ -80,6 +82,64 @@ pub enum Error {
     InvalidContent {
         /// What was wrong.
         reason: &'static str,
+    },
+
+    /// Malformed input: an LPR table that breaks a rule of [`crate::LprTable`]; `line` is
+    /// the 1-based line of the text form (or position in the entry list), 0 for the
+    /// table as a whole.
+    #[error("invalid LPR table at line {line}: {reason}")]
+    LprTableInvalid {
+        /// Where the problem is.
+        line: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+
+    /// Misuse: loan terms outside what the loan note template accepts (only possible
+    /// for a [`crate::LoanNote`] built by hand).
+    #[error("invalid loan terms: {reason}")]
+    LoanTermsInvalid {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Misuse: the LPR table is not vouched for on the date asked: the operator must
+    /// bring it up to date (a rate may have been published since).
+    #[error(
+        "the LPR table is checked only through {checked_through}, not {on}: update it with the latest one-year LPR"
+    )]
+    LprTableOutdated {
+        /// The date asked.
+        on: Date,
+        /// The table's last vouched-for date.
+        checked_through: Date,
+    },
+
+    /// Policy refusal: the loan note's annual rate is above the legal cap for private
+    /// lending, four times the one-year LPR in force when the contract is made
+    /// ([`crate::RATE_CAP_RULE`]). The rate itself is not repeated (document content).
+    #[error(
+        "annual rate above the legal cap of {cap_percent}% (4 × the one-year LPR of {lpr_percent}% in force on {on}, published {lpr_effective_date}); {rule}",
+        rule = crate::RATE_CAP_RULE
+    )]
+    RateAboveLegalCap {
+        /// The cap in percent.
+        cap_percent: Decimal,
+        /// The one-year LPR it is four times.
+        lpr_percent: Decimal,
+        /// The date that LPR took effect.
+        lpr_effective_date: Date,
+        /// The date the contract is made.
+        on: Date,
+    },
+    /// Policy refusal: no one-year LPR is in force on the date (it is before the
+    /// table's first entry, at the earliest 2019-08-20), so the cap cannot be set and
+    /// the loan note is refused.
+    #[error("no one-year LPR in force on {on} (the table starts {first_effective_date})")]
+    NoLprInForce {
+        /// The date asked.
+        on: Date,
+        /// The table's first effective date.
+        first_effective_date: Date,
     },
 
     /// Policy refusal: the contract is not in a status that allows this step.

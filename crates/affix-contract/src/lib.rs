@@ -8,6 +8,8 @@ mod decimal;
 mod error;
 mod id;
 mod loan;
+mod lpr;
+mod schedule;
 mod template;
 
 pub use content::{
@@ -23,6 +25,11 @@ pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
 pub use loan::{LoanNote, RepaymentMethod};
+pub use lpr::{
+    LPR_ENTRIES_MAX, LPR_TABLE_BYTES_MAX, LprEntry, LprTable, RATE_CAP_LPR_MULTIPLE, RATE_CAP_RULE,
+    RateCap,
+};
+pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, TERM_MONTHS_MAX};
 pub use template::{
     Currency, ENUM_OPTIONS_MAX, FIELD_NAME_BYTES_MAX, FIELD_VALUE_BYTES_MAX, FIELDS_MAX, FieldSpec,
     FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, MONEY_YUAN_MAX,

@@ -1,9 +1,10 @@
-//! The typed view of a validated loan note: where the rate cap and schedules will go.
+//! The typed view of a validated loan note, its legal rate cap and its repayment
+//! schedule.
 
 use affix_identity::Date;
 
 use crate::template::parse_date;
-use crate::{Decimal, Error, LOAN_NOTE_ID, ValidatedFields};
+use crate::{Decimal, Error, LOAN_NOTE_ID, LprTable, RateCap, Schedule, ValidatedFields};
 
 /// How a loan is repaid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,11 +17,22 @@ pub enum RepaymentMethod {
     EqualPrincipal,
 }
 
+impl RepaymentMethod {
+    /// The loan note template's value: `bullet`, `equal_instalments` or
+    /// `equal_principal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bullet => "bullet",
+            Self::EqualInstalments => "equal_instalments",
+            Self::EqualPrincipal => "equal_principal",
+        }
+    }
+}
+
 /// The terms of a loan note, typed, from fields that passed the loan note template.
 ///
-/// **Extension point**: the legal interest-rate cap (four times the one-year LPR at
-/// signing) and the repayment schedule need data this crate does not have yet; they will
-/// take a `LoanNote` and return a refusal or a schedule. Nothing here checks them.
+/// [`LoanNote::check_rate_cap`] checks the rate against the law;
+/// [`LoanNote::schedule`] computes the repayment schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoanNote {
     /// The principal in yuan, scale 2.
@@ -75,5 +87,39 @@ impl LoanNote {
             term_months,
             repayment_method,
         })
+    }
+
+    /// Checks the annual rate against the legal cap for private lending: four times the
+    /// one-year LPR in force on `on`, the date the contract is made
+    /// ([`crate::RATE_CAP_RULE`]). At the cap is allowed; above it (by as little as
+    /// 0.01 %) is [`Error::RateAboveLegalCap`]. `table` supplies the LPR:
+    /// [`Error::NoLprInForce`] before its first entry, [`Error::LprTableOutdated`] after
+    /// the date it is vouched for.
+    pub fn check_rate_cap(&self, table: &LprTable, on: Date) -> Result<RateCap, Error> {
+        let (lpr, cap_percent) = table.cap_percent(on)?;
+        if self.annual_rate_percent > cap_percent {
+            return Err(Error::RateAboveLegalCap {
+                cap_percent,
+                lpr_percent: lpr.one_year_percent,
+                lpr_effective_date: lpr.effective_date,
+                on,
+            });
+        }
+        Ok(RateCap {
+            on,
+            lpr,
+            cap_percent,
+            annual_rate_percent: self.annual_rate_percent,
+        })
+    }
+
+    /// The repayment schedule (rules and rounding: the crate documentation, "The
+    /// repayment schedule").
+    /// [`Error::LoanTermsInvalid`] if the terms are outside what the loan note template
+    /// accepts (the fields are public, so they are checked again): principal above 0
+    /// and at most [`crate::MONEY_YUAN_MAX`] yuan in fen, rate 0 to 100 % in hundredths,
+    /// term 1 to 360 months, last due date at most 9999-12-31.
+    pub fn schedule(&self) -> Result<Schedule, Error> {
+        crate::schedule::compute(self)
     }
 }

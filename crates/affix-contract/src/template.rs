@@ -416,8 +416,11 @@ impl Template {
     }
 
     /// The loan note (借条): lender, borrower, principal, annual rate, start date, term,
-    /// repayment method, purpose. The legal rate cap and repayment schedules are not
-    /// checked here: [`crate::LoanNote`] is the typed view where they will go.
+    /// repayment method, purpose. The legal rate cap and the repayment schedule are not
+    /// checked here (they need a date and an LPR table): take the validated fields to
+    /// [`crate::LoanNote::from_fields`], then
+    /// [`check_rate_cap`](crate::LoanNote::check_rate_cap) and
+    /// [`schedule`](crate::LoanNote::schedule).
     pub fn loan_note() -> Self {
         let name = |max_chars| FieldType::Text {
             max_chars,

@@ -16,7 +16,7 @@
 //! nodes = ["https://node-a.example:8443", "https://node-b.example:8443"]
 //! verifier_keys = "/etc/affix/verifier-keys"
 //!
-//! [vault]                   # default: key file <data_dir>/vault/master.key
+//! [vault]                   # default: key file <data_dir>/vault-master.key
 //! master = "pkcs11"
 //! pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"
 //! pkcs11_token = "affix"
@@ -96,7 +96,7 @@ pub struct VaultConfig {
     /// `file` (default) or `pkcs11`.
     #[serde(default)]
     pub master: Option<String>,
-    /// The key file (default `<data_dir>/vault/master.key`).
+    /// The key file (default `<data_dir>/vault-master.key`).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
     /// PKCS#11 module path.

@@ -1,10 +1,15 @@
 //! The evidence loop: submits queued evidence records (events with `submitted = 0`) to
 //! the ledger in batches, then collects their receipts and stores them.
 //!
-//! Events are queued in the same transaction as the step they record, so a crash
-//! between a step and its submission loses nothing: the loop picks the event up at the
-//! next start. Submission is idempotent on the ledger side (a record is identified by
-//! its leaf hash), so a crash between submission and marking resubmits harmlessly.
+//! `events.submitted` is 0 while a record is queued, then the time (Unix ms) it was
+//! handed to the ledger. Events are queued in the same transaction as the step they
+//! record, so a crash between a step and its submission loses nothing. The ledger
+//! accepting a record (202) is not yet the record being logged: until a receipt proves
+//! it, the record can still be lost (a node killed with the record in its mempool).
+//! So a record without a receipt is submitted again [`RESUBMIT_AFTER_MS`] after its
+//! last submission, and every record without a receipt is requeued at start
+//! ([`requeue_unreceipted`]). Submission is idempotent on the ledger side (a record is
+//! identified by its leaf hash), so resubmitting what was in fact logged is harmless.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +21,9 @@ use crate::Error;
 use crate::service::Platform;
 use crate::store::i;
 
+/// A record without a receipt this long after its submission is submitted again.
+pub const RESUBMIT_AFTER_MS: u64 = 10_000;
+
 /// Records per submission batch.
 const BATCH: i64 = 2_000;
 /// Receipts waited for per round.
@@ -24,6 +32,9 @@ const RECEIPTS_PER_ROUND: i64 = 2_000;
 /// Runs until the process ends: submit what is queued, fetch receipts, sleep until
 /// woken or a second passes.
 pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
+    if let Err(e) = requeue_unreceipted(&platform).await {
+        tracing::warn!(error = %e, "requeueing unreceipted records failed");
+    }
     loop {
         let mut busy = false;
         match submit_once(&platform, &ledger).await {
@@ -42,6 +53,19 @@ pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
             let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
         }
     }
+}
+
+/// Requeues every record the ledger has not receipted (at start: whatever a node
+/// accepted before a crash may not have been logged).
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn requeue_unreceipted(platform: &Platform) -> Result<u64, Error> {
+    let done =
+        sqlx::query("UPDATE events SET submitted = 0 WHERE submitted > 0 AND receipt IS NULL")
+            .execute(platform.store.pool())
+            .await?;
+    Ok(done.rows_affected())
 }
 
 /// Submits one batch of queued records; returns how many.
@@ -85,8 +109,9 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
     let mut tx = platform.store.pool().begin().await?;
     for ((contract, seq), s) in keys.iter().zip(&submitted) {
         sqlx::query(
-            "UPDATE events SET submitted = 1, leaf_hash = $1 WHERE contract_id = $2 AND seq = $3",
+            "UPDATE events SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4",
         )
+        .bind(i(platform.now_ms_pub().max(1)))
         .bind(s.leaf_hash.to_vec())
         .bind(contract)
         .bind(*seq)
@@ -103,7 +128,7 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
 /// [`Error::Ledger`], [`Error::Db`].
 pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
     let rows = sqlx::query(
-        "SELECT contract_id, seq, leaf_hash FROM events WHERE submitted = 1 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1",
+        "SELECT contract_id, seq, leaf_hash, submitted FROM events WHERE submitted > 0 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1",
     )
     .bind(RECEIPTS_PER_ROUND)
     .fetch_all(platform.store.pool())
@@ -121,6 +146,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
             r.try_get::<String, _>("contract_id")?,
             r.try_get::<i64, _>("seq")?,
             leaf,
+            r.try_get::<i64, _>("submitted")?,
         ));
     }
     // The first wait covers the time to the next quorum checkpoint; the rest are then
@@ -128,7 +154,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     let started = std::time::Instant::now();
     let mut got = Vec::new();
     for chunk in wanted.chunks(64) {
-        let fetches = chunk.iter().map(|(c, s, leaf)| {
+        let fetches = chunk.iter().map(|(c, s, leaf, _)| {
             let ledger = ledger.clone();
             let leaf = *leaf;
             let (c, s) = (c.clone(), *s);
@@ -137,7 +163,7 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
                 (c, s, r)
             }
         });
-        for (c, s, r) in futures_join_all(fetches).await {
+        for (c, s, r) in futures::future::join_all(fetches).await {
             match r {
                 Ok(Some(receipt)) => got.push((c, s, receipt.text().to_owned())),
                 Ok(None) => {}
@@ -148,6 +174,33 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     platform
         .stages
         .record(crate::stages::Stage::LedgerReceipts, started);
+    // Records still without a receipt long after their submission go back to the queue.
+    let now = platform.now_ms_pub();
+    let stale: Vec<_> = wanted
+        .iter()
+        .filter(|(c, s, _, at)| {
+            u64::try_from(*at).unwrap_or(0) + RESUBMIT_AFTER_MS <= now
+                && !got.iter().any(|(gc, gs, _)| gc == c && gs == s)
+        })
+        .collect();
+    if !stale.is_empty() {
+        tracing::info!(
+            records = stale.len(),
+            "resubmitting records without receipts"
+        );
+        let mut tx = platform.store.pool().begin().await?;
+        for (c, s, _, at) in &stale {
+            sqlx::query(
+                "UPDATE events SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL",
+            )
+            .bind(c)
+            .bind(*s)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
     if got.is_empty() {
         return Ok(0);
     }
@@ -162,15 +215,4 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     }
     tx.commit().await?;
     Ok(got.len())
-}
-
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<F> = futures.collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Poll them together.
-    let joined = futures::future::join_all(handles).await;
-    out.extend(joined);
-    out
 }

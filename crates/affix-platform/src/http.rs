@@ -36,6 +36,9 @@ use crate::{Error, unix_ms};
 pub const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Longest idempotency key.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+/// Requests handled at once; more are refused with 503 `busy` (never queued without
+/// bound).
+pub const IN_FLIGHT_MAX: usize = 1024;
 /// Callers tracked by the rate limiter before the oldest are forgotten.
 const RATE_TABLE_MAX: usize = 100_000;
 
@@ -46,6 +49,7 @@ pub struct Api {
     /// The ledger's verifier-keys text (for bundles and `/v1/ledger/verifier-keys`).
     pub verifier_keys: String,
     limiter: RateLimiter,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Api {
@@ -55,6 +59,7 @@ impl Api {
             platform,
             verifier_keys,
             limiter: RateLimiter::new(requests_per_minute),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_MAX)),
         }
     }
 }
@@ -318,7 +323,16 @@ fn parse_contract_id(text: &str) -> Result<ContractId, Problem> {
 struct Caller(Principal);
 
 async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+    let Ok(_permit) = api.in_flight.clone().try_acquire_owned() else {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("more than {IN_FLIGHT_MAX} requests in flight; retry shortly"),
+        );
+        p.retry_after = Some(1);
+        return p.into_response();
+    };
+    let path = request.uri().path().to_owned();
     if path == "/healthz"
         || path == "/openapi.json"
         || path == "/v1/ca"
@@ -385,6 +399,30 @@ async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: N
                 format!("this operation needs {needs}"),
             )
             .into_response();
+        }
+    }
+    if path.starts_with("/v1/vault/") {
+        // The vault API: tenant admins and members; the tenant is the key's.
+        let Principal::Member {
+            tenant,
+            role: Role::Admin | Role::Member,
+            ..
+        } = &principal
+        else {
+            return Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the vault API takes a tenant API key of the admin or member role",
+            )
+            .into_response();
+        };
+        match affix_vault::TenantId::new(tenant) {
+            Ok(t) => {
+                request
+                    .extensions_mut()
+                    .insert(crate::vault_api::VaultTenant(t));
+            }
+            Err(e) => return Problem::from(Error::Vault(e)).into_response(),
         }
     }
     request.extensions_mut().insert(Caller(principal));
@@ -546,9 +584,13 @@ async fn idempotency(State(api): State<Arc<Api>>, request: Request, next: Next) 
     Response::from_parts(rparts, Body::from(rbytes))
 }
 
-/// The API router.
-pub fn router(api: Arc<Api>) -> Router {
-    Router::new()
+/// The API router (the vault API nested at `/v1/vault`).
+///
+/// # Errors
+/// If the vault's signing queue cannot start.
+pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
+    let vault = crate::vault_api::router(api.platform.vault.clone())?;
+    Ok(Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi))
         .route("/v1/ca", get(ca))
@@ -579,10 +621,11 @@ pub fn router(api: Arc<Api>) -> Router {
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint").into_response()
         })
+        .with_state(api.clone())
+        .nest("/v1/vault", vault)
         .layer(middleware::from_fn_with_state(api.clone(), idempotency))
         .layer(middleware::from_fn_with_state(api.clone(), authenticate))
-        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .with_state(api)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX)))
 }
 
 fn caller(request_caller: Option<axum::Extension<Caller>>) -> Result<Principal, Problem> {

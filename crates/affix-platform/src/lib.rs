@@ -32,6 +32,7 @@ pub mod server;
 pub mod service;
 pub mod stages;
 pub mod store;
+pub mod vault_api;
 pub mod webhooks;
 
 pub use config::Config;

@@ -274,6 +274,79 @@ pub const OPERATIONS: &[Operation] = &[
         "Deliveries",
     ),
     op(
+        "post",
+        "/v1/vault/owners/{owner}/credentials",
+        "vaultRegisterCredential",
+        "Vault: register an owner's authenticator (first one at enrolment; later ones authorized by an existing one)",
+        Auth::ApiKey,
+        Some("VaultCredentialIn"),
+        201,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/vault/keys",
+        "vaultCreateKey",
+        "Vault: create a key for an owner (Ed25519, ECDSA P-256, secp256k1, SM2)",
+        Auth::ApiKey,
+        Some("VaultKeyIn"),
+        201,
+        "Object",
+    ),
+    op(
+        "get",
+        "/v1/vault/keys/{id}",
+        "vaultKey",
+        "Vault: a key's public description",
+        Auth::ApiKey,
+        None,
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/vault/keys/{id}/sign",
+        "vaultSign",
+        "Vault: sign a message or digest under the owner's fresh authorization; the use is recorded",
+        Auth::ApiKey,
+        Some("VaultSignIn"),
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/vault/keys/{id}/disable",
+        "vaultDisable",
+        "Vault: disable a key (owner's authorization)",
+        Auth::ApiKey,
+        Some("VaultAuthorizationIn"),
+        200,
+        "Object",
+    ),
+    op(
+        "post",
+        "/v1/vault/keys/{id}/grants",
+        "vaultGrant",
+        "Vault: delegate signing under limits (owner's authorization)",
+        Auth::ApiKey,
+        Some("VaultGrantIn"),
+        201,
+        "Object",
+    ),
+    Operation {
+        query: &[("from", "integer"), ("limit", "integer")],
+        ..op(
+            "get",
+            "/v1/vault/keys/{id}/audit",
+            "vaultAudit",
+            "Vault: every use of a key, as evidence records",
+            Auth::ApiKey,
+            None,
+            200,
+            "Object",
+        )
+    },
+    op(
         "get",
         "/v1/invite",
         "invite",
@@ -409,7 +482,7 @@ fn schemas() -> Value {
             ("title", string()),
             (
                 "status",
-                json!({"enum": ["draft", "sent", "effective", "declined", "revoked", "expired"]}),
+                json!({"enum": ["draft", "sent", "partially_signed", "effective", "declined", "revoked", "expired"]}),
             ),
             (
                 "content_digest",
@@ -503,6 +576,12 @@ fn schemas() -> Value {
         "WebhookIn": object(&["url"], &[("url", json!({"type": "string", "format": "uri"}))]),
         "Webhook": object(&["id", "url", "created_ms"], &[("id", string()), ("url", string()), ("secret", string()), ("created_ms", integer())]),
         "Deliveries": object(&["deliveries"], &[("deliveries", json!({"type": "array", "items": {"type": "object"}}))]),
+        "VaultAuthorization": {"type": "object", "description": "An authorization: {tenant, action, key, payload_kind, digest, grant, nonce, expires_ms, credential, signature} (hex bytes); see docs/formats.md, Authorization statement v1"},
+        "VaultCredentialIn": object(&["kind", "public_key"], &[("kind", json!({"enum": ["ed25519", "ecdsa-p256"]})), ("public_key", string()), ("authorization", schema_ref("VaultAuthorization"))]),
+        "VaultKeyIn": object(&["owner", "algorithm"], &[("owner", string()), ("algorithm", json!({"enum": ["ed25519", "ecdsa-p256", "ecdsa-secp256k1", "sm2"]}))]),
+        "VaultSignIn": object(&["authorization"], &[("message_b64", string()), ("prehash_hex", string()), ("authorization", schema_ref("VaultAuthorization"))]),
+        "VaultAuthorizationIn": object(&["authorization"], &[("authorization", schema_ref("VaultAuthorization"))]),
+        "VaultGrantIn": {"type": "object", "required": ["grantee", "not_after_ms", "max_uses", "purpose", "created_ms", "authorization"]},
         "SignIn": object(&["device_signature"], &[("device_signature", json!({"type": "string", "contentEncoding": "base64", "description": "Ed25519 signature of the statement bytes by the enrolled device"}))]),
     })
 }
@@ -564,29 +643,38 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         responses.insert(o.ok.to_string(), ok);
         if o.auth != Auth::Public {
-            responses.insert("401".into(), problem_response("No or unknown token"));
-            responses.insert(
-                "403".into(),
-                problem_response("The caller's role or party may not do this"),
-            );
-            responses.insert("429".into(), problem_response("Rate limited (Retry-After)"));
-        }
-        if o.body.is_some() || o.method == "post" {
-            responses.insert("400".into(), problem_response("Malformed request"));
-            responses.insert(
-                "409".into(),
-                problem_response("Conflicts with the current state"),
-            );
-            responses.insert(
-                "422".into(),
-                problem_response("Well-formed but refused (invalid fields, ID number, code)"),
-            );
-        }
-        if o.path.contains('{') || o.auth == Auth::Invite {
-            responses.insert(
-                "404".into(),
-                problem_response("No such object in the caller's tenant"),
-            );
+            // Every authenticated operation can meet every refusal of the API's
+            // conventions; listing them all keeps clients (and schemathesis) honest.
+            for (status, what) in [
+                (
+                    "400",
+                    "Malformed request: JSON, query, path id or Idempotency-Key",
+                ),
+                ("401", "No or unknown token"),
+                ("403", "The caller's role or party may not do this"),
+                ("404", "No such object in the caller's tenant"),
+                (
+                    "409",
+                    "Conflicts with the current state (or the idempotency key is in flight)",
+                ),
+                ("410", "Expired: invite, code or prepared signature"),
+                ("413", "Body over its limit"),
+                ("415", "Wrong content type"),
+                (
+                    "422",
+                    "Well-formed but refused (invalid fields, ID number, code, reused idempotency key)",
+                ),
+                ("429", "Rate limited (Retry-After)"),
+                ("502", "A notification could not be handed over"),
+                (
+                    "503",
+                    "Busy, or the ledger is unreachable, or receipts pending (Retry-After)",
+                ),
+            ] {
+                if status != o.ok.to_string() {
+                    responses.insert(status.into(), problem_response(what));
+                }
+            }
         }
         operation.insert("responses".into(), Value::Object(responses));
         let entry = paths

@@ -276,7 +276,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         ledger.verifier_keys_text().to_owned(),
         config.limits.requests_per_minute,
     ));
-    let app = router(api);
+    let app = router(&api)?;
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP server stopped");

@@ -28,7 +28,7 @@ pub(crate) fn node(config: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn init_tracing() {
+fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AFFIX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

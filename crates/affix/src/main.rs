@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_platform;
 mod bench_vault;
 mod consortium;
 mod demo;
@@ -17,7 +18,6 @@ mod locallog;
 mod pki;
 mod serve;
 mod vault_cli;
-mod vault_http;
 mod verify;
 
 use std::path::PathBuf;
@@ -39,7 +39,8 @@ enum Command {
     /// SQLite, a single-authority ledger in process, a vault with a key-file master key,
     /// the CA and TSA, e-mail to a file outbox unless SMTP is configured.
     Serve {
-        /// TOML configuration (see docs/platform.md); AFFIX_* variables override it.
+        /// TOML configuration (the keys are listed at the top of
+        /// crates/affix-platform/src/config.rs); AFFIX_* variables override it.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Listen address (default 127.0.0.1:8080).
@@ -393,6 +394,10 @@ enum BenchCommand {
     /// The key vault: 10M keys created, authorized signatures per algorithm beside the raw
     /// signing rate, latency at half load, and SoftHSM2 over PKCS#11 as a peer.
     Vault(bench_vault::VaultBench),
+    /// The signing platform in process: complete two-party contract flows through the
+    /// HTTP API (throughput, closed loop; signing latency, open loop) with the stage
+    /// breakdown (see scripts/bench-platform.sh).
+    Platform(bench_platform::PlatformBench),
 }
 
 /// `affix device ...`.
@@ -615,6 +620,9 @@ fn main() -> ExitCode {
             concurrency,
         }) => bench::etcd(&endpoints, records, concurrency).map_err(Failure::from),
         Command::Bench(BenchCommand::Vault(args)) => bench_vault::run(&args).map_err(Failure::from),
+        Command::Bench(BenchCommand::Platform(args)) => {
+            bench_platform::run(&args).map_err(Failure::from)
+        }
         Command::Mirror {
             from,
             dir,

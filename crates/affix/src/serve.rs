@@ -14,7 +14,16 @@ pub(crate) fn serve(
     listen: Option<&str>,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    crate::consortium::init_tracing();
+    // The consensus engine logs every view at info; the platform's own info is what an
+    // operator reads.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AFFIX_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,commonware_consensus=warn,commonware_p2p=warn,commonware_storage=warn,commonware_runtime=warn,commonware_broadcast=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
     let mut config = affix_platform::Config::load(config)?;
     if let Some(l) = listen {
         config.listen = l.parse().with_context(|| format!("--listen {l:?}"))?;
@@ -92,7 +101,10 @@ pub(crate) fn verify_bundle(
     };
     let root = {
         use der::DecodePem as _;
-        x509_cert::Certificate::from_pem(&root_pem)
+        // Tolerate surrounding whitespace (a PEM saved by a shell pipeline often ends
+        // in a blank line).
+        let trimmed = String::from_utf8_lossy(&root_pem).trim().to_owned() + "\n";
+        x509_cert::Certificate::from_pem(trimmed.as_bytes())
             .map_err(|e| Failure::Error(anyhow!("CA root: {e}")))?
     };
     let verified = affix_platform::bundle::verify(&bytes, &policy, &[root])

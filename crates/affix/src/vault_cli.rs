@@ -47,7 +47,7 @@ use clap::{Args, Subcommand};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use crate::vault_http::AuthorizationJson;
+use affix_platform::vault_api::AuthorizationJson;
 
 /// Keys per `create_keys` call: each batch is one durable commit, then printed.
 const CREATE_BATCH: u64 = 10_000;
@@ -573,7 +573,7 @@ pub(crate) fn run(cmd: VaultCommand) -> Result<()> {
         } => {
             let keys = read_api_keys(&api_keys)?;
             let opened = open_vault(&vault)?;
-            crate::vault_http::serve(Arc::new(opened), keys, listen)
+            serve_http(Arc::new(opened), keys, listen)
         }
         VaultCommand::ApiKey { tenant, file } => api_key(&tenant, &file),
         VaultCommand::DeviceKey { tenant, owner, out } => {
@@ -1930,4 +1930,29 @@ fn parse_digest(s: &str) -> Result<[u8; 32], String> {
     let mut d = [0u8; 32];
     hex::decode_to_slice(s, &mut d).map_err(|_| "expected 64 hex digits".to_owned())?;
     Ok(d)
+}
+
+/// `affix vault serve`: the vault API alone under `/v1`, tenants from the API-key file;
+/// serves until killed; prints the address on stderr.
+fn serve_http(
+    vault: Arc<Vault>,
+    api_keys: std::collections::HashMap<[u8; 32], TenantId>,
+    listen: std::net::SocketAddr,
+) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let api = affix_platform::vault_api::router(vault)?;
+        let app = axum::Router::new()
+            .nest("/v1", api)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(api_keys),
+                affix_platform::vault_api::api_key_layer,
+            ));
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        eprintln!("affix vault: http://{}", listener.local_addr()?);
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
 }

@@ -1,39 +1,41 @@
-//! The vault's HTTP API (`affix vault serve`).
+//! The vault's HTTP API: mounted at `/v1/vault` in the platform server (tenant API keys
+//! of the admin and member roles) and served alone by `affix vault serve` (API keys
+//! from a file) under `/v1`.
 //!
-//! Every request carries `Authorization: Bearer <API key>`; the key's SHA-256 names the
-//! tenant (from the API-key file), never the request body. Bytes travel as lowercase hex
+//! The tenant always comes from the caller's API key (a [`VaultTenant`] request
+//! extension put there by the server's authentication layer), never from the body. Bytes travel as lowercase hex
 //! (messages as base64), bodies are JSON of at most [`MAX_BODY_BYTES`], errors are
 //! `application/problem+json` (RFC 9457). Vault calls fsync, so they run on the blocking
 //! pool.
 //!
+//! Paths below are relative to the mount point.
+//!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | POST | `/v1/owners/{owner}/credentials` | `{kind, public_key, authorization?}` | 201 `{credential}` |
-//! | POST | `/v1/keys` | `{owner, algorithm}` | 201 `{id, algorithm, public_key, evidence_leaf}` |
-//! | GET | `/v1/keys/{id}` | | `{id, owner, algorithm, public_key, created_ms, disabled}` |
-//! | POST | `/v1/keys/{id}/sign` | `{message_b64 \| prehash_hex, authorization}` | `{signature, recovery_id?, evidence_leaf}` |
-//! | POST | `/v1/keys/{id}/disable` | `{authorization}` | `{id, disabled}` |
-//! | POST | `/v1/keys/{id}/grants` | `{grantee, not_after_ms, max_uses, purpose, created_ms, authorization}` | 201 `{grant}` |
-//! | GET | `/v1/keys/{id}/audit?from=&limit=` | | `{entries: [...]}` |
+//! | POST | `/owners/{owner}/credentials` | `{kind, public_key, authorization?}` | 201 `{credential}` |
+//! | POST | `/keys` | `{owner, algorithm}` | 201 `{id, algorithm, public_key, evidence_leaf}` |
+//! | GET | `/keys/{id}` | | `{id, owner, algorithm, public_key, created_ms, disabled}` |
+//! | POST | `/keys/{id}/sign` | `{message_b64 \| prehash_hex, authorization}` | `{signature, recovery_id?, evidence_leaf}` |
+//! | POST | `/keys/{id}/disable` | `{authorization}` | `{id, disabled}` |
+//! | POST | `/keys/{id}/grants` | `{grantee, not_after_ms, max_uses, purpose, created_ms, authorization}` | 201 `{grant}` |
+//! | GET | `/keys/{id}/audit?from=&limit=` | | `{entries: [...]}` |
 //!
 //! An authorization in JSON ([`AuthorizationJson`], the one place it is defined):
 //! `{tenant, action, key, payload_kind, digest, grant, nonce, expires_ms, credential,
 //! signature}` with ids and bytes in hex and `key`/`grant` null when absent.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use affix_vault::{
     Action, Algorithm, Authorization, CredentialId, CredentialKind, GrantId, GrantRecord, KeyId,
     OwnerId, Payload, SignQueue, SignQueueConfig, SignRequest, Statement, TenantId, Vault,
 };
-use anyhow::Context as _;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -42,10 +44,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::vault_cli::now_ms;
+fn now_ms() -> u64 {
+    crate::unix_ms(std::time::SystemTime::now())
+}
+
+/// The tenant of the request, established by the server's authentication layer.
+#[derive(Debug, Clone)]
+pub struct VaultTenant(pub TenantId);
 
 /// Largest request body.
-pub(crate) const MAX_BODY_BYTES: usize = 128 * 1024;
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// Most audit entries in one answer.
 const MAX_AUDIT_LIMIT: usize = 1000;
@@ -53,7 +61,7 @@ const MAX_AUDIT_LIMIT: usize = 1000;
 /// An authorization as JSON: the statement's fields and the signature, bytes in hex.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AuthorizationJson {
+pub struct AuthorizationJson {
     tenant: String,
     action: String,
     key: Option<String>,
@@ -217,72 +225,71 @@ struct Server {
     vault: Arc<Vault>,
     /// Signing requests are batched here (batch verification, one commit per batch).
     queue: SignQueue,
-    /// SHA-256 of each API key → its tenant.
-    api_keys: HashMap<[u8; 32], TenantId>,
 }
 
-/// The API's routes over `vault`, with tenants authenticated by `api_keys`.
-fn router(vault: Arc<Vault>, api_keys: HashMap<[u8; 32], TenantId>) -> anyhow::Result<Router> {
+/// The vault API's routes (paths relative to the mount point). Requests must carry a
+/// [`VaultTenant`] extension: put it there with the server's authentication layer
+/// ([`api_key_layer`] for a standalone server).
+///
+/// # Errors
+/// If the signing queue cannot start.
+pub fn router(vault: Arc<Vault>) -> Result<Router, affix_vault::Error> {
     let queue = SignQueue::start(vault.clone(), Arc::new(now_ms), SignQueueConfig::default())?;
-    let state = Arc::new(Server {
-        vault,
-        queue,
-        api_keys,
-    });
+    let state = Arc::new(Server { vault, queue });
     Ok(Router::new()
-        .route("/v1/owners/{owner}/credentials", post(register_credential))
-        .route("/v1/keys", post(create_key))
-        .route("/v1/keys/{id}", get(key_info))
-        .route("/v1/keys/{id}/sign", post(sign))
-        .route("/v1/keys/{id}/disable", post(disable))
-        .route("/v1/keys/{id}/grants", post(grant))
-        .route("/v1/keys/{id}/audit", get(audit))
+        .route("/owners/{owner}/credentials", post(register_credential))
+        .route("/keys", post(create_key))
+        .route("/keys/{id}", get(key_info))
+        .route("/keys/{id}/sign", post(sign))
+        .route("/keys/{id}/disable", post(disable))
+        .route("/keys/{id}/grants", post(grant))
+        .route("/keys/{id}/audit", get(audit))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state))
 }
 
-/// `affix vault serve`: serves until killed; prints the address on stderr.
-pub(crate) fn serve(
-    vault: Arc<Vault>,
-    api_keys: HashMap<[u8; 32], TenantId>,
-    listen: SocketAddr,
-) -> anyhow::Result<()> {
-    let app = router(vault, api_keys)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("listening on {listen}"))?;
-        eprintln!("affix vault: http://{}", listener.local_addr()?);
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
-}
-
-/// The tenant of the request's API key.
-fn tenant_of(server: &Server, headers: &HeaderMap) -> Result<TenantId, Problem> {
+/// For a standalone vault server: authenticates `Authorization: Bearer <API key>`
+/// against `api_keys` (SHA-256 of each key → its tenant) and puts the [`VaultTenant`]
+/// into the request.
+pub async fn api_key_layer(
+    State(api_keys): State<Arc<HashMap<[u8; 32], TenantId>>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let unauthenticated = |detail: &str| {
         Problem::new(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
             detail.to_owned(),
         )
+        .into_response()
     };
-    let value = headers
+    let Some(key) = request
+        .headers()
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("send Authorization: Bearer <API key>"))?;
-    let key = value
-        .to_str()
-        .ok()
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthenticated("send Authorization: Bearer <API key>"))?;
+    else {
+        return unauthenticated("send Authorization: Bearer <API key>");
+    };
     let digest: [u8; 32] = Sha256::digest(key.trim().as_bytes()).into();
-    server
-        .api_keys
-        .get(&digest)
-        .cloned()
-        .ok_or_else(|| unauthenticated("unknown API key"))
+    let Some(tenant) = api_keys.get(&digest).cloned() else {
+        return unauthenticated("unknown API key");
+    };
+    request.extensions_mut().insert(VaultTenant(tenant));
+    next.run(request).await
+}
+
+/// The tenant the authentication layer established.
+fn tenant_of(tenant: Option<axum::Extension<VaultTenant>>) -> Result<TenantId, Problem> {
+    tenant.map(|t| t.0.0).ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "send Authorization: Bearer <API key>".to_owned(),
+        )
+    })
 }
 
 /// A JSON body, or a problem (413 over the limit, 400 for anything unparsable).
@@ -326,10 +333,10 @@ struct CredentialBody {
 async fn register_credential(
     State(s): State<Arc<Server>>,
     Path(owner): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let owner = OwnerId::parse(&owner)?;
     let body: CredentialBody = json_body(body)?;
     let kind = CredentialKind::from_name(&body.kind)?;
@@ -364,10 +371,10 @@ struct CreateKeyBody {
 
 async fn create_key(
     State(s): State<Arc<Server>>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let body: CreateKeyBody = json_body(body)?;
     let owner = OwnerId::parse(&body.owner)?;
     let algorithm = Algorithm::from_name(&body.algorithm)?;
@@ -384,9 +391,9 @@ async fn create_key(
 async fn key_info(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let id = KeyId::parse(&id)?;
     let vault = s.vault.clone();
     let info = blocking(move || Ok(vault.key(&tenant, &id)?)).await?;
@@ -412,10 +419,10 @@ struct SignBody {
 async fn sign(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let key = KeyId::parse(&id)?;
     let body: SignBody = json_body(body)?;
     let payload = match (&body.message_b64, &body.prehash_hex) {
@@ -465,10 +472,10 @@ struct AuthorizedBody {
 async fn disable(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let key = KeyId::parse(&id)?;
     let body: AuthorizedBody = json_body(body)?;
     let authorization = body.authorization.parse()?;
@@ -491,10 +498,10 @@ struct GrantBody {
 async fn grant(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let key = KeyId::parse(&id)?;
     let body: GrantBody = json_body(body)?;
     let record = GrantRecord {
@@ -522,10 +529,10 @@ struct AuditQuery {
 async fn audit(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    tenant: Option<axum::Extension<VaultTenant>>,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
-    let tenant = tenant_of(&s, &headers)?;
+    let tenant = tenant_of(tenant)?;
     let key = KeyId::parse(&id)?;
     let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let from = query.from.unwrap_or(0);

@@ -1,0 +1,780 @@
+//! The signing ceremony, party side: identity check and device enrolment, view,
+//! consent, handwritten-signature image, prepared statement, signature.
+
+use super::*;
+
+/// Wraps the client-signed authorization so the vault's `signature::Signer` handle uses
+/// it for exactly the payload it was prepared for.
+struct DeviceAuthorization {
+    authorization: Authorization,
+}
+
+impl Authorizer for DeviceAuthorization {
+    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+        let ours = &self.authorization.statement;
+        if statement.digest != ours.digest
+            || statement.key != ours.key
+            || statement.payload_kind != ours.payload_kind
+            || statement.tenant != ours.tenant
+        {
+            return Err(affix_vault::Error::Unauthorized(
+                "the signed statement is not for this payload".into(),
+            ));
+        }
+        Ok(self.authorization.clone())
+    }
+}
+
+/// Captures the statement the vault handle would have authorized (to learn the digest
+/// of the CMS signed attributes), and refuses it.
+struct Capture(Mutex<Option<Statement>>);
+
+impl Authorizer for &Capture {
+    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(statement);
+        }
+        Err(affix_vault::Error::Unauthorized("prepare only".into()))
+    }
+}
+
+fn system_now_ms() -> u64 {
+    unix_ms(SystemTime::now())
+}
+
+/// A prepared signature as stored: statement fields and the CMS signing time.
+struct Prepared {
+    statement: Statement,
+    signing_time_ms: u64,
+}
+
+impl Prepared {
+    fn encode(&self) -> Vec<u8> {
+        let s = &self.statement;
+        let mut out = Vec::with_capacity(128);
+        out.push(1); // version
+        out.extend_from_slice(&self.signing_time_ms.to_be_bytes());
+        out.extend_from_slice(&s.key.map_or([0; 16], |k| k.0));
+        out.extend_from_slice(&s.digest);
+        out.extend_from_slice(&s.nonce);
+        out.extend_from_slice(&s.expires_ms.to_be_bytes());
+        out.extend_from_slice(&s.credential.0);
+        out
+    }
+
+    fn decode(bytes: &[u8], tenant: &TenantId) -> Result<Self, Error> {
+        let bad = || Error::Internal("stored prepared signature does not decode".into());
+        if bytes.len() != 1 + 8 + 16 + 32 + 16 + 8 + 16 || bytes[0] != 1 {
+            return Err(bad());
+        }
+        let take = |from: usize, n: usize| &bytes[from..from + n];
+        let arr16 = |b: &[u8]| <[u8; 16]>::try_from(b).map_err(|_| bad());
+        let arr8 = |b: &[u8]| <[u8; 8]>::try_from(b).map_err(|_| bad());
+        let signing_time_ms = u64::from_be_bytes(arr8(take(1, 8))?);
+        let key = KeyId(arr16(take(9, 16))?);
+        let digest = <[u8; 32]>::try_from(take(25, 32)).map_err(|_| bad())?;
+        let nonce = arr16(take(57, 16))?;
+        let expires_ms = u64::from_be_bytes(arr8(take(73, 8))?);
+        let credential = CredentialId(arr16(take(81, 16))?);
+        Ok(Self {
+            statement: Statement {
+                tenant: tenant.clone(),
+                action: Action::Sign,
+                key: Some(key),
+                payload_kind: 1,
+                digest,
+                grant: None,
+                nonce,
+                expires_ms,
+                credential,
+            },
+            signing_time_ms,
+        })
+    }
+}
+
+impl Platform {
+    // ----- the signing ceremony (party side) -------------------------------------------
+
+    async fn party_context(
+        &self,
+        who: &Principal,
+    ) -> Result<(String, ContractId, PartyId, ContractRow, PartyRow), Error> {
+        let (tenant, id, party) = who.party()?;
+        let row = self.load(tenant, id).await?;
+        let me = self
+            .parties_of(id)
+            .await?
+            .into_iter()
+            .find(|p| p.party == party)
+            .ok_or_else(|| Error::NotFound("party".into()))?;
+        Ok((tenant.to_owned(), id, party, row, me))
+    }
+
+    /// The contract as the invited party sees it, with the document.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless a party.
+    pub async fn invite_view(
+        &self,
+        who: &Principal,
+    ) -> Result<(ContractView, String, Option<Vec<u8>>), Error> {
+        let (_, id, party, ..) = self.party_context(who).await?;
+        let view = self.contract_view(who, id).await?;
+        let document: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT document FROM contracts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(self.store.pool())
+                .await?;
+        Ok((view, party.to_string(), document))
+    }
+
+    /// Sends a one-time code to the party's e-mail address.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] within [`OTP_RESEND_MS`] of the last code; contract
+    /// refusals (not sent, final).
+    pub async fn start_email_check(&self, who: &Principal) -> Result<u64, Error> {
+        let (_, id, party, row, me) = self.party_context(who).await?;
+        match row.contract.party_status(party) {
+            Some(PartyStatus::Invited) => {}
+            Some(other) => {
+                return Err(conflict(
+                    "wrong-step",
+                    format!(
+                        "identity checks are for invited parties; this party is {}",
+                        party_status_name(other)
+                    ),
+                ));
+            }
+            None => return Err(Error::NotFound("party".into())),
+        }
+        let now = self.now_ms();
+        let stored: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        .flatten();
+        if let Some(bytes) = stored
+            && let Ok(old) = OtpChallenge::decode(&bytes)
+            && now < old.issued_at_ms() + OTP_RESEND_MS
+        {
+            return Err(Error::RateLimited {
+                retry_after_s: (old.issued_at_ms() + OTP_RESEND_MS - now).div_ceil(1000),
+            });
+        }
+        let email: String = sqlx::query_scalar("SELECT email FROM persons WHERE id = $1")
+            .bind(&me.person)
+            .fetch_one(self.store.pool())
+            .await?;
+        let address = EmailAddress::parse(&email)?;
+        let policy = OtpPolicy::new(6, 10 * 60 * 1000, 5)?;
+        let (challenge, code) =
+            OtpChallenge::issue(&address, &me.salt, policy, now, &mut OsSeeded::new()?)?;
+        upsert_party_state(
+            self.store.pool(),
+            id,
+            party,
+            "otp",
+            Some(challenge.encode()),
+        )
+        .await?;
+        self.mail(
+            &email,
+            "identity.code",
+            "Your Affix signing code",
+            &format!(
+                "Your one-time code is {}\n\nIt is valid for 10 minutes. Nobody from the platform will ask you for it.",
+                code.expose_code()
+            ),
+        )
+        .await?;
+        Ok(challenge.expires_at_ms())
+    }
+
+    /// Checks the party's one-time code and enrols the party's signing device: on a
+    /// person's first check the vault registers `device_public_key` (Ed25519) as the
+    /// person's credential, creates the person's P-256 signing key and the CA certifies
+    /// it. Records the identity-verified event (the result digest only).
+    ///
+    /// # Errors
+    /// [`Error::Identity`] for a wrong, expired or spent code; [`Error::Conflict`] if the
+    /// person already enrolled another device.
+    pub async fn finish_email_check(
+        &self,
+        who: &Principal,
+        code: &str,
+        device_public_key: Option<[u8; 32]>,
+    ) -> Result<ContractView, Error> {
+        let (tenant, id, party, row, me) = self.party_context(who).await?;
+        let now = self.now_ms();
+        let stored: Vec<u8> = sqlx::query_scalar(
+            "SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        .flatten()
+        .ok_or_else(|| {
+            conflict(
+                "no-code",
+                "request a code first (POST /v1/invite/identity/email)",
+            )
+        })?;
+        let mut challenge = OtpChallenge::decode(&stored)
+            .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
+        let verified = challenge.verify(code, now);
+        // Attempts count even when the code is wrong: store the challenge either way.
+        upsert_party_state(
+            self.store.pool(),
+            id,
+            party,
+            "otp",
+            Some(challenge.encode()),
+        )
+        .await?;
+        let identity = verified?;
+        // Refused before enrolment if the state machine would refuse the step.
+        row.contract.verify_identity(party, &identity, now)?;
+        self.enrol(&tenant, &me.person, device_public_key).await?;
+        self.commit_step(&tenant, id, row, |c, now| {
+            c.verify_identity(party, &identity, now)
+        })
+        .await?;
+        self.contract_view(who, id).await
+    }
+
+    /// Registers the person's device credential, signing key and certificate on first
+    /// need (one at a time per process).
+    async fn enrol(
+        &self,
+        tenant: &str,
+        person: &str,
+        device_public_key: Option<[u8; 32]>,
+    ) -> Result<(), Error> {
+        let _guard = self.enrol_lock.lock().await;
+        let row = sqlx::query(
+            "SELECT name, credential_id, credential_public_key, vault_key FROM persons WHERE id = $1",
+        )
+        .bind(person)
+        .fetch_one(self.store.pool())
+        .await?;
+        let name: String = row.try_get("name")?;
+        let existing: Option<Vec<u8>> = row.try_get("credential_public_key")?;
+        let vault_key: Option<String> = row.try_get("vault_key")?;
+        let vt = vault_tenant(tenant)?;
+        let owner = owner_of(person)?;
+        match (existing, device_public_key) {
+            (Some(known), Some(given)) if known != given => {
+                return Err(conflict(
+                    "device-mismatch",
+                    "this person already enrolled another signing device; use it, or recover access",
+                ));
+            }
+            (Some(_), _) => {}
+            (None, None) => {
+                return Err(invalid(
+                    "missing-device-key",
+                    "first identity check: send `device_public_key` (Ed25519, base64) of the signing device",
+                ));
+            }
+            (None, Some(given)) => {
+                let vault = self.vault.clone();
+                let vt2 = vt.clone();
+                let now = self.now_ms();
+                let credential = tokio::task::spawn_blocking(move || {
+                    vault.register_credential(
+                        &vt2,
+                        owner,
+                        CredentialKind::Ed25519,
+                        &given,
+                        None,
+                        now,
+                    )
+                })
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+                sqlx::query(
+                    "UPDATE persons SET credential_id = $1, credential_public_key = $2 WHERE id = $3",
+                )
+                .bind(credential.to_string())
+                .bind(given.to_vec())
+                .bind(person)
+                .execute(self.store.pool())
+                .await?;
+            }
+        }
+        if vault_key.is_none() {
+            let vault = self.vault.clone();
+            let now = self.now_ms();
+            let vt2 = vt.clone();
+            let key = tokio::task::spawn_blocking(move || {
+                vault.create_key(&vt2, owner, Algorithm::EcdsaP256, now)
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+            let cert = self
+                .authority
+                .issue_person(&name, &key.public_key, SystemTime::now())?;
+            sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
+                .bind(key.id.to_string())
+                .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
+                .bind(person)
+                .execute(self.store.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records that the party was shown the content with `content_digest`.
+    ///
+    /// # Errors
+    /// Contract refusals (wrong step, wrong digest).
+    pub async fn view(&self, who: &Principal, content_digest: &str) -> Result<ContractView, Error> {
+        self.party_step(who, content_digest, |c, p, d, now| c.view(p, d, now))
+            .await
+    }
+
+    /// Records the party's consent to sign electronically.
+    ///
+    /// # Errors
+    /// Contract refusals.
+    pub async fn consent(
+        &self,
+        who: &Principal,
+        content_digest: &str,
+    ) -> Result<ContractView, Error> {
+        self.party_step(who, content_digest, |c, p, d, now| c.consent(p, d, now))
+            .await
+    }
+
+    /// The party declines.
+    ///
+    /// # Errors
+    /// Contract refusals.
+    pub async fn decline(&self, who: &Principal) -> Result<ContractView, Error> {
+        let (tenant, id, party, row, _) = self.party_context(who).await?;
+        self.commit_step(&tenant, id, row, |c, now| c.decline(party, now))
+            .await?;
+        self.contract_view(who, id).await
+    }
+
+    async fn party_step(
+        &self,
+        who: &Principal,
+        content_digest: &str,
+        step: impl Fn(
+            &Contract,
+            PartyId,
+            Sha256Digest,
+            u64,
+        ) -> Result<(Contract, ContractEvent), affix_contract::Error>,
+    ) -> Result<ContractView, Error> {
+        let digest = Sha256Digest::parse_hex(content_digest)
+            .map_err(|_| invalid("invalid-digest", "content_digest must be 64 hex digits"))?;
+        let (tenant, id, party, row, _) = self.party_context(who).await?;
+        self.commit_step(&tenant, id, row, |c, now| step(c, party, digest, now))
+            .await?;
+        self.contract_view(who, id).await
+    }
+
+    /// Stores the party's handwritten signature image (a PNG of at most
+    /// [`SIGNATURE_IMAGE_BYTES_MAX`] bytes); its digest goes into the signed event.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`], [`Error::Invalid`] for a non-PNG.
+    pub async fn put_signature_image(
+        &self,
+        who: &Principal,
+        png: Vec<u8>,
+    ) -> Result<String, Error> {
+        if png.len() > SIGNATURE_IMAGE_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "signature image",
+                max: SIGNATURE_IMAGE_BYTES_MAX,
+            });
+        }
+        check_png(&png)?;
+        let (_, id, party, row, _) = self.party_context(who).await?;
+        if row.contract.status().is_final() {
+            return Err(conflict("contract-final", "the contract is no longer open"));
+        }
+        let digest = hex::encode(sha256(&png));
+        upsert_party_state(self.store.pool(), id, party, "image", Some(png)).await?;
+        Ok(digest)
+    }
+
+    /// Prepares the party's signature: checks the state machine would accept it now,
+    /// builds the CMS signed attributes over the canonical content with the party's
+    /// certificate, and returns the vault authorization statement the party's device
+    /// must sign.
+    ///
+    /// # Errors
+    /// Contract refusals (not consented, not your turn); [`Error::Conflict`] without a
+    /// signature image.
+    pub async fn prepare_signature(&self, who: &Principal) -> Result<PreparedSignature, Error> {
+        let (tenant, id, party, row, me) = self.party_context(who).await?;
+        let now = self.now_ms();
+        let digest = row.contract.content_digest();
+        // Dry run of the transition with placeholder digests: refuses early exactly as
+        // the real step would (turn, status, expiry).
+        let placeholder = Sha256Digest::from_bytes([0; 32]);
+        row.contract.sign(
+            party,
+            digest,
+            SignatureEvidence {
+                signature_image: placeholder,
+                cms_signature: placeholder,
+                signer_certificate: placeholder,
+                timestamp_token: placeholder,
+            },
+            now,
+        )?;
+        let image: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT image FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        .flatten();
+        if image.is_none() {
+            return Err(conflict(
+                "no-signature-image",
+                "upload the handwritten signature first (PUT /v1/invite/signature-image)",
+            ));
+        }
+        let (key, credential, cert) = self.signer_of(&me.person).await?;
+        let vt = vault_tenant(&tenant)?;
+        let content = row.contract.content().encode();
+        // Whole seconds: the CMS signing-time attribute has second precision.
+        let signing_time_ms = now / 1000 * 1000;
+        let capture = Capture(Mutex::new(None));
+        {
+            let signer = self
+                .vault
+                .p256_signer(&vt, key, None, &capture, system_now_ms)?;
+            let _ = affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
+                &content,
+                &signer,
+                &cert,
+                &[self.authority.issuing().clone()],
+                system_time(signing_time_ms),
+            );
+        }
+        let captured = capture
+            .0
+            .lock()
+            .map_err(|_| Error::Internal("capture lock".into()))?
+            .take()
+            .ok_or_else(|| Error::Internal("CMS builder did not ask for a signature".into()))?;
+        let statement = Statement {
+            tenant: vt.clone(),
+            action: Action::Sign,
+            key: Some(key),
+            payload_kind: captured.payload_kind,
+            digest: captured.digest,
+            grant: None,
+            nonce: affix_vault::fresh_nonce()?,
+            expires_ms: now + PREPARED_LIFETIME_MS,
+            credential,
+        };
+        let prepared = Prepared {
+            statement: statement.clone(),
+            signing_time_ms,
+        };
+        upsert_party_state(
+            self.store.pool(),
+            id,
+            party,
+            "prepared",
+            Some(prepared.encode()),
+        )
+        .await?;
+        Ok(PreparedSignature {
+            statement: base64::Engine::encode(&b64(), statement.to_bytes()),
+            payload_digest: hex::encode(statement.digest),
+            key_id: key.to_string(),
+            credential_id: credential.to_string(),
+            expires_ms: statement.expires_ms,
+            content_digest: digest.to_string(),
+        })
+    }
+
+    async fn signer_of(&self, person: &str) -> Result<(KeyId, CredentialId, Certificate), Error> {
+        let row =
+            sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
+                .bind(person)
+                .fetch_one(self.store.pool())
+                .await?;
+        let key: Option<String> = row.try_get("vault_key")?;
+        let credential: Option<String> = row.try_get("credential_id")?;
+        let cert: Option<Vec<u8>> = row.try_get("certificate")?;
+        match (key, credential, cert) {
+            (Some(k), Some(c), Some(cert)) => Ok((
+                KeyId::parse(&k)?,
+                CredentialId::parse(&c)?,
+                Certificate::from_der(&cert)
+                    .map_err(|e| Error::Internal(format!("stored certificate: {e}")))?,
+            )),
+            _ => Err(conflict(
+                "not-enrolled",
+                "the signer has no signing key yet: verify identity first",
+            )),
+        }
+    }
+
+    /// Signs: the party's device signature over the prepared statement authorizes the
+    /// vault to sign the CMS signed attributes; the CMS signature gets an RFC 3161
+    /// time-stamp; the signed event records the digests of image, CMS signature,
+    /// certificate and token. The last signature makes the contract effective.
+    ///
+    /// A crash before the database commit leaves the party unsigned (the vault's usage
+    /// record shows the attempt); preparing and signing again completes.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] without a prepared signature; [`Error::Expired`];
+    /// [`Error::Vault`] when the device signature does not verify.
+    pub async fn sign(
+        &self,
+        who: &Principal,
+        device_signature: &[u8],
+    ) -> Result<ContractView, Error> {
+        let (tenant, id, party, row, me) = self.party_context(who).await?;
+        let vt = vault_tenant(&tenant)?;
+        let state = sqlx::query(
+            "SELECT prepared, image FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(|| conflict("not-prepared", "prepare the signature first"))?;
+        let prepared: Option<Vec<u8>> = state.try_get("prepared")?;
+        let image: Option<Vec<u8>> = state.try_get("image")?;
+        let prepared = Prepared::decode(
+            &prepared.ok_or_else(|| conflict("not-prepared", "prepare the signature first"))?,
+            &vt,
+        )?;
+        let image = image
+            .ok_or_else(|| conflict("no-signature-image", "upload the signature image first"))?;
+        let now = self.now_ms();
+        if prepared.statement.expires_ms <= now {
+            return Err(Error::Expired(
+                "the prepared signature expired; prepare again".into(),
+            ));
+        }
+        if device_signature.len() != 64 {
+            return Err(invalid(
+                "invalid-signature",
+                "the device signature is 64 bytes (Ed25519)",
+            ));
+        }
+        let (key, _, cert) = self.signer_of(&me.person).await?;
+        let authorization = DeviceAuthorization {
+            authorization: Authorization {
+                statement: prepared.statement.clone(),
+                signature: device_signature.to_vec(),
+            },
+        };
+        let content = row.contract.content().encode();
+        let vault = self.vault.clone();
+        let issuing = self.authority.issuing().clone();
+        let cert2 = cert.clone();
+        let vt2 = vt.clone();
+        let signing_time = system_time(prepared.signing_time_ms);
+        let started = std::time::Instant::now();
+        let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
+            let signer = vault.p256_signer(&vt2, key, None, authorization, system_now_ms)?;
+            affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
+                &content,
+                &signer,
+                &cert2,
+                &[issuing],
+                signing_time,
+            )
+            .map_err(|e| match e {
+                affix_cms::Error::SigningFailed(inner) => Error::Vault(
+                    affix_vault::Error::Unauthorized(format!("the vault refused: {inner}")),
+                ),
+                other => Error::Pki(other.to_string()),
+            })
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        let parsed =
+            affix_cms::DetachedSignature::from_der(&cms).map_err(|e| Error::Pki(e.to_string()))?;
+        self.stages.record(crate::stages::Stage::VaultCms, started);
+        let started = std::time::Instant::now();
+        let token = self
+            .authority
+            .timestamp(parsed.signature_value(), SystemTime::now())?;
+        self.stages.record(crate::stages::Stage::Tsa, started);
+        let cms = affix_cms::add_timestamp(&cms, &token).map_err(|e| Error::Pki(e.to_string()))?;
+        let cert_der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;
+        let evidence = SignatureEvidence {
+            signature_image: Sha256Digest::from_bytes(sha256(&image)),
+            cms_signature: Sha256Digest::from_bytes(sha256(&cms)),
+            signer_certificate: Sha256Digest::from_bytes(sha256(&cert_der)),
+            timestamp_token: Sha256Digest::from_bytes(sha256(&token)),
+        };
+        // Another party of a parallel contract may append an event between our load and
+        // our commit: the signature stays valid (it covers the content, not the chain),
+        // so the step is replayed on the new state, a few times at most.
+        let started = std::time::Instant::now();
+        let mut row = row;
+        let mut attempt = 0;
+        loop {
+            let now = self.now_ms();
+            let (next, event) =
+                row.contract
+                    .sign(party, row.contract.content_digest(), evidence, now)?;
+            match self
+                .commit_signature(
+                    &tenant, id, party, &row, &next, &event, &cms, &cert_der, &token, &image, now,
+                )
+                .await
+            {
+                Err(Error::Conflict {
+                    kind: "concurrent-change",
+                    ..
+                }) if attempt < STEP_RETRIES => {
+                    attempt += 1;
+                    row = self.load(&tenant, id).await?;
+                }
+                other => break other?,
+            }
+        }
+        self.stages.record(crate::stages::Stage::Database, started);
+        self.evidence_wake.notify_one();
+        self.contract_view(who, id).await
+    }
+}
+
+/// How often a step is replayed on a contract that changed under it.
+const STEP_RETRIES: u32 = 5;
+
+impl Platform {
+    /// The signed event, the signature and the cleared prepared statement, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)] // one transaction's parts
+    async fn commit_signature(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        party: PartyId,
+        row: &ContractRow,
+        next: &Contract,
+        event: &ContractEvent,
+        cms: &[u8],
+        cert_der: &[u8],
+        token: &[u8],
+        image: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let mut tx = self.store.pool().begin().await?;
+        self.append_event(&mut tx, tenant, id, row.event_count, next, event)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .bind(cms.to_vec())
+        .bind(cert_der.to_vec())
+        .bind(token.to_vec())
+        .bind(image.to_vec())
+        .bind(i(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE party_state SET prepared = NULL WHERE contract_id = $1 AND party_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies `step` to the contract's current state and appends its event, replaying
+    /// it on a fresh load when another step got there first.
+    async fn commit_step(
+        &self,
+        tenant: &str,
+        id: ContractId,
+        row: ContractRow,
+        step: impl Fn(&Contract, u64) -> Result<(Contract, ContractEvent), affix_contract::Error>,
+    ) -> Result<(), Error> {
+        let mut row = row;
+        let mut attempt = 0;
+        loop {
+            let now = self.now_ms();
+            let (next, event) = step(&row.contract, now)?;
+            let mut tx = self.store.pool().begin().await?;
+            match self
+                .append_event(&mut tx, tenant, id, row.event_count, &next, &event)
+                .await
+            {
+                Err(Error::Conflict {
+                    kind: "concurrent-change",
+                    ..
+                }) if attempt < STEP_RETRIES => {
+                    drop(tx);
+                    attempt += 1;
+                    row = self.load(tenant, id).await?;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    tx.commit().await?;
+                    self.evidence_wake.notify_one();
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+async fn upsert_party_state(
+    pool: &sqlx::AnyPool,
+    id: ContractId,
+    party: PartyId,
+    column: &'static str,
+    value: Option<Vec<u8>>,
+) -> Result<(), Error> {
+    // `column` is one of our constants, never input.
+    let sql = format!(
+        "INSERT INTO party_state (contract_id, party_id, {column}) VALUES ($1, $2, $3) \
+         ON CONFLICT (contract_id, party_id) DO UPDATE SET {column} = excluded.{column}"
+    );
+    sqlx::query(&sql)
+        .bind(id.to_string())
+        .bind(party.to_string())
+        .bind(value)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A PNG: the signature, then an IHDR chunk with a sane size.
+fn check_png(bytes: &[u8]) -> Result<(), Error> {
+    const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let bad = |why: &str| invalid("invalid-image", format!("not a PNG image: {why}"));
+    if bytes.len() < 33 || bytes[..8] != SIGNATURE {
+        return Err(bad("missing PNG signature"));
+    }
+    if &bytes[12..16] != b"IHDR" {
+        return Err(bad("first chunk is not IHDR"));
+    }
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    if width == 0 || height == 0 || width > 8192 || height > 8192 {
+        return Err(bad("width and height must be 1 to 8192"));
+    }
+    Ok(())
+}

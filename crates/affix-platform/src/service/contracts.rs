@@ -1,0 +1,720 @@
+//! Contracts: creation from templates, the step transaction (event, state, evidence
+//! outbox, webhooks), loading and replay, listing, sending, revoking, expiry.
+
+use super::*;
+
+impl Platform {
+    // ----- contracts -------------------------------------------------------------------
+
+    /// Creates a contract in Draft from a template (admins and members).
+    ///
+    /// # Errors
+    /// [`Error::Fields`] listing every bad field; [`Error::Invalid`]; [`Error::NotFound`]
+    /// for unknown people; [`Error::TooLarge`] for the document.
+    pub async fn create_contract(
+        &self,
+        who: &Principal,
+        new: NewContract,
+    ) -> Result<ContractView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let template = template_by_name(&new.template)?;
+        let mut fields = new.fields.clone();
+        if let Some(document) = &new.document {
+            if document.len() > DOCUMENT_BYTES_MAX {
+                return Err(Error::TooLarge {
+                    what: "document",
+                    max: DOCUMENT_BYTES_MAX,
+                });
+            }
+            if new.template != "generic_contract" {
+                return Err(invalid(
+                    "unexpected-document",
+                    "only the generic contract carries an uploaded document",
+                ));
+            }
+            fields.insert("document_sha256".into(), hex::encode(sha256(document)));
+        } else if new.template == "generic_contract" {
+            return Err(invalid(
+                "missing-document",
+                "the generic contract needs the document (base64 in `document`)",
+            ));
+        }
+        let document_name = new
+            .document_name
+            .as_deref()
+            .map(|n| check_name("document name", n))
+            .transpose()?;
+        let now = self.now_ms();
+        let validated = template.validate(&fields, Date::from_unix_ms_china(now))?;
+        if new.parties.len() < 2 {
+            return Err(invalid(
+                "too-few-parties",
+                "a contract needs an initiator and at least one other party",
+            ));
+        }
+        let mut rng = OsSeeded::new()?;
+        let mut parties = Vec::with_capacity(new.parties.len());
+        let mut rows = Vec::with_capacity(new.parties.len());
+        for (n, person_id) in new.parties.iter().enumerate() {
+            let row =
+                sqlx::query("SELECT name, email FROM persons WHERE id = $1 AND tenant_id = $2")
+                    .bind(person_id)
+                    .bind(&tenant)
+                    .fetch_optional(self.store.pool())
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("person {person_id}")))?;
+            let name: String = row.try_get("name")?;
+            let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
+            let salt = random_bytes::<32>()?;
+            let id = PartyId::random(&mut rng);
+            parties.push(Party {
+                id,
+                role: if n == 0 {
+                    affix_contract::Role::Initiator
+                } else {
+                    affix_contract::Role::Signer
+                },
+                display_name: name,
+                identity: email.commitment(&salt),
+            });
+            rows.push((id, person_id.clone(), salt));
+        }
+        let days = new.expires_in_days.unwrap_or(DEFAULT_EXPIRY_DAYS);
+        if days == 0 || days > MAX_EXPIRY_DAYS {
+            return Err(invalid(
+                "invalid-expiry",
+                format!("expires_in_days must be 1 to {MAX_EXPIRY_DAYS}"),
+            ));
+        }
+        let id = ContractId::random(&mut rng);
+        let content = ContractContent::new(
+            id,
+            validated,
+            parties,
+            if new.parallel {
+                SigningOrder::Parallel
+            } else {
+                SigningOrder::Sequential
+            },
+            now + days * 86_400_000,
+        )?;
+        let title = content
+            .fields()
+            .get("title")
+            .cloned()
+            .unwrap_or_else(|| template.title().to_owned());
+        let (contract, event) = Contract::create(content.clone(), now)?;
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO contracts (id, tenant_id, template_id, title, status, content, document, document_name, event_count, head, created_ms, updated_ms, expires_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11)",
+        )
+        .bind(id.to_string())
+        .bind(&tenant)
+        .bind(new.template.as_str())
+        .bind(&title)
+        .bind(status_name(contract.status()))
+        .bind(content.encode())
+        .bind(new.document.clone())
+        .bind(document_name)
+        .bind(contract.head().as_bytes().to_vec())
+        .bind(i(now))
+        .bind(i(content.expires_ms()))
+        .execute(&mut *tx)
+        .await?;
+        for (position, (party, person, salt)) in rows.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contract_parties (contract_id, party_id, tenant_id, person_id, position, role, salt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id.to_string())
+            .bind(party.to_string())
+            .bind(&tenant)
+            .bind(person)
+            .bind(i(position as u64))
+            .bind(if position == 0 { "initiator" } else { "signer" })
+            .bind(salt.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.append_event(&mut tx, &tenant, id, 0, &contract, &event)
+            .await?;
+        tx.commit().await?;
+        self.evidence_wake.notify_one();
+        self.audit(Some(&tenant), who, "contract.create", &id.to_string())
+            .await?;
+        self.contract_view(who, id).await
+    }
+
+    /// Appends `event` (number `seq`) and the new state in `tx`; refuses when another
+    /// step got there first.
+    pub(super) async fn append_event(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
+        id: ContractId,
+        seq: u64,
+        contract: &Contract,
+        event: &ContractEvent,
+    ) -> Result<(), Error> {
+        let now = event.at_ms();
+        let record = event.to_evidence(&self.submitter)?.encode();
+        let updated = sqlx::query(
+            "UPDATE contracts SET status = $1, event_count = $2, head = $3, updated_ms = $4 WHERE id = $5 AND event_count = $6",
+        )
+        .bind(status_name(contract.status()))
+        .bind(i(seq + 1))
+        .bind(contract.head().as_bytes().to_vec())
+        .bind(i(now))
+        .bind(id.to_string())
+        .bind(i(seq))
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(conflict(
+                "concurrent-change",
+                "the contract changed meanwhile; retry",
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO events (contract_id, seq, bytes, record, submitted) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(id.to_string())
+        .bind(i(seq))
+        .bind(event.encode())
+        .bind(record)
+        .execute(&mut **tx)
+        .await?;
+        let body = serde_json::json!({
+            "contract_id": id.to_string(),
+            "seq": seq,
+            "kind": event.kind().evidence_kind(),
+            "status": status_name(contract.status()),
+            "party": event.actor().map(|a| a.party.to_string()),
+            "at_ms": event.at_ms(),
+            "event_hash": event.hash().to_string(),
+        })
+        .to_string();
+        self.queue_webhooks(tx, tenant, event.kind().evidence_kind(), &body, now)
+            .await?;
+        self.webhook_wake.notify_one();
+        Ok(())
+    }
+
+    /// Loads a contract of `tenant` and replays its chain against the stored head.
+    pub(super) async fn load(&self, tenant: &str, id: ContractId) -> Result<ContractRow, Error> {
+        let row = sqlx::query(
+            "SELECT tenant_id, content, head, event_count, created_ms, updated_ms FROM contracts WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(tenant)
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("contract {id}")))?;
+        let content = ContractContent::decode(&row.try_get::<Vec<u8>, _>("content")?)
+            .map_err(|e| Error::Internal(format!("stored content of {id}: {e}")))?;
+        let head: Vec<u8> = row.try_get("head")?;
+        let head = Sha256Digest::from_bytes(
+            head.try_into()
+                .map_err(|_| Error::Internal(format!("stored head of {id}")))?,
+        );
+        let events = self.events_of(id).await?;
+        let decoded = events
+            .iter()
+            .map(|(bytes, ..)| ContractEvent::decode(bytes))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(format!("stored events of {id}: {e}")))?;
+        let chain = verify_chain(&content, &decoded, &head)
+            .map_err(|e| Error::Internal(format!("stored chain of {id} does not verify: {e}")))?;
+        Ok(ContractRow {
+            contract: chain.contract().clone(),
+            event_count: u(row.try_get("event_count")?),
+            created_ms: u(row.try_get("created_ms")?),
+            updated_ms: u(row.try_get("updated_ms")?),
+        })
+    }
+
+    /// (event bytes, record bytes, leaf hash, receipt) in order.
+    #[allow(clippy::type_complexity)]
+    pub(super) async fn events_of(
+        &self,
+        id: ContractId,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>, Option<Vec<u8>>, Option<String>)>, Error> {
+        let rows = sqlx::query(
+            "SELECT bytes, record, leaf_hash, receipt FROM events WHERE contract_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("bytes")?,
+                    r.try_get("record")?,
+                    r.try_get("leaf_hash")?,
+                    r.try_get("receipt")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) async fn parties_of(&self, id: ContractId) -> Result<Vec<PartyRow>, Error> {
+        let rows = sqlx::query(
+            "SELECT party_id, person_id, salt FROM contract_parties WHERE contract_id = $1 ORDER BY position",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let party: String = r.try_get("party_id")?;
+                let salt: Vec<u8> = r.try_get("salt")?;
+                Ok(PartyRow {
+                    party: PartyId::parse(&party)?,
+                    person: r.try_get("person_id")?,
+                    salt: salt
+                        .try_into()
+                        .map_err(|_| Error::Internal("stored party salt".into()))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn tenant_reader<'p>(&self, who: &'p Principal) -> Result<&'p str, Error> {
+        who.member(&[Role::Admin, Role::Member, Role::Regulator])
+    }
+
+    /// A contract of the caller's tenant, or the caller's own contract for a party.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Forbidden`].
+    pub async fn contract_view(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<ContractView, Error> {
+        let tenant = match who {
+            Principal::Party {
+                tenant, contract, ..
+            } if *contract == id => tenant.as_str(),
+            Principal::Party { .. } => return Err(Error::NotFound(format!("contract {id}"))),
+            _ => self.tenant_reader(who)?,
+        };
+        let row = self.load(tenant, id).await?;
+        let template: String =
+            sqlx::query_scalar("SELECT template_id FROM contracts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(self.store.pool())
+                .await?;
+        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        let regulator = matches!(
+            who,
+            Principal::Member {
+                role: Role::Regulator,
+                ..
+            }
+        );
+        let people = self.parties_of(id).await?;
+        let content = row.contract.content();
+        let parties = content
+            .parties()
+            .iter()
+            .map(|p| PartyView {
+                id: p.id.to_string(),
+                person_id: people
+                    .iter()
+                    .find(|r| r.party == p.id)
+                    .map(|r| r.person.clone())
+                    .unwrap_or_default(),
+                name: p.display_name.clone(),
+                role: p.role.name().to_owned(),
+                status: row
+                    .contract
+                    .party_status(p.id)
+                    .map_or("unknown", party_status_name)
+                    .to_owned(),
+            })
+            .collect();
+        Ok(ContractView {
+            id: id.to_string(),
+            template,
+            title,
+            status: status_name(row.contract.status()).to_owned(),
+            content_digest: row.contract.content_digest().to_string(),
+            fields: if regulator {
+                None
+            } else {
+                Some(content.fields().clone())
+            },
+            signing_order: match content.signing_order() {
+                SigningOrder::Parallel => "parallel",
+                _ => "sequential",
+            }
+            .to_owned(),
+            parties,
+            events: row.event_count,
+            created_ms: row.created_ms,
+            updated_ms: row.updated_ms,
+            expires_ms: content.expires_ms(),
+        })
+    }
+
+    /// Lists contracts of the caller's tenant, newest first, filtered and paged.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] for a bad filter.
+    pub async fn list_contracts(
+        &self,
+        who: &Principal,
+        filter: &ContractFilter,
+    ) -> Result<ContractPage, Error> {
+        let tenant = self.tenant_reader(who)?.to_owned();
+        let limit = filter.limit.unwrap_or(50);
+        if limit == 0 || limit > PAGE_MAX {
+            return Err(invalid(
+                "invalid-limit",
+                format!("limit must be 1 to {PAGE_MAX}"),
+            ));
+        }
+        let (before_ms, before_id) = match &filter.cursor {
+            None => (i64::MAX, String::from("~")),
+            Some(c) => {
+                let (ms, id) = c
+                    .split_once('.')
+                    .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id)))
+                    .ok_or_else(|| invalid("invalid-cursor", "the cursor is not one we issued"))?;
+                ContractId::parse(id).map_err(|_| invalid("invalid-cursor", "bad cursor id"))?;
+                (ms, id.to_owned())
+            }
+        };
+        if let Some(s) = &filter.status
+            && ![
+                "draft",
+                "sent",
+                "partially_signed",
+                "effective",
+                "declined",
+                "revoked",
+                "expired",
+            ]
+            .contains(&s.as_str())
+        {
+            return Err(invalid("invalid-status", format!("unknown status {s:?}")));
+        }
+        if let Some(t) = &filter.template {
+            template_by_name(t)?;
+        }
+        let mut sql = String::from(
+            "SELECT c.id, c.created_ms FROM contracts c WHERE c.tenant_id = $1 AND (c.created_ms < $2 OR (c.created_ms = $2 AND c.id < $3))",
+        );
+        let mut n = 3;
+        let mut binds: Vec<String> = Vec::new();
+        let mut int_binds: Vec<(usize, i64)> = Vec::new();
+        if let Some(s) = &filter.status {
+            n += 1;
+            sql.push_str(&format!(" AND c.status = ${n}"));
+            binds.push(s.clone());
+        }
+        if let Some(t) = &filter.template {
+            n += 1;
+            sql.push_str(&format!(" AND c.template_id = ${n}"));
+            binds.push(t.clone());
+        }
+        if let Some(p) = &filter.person {
+            n += 1;
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM contract_parties p WHERE p.contract_id = c.id AND p.person_id = ${n})"
+            ));
+            binds.push(p.clone());
+        }
+        let text_binds = binds.len();
+        if let Some(f) = filter.created_from {
+            n += 1;
+            sql.push_str(&format!(" AND c.created_ms >= ${n}"));
+            int_binds.push((n, i(f)));
+        }
+        if let Some(t) = filter.created_to {
+            n += 1;
+            sql.push_str(&format!(" AND c.created_ms < ${n}"));
+            int_binds.push((n, i(t)));
+        }
+        n += 1;
+        sql.push_str(&format!(
+            " ORDER BY c.created_ms DESC, c.id DESC LIMIT ${n}"
+        ));
+        let mut q = sqlx::query(&sql)
+            .bind(&tenant)
+            .bind(before_ms)
+            .bind(before_id);
+        for b in binds.iter().take(text_binds) {
+            q = q.bind(b.clone());
+        }
+        for (_, v) in &int_binds {
+            q = q.bind(*v);
+        }
+        q = q.bind(i64::from(limit) + 1);
+        let rows = q.fetch_all(self.store.pool()).await?;
+        let mut contracts = Vec::new();
+        let mut next = None;
+        for (k, row) in rows.iter().enumerate() {
+            let id: String = row.try_get("id")?;
+            let created: i64 = row.try_get("created_ms")?;
+            if k == limit as usize {
+                break;
+            }
+            if k + 1 == limit as usize && rows.len() > limit as usize {
+                next = Some(format!("{created}.{id}"));
+            }
+            contracts.push(self.contract_view(who, ContractId::parse(&id)?).await?);
+        }
+        Ok(ContractPage { contracts, next })
+    }
+
+    /// A contract's events with their evidence records and receipts.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Forbidden`].
+    pub async fn events(&self, who: &Principal, id: ContractId) -> Result<Vec<EventView>, Error> {
+        self.contract_view(who, id).await?;
+        let mut out = Vec::new();
+        for (seq, (bytes, record, leaf, receipt)) in
+            self.events_of(id).await?.into_iter().enumerate()
+        {
+            let event = ContractEvent::decode(&bytes)
+                .map_err(|e| Error::Internal(format!("stored event: {e}")))?;
+            out.push(EventView {
+                seq: seq as u64,
+                kind: event.kind().evidence_kind().to_owned(),
+                at_ms: event.at_ms(),
+                party: event.actor().map(|a| a.party.to_string()),
+                hash: event.hash().to_string(),
+                event: base64::Engine::encode(&b64(), &bytes),
+                record: base64::Engine::encode(&b64(), &record),
+                leaf_hash: leaf.map(hex::encode),
+                receipt,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends a Draft contract to its parties (admins and members): one invite link per
+    /// party, e-mailed, and returned here once.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] unless Draft; [`Error::NotFound`]; [`Error::Forbidden`].
+    pub async fn send_contract(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<Vec<Invite>, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let row = self.load(&tenant, id).await?;
+        let now = self.now_ms();
+        let initiator = row.contract.content().initiator().id;
+        let (next, event) = row.contract.send(initiator, now)?;
+        let expires = row.contract.content().expires_ms();
+        let mut invites = Vec::new();
+        // Read before the transaction: a second connection taken while the transaction
+        // holds one can exhaust the pool under load.
+        let parties = self.parties_of(id).await?;
+        let mut tx = self.store.pool().begin().await?;
+        for party in parties {
+            let secret = hex::encode(random_bytes::<32>()?);
+            sqlx::query(
+                "UPDATE contract_parties SET invite_hash = $1, invite_expires_ms = $2 WHERE contract_id = $3 AND party_id = $4",
+            )
+            .bind(sha256(secret.as_bytes()).to_vec())
+            .bind(i(expires))
+            .bind(id.to_string())
+            .bind(party.party.to_string())
+            .execute(&mut *tx)
+            .await?;
+            let token = format!("afi_{secret}");
+            invites.push(Invite {
+                party_id: party.party.to_string(),
+                person_id: party.person.clone(),
+                url: format!("{}/sign#{token}", self.public_url),
+                token,
+                expires_ms: expires,
+            });
+        }
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+            .await?;
+        tx.commit().await?;
+        self.evidence_wake.notify_one();
+        let title = self.contract_view(who, id).await?.title;
+        for invite in &invites {
+            let email: String = sqlx::query_scalar("SELECT email FROM persons WHERE id = $1")
+                .bind(&invite.person_id)
+                .fetch_one(self.store.pool())
+                .await?;
+            self.mail(
+                &email,
+                "contract.invite",
+                &format!("Please sign: {title}"),
+                &format!(
+                    "You are invited to sign \"{title}\".\n\nOpen {}\n\nThe link expires at {} (Unix ms). \
+                     You will confirm your identity with a one-time code sent to this address.",
+                    invite.url, invite.expires_ms
+                ),
+            )
+            .await?;
+        }
+        self.audit(Some(&tenant), who, "contract.send", &id.to_string())
+            .await?;
+        Ok(invites)
+    }
+
+    /// Revokes a contract before it takes effect (admins and members, on behalf of the
+    /// initiator).
+    ///
+    /// # Errors
+    /// [`Error::Contract`] when final; [`Error::NotFound`]; [`Error::Forbidden`].
+    pub async fn revoke_contract(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<ContractView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let row = self.load(&tenant, id).await?;
+        let now = self.now_ms();
+        let (next, event) = row
+            .contract
+            .revoke(row.contract.content().initiator().id, now)?;
+        let mut tx = self.store.pool().begin().await?;
+        self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+            .await?;
+        sqlx::query("UPDATE contract_parties SET invite_expires_ms = $1 WHERE contract_id = $2")
+            .bind(i(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.evidence_wake.notify_one();
+        self.audit(Some(&tenant), who, "contract.revoke", &id.to_string())
+            .await?;
+        self.contract_view(who, id).await
+    }
+
+    pub(super) async fn mail(
+        &self,
+        to: &str,
+        event: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), Error> {
+        let notification = Notification::new(
+            NotificationId::random().map_err(|e| Error::Notify(e.to_string()))?,
+            Recipient::Email(
+                affix_notify::EmailAddress::parse(to).map_err(|e| Error::Notify(e.to_string()))?,
+            ),
+            affix_notify::EventType::parse(event).map_err(|e| Error::Notify(e.to_string()))?,
+            subject,
+            body,
+            self.now_ms(),
+        )
+        .map_err(|e| Error::Notify(e.to_string()))?;
+        debug_assert_eq!(notification.channel(), Channel::Email);
+        let record = self.mailer.send(&notification, 1).await;
+        match &record.outcome {
+            affix_notify::Outcome::Failed { reason, .. } => Err(Error::Notify(format!(
+                "e-mail to the party failed: {reason}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The signatures of a contract: (party id, CMS DER, certificate DER, token DER,
+    /// image PNG).
+    #[allow(clippy::type_complexity)]
+    pub(crate) async fn signatures_of(
+        &self,
+        id: ContractId,
+    ) -> Result<Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)>, Error> {
+        let rows = sqlx::query(
+            "SELECT party_id, cms, certificate, timestamp_token, image FROM signatures WHERE contract_id = $1 ORDER BY created_ms",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("party_id")?,
+                    r.try_get("cms")?,
+                    r.try_get("certificate")?,
+                    r.try_get("timestamp_token")?,
+                    r.try_get("image")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The stored content, document and name of a contract the caller may read in full.
+    pub(crate) async fn content_and_document(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>, Option<String>), Error> {
+        // The same read rights as the contract itself.
+        self.contract_view(who, id).await?;
+        let row =
+            sqlx::query("SELECT content, document, document_name FROM contracts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(self.store.pool())
+                .await?;
+        Ok((
+            row.try_get("content")?,
+            row.try_get("document")?,
+            row.try_get("document_name")?,
+        ))
+    }
+
+    /// Expires contracts whose expiry has passed while still open (Draft or Sent): one
+    /// `contract.expired` event each. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn expire_due(&self) -> Result<usize, Error> {
+        let now = self.now_ms();
+        let rows = sqlx::query(
+            "SELECT id, tenant_id FROM contracts WHERE status IN ('draft', 'sent', 'partially_signed') AND expires_ms <= $1 LIMIT 100",
+        )
+        .bind(i(now))
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut n = 0;
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            let tenant: String = r.try_get("tenant_id")?;
+            let id = ContractId::parse(&id)?;
+            let row = self.load(&tenant, id).await?;
+            let Ok((next, event)) = row.contract.expire(now) else {
+                continue;
+            };
+            let mut tx = self.store.pool().begin().await?;
+            match self
+                .append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
+                .await
+            {
+                Ok(()) => {
+                    tx.commit().await?;
+                    n += 1;
+                }
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n > 0 {
+            self.evidence_wake.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// Wakes the evidence loop.
+    pub fn wake_evidence(&self) {
+        self.evidence_wake.notify_one();
+    }
+}

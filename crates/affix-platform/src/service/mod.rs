@@ -1,0 +1,813 @@
+//! The platform's operations. Each takes the caller ([`Principal`]) first and checks its
+//! role and tenant before anything else; objects of other tenants are reported as not
+//! found. Contract steps go through `affix-contract`'s state machine; each appends one
+//! event to the contract's chain and queues its evidence record in the same database
+//! transaction (the [`crate::evidence`] loop submits it and stores the receipt).
+//!
+//! Nothing here holds a signer's private key: the signer's device signs the vault's
+//! authorization statement, the vault signs, and the platform assembles the CMS
+//! signature around the vault's signature.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use affix_contract::{
+    Contract, ContractContent, ContractEvent, ContractId, ContractStatus, Party, PartyId,
+    PartyStatus, Sha256Digest, SignatureEvidence, SigningOrder, Template, verify_chain,
+};
+use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, ResidentId};
+use affix_notify::{Channel, Clock, Notification, NotificationId, Notifier, Recipient};
+use affix_vault::{
+    Action, Algorithm, Authorization, Authorizer, CredentialId, CredentialKind, KeyId, OwnerId,
+    Statement, TenantId, Vault,
+};
+use der::{Decode as _, Encode as _};
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+use x509_cert::Certificate;
+
+use crate::authority::Authority;
+use crate::store::{Store, i, u};
+use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
+
+mod ceremony;
+mod contracts;
+
+/// Largest uploaded contract document.
+pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
+/// Largest handwritten-signature image (PNG).
+pub const SIGNATURE_IMAGE_BYTES_MAX: usize = 256 * 1024;
+/// Longest name of a person or tenant, in characters.
+pub const NAME_CHARS_MAX: usize = 128;
+/// Lifetime of a prepared signature (the signer's device signs within it).
+pub const PREPARED_LIFETIME_MS: u64 = 4 * 60 * 1000;
+/// Default contract lifetime.
+pub const DEFAULT_EXPIRY_DAYS: u64 = 14;
+/// Longest contract lifetime.
+pub const MAX_EXPIRY_DAYS: u64 = 365;
+/// Page size limit of listings.
+pub const PAGE_MAX: u32 = 500;
+/// A new one-time code is sent at most this often per party.
+pub const OTP_RESEND_MS: u64 = 30_000;
+
+/// A member's role in a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Manages members and API keys, and everything a member does.
+    Admin,
+    /// Creates people and contracts, reads everything of the tenant.
+    Member,
+    /// Read-only: contract metadata, events and receipts; never contents, documents,
+    /// people's contact details or signatures' images.
+    Regulator,
+}
+
+impl Role {
+    /// API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Regulator => "regulator",
+        }
+    }
+
+    /// Parses an API name.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`].
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        match text {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            "regulator" => Ok(Role::Regulator),
+            other => Err(invalid(
+                "invalid-role",
+                format!("unknown role {other:?}: admin, member or regulator"),
+            )),
+        }
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform operator (creates tenants).
+    Operator,
+    /// A tenant's API key.
+    Member {
+        /// Tenant id.
+        tenant: String,
+        /// Role of the key.
+        role: Role,
+        /// API key id.
+        key_id: String,
+    },
+    /// A party holding an invite link.
+    Party {
+        /// Tenant id.
+        tenant: String,
+        /// The contract.
+        contract: ContractId,
+        /// The party.
+        party: PartyId,
+    },
+}
+
+impl Principal {
+    /// A stable name for audit, rate limits and idempotency keys.
+    pub fn name(&self) -> String {
+        match self {
+            Principal::Operator => "operator".into(),
+            Principal::Member { key_id, .. } => format!("key:{key_id}"),
+            Principal::Party {
+                contract, party, ..
+            } => format!("party:{contract}:{party}"),
+        }
+    }
+
+    fn member(&self, roles: &[Role]) -> Result<&str, Error> {
+        match self {
+            Principal::Member { tenant, role, .. } if roles.contains(role) => Ok(tenant),
+            Principal::Member { role, .. } => Err(Error::Forbidden(format!(
+                "the {} role may not do this",
+                role.name()
+            ))),
+            _ => Err(Error::Forbidden("this needs a tenant API key".into())),
+        }
+    }
+
+    fn party(&self) -> Result<(&str, ContractId, PartyId), Error> {
+        match self {
+            Principal::Party {
+                tenant,
+                contract,
+                party,
+            } => Ok((tenant, *contract, *party)),
+            _ => Err(Error::Forbidden("this needs a party's invite token".into())),
+        }
+    }
+}
+
+pub(crate) fn invalid(kind: &'static str, detail: impl Into<String>) -> Error {
+    Error::Invalid {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+fn conflict(kind: &'static str, detail: impl Into<String>) -> Error {
+    Error::Conflict {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn check_name(what: &'static str, name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > NAME_CHARS_MAX
+        || name.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "invalid-name",
+            format!("{what} must be 1 to {NAME_CHARS_MAX} characters without control characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Constant-time equality of two digests.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What `create_person` takes.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// Full name (appears in the certificate and the contract).
+    pub name: String,
+    /// E-mail address: where one-time codes and invites go.
+    pub email: String,
+    /// Mainland mobile number (validated; optional).
+    pub mobile: Option<String>,
+    /// PRC resident ID number (GB 11643 checked; never stored).
+    pub resident_id: Option<String>,
+}
+
+/// A person as the tenant sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PersonView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail (omitted for regulators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Mobile number in E.164 (omitted for regulators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// Whether the person has a signing key and certificate yet.
+    pub has_certificate: bool,
+    /// Creation time.
+    pub created_ms: u64,
+}
+
+/// What `create_contract` takes.
+#[derive(Debug, Clone)]
+pub struct NewContract {
+    /// `generic_contract` or `loan_note`.
+    pub template: String,
+    /// Field values (for the generic contract, `document_sha256` is filled in from the
+    /// document).
+    pub fields: BTreeMap<String, String>,
+    /// Parties in order: the first is the initiator.
+    pub parties: Vec<String>,
+    /// Sequential (default) or parallel signing.
+    pub parallel: bool,
+    /// Days until the contract expires unsigned.
+    pub expires_in_days: Option<u64>,
+    /// The document (generic contract).
+    pub document: Option<Vec<u8>>,
+    /// Its file name.
+    pub document_name: Option<String>,
+}
+
+/// One party as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartyView {
+    /// Party id (in the contract's content).
+    pub id: String,
+    /// Person id.
+    pub person_id: String,
+    /// Name.
+    pub name: String,
+    /// `initiator` or `signer`.
+    pub role: String,
+    /// `pending`, `invited`, `identity_verified`, `viewed`, `consented`, `signed`,
+    /// `declined`.
+    pub status: String,
+}
+
+/// A contract as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContractView {
+    /// Id.
+    pub id: String,
+    /// Template name.
+    pub template: String,
+    /// Title.
+    pub title: String,
+    /// `draft`, `sent`, `effective`, `declined`, `revoked`, `expired`.
+    pub status: String,
+    /// SHA-256 of the canonical content (hex): what every party signs.
+    pub content_digest: String,
+    /// Field values (omitted for regulators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+    /// `sequential` or `parallel`.
+    pub signing_order: String,
+    /// The parties.
+    pub parties: Vec<PartyView>,
+    /// Number of events.
+    pub events: u64,
+    /// Creation time.
+    pub created_ms: u64,
+    /// Last change.
+    pub updated_ms: u64,
+    /// Expiry.
+    pub expires_ms: u64,
+}
+
+/// An invite link created by `send_contract` (the token is shown once).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Invite {
+    /// Party id.
+    pub party_id: String,
+    /// Person id.
+    pub person_id: String,
+    /// The bearer token of this party.
+    pub token: String,
+    /// The link sent to the party.
+    pub url: String,
+    /// Expiry.
+    pub expires_ms: u64,
+}
+
+/// A signature prepared for the signer's device.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PreparedSignature {
+    /// The vault authorization statement (base64): the device signs exactly these bytes
+    /// with its Ed25519 credential key.
+    pub statement: String,
+    /// SHA-256 (hex) of the CMS signed attributes the vault will sign; the statement
+    /// binds it.
+    pub payload_digest: String,
+    /// The signer's vault key.
+    pub key_id: String,
+    /// The credential that must sign.
+    pub credential_id: String,
+    /// When the statement expires.
+    pub expires_ms: u64,
+    /// The content digest (hex) the CMS signature covers.
+    pub content_digest: String,
+}
+
+/// A listing filter.
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    /// Status name.
+    pub status: Option<String>,
+    /// Template name.
+    pub template: Option<String>,
+    /// Person id of a party.
+    pub person: Option<String>,
+    /// Created at or after (Unix ms).
+    pub created_from: Option<u64>,
+    /// Created before (Unix ms).
+    pub created_to: Option<u64>,
+    /// Page size (default 50, at most [`PAGE_MAX`]).
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of contracts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContractPage {
+    /// Contracts, newest first.
+    pub contracts: Vec<ContractView>,
+    /// Cursor of the next page, if any.
+    pub next: Option<String>,
+}
+
+/// One event with its evidence status.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventView {
+    /// Sequence number.
+    pub seq: u64,
+    /// Evidence kind (`contract.signed`, ...).
+    pub kind: String,
+    /// Time (Unix ms).
+    pub at_ms: u64,
+    /// Party id of the actor.
+    pub party: Option<String>,
+    /// Hash of the event (hex), as chained.
+    pub hash: String,
+    /// The event's canonical bytes (base64).
+    pub event: String,
+    /// The evidence record (base64).
+    pub record: String,
+    /// Leaf hash in the ledger (hex), once submitted.
+    pub leaf_hash: Option<String>,
+    /// The receipt (C2SP tlog-proof text), once the ledger has one.
+    pub receipt: Option<String>,
+}
+
+fn template_by_name(name: &str) -> Result<Template, Error> {
+    match name {
+        "generic_contract" => Ok(Template::generic_contract()),
+        "loan_note" => Ok(Template::loan_note()),
+        other => Err(invalid(
+            "unknown-template",
+            format!("unknown template {other:?}: generic_contract or loan_note"),
+        )),
+    }
+}
+
+fn status_name(status: ContractStatus) -> &'static str {
+    match status {
+        ContractStatus::Draft => "draft",
+        ContractStatus::Sent => "sent",
+        ContractStatus::PartiallySigned => "partially_signed",
+        ContractStatus::Effective => "effective",
+        ContractStatus::Declined => "declined",
+        ContractStatus::Revoked => "revoked",
+        ContractStatus::Expired => "expired",
+    }
+}
+
+fn party_status_name(status: PartyStatus) -> &'static str {
+    match status {
+        PartyStatus::Invited => "invited",
+        PartyStatus::IdentityVerified => "identity_verified",
+        PartyStatus::Viewed => "viewed",
+        PartyStatus::Consented => "consented",
+        PartyStatus::Signed => "signed",
+        PartyStatus::Declined => "declined",
+    }
+}
+
+/// The platform: its store, vault, CA/TSA, ledger and mailer.
+pub struct Platform {
+    pub(crate) store: Store,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) authority: Arc<Authority>,
+    pub(crate) mailer: Arc<dyn Notifier>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) evidence_wake: Arc<tokio::sync::Notify>,
+    pub(crate) submitter: String,
+    pub(crate) public_url: String,
+    pub(crate) operator_token_hash: [u8; 32],
+    pub(crate) data_dir: PathBuf,
+    pub(crate) stages: crate::stages::Stages,
+    pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
+    pub(crate) allow_plain_http_webhooks: bool,
+    /// Serializes identity enrolment per process (vault credential + key + certificate).
+    enrol_lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("submitter", &self.submitter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parts a platform is built from (see [`crate::http::serve`] for the default wiring).
+pub struct Parts {
+    /// The database.
+    pub store: Store,
+    /// The vault.
+    pub vault: Arc<Vault>,
+    /// CA and TSA.
+    pub authority: Arc<Authority>,
+    /// E-mail channel.
+    pub mailer: Arc<dyn Notifier>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Name in evidence records' `submitter`.
+    pub submitter: String,
+    /// Base URL of invite links.
+    pub public_url: String,
+    /// SHA-256 of the operator token.
+    pub operator_token_hash: [u8; 32],
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Accept plain-http webhook URLs (local use and tests only).
+    pub allow_plain_http_webhooks: bool,
+}
+
+struct ContractRow {
+    contract: Contract,
+    event_count: u64,
+    created_ms: u64,
+    updated_ms: u64,
+}
+
+struct PartyRow {
+    party: PartyId,
+    person: String,
+    salt: [u8; 32],
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+fn vault_tenant(tenant: &str) -> Result<TenantId, Error> {
+    Ok(TenantId::new(tenant)?)
+}
+
+fn owner_of(person: &str) -> Result<OwnerId, Error> {
+    Ok(OwnerId::parse(person)?)
+}
+
+impl Platform {
+    /// Assembles a platform from its parts.
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            store: parts.store,
+            vault: parts.vault,
+            authority: parts.authority,
+            mailer: parts.mailer,
+            clock: parts.clock,
+            evidence_wake: Arc::new(tokio::sync::Notify::new()),
+            submitter: parts.submitter,
+            public_url: parts.public_url,
+            operator_token_hash: parts.operator_token_hash,
+            data_dir: parts.data_dir,
+            stages: crate::stages::Stages::default(),
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
+            enrol_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The CA and TSA.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Time spent per stage so far.
+    pub fn stages(&self) -> &crate::stages::Stages {
+        &self.stages
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn now_ms_pub(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) async fn audit_pub(
+        &self,
+        tenant: Option<&str>,
+        principal: &Principal,
+        action: &str,
+        target: &str,
+    ) -> Result<(), Error> {
+        self.audit(tenant, principal, action, target).await
+    }
+
+    async fn audit(
+        &self,
+        tenant: Option<&str>,
+        principal: &Principal,
+        action: &str,
+        target: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit (tenant_id, principal, action, target, at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(principal.name())
+        .bind(action)
+        .bind(target)
+        .bind(i(self.now_ms()))
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    // ----- authentication -------------------------------------------------------------
+
+    /// Resolves a bearer token: the operator token, a tenant API key (`afk_…`) or a
+    /// party's invite token (`afi_…`).
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] for anything else, including revoked keys and
+    /// invites of finished or expired contracts.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        let refused = || Error::Unauthenticated("unknown or revoked token".into());
+        if let Some(secret) = token.strip_prefix("afo_") {
+            if same(&sha256(secret.as_bytes()), &self.operator_token_hash) {
+                return Ok(Principal::Operator);
+            }
+            return Err(refused());
+        }
+        if let Some(rest) = token.strip_prefix("afk_") {
+            let (id, secret) = rest.split_once('.').ok_or_else(refused)?;
+            if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(refused());
+            }
+            let row = sqlx::query(
+                "SELECT tenant_id, role, secret_hash FROM api_keys WHERE id = $1 AND revoked_ms IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or_else(refused)?;
+            let hash: Vec<u8> = row.try_get("secret_hash")?;
+            if !same(&sha256(secret.as_bytes()), &hash) {
+                return Err(refused());
+            }
+            let tenant: Option<String> = row.try_get("tenant_id")?;
+            let role: String = row.try_get("role")?;
+            return Ok(Principal::Member {
+                tenant: tenant.ok_or_else(refused)?,
+                role: Role::parse(&role)?,
+                key_id: id.to_owned(),
+            });
+        }
+        if let Some(secret) = token.strip_prefix("afi_") {
+            let row = sqlx::query(
+                "SELECT contract_id, party_id, tenant_id, invite_expires_ms FROM contract_parties WHERE invite_hash = $1",
+            )
+            .bind(sha256(secret.as_bytes()).to_vec())
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or_else(refused)?;
+            let expires: Option<i64> = row.try_get("invite_expires_ms")?;
+            if expires.is_some_and(|e| u(e) <= self.now_ms()) {
+                return Err(Error::Expired("this invite link has expired".into()));
+            }
+            let contract: String = row.try_get("contract_id")?;
+            let party: String = row.try_get("party_id")?;
+            return Ok(Principal::Party {
+                tenant: row.try_get("tenant_id")?,
+                contract: ContractId::parse(&contract)?,
+                party: PartyId::parse(&party)?,
+            });
+        }
+        Err(refused())
+    }
+
+    // ----- tenants, keys, people -----------------------------------------------------
+
+    /// Creates a tenant and its first admin API key (operator only).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`].
+    pub async fn create_tenant(
+        &self,
+        who: &Principal,
+        name: &str,
+    ) -> Result<(String, String), Error> {
+        if *who != Principal::Operator {
+            return Err(Error::Forbidden("only the operator creates tenants".into()));
+        }
+        let name = check_name("tenant name", name)?;
+        let id = format!("t{}", hex::encode(random_bytes::<8>()?));
+        let now = self.now_ms();
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(&name)
+            .bind(i(now))
+            .execute(&mut *tx)
+            .await?;
+        let key = insert_api_key(&mut tx, &id, Role::Admin, "initial admin", now).await?;
+        tx.commit().await?;
+        self.audit(Some(&id), who, "tenant.create", &id).await?;
+        Ok((id, key))
+    }
+
+    /// Creates an API key of `role` in the caller's tenant (admins only). The key is
+    /// returned once; only its hash is stored.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`].
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        role: Role,
+        label: &str,
+    ) -> Result<String, Error> {
+        let tenant = who.member(&[Role::Admin])?.to_owned();
+        let label = check_name("label", label)?;
+        let mut tx = self.store.pool().begin().await?;
+        let key = insert_api_key(&mut tx, &tenant, role, &label, self.now_ms()).await?;
+        tx.commit().await?;
+        let id = key.get(4..36).unwrap_or_default().to_owned();
+        self.audit(
+            Some(&tenant),
+            who,
+            &format!("api_key.create:{}", role.name()),
+            &id,
+        )
+        .await?;
+        Ok(key)
+    }
+
+    /// Revokes an API key of the caller's tenant (admins only).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`].
+    pub async fn revoke_api_key(&self, who: &Principal, id: &str) -> Result<(), Error> {
+        let tenant = who.member(&[Role::Admin])?.to_owned();
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_ms IS NULL",
+        )
+        .bind(i(self.now_ms()))
+        .bind(id)
+        .bind(&tenant)
+        .execute(self.store.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("API key {id}")));
+        }
+        self.audit(Some(&tenant), who, "api_key.revoke", id).await
+    }
+
+    /// Registers a person in the caller's tenant (admins and members). The e-mail
+    /// address is where one-time codes go; a mobile number and a resident ID number
+    /// are checked (GB 11643 check character, birth date) but the ID number is not
+    /// kept.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Identity`] naming the bad field, [`Error::Invalid`].
+    pub async fn create_person(
+        &self,
+        who: &Principal,
+        new: NewPerson,
+    ) -> Result<PersonView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let name = check_name("name", &new.name)?;
+        let email = EmailAddress::parse(&new.email)?;
+        let mobile = new
+            .mobile
+            .as_deref()
+            .map(MobileNumber::parse)
+            .transpose()?
+            .map(|m| m.expose_e164());
+        if let Some(id) = &new.resident_id {
+            ResidentId::parse(id, Date::from_unix_ms_china(self.now_ms()))?;
+        }
+        let id = OwnerId::random()?.to_string();
+        let now = self.now_ms();
+        sqlx::query(
+            "INSERT INTO persons (id, tenant_id, name, email, mobile, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(&tenant)
+        .bind(&name)
+        .bind(email.expose_address())
+        .bind(&mobile)
+        .bind(i(now))
+        .execute(self.store.pool())
+        .await?;
+        self.audit(Some(&tenant), who, "person.create", &id).await?;
+        Ok(PersonView {
+            id,
+            name,
+            email: Some(email.expose_address().to_owned()),
+            mobile,
+            has_certificate: false,
+            created_ms: now,
+        })
+    }
+
+    /// A person of the caller's tenant.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for parties, [`Error::NotFound`].
+    pub async fn person(&self, who: &Principal, id: &str) -> Result<PersonView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member, Role::Regulator])?;
+        let row = sqlx::query(
+            "SELECT name, email, mobile, certificate, created_ms FROM persons WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("person {id}")))?;
+        let regulator = matches!(
+            who,
+            Principal::Member {
+                role: Role::Regulator,
+                ..
+            }
+        );
+        let certificate: Option<Vec<u8>> = row.try_get("certificate")?;
+        Ok(PersonView {
+            id: id.to_owned(),
+            name: row.try_get("name")?,
+            email: if regulator {
+                None
+            } else {
+                Some(row.try_get("email")?)
+            },
+            mobile: if regulator {
+                None
+            } else {
+                row.try_get("mobile")?
+            },
+            has_certificate: certificate.is_some(),
+            created_ms: u(row.try_get("created_ms")?),
+        })
+    }
+}
+
+async fn insert_api_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    role: Role,
+    label: &str,
+    now: u64,
+) -> Result<String, Error> {
+    let id = hex::encode(random_bytes::<16>()?);
+    let secret = hex::encode(random_bytes::<32>()?);
+    sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, role, secret_hash, label, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(tenant)
+    .bind(role.name())
+    .bind(sha256(secret.as_bytes()).to_vec())
+    .bind(label)
+    .bind(i(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(format!("afk_{id}.{secret}"))
+}
