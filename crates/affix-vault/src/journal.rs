@@ -53,9 +53,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 /// Bytes of a segment file.
-pub(crate) const SEGMENT_BYTES: u64 = 16 << 20;
+pub(crate) const SEGMENT_BYTES: u64 = SEGMENT_LEN as u64;
+/// [`SEGMENT_BYTES`] as a length in memory.
+const SEGMENT_LEN: usize = 16 << 20;
 /// Bytes before the first frame of a segment (its header's block).
-const HEADER_BYTES: u64 = 4096;
+const HEADER_BYTES: u64 = HEADER_LEN as u64;
+/// [`HEADER_BYTES`] as a length in memory.
+const HEADER_LEN: usize = 4096;
 /// Bytes of a frame's header.
 const FRAME_HEADER_BYTES: usize = 64;
 /// Largest frame payload; a larger batch is written as several frames.
@@ -370,7 +374,7 @@ impl Journal {
         // to its old frames (another salt makes them invalid in its next life).
         segment
             .file
-            .write_all_at(&[0u8; HEADER_BYTES as usize], 0)
+            .write_all_at(&[0u8; HEADER_LEN], 0)
             .and_then(|()| segment.file.sync_data())
             .map_err(io("recycling", &segment.path))?;
         let mut inner = self.lock();
@@ -646,7 +650,7 @@ fn read_segment(file: &File, path: &Path) -> Result<Option<Scan>, Error> {
     if len != SEGMENT_BYTES {
         return Err(corrupt(format!("{len} bytes, not {SEGMENT_BYTES}")));
     }
-    let mut bytes = vec![0u8; SEGMENT_BYTES as usize];
+    let mut bytes = vec![0u8; SEGMENT_LEN];
     file.read_exact_at(&mut bytes, 0)
         .map_err(io("reading", path))?;
     let head_len = SEGMENT_MAGIC.len() + 8 + 16;
@@ -664,7 +668,7 @@ fn read_segment(file: &File, path: &Path) -> Result<Option<Scan>, Error> {
         leaf_end: 0,
         max_now_ms: 0,
     };
-    let mut offset = HEADER_BYTES as usize;
+    let mut offset = HEADER_LEN;
     while offset + FRAME_HEADER_BYTES <= bytes.len() {
         let h = &bytes[offset..offset + FRAME_HEADER_BYTES];
         let field = |at: usize| u64::from_be_bytes(h[at..at + 8].try_into().unwrap_or_default());

@@ -60,6 +60,10 @@ pub struct VaultConfig {
     /// Threads a large [`Vault::sign_many`] batch is spread over (checks, authorization
     /// verification, unsealing and signing; the commit stays one). Default: the cores.
     pub sign_threads: usize,
+    /// Most key-signature records held in memory (journal frames) before the drainer has
+    /// moved them into the evidence log; beyond it, signing answers [`Error::Busy`] until
+    /// the drain catches up. Default: 2¹⁹ (the drainer normally stays under 2¹⁵).
+    pub undrained_signature_records_max: u64,
 }
 
 impl Default for VaultConfig {
@@ -69,6 +73,7 @@ impl Default for VaultConfig {
             recovery: crate::recovery::RecoveryPolicy::default(),
             cache_bytes: 1 << 30,
             sign_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            undrained_signature_records_max: JOURNAL_UNDRAINED_MAX,
         }
     }
 }
@@ -198,6 +203,11 @@ const DRAIN_EAGER: u64 = 32_768;
 
 /// Most records moved per drain step.
 const DRAIN_BATCH: usize = 65_536;
+
+/// Default of [`VaultConfig::undrained_signature_records_max`] (at ~300 bytes a record,
+/// about 150 MB of memory). The drainer normally keeps the backlog under [`DRAIN_EAGER`];
+/// the bound holds when it stalls.
+const JOURNAL_UNDRAINED_MAX: u64 = 1 << 19;
 
 /// Records indexed between two durable commits of the signature index: at most this
 /// many are re-indexed from the log when the vault is opened after a crash.
@@ -1700,6 +1710,19 @@ impl Vault {
             .unwrap_or_else(|| Err(Error::Store("no result".into())))
     }
 
+    /// Key-signature records in journal frames not yet in the evidence log (an upper
+    /// bound: the span of their leaves).
+    fn undrained_journal_records(&self) -> u64 {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (pending.front(), pending.back()) {
+            (Some(first), Some(last)) => last.end().saturating_sub(first.first_leaf),
+            _ => 0,
+        }
+    }
+
     /// Signs a batch; each request succeeds or fails on its own. A signature is returned
     /// only after its `vault.key.signed` record is durable in the evidence log and the
     /// authorization's nonce is durably spent.
@@ -1707,7 +1730,9 @@ impl Vault {
     /// Per request: [`Error::KeyNotFound`] (also for other tenants' keys),
     /// [`Error::KeyDisabled`], [`Error::Unauthorized`] (bad, expired, replayed or
     /// mismatched authorization, revoked credential, grant out of scope),
-    /// [`Error::Unsupported`] (payload kind), [`Error::TooLarge`], [`Error::Tampered`].
+    /// [`Error::Unsupported`] (payload kind), [`Error::TooLarge`], [`Error::Tampered`];
+    /// for the whole batch, [`Error::Busy`] while too many signature records wait for the
+    /// evidence log (a stalled drain).
     pub fn sign_many(&self, requests: Vec<SignRequest>, now_ms: u64) -> Vec<Result<Signed, Error>> {
         if requests.len() > MAX_BATCH {
             return requests
@@ -1718,6 +1743,20 @@ impl Vault {
                         size: requests.len(),
                         max: MAX_BATCH,
                     })
+                })
+                .collect();
+        }
+        // The journal's records wait in memory until the drainer moves them into the log:
+        // past a bound (a stalled or failing drain), refuse rather than grow.
+        let undrained = self.undrained_journal_records();
+        let max = self.config.undrained_signature_records_max;
+        if undrained >= max {
+            return requests
+                .iter()
+                .map(|_| {
+                    Err(Error::Busy(format!(
+                        "{undrained} signature records wait for the evidence log (at most {max})"
+                    )))
                 })
                 .collect();
         }
@@ -1757,7 +1796,7 @@ impl Vault {
         let mut signatures = Vec::new();
         let mut granted_records = Vec::new();
         let mut granted_writes = Vec::new();
-        let slots: Vec<Result<(bool, SignatureBytes, Option<GrantId>), Error>> = prepared
+        let slots: Vec<Result<Slot, Error>> = prepared
             .into_iter()
             .map(|p| {
                 let p = p?;
@@ -1772,7 +1811,11 @@ impl Vault {
                         nonce: p.nonce,
                     });
                 }
-                Ok((journaled, p.signature, p.grant))
+                Ok(Slot {
+                    journaled,
+                    signature: p.signature,
+                    grant: p.grant,
+                })
             })
             .collect();
         let mut works = Vec::new();
@@ -1803,7 +1846,7 @@ impl Vault {
         // Release the reservations whatever happened: committed nonces are spent (in the
         // journal's nonce set or the store).
         for (r, slot) in requests.iter().zip(&slots) {
-            if let Ok((_, _, grant)) = slot {
+            if let Ok(Slot { grant, .. }) = slot {
                 self.release_nonce(Some(&r.authorization));
                 self.release_grant(*grant);
             }
@@ -1811,7 +1854,11 @@ impl Vault {
         slots
             .into_iter()
             .map(|slot| {
-                let (journaled, signature, _) = slot?;
+                let Slot {
+                    journaled,
+                    signature,
+                    ..
+                } = slot?;
                 let leaf = if journaled {
                     &mut journal_leaf
                 } else {
@@ -2485,6 +2532,14 @@ struct Checked {
     record: KeyRecord,
     cred: CredentialRecord,
     digest: [u8; 32],
+}
+
+/// A prepared signature, once its record went to the journal or to the store.
+struct Slot {
+    /// Its record went to the journal (otherwise to the store, with a grant use).
+    journaled: bool,
+    signature: SignatureBytes,
+    grant: Option<GrantId>,
 }
 
 struct Prepared {
