@@ -256,6 +256,108 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Malformed input: a rule set (JSON or built by hand) that breaks a rule of
+    /// [`crate::RuleSet`]; `rule` is the rule's position in the input (`None` for the
+    /// set as a whole), `field` the member concerned.
+    #[error("invalid rule set (rule {}, {field}): {reason}", rule.map_or("-".to_owned(), |r| r.to_string()))]
+    RuleSetInvalid {
+        /// Position of the rule in the input, from 0.
+        rule: Option<usize>,
+        /// The member concerned (`id`, `trigger`, `conditions`, `action`, `grace_days`, …).
+        field: &'static str,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Malformed input: a repayment amount that is not above 0 yuan with at most two
+    /// fraction digits.
+    #[error("invalid repayment amount: {reason}")]
+    RepaymentAmountInvalid {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Policy refusal: a repayment dated before the loan's start date.
+    #[error("repayment dated {paid_on}, before the loan starts on {start_date}")]
+    RepaymentBeforeStart {
+        /// The date the repayment was made.
+        paid_on: Date,
+        /// The loan's start date.
+        start_date: Date,
+    },
+    /// Policy refusal: a repayment dated after the day it is reported.
+    #[error("repayment dated {paid_on}, after the day it is reported ({on})")]
+    RepaymentInFuture {
+        /// The date the repayment was made.
+        paid_on: Date,
+        /// The day of the report.
+        on: Date,
+    },
+    /// Policy refusal: the repayment is more than is owed (less the repayments awaiting
+    /// the lender's confirmation). The amounts are not repeated (document content).
+    #[error("repayment is more than the amount outstanding")]
+    Overpayment,
+    /// Policy refusal: no repayment with this id was reported.
+    #[error("no repayment {repayment} was reported")]
+    UnknownRepayment {
+        /// The id given.
+        repayment: crate::RepaymentId,
+    },
+    /// Policy refusal: the repayment was already confirmed or disputed.
+    #[error("repayment {repayment} is {status:?}, not awaiting confirmation")]
+    RepaymentNotPending {
+        /// The repayment.
+        repayment: crate::RepaymentId,
+        /// Its status.
+        status: crate::RepaymentStatus,
+    },
+    /// Policy refusal: the loan is settled (结清); nothing more can happen to it.
+    #[error("the loan was settled on {settled_on}")]
+    LoanSettled {
+        /// The day it was settled.
+        settled_on: Date,
+    },
+    /// Policy refusal: a loan step dated before the previous one.
+    #[error("loan step on {on} is before the previous one on {previous}")]
+    LoanDateWentBackwards {
+        /// The day of the refused step.
+        on: Date,
+        /// The day of the previous step.
+        previous: Date,
+    },
+    /// Policy refusal: an extension while reported repayments await confirmation
+    /// (they would change what is outstanding).
+    #[error("{count} reported repayment(s) await confirmation")]
+    RepaymentsPending {
+        /// How many.
+        count: usize,
+    },
+    /// Policy refusal: an extension while interest already due is unpaid; it must be
+    /// paid first (`instalment` is the first such instalment).
+    #[error("interest of instalment {instalment}, already due, is unpaid")]
+    InterestInArrears {
+        /// The instalment's number.
+        instalment: u16,
+    },
+    /// Policy refusal: an extension whose new maturity is not after both the current
+    /// maturity and the day it is proposed.
+    #[error(
+        "new maturity {new_maturity} is not after the current maturity {current_maturity} and {on}"
+    )]
+    ExtensionNotLater {
+        /// The current schedule's last due date.
+        current_maturity: Date,
+        /// The proposed schedule's last due date.
+        new_maturity: Date,
+        /// The day of the proposal.
+        on: Date,
+    },
+    /// Policy refusal: an extension with no principal left to reschedule.
+    #[error("no principal is left to extend")]
+    NothingToExtend,
+    /// Verification failure: the extension addendum was proposed for another contract,
+    /// or for an earlier state of the loan (an event happened since): propose again.
+    #[error("the extension addendum does not match the loan's current state")]
+    AddendumStale,
+
     /// Evidence: the evidence record could not be built (an invalid submitter name).
     #[error("evidence record: {0}")]
     Evidence(#[from] affix_evidence::Error),

@@ -1,17 +1,23 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod automation;
 mod codec;
 mod content;
 mod contract;
+mod days;
 mod decimal;
 mod error;
 mod id;
+mod json;
 mod loan;
+mod loan_book;
 mod lpr;
+mod rules;
 mod schedule;
 mod template;
 
+pub use automation::{ACTION_KEY_DOMAIN, ActionCause, DueAction, IdempotencyKey};
 pub use content::{
     CONTENT_BYTES_MAX, CONTENT_DOMAIN, CONTENT_MAGIC, CONTENT_VERSION, ContractContent,
     DISPLAY_NAME_BYTES_MAX, PARTIES_MAX, Party, Role, SigningOrder,
@@ -25,9 +31,21 @@ pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
 pub use loan::{LoanNote, RepaymentMethod};
+pub use loan_book::{
+    Addendum, Allocation, EXTENSION_DOMAIN, EXTENSION_HEADER, EXTENSIONS_MAX, ExtensionTerms,
+    InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER, LOAN_EVENT_TEXT_BYTES_MAX,
+    LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook, LoanEvent, LoanEventKind,
+    LoanTerms, REPAYMENTS_MAX, Repayment, RepaymentId, RepaymentStatus,
+};
 pub use lpr::{
     LPR_ENTRIES_MAX, LPR_TABLE_BYTES_MAX, LprEntry, LprTable, RATE_CAP_LPR_MULTIPLE, RATE_CAP_RULE,
     RateCap,
+};
+pub use rules::{
+    Action, CONDITIONS_MAX, Condition, DEFAULT_GRACE_DAYS, DUE_OFFSET_DAYS_MAX, EventTrigger,
+    EvidenceLabel, GRACE_DAYS_MAX, LoanStatus, MessageKind, OVERDUE_OFFSET_DAYS_MAX,
+    RULE_ID_BYTES_MAX, RULES_DOMAIN, RULES_JSON_BYTES_MAX, RULES_JSON_FORMAT, RULES_MAX,
+    RULES_TEXT_HEADER, Recipient, Rule, RuleId, RuleSet, StatusSet, Trigger,
 };
 pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, TERM_MONTHS_MAX};
 pub use template::{

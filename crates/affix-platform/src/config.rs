@@ -11,6 +11,7 @@
 //! data_dir = "/var/lib/affix"
 //! database_url = "postgres://affix:secret@db/affix"   # default: SQLite in data_dir
 //! name = "Example Signing Service"
+//! lpr_table = "/etc/affix/lpr.txt"   # one-year LPR, for the loan note's rate cap
 //!
 //! [ledger]                  # default: embedded
 //! nodes = ["https://node-a.example:8443", "https://node-b.example:8443"]
@@ -75,6 +76,12 @@ pub struct Config {
     /// webhooks are https).
     #[serde(default)]
     pub allow_plain_http_webhooks: bool,
+    /// The one-year LPR table (text form of `affix_contract::LprTable::parse`) the loan
+    /// note's rate cap is checked against. Default: the built-in table, which vouches
+    /// only through its `through` date and refuses loan notes after it — operators keep
+    /// their own table current.
+    #[serde(default)]
+    pub lpr_table: Option<PathBuf>,
 }
 
 /// Where evidence records go.
@@ -174,13 +181,14 @@ impl Default for Config {
             smtp: None,
             limits: Limits::default(),
             allow_plain_http_webhooks: false,
+            lpr_table: None,
         }
     }
 }
 
 impl Config {
     /// Reads `path` (if given) and applies the environment: `AFFIX_LISTEN`,
-    /// `AFFIX_PUBLIC_URL`, `AFFIX_DATA_DIR`, `AFFIX_DATABASE_URL`, `AFFIX_NAME`,
+    /// `AFFIX_PUBLIC_URL`, `AFFIX_DATA_DIR`, `AFFIX_DATABASE_URL`, `AFFIX_NAME`, `AFFIX_LPR_TABLE`,
     /// `AFFIX_LEDGER_NODES` (comma-separated), `AFFIX_LEDGER_VERIFIER_KEYS`.
     ///
     /// # Errors
@@ -216,6 +224,9 @@ impl Config {
         }
         if let Some(v) = var("AFFIX_DATABASE_URL") {
             self.database_url = Some(v);
+        }
+        if let Some(v) = var("AFFIX_LPR_TABLE") {
+            self.lpr_table = Some(PathBuf::from(v));
         }
         if let Some(v) = var("AFFIX_NAME") {
             self.name = v;

@@ -27,7 +27,8 @@ use crate::bundle::{
     FORMAT_V1,
 };
 use crate::service::{
-    ContractFilter, NewContract, NewPerson, Platform, Principal, Role, SIGNATURE_IMAGE_BYTES_MAX,
+    ContractFilter, NewContract, NewParty, NewPerson, Platform, Principal, Role,
+    SIGNATURE_IMAGE_BYTES_MAX,
 };
 use crate::store::i;
 use crate::{Error, unix_ms};
@@ -165,6 +166,12 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
         C::IdentityMismatch { .. } => (StatusCode::FORBIDDEN, "identity-mismatch"),
         C::UnknownParty { .. } | C::NotASigningParty { .. } | C::NotInitiator { .. } => {
             (StatusCode::FORBIDDEN, "not-allowed-for-party")
+        }
+        C::RateAboveLegalCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rate-above-legal-cap"),
+        // The operator's LPR table does not cover the day: a configuration fault, not
+        // the caller's.
+        C::LprTableOutdated { .. } | C::NoLprInForce { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "lpr-table-outdated")
         }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "contract-refused"),
     }
@@ -598,6 +605,7 @@ pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
         .route("/v1/tenants", post(create_tenant))
         .route("/v1/api-keys", post(create_api_key))
         .route("/v1/api-keys/{id}/revoke", post(revoke_api_key))
+        .route("/v1/organization", get(organization).put(set_organization))
         .route("/v1/persons", post(create_person))
         .route("/v1/persons/{id}", get(person))
         .route("/v1/contracts", post(create_contract).get(list_contracts))
@@ -738,6 +746,29 @@ async fn create_person(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> Ap
     ok(StatusCode::CREATED, person)
 }
 
+async fn organization(State(api): State<Arc<Api>>, who: Who) -> ApiResult {
+    let who = caller(who)?;
+    ok(StatusCode::OK, api.platform.organization(&who).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganizationIn {
+    credit_code: String,
+    seal_holder: String,
+}
+
+async fn set_organization(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
+    let who = caller(who)?;
+    let input: OrganizationIn = json_body(&body)?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .set_organization(&who, &input.credit_code, &input.seal_holder)
+            .await?,
+    )
+}
+
 async fn person(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
     let who = caller(who)?;
     ok(StatusCode::OK, api.platform.person(&who, &id).await?)
@@ -749,7 +780,7 @@ struct ContractIn {
     template: String,
     #[serde(default)]
     fields: BTreeMap<String, String>,
-    parties: Vec<String>,
+    parties: Vec<PartyIn>,
     #[serde(default)]
     signing_order: Option<String>,
     #[serde(default)]
@@ -758,6 +789,38 @@ struct ContractIn {
     document: Option<String>,
     #[serde(default)]
     document_name: Option<String>,
+}
+
+/// A party of a new contract: a person id, or `{"person": id, "seal": true}` for the
+/// holder of the organization's seal signing for the organization.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PartyIn {
+    Person(String),
+    Detailed(PartyDetail),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartyDetail {
+    person: String,
+    #[serde(default)]
+    seal: bool,
+}
+
+impl From<PartyIn> for NewParty {
+    fn from(p: PartyIn) -> Self {
+        match p {
+            PartyIn::Person(person) => Self {
+                person,
+                seal: false,
+            },
+            PartyIn::Detailed(d) => Self {
+                person: d.person,
+                seal: d.seal,
+            },
+        }
+    }
 }
 
 async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> ApiResult {
@@ -793,7 +856,7 @@ async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> 
             NewContract {
                 template: input.template,
                 fields: input.fields,
-                parties: input.parties,
+                parties: input.parties.into_iter().map(NewParty::from).collect(),
                 parallel,
                 expires_in_days: input.expires_in_days,
                 document,

@@ -152,6 +152,18 @@ fn open_vault(config: &Config) -> Result<Vault, Error> {
     }
 }
 
+fn lpr_table(config: &Config) -> Result<affix_contract::LprTable, Error> {
+    match &config.lpr_table {
+        None => Ok(affix_contract::LprTable::builtin()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("lpr_table {}: {e}", path.display())))?;
+            affix_contract::LprTable::parse(&text)
+                .map_err(|e| Error::Config(format!("lpr_table {}: {e}", path.display())))
+        }
+    }
+}
+
 fn mailer(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -246,6 +258,16 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     };
     let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
     let (mailer, outbox) = mailer(&config, clock.clone())?;
+    let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
+    std::fs::create_dir_all(config.data_dir.join("outbox"))
+        .map_err(|e| Error::Io(format!("{}: {e}", config.data_dir.display())))?;
+    let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
+        Arc::new(
+            affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
+                .map_err(|e| Error::Io(format!("{}: {e}", sms_path.display())))?,
+        ),
+        clock.clone(),
+    ));
     let (token_file, token_hash) = operator_token(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -262,12 +284,14 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         vault: Arc::new(vault),
         authority: Arc::new(authority),
         mailer,
+        sms,
         clock,
         submitter: "affix-platform".into(),
         public_url: public_url.clone(),
         operator_token_hash: token_hash,
         data_dir: config.data_dir.clone(),
         allow_plain_http_webhooks: config.allow_plain_http_webhooks,
+        lpr: Arc::new(lpr_table(&config)?),
     }));
     let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
     let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));

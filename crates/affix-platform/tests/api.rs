@@ -536,9 +536,13 @@ async fn authorization_matrix(db: Db) {
                         || op.id.starts_with("vault");
                     match who {
                         Who::AdminA | Who::AdminB => true,
-                        Who::MemberA => {
-                            !["createApiKey", "revokeApiKey", "createWebhook"].contains(&op.id)
-                        }
+                        Who::MemberA => ![
+                            "createApiKey",
+                            "revokeApiKey",
+                            "createWebhook",
+                            "setOrganization",
+                        ]
+                        .contains(&op.id),
                         Who::RegulatorA => !write,
                         _ => false,
                     }
@@ -562,6 +566,9 @@ async fn authorization_matrix(db: Db) {
                 Some("DigestIn") => Some(json!({"content_digest": "00".repeat(32)})),
                 Some("SignIn") => Some(json!({"device_signature": b64(&[0; 64])})),
                 Some("WebhookIn") => Some(json!({"url": "https://example.com/hook"})),
+                Some("OrganizationIn") => {
+                    Some(json!({"credit_code": "91350100M000100Y43", "seal_holder": x}))
+                }
                 Some("VaultCredentialIn") => {
                     Some(json!({"kind": "ed25519", "public_key": "00".repeat(32)}))
                 }

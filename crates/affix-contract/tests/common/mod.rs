@@ -179,3 +179,57 @@ pub fn live_chain() -> (affix_contract::Contract, Vec<affix_contract::ContractEv
     }
     (contract, events)
 }
+
+/// Compares `actual` with the vector file `tests/vectors/<name>` (or writes it when
+/// `AFFIX_CONTRACT_WRITE_VECTORS` is set: an explicit approval of a format change).
+pub fn check_vector(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
+    if std::env::var_os("AFFIX_CONTRACT_WRITE_VECTORS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, expected, "{name} changed: the format is frozen");
+}
+
+/// `YYYY-MM-DD` as a date.
+pub fn date(text: &str) -> Date {
+    Date::new(
+        text[0..4].parse().unwrap(),
+        text[5..7].parse().unwrap(),
+        text[8..10].parse().unwrap(),
+    )
+    .unwrap()
+}
+
+/// A decimal from its text.
+pub fn dec(text: &str) -> affix_contract::Decimal {
+    affix_contract::Decimal::parse(text).unwrap()
+}
+
+/// The loan of the loan-book tests: 1200.00 yuan at 12 % a year, equal principal over
+/// 4 months from 2026-01-15: 300.00 of principal a month, interest 1 % of the balance
+/// (12.00, 9.00, 6.00, 3.00), due 02-15, 03-15, 04-15, 05-15; 1230.00 in all.
+pub fn small_loan() -> affix_contract::LoanNote {
+    affix_contract::LoanNote {
+        principal_yuan: dec("1200"),
+        annual_rate_percent: dec("12"),
+        start_date: date("2026-01-15"),
+        term_months: 4,
+        repayment_method: affix_contract::RepaymentMethod::EqualPrincipal,
+    }
+}
+
+/// Contract id of the loan-book tests: ASCII `contract-loan-01`.
+pub const LOAN_CONTRACT: ContractId = ContractId::from_bytes(*b"contract-loan-01");
+
+/// A new book for `loan` under the standard rules.
+pub fn book_of(loan: &affix_contract::LoanNote) -> affix_contract::LoanBook {
+    affix_contract::LoanBook::new(affix_contract::LoanTerms::new(
+        LOAN_CONTRACT,
+        loan.schedule().unwrap(),
+        affix_contract::RuleSet::standard(),
+    ))
+}

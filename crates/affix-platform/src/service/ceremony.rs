@@ -241,6 +241,9 @@ impl Platform {
         // Refused before enrolment if the state machine would refuse the step.
         row.contract.verify_identity(party, &identity, now)?;
         self.enrol(&tenant, &me.person, device_public_key).await?;
+        if me.seal {
+            self.ensure_seal(who, &tenant, &me.person).await?;
+        }
         self.commit_step(&tenant, id, row, |c, now| {
             c.verify_identity(party, &identity, now)
         })
@@ -448,7 +451,7 @@ impl Platform {
                 "upload the handwritten signature first (PUT /v1/invite/signature-image)",
             ));
         }
-        let (key, credential, cert) = self.signer_of(&me.person).await?;
+        let (key, credential, cert) = self.signer_of(&tenant, &me).await?;
         let vt = vault_tenant(&tenant)?;
         let content = row.contract.content().encode();
         // Whole seconds: the CMS signing-time attribute has second precision.
@@ -505,7 +508,18 @@ impl Platform {
         })
     }
 
-    async fn signer_of(&self, person: &str) -> Result<(KeyId, CredentialId, Certificate), Error> {
+    /// The key, credential and certificate a party signs with: the organization's seal
+    /// for a sealing party, the person's own otherwise.
+    async fn signer_of(
+        &self,
+        tenant: &str,
+        party: &PartyRow,
+    ) -> Result<(KeyId, CredentialId, Certificate), Error> {
+        if party.seal {
+            let seal = self.seal_of(tenant).await?;
+            return Ok((seal.key, seal.credential, seal.certificate));
+        }
+        let person = party.person.as_str();
         let row =
             sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
                 .bind(person)
@@ -574,7 +588,7 @@ impl Platform {
                 "the device signature is 64 bytes (Ed25519)",
             ));
         }
-        let (key, _, cert) = self.signer_of(&me.person).await?;
+        let (key, _, cert) = self.signer_of(&tenant, &me).await?;
         let authorization = DeviceAuthorization {
             authorization: Authorization {
                 statement: prepared.statement.clone(),
@@ -633,6 +647,9 @@ impl Platform {
             let (next, event) =
                 row.contract
                     .sign(party, row.contract.content_digest(), evidence, now)?;
+            if next.status() == ContractStatus::Effective {
+                self.check_rate_cap_at_signing(next.content(), now)?;
+            }
             match self
                 .commit_signature(
                     &tenant, id, party, &row, &next, &event, &cms, &cert_der, &token, &image, now,
@@ -652,6 +669,24 @@ impl Platform {
         self.stages.record(crate::stages::Stage::Database, started);
         self.evidence_wake.notify_one();
         self.contract_view(who, id).await
+    }
+}
+
+impl Platform {
+    /// The loan note's rate cap on the day the last signature makes the contract: the
+    /// LPR may have changed since the note was created.
+    fn check_rate_cap_at_signing(
+        &self,
+        content: &affix_contract::ContractContent,
+        now: u64,
+    ) -> Result<(), Error> {
+        if content.template_id() != affix_contract::LOAN_NOTE_ID {
+            return Ok(());
+        }
+        let today = Date::from_unix_ms_china(now);
+        let fields = Template::loan_note().validate(content.fields(), today)?;
+        affix_contract::LoanNote::from_fields(&fields)?.check_rate_cap(&self.lpr, today)?;
+        Ok(())
     }
 }
 

@@ -45,7 +45,15 @@ impl Platform {
             .map(|n| check_name("document name", n))
             .transpose()?;
         let now = self.now_ms();
-        let validated = template.validate(&fields, Date::from_unix_ms_china(now))?;
+        let today = Date::from_unix_ms_china(now);
+        let validated = template.validate(&fields, today)?;
+        if template.id() == affix_contract::LOAN_NOTE_ID {
+            // The legal rate cap, on the LPR in force today; checked again when the last
+            // signature makes the contract (the day the rule looks at).
+            let note = affix_contract::LoanNote::from_fields(&validated)?;
+            note.check_rate_cap(&self.lpr, today)?;
+            note.schedule()?;
+        }
         if new.parties.len() < 2 {
             return Err(invalid(
                 "too-few-parties",
@@ -55,7 +63,22 @@ impl Platform {
         let mut rng = OsSeeded::new()?;
         let mut parties = Vec::with_capacity(new.parties.len());
         let mut rows = Vec::with_capacity(new.parties.len());
-        for (n, person_id) in new.parties.iter().enumerate() {
+        let org_name: Option<String> = if new.parties.iter().any(|p| p.seal) {
+            sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+                .bind(&tenant)
+                .fetch_optional(self.store.pool())
+                .await?
+        } else {
+            None
+        };
+        for (n, spec) in new.parties.iter().enumerate() {
+            let person_id = &spec.person;
+            if new.parties[..n].iter().any(|p| p.person == *person_id) {
+                return Err(invalid(
+                    "duplicate-party",
+                    format!("person {person_id} is named twice"),
+                ));
+            }
             let row =
                 sqlx::query("SELECT name, email FROM persons WHERE id = $1 AND tenant_id = $2")
                     .bind(person_id)
@@ -63,7 +86,19 @@ impl Platform {
                     .fetch_optional(self.store.pool())
                     .await?
                     .ok_or_else(|| Error::NotFound(format!("person {person_id}")))?;
-            let name: String = row.try_get("name")?;
+            let mut name: String = row.try_get("name")?;
+            if spec.seal {
+                if !self.is_seal_holder(&tenant, person_id).await? {
+                    return Err(conflict(
+                        "not-seal-holder",
+                        format!(
+                            "person {person_id} does not hold the organization's seal (PUT /v1/organization designates the holder)"
+                        ),
+                    ));
+                }
+                // 经办人: the organization signs, through the person who holds its seal.
+                name = format!("{} ({name})", org_name.as_deref().unwrap_or_default());
+            }
             let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
             let salt = random_bytes::<32>()?;
             let id = PartyId::random(&mut rng);
@@ -77,7 +112,7 @@ impl Platform {
                 display_name: name,
                 identity: email.commitment(&salt),
             });
-            rows.push((id, person_id.clone(), salt));
+            rows.push((id, person_id.clone(), salt, spec.seal));
         }
         let days = new.expires_in_days.unwrap_or(DEFAULT_EXPIRY_DAYS);
         if days == 0 || days > MAX_EXPIRY_DAYS {
@@ -122,9 +157,9 @@ impl Platform {
         .bind(i(content.expires_ms()))
         .execute(&mut *tx)
         .await?;
-        for (position, (party, person, salt)) in rows.iter().enumerate() {
+        for (position, (party, person, salt, seal)) in rows.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO contract_parties (contract_id, party_id, tenant_id, person_id, position, role, salt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO contract_parties (contract_id, party_id, tenant_id, person_id, position, role, salt, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id.to_string())
             .bind(party.to_string())
@@ -133,6 +168,7 @@ impl Platform {
             .bind(i(position as u64))
             .bind(if position == 0 { "initiator" } else { "signer" })
             .bind(salt.to_vec())
+            .bind(i64::from(*seal))
             .execute(&mut *tx)
             .await?;
         }
@@ -259,7 +295,7 @@ impl Platform {
 
     pub(super) async fn parties_of(&self, id: ContractId) -> Result<Vec<PartyRow>, Error> {
         let rows = sqlx::query(
-            "SELECT party_id, person_id, salt FROM contract_parties WHERE contract_id = $1 ORDER BY position",
+            "SELECT party_id, person_id, salt, seal FROM contract_parties WHERE contract_id = $1 ORDER BY position",
         )
         .bind(id.to_string())
         .fetch_all(self.store.pool())
@@ -274,6 +310,7 @@ impl Platform {
                     salt: salt
                         .try_into()
                         .map_err(|_| Error::Internal("stored party salt".into()))?,
+                    seal: r.try_get::<i64, _>("seal")? != 0,
                 })
             })
             .collect()
@@ -335,6 +372,7 @@ impl Platform {
                     .party_status(p.id)
                     .map_or("unknown", party_status_name)
                     .to_owned(),
+                seal: people.iter().any(|r| r.party == p.id && r.seal),
             })
             .collect();
         Ok(ContractView {
@@ -546,10 +584,19 @@ impl Platform {
         self.evidence_wake.notify_one();
         let title = self.contract_view(who, id).await?.title;
         for invite in &invites {
-            let email: String = sqlx::query_scalar("SELECT email FROM persons WHERE id = $1")
+            let person = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
                 .bind(&invite.person_id)
                 .fetch_one(self.store.pool())
                 .await?;
+            let email: String = person.try_get("email")?;
+            if let Some(mobile) = person.try_get::<Option<String>, _>("mobile")? {
+                self.text(
+                    &mobile,
+                    "contract.invite",
+                    &format!("[Affix] Please sign \"{title}\": {}", invite.url),
+                )
+                .await;
+            }
             self.mail(
                 &email,
                 "contract.invite",
@@ -623,6 +670,31 @@ impl Platform {
                 "e-mail to the party failed: {reason}"
             ))),
             _ => Ok(()),
+        }
+    }
+
+    /// Sends a text message to `mobile` (E.164). SMS is a courtesy copy: e-mail is the
+    /// channel of record, so a failed text is logged, not an error of the step.
+    pub(super) async fn text(&self, mobile: &str, event: &str, text: &str) {
+        let notification = (|| -> Result<Notification, String> {
+            Notification::new(
+                NotificationId::random().map_err(|e| e.to_string())?,
+                Recipient::Sms(
+                    affix_notify::PhoneNumber::parse(mobile).map_err(|e| e.to_string())?,
+                ),
+                affix_notify::EventType::parse(event).map_err(|e| e.to_string())?,
+                "",
+                text,
+                self.now_ms(),
+            )
+            .map_err(|e| e.to_string())
+        })();
+        let outcome = match notification {
+            Ok(n) => self.sms.send(&n, 1).await.outcome,
+            Err(e) => affix_notify::Outcome::failed(false, None, e),
+        };
+        if let affix_notify::Outcome::Failed { reason, .. } = &outcome {
+            tracing::warn!(event, %reason, "text message not sent");
         }
     }
 

@@ -34,6 +34,9 @@ use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
 mod ceremony;
 mod contracts;
+mod organization;
+
+pub use organization::OrganizationView;
 
 /// Largest uploaded contract document.
 pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
@@ -229,7 +232,7 @@ pub struct NewContract {
     /// document).
     pub fields: BTreeMap<String, String>,
     /// Parties in order: the first is the initiator.
-    pub parties: Vec<String>,
+    pub parties: Vec<NewParty>,
     /// Sequential (default) or parallel signing.
     pub parallel: bool,
     /// Days until the contract expires unsigned.
@@ -238,6 +241,15 @@ pub struct NewContract {
     pub document: Option<Vec<u8>>,
     /// Its file name.
     pub document_name: Option<String>,
+}
+
+/// One party of a new contract.
+#[derive(Debug, Clone)]
+pub struct NewParty {
+    /// Person id (of the caller's tenant).
+    pub person: String,
+    /// Signs for the organization with its seal (the person must hold it).
+    pub seal: bool,
 }
 
 /// One party as the API shows it.
@@ -254,6 +266,8 @@ pub struct PartyView {
     /// `pending`, `invited`, `identity_verified`, `viewed`, `consented`, `signed`,
     /// `declined`.
     pub status: String,
+    /// Signs for the organization with its seal.
+    pub seal: bool,
 }
 
 /// A contract as the API shows it.
@@ -411,6 +425,7 @@ pub struct Platform {
     pub(crate) vault: Arc<Vault>,
     pub(crate) authority: Arc<Authority>,
     pub(crate) mailer: Arc<dyn Notifier>,
+    pub(crate) sms: Arc<dyn Notifier>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) evidence_wake: Arc<tokio::sync::Notify>,
     pub(crate) submitter: String,
@@ -420,6 +435,7 @@ pub struct Platform {
     pub(crate) stages: crate::stages::Stages,
     pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
     pub(crate) allow_plain_http_webhooks: bool,
+    pub(crate) lpr: Arc<affix_contract::LprTable>,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
 }
@@ -442,6 +458,8 @@ pub struct Parts {
     pub authority: Arc<Authority>,
     /// E-mail channel.
     pub mailer: Arc<dyn Notifier>,
+    /// SMS channel (the embedded default is a file outbox: no gateway exists here).
+    pub sms: Arc<dyn Notifier>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Name in evidence records' `submitter`.
@@ -454,6 +472,8 @@ pub struct Parts {
     pub data_dir: PathBuf,
     /// Accept plain-http webhook URLs (local use and tests only).
     pub allow_plain_http_webhooks: bool,
+    /// The one-year LPR table of the loan note's rate cap.
+    pub lpr: Arc<affix_contract::LprTable>,
 }
 
 struct ContractRow {
@@ -467,6 +487,8 @@ struct PartyRow {
     party: PartyId,
     person: String,
     salt: [u8; 32],
+    /// Signs with the organization's seal (the person is its holder).
+    seal: bool,
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -489,6 +511,7 @@ impl Platform {
             vault: parts.vault,
             authority: parts.authority,
             mailer: parts.mailer,
+            sms: parts.sms,
             clock: parts.clock,
             evidence_wake: Arc::new(tokio::sync::Notify::new()),
             submitter: parts.submitter,
@@ -498,6 +521,7 @@ impl Platform {
             stages: crate::stages::Stages::default(),
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
+            lpr: parts.lpr,
             enrol_lock: tokio::sync::Mutex::new(()),
         }
     }

@@ -44,6 +44,22 @@ pub async fn postgres_url() -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+/// An LPR table for tests: the built-in entries (last: 3.00 % from 2025-05-20, so the
+/// rate cap is 12.00 %), vouched for through a year after `now_ms`. Only a test may
+/// vouch for rates it has not seen; operators configure the published table.
+pub fn test_lpr_table(dir: &Path, now_ms: u64) -> PathBuf {
+    let builtin = affix_contract::LprTable::builtin().canonical_text();
+    let entries: String = builtin
+        .lines()
+        .filter(|l| !l.starts_with("through"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let through = affix_identity::Date::from_unix_ms_china(now_ms + 400 * 86_400_000);
+    let path = dir.join("lpr.txt");
+    std::fs::write(&path, format!("# test table\n{entries}through {through}\n")).unwrap();
+    path
+}
+
 pub struct TestPlatform {
     pub running: Option<Running>,
     pub url: String,
@@ -60,6 +76,15 @@ impl TestPlatform {
 
     /// With a clock of the test's own.
     pub async fn start_with_clock(db: Db, clock: Arc<dyn affix_notify::Clock>) -> Option<Self> {
+        Self::start_configured(db, clock, |_| {}).await
+    }
+
+    /// With a clock and a change to the configuration.
+    pub async fn start_configured(
+        db: Db,
+        clock: Arc<dyn affix_notify::Clock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("AFFIX_LOG").unwrap_or_else(|_| {
@@ -73,12 +98,14 @@ impl TestPlatform {
             Db::Sqlite => None,
             Db::Postgres => Some(postgres_url().await?),
         };
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             database_url,
+            lpr_table: Some(test_lpr_table(dir.path(), clock.now_ms())),
             ..Config::default()
         };
+        tweak(&mut config);
         let running = affix_platform::server::start_with_clock(config, clock)
             .await
             .unwrap();

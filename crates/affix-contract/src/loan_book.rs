@@ -1,0 +1,1356 @@
+//! The loan book of a signed loan note: repayments reported, confirmed or disputed,
+//! their allocation to instalments, the derived status, extensions (展期) and
+//! settlement (结清); every step a typed, hash-chained [`LoanEvent`].
+
+use core::fmt::{self, Write as _};
+
+use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
+use affix_identity::Date;
+use sha2::{Digest as _, Sha256};
+
+use crate::days::day_number;
+use crate::rules::{EventTrigger, LoanStatus};
+use crate::{
+    ContractId, Decimal, Error, LoanNote, RepaymentMethod, RuleSet, Schedule, Sha256Digest,
+};
+
+/// The first line of loan terms text v1.
+pub const LOAN_TERMS_HEADER: &str = "affix-loan-terms v1";
+/// Domain separation of [`LoanTerms::digest`].
+pub const LOAN_TERMS_DOMAIN: &[u8] = b"affix.dev/contract/loan-terms/v1\0";
+/// The first line of loan event text v1.
+pub const LOAN_EVENT_HEADER: &str = "affix-loan-event v1";
+/// Domain separation of [`LoanEvent::digest`].
+pub const LOAN_EVENT_DOMAIN: &[u8] = b"affix.dev/contract/loan-event/v1\0";
+/// The first line of loan extension text v1.
+pub const EXTENSION_HEADER: &str = "affix-loan-extension v1";
+/// Domain separation of [`Addendum::digest`].
+pub const EXTENSION_DOMAIN: &[u8] = b"affix.dev/contract/loan-extension/v1\0";
+/// Repayments reported on one loan.
+pub const REPAYMENTS_MAX: usize = 1024;
+/// Events of one loan book.
+pub const LOAN_EVENTS_MAX: u32 = 4096;
+/// Extensions of one loan.
+pub const EXTENSIONS_MAX: u16 = 16;
+/// Bytes of one loan event text ([`LoanEvent::parse`] refuses larger input first).
+pub const LOAN_EVENT_TEXT_BYTES_MAX: usize = 64 * 1024;
+
+/// What both parties sign for the automation of a loan: the contract, its repayment
+/// schedule and its rule set, bound by digest. Its digest is the anchor of the loan's
+/// event chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanTerms {
+    contract_id: ContractId,
+    schedule: Schedule,
+    rules: RuleSet,
+}
+
+impl LoanTerms {
+    /// The terms of contract `contract_id`.
+    pub fn new(contract_id: ContractId, schedule: Schedule, rules: RuleSet) -> Self {
+        Self {
+            contract_id,
+            schedule,
+            rules,
+        }
+    }
+
+    /// The contract.
+    pub fn contract_id(&self) -> ContractId {
+        self.contract_id
+    }
+
+    /// The signed schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The signed rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Loan terms text v1:
+    ///
+    /// ```text
+    /// affix-loan-terms v1
+    /// contract_id <32 hex>
+    /// schedule_digest <64 hex: Schedule::digest>
+    /// rules_digest <64 hex: RuleSet::digest>
+    /// ```
+    pub fn canonical_text(&self) -> String {
+        format!(
+            "{LOAN_TERMS_HEADER}\ncontract_id {}\nschedule_digest {}\nrules_digest {}\n",
+            self.contract_id,
+            self.schedule.digest(),
+            self.rules.digest()
+        )
+    }
+
+    /// `SHA-256(LOAN_TERMS_DOMAIN ‖ canonical text)`.
+    pub fn digest(&self) -> Sha256Digest {
+        domain_digest(LOAN_TERMS_DOMAIN, &self.canonical_text())
+    }
+}
+
+/// Identifies a reported repayment within its loan: 1 for the first report, then +1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepaymentId(pub u32);
+
+impl fmt::Display for RepaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a reported repayment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepaymentStatus {
+    /// Reported by the borrower; awaiting the lender.
+    Pending,
+    /// Confirmed by the lender: it reduced the balance.
+    Confirmed,
+    /// Disputed by the lender: it changed nothing.
+    Disputed,
+}
+
+impl RepaymentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Disputed => "disputed",
+        }
+    }
+}
+
+/// A reported repayment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Repayment {
+    /// Its id.
+    pub id: RepaymentId,
+    /// The amount in yuan, scale 2.
+    pub amount_yuan: Decimal,
+    /// The day the borrower says the money was paid.
+    pub paid_on: Date,
+    /// The day it was reported.
+    pub reported_on: Date,
+    /// SHA-256 of the proof the borrower attached (a transfer receipt image), if any.
+    pub proof: Option<Sha256Digest>,
+    /// Pending, confirmed or disputed.
+    pub status: RepaymentStatus,
+}
+
+/// The part of a confirmed repayment that went to one instalment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Allocation {
+    /// The instalment's number (in the current schedule).
+    pub instalment: u16,
+    /// To its interest, yuan.
+    pub interest_yuan: Decimal,
+    /// To its principal, yuan.
+    pub principal_yuan: Decimal,
+}
+
+/// One instalment of the current schedule with what has been repaid on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstalmentBalance {
+    /// The instalment's number.
+    pub number: u16,
+    /// Its due date.
+    pub due_date: Date,
+    /// Its interest, yuan.
+    pub interest_yuan: Decimal,
+    /// Its principal, yuan.
+    pub principal_yuan: Decimal,
+    /// Interest repaid (confirmed), yuan.
+    pub interest_paid_yuan: Decimal,
+    /// Principal repaid (confirmed), yuan.
+    pub principal_paid_yuan: Decimal,
+    /// Still owed on it, yuan.
+    pub unpaid_yuan: Decimal,
+}
+
+/// The new terms the parties agree for an extension (展期).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtensionTerms {
+    /// The annual rate of the new schedule, percent (check it against the legal cap
+    /// with [`LoanNote::check_rate_cap`] on [`Addendum::terms`]).
+    pub annual_rate_percent: Decimal,
+    /// The new schedule's term in months, from [`Addendum::effective_from`].
+    pub term_months: u16,
+    /// The new schedule's repayment method.
+    pub repayment_method: RepaymentMethod,
+}
+
+/// An extension addendum (展期协议): the new schedule for the outstanding principal.
+/// Made only by [`LoanBook::propose_extension`]; both parties sign
+/// [`Addendum::digest`], then [`LoanBook::apply_extension`] puts it in force.
+///
+/// The rules (crate README, "Extensions"): the new schedule starts on the last due
+/// date on or before the proposal day (the start of the current schedule if none has
+/// passed), so interest is neither skipped nor charged twice; its principal is all the
+/// principal still owed, less any interest paid in advance on instalments not yet
+/// due; interest already due must be paid first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addendum {
+    contract_id: ContractId,
+    extension: u16,
+    based_on: Sha256Digest,
+    proposed_on: Date,
+    previous_maturity: Date,
+    extension_terms: ExtensionTerms,
+    schedule: Schedule,
+}
+
+impl Addendum {
+    /// The extension's number: 1 for the first.
+    pub fn extension(&self) -> u16 {
+        self.extension
+    }
+
+    /// The new schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The terms it was proposed with.
+    pub fn extension_terms(&self) -> ExtensionTerms {
+        self.extension_terms
+    }
+
+    /// The loan note of the new schedule (outstanding principal, new rate, start,
+    /// term, method): check its rate against the cap.
+    pub fn terms(&self) -> &LoanNote {
+        self.schedule.terms()
+    }
+
+    /// The day the new schedule starts.
+    pub fn effective_from(&self) -> Date {
+        self.schedule.terms().start_date
+    }
+
+    /// The new maturity (the new schedule's last due date).
+    pub fn new_maturity(&self) -> Date {
+        maturity(&self.schedule)
+    }
+
+    /// Loan extension text v1:
+    ///
+    /// ```text
+    /// affix-loan-extension v1
+    /// contract_id <32 hex>
+    /// extension 1
+    /// based_on <64 hex: the loan's head when proposed>
+    /// proposed_on 2026-04-10
+    /// previous_maturity 2027-01-01
+    /// effective_from 2026-04-01
+    /// new_maturity 2027-04-01
+    /// outstanding_principal_yuan 7534.06
+    /// schedule_digest <64 hex: Schedule::digest of the new schedule>
+    /// ```
+    pub fn canonical_text(&self) -> String {
+        format!(
+            "{EXTENSION_HEADER}\ncontract_id {}\nextension {}\nbased_on {}\nproposed_on {}\n\
+             previous_maturity {}\neffective_from {}\nnew_maturity {}\n\
+             outstanding_principal_yuan {}\nschedule_digest {}\n",
+            self.contract_id,
+            self.extension,
+            self.based_on,
+            self.proposed_on,
+            self.previous_maturity,
+            self.effective_from(),
+            self.new_maturity(),
+            self.schedule.total_principal_yuan(),
+            self.schedule.digest(),
+        )
+    }
+
+    /// `SHA-256(EXTENSION_DOMAIN ‖ canonical text)`: what both parties sign.
+    pub fn digest(&self) -> Sha256Digest {
+        domain_digest(EXTENSION_DOMAIN, &self.canonical_text())
+    }
+}
+
+/// What happened to a loan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoanEventKind {
+    /// The borrower reported a repayment.
+    RepaymentReported {
+        /// Its id.
+        repayment: RepaymentId,
+        /// The amount, yuan.
+        amount_yuan: Decimal,
+        /// The day paid.
+        paid_on: Date,
+        /// Digest of the attached proof.
+        proof: Option<Sha256Digest>,
+    },
+    /// The lender confirmed a repayment; it was allocated.
+    RepaymentConfirmed {
+        /// Its id.
+        repayment: RepaymentId,
+        /// The amount, yuan.
+        amount_yuan: Decimal,
+        /// Where it went, instalment by instalment.
+        allocations: Vec<Allocation>,
+        /// What is still owed afterwards, yuan.
+        outstanding_yuan: Decimal,
+    },
+    /// The lender disputed a repayment.
+    RepaymentDisputed {
+        /// Its id.
+        repayment: RepaymentId,
+        /// Digest of the lender's statement, if any.
+        statement: Option<Sha256Digest>,
+    },
+    /// An extension took effect.
+    Extended {
+        /// Its number.
+        extension: u16,
+        /// The digest both parties signed.
+        addendum: Sha256Digest,
+        /// The day it was proposed (what [`LoanBook::propose_extension`] was given).
+        proposed_on: Date,
+        /// The terms it was proposed with.
+        terms: ExtensionTerms,
+        /// The new maturity.
+        new_maturity: Date,
+    },
+    /// Nothing is owed any more (结清).
+    Settled,
+}
+
+impl LoanEventKind {
+    /// `repayment_reported`, `repayment_confirmed`, `repayment_disputed`, `extended`,
+    /// `settled` (the names of the rule triggers).
+    pub fn as_str(&self) -> &'static str {
+        self.trigger().as_str()
+    }
+
+    /// The rule trigger this event fires.
+    pub fn trigger(&self) -> EventTrigger {
+        match self {
+            Self::RepaymentReported { .. } => EventTrigger::RepaymentReported,
+            Self::RepaymentConfirmed { .. } => EventTrigger::RepaymentConfirmed,
+            Self::RepaymentDisputed { .. } => EventTrigger::RepaymentDisputed,
+            Self::Extended { .. } => EventTrigger::Extended,
+            Self::Settled => EventTrigger::Settled,
+        }
+    }
+}
+
+/// One step in a loan's life, chained to the previous one by digest (the first to
+/// [`LoanTerms::digest`]): what the platform records as evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanEvent {
+    contract_id: ContractId,
+    seq: u32,
+    date: Date,
+    kind: LoanEventKind,
+    prev: Sha256Digest,
+}
+
+impl LoanEvent {
+    /// The contract.
+    pub fn contract_id(&self) -> ContractId {
+        self.contract_id
+    }
+
+    /// Position in the loan's chain, from 0.
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// The day it happened.
+    pub fn date(&self) -> Date {
+        self.date
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> &LoanEventKind {
+        &self.kind
+    }
+
+    /// The previous event's digest ([`LoanTerms::digest`] for event 0).
+    pub fn prev(&self) -> Sha256Digest {
+        self.prev
+    }
+
+    /// Loan event text v1: `affix-loan-event v1`, `contract_id`, `seq`, `date`, `kind`,
+    /// the kind's lines, `prev`; one `key value` a line, amounts in yuan at scale 2,
+    /// absent digests as `none`. The kinds' lines:
+    ///
+    /// - `repayment_reported`: `repayment N`, `amount_yuan`, `paid_on`, `proof`;
+    /// - `repayment_confirmed`: `repayment N`, `amount_yuan`, one
+    ///   `allocation INSTALMENT INTEREST PRINCIPAL` per instalment, `outstanding_yuan`;
+    /// - `repayment_disputed`: `repayment N`, `statement`;
+    /// - `extended`: `extension N`, `addendum`, `proposed_on`, `annual_rate_percent`
+    ///   (scale 2), `term_months`, `repayment_method`, `new_maturity` (what a replay
+    ///   needs to recompute the addendum);
+    /// - `settled`: none.
+    pub fn canonical_text(&self) -> String {
+        let mut t = format!(
+            "{LOAN_EVENT_HEADER}\ncontract_id {}\nseq {}\ndate {}\nkind {}\n",
+            self.contract_id,
+            self.seq,
+            self.date,
+            self.kind.as_str()
+        );
+        let digest_or_none =
+            |d: &Option<Sha256Digest>| d.map_or("none".to_owned(), |d| d.to_string());
+        // Writing to a String cannot fail.
+        match &self.kind {
+            LoanEventKind::RepaymentReported {
+                repayment,
+                amount_yuan,
+                paid_on,
+                proof,
+            } => {
+                let _ = write!(
+                    t,
+                    "repayment {repayment}\namount_yuan {amount_yuan}\npaid_on {paid_on}\nproof {}\n",
+                    digest_or_none(proof)
+                );
+            }
+            LoanEventKind::RepaymentConfirmed {
+                repayment,
+                amount_yuan,
+                allocations,
+                outstanding_yuan,
+            } => {
+                let _ = write!(t, "repayment {repayment}\namount_yuan {amount_yuan}\n");
+                for a in allocations {
+                    let _ = writeln!(
+                        t,
+                        "allocation {} {} {}",
+                        a.instalment, a.interest_yuan, a.principal_yuan
+                    );
+                }
+                let _ = writeln!(t, "outstanding_yuan {outstanding_yuan}");
+            }
+            LoanEventKind::RepaymentDisputed {
+                repayment,
+                statement,
+            } => {
+                let _ = write!(
+                    t,
+                    "repayment {repayment}\nstatement {}\n",
+                    digest_or_none(statement)
+                );
+            }
+            LoanEventKind::Extended {
+                extension,
+                addendum,
+                proposed_on,
+                terms,
+                new_maturity,
+            } => {
+                let _ = write!(
+                    t,
+                    "extension {extension}\naddendum {addendum}\nproposed_on {proposed_on}\n\
+                     annual_rate_percent {}\nterm_months {}\nrepayment_method {}\n\
+                     new_maturity {new_maturity}\n",
+                    terms.annual_rate_percent,
+                    terms.term_months,
+                    terms.repayment_method.as_str()
+                );
+            }
+            LoanEventKind::Settled => {}
+        }
+        let _ = writeln!(t, "prev {}", self.prev);
+        t
+    }
+
+    /// `SHA-256(LOAN_EVENT_DOMAIN ‖ canonical text)`: the next event's `prev`.
+    pub fn digest(&self) -> Sha256Digest {
+        domain_digest(LOAN_EVENT_DOMAIN, &self.canonical_text())
+    }
+
+    /// Parses loan event text v1 ([`LoanEvent::canonical_text`]); refuses anything that
+    /// text would not be ([`Error::Malformed`] with the byte offset of the line, or the
+    /// end of the text if it is not canonical), and more than
+    /// [`LOAN_EVENT_TEXT_BYTES_MAX`] bytes. A parsed event is trusted only after
+    /// [`LoanBook::replay`].
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.len() > LOAN_EVENT_TEXT_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "loan event text bytes",
+                actual: text.len(),
+                limit: LOAN_EVENT_TEXT_BYTES_MAX,
+            });
+        }
+        let mut lines = EventLines { text, offset: 0 };
+        if lines.line()? != LOAN_EVENT_HEADER {
+            return Err(lines.error("not loan event text v1"));
+        }
+        let contract_id = ContractId::parse(lines.value("contract_id")?)
+            .map_err(|_| lines.error("bad contract id"))?;
+        let seq = lines.number("seq")?;
+        let date = lines.date("date")?;
+        let kind = match lines.value("kind")? {
+            "repayment_reported" => LoanEventKind::RepaymentReported {
+                repayment: RepaymentId(lines.number("repayment")?),
+                amount_yuan: lines.decimal("amount_yuan")?,
+                paid_on: lines.date("paid_on")?,
+                proof: lines.optional_digest("proof")?,
+            },
+            "repayment_confirmed" => {
+                let repayment = RepaymentId(lines.number("repayment")?);
+                let amount_yuan = lines.decimal("amount_yuan")?;
+                let mut allocations = Vec::new();
+                loop {
+                    let value = lines.value_any()?;
+                    if let Some(rest) = value.strip_prefix("allocation ") {
+                        if allocations.len() >= usize::from(crate::TERM_MONTHS_MAX) {
+                            return Err(lines.error("too many allocations"));
+                        }
+                        let mut words = rest.split(' ');
+                        let mut next = || words.next().ok_or_else(|| lines.error("bad allocation"));
+                        let instalment =
+                            next()?.parse().map_err(|_| lines.error("bad allocation"))?;
+                        let interest_yuan =
+                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
+                        let principal_yuan =
+                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
+                        allocations.push(Allocation {
+                            instalment,
+                            interest_yuan,
+                            principal_yuan,
+                        });
+                    } else if let Some(rest) = value.strip_prefix("outstanding_yuan ") {
+                        let outstanding_yuan =
+                            scale_2(rest).ok_or_else(|| lines.error("bad amount"))?;
+                        break LoanEventKind::RepaymentConfirmed {
+                            repayment,
+                            amount_yuan,
+                            allocations,
+                            outstanding_yuan,
+                        };
+                    } else {
+                        return Err(lines.error("expected `allocation` or `outstanding_yuan`"));
+                    }
+                }
+            }
+            "repayment_disputed" => LoanEventKind::RepaymentDisputed {
+                repayment: RepaymentId(lines.number("repayment")?),
+                statement: lines.optional_digest("statement")?,
+            },
+            "extended" => LoanEventKind::Extended {
+                extension: lines.number("extension")?,
+                addendum: lines.digest("addendum")?,
+                proposed_on: lines.date("proposed_on")?,
+                terms: ExtensionTerms {
+                    annual_rate_percent: lines.decimal("annual_rate_percent")?,
+                    term_months: lines.number("term_months")?,
+                    repayment_method: match lines.value("repayment_method")? {
+                        "bullet" => RepaymentMethod::Bullet,
+                        "equal_instalments" => RepaymentMethod::EqualInstalments,
+                        "equal_principal" => RepaymentMethod::EqualPrincipal,
+                        _ => return Err(lines.error("unknown repayment method")),
+                    },
+                },
+                new_maturity: lines.date("new_maturity")?,
+            },
+            "settled" => LoanEventKind::Settled,
+            _ => return Err(lines.error("unknown kind")),
+        };
+        let prev = lines.digest("prev")?;
+        let event = Self {
+            contract_id,
+            seq,
+            date,
+            kind,
+            prev,
+        };
+        if event.canonical_text() != text {
+            return Err(Error::Malformed {
+                what: EVENT_TEXT,
+                offset: text.len(),
+                reason: "not canonical loan event text",
+            });
+        }
+        Ok(event)
+    }
+
+    /// The evidence record: kind `loan.<kind>`, subject `contract:<id>`, time `at_ms`
+    /// (the platform's clock when it recorded the step), digests `event`, `prev` and
+    /// the kind's own (`proof`, `statement`, `addendum`), metadata `seq` and
+    /// `repayment`. No amounts: they stay in the event text, which the ledger holds
+    /// only as the `event` digest.
+    pub fn to_evidence(&self, submitter: &str, at_ms: u64) -> Result<EvidenceRecord, Error> {
+        let sha = DigestAlgorithm::Sha256;
+        let mut b = EvidenceRecord::builder(
+            &format!("loan.{}", self.kind.as_str()),
+            &format!("contract:{}", self.contract_id),
+            UnixMillis(at_ms),
+            submitter,
+        )
+        .digest_value("event", sha, *self.digest().as_bytes())
+        .digest_value("prev", sha, *self.prev.as_bytes())
+        .metadata("seq", &self.seq.to_string());
+        match &self.kind {
+            LoanEventKind::RepaymentReported {
+                repayment, proof, ..
+            } => {
+                b = b.metadata("repayment", &repayment.to_string());
+                if let Some(proof) = proof {
+                    b = b.digest_value("proof", sha, *proof.as_bytes());
+                }
+            }
+            LoanEventKind::RepaymentConfirmed { repayment, .. } => {
+                b = b.metadata("repayment", &repayment.to_string());
+            }
+            LoanEventKind::RepaymentDisputed {
+                repayment,
+                statement,
+            } => {
+                b = b.metadata("repayment", &repayment.to_string());
+                if let Some(statement) = statement {
+                    b = b.digest_value("statement", sha, *statement.as_bytes());
+                }
+            }
+            LoanEventKind::Extended { addendum, .. } => {
+                b = b.digest_value("addendum", sha, *addendum.as_bytes());
+            }
+            LoanEventKind::Settled => {}
+        }
+        Ok(b.build()?)
+    }
+}
+
+/// One instalment of the current schedule in fen, with what was repaid on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Due {
+    pub(crate) number: u16,
+    pub(crate) due_date: Date,
+    pub(crate) due_day: i64,
+    interest_fen: u128,
+    principal_fen: u128,
+    interest_paid_fen: u128,
+    principal_paid_fen: u128,
+}
+
+impl Due {
+    pub(crate) fn unpaid_fen(&self) -> u128 {
+        (self.interest_fen - self.interest_paid_fen)
+            + (self.principal_fen - self.principal_paid_fen)
+    }
+}
+
+/// The state of a signed loan: its terms, the current schedule with what was repaid on
+/// each instalment, the reported repayments and the head of its event chain.
+///
+/// Every step takes `&self` and the day it happens (`on`, China time, from the
+/// platform's clock) and returns the next state with its events, or an error and no
+/// change. Steps are refused once the loan is settled ([`Error::LoanSettled`]) and when
+/// `on` is before the previous step ([`Error::LoanDateWentBackwards`]). Who may take a
+/// step (the borrower reports, the lender confirms or disputes) is the platform's
+/// check: the book does not know the parties.
+///
+/// **Allocation**: a confirmed repayment goes to the instalments oldest first, and
+/// within each to its interest, then its principal (先息后本); paying ahead is allowed
+/// and goes to the next instalments the same way, without reducing their interest.
+/// Only confirmed repayments count; a report is refused if it is more than what is
+/// owed less the other reports awaiting confirmation ([`Error::Overpayment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanBook {
+    terms: LoanTerms,
+    schedule: Schedule,
+    extension: u16,
+    pub(crate) dues: Vec<Due>,
+    /// Index of the first instalment with money owed (`dues.len()` when none).
+    pub(crate) first_unpaid: usize,
+    repayments: Vec<(Repayment, u128)>,
+    event_count: u32,
+    head: Sha256Digest,
+    last_date: Option<Date>,
+    settled_on: Option<Date>,
+}
+
+impl LoanBook {
+    /// The book of a newly effective loan: nothing repaid, no event yet, head =
+    /// [`LoanTerms::digest`].
+    pub fn new(terms: LoanTerms) -> Self {
+        let schedule = terms.schedule.clone();
+        let head = terms.digest();
+        let mut book = Self {
+            dues: dues_of(&schedule),
+            first_unpaid: 0,
+            schedule,
+            terms,
+            extension: 0,
+            repayments: Vec::new(),
+            event_count: 0,
+            head,
+            last_date: None,
+            settled_on: None,
+        };
+        book.first_unpaid = book.find_first_unpaid();
+        book
+    }
+
+    /// The signed terms.
+    pub fn terms(&self) -> &LoanTerms {
+        &self.terms
+    }
+
+    /// The contract.
+    pub fn contract_id(&self) -> ContractId {
+        self.terms.contract_id
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &RuleSet {
+        &self.terms.rules
+    }
+
+    /// The schedule in force: the signed one, or the last extension's.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Extensions so far (0: the signed schedule is in force).
+    pub fn extension(&self) -> u16 {
+        self.extension
+    }
+
+    /// The digest of the last event (of the terms before any).
+    pub fn head(&self) -> Sha256Digest {
+        self.head
+    }
+
+    /// Events so far.
+    pub fn event_count(&self) -> u32 {
+        self.event_count
+    }
+
+    /// The day the loan was settled.
+    pub fn settled_on(&self) -> Option<Date> {
+        self.settled_on
+    }
+
+    /// The reported repayments, oldest first.
+    pub fn repayments(&self) -> impl ExactSizeIterator<Item = &Repayment> {
+        self.repayments.iter().map(|(r, _)| r)
+    }
+
+    /// Each instalment of the schedule in force with what was repaid on it.
+    pub fn instalments(&self) -> Vec<InstalmentBalance> {
+        self.dues
+            .iter()
+            .map(|d| InstalmentBalance {
+                number: d.number,
+                due_date: d.due_date,
+                interest_yuan: yuan(d.interest_fen),
+                principal_yuan: yuan(d.principal_fen),
+                interest_paid_yuan: yuan(d.interest_paid_fen),
+                principal_paid_yuan: yuan(d.principal_paid_fen),
+                unpaid_yuan: yuan(d.unpaid_fen()),
+            })
+            .collect()
+    }
+
+    /// What is still owed (principal and interest of the schedule in force, less
+    /// confirmed repayments), yuan.
+    pub fn outstanding_yuan(&self) -> Decimal {
+        yuan(self.outstanding_fen())
+    }
+
+    /// The principal still owed, yuan.
+    pub fn outstanding_principal_yuan(&self) -> Decimal {
+        yuan(
+            self.dues
+                .iter()
+                .map(|d| d.principal_fen - d.principal_paid_fen)
+                .sum(),
+        )
+    }
+
+    /// The sum of the reports awaiting confirmation, yuan.
+    pub fn pending_yuan(&self) -> Decimal {
+        yuan(self.pending_fen())
+    }
+
+    /// The status on day `on`: settled once nothing is owed; overdue when an
+    /// instalment is unpaid after its due date plus the rule set's grace days (on the
+    /// day after the grace period, and while it stays unpaid); active otherwise.
+    pub fn status_on(&self, on: Date) -> LoanStatus {
+        if self.settled_on.is_some() {
+            return LoanStatus::Settled;
+        }
+        let grace = i64::from(self.terms.rules.grace_days());
+        match self.dues.get(self.first_unpaid) {
+            Some(d) if day_number(on) > d.due_day + grace => LoanStatus::Overdue,
+            _ => LoanStatus::Active,
+        }
+    }
+
+    /// The borrower reports a repayment of `amount_yuan` made on `paid_on`, with the
+    /// digest of an attached proof. Refused: an amount not above 0 or with more than
+    /// two fraction digits ([`Error::RepaymentAmountInvalid`]); `paid_on` before the
+    /// loan's start ([`Error::RepaymentBeforeStart`]) or after `on`
+    /// ([`Error::RepaymentInFuture`]); more than is owed less the pending reports
+    /// ([`Error::Overpayment`]); more than [`REPAYMENTS_MAX`] reports.
+    pub fn report_repayment(
+        &self,
+        amount_yuan: Decimal,
+        paid_on: Date,
+        proof: Option<Sha256Digest>,
+        on: Date,
+    ) -> Result<(Self, Vec<LoanEvent>), Error> {
+        let mut next = self.begin(on)?;
+        let amount_fen =
+            amount_yuan
+                .to_units(2)
+                .filter(|a| *a > 0)
+                .ok_or(Error::RepaymentAmountInvalid {
+                    reason: "not above 0 with at most two fraction digits",
+                })?;
+        let start_date = self.terms.schedule.terms().start_date;
+        if paid_on < start_date {
+            return Err(Error::RepaymentBeforeStart {
+                paid_on,
+                start_date,
+            });
+        }
+        if paid_on > on {
+            return Err(Error::RepaymentInFuture { paid_on, on });
+        }
+        if amount_fen > self.outstanding_fen().saturating_sub(self.pending_fen()) {
+            return Err(Error::Overpayment);
+        }
+        if self.repayments.len() >= REPAYMENTS_MAX {
+            return Err(Error::TooLarge {
+                what: "repayments",
+                actual: self.repayments.len() + 1,
+                limit: REPAYMENTS_MAX,
+            });
+        }
+        // At most REPAYMENTS_MAX (1024) reports: the id fits.
+        let id = RepaymentId(u32::try_from(self.repayments.len() + 1).unwrap_or(u32::MAX));
+        let repayment = Repayment {
+            id,
+            amount_yuan: yuan(amount_fen),
+            paid_on,
+            reported_on: on,
+            proof,
+            status: RepaymentStatus::Pending,
+        };
+        next.repayments.push((repayment, amount_fen));
+        let event = next.record(
+            on,
+            LoanEventKind::RepaymentReported {
+                repayment: id,
+                amount_yuan: repayment.amount_yuan,
+                paid_on,
+                proof,
+            },
+        );
+        Ok((next, vec![event]))
+    }
+
+    /// The lender confirms repayment `id`: it is allocated (see [`LoanBook`]) and the
+    /// event lists where it went. When nothing is owed afterwards, a second event
+    /// settles the loan. Refused: an unknown id ([`Error::UnknownRepayment`]), one
+    /// already confirmed or disputed ([`Error::RepaymentNotPending`]).
+    pub fn confirm_repayment(
+        &self,
+        id: RepaymentId,
+        on: Date,
+    ) -> Result<(Self, Vec<LoanEvent>), Error> {
+        let mut next = self.begin(on)?;
+        let index = next.pending_index(id)?;
+        let amount_fen = next.repayments[index].1;
+        if amount_fen > next.outstanding_fen() {
+            // Reports are checked against the outstanding amount less the other
+            // pending reports, and only confirmations reduce it: unreachable, kept as
+            // a refusal rather than a panic.
+            return Err(Error::Overpayment);
+        }
+        next.repayments[index].0.status = RepaymentStatus::Confirmed;
+        let allocations = next.allocate(amount_fen);
+        let outstanding_fen = next.outstanding_fen();
+        let mut events = vec![next.record(
+            on,
+            LoanEventKind::RepaymentConfirmed {
+                repayment: id,
+                amount_yuan: yuan(amount_fen),
+                allocations,
+                outstanding_yuan: yuan(outstanding_fen),
+            },
+        )];
+        if outstanding_fen == 0 {
+            events.push(next.record(on, LoanEventKind::Settled));
+            next.settled_on = Some(on);
+        }
+        Ok((next, events))
+    }
+
+    /// The lender disputes repayment `id` (with the digest of a statement): it changes
+    /// nothing owed. Refused like [`LoanBook::confirm_repayment`].
+    pub fn dispute_repayment(
+        &self,
+        id: RepaymentId,
+        statement: Option<Sha256Digest>,
+        on: Date,
+    ) -> Result<(Self, Vec<LoanEvent>), Error> {
+        let mut next = self.begin(on)?;
+        let index = next.pending_index(id)?;
+        next.repayments[index].0.status = RepaymentStatus::Disputed;
+        let event = next.record(
+            on,
+            LoanEventKind::RepaymentDisputed {
+                repayment: id,
+                statement,
+            },
+        );
+        Ok((next, vec![event]))
+    }
+
+    /// Computes the extension addendum for `terms` proposed on `on` (no state change).
+    /// The new schedule ([`Addendum`] gives the rules) is computed by
+    /// [`LoanNote::schedule`]. Refused: a settled loan; reports awaiting confirmation
+    /// ([`Error::RepaymentsPending`]); unpaid interest already due
+    /// ([`Error::InterestInArrears`]); no principal owed ([`Error::NothingToExtend`]);
+    /// a new maturity not after the current one and `on`
+    /// ([`Error::ExtensionNotLater`]); more than [`EXTENSIONS_MAX`] extensions; terms
+    /// the schedule refuses ([`Error::LoanTermsInvalid`]).
+    pub fn propose_extension(&self, terms: ExtensionTerms, on: Date) -> Result<Addendum, Error> {
+        self.begin(on)?;
+        if self.extension >= EXTENSIONS_MAX {
+            return Err(Error::TooLarge {
+                what: "extensions",
+                actual: usize::from(self.extension) + 1,
+                limit: usize::from(EXTENSIONS_MAX),
+            });
+        }
+        let pending = self
+            .repayments
+            .iter()
+            .filter(|(r, _)| r.status == RepaymentStatus::Pending)
+            .count();
+        if pending > 0 {
+            return Err(Error::RepaymentsPending { count: pending });
+        }
+        let on_day = day_number(on);
+        let passed = self.dues.partition_point(|d| d.due_day <= on_day);
+        if let Some(d) = self.dues[..passed]
+            .iter()
+            .find(|d| d.interest_paid_fen < d.interest_fen)
+        {
+            return Err(Error::InterestInArrears {
+                instalment: d.number,
+            });
+        }
+        let effective_from = match passed {
+            0 => self.schedule.terms().start_date,
+            n => self.dues[n - 1].due_date,
+        };
+        let principal_owed: u128 = self
+            .dues
+            .iter()
+            .map(|d| d.principal_fen - d.principal_paid_fen)
+            .sum();
+        let interest_prepaid: u128 = self.dues[passed..]
+            .iter()
+            .map(|d| d.interest_paid_fen)
+            .sum();
+        let principal_fen = principal_owed.saturating_sub(interest_prepaid);
+        if principal_fen == 0 {
+            return Err(Error::NothingToExtend);
+        }
+        let note = LoanNote {
+            principal_yuan: yuan(principal_fen),
+            annual_rate_percent: terms.annual_rate_percent,
+            start_date: effective_from,
+            term_months: terms.term_months,
+            repayment_method: terms.repayment_method,
+        };
+        let schedule = note.schedule()?;
+        let current_maturity = maturity(&self.schedule);
+        let new_maturity = maturity(&schedule);
+        if new_maturity <= current_maturity || new_maturity <= on {
+            return Err(Error::ExtensionNotLater {
+                current_maturity,
+                new_maturity,
+                on,
+            });
+        }
+        Ok(Addendum {
+            contract_id: self.terms.contract_id,
+            extension: self.extension + 1,
+            based_on: self.head,
+            proposed_on: on,
+            previous_maturity: current_maturity,
+            extension_terms: terms,
+            schedule,
+        })
+    }
+
+    /// Puts a signed addendum in force on `on`: its schedule replaces the current one
+    /// (whose instalments then leave the book: the events keep their history), and the
+    /// rules apply to the new instalments. Refused with [`Error::AddendumStale`] unless
+    /// the addendum was proposed for this loan in its current state (no event since),
+    /// and if `on` is before the proposal day.
+    pub fn apply_extension(
+        &self,
+        addendum: &Addendum,
+        on: Date,
+    ) -> Result<(Self, Vec<LoanEvent>), Error> {
+        let mut next = self.begin(on)?;
+        if addendum.contract_id != self.terms.contract_id
+            || addendum.based_on != self.head
+            || addendum.extension != self.extension + 1
+        {
+            return Err(Error::AddendumStale);
+        }
+        if on < addendum.proposed_on {
+            return Err(Error::LoanDateWentBackwards {
+                on,
+                previous: addendum.proposed_on,
+            });
+        }
+        next.schedule = addendum.schedule.clone();
+        next.dues = dues_of(&next.schedule);
+        next.first_unpaid = next.find_first_unpaid();
+        next.extension = addendum.extension;
+        let event = next.record(
+            on,
+            LoanEventKind::Extended {
+                extension: addendum.extension,
+                addendum: addendum.digest(),
+                proposed_on: addendum.proposed_on,
+                // The rate as the schedule writes it (scale 2): the same schedule, one
+                // spelling.
+                terms: ExtensionTerms {
+                    annual_rate_percent: addendum.schedule.terms().annual_rate_percent,
+                    ..addendum.extension_terms
+                },
+                new_maturity: addendum.new_maturity(),
+            },
+        );
+        Ok((next, vec![event]))
+    }
+
+    /// Rebuilds a book from its terms and events (a stored loan, or an auditor's
+    /// bundle): replays every event through the same steps the live book took,
+    /// requires each to be exactly the event the step makes (sequence, links, amounts,
+    /// allocations), and the last event's digest to be `anchored_head`, which must come
+    /// from outside the events (the platform's stored head, or the `event` digest of
+    /// the last evidence record, proved by a ledger receipt): a chain cut short links
+    /// just as well. Extensions are recomputed from the terms and day in their events.
+    /// Errors: [`Error::ChainEventRejected`] (a step the book refuses),
+    /// [`Error::ChainBroken`] (an event that differs from its replay),
+    /// [`Error::ChainHeadMismatch`].
+    pub fn replay(
+        terms: LoanTerms,
+        events: &[LoanEvent],
+        anchored_head: &Sha256Digest,
+    ) -> Result<Self, Error> {
+        if events.len() > LOAN_EVENTS_MAX as usize {
+            return Err(Error::TooLarge {
+                what: "loan events",
+                actual: events.len(),
+                limit: LOAN_EVENTS_MAX as usize,
+            });
+        }
+        let mut book = Self::new(terms);
+        let mut index = 0;
+        while let Some(event) = events.get(index) {
+            // At most LOAN_EVENTS_MAX events: the index fits.
+            let seq = u32::try_from(index).unwrap_or(u32::MAX);
+            let on = event.date;
+            let step = match &event.kind {
+                LoanEventKind::RepaymentReported {
+                    amount_yuan,
+                    paid_on,
+                    proof,
+                    ..
+                } => book.report_repayment(*amount_yuan, *paid_on, *proof, on),
+                LoanEventKind::RepaymentConfirmed { repayment, .. } => {
+                    book.confirm_repayment(*repayment, on)
+                }
+                LoanEventKind::RepaymentDisputed {
+                    repayment,
+                    statement,
+                } => book.dispute_repayment(*repayment, *statement, on),
+                LoanEventKind::Extended {
+                    proposed_on, terms, ..
+                } => book
+                    .propose_extension(*terms, *proposed_on)
+                    .and_then(|addendum| book.apply_extension(&addendum, on)),
+                LoanEventKind::Settled => {
+                    return Err(Error::ChainBroken {
+                        seq,
+                        reason: "settled without the confirmation that settles",
+                    });
+                }
+            };
+            let (next, produced) = step.map_err(|e| Error::ChainEventRejected {
+                seq,
+                source: Box::new(e),
+            })?;
+            for made in produced {
+                let seq = made.seq;
+                match events.get(index) {
+                    Some(given) if *given == made => index += 1,
+                    Some(_) => {
+                        return Err(Error::ChainBroken {
+                            seq,
+                            reason: "event differs from its replay",
+                        });
+                    }
+                    None => {
+                        return Err(Error::ChainBroken {
+                            seq,
+                            reason: "the settlement event is missing",
+                        });
+                    }
+                }
+            }
+            book = next;
+        }
+        if book.head != *anchored_head {
+            return Err(Error::ChainHeadMismatch {
+                events: book.event_count,
+            });
+        }
+        Ok(book)
+    }
+
+    /// The checks every step shares, and the state to change.
+    fn begin(&self, on: Date) -> Result<Self, Error> {
+        if let Some(settled_on) = self.settled_on {
+            return Err(Error::LoanSettled { settled_on });
+        }
+        if let Some(previous) = self.last_date
+            && on < previous
+        {
+            return Err(Error::LoanDateWentBackwards { on, previous });
+        }
+        // A step adds at most two events.
+        if self.event_count + 2 > LOAN_EVENTS_MAX {
+            return Err(Error::TooLarge {
+                what: "loan events",
+                actual: self.event_count as usize + 2,
+                limit: LOAN_EVENTS_MAX as usize,
+            });
+        }
+        Ok(self.clone())
+    }
+
+    fn record(&mut self, on: Date, kind: LoanEventKind) -> LoanEvent {
+        let event = LoanEvent {
+            contract_id: self.terms.contract_id,
+            seq: self.event_count,
+            date: on,
+            kind,
+            prev: self.head,
+        };
+        self.event_count += 1;
+        self.head = event.digest();
+        self.last_date = Some(on);
+        event
+    }
+
+    fn pending_index(&self, id: RepaymentId) -> Result<usize, Error> {
+        let index = (id.0 as usize)
+            .checked_sub(1)
+            .filter(|i| *i < self.repayments.len())
+            .ok_or(Error::UnknownRepayment { repayment: id })?;
+        let status = self.repayments[index].0.status;
+        if status != RepaymentStatus::Pending {
+            return Err(Error::RepaymentNotPending {
+                repayment: id,
+                status,
+            });
+        }
+        Ok(index)
+    }
+
+    /// Allocates `amount_fen` (at most what is owed) oldest instalment first, interest
+    /// then principal.
+    fn allocate(&mut self, mut amount_fen: u128) -> Vec<Allocation> {
+        let mut allocations = Vec::new();
+        for d in &mut self.dues[self.first_unpaid..] {
+            if amount_fen == 0 {
+                break;
+            }
+            let interest = amount_fen.min(d.interest_fen - d.interest_paid_fen);
+            d.interest_paid_fen += interest;
+            amount_fen -= interest;
+            let principal = amount_fen.min(d.principal_fen - d.principal_paid_fen);
+            d.principal_paid_fen += principal;
+            amount_fen -= principal;
+            if interest + principal > 0 {
+                allocations.push(Allocation {
+                    instalment: d.number,
+                    interest_yuan: yuan(interest),
+                    principal_yuan: yuan(principal),
+                });
+            }
+        }
+        self.first_unpaid = self.find_first_unpaid();
+        allocations
+    }
+
+    fn find_first_unpaid(&self) -> usize {
+        self.dues
+            .iter()
+            .position(|d| d.unpaid_fen() > 0)
+            .unwrap_or(self.dues.len())
+    }
+
+    pub(crate) fn outstanding_fen(&self) -> u128 {
+        self.dues[self.first_unpaid..]
+            .iter()
+            .map(Due::unpaid_fen)
+            .sum()
+    }
+
+    fn pending_fen(&self) -> u128 {
+        self.repayments
+            .iter()
+            .filter(|(r, _)| r.status == RepaymentStatus::Pending)
+            .map(|(_, fen)| fen)
+            .sum()
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        self.repayments
+            .iter()
+            .any(|(r, _)| r.status == RepaymentStatus::Pending)
+    }
+}
+
+/// The schedule's instalments in fen.
+fn dues_of(schedule: &Schedule) -> Vec<Due> {
+    // A schedule's amounts are non-negative at scale 2 (built only by
+    // `LoanNote::schedule`): `to_units(2)` never fails.
+    let fen = |d: Decimal| d.to_units(2).unwrap_or(0);
+    schedule
+        .instalments()
+        .iter()
+        .map(|i| Due {
+            number: i.number,
+            due_date: i.due_date,
+            due_day: day_number(i.due_date),
+            interest_fen: fen(i.interest_yuan),
+            principal_fen: fen(i.principal_yuan),
+            interest_paid_fen: 0,
+            principal_paid_fen: 0,
+        })
+        .collect()
+}
+
+fn maturity(schedule: &Schedule) -> Date {
+    // A schedule has at least one instalment (term 1 to 360 months).
+    schedule
+        .instalments()
+        .last()
+        .map_or(schedule.terms().start_date, |i| i.due_date)
+}
+
+/// An amount in fen as yuan at scale 2. Every amount of a book is at most a schedule's
+/// total repayment (below 10^16 yuan), inside the digit limits: the fallback is never
+/// taken.
+fn yuan(fen: u128) -> Decimal {
+    Decimal::from_units(fen, 2).unwrap_or(Decimal::ZERO)
+}
+
+fn domain_digest(domain: &[u8], text: &str) -> Sha256Digest {
+    let mut hash = Sha256::new();
+    hash.update(domain);
+    hash.update(text.as_bytes());
+    Sha256Digest::from_bytes(hash.finalize().into())
+}
+
+impl fmt::Display for RepaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const EVENT_TEXT: &str = "loan event text";
+
+/// A cursor over the `\n`-terminated lines of a loan event text.
+struct EventLines<'a> {
+    text: &'a str,
+    offset: usize,
+}
+
+impl<'a> EventLines<'a> {
+    fn error(&self, reason: &'static str) -> Error {
+        Error::Malformed {
+            what: EVENT_TEXT,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    fn line(&mut self) -> Result<&'a str, Error> {
+        let rest = &self.text[self.offset..];
+        let end = rest
+            .find('\n')
+            .ok_or_else(|| self.error("missing line or `\\n`"))?;
+        self.offset += end + 1;
+        Ok(&rest[..end])
+    }
+
+    fn value_any(&mut self) -> Result<&'a str, Error> {
+        self.line()
+    }
+
+    fn value(&mut self, key: &str) -> Result<&'a str, Error> {
+        let start = self.offset;
+        let line = self.line()?;
+        line.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .ok_or(Error::Malformed {
+                what: EVENT_TEXT,
+                offset: start,
+                reason: "unexpected key",
+            })
+    }
+
+    fn number<T: core::str::FromStr>(&mut self, key: &str) -> Result<T, Error> {
+        let value = self.value(key)?;
+        value.parse().map_err(|_| self.error("not a number"))
+    }
+
+    fn date(&mut self, key: &str) -> Result<Date, Error> {
+        let value = self.value(key)?;
+        crate::template::parse_date(value).ok_or_else(|| self.error("not a date"))
+    }
+
+    fn decimal(&mut self, key: &str) -> Result<Decimal, Error> {
+        let value = self.value(key)?;
+        scale_2(value).ok_or_else(|| self.error("not a decimal with two fraction digits"))
+    }
+
+    fn digest(&mut self, key: &str) -> Result<Sha256Digest, Error> {
+        let value = self.value(key)?;
+        Sha256Digest::parse_hex(value).map_err(|_| self.error("not a digest"))
+    }
+
+    fn optional_digest(&mut self, key: &str) -> Result<Option<Sha256Digest>, Error> {
+        let value = self.value(key)?;
+        if value == "none" {
+            return Ok(None);
+        }
+        Sha256Digest::parse_hex(value)
+            .map(Some)
+            .map_err(|_| self.error("not a digest"))
+    }
+}
+
+/// A non-negative decimal written with exactly two fraction digits (amounts and rates
+/// in the loan texts).
+fn scale_2(text: &str) -> Option<Decimal> {
+    Decimal::parse(text).filter(|d| d.scale() == 2 && !d.is_negative())
+}
