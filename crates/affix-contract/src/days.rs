@@ -38,6 +38,16 @@ pub(crate) fn date_of(days: i64) -> Option<Date> {
     .ok()
 }
 
+/// `date` moved by `days` (negative: back); `None` outside years 1 to 9999.
+pub fn add_days(date: Date, days: i64) -> Option<Date> {
+    date_of(day_number(date).checked_add(days)?)
+}
+
+/// Parses `YYYY-MM-DD` (exactly ten characters, a calendar date).
+pub fn parse_day(text: &str) -> Option<Date> {
+    crate::template::parse_date(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ pub use contract::{
     EVENT_VERSION, EVENTS_MAX, EventKind, PartyStatus, SignatureEvidence, VerifiedChain,
     verify_chain,
 };
+pub use days::{add_days, parse_day};
 pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
@@ -50,6 +51,6 @@ pub use rules::{
 pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, TERM_MONTHS_MAX};
 pub use template::{
     Currency, ENUM_OPTIONS_MAX, FIELD_NAME_BYTES_MAX, FIELD_VALUE_BYTES_MAX, FIELDS_MAX, FieldSpec,
-    FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, MONEY_YUAN_MAX,
+    FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, MONEY_YUAN_MAX,
     REPAYMENT_METHODS, TEMPLATE_BODY_BYTES_MAX, Template, ValidatedFields,
 };

@@ -4,7 +4,9 @@
 use affix_identity::Date;
 
 use crate::template::parse_date;
-use crate::{Decimal, Error, LOAN_NOTE_ID, LprTable, RateCap, Schedule, ValidatedFields};
+use crate::{
+    Decimal, Error, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, LprTable, RateCap, Schedule, ValidatedFields,
+};
 
 /// How a loan is repaid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl LoanNote {
         let wrong = || Error::InvalidContent {
             reason: "fields did not pass the loan note template",
         };
-        if fields.template() != LOAN_NOTE_ID {
+        if fields.template() != LOAN_NOTE_ID && fields.template() != LOAN_NOTE_V1_ID {
             return Err(wrong());
         }
         let principal_yuan = fields

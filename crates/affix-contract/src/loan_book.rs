@@ -115,7 +115,8 @@ pub enum RepaymentStatus {
 }
 
 impl RepaymentStatus {
-    fn as_str(self) -> &'static str {
+    /// `pending`, `confirmed` or `disputed`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Confirmed => "confirmed",

@@ -421,12 +421,12 @@ impl Template {
     /// [`crate::LoanNote::from_fields`], then
     /// [`check_rate_cap`](crate::LoanNote::check_rate_cap) and
     /// [`schedule`](crate::LoanNote::schedule).
-    pub fn loan_note() -> Self {
+    fn loan_note_fields() -> Vec<FieldSpec> {
         let name = |max_chars| FieldType::Text {
             max_chars,
             multiline: false,
         };
-        let fields = vec![
+        vec![
             FieldSpec::new("lender", "出借人 Lender", name(100), true),
             FieldSpec::new("borrower", "借款人 Borrower", name(100), true),
             FieldSpec::new(
@@ -463,14 +463,45 @@ impl Template {
                 true,
             ),
             FieldSpec::new("purpose", "借款用途 Purpose", name(500), false),
-        ];
+        ]
+    }
+
+    /// The loan note as first published (`affix.loannote.1`, version 1): the terms, no
+    /// digest of the loan terms. Contracts made with it still decode and verify; new
+    /// ones use [`Template::loan_note`].
+    pub fn loan_note_v1() -> Self {
+        Self::new(
+            LOAN_NOTE_V1_ID,
+            1,
+            "借条 Loan note",
+            Self::loan_note_fields(),
+            "今借到{lender}人民币{principal}，年利率{annual_rate_percent}%，\
+             自{start_date}起{term_months}个月，还款方式：{repayment_method}。借款人：{borrower}\n",
+        )
+        // As above: checked by `built_in_templates_are_valid`.
+        .expect("built-in template is valid")
+    }
+
+    /// The loan note (`affix.loannote.2`, version 2): the terms of version 1 and
+    /// `loan_terms_sha256`, the digest of the loan terms (`affix-loan-terms v1`: the
+    /// repayment schedule and the automation rules), which the platform fills in so
+    /// that both parties sign the schedule and the rules with the note.
+    pub fn loan_note() -> Self {
+        let mut fields = Self::loan_note_fields();
+        fields.push(FieldSpec::new(
+            "loan_terms_sha256",
+            "还款计划与自动规则摘要 Loan terms digest (schedule and rules)",
+            FieldType::Sha256,
+            false,
+        ));
         Self::new(
             LOAN_NOTE_ID,
-            1,
+            2,
             "借条 Loan note",
             fields,
             "今借到{lender}人民币{principal}，年利率{annual_rate_percent}%，\
-             自{start_date}起{term_months}个月，还款方式：{repayment_method}。借款人：{borrower}\n",
+             自{start_date}起{term_months}个月，还款方式：{repayment_method}。借款人：{borrower}\n\
+             还款计划与自动规则（摘要）：{loan_terms_sha256}\n",
         )
         // As above: checked by `built_in_templates_are_valid`.
         .expect("built-in template is valid")
@@ -479,8 +510,10 @@ impl Template {
 
 /// The generic contract template's id: the ASCII bytes `affix.generic.v1`.
 pub const GENERIC_CONTRACT_ID: TemplateId = TemplateId::from_bytes(*b"affix.generic.v1");
-/// The loan note template's id: the ASCII bytes `affix.loannote.1`.
-pub const LOAN_NOTE_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.1");
+/// The loan note template's id: the ASCII bytes `affix.loannote.2`.
+pub const LOAN_NOTE_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.2");
+/// The first loan note template's id: the ASCII bytes `affix.loannote.1`.
+pub const LOAN_NOTE_V1_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.1");
 /// The loan note's repayment methods.
 pub const REPAYMENT_METHODS: [&str; 3] = ["bullet", "equal_instalments", "equal_principal"];
 
@@ -607,9 +640,12 @@ mod tests {
     fn built_in_templates_are_valid() {
         let generic = Template::generic_contract();
         assert_eq!(generic.fields().len(), 3);
-        let loan = Template::loan_note();
+        let loan = Template::loan_note_v1();
         assert_eq!(loan.fields().len(), 8);
         assert_eq!(loan.id().to_string(), "61666669782e6c6f616e6e6f74652e31");
+        let loan = Template::loan_note();
+        assert_eq!(loan.fields().len(), 9);
+        assert_eq!(loan.id().to_string(), "61666669782e6c6f616e6e6f74652e32");
     }
 
     #[test]

@@ -327,3 +327,213 @@ pub fn verify(
         signatures,
     })
 }
+
+// ------------------------------------------------------------------ litigation bundle
+
+/// Format tag of the litigation bundle v1.
+pub const LITIGATION_FORMAT_V1: &str = "affix-litigation-bundle/v1";
+
+/// The litigation bundle v1 of a loan (e-IOU): the signed loan note's evidence bundle,
+/// the automation rules it signed, every loan event (repayments reported, confirmed,
+/// disputed; settlement) with its proof attachment, and every rule action (reminders,
+/// overdue notices) with its delivery results — each with its evidence record and
+/// ledger receipt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LitigationBundle {
+    /// [`LITIGATION_FORMAT_V1`].
+    pub format: String,
+    /// The loan note's evidence bundle v1.
+    pub contract: Bundle,
+    /// The rule set JSON (`affix-loan-rules`) whose digest the note's
+    /// `loan_terms_sha256` covers.
+    pub rules: String,
+    /// Loan events in chain order.
+    pub events: Vec<LoanBundleEvent>,
+    /// Rule actions in the order taken.
+    pub actions: Vec<LoanBundleAction>,
+}
+
+/// One loan event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanBundleEvent {
+    /// `affix-loan-event v1` text.
+    pub text: String,
+    /// Base64 evidence record v1.
+    pub record: String,
+    /// Tlog-proof receipt.
+    pub receipt: Option<String>,
+    /// Base64 proof attachment of a reported repayment, if any.
+    #[serde(default)]
+    pub proof: Option<String>,
+}
+
+/// One rule action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanBundleAction {
+    /// Idempotency key.
+    pub key: String,
+    /// Day it was due.
+    pub day: String,
+    /// Rule id.
+    pub rule: String,
+    /// What it does.
+    pub action: String,
+    /// Delivery results (the platform's statement of what its channels reported).
+    pub deliveries: Option<serde_json::Value>,
+    /// Base64 evidence record v1.
+    pub record: String,
+    /// Tlog-proof receipt.
+    pub receipt: Option<String>,
+}
+
+/// What [`verify_litigation`] established.
+#[derive(Debug, Clone)]
+pub struct VerifiedLitigation {
+    /// The loan note's bundle.
+    pub contract: VerifiedBundle,
+    /// Loan events replayed and proven.
+    pub events: usize,
+    /// Rule actions proven.
+    pub actions: usize,
+    /// Outstanding after the last event, yuan.
+    pub outstanding_yuan: String,
+    /// Whether the last event settled the loan.
+    pub settled: bool,
+}
+
+/// Verifies a litigation bundle: the loan note's bundle as [`verify`] does; the rules
+/// and the schedule recomputed from the signed fields give the signed
+/// `loan_terms_sha256`; every loan event's record is the record of that event, its
+/// receipt proves it, its proof attachment has the digest the event names, and the
+/// chain replays through `affix-contract`'s loan book from the terms to the last
+/// (receipt-anchored) event; every action's record is proven by its receipt and names
+/// its key.
+///
+/// # Errors
+/// [`Error::Invalid`] `bundle-does-not-verify` naming the first fault.
+pub fn verify_litigation(
+    bytes: &[u8],
+    ledger: &TrustPolicy,
+    ca_roots: &[Certificate],
+) -> Result<VerifiedLitigation, Error> {
+    use affix_contract::{LoanBook, LoanEvent, LoanNote, LoanTerms, RuleSet, Template};
+    if bytes.len() > BUNDLE_BYTES_MAX {
+        return Err(bad(format!("bundle larger than {BUNDLE_BYTES_MAX} bytes")));
+    }
+    let bundle: LitigationBundle = serde_json::from_slice(bytes)
+        .map_err(|e| bad(format!("not a litigation bundle v1: {e}")))?;
+    if bundle.format != LITIGATION_FORMAT_V1 {
+        return Err(bad(format!("unknown format {:?}", bundle.format)));
+    }
+    let contract_bytes =
+        serde_json::to_vec(&bundle.contract).map_err(|e| bad(format!("contract: {e}")))?;
+    let contract = verify(&contract_bytes, ledger, ca_roots)?;
+    // The terms both parties signed.
+    let content = ContractContent::decode(&unb64("content", &bundle.contract.content)?)
+        .map_err(|e| bad(format!("content: {e}")))?;
+    if content.template_id() != affix_contract::LOAN_NOTE_ID {
+        return Err(bad("the contract is not a loan note v2"));
+    }
+    let signed = content
+        .fields()
+        .get("loan_terms_sha256")
+        .ok_or_else(|| bad("the note signs no loan terms digest"))?
+        .clone();
+    let fields = Template::loan_note()
+        .validate(content.fields(), affix_identity::Date::from_unix_ms(0))
+        .map_err(|e| bad(format!("fields: {e}")))?;
+    let schedule = LoanNote::from_fields(&fields)
+        .and_then(|n| n.schedule())
+        .map_err(|e| bad(format!("schedule: {e}")))?;
+    let rules = RuleSet::from_json(&bundle.rules).map_err(|e| bad(format!("rules: {e}")))?;
+    let terms = LoanTerms::new(content.contract_id(), schedule, rules);
+    if terms.digest().to_string() != signed {
+        return Err(bad(
+            "the bundled rules and the recomputed schedule are not the signed loan terms",
+        ));
+    }
+    // Events: records, receipts, proofs, chain.
+    let mut events = Vec::with_capacity(bundle.events.len());
+    for (n, e) in bundle.events.iter().enumerate() {
+        let event =
+            LoanEvent::parse(&e.text).map_err(|err| bad(format!("loan event {n}: {err}")))?;
+        let record = unb64("record", &e.record)?;
+        let parsed = affix_evidence::EvidenceRecord::decode(&record)
+            .map_err(|err| bad(format!("loan record {n}: {err}")))?;
+        let expected = event
+            .to_evidence(parsed.submitter(), parsed.event_time().0)
+            .map_err(|err| bad(format!("loan event {n}: {err}")))?
+            .encode();
+        if expected != record {
+            return Err(bad(format!(
+                "loan record {n} is not the record of loan event {n}"
+            )));
+        }
+        let receipt_text = e
+            .receipt
+            .as_deref()
+            .ok_or_else(|| bad(format!("loan event {n} has no receipt yet")))?;
+        Receipt::parse(receipt_text.as_bytes())
+            .map_err(|err| bad(format!("loan receipt {n}: {err}")))?
+            .verify_entry(ledger, &record)
+            .map_err(|err| bad(format!("loan receipt {n} does not verify: {err}")))?;
+        let named = match event.kind() {
+            affix_contract::LoanEventKind::RepaymentReported { proof, .. } => *proof,
+            _ => None,
+        };
+        let given = e
+            .proof
+            .as_deref()
+            .map(|b| unb64("proof", b))
+            .transpose()?
+            .map(|b| sha256(&b));
+        match (named, given) {
+            (Some(d), Some(g)) if g != *d.as_bytes() => {
+                return Err(bad(format!("loan event {n}: the proof attachment differs")));
+            }
+            (None, Some(_)) => {
+                return Err(bad(format!(
+                    "loan event {n}: a proof the event does not name"
+                )));
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    let head = events
+        .last()
+        .map_or_else(|| terms.digest(), LoanEvent::digest);
+    let book =
+        LoanBook::replay(terms, &events, &head).map_err(|e| bad(format!("loan chain: {e}")))?;
+    // Actions: proven records of this loan.
+    let subject = format!("contract:{}", content.contract_id());
+    for (n, a) in bundle.actions.iter().enumerate() {
+        let record = unb64("record", &a.record)?;
+        let parsed = affix_evidence::EvidenceRecord::decode(&record)
+            .map_err(|err| bad(format!("action record {n}: {err}")))?;
+        if parsed.kind() != "loan.action" || parsed.subject() != subject {
+            return Err(bad(format!("action {n} is not an action of this loan")));
+        }
+        if !a.key.starts_with(&format!("{}/", content.contract_id())) {
+            return Err(bad(format!("action {n}: key of another loan")));
+        }
+        let receipt_text = a
+            .receipt
+            .as_deref()
+            .ok_or_else(|| bad(format!("action {n} has no receipt yet")))?;
+        Receipt::parse(receipt_text.as_bytes())
+            .map_err(|err| bad(format!("action receipt {n}: {err}")))?
+            .verify_entry(ledger, &record)
+            .map_err(|err| bad(format!("action receipt {n} does not verify: {err}")))?;
+    }
+    Ok(VerifiedLitigation {
+        contract,
+        events: events.len(),
+        actions: bundle.actions.len(),
+        outstanding_yuan: book.outstanding_yuan().to_string(),
+        settled: book.settled_on().is_some(),
+    })
+}

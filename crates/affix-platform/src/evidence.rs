@@ -24,6 +24,11 @@ use crate::store::i;
 /// A record without a receipt this long after its submission is submitted again.
 pub const RESUBMIT_AFTER_MS: u64 = 10_000;
 
+/// The tables whose rows are evidence records, each keyed by `(contract_id, seq)`
+/// with `record`, `submitted`, `leaf_hash` and `receipt` columns: contract events,
+/// loan events, and the actions of loan automation rules.
+const QUEUES: [&str; 3] = ["events", "loan_events", "loan_actions"];
+
 /// Records per submission batch.
 const BATCH: i64 = 2_000;
 /// Receipts waited for per round.
@@ -61,11 +66,16 @@ pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
 /// # Errors
 /// [`Error::Db`].
 pub async fn requeue_unreceipted(platform: &Platform) -> Result<u64, Error> {
-    let done =
-        sqlx::query("UPDATE events SET submitted = 0 WHERE submitted > 0 AND receipt IS NULL")
-            .execute(platform.store.pool())
-            .await?;
-    Ok(done.rows_affected())
+    let mut n = 0;
+    for table in QUEUES {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET submitted = 0 WHERE submitted > 0 AND receipt IS NULL"
+        ))
+        .execute(platform.store.pool())
+        .await?;
+        n += done.rows_affected();
+    }
+    Ok(n)
 }
 
 /// Submits one batch of queued records; returns how many.
@@ -73,9 +83,21 @@ pub async fn requeue_unreceipted(platform: &Platform) -> Result<u64, Error> {
 /// # Errors
 /// [`Error::Ledger`], [`Error::Db`].
 pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
-    let rows = sqlx::query(
-        "SELECT contract_id, seq, record FROM events WHERE submitted = 0 ORDER BY contract_id, seq LIMIT $1",
-    )
+    let mut n = 0;
+    for table in QUEUES {
+        n += submit_table(platform, ledger, table).await?;
+    }
+    Ok(n)
+}
+
+async fn submit_table(
+    platform: &Platform,
+    ledger: &LedgerClient,
+    table: &str,
+) -> Result<usize, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT contract_id, seq, record FROM {table} WHERE submitted = 0 ORDER BY contract_id, seq LIMIT $1"
+    ))
     .bind(BATCH)
     .fetch_all(platform.store.pool())
     .await?;
@@ -108,9 +130,9 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
     }
     let mut tx = platform.store.pool().begin().await?;
     for ((contract, seq), s) in keys.iter().zip(&submitted) {
-        sqlx::query(
-            "UPDATE events SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4",
-        )
+        sqlx::query(&format!(
+            "UPDATE {table} SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4"
+        ))
         .bind(i(platform.now_ms_pub().max(1)))
         .bind(s.leaf_hash.to_vec())
         .bind(contract)
@@ -127,9 +149,21 @@ pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<u
 /// # Errors
 /// [`Error::Ledger`], [`Error::Db`].
 pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
-    let rows = sqlx::query(
-        "SELECT contract_id, seq, leaf_hash, submitted FROM events WHERE submitted > 0 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1",
-    )
+    let mut n = 0;
+    for table in QUEUES {
+        n += receipts_table(platform, ledger, table).await?;
+    }
+    Ok(n)
+}
+
+async fn receipts_table(
+    platform: &Platform,
+    ledger: &LedgerClient,
+    table: &str,
+) -> Result<usize, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT contract_id, seq, leaf_hash, submitted FROM {table} WHERE submitted > 0 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1"
+    ))
     .bind(RECEIPTS_PER_ROUND)
     .fetch_all(platform.store.pool())
     .await?;
@@ -190,9 +224,9 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
         );
         let mut tx = platform.store.pool().begin().await?;
         for (c, s, _, at) in &stale {
-            sqlx::query(
-                "UPDATE events SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL",
-            )
+            sqlx::query(&format!(
+                "UPDATE {table} SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL"
+            ))
             .bind(c)
             .bind(*s)
             .bind(*at)
@@ -206,12 +240,14 @@ pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result
     }
     let mut tx = platform.store.pool().begin().await?;
     for (contract, seq, text) in &got {
-        sqlx::query("UPDATE events SET receipt = $1 WHERE contract_id = $2 AND seq = $3")
-            .bind(text)
-            .bind(contract)
-            .bind(i(u64::try_from(*seq).unwrap_or(0)))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE {table} SET receipt = $1 WHERE contract_id = $2 AND seq = $3"
+        ))
+        .bind(text)
+        .bind(contract)
+        .bind(i(u64::try_from(*seq).unwrap_or(0)))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(got.len())

@@ -168,6 +168,9 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
             (StatusCode::FORBIDDEN, "not-allowed-for-party")
         }
         C::RateAboveLegalCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rate-above-legal-cap"),
+        C::Overpayment => (StatusCode::UNPROCESSABLE_ENTITY, "overpayment"),
+        C::UnknownRepayment { .. } => (StatusCode::NOT_FOUND, "not-found"),
+        C::LoanSettled { .. } => (StatusCode::CONFLICT, "loan-settled"),
         // The operator's LPR table does not cover the day: a configuration fault, not
         // the caller's.
         C::LprTableOutdated { .. } | C::NoLprInForce { .. } => {
@@ -615,6 +618,12 @@ pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
         .route("/v1/contracts/{id}/events", get(events))
         .route("/v1/contracts/{id}/bundle", get(bundle))
         .route("/v1/contracts/{id}/document", get(document))
+        .route("/v1/loans/{id}", get(loan))
+        .route("/v1/loans/{id}/evidence", get(loan_evidence))
+        .route("/v1/loans/{id}/bundle", get(loan_bundle))
+        .route("/v1/loans/{id}/repayments", post(report_repayment))
+        .route("/v1/loans/{id}/repayments/{n}/confirm", post(confirm))
+        .route("/v1/loans/{id}/repayments/{n}/dispute", post(dispute))
         .route("/v1/webhooks", post(create_webhook))
         .route("/v1/webhooks/{id}/deliveries", get(webhook_deliveries))
         .route("/v1/invite", get(invite))
@@ -789,6 +798,9 @@ struct ContractIn {
     document: Option<String>,
     #[serde(default)]
     document_name: Option<String>,
+    /// The loan note's automation rules (the rule set JSON of `affix-loan-rules`).
+    #[serde(default)]
+    rules: Option<serde_json::Value>,
 }
 
 /// A party of a new contract: a person id, or `{"person": id, "seal": true}` for the
@@ -861,6 +873,7 @@ async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> 
                 expires_in_days: input.expires_in_days,
                 document,
                 document_name: input.document_name,
+                loan_rules: input.rules.map(|r| r.to_string()),
             },
         )
         .await?;
@@ -915,6 +928,95 @@ async fn contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>)
     )
 }
 
+async fn loan(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform.loan(&who, parse_contract_id(&id)?).await?,
+    )
+}
+
+async fn loan_evidence(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
+    let who = caller(who)?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .loan_evidence(&who, parse_contract_id(&id)?)
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepaymentIn {
+    amount: String,
+    paid_on: String,
+    #[serde(default)]
+    proof: Option<String>,
+}
+
+async fn report_repayment(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let who = caller(who)?;
+    let input: RepaymentIn = json_body(&body)?;
+    let proof = input
+        .proof
+        .as_deref()
+        .map(|d| base64::engine::general_purpose::STANDARD.decode(d))
+        .transpose()
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "proof is not base64",
+            )
+        })?;
+    ok(
+        StatusCode::OK,
+        api.platform
+            .report_repayment(
+                &who,
+                parse_contract_id(&id)?,
+                &input.amount,
+                &input.paid_on,
+                proof,
+            )
+            .await?,
+    )
+}
+
+async fn decide_repayment(api: &Api, who: Who, id: &str, n: &str, dispute: bool) -> ApiResult {
+    let who = caller(who)?;
+    // Not a number: no such repayment (the platform checks the caller's role first).
+    let n: u32 = n.parse().unwrap_or(u32::MAX);
+    ok(
+        StatusCode::OK,
+        api.platform
+            .decide_repayment(&who, parse_contract_id(id)?, n, dispute)
+            .await?,
+    )
+}
+
+async fn confirm(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult {
+    decide_repayment(&api, who, &id, &n, false).await
+}
+
+async fn dispute(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult {
+    decide_repayment(&api, who, &id, &n, true).await
+}
+
 async fn send_contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
     let who = caller(who)?;
     let invites = api
@@ -953,34 +1055,17 @@ struct BundleQuery {
     wait: Option<u64>,
 }
 
-async fn bundle(
-    State(api): State<Arc<Api>>,
-    who: Who,
-    Path(id): Path<String>,
-    query: Result<Query<BundleQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult {
-    let who = caller(who)?;
-    let Query(q) =
-        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    if matches!(
-        who,
-        Principal::Member {
-            role: Role::Regulator,
-            ..
-        }
-    ) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "regulators read metadata and evidence (GET …/events), not contents",
-        ));
-    }
-    let id = parse_contract_id(&id)?;
-    let wait = std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
-    let deadline = Instant::now() + wait;
+/// The evidence bundle v1 of contract `id`, once every event has its receipt (waiting
+/// until `deadline`).
+async fn contract_bundle(
+    api: &Api,
+    who: &Principal,
+    id: affix_contract::ContractId,
+    deadline: Instant,
+) -> Result<Bundle, Problem> {
     let events = loop {
         api.platform.wake_evidence();
-        let events = api.platform.events(&who, id).await?;
+        let events = api.platform.events(who, id).await?;
         if events.iter().all(|e| e.receipt.is_some()) || Instant::now() >= deadline {
             break events;
         }
@@ -995,7 +1080,7 @@ async fn bundle(
         p.retry_after = Some(1);
         return Err(p);
     }
-    let (content, document, document_name) = api.platform.content_and_document(&who, id).await?;
+    let (content, document, document_name) = api.platform.content_and_document(who, id).await?;
     let b = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     use der::EncodePem as _;
     let pem = |c: &x509_cert::Certificate| c.to_pem(der::pem::LineEnding::LF).unwrap_or_default();
@@ -1038,6 +1123,114 @@ async fn bundle(
             verifier_keys: api.verifier_keys.clone(),
         },
     };
+    Ok(bundle)
+}
+
+/// The litigation bundle v1 of a loan: the note's bundle, the signed rules, every loan
+/// event (with proof attachments) and rule action, each with its receipt.
+async fn loan_bundle(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    query: Result<Query<BundleQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    use crate::bundle::{
+        LITIGATION_FORMAT_V1, LitigationBundle, LoanBundleAction, LoanBundleEvent,
+    };
+    let who = caller(who)?;
+    let Query(q) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let id = parse_contract_id(&id)?;
+    let (rules, proofs) = api.platform.loan_rules_and_proofs(&who, id).await?;
+    let deadline = Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
+    let contract = contract_bundle(&api, &who, id, deadline).await?;
+    let evidence = loop {
+        api.platform.wake_evidence();
+        let ev = api.platform.loan_evidence(&who, id).await?;
+        let done = ev.events.iter().all(|e| e.receipt.is_some())
+            && ev.actions.iter().all(|a| a.receipt.is_some());
+        if done || Instant::now() >= deadline {
+            break ev;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if evidence.events.iter().any(|e| e.receipt.is_none())
+        || evidence.actions.iter().any(|a| a.receipt.is_none())
+    {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "receipts-pending",
+            "some loan events or actions have no ledger receipt yet; retry shortly",
+        );
+        p.retry_after = Some(1);
+        return Err(p);
+    }
+    let b = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let bundle = LitigationBundle {
+        format: LITIGATION_FORMAT_V1.to_owned(),
+        contract,
+        rules,
+        events: evidence
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(n, e)| LoanBundleEvent {
+                text: e.text,
+                record: e.record,
+                receipt: e.receipt,
+                proof: proofs.get(n).cloned().flatten().map(|p| b(&p)),
+            })
+            .collect(),
+        actions: evidence
+            .actions
+            .into_iter()
+            .map(|a| LoanBundleAction {
+                key: a.key,
+                day: a.day,
+                rule: a.rule,
+                action: a.action,
+                deliveries: a.deliveries,
+                record: a.record,
+                receipt: a.receipt,
+            })
+            .collect(),
+    };
+    let mut response = ok(StatusCode::OK, bundle)?;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"loan-{id}.affix-litigation.json\""
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn bundle(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path(id): Path<String>,
+    query: Result<Query<BundleQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let who = caller(who)?;
+    let Query(q) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    if matches!(
+        who,
+        Principal::Member {
+            role: Role::Regulator,
+            ..
+        }
+    ) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "regulators read metadata and evidence (GET …/events), not contents",
+        ));
+    }
+    let id = parse_contract_id(&id)?;
+    let wait = std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
+    let bundle = contract_bundle(&api, &who, id, Instant::now() + wait).await?;
     let mut response = ok(StatusCode::OK, bundle)?;
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"contract-{id}.affix-bundle.json\""

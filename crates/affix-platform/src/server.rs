@@ -37,6 +37,7 @@ pub struct Running {
     server: tokio::task::JoinHandle<()>,
     evidence: tokio::task::JoinHandle<()>,
     webhooks: tokio::task::JoinHandle<()>,
+    loans: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -45,6 +46,7 @@ impl Running {
         let _ = self.server.await;
         self.evidence.abort();
         self.webhooks.abort();
+        self.loans.abort();
     }
 
     /// Stops serving.
@@ -52,6 +54,7 @@ impl Running {
         self.server.abort();
         self.evidence.abort();
         self.webhooks.abort();
+        self.loans.abort();
     }
 }
 
@@ -295,6 +298,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     }));
     let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
     let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));
+    let loans = tokio::spawn(crate::service::run_loans(platform.clone()));
     let api = Arc::new(Api::new(
         platform.clone(),
         ledger.verifier_keys_text().to_owned(),
@@ -316,5 +320,6 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         server,
         evidence,
         webhooks,
+        loans,
     })
 }

@@ -153,3 +153,308 @@ async fn an_outdated_lpr_table_refuses_loan_notes() {
     assert_eq!(v["type"], "https://affix.dev/problems/lpr-table-outdated");
     p.stop().await;
 }
+
+/// Days from `a` to `b` (b ≥ a, at most a few hundred).
+fn days_between(a: affix_identity::Date, b: affix_identity::Date) -> u64 {
+    let mut d = a;
+    let mut n = 0;
+    while d < b {
+        d = affix_contract::add_days(d, 1).unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn outbox_count(p: &TestPlatform, to: &str, event_type: &str) -> usize {
+    let text = std::fs::read_to_string(p.data().join("outbox/email.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["to"] == to && v["event_type"] == event_type)
+        .count()
+}
+
+/// Waits until the loan's evidence has `n` actions matching `what`, all done.
+async fn wait_actions(p: &TestPlatform, key: &str, id: &str, what: &str, n: usize) -> Value {
+    for _ in 0..150 {
+        let (s, ev) = p.get(&format!("/v1/loans/{id}/evidence"), key).await;
+        assert_eq!(s, 200, "{ev}");
+        let matching: Vec<&Value> = ev["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"].as_str().unwrap().contains(what))
+            .collect();
+        if matching.len() >= n && matching.iter().all(|a| a["state"] == "done") {
+            assert_eq!(matching.len(), n, "{ev}");
+            return ev;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {n} done actions {what:?}");
+}
+
+/// A loan lived with a test clock: signed, reminded before and on each due date,
+/// partly repaid, overdue, caught up after a restart that spans due dates, settled.
+/// Every notice is in the e-mail outbox exactly once and recorded with its delivery
+/// result; every loan event and rule action has a receipt that verifies.
+async fn a_loan_lived(db: Db) {
+    let real_now = SystemClock.now_ms();
+    let clock = Arc::new(ManualClock::new(real_now));
+    let Some(mut p) = TestPlatform::start_with_clock(db, clock.clone()).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("IOU app").await;
+    let lender = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let today = affix_identity::Date::from_unix_ms_china(real_now);
+    let mut body = note(&lender, &borrower, "12.00");
+    body["fields"]["start_date"] = json!(today.to_string());
+    body["fields"]["principal"] = json!("CNY 3000.00");
+    body["fields"]["term_months"] = json!("3");
+    body["fields"]["repayment_method"] = json!("equal_principal");
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The schedule and the rules are signed with the note, by their digest.
+    let signed_terms = created["fields"]["loan_terms_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(signed_terms.len(), 64, "{created}");
+    let (s, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    assert_eq!(s, 200, "{sent}");
+    let token = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
+    party_signs(&p, &token(0), "zhang@example.com", &Device::new()).await;
+    let v = party_signs(&p, &token(1), "li@example.com", &Device::new()).await;
+    assert_eq!(v["status"], "effective", "{v}");
+
+    let (s, loan) = p.get(&format!("/v1/loans/{id}"), &admin).await;
+    assert_eq!(s, 200, "{loan}");
+    assert_eq!(loan["status"], "active");
+    let dues: Vec<affix_identity::Date> = loan["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| affix_contract::parse_day(i["due_date"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(dues.len(), 3);
+    // 1000.00 principal a month plus 1 % interest on what is left: 30.00, 20.00, 10.00.
+    assert_eq!(loan["outstanding"], "3060.00", "{loan}");
+    let at = |d: affix_identity::Date| real_now + days_between(today, d) * DAY_MS;
+    let minus3 = |d| affix_contract::add_days(d, -3).unwrap();
+    assert_eq!(loan["next_due"], minus3(dues[0]).to_string());
+
+    // Three days before the first due date: a reminder to the borrower.
+    clock.set_ms(at(minus3(dues[0])));
+    p.loans_wake().await;
+    wait_actions(&p, &admin, &id, "reminder_before_due", 1).await;
+    assert_eq!(
+        outbox_count(&p, "li@example.com", "loan.reminder_before_due"),
+        1
+    );
+    // On the due date; then a restart in the middle of it sends nothing twice.
+    clock.set_ms(at(dues[0]));
+    p.loans_wake().await;
+    wait_actions(&p, &admin, &id, "reminder_due_today", 1).await;
+    p.halt();
+    p.resume().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    wait_actions(&p, &admin, &id, "reminder_due_today", 1).await;
+    assert_eq!(
+        outbox_count(&p, "li@example.com", "loan.reminder_due_today"),
+        1
+    );
+
+    // A partial repayment, confirmed by the lender.
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "500.00", "paid_on": dues[0].to_string(), "proof": common::b64(b"transfer receipt")}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["pending"], "500.00", "{v}");
+    let r = v["repayments"][0]["id"].as_u64().unwrap();
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/9999/confirm"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/{r}/confirm"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["outstanding"], "2560.00", "{v}");
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "9999.00", "paid_on": dues[0].to_string()}),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/overpayment");
+
+    // Down across the next instalment's reminders and the first one's grace period:
+    // after the restart every missed rule day is caught up, once.
+    p.halt();
+    clock.set_ms(at(affix_contract::add_days(dues[1], 1).unwrap()));
+    p.resume().await;
+    p.loans_wake().await;
+    wait_actions(&p, &admin, &id, "reminder_before_due", 2).await;
+    wait_actions(&p, &admin, &id, "reminder_due_today", 2).await;
+    wait_actions(&p, &admin, &id, "overdue_notice", 1).await;
+    let (_, loan) = p.get(&format!("/v1/loans/{id}"), &admin).await;
+    assert_eq!(loan["status"], "overdue", "{loan}");
+    assert_eq!(
+        outbox_count(&p, "li@example.com", "loan.reminder_before_due"),
+        2
+    );
+    assert_eq!(
+        outbox_count(&p, "li@example.com", "loan.reminder_due_today"),
+        2
+    );
+
+    // The rest, confirmed: settled.
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "2560.00", "paid_on": dues[1].to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let r = v["repayments"][1]["id"].as_u64().unwrap();
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/{r}/confirm"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "settled", "{v}");
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "1.00", "paid_on": dues[1].to_string()}),
+        )
+        .await;
+    assert!(s == 409 || s == 422, "{v}");
+    // Past the last due date nothing more is sent.
+    clock.set_ms(at(dues[2]));
+    p.loans_wake().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    wait_actions(&p, &admin, &id, "reminder_due_today", 2).await;
+
+    // Every event and action has a receipt that verifies under the ledger's keys, and
+    // every notice its delivery result.
+    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
+    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let mut evidence = Value::Null;
+    for _ in 0..300 {
+        let (_, ev) = p.get(&format!("/v1/loans/{id}/evidence"), &admin).await;
+        let all = ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(ev["actions"].as_array().unwrap())
+            .all(|e| e["receipt"].is_string());
+        evidence = ev;
+        if all {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let events = evidence["events"].as_array().unwrap();
+    // reported, confirmed, reported, confirmed, settled
+    assert_eq!(events.len(), 5, "{evidence}");
+    for e in events.iter().chain(evidence["actions"].as_array().unwrap()) {
+        let receipt =
+            affix_note::Receipt::parse(e["receipt"].as_str().unwrap().as_bytes()).unwrap();
+        let record = common::unb64(e["record"].as_str().unwrap());
+        receipt.verify_entry(&policy, &record).unwrap();
+    }
+    // The litigation bundle verifies offline against anchors from outside it; tampering
+    // is caught.
+    let r = p
+        .http
+        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        ca["root"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let roots = std::slice::from_ref(&root);
+    let verified = affix_platform::bundle::verify_litigation(&bytes, &policy, roots).unwrap();
+    assert_eq!(verified.events, 5);
+    assert!(verified.settled);
+    assert_eq!(verified.outstanding_yuan, "0.00");
+    assert_eq!(
+        verified.actions,
+        evidence["actions"].as_array().unwrap().len()
+    );
+    let bundle: affix_platform::bundle::LitigationBundle = serde_json::from_slice(&bytes).unwrap();
+    assert!(bundle.events[0].proof.is_some());
+    let check = |b: &affix_platform::bundle::LitigationBundle| {
+        affix_platform::bundle::verify_litigation(&serde_json::to_vec(b).unwrap(), &policy, roots)
+    };
+    let mut t = bundle.clone();
+    t.rules = affix_contract::RuleSet::standard_with_grace_days(10)
+        .unwrap()
+        .to_json();
+    assert!(check(&t).is_err(), "other rules than the signed ones");
+    let mut t = bundle.clone();
+    t.events[0].proof = Some(common::b64(b"another receipt"));
+    assert!(check(&t).is_err(), "a swapped proof attachment");
+    let mut t = bundle.clone();
+    t.events[1].text = t.events[1].text.replace("500.00", "600.00");
+    assert!(check(&t).is_err(), "an edited event");
+    let mut t = bundle.clone();
+    t.events.pop();
+    assert!(
+        check(&t).is_err(),
+        "a settling confirmation without its settlement"
+    );
+    let mut t = bundle.clone();
+    t.events.truncate(3);
+    assert!(!check(&t).unwrap().settled, "a shortened chain proves less");
+    for a in evidence["actions"].as_array().unwrap() {
+        if a["action"].as_str().unwrap().starts_with("notify") {
+            let d = a["deliveries"].as_array().unwrap();
+            assert!(!d.is_empty(), "{a}");
+            assert!(d.iter().all(|x| x["outcome"] == "outboxed"), "{a}");
+        }
+    }
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loan_lived_on_sqlite() {
+    a_loan_lived(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loan_lived_on_postgres() {
+    a_loan_lived(Db::Postgres).await;
+}

@@ -57,7 +57,7 @@ async fn codes_and_invites_travel_over_smtp() {
         }),
         ..affix_platform::Config::default()
     };
-    let running = affix_platform::server::start(config).await.unwrap();
+    let running = affix_platform::server::start(config.clone()).await.unwrap();
     assert!(
         running.outbox.is_none(),
         "no file outbox with SMTP configured"
@@ -69,6 +69,8 @@ async fn codes_and_invites_travel_over_smtp() {
     let p = TestPlatform {
         url: running.url.clone(),
         running: Some(running),
+        config,
+        clock: std::sync::Arc::new(affix_notify::SystemClock),
         dir,
         http: reqwest::Client::new(),
         operator,

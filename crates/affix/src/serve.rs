@@ -72,8 +72,20 @@ pub(crate) fn verify_bundle(
     let bytes = std::fs::read(bundle)
         .with_context(|| format!("reading {}", bundle.display()))
         .map_err(Failure::Error)?;
-    let parsed: affix_platform::bundle::Bundle = serde_json::from_slice(&bytes)
-        .map_err(|e| Failure::Verification(anyhow!("not an evidence bundle: {e}")))?;
+    // A litigation bundle carries the loan note's evidence bundle inside it.
+    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["format"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let litigation = format == affix_platform::bundle::LITIGATION_FORMAT_V1;
+    let parsed: affix_platform::bundle::Bundle = if litigation {
+        serde_json::from_slice::<affix_platform::bundle::LitigationBundle>(&bytes)
+            .map(|l| l.contract)
+            .map_err(|e| Failure::Verification(anyhow!("not a litigation bundle: {e}")))?
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Verification(anyhow!("not an evidence bundle: {e}")))?
+    };
     let keys_text = match keys {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("reading {}", p.display()))
@@ -107,8 +119,23 @@ pub(crate) fn verify_bundle(
         x509_cert::Certificate::from_pem(trimmed.as_bytes())
             .map_err(|e| Failure::Error(anyhow!("CA root: {e}")))?
     };
-    let verified = affix_platform::bundle::verify(&bytes, &policy, &[root])
-        .map_err(|e| Failure::Verification(anyhow!("{e}")))?;
+    let verified = if litigation {
+        let loan = affix_platform::bundle::verify_litigation(&bytes, &policy, &[root])
+            .map_err(|e| Failure::Verification(anyhow!("{e}")))?;
+        println!(
+            "litigation bundle verified: {} loan events replayed and proven, {} rule actions proven",
+            loan.events, loan.actions
+        );
+        println!(
+            "  loan:       outstanding CNY {}{}",
+            loan.outstanding_yuan,
+            if loan.settled { ", settled" } else { "" }
+        );
+        loan.contract
+    } else {
+        affix_platform::bundle::verify(&bytes, &policy, &[root])
+            .map_err(|e| Failure::Verification(anyhow!("{e}")))?
+    };
     println!("bundle verified: contract {}", verified.contract_id);
     println!("  status:     {:?}", verified.status);
     println!(

@@ -71,7 +71,7 @@ pub fn fixture_parties() -> Vec<Party> {
 
 /// The frozen example: the loan note, three parties, sequential, 30 days.
 pub fn fixture_content() -> ContractContent {
-    let fields = Template::loan_note()
+    let fields = Template::loan_note_v1()
         .validate(&loan_values(), today())
         .unwrap();
     ContractContent::new(
@@ -113,7 +113,7 @@ pub fn identity_of(party: PartyId, at_ms: u64) -> VerifiedIdentity {
 
 /// A live example whose identities can be verified.
 pub fn live_content(order: SigningOrder, with_cc: bool) -> ContractContent {
-    let fields = Template::loan_note()
+    let fields = Template::loan_note_v1()
         .validate(&loan_values(), today())
         .unwrap();
     let mut parties = vec![

@@ -733,6 +733,9 @@ impl Platform {
         .bind(party.to_string())
         .execute(&mut *tx)
         .await?;
+        if next.status() == ContractStatus::Effective {
+            self.open_loan(&mut tx, tenant, next, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

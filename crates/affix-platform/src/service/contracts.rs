@@ -47,13 +47,25 @@ impl Platform {
         let now = self.now_ms();
         let today = Date::from_unix_ms_china(now);
         let validated = template.validate(&fields, today)?;
-        if template.id() == affix_contract::LOAN_NOTE_ID {
+        let loan = if template.id() == affix_contract::LOAN_NOTE_ID {
             // The legal rate cap, on the LPR in force today; checked again when the last
             // signature makes the contract (the day the rule looks at).
             let note = affix_contract::LoanNote::from_fields(&validated)?;
             note.check_rate_cap(&self.lpr, today)?;
-            note.schedule()?;
-        }
+            let rules = match &new.loan_rules {
+                Some(json) => affix_contract::RuleSet::from_json(json)?,
+                None => affix_contract::RuleSet::standard(),
+            };
+            Some((note.schedule()?, rules))
+        } else {
+            if new.loan_rules.is_some() {
+                return Err(invalid(
+                    "unexpected-rules",
+                    "only the loan note carries automation rules",
+                ));
+            }
+            None
+        };
         if new.parties.len() < 2 {
             return Err(invalid(
                 "too-few-parties",
@@ -122,6 +134,15 @@ impl Platform {
             ));
         }
         let id = ContractId::random(&mut rng);
+        // The loan terms (schedule and rules) are signed with the note, by their digest.
+        let (validated, loan_rules) = match loan {
+            Some((schedule, rules)) => {
+                let terms = affix_contract::LoanTerms::new(id, schedule, rules.clone());
+                fields.insert("loan_terms_sha256".into(), terms.digest().to_string());
+                (template.validate(&fields, today)?, Some(rules.to_json()))
+            }
+            None => (validated, None),
+        };
         let content = ContractContent::new(
             id,
             validated,
@@ -141,8 +162,8 @@ impl Platform {
         let (contract, event) = Contract::create(content.clone(), now)?;
         let mut tx = self.store.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO contracts (id, tenant_id, template_id, title, status, content, document, document_name, event_count, head, created_ms, updated_ms, expires_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11)",
+            "INSERT INTO contracts (id, tenant_id, template_id, title, status, content, document, document_name, event_count, head, created_ms, updated_ms, expires_ms, loan_rules) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11, $12)",
         )
         .bind(id.to_string())
         .bind(&tenant)
@@ -155,6 +176,7 @@ impl Platform {
         .bind(contract.head().as_bytes().to_vec())
         .bind(i(now))
         .bind(i(content.expires_ms()))
+        .bind(loan_rules)
         .execute(&mut *tx)
         .await?;
         for (position, (party, person, salt, seal)) in rows.iter().enumerate() {
@@ -671,6 +693,36 @@ impl Platform {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Sends an e-mail and returns its outcome (`delivered`, `outboxed`, `failed: …`)
+    /// and the SHA-256 of its delivery record, for a proof of notice. A failure is a
+    /// result here, not an error.
+    pub(super) async fn mail_record(
+        &self,
+        to: &str,
+        event: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(String, String), Error> {
+        let notification = Notification::new(
+            NotificationId::random().map_err(|e| Error::Notify(e.to_string()))?,
+            Recipient::Email(
+                affix_notify::EmailAddress::parse(to).map_err(|e| Error::Notify(e.to_string()))?,
+            ),
+            affix_notify::EventType::parse(event).map_err(|e| Error::Notify(e.to_string()))?,
+            subject,
+            body,
+            self.now_ms(),
+        )
+        .map_err(|e| Error::Notify(e.to_string()))?;
+        let record = self.mailer.send(&notification, 1).await;
+        let outcome = match &record.outcome {
+            affix_notify::Outcome::Failed { reason, .. } => format!("failed: {reason}"),
+            affix_notify::Outcome::Outboxed { .. } => "outboxed".to_owned(),
+            _ => "delivered".to_owned(),
+        };
+        Ok((outcome, record.digest().to_string()))
     }
 
     /// Sends a text message to `mobile` (E.164). SMS is a courtesy copy: e-mail is the

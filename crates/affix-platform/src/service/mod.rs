@@ -34,7 +34,13 @@ use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
 mod ceremony;
 mod contracts;
+mod loans;
 mod organization;
+
+pub use loans::{
+    ActionView, LoanEventView, LoanEvidence, LoanView, PROOF_BYTES_MAX, RepaymentView,
+    run as run_loans,
+};
 
 pub use organization::OrganizationView;
 
@@ -241,6 +247,9 @@ pub struct NewContract {
     pub document: Option<Vec<u8>>,
     /// Its file name.
     pub document_name: Option<String>,
+    /// The loan note's automation rules (rule set JSON, `affix-loan-rules`); default
+    /// the standard rules.
+    pub loan_rules: Option<String>,
 }
 
 /// One party of a new contract.
@@ -434,6 +443,7 @@ pub struct Platform {
     pub(crate) data_dir: PathBuf,
     pub(crate) stages: crate::stages::Stages,
     pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
+    pub(crate) loan_wake: Arc<tokio::sync::Notify>,
     pub(crate) allow_plain_http_webhooks: bool,
     pub(crate) lpr: Arc<affix_contract::LprTable>,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
@@ -520,10 +530,16 @@ impl Platform {
             data_dir: parts.data_dir,
             stages: crate::stages::Stages::default(),
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            loan_wake: Arc::new(tokio::sync::Notify::new()),
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             lpr: parts.lpr,
             enrol_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Wakes the loan scheduler (its clock moved, in tests and simulations).
+    pub fn wake_loans(&self) {
+        self.loan_wake.notify_one();
     }
 
     /// The store.

@@ -62,6 +62,8 @@ pub fn test_lpr_table(dir: &Path, now_ms: u64) -> PathBuf {
 
 pub struct TestPlatform {
     pub running: Option<Running>,
+    pub config: Config,
+    pub clock: Arc<dyn affix_notify::Clock>,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
@@ -106,7 +108,7 @@ impl TestPlatform {
             ..Config::default()
         };
         tweak(&mut config);
-        let running = affix_platform::server::start_with_clock(config, clock)
+        let running = affix_platform::server::start_with_clock(config.clone(), clock.clone())
             .await
             .unwrap();
         let operator = std::fs::read_to_string(&running.operator_token_file)
@@ -116,6 +118,8 @@ impl TestPlatform {
         Some(Self {
             url: running.url.clone(),
             running: Some(running),
+            config,
+            clock,
             dir,
             http: reqwest::Client::new(),
             operator,
@@ -205,6 +209,31 @@ impl TestPlatform {
             .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
             .unwrap()
             .to_owned()
+    }
+
+    /// Wakes the loan scheduler (after the test clock moved).
+    pub async fn loans_wake(&self) {
+        if let Some(r) = &self.running {
+            r.platform.wake_loans();
+        }
+    }
+
+    /// Stops the platform (as a crash would, between requests).
+    pub fn halt(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+    }
+
+    /// Starts it again on the same data and database (a new port).
+    pub async fn resume(&mut self) {
+        assert!(self.running.is_none());
+        let running =
+            affix_platform::server::start_with_clock(self.config.clone(), self.clock.clone())
+                .await
+                .unwrap();
+        self.url = running.url.clone();
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) -> tempfile::TempDir {
