@@ -33,6 +33,7 @@ mod error;
 pub mod evidence;
 pub mod handle;
 mod ids;
+mod journal;
 mod keys;
 pub mod queue;
 pub mod record;

@@ -868,3 +868,92 @@ fn the_signature_index_is_rebuilt_from_the_log_when_lost() {
         "rebuilt from the evidence log"
     );
 }
+
+#[test]
+fn a_stalled_drain_makes_signing_busy_instead_of_holding_more_records() {
+    let f = fixture_with(VaultConfig {
+        undrained_signature_records_max: 3,
+        ..VaultConfig::default()
+    });
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    f.vault.flush_evidence().unwrap();
+    let request = || {
+        sign_request(
+            &t,
+            key.id,
+            Payload::Message(b"clause".to_vec()),
+            &device,
+            T0,
+        )
+    };
+    // Holding the evidence log stalls the drainer: the journal's records stay in memory.
+    f.vault.with_evidence(|_| {
+        for _ in 0..3 {
+            f.vault.sign(request(), T0).unwrap();
+        }
+        let refused = f.vault.sign(request(), T0);
+        assert!(matches!(refused, Err(Error::Busy(_))), "{refused:?}");
+    });
+    // Once the drainer has caught up, signing goes on.
+    f.vault.flush_evidence().unwrap();
+    f.vault.sign(request(), T0).unwrap();
+}
+
+#[test]
+fn a_v2_store_is_migrated_to_v3_and_a_v3_store_without_its_journal_is_refused() {
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let format = |path: &std::path::Path| {
+        use redb::ReadableDatabase as _;
+        let db = redb::Database::open(path.join("vault.redb")).unwrap();
+        let tx = db.begin_read().unwrap();
+        let meta = tx.open_table(META).unwrap();
+        meta.get("format").unwrap().unwrap().value().to_vec()
+    };
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, device) = enrol(&f.vault, &t);
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let Fixture {
+        vault,
+        path,
+        master_path,
+        _dir,
+    } = f;
+    drop(vault);
+    assert_eq!(format(&path), affix_vault::STORE_FORMAT);
+    // What a v2 build left: its mark and no journal.
+    {
+        let db = redb::Database::open(path.join("vault.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(META)
+            .unwrap()
+            .insert("format", b"affix-vault/v2".as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    std::fs::remove_dir_all(path.join("journal")).unwrap();
+    let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+    let payload = Payload::Message(b"after the migration".to_vec());
+    vault
+        .sign(sign_request(&t, key.id, payload, &device, T0), T0)
+        .unwrap();
+    drop(vault);
+    assert_eq!(format(&path), b"affix-vault/v3");
+    assert!(path.join("journal").is_dir());
+    // A v3 store whose journal is gone may have lost acknowledged signatures: refused.
+    std::fs::remove_dir_all(path.join("journal")).unwrap();
+    let refused = Vault::open(&path, master(&master_path), VaultConfig::default());
+    assert!(
+        matches!(&refused, Err(Error::Store(m)) if m.contains("journal")),
+        "{:?}",
+        refused.err()
+    );
+}
