@@ -65,8 +65,8 @@ async fn rate_cap_at_creation_on_postgres() {
 }
 
 /// The LPR falls between creation and the last signature: the cap in force when the
-/// contract is made is the one that counts, so the last signature is refused and the
-/// contract stays partially signed.
+/// contract is made is the one that counts, so the last signature is refused (when it is
+/// prepared, before the vault signs) and the contract stays partially signed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_cap_is_checked_again_at_the_last_signature() {
     let real_now = SystemClock.now_ms();
@@ -106,17 +106,9 @@ async fn rate_cap_is_checked_again_at_the_last_signature() {
     assert_eq!(v["status"], "partially_signed", "{v}");
     let device = Device::new();
     party_ready(&p, &token(1), "li@example.com", &device).await;
-    let (s, prepared) = p
-        .post("/v1/invite/sign/prepare", &token(1), json!({}))
-        .await;
-    assert_eq!(s, 200, "{prepared}");
-    let signature = device.sign_statement(prepared["statement"].as_str().unwrap());
+    // Refused when the party prepares, before the vault is asked to sign anything.
     let (s, v) = p
-        .post(
-            "/v1/invite/sign",
-            &token(1),
-            json!({"device_signature": signature}),
-        )
+        .post("/v1/invite/sign/prepare", &token(1), json!({}))
         .await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["type"], "https://affix.dev/problems/rate-above-legal-cap");
@@ -566,6 +558,75 @@ async fn an_extension_both_sign(db: Db) {
         affix_platform::bundle::verify_litigation(&bytes, &policy, std::slice::from_ref(&root))
             .unwrap();
     assert_eq!(verified.events, 1);
+    p.stop().await;
+}
+
+/// The LPR falls after an extension is proposed: the addendum's rate is checked again
+/// when its last signature would make it effective, and refused (at `prepare` already,
+/// before the vault signs anything); the loan keeps its schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_is_capped_again_at_its_last_signature() {
+    let Some(mut p) = TestPlatform::start(Db::Sqlite).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("IOU app").await;
+    let lender = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let today = affix_identity::Date::from_unix_ms_china(SystemClock.now_ms());
+    let mut body = note(&lender, &borrower, "10.00");
+    body["fields"]["start_date"] = json!(today.to_string());
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
+    let (lender_device, borrower_device) = (Device::new(), Device::new());
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    let v = party_signs(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;
+    assert_eq!(v["status"], "effective", "{v}");
+    // 11.50 % is under today's cap (12.00 %: LPR 3.00 %).
+    let (s, addendum) = p
+        .post(
+            &format!("/v1/loans/{id}/extensions"),
+            &admin,
+            json!({"annual_rate_percent": "11.50", "term_months": 18, "repayment_method": "equal_principal"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{addendum}");
+    let addendum_id = addendum["id"].as_str().unwrap().to_owned();
+    let (s, sent) = p
+        .post(
+            &format!("/v1/contracts/{addendum_id}/send"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{sent}");
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    party_ready(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;
+
+    // Today's LPR is published at 2.60 % (cap 10.40 %); the operator updates the table.
+    p.halt();
+    let path = p.config.lpr_table.clone().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (entries, through) = text.rsplit_once("through").unwrap();
+    std::fs::write(&path, format!("{entries}{today} 2.60\nthrough{through}")).unwrap();
+    p.resume().await;
+
+    let (s, v) = p
+        .post("/v1/invite/sign/prepare", &token(&sent, 1), json!({}))
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/rate-above-legal-cap");
+    assert!(v["detail"].as_str().unwrap().contains("10.40"), "{v}");
+    let (_, c) = p.get(&format!("/v1/contracts/{addendum_id}"), &admin).await;
+    assert_eq!(c["status"], "partially_signed", "{c}");
+    p.loans_wake().await;
+    let (_, loan) = p.get(&format!("/v1/loans/{id}"), &admin).await;
+    assert_eq!(loan["events"], 0, "{loan}");
+    assert_eq!(loan["instalments"].as_array().unwrap().len(), 12, "{loan}");
     p.stop().await;
 }
 

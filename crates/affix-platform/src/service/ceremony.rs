@@ -446,20 +446,8 @@ impl Platform {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let now = self.now_ms();
         let digest = row.contract.content_digest();
-        // Dry run of the transition with placeholder digests: refuses early exactly as
-        // the real step would (turn, status, expiry).
-        let placeholder = Sha256Digest::from_bytes([0; 32]);
-        row.contract.sign(
-            party,
-            digest,
-            SignatureEvidence {
-                signature_image: placeholder,
-                cms_signature: placeholder,
-                signer_certificate: placeholder,
-                timestamp_token: placeholder,
-            },
-            now,
-        )?;
+        self.dry_run_signature(&tenant, id, party, &row, now)
+            .await?;
         // Whether there is an image, without reading it.
         let image = sqlx::query(
             "SELECT 1 FROM party_state WHERE contract_id = $1 AND party_id = $2 AND image IS NOT NULL",
@@ -611,6 +599,10 @@ impl Platform {
                 "the device signature is 64 bytes (Ed25519)",
             ));
         }
+        // Refused before anything is signed, so the vault records no signature that
+        // would never be used.
+        self.dry_run_signature(&tenant, id, party, &row, now)
+            .await?;
         let (key, _, cert) = self.signer_of(&tenant, &me).await?;
         let authorization = DeviceAuthorization {
             authorization: Authorization {
@@ -671,7 +663,8 @@ impl Platform {
                 row.contract
                     .sign(party, row.contract.content_digest(), evidence, now)?;
             if next.status() == ContractStatus::Effective {
-                self.check_rate_cap_at_signing(next.content(), now)?;
+                self.check_rate_cap_at_signing(&tenant, id, next.content(), now)
+                    .await?;
             }
             match self
                 .commit_signature(
@@ -697,15 +690,47 @@ impl Platform {
 }
 
 impl Platform {
-    /// The loan note's rate cap on the day the last signature makes the contract: the
-    /// LPR may have changed since the note was created.
-    fn check_rate_cap_at_signing(
+    /// Dry run of `party`'s signature with placeholder digests: refuses early exactly as
+    /// the real step would (turn, status, expiry, and for the signature that would make
+    /// the contract effective, the rate cap).
+    async fn dry_run_signature(
         &self,
+        tenant: &str,
+        id: ContractId,
+        party: PartyId,
+        row: &ContractRow,
+        now: u64,
+    ) -> Result<(), Error> {
+        let placeholder = Sha256Digest::from_bytes([0; 32]);
+        let (next, _) = row.contract.sign(
+            party,
+            row.contract.content_digest(),
+            SignatureEvidence {
+                signature_image: placeholder,
+                cms_signature: placeholder,
+                signer_certificate: placeholder,
+                timestamp_token: placeholder,
+            },
+            now,
+        )?;
+        if next.status() == ContractStatus::Effective {
+            self.check_rate_cap_at_signing(tenant, id, next.content(), now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The rate cap on the day the last signature makes the contract (the LPR may have
+    /// changed since it was created): a loan note's rate, or an extension addendum's.
+    async fn check_rate_cap_at_signing(
+        &self,
+        tenant: &str,
+        id: ContractId,
         content: &affix_contract::ContractContent,
         now: u64,
     ) -> Result<(), Error> {
         if content.template_id() != affix_contract::LOAN_NOTE_ID {
-            return Ok(());
+            return self.check_extension_cap_at_signing(tenant, id, now).await;
         }
         let today = Date::from_unix_ms_china(now);
         let fields = Template::loan_note().validate(content.fields(), today)?;

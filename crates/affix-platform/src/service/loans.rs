@@ -631,6 +631,44 @@ impl Platform {
         Ok(view)
     }
 
+    /// The rate cap of an extension addendum on the day its last signature would make
+    /// it effective (the LPR may have changed since the proposal). Nothing to check for a
+    /// contract that is no proposed addendum, or an addendum the loan has moved past
+    /// (it will be marked stale, never applied).
+    ///
+    /// # Errors
+    /// The rate cap ([`affix_contract::Error::RateAboveLegalCap`],
+    /// [`affix_contract::Error::LprTableOutdated`]); [`Error::Db`].
+    pub(super) async fn check_extension_cap_at_signing(
+        &self,
+        tenant: &str,
+        contract_id: ContractId,
+        now: u64,
+    ) -> Result<(), Error> {
+        let Some(r) = sqlx::query(
+            "SELECT loan_id, annual_rate_percent, term_months, repayment_method, proposed_on, addendum \
+             FROM loan_extensions WHERE contract_id = $1 AND state = 'proposed'",
+        )
+        .bind(contract_id.to_string())
+        .fetch_optional(self.store.pool())
+        .await?
+        else {
+            return Ok(());
+        };
+        let (terms, proposed_on, signed) = stored_extension(&r)?;
+        let loan = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
+        let row = self.load_loan(tenant, loan).await?;
+        if let Some(addendum) = row
+            .book
+            .propose_extension(terms, proposed_on)
+            .ok()
+            .filter(|a| a.canonical_text() == signed)
+        {
+            addendum.terms().check_rate_cap(&self.lpr, today(now))?;
+        }
+        Ok(())
+    }
+
     /// Applies the extensions whose addendum contract both parties have signed; an
     /// addendum the loan moved past (an event since its proposal) is marked stale.
     ///
@@ -649,17 +687,7 @@ impl Platform {
             let addendum_contract: String = r.try_get("contract_id")?;
             let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
             let tenant: String = r.try_get("tenant_id")?;
-            let terms = affix_contract::ExtensionTerms {
-                annual_rate_percent: Decimal::parse(
-                    &r.try_get::<String, _>("annual_rate_percent")?,
-                )
-                .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
-                term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
-                    .map_err(|_| Error::Internal("stored extension term".into()))?,
-                repayment_method: parse_method(&r.try_get::<String, _>("repayment_method")?)?,
-            };
-            let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
-            let signed: String = r.try_get("addendum")?;
+            let (terms, proposed_on, signed) = stored_extension(&r)?;
             let row = self.load_loan(&tenant, id).await?;
             let now = self.now_ms();
             let applied = row
@@ -1044,6 +1072,21 @@ impl Platform {
         }
         Ok(n)
     }
+}
+
+/// A `loan_extensions` row's terms, proposal day and signed addendum text.
+fn stored_extension(
+    r: &sqlx::any::AnyRow,
+) -> Result<(affix_contract::ExtensionTerms, Date, String), Error> {
+    let terms = affix_contract::ExtensionTerms {
+        annual_rate_percent: Decimal::parse(&r.try_get::<String, _>("annual_rate_percent")?)
+            .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
+        term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
+            .map_err(|_| Error::Internal("stored extension term".into()))?,
+        repayment_method: parse_method(&r.try_get::<String, _>("repayment_method")?)?,
+    };
+    let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
+    Ok((terms, proposed_on, r.try_get("addendum")?))
 }
 
 fn parse_method(text: &str) -> Result<affix_contract::RepaymentMethod, Error> {
