@@ -561,6 +561,104 @@ async fn an_extension_both_sign(db: Db) {
     p.stop().await;
 }
 
+/// The mail server is down when a reminder falls due: the notice stays pending and is
+/// tried again on its schedule (not before), reaches the borrower once the server is
+/// back, and keeps both attempts' delivery results.
+async fn a_notice_is_retried(db: Db) {
+    let real_now = SystemClock.now_ms();
+    let clock = Arc::new(ManualClock::new(real_now));
+    let Some(mut p) = TestPlatform::start_with_smtp(db, clock.clone()).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("IOU app").await;
+    let lender = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let today = affix_identity::Date::from_unix_ms_china(real_now);
+    let mut body = note(&lender, &borrower, "12.00");
+    body["fields"]["start_date"] = json!(today.to_string());
+    body["fields"]["term_months"] = json!("3");
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let token = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
+    party_signs(&p, &token(0), "zhang@example.com", &Device::new()).await;
+    let v = party_signs(&p, &token(1), "li@example.com", &Device::new()).await;
+    assert_eq!(v["status"], "effective", "{v}");
+    let (_, loan) = p.get(&format!("/v1/loans/{id}"), &admin).await;
+    let first_due =
+        affix_contract::parse_day(loan["instalments"][0]["due_date"].as_str().unwrap()).unwrap();
+    let reminder_day = affix_contract::add_days(first_due, -3).unwrap();
+    let at = real_now + days_between(today, reminder_day) * DAY_MS;
+
+    // The mail server goes away; the reminder falls due.
+    let port = p.sink.as_ref().unwrap().port;
+    p.sink = None;
+    clock.set_ms(at);
+    p.loans_wake().await;
+    let reminder = |ev: &Value| {
+        ev["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| {
+                a["action"]
+                    .as_str()
+                    .unwrap()
+                    .contains("reminder_before_due")
+            })
+            .cloned()
+    };
+    let mut action = Value::Null;
+    for _ in 0..100 {
+        let (_, ev) = p.get(&format!("/v1/loans/{id}/evidence"), &admin).await;
+        if let Some(a) = reminder(&ev)
+            && a["deliveries"].is_array()
+        {
+            action = a;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(action["state"], "pending", "{action}");
+    let first = &action["deliveries"][0];
+    assert_eq!(first["to"], "borrower", "{action}");
+    assert_eq!(first["attempt"], 1, "{action}");
+    assert_eq!(first["retryable"], true, "{action}");
+    assert!(
+        first["outcome"].as_str().unwrap().starts_with("failed"),
+        "{action}"
+    );
+
+    // The server is back on the same port; the retry waits for its time (one minute).
+    p.sink = Some(common::SmtpSink::start_on(port).unwrap());
+    p.loans_wake().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(received(&p, "li@example.com", "Repayment due soon"), 0);
+    clock.set_ms(at + 60_000);
+    p.loans_wake().await;
+    let ev = wait_actions(&p, &admin, &id, "reminder_before_due", 1).await;
+    assert_eq!(received(&p, "li@example.com", "Repayment due soon"), 1);
+    let action = reminder(&ev).unwrap();
+    let deliveries = action["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2, "{action}");
+    assert_eq!(deliveries[1]["attempt"], 2, "{action}");
+    assert_eq!(deliveries[1]["outcome"], "delivered", "{action}");
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_is_retried_on_sqlite() {
+    a_notice_is_retried(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_is_retried_on_postgres() {
+    a_notice_is_retried(Db::Postgres).await;
+}
+
 /// The LPR falls after an extension is proposed: the addendum's rate is checked again
 /// when its last signature would make it effective, and refused (at `prepare` already,
 /// before the vault signs anything); the loan keeps its schedule.

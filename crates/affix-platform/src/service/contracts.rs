@@ -778,24 +778,25 @@ impl Platform {
         subject: &str,
         body: &str,
     ) -> Result<(), Error> {
-        match self.mail_record(to, event, subject, body).await?.0 {
-            outcome if outcome.starts_with("failed") => {
-                Err(Error::Notify(format!("e-mail to the party {outcome}")))
-            }
-            _ => Ok(()),
+        let sent = self.mail_record(to, event, subject, body).await?;
+        if sent.outcome.starts_with("failed") {
+            return Err(Error::Notify(format!(
+                "e-mail to the party {}",
+                sent.outcome
+            )));
         }
+        Ok(())
     }
 
-    /// Sends an e-mail and returns its outcome (`delivered`, `outboxed`, `failed: …`)
-    /// and the SHA-256 of its delivery record, for a proof of notice. A failure is a
-    /// result here, not an error.
+    /// Sends an e-mail and returns its outcome and the SHA-256 of its delivery record,
+    /// for a proof of notice. A failure is a result here, not an error.
     pub(super) async fn mail_record(
         &self,
         to: &str,
         event: &str,
         subject: &str,
         body: &str,
-    ) -> Result<(String, String), Error> {
+    ) -> Result<MailSent, Error> {
         let notification = Notification::new(
             NotificationId::random().map_err(|e| Error::Notify(e.to_string()))?,
             Recipient::Email(
@@ -809,12 +810,18 @@ impl Platform {
         .map_err(|e| Error::Notify(e.to_string()))?;
         debug_assert_eq!(notification.channel(), Channel::Email);
         let record = self.mailer.send(&notification, 1).await;
-        let outcome = match &record.outcome {
-            affix_notify::Outcome::Failed { reason, .. } => format!("failed: {reason}"),
-            affix_notify::Outcome::Outboxed { .. } => "outboxed".to_owned(),
-            _ => "delivered".to_owned(),
+        let (outcome, retryable) = match &record.outcome {
+            affix_notify::Outcome::Failed {
+                reason, retryable, ..
+            } => (format!("failed: {reason}"), *retryable),
+            affix_notify::Outcome::Outboxed { .. } => ("outboxed".to_owned(), false),
+            _ => ("delivered".to_owned(), false),
         };
-        Ok((outcome, record.digest().to_string()))
+        Ok(MailSent {
+            outcome,
+            record_sha256: record.digest().to_string(),
+            retryable,
+        })
     }
 
     /// Sends a text message to `mobile` (E.164). SMS is a courtesy copy: e-mail is the
@@ -933,4 +940,14 @@ impl Platform {
     pub fn wake_evidence(&self) {
         self.evidence_wake.notify_one();
     }
+}
+
+/// What [`Platform::mail_record`] reports about one e-mail.
+pub(super) struct MailSent {
+    /// `delivered`, `outboxed` or `failed: <reason>`.
+    pub(super) outcome: String,
+    /// SHA-256 of the delivery record (the proof of notice).
+    pub(super) record_sha256: String,
+    /// A failure that trying again later may cure (connection errors, SMTP 4xx).
+    pub(super) retryable: bool,
 }

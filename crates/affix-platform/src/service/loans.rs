@@ -43,6 +43,11 @@ use crate::store::{i, u};
 const DUE_BATCH: i64 = 500;
 /// Actions carried out per round.
 const ACTION_BATCH: i64 = 200;
+/// Attempts at a notice in all, when its delivery fails in a way that may pass.
+const NOTICE_ATTEMPTS: i64 = 6;
+/// Wait before each retry of a notice (after attempt 1, 2, …): about 8.6 hours in all,
+/// within the day a notice is about.
+const NOTICE_BACKOFF_MS: [u64; 5] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
 /// How often a step is replayed on a loan that changed under it.
 const LOAN_STEP_RETRIES: u32 = 5;
 /// Largest repayment proof image (a transfer receipt).
@@ -979,12 +984,15 @@ impl Platform {
 
     /// Sends the notices of one action (none for actions that are not notices);
     /// returns their delivery results.
+    /// Sends the notice `action` to its recipients, except the roles in `delivered`
+    /// (reached by an earlier attempt); one delivery entry per e-mail.
     async fn notify(
         &self,
         tenant: &str,
         id: ContractId,
         action: &str,
         day: &str,
+        delivered: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<serde_json::Value>, Error> {
         let mut deliveries = Vec::new();
         let words: Vec<&str> = action.split(' ').collect();
@@ -1004,18 +1012,22 @@ impl Platform {
             people.push(("lender", row.lender_person.clone()));
         }
         for (role, person) in people {
+            if delivered.contains(role) {
+                continue;
+            }
             let p = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
                 .bind(&person)
                 .fetch_one(self.store.pool())
                 .await?;
             let email: String = p.try_get("email")?;
             let text = notice_text(message, &title, &row.book, day);
-            let record = self
+            let sent = self
                 .mail_record(&email, &format!("loan.{message}"), &text.0, &text.1)
                 .await?;
             deliveries.push(serde_json::json!({
                 "to": role, "channel": "email",
-                "outcome": record.0, "record_sha256": record.1,
+                "outcome": sent.outcome, "record_sha256": sent.record_sha256,
+                "retryable": sent.retryable,
             }));
             if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
                 self.text(&mobile, &format!("loan.{message}"), &text.0)
@@ -1025,17 +1037,23 @@ impl Platform {
         Ok(deliveries)
     }
 
-    /// Carries out pending actions: notices go out by e-mail (and SMS when the person
-    /// has a mobile number); every action's delivery results are stored with it.
+    /// Carries out pending actions that are due: notices go out by e-mail (and SMS when
+    /// the person has a mobile number); every attempt's delivery results are stored with
+    /// the action. A delivery that failed in a way that may pass (connection refused,
+    /// SMTP 4xx) is tried again later, to the recipients not yet reached, up to
+    /// [`NOTICE_ATTEMPTS`] times; a permanent refusal or the last attempt marks the
+    /// action failed, with the reason, without holding up the actions behind it.
     ///
     /// # Errors
     /// [`Error::Db`].
     pub async fn carry_out_actions(&self) -> Result<usize, Error> {
+        let now = self.now_ms();
         let rows = sqlx::query(
-            "SELECT a.key, a.contract_id, a.day, a.action, l.tenant_id FROM loan_actions a JOIN loans l ON l.contract_id = a.contract_id \
-             WHERE a.state = 'pending' ORDER BY a.created_ms, a.seq LIMIT $1",
+            "SELECT a.key, a.contract_id, a.day, a.action, a.attempts, a.deliveries, l.tenant_id FROM loan_actions a JOIN loans l ON l.contract_id = a.contract_id \
+             WHERE a.state = 'pending' AND a.next_attempt_ms <= $2 ORDER BY a.created_ms, a.seq LIMIT $1",
         )
         .bind(ACTION_BATCH)
+        .bind(i(now))
         .fetch_all(self.store.pool())
         .await?;
         let n = rows.len();
@@ -1045,30 +1063,69 @@ impl Platform {
             let tenant: String = r.try_get("tenant_id")?;
             let action: String = r.try_get("action")?;
             let day: String = r.try_get("day")?;
-            // A notice that cannot be sent is recorded as failed, with the reason, and
-            // does not hold up the actions behind it.
-            let (state, deliveries) = match self.notify(&tenant, id, &action, &day).await {
-                Ok(d)
-                    if d.iter().any(|x| {
-                        x["outcome"]
-                            .as_str()
-                            .is_some_and(|o| o.starts_with("failed"))
-                    }) =>
-                {
-                    ("failed", d)
-                }
-                Ok(d) => ("done", d),
+            let attempt = r.try_get::<i64, _>("attempts")? + 1;
+            let mut history: Vec<serde_json::Value> = r
+                .try_get::<Option<String>, _>("deliveries")?
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_default();
+            let delivered = history
+                .iter()
+                .filter(|d| {
+                    d["outcome"]
+                        .as_str()
+                        .is_some_and(|o| !o.starts_with("failed"))
+                })
+                .filter_map(|d| d["to"].as_str().map(str::to_owned))
+                .collect();
+            let mut this = match self.notify(&tenant, id, &action, &day, &delivered).await {
+                Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(%key, error = %e, "loan notice not sent");
-                    ("failed", vec![serde_json::json!({"error": e.to_string()})])
+                    vec![serde_json::json!({"error": e.to_string(), "retryable": true})]
                 }
             };
-            sqlx::query("UPDATE loan_actions SET state = $1, deliveries = $2 WHERE key = $3")
-                .bind(state)
-                .bind(serde_json::Value::Array(deliveries).to_string())
-                .bind(&key)
-                .execute(self.store.writer())
-                .await?;
+            for d in &mut this {
+                d["attempt"] = attempt.into();
+                d["at_ms"] = now.into();
+            }
+            let failures: Vec<&serde_json::Value> = this
+                .iter()
+                .filter(|d| {
+                    d.get("error").is_some()
+                        || d["outcome"]
+                            .as_str()
+                            .is_some_and(|o| o.starts_with("failed"))
+                })
+                .collect();
+            let retry = !failures.is_empty()
+                && failures.iter().all(|d| d["retryable"] == true)
+                && attempt < NOTICE_ATTEMPTS;
+            let (state, next_attempt_ms) = if failures.is_empty() {
+                ("done", 0)
+            } else if retry {
+                let wait = usize::try_from(attempt - 1)
+                    .ok()
+                    .and_then(|k| NOTICE_BACKOFF_MS.get(k))
+                    .copied()
+                    .unwrap_or(NOTICE_BACKOFF_MS[NOTICE_BACKOFF_MS.len() - 1]);
+                ("pending", now + wait)
+            } else {
+                ("failed", 0)
+            };
+            if state != "done" {
+                tracing::warn!(%key, attempt, state, "loan notice not delivered");
+            }
+            history.extend(this);
+            sqlx::query(
+                "UPDATE loan_actions SET state = $1, deliveries = $2, attempts = $3, next_attempt_ms = $4 WHERE key = $5",
+            )
+            .bind(state)
+            .bind(serde_json::Value::Array(history).to_string())
+            .bind(attempt)
+            .bind(i(next_attempt_ms))
+            .bind(&key)
+            .execute(self.store.writer())
+            .await?;
         }
         Ok(n)
     }

@@ -71,6 +71,16 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts one; `None` (skip) without target/pyenv, unless scripts/test runs us.
     pub fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port)
+    }
+
+    /// Starts one on `port` (e.g. where a stopped one was).
+    pub fn start_on(port: u16) -> Option<Self> {
         use std::io::BufRead as _;
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let python = root.join("target/pyenv/bin/python");
@@ -83,11 +93,6 @@ impl SmtpSink {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut child = std::process::Command::new(&python)
             .arg(root.join("crates/affix-notify/tests/tools/smtp_sink.py"))
             .arg(port.to_string())
