@@ -26,6 +26,10 @@ pub const LOAN_EVENT_DOMAIN: &[u8] = b"affix.dev/contract/loan-event/v1\0";
 pub const EXTENSION_HEADER: &str = "affix-loan-extension v1";
 /// Domain separation of [`Addendum::digest`].
 pub const EXTENSION_DOMAIN: &[u8] = b"affix.dev/contract/loan-extension/v1\0";
+/// The first line of repayment receipt text v1.
+pub const RECEIPT_HEADER: &str = "affix-loan-receipt v1";
+/// Domain separation of [`RepaymentReceipt::digest`].
+pub const RECEIPT_DOMAIN: &[u8] = b"affix.dev/contract/loan-receipt/v1\0";
 /// Repayments reported on one loan.
 pub const REPAYMENTS_MAX: usize = 1024;
 /// Events of one loan book.
@@ -273,6 +277,57 @@ impl Addendum {
     /// `SHA-256(EXTENSION_DOMAIN ‖ canonical text)`: what both parties sign.
     pub fn digest(&self) -> Sha256Digest {
         domain_digest(EXTENSION_DOMAIN, &self.canonical_text())
+    }
+}
+
+/// A repayment receipt (收条): the lender's own acknowledgement of a reported repayment,
+/// for the lender to sign. Made only by [`LoanBook::receipt`] while the repayment is
+/// pending; the platform confirms the repayment once the lender has signed it.
+///
+/// ```text
+/// affix-loan-receipt v1
+/// contract_id <loan note id>
+/// repayment <n>
+/// amount_yuan <amount, scale 2>
+/// paid_on <YYYY-MM-DD>
+/// reported_on <YYYY-MM-DD>
+/// proof_sha256 <hex, or "none">
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepaymentReceipt {
+    contract_id: ContractId,
+    repayment: Repayment,
+}
+
+impl RepaymentReceipt {
+    /// The loan.
+    pub fn contract_id(&self) -> ContractId {
+        self.contract_id
+    }
+
+    /// The repayment it acknowledges (as reported, pending).
+    pub fn repayment(&self) -> &Repayment {
+        &self.repayment
+    }
+
+    /// The receipt text v1 (the document the lender signs).
+    pub fn canonical_text(&self) -> String {
+        let r = &self.repayment;
+        format!(
+            "{RECEIPT_HEADER}\ncontract_id {}\nrepayment {}\namount_yuan {}\npaid_on {}\n\
+             reported_on {}\nproof_sha256 {}\n",
+            self.contract_id,
+            r.id,
+            r.amount_yuan,
+            r.paid_on,
+            r.reported_on,
+            r.proof.map_or_else(|| "none".to_owned(), |d| d.to_string()),
+        )
+    }
+
+    /// `SHA-256(RECEIPT_DOMAIN ‖ canonical text)`.
+    pub fn digest(&self) -> Sha256Digest {
+        domain_digest(RECEIPT_DOMAIN, &self.canonical_text())
     }
 }
 
@@ -853,6 +908,18 @@ impl LoanBook {
             },
         );
         Ok((next, vec![event]))
+    }
+
+    /// The receipt (收条) for the lender to sign for pending repayment `id`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRepayment`], [`Error::RepaymentNotPending`].
+    pub fn receipt(&self, id: RepaymentId) -> Result<RepaymentReceipt, Error> {
+        let index = self.pending_index(id)?;
+        Ok(RepaymentReceipt {
+            contract_id: self.terms.contract_id(),
+            repayment: self.repayments[index].0,
+        })
     }
 
     /// The lender confirms repayment `id`: it is allocated (see [`LoanBook`]) and the

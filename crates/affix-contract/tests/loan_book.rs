@@ -436,3 +436,36 @@ fn loan_events_chain_and_become_evidence() {
         "no amounts in evidence metadata"
     );
 }
+
+#[test]
+fn a_receipt_acknowledges_one_pending_repayment() {
+    let book = book_of(&small_loan());
+    let proof = Some(Sha256Digest::from_bytes([7; 32]));
+    let (book, _) = book
+        .report_repayment(dec("312.00"), date("2026-02-14"), proof, date("2026-02-15"))
+        .unwrap();
+    let (book, _) = book
+        .report_repayment(dec("5.00"), date("2026-02-16"), None, date("2026-02-16"))
+        .unwrap();
+    let receipt = book.receipt(RepaymentId(1)).unwrap();
+    assert_eq!(receipt.repayment().amount_yuan, dec("312.00"));
+    assert_eq!(receipt.contract_id(), book.terms().contract_id());
+    common::check_vector("receipt-v1.txt", &receipt.canonical_text());
+    common::check_vector("receipt-v1.digest", &format!("{}\n", receipt.digest()));
+    // Without a proof the line says so; another repayment, another receipt.
+    let other = book.receipt(RepaymentId(2)).unwrap();
+    assert!(other.canonical_text().contains("\nproof_sha256 none\n"));
+    assert_ne!(other.digest(), receipt.digest());
+    // Only a pending repayment gets one.
+    let (book, _) = book
+        .confirm_repayment(RepaymentId(1), date("2026-02-17"))
+        .unwrap();
+    assert!(matches!(
+        book.receipt(RepaymentId(1)).unwrap_err(),
+        Error::RepaymentNotPending { .. }
+    ));
+    assert!(matches!(
+        book.receipt(RepaymentId(9)).unwrap_err(),
+        Error::UnknownRepayment { .. }
+    ));
+}

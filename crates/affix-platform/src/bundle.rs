@@ -332,6 +332,10 @@ pub fn verify(
 
 /// Format tag of the litigation bundle v1.
 pub const LITIGATION_FORMAT_V1: &str = "affix-litigation-bundle/v1";
+/// Format tag of the litigation bundle v2: v1 plus `documents`, the signed documents
+/// (repayment receipts, extension addenda) the loan's steps rest on. Emitted only when
+/// there are such documents, so bundles without them stay readable by v1 verifiers.
+pub const LITIGATION_FORMAT_V2: &str = "affix-litigation-bundle/v2";
 
 /// The litigation bundle v1 of a loan (e-IOU): the signed loan note's evidence bundle,
 /// the automation rules it signed, every loan event (repayments reported, confirmed,
@@ -352,6 +356,20 @@ pub struct LitigationBundle {
     pub events: Vec<LoanBundleEvent>,
     /// Rule actions in the order taken.
     pub actions: Vec<LoanBundleAction>,
+    /// v2: the signed documents loan steps rest on, each as its own evidence bundle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<LoanBundleDocument>,
+}
+
+/// A signed document a loan step rests on (v2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanBundleDocument {
+    /// `receipt` (收条, signed by the lender; the repayment's confirmation rests on it)
+    /// or `extension` (展期 addendum, signed by both parties).
+    pub kind: String,
+    /// Its contract's evidence bundle v1; the document is the receipt or addendum text.
+    pub bundle: Bundle,
 }
 
 /// One loan event.
@@ -402,6 +420,8 @@ pub struct VerifiedLitigation {
     pub outstanding_yuan: String,
     /// Whether the last event settled the loan.
     pub settled: bool,
+    /// Signed documents verified and matched to the loan step they back (v2).
+    pub documents: usize,
 }
 
 /// Verifies a litigation bundle: the loan note's bundle as [`verify`] does; the rules
@@ -424,9 +444,12 @@ pub fn verify_litigation(
         return Err(bad(format!("bundle larger than {BUNDLE_BYTES_MAX} bytes")));
     }
     let bundle: LitigationBundle = serde_json::from_slice(bytes)
-        .map_err(|e| bad(format!("not a litigation bundle v1: {e}")))?;
-    if bundle.format != LITIGATION_FORMAT_V1 {
-        return Err(bad(format!("unknown format {:?}", bundle.format)));
+        .map_err(|e| bad(format!("not a litigation bundle v1 or v2: {e}")))?;
+    match bundle.format.as_str() {
+        LITIGATION_FORMAT_V2 => {}
+        LITIGATION_FORMAT_V1 if bundle.documents.is_empty() => {}
+        LITIGATION_FORMAT_V1 => return Err(bad("a v1 bundle carries no documents")),
+        other => return Err(bad(format!("unknown format {other:?}"))),
     }
     let contract_bytes =
         serde_json::to_vec(&bundle.contract).map_err(|e| bad(format!("contract: {e}")))?;
@@ -506,8 +529,20 @@ pub fn verify_litigation(
     let head = events
         .last()
         .map_or_else(|| terms.digest(), LoanEvent::digest);
-    let book =
-        LoanBook::replay(terms, &events, &head).map_err(|e| bad(format!("loan chain: {e}")))?;
+    let book = LoanBook::replay(terms.clone(), &events, &head)
+        .map_err(|e| bad(format!("loan chain: {e}")))?;
+    for (n, d) in bundle.documents.iter().enumerate() {
+        verify_loan_document(
+            n,
+            d,
+            &bundle.contract,
+            &contract,
+            &terms,
+            &events,
+            ledger,
+            ca_roots,
+        )?;
+    }
     // Actions: proven records of this loan.
     let subject = format!("contract:{}", content.contract_id());
     for (n, a) in bundle.actions.iter().enumerate() {
@@ -535,5 +570,113 @@ pub fn verify_litigation(
         actions: bundle.actions.len(),
         outstanding_yuan: book.outstanding_yuan().to_string(),
         settled: book.settled_on().is_some(),
+        documents: bundle.documents.len(),
     })
+}
+
+/// One signed document of a litigation bundle: its own bundle verifies and is
+/// effective; it was signed by the note's lender (a receipt) or by the note's signers (an
+/// addendum); and its text is exactly the receipt or addendum the loan book makes just
+/// before the event it backs (a repayment confirmed, an extension in force).
+#[allow(clippy::too_many_arguments)] // the verified parts of the enclosing bundle
+fn verify_loan_document(
+    n: usize,
+    d: &LoanBundleDocument,
+    note_bundle: &Bundle,
+    note: &VerifiedBundle,
+    terms: &affix_contract::LoanTerms,
+    events: &[affix_contract::LoanEvent],
+    ledger: &TrustPolicy,
+    ca_roots: &[Certificate],
+) -> Result<(), Error> {
+    use affix_contract::{LoanBook, LoanEventKind};
+    let bytes = serde_json::to_vec(&d.bundle).map_err(|e| bad(format!("document {n}: {e}")))?;
+    let verified =
+        verify(&bytes, ledger, ca_roots).map_err(|e| bad(format!("document {n}: {e}")))?;
+    if verified.status != affix_contract::ContractStatus::Effective {
+        return Err(bad(format!(
+            "document {n} is not signed by all its parties"
+        )));
+    }
+    let text = d
+        .bundle
+        .document
+        .as_ref()
+        .map(|doc| unb64("document", &doc.bytes))
+        .transpose()?
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| bad(format!("document {n} has no text document")))?;
+    // Who signed the note, by party: the lender is its first party.
+    let content = ContractContent::decode(&unb64("content", &note_bundle.content)?)
+        .map_err(|e| bad(format!("content: {e}")))?;
+    let subject_of = |party: &affix_contract::PartyId| {
+        note_bundle
+            .signatures
+            .iter()
+            .position(|s| s.party == party.to_string())
+            .and_then(|i| note.signatures.get(i))
+            .map(|(subject, _)| subject.clone())
+    };
+    let mut signers: Vec<String> = verified.signatures.iter().map(|(s, _)| s.clone()).collect();
+    signers.sort();
+    let mut expected: Vec<String> = match d.kind.as_str() {
+        "receipt" => content
+            .parties()
+            .first()
+            .and_then(|p| subject_of(&p.id))
+            .into_iter()
+            .collect(),
+        "extension" => content
+            .parties()
+            .iter()
+            .filter_map(|p| subject_of(&p.id))
+            .collect(),
+        other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
+    };
+    expected.sort();
+    if signers != expected {
+        return Err(bad(format!(
+            "document {n} ({}) is not signed by the note's {}",
+            d.kind,
+            if d.kind == "receipt" {
+                "lender"
+            } else {
+                "parties"
+            }
+        )));
+    }
+    // The step it backs: the book just before that event makes exactly this text.
+    let matches = |k: usize| -> bool {
+        let head = if k == 0 {
+            terms.digest()
+        } else {
+            events[k - 1].digest()
+        };
+        let Ok(before) = LoanBook::replay(terms.clone(), &events[..k], &head) else {
+            return false;
+        };
+        match (d.kind.as_str(), events[k].kind()) {
+            ("receipt", LoanEventKind::RepaymentConfirmed { repayment, .. }) => before
+                .receipt(*repayment)
+                .is_ok_and(|r| r.canonical_text() == text),
+            (
+                "extension",
+                LoanEventKind::Extended {
+                    proposed_on,
+                    terms: t,
+                    ..
+                },
+            ) => before
+                .propose_extension(*t, *proposed_on)
+                .is_ok_and(|a| a.canonical_text() == text),
+            _ => false,
+        }
+    };
+    if !(0..events.len()).any(matches) {
+        return Err(bad(format!(
+            "document {n} ({}) backs no event of the loan chain",
+            d.kind
+        )));
+    }
+    Ok(())
 }

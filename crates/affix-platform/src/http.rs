@@ -170,6 +170,7 @@ fn contract_error(e: &affix_contract::Error) -> (StatusCode, &'static str) {
         C::RateAboveLegalCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rate-above-legal-cap"),
         C::Overpayment => (StatusCode::UNPROCESSABLE_ENTITY, "overpayment"),
         C::UnknownRepayment { .. } => (StatusCode::NOT_FOUND, "not-found"),
+        C::RepaymentNotPending { .. } => (StatusCode::CONFLICT, "repayment-decided"),
         C::LoanSettled { .. } => (StatusCode::CONFLICT, "loan-settled"),
         C::RepaymentsPending { .. } => (StatusCode::CONFLICT, "repayments-pending"),
         C::InterestInArrears { .. } => (StatusCode::CONFLICT, "interest-in-arrears"),
@@ -630,6 +631,7 @@ pub fn router(api: &Arc<Api>) -> Result<Router, Error> {
         .route("/v1/loans/{id}/repayments", post(report_repayment))
         .route("/v1/loans/{id}/repayments/{n}/confirm", post(confirm))
         .route("/v1/loans/{id}/repayments/{n}/dispute", post(dispute))
+        .route("/v1/loans/{id}/repayments/{n}/receipt", post(receipt))
         .route("/v1/webhooks", post(create_webhook))
         .route("/v1/webhooks/{id}/deliveries", get(webhook_deliveries))
         .route("/v1/invite", get(invite))
@@ -880,6 +882,7 @@ async fn create_contract(State(api): State<Arc<Api>>, who: Who, body: Bytes) -> 
                 document,
                 document_name: input.document_name,
                 loan_rules: input.rules.map(|r| r.to_string()),
+                single_party: false,
             },
         )
         .await?;
@@ -1053,6 +1056,22 @@ async fn dispute(
     decide_repayment(&api, who, &id, &n, true).await
 }
 
+/// A receipt (收条) for the lender to sign; once signed, the repayment is confirmed.
+async fn receipt(
+    State(api): State<Arc<Api>>,
+    who: Who,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult {
+    let who = caller(who)?;
+    let n: u32 = n.parse().unwrap_or(u32::MAX);
+    ok(
+        StatusCode::CREATED,
+        api.platform
+            .request_receipt(&who, parse_contract_id(&id)?, n)
+            .await?,
+    )
+}
+
 async fn send_contract(State(api): State<Arc<Api>>, who: Who, Path(id): Path<String>) -> ApiResult {
     let who = caller(who)?;
     let invites = api
@@ -1171,7 +1190,8 @@ async fn loan_bundle(
     query: Result<Query<BundleQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     use crate::bundle::{
-        LITIGATION_FORMAT_V1, LitigationBundle, LoanBundleAction, LoanBundleEvent,
+        LITIGATION_FORMAT_V1, LITIGATION_FORMAT_V2, LitigationBundle, LoanBundleAction,
+        LoanBundleDocument, LoanBundleEvent,
     };
     let who = caller(who)?;
     let Query(q) =
@@ -1180,6 +1200,11 @@ async fn loan_bundle(
     let (rules, proofs) = api.platform.loan_rules_and_proofs(&who, id).await?;
     let deadline = Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
     let contract = contract_bundle(&api, &who, id, deadline).await?;
+    let mut documents = Vec::new();
+    for (kind, document) in api.platform.loan_documents(&who, id).await? {
+        let bundle = contract_bundle(&api, &who, parse_contract_id(&document)?, deadline).await?;
+        documents.push(LoanBundleDocument { kind, bundle });
+    }
     let evidence = loop {
         api.platform.wake_evidence();
         let ev = api.platform.loan_evidence(&who, id).await?;
@@ -1203,7 +1228,13 @@ async fn loan_bundle(
     }
     let b = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let bundle = LitigationBundle {
-        format: LITIGATION_FORMAT_V1.to_owned(),
+        format: if documents.is_empty() {
+            LITIGATION_FORMAT_V1
+        } else {
+            LITIGATION_FORMAT_V2
+        }
+        .to_owned(),
+        documents,
         contract,
         rules,
         events: evidence

@@ -348,6 +348,16 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "post",
+        "/v1/loans/{id}/repayments/{n}/receipt",
+        "requestReceipt",
+        "Ask the lender for a signed receipt (收条) of a reported repayment: the receipt becomes a contract whose only party is the lender; once signed, the repayment is confirmed (admin, member)",
+        Auth::ApiKey,
+        None,
+        201,
+        "Contract",
+    ),
+    op(
+        "post",
         "/v1/webhooks",
         "createWebhook",
         "Register a webhook endpoint (admin): every contract event is POSTed, signed as Standard Webhooks specify; the whsec_ secret is returned once",

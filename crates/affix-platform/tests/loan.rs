@@ -558,6 +558,8 @@ async fn an_extension_both_sign(db: Db) {
         affix_platform::bundle::verify_litigation(&bytes, &policy, std::slice::from_ref(&root))
             .unwrap();
     assert_eq!(verified.events, 1);
+    // The addendum both signed travels with it (v2), matched to the extension.
+    assert_eq!(verified.documents, 1);
     p.stop().await;
 }
 
@@ -657,6 +659,175 @@ async fn a_notice_is_retried_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_is_retried_on_postgres() {
     a_notice_is_retried(Db::Postgres).await;
+}
+
+/// A repayment confirmed by the lender's own signed receipt (收条): the receipt is a
+/// contract the lender alone signs; once it is effective the scheduler confirms the
+/// repayment; the litigation bundle (v2) carries the receipt's own evidence bundle,
+/// matched to the confirmation it backs, and a verifier refuses it misattributed.
+async fn a_receipt_the_lender_signs(db: Db) {
+    let Some(p) = TestPlatform::start(db).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("IOU app").await;
+    let lender = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let today = affix_identity::Date::from_unix_ms_china(SystemClock.now_ms());
+    let mut body = note(&lender, &borrower, "12.00");
+    body["fields"]["start_date"] = json!(today.to_string());
+    body["fields"]["principal"] = json!("CNY 3000.00");
+    body["fields"]["term_months"] = json!("3");
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
+    let lender_device = Device::new();
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    party_signs(&p, &token(&sent, 1), "li@example.com", &Device::new()).await;
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "500.00", "paid_on": today.to_string(), "proof": common::b64(b"transfer receipt")}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/9/receipt"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, receipt) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/1/receipt"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    assert!(
+        receipt["title"].as_str().unwrap().starts_with("收条"),
+        "{receipt}"
+    );
+    assert_eq!(receipt["parties"].as_array().unwrap().len(), 1, "{receipt}");
+    let receipt_id = receipt["id"].as_str().unwrap().to_owned();
+    let r = p
+        .http
+        .get(format!("{}/v1/contracts/{receipt_id}/document", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("affix-loan-receipt v1\n"), "{text}");
+    assert!(text.contains("\namount_yuan 500.00\n"), "{text}");
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/1/receipt"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/receipt-requested");
+
+    // The lender signs it; the scheduler confirms the repayment.
+    let (s, sent) = p
+        .post(
+            &format!("/v1/contracts/{receipt_id}/send"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{sent}");
+    let v = party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
+    assert_eq!(v["status"], "effective", "{v}");
+    let mut loan = Value::Null;
+    for _ in 0..100 {
+        p.loans_wake().await;
+        loan = p.get(&format!("/v1/loans/{id}"), &admin).await.1;
+        if loan["repayments"][0]["status"] == "confirmed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(loan["repayments"][0]["status"], "confirmed", "{loan}");
+    assert_eq!(loan["events"], 2, "{loan}");
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/1/receipt"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/repayment-decided");
+
+    // The litigation bundle carries the signed receipt, matched to the confirmation.
+    let r = p
+        .http
+        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
+    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        ca["root"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let roots = std::slice::from_ref(&root);
+    let verified = affix_platform::bundle::verify_litigation(&bytes, &policy, roots).unwrap();
+    assert_eq!((verified.events, verified.documents), (2, 1));
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["format"], "affix-litigation-bundle/v2");
+    assert_eq!(bundle["documents"][0]["kind"], "receipt");
+    let refused = |mut b: Value, edit: &dyn Fn(&mut Value)| {
+        edit(&mut b);
+        affix_platform::bundle::verify_litigation(&serde_json::to_vec(&b).unwrap(), &policy, roots)
+            .unwrap_err()
+            .to_string()
+    };
+    // Passed off as an addendum both parties signed: refused.
+    let e = refused(bundle.clone(), &|b| {
+        b["documents"][0]["kind"] = json!("extension");
+    });
+    assert!(e.contains("not signed by the note's parties"), "{e}");
+    // Documents in a v1 bundle: refused.
+    let e = refused(bundle.clone(), &|b| {
+        b["format"] = json!("affix-litigation-bundle/v1");
+    });
+    assert!(e.contains("v1 bundle carries no documents"), "{e}");
+    // The loan note's own bundle passed off as the receipt: not effective text of a receipt.
+    let e = refused(bundle.clone(), &|b| {
+        b["documents"][0]["bundle"] = b["contract"].clone();
+    });
+    assert!(e.contains("document 0"), "{e}");
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_the_lender_signs_on_sqlite() {
+    a_receipt_the_lender_signs(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_the_lender_signs_on_postgres() {
+    a_receipt_the_lender_signs(Db::Postgres).await;
 }
 
 /// The LPR falls after an extension is proposed: the addendum's rate is checked again

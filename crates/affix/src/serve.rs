@@ -77,7 +77,8 @@ pub(crate) fn verify_bundle(
         .ok()
         .and_then(|v| v["format"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let litigation = format == affix_platform::bundle::LITIGATION_FORMAT_V1;
+    let litigation = format == affix_platform::bundle::LITIGATION_FORMAT_V1
+        || format == affix_platform::bundle::LITIGATION_FORMAT_V2;
     let parsed: affix_platform::bundle::Bundle = if litigation {
         serde_json::from_slice::<affix_platform::bundle::LitigationBundle>(&bytes)
             .map(|l| l.contract)
@@ -131,6 +132,12 @@ pub(crate) fn verify_bundle(
             loan.outstanding_yuan,
             if loan.settled { ", settled" } else { "" }
         );
+        if loan.documents > 0 {
+            println!(
+                "  documents:  {} signed (receipts, addenda), each verified and matched to the step it backs",
+                loan.documents
+            );
+        }
         loan.contract
     } else {
         affix_platform::bundle::verify(&bytes, &policy, &[root])

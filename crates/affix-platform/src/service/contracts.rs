@@ -66,7 +66,7 @@ impl Platform {
             }
             None
         };
-        if new.parties.len() < 2 {
+        if new.parties.len() < if new.single_party { 1 } else { 2 } {
             return Err(invalid(
                 "too-few-parties",
                 "a contract needs an initiator and at least one other party",

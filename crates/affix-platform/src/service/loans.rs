@@ -538,6 +538,196 @@ impl Platform {
         Ok(view)
     }
 
+    /// Asks the lender for a signed receipt (收条) of a reported repayment: the receipt
+    /// text becomes a contract of its own whose only party is the lender, with the text
+    /// as its document; send it and have the lender sign it as usual (identity check,
+    /// handwritten signature, vault signature, time-stamp). Once it is effective the
+    /// scheduler confirms the repayment, so the confirmation rests on the lender's own
+    /// signature rather than on the tenant's word.
+    ///
+    /// # Errors
+    /// Loan refusals (unknown or already decided repayment); [`Error::Conflict`]
+    /// `receipt-requested` while an earlier receipt for it is still open.
+    pub async fn request_receipt(
+        &self,
+        who: &Principal,
+        id: ContractId,
+        repayment: u32,
+    ) -> Result<super::ContractView, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let row = self.load_loan(&tenant, id).await?;
+        let receipt = row.book.receipt(RepaymentId(repayment))?;
+        let open: Option<String> = sqlx::query_scalar(
+            "SELECT r.contract_id FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id \
+             WHERE r.loan_id = $1 AND r.repayment = $2 AND r.state = 'proposed' \
+             AND c.status NOT IN ('declined', 'revoked', 'expired')",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(repayment))
+        .fetch_optional(self.store.pool())
+        .await?;
+        if let Some(open) = open {
+            return Err(conflict(
+                "receipt-requested",
+                format!("receipt contract {open} for this repayment is still open"),
+            ));
+        }
+        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.store.pool())
+            .await?;
+        let r = receipt.repayment();
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "title".to_owned(),
+            format!("收条 Receipt for repayment {} of {title}", r.id),
+        );
+        fields.insert(
+            "description".to_owned(),
+            format!(
+                "The lender acknowledges receiving CNY {} paid on {} (repayment {} of loan {id})",
+                r.amount_yuan, r.paid_on, r.id
+            ),
+        );
+        let view = self
+            .create_contract(
+                who,
+                super::NewContract {
+                    template: "generic_contract".into(),
+                    fields,
+                    parties: vec![super::NewParty {
+                        person: row.lender_person.clone(),
+                        seal: false,
+                    }],
+                    parallel: false,
+                    expires_in_days: Some(7),
+                    document: Some(receipt.canonical_text().into_bytes()),
+                    document_name: Some(format!("receipt-{}.txt", r.id)),
+                    loan_rules: None,
+                    single_party: true,
+                },
+            )
+            .await?;
+        sqlx::query(
+            "INSERT INTO loan_receipts (contract_id, loan_id, repayment, receipt, state, created_ms) \
+             VALUES ($1, $2, $3, $4, 'proposed', $5)",
+        )
+        .bind(&view.id)
+        .bind(id.to_string())
+        .bind(i64::from(repayment))
+        .bind(receipt.canonical_text())
+        .bind(i(self.now_ms()))
+        .execute(self.store.writer())
+        .await?;
+        self.audit(
+            Some(&tenant),
+            who,
+            "loan.repayment.receipt",
+            &format!("{id}/{repayment} {}", view.id),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Confirms the repayments whose receipt the lender has signed; a receipt whose
+    /// repayment was decided meanwhile (or whose text no longer matches) is marked
+    /// stale.
+    ///
+    /// # Errors
+    /// [`Error::Db`] and stored-data faults.
+    pub async fn apply_signed_receipts(&self) -> Result<usize, Error> {
+        let rows = sqlx::query(
+            "SELECT r.contract_id, r.loan_id, r.repayment, r.receipt, l.tenant_id \
+             FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
+             WHERE r.state = 'proposed' AND c.status = 'effective' LIMIT 100",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        let n = rows.len();
+        for r in rows {
+            let receipt_contract: String = r.try_get("contract_id")?;
+            let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
+            let tenant: String = r.try_get("tenant_id")?;
+            let repayment = RepaymentId(
+                u32::try_from(r.try_get::<i64, _>("repayment")?)
+                    .map_err(|_| Error::Internal("stored receipt repayment".into()))?,
+            );
+            let signed: String = r.try_get("receipt")?;
+            let row = self.load_loan(&tenant, id).await?;
+            let now = self.now_ms();
+            let confirmed = row
+                .book
+                .receipt(repayment)
+                .ok()
+                .filter(|rc| rc.canonical_text() == signed)
+                .map(|_| row.book.confirm_repayment(repayment, today(now)));
+            match confirmed {
+                Some(Ok((next, events))) => {
+                    let mut actions = Vec::new();
+                    for e in &events {
+                        actions.extend(next.event_actions(e));
+                    }
+                    self.commit_loan(
+                        id,
+                        &row,
+                        &next,
+                        &events,
+                        &actions,
+                        None,
+                        Some(Applied::Receipt(&receipt_contract)),
+                        now,
+                    )
+                    .await?;
+                    self.evidence_wake.notify_one();
+                }
+                _ => {
+                    tracing::warn!(loan = %id, receipt = %receipt_contract, "repayment receipt is stale: the repayment was decided since it was requested");
+                    sqlx::query("UPDATE loan_receipts SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'")
+                        .bind(&receipt_contract)
+                        .execute(self.store.writer())
+                        .await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// The signed documents a loan's steps rest on, in the order they were applied:
+    /// `("extension" | "receipt", contract id)`.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn loan_documents(
+        &self,
+        who: &Principal,
+        id: ContractId,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?;
+        let mut documents: Vec<(i64, String, String)> = Vec::new();
+        for (kind, table) in [
+            ("extension", "loan_extensions"),
+            ("receipt", "loan_receipts"),
+        ] {
+            let rows = sqlx::query(&format!(
+                "SELECT d.contract_id, d.created_ms FROM {table} d JOIN loans l ON l.contract_id = d.loan_id \
+                 WHERE d.loan_id = $1 AND l.tenant_id = $2 AND d.state = 'applied'"
+            ))
+            .bind(id.to_string())
+            .bind(tenant)
+            .fetch_all(self.store.pool())
+            .await?;
+            for r in rows {
+                documents.push((
+                    r.try_get("created_ms")?,
+                    kind.to_owned(),
+                    r.try_get("contract_id")?,
+                ));
+            }
+        }
+        documents.sort();
+        Ok(documents.into_iter().map(|(_, k, c)| (k, c)).collect())
+    }
+
     /// Proposes an extension (展期): the addendum (new schedule for the principal still
     /// owed) becomes a contract of its own between the loan's two parties, with the
     /// addendum text as its document; send it and have both sign it as usual. Once it is
@@ -609,6 +799,7 @@ impl Platform {
                     document: Some(addendum.canonical_text().into_bytes()),
                     document_name: Some(format!("extension-{}.txt", addendum.extension())),
                     loan_rules: None,
+                    single_party: false,
                 },
             )
             .await?;
@@ -714,7 +905,7 @@ impl Platform {
                         &events,
                         &actions,
                         None,
-                        Some(&addendum_contract),
+                        Some(Applied::Extension(&addendum_contract)),
                         now,
                     )
                     .await?;
@@ -793,18 +984,23 @@ impl Platform {
         events: &[LoanEvent],
         actions: &[DueAction],
         proof: Option<&[u8]>,
-        extension: Option<&str>,
+        applied: Option<Applied<'_>>,
         now: u64,
     ) -> Result<Option<String>, Error> {
         let next_due = next.next_trigger_date(today(now)).map(|d| d.to_string());
         let mut tx = self.store.writer().begin().await?;
-        if let Some(addendum_contract) = extension {
-            sqlx::query(
-                "UPDATE loan_extensions SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
-            )
-            .bind(addendum_contract)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(applied) = applied {
+            let (sql, contract) = match applied {
+                Applied::Extension(c) => (
+                    "UPDATE loan_extensions SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
+                    c,
+                ),
+                Applied::Receipt(c) => (
+                    "UPDATE loan_receipts SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
+                    c,
+                ),
+            };
+            sqlx::query(sql).bind(contract).execute(&mut *tx).await?;
         }
         let updated = sqlx::query(
             "UPDATE loans SET event_count = $1, action_count = $2, head = $3, next_due = $4 WHERE contract_id = $5 AND event_count = $6 AND action_count = $7",
@@ -1131,6 +1327,15 @@ impl Platform {
     }
 }
 
+/// The signed document a loan step applies, marked applied in the step's transaction.
+#[derive(Debug, Clone, Copy)]
+enum Applied<'a> {
+    /// An extension addendum contract.
+    Extension(&'a str),
+    /// A repayment receipt contract.
+    Receipt(&'a str),
+}
+
 /// A `loan_extensions` row's terms, proposal day and signed addendum text.
 fn stored_extension(
     r: &sqlx::any::AnyRow,
@@ -1186,6 +1391,10 @@ pub async fn run(platform: Arc<Platform>) {
         match platform.apply_agreed_extensions().await {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "applying loan extensions failed; will retry"),
+        }
+        match platform.apply_signed_receipts().await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => tracing::warn!(error = %e, "applying repayment receipts failed; will retry"),
         }
         match platform.carry_out_actions().await {
             Ok(n) => busy |= n > 0,

@@ -251,6 +251,10 @@ pub struct NewContract {
     /// The loan note's automation rules (rule set JSON, `affix-loan-rules`); default
     /// the standard rules.
     pub loan_rules: Option<String>,
+    /// A document its one party signs alone (a repayment receipt the lender signs);
+    /// made by the platform only: contracts created through the API have two parties
+    /// at least.
+    pub single_party: bool,
 }
 
 /// One party of a new contract.
