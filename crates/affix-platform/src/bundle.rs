@@ -532,16 +532,7 @@ pub fn verify_litigation(
     let book = LoanBook::replay(terms.clone(), &events, &head)
         .map_err(|e| bad(format!("loan chain: {e}")))?;
     for (n, d) in bundle.documents.iter().enumerate() {
-        verify_loan_document(
-            n,
-            d,
-            &bundle.contract,
-            &contract,
-            &terms,
-            &events,
-            ledger,
-            ca_roots,
-        )?;
+        verify_loan_document(n, d, &bundle.contract, &terms, &events, ledger, ca_roots)?;
     }
     // Actions: proven records of this loan.
     let subject = format!("contract:{}", content.contract_id());
@@ -575,15 +566,14 @@ pub fn verify_litigation(
 }
 
 /// One signed document of a litigation bundle: its own bundle verifies and is
-/// effective; it was signed by the note's lender (a receipt) or by the note's signers (an
-/// addendum); and its text is exactly the receipt or addendum the loan book makes just
+/// effective; it was signed with the signing keys of the note's lender (a receipt) or of
+/// the note's signers (an addendum); and its text is exactly the receipt or addendum the loan book makes just
 /// before the event it backs (a repayment confirmed, an extension in force).
 #[allow(clippy::too_many_arguments)] // the verified parts of the enclosing bundle
 fn verify_loan_document(
     n: usize,
     d: &LoanBundleDocument,
     note_bundle: &Bundle,
-    note: &VerifiedBundle,
     terms: &affix_contract::LoanTerms,
     events: &[affix_contract::LoanEvent],
     ledger: &TrustPolicy,
@@ -606,35 +596,52 @@ fn verify_loan_document(
         .transpose()?
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| bad(format!("document {n} has no text document")))?;
-    // Who signed the note, by party: the lender is its first party.
+    // Who signed, by signing key (the certificate's public key: a person keeps one vault
+    // key, so a receipt is the lender's only if that key made it); the note's lender is
+    // its first party.
+    let key_of = |b64: &str| -> Result<Vec<u8>, Error> {
+        use der::Encode as _;
+        Certificate::from_der(&unb64("certificate", b64)?)
+            .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
+            .map_err(|e| bad(format!("document {n}: certificate: {e}")))
+    };
     let content = ContractContent::decode(&unb64("content", &note_bundle.content)?)
         .map_err(|e| bad(format!("content: {e}")))?;
-    let subject_of = |party: &affix_contract::PartyId| {
+    let note_key = |party: &affix_contract::PartyId| -> Result<Option<Vec<u8>>, Error> {
         note_bundle
             .signatures
             .iter()
-            .position(|s| s.party == party.to_string())
-            .and_then(|i| note.signatures.get(i))
-            .map(|(subject, _)| subject.clone())
+            .find(|s| s.party == party.to_string())
+            .map(|s| key_of(&s.certificate))
+            .transpose()
     };
-    let mut signers: Vec<String> = verified.signatures.iter().map(|(s, _)| s.clone()).collect();
+    let mut signers = d
+        .bundle
+        .signatures
+        .iter()
+        .map(|s| key_of(&s.certificate))
+        .collect::<Result<Vec<_>, _>>()?;
     signers.sort();
-    let mut expected: Vec<String> = match d.kind.as_str() {
-        "receipt" => content
-            .parties()
+    let parties = content.parties();
+    let mut expected = match d.kind.as_str() {
+        "receipt" => parties
             .first()
-            .and_then(|p| subject_of(&p.id))
+            .map(|p| note_key(&p.id))
+            .transpose()?
+            .flatten()
             .into_iter()
-            .collect(),
-        "extension" => content
-            .parties()
+            .collect::<Vec<_>>(),
+        "extension" => parties
             .iter()
-            .filter_map(|p| subject_of(&p.id))
+            .map(|p| note_key(&p.id))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
             .collect(),
         other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
     };
     expected.sort();
-    if signers != expected {
+    if signers.is_empty() || signers != expected {
         return Err(bad(format!(
             "document {n} ({}) is not signed by the note's {}",
             d.kind,

@@ -47,6 +47,11 @@ impl Server {
     /// Starts `affix serve` on `data` at a port the OS picks, and waits for `/healthz`.
     /// `run` numbers the start (its output goes to `serve-<run>.out|err` beside `data`).
     async fn start(data: &Path, run: usize) -> Self {
+        Self::start_with(data, run, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    async fn start_with(data: &Path, run: usize, env: &[(&str, &Path)]) -> Self {
         let logs = data.parent().unwrap();
         let stdout = logs.join(format!("serve-{run}.out"));
         let stderr = logs.join(format!("serve-{run}.err"));
@@ -57,6 +62,7 @@ impl Server {
             .env_remove("AFFIX_LEDGER_NODES")
             .env_remove("AFFIX_LEDGER_VERIFIER_KEYS")
             .env_remove("AFFIX_PUBLIC_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -122,34 +128,36 @@ impl Drop for Server {
     }
 }
 
-// ----- 1. the README's walkthrough ----------------------------------------------------
+// ----- 1. the README's walkthroughs ---------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readme_walkthrough() {
-    let have_jq = Command::new("jq")
+fn have_jq() -> bool {
+    let have = Command::new("jq")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !have_jq {
-        // scripts/test (CI) sets AFFIX_REQUIRE_POSTGRES: there the walkthrough must run.
+    if !have {
+        // scripts/test (CI) sets AFFIX_REQUIRE_POSTGRES: there the walkthroughs must run.
         assert!(
             std::env::var_os("AFFIX_REQUIRE_POSTGRES").is_none(),
-            "jq is required for the walkthrough (Debian package jq)"
+            "jq is required for the walkthroughs (Debian package jq)"
         );
         eprintln!("skipping the walkthrough: jq is not installed (Debian package jq)");
-        return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("affix-data");
-    let server = Server::start(&data, 0).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sign-contract.sh");
-    let work = tmp.path().join("work");
+    have
+}
+
+/// Runs `examples/<script>` against `server`; asserts it succeeded and returns its
+/// stdout and stderr.
+async fn run_example(script: &str, server: &Server, data: &Path, work: &Path) -> (String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(script);
     let started = Instant::now();
     let mut child = Command::new("bash")
         .arg(&script)
         .arg(&server.url)
-        .arg(&data)
-        .arg(&work)
+        .arg(data)
+        .arg(work)
         .env("AFFIX_BIN", env!("CARGO_BIN_EXE_affix"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -188,9 +196,23 @@ async fn readme_walkthrough() {
     );
     assert!(
         status.success(),
-        "examples/sign-contract.sh failed ({status}):\n{out}\n{err}\nserver log:\n{}",
+        "{} failed ({status}):\n{out}\n{err}\nserver log:\n{}",
+        script.display(),
         server.log()
     );
+    (out, err)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_walkthrough() {
+    if !have_jq() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("affix-data");
+    let server = Server::start(&data, 0).await;
+    let work = tmp.path().join("work");
+    let (out, err) = run_example("sign-contract.sh", &server, &data, &work).await;
     assert!(out.contains("bundle verified: contract"), "{out}");
     assert!(out.contains("status:     Effective"), "{out}");
     assert!(err.contains("CMS Verification successful"), "{err}");
@@ -202,6 +224,37 @@ async fn readme_walkthrough() {
     // trusting the bundle's own copies.
     assert!(!err.contains("warning: trusting"), "{err}");
     assert!(work.join("bundle.json").exists());
+}
+
+/// The README's e-IOU walkthrough (`examples/iou.sh`) on `affix serve` with a current
+/// LPR table: a loan note signed by both, a repayment with its proof image, the lender's
+/// signed receipt that confirms it, the litigation bundle verified offline, and openssl
+/// on the receipt's signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iou_walkthrough() {
+    if !have_jq() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let lpr = tmp.path().join("lpr.txt");
+    // The last published one-year LPR (3.00 % from 2025-05-20), vouched for as current.
+    std::fs::write(&lpr, "2025-05-20 3.00\nthrough 2099-12-31\n").unwrap();
+    let data = tmp.path().join("affix-data");
+    let server = Server::start_with(&data, 0, &[("AFFIX_LPR_TABLE", lpr.as_path())]).await;
+    let work = tmp.path().join("work");
+    let (out, err) = run_example("iou.sh", &server, &data, &work).await;
+    assert!(
+        out.contains("litigation bundle verified: 2 loan events"),
+        "{out}"
+    );
+    assert!(out.contains("documents:  1 signed"), "{out}");
+    assert!(
+        out.contains("repayment 1 confirmed; CNY 2030.00 still owed"),
+        "{out}"
+    );
+    assert!(err.contains("CMS Verification successful"), "{err}");
+    assert!(out.contains("affix-loan-receipt v1"), "{out}");
+    assert!(!err.contains("warning: trusting"), "{err}");
 }
 
 // ----- 2. SIGKILL during signing ------------------------------------------------------
