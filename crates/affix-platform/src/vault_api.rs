@@ -246,7 +246,40 @@ pub fn router(vault: Arc<Vault>) -> Result<Router, affix_vault::Error> {
         .route("/keys/{id}/audit", get(audit))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(answer_oversized))
         .with_state(state))
+}
+
+/// Declared bodies up to this size are read (and dropped) before a 413 is answered.
+const DRAIN_BYTES_MAX: usize = 1024 * 1024;
+
+/// Answers a body declared over [`MAX_BODY_BYTES`] with 413 at once, after reading it
+/// when it is no larger than [`DRAIN_BYTES_MAX`]: a server that answers without reading
+/// closes the connection on unread bytes, and a client still sending them may then see
+/// a reset instead of the answer. Larger ones get the answer and the close.
+async fn answer_oversized(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => {
+            if n <= DRAIN_BYTES_MAX as u64 {
+                let _ = axum::body::to_bytes(request.into_body(), DRAIN_BYTES_MAX).await;
+            }
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
+            )
+            .into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// For a standalone vault server: authenticates `Authorization: Bearer <API key>`
