@@ -168,6 +168,34 @@ fn received(p: &TestPlatform, to: &str, subject: &str) -> usize {
         .count()
 }
 
+/// The ledger's trust policy and the CA root, as the platform publishes them.
+async fn anchors(p: &TestPlatform, key: &str) -> (affix_note::TrustPolicy, x509_cert::Certificate) {
+    let keys = p.get("/v1/ledger/verifier-keys", key).await.1;
+    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        ca["root"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    (policy, root)
+}
+
+/// The loan's litigation bundle, once every record has its receipt.
+async fn loan_bundle(p: &TestPlatform, key: &str, id: &str) -> Vec<u8> {
+    let r = p
+        .http
+        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
 /// Waits until the loan's evidence has `n` actions matching `what`, all done.
 async fn wait_actions(p: &TestPlatform, key: &str, id: &str, what: &str, n: usize) -> Value {
     for _ in 0..150 {
@@ -343,11 +371,7 @@ async fn a_loan_lived(db: Db) {
 
     // Every event and action has a receipt that verifies under the ledger's keys, and
     // every notice its delivery result.
-    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
-    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
-        .unwrap()
-        .trust_policy()
-        .unwrap();
+    let (policy, root) = anchors(&p, &admin).await;
     let mut evidence = Value::Null;
     for _ in 0..300 {
         let (_, ev) = p.get(&format!("/v1/loans/{id}/evidence"), &admin).await;
@@ -374,20 +398,7 @@ async fn a_loan_lived(db: Db) {
     }
     // The litigation bundle verifies offline against anchors from outside it; tampering
     // is caught.
-    let r = p
-        .http
-        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
-    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
-        ca["root"].as_str().unwrap().as_bytes(),
-    )
-    .unwrap();
+    let bytes = loan_bundle(&p, &admin, &id).await;
     let roots = std::slice::from_ref(&root);
     let verified = affix_platform::bundle::verify_litigation(&bytes, &policy, roots).unwrap();
     assert_eq!(verified.events, 5);
@@ -535,25 +546,8 @@ async fn an_extension_both_sign(db: Db) {
             .contains("extended"),
         "{ev}"
     );
-    let r = p
-        .http
-        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
-    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
-        .unwrap()
-        .trust_policy()
-        .unwrap();
-    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
-    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
-        ca["root"].as_str().unwrap().as_bytes(),
-    )
-    .unwrap();
+    let bytes = loan_bundle(&p, &admin, &id).await;
+    let (policy, root) = anchors(&p, &admin).await;
     let verified =
         affix_platform::bundle::verify_litigation(&bytes, &policy, std::slice::from_ref(&root))
             .unwrap();
@@ -771,25 +765,8 @@ async fn a_receipt_the_lender_signs(db: Db) {
     assert_eq!(v["type"], "https://affix.dev/problems/repayment-decided");
 
     // The litigation bundle carries the signed receipt, matched to the confirmation.
-    let r = p
-        .http
-        .get(format!("{}/v1/loans/{id}/bundle?wait=30", p.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let keys = p.get("/v1/ledger/verifier-keys", &admin).await.1;
-    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
-        .unwrap()
-        .trust_policy()
-        .unwrap();
-    let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
-    let root = <x509_cert::Certificate as der::DecodePem>::from_pem(
-        ca["root"].as_str().unwrap().as_bytes(),
-    )
-    .unwrap();
+    let bytes = loan_bundle(&p, &admin, &id).await;
+    let (policy, root) = anchors(&p, &admin).await;
     let roots = std::slice::from_ref(&root);
     let verified = affix_platform::bundle::verify_litigation(&bytes, &policy, roots).unwrap();
     assert_eq!((verified.events, verified.documents), (2, 1));

@@ -661,33 +661,14 @@ impl Platform {
                 .ok()
                 .filter(|rc| rc.canonical_text() == signed)
                 .map(|_| row.book.confirm_repayment(repayment, today(now)));
-            match confirmed {
-                Some(Ok((next, events))) => {
-                    let mut actions = Vec::new();
-                    for e in &events {
-                        actions.extend(next.event_actions(e));
-                    }
-                    self.commit_loan(
-                        id,
-                        &row,
-                        &next,
-                        &events,
-                        &actions,
-                        None,
-                        Some(Applied::Receipt(&receipt_contract)),
-                        now,
-                    )
-                    .await?;
-                    self.evidence_wake.notify_one();
-                }
-                _ => {
-                    tracing::warn!(loan = %id, receipt = %receipt_contract, "repayment receipt is stale: the repayment was decided since it was requested");
-                    sqlx::query("UPDATE loan_receipts SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'")
-                        .bind(&receipt_contract)
-                        .execute(self.store.writer())
-                        .await?;
-                }
-            }
+            self.apply_document(
+                id,
+                &row,
+                confirmed,
+                Applied::Receipt(&receipt_contract),
+                now,
+            )
+            .await?;
         }
         Ok(n)
     }
@@ -892,35 +873,48 @@ impl Platform {
                 .ok()
                 .filter(|a| a.canonical_text() == signed)
                 .map(|a| row.book.apply_extension(&a, today(now)));
-            match applied {
-                Some(Ok((next, events))) => {
-                    let mut actions = Vec::new();
-                    for e in &events {
-                        actions.extend(next.event_actions(e));
-                    }
-                    self.commit_loan(
-                        id,
-                        &row,
-                        &next,
-                        &events,
-                        &actions,
-                        None,
-                        Some(Applied::Extension(&addendum_contract)),
-                        now,
-                    )
-                    .await?;
-                    self.evidence_wake.notify_one();
-                }
-                _ => {
-                    tracing::warn!(loan = %id, addendum = %addendum_contract, "extension addendum is stale: the loan changed since it was proposed");
-                    sqlx::query("UPDATE loan_extensions SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'")
-                        .bind(&addendum_contract)
-                        .execute(self.store.writer())
-                        .await?;
-                }
-            }
+            self.apply_document(
+                id,
+                &row,
+                applied,
+                Applied::Extension(&addendum_contract),
+                now,
+            )
+            .await?;
         }
         Ok(n)
+    }
+
+    /// Applies the step a signed document (an addendum, a receipt) stands for, with the
+    /// document marked applied in its transaction; a document the loan has moved past
+    /// (`outcome` is `None` or a refusal) is marked stale and changes nothing.
+    async fn apply_document(
+        &self,
+        id: ContractId,
+        row: &LoanRow,
+        outcome: Option<Result<(LoanBook, Vec<LoanEvent>), affix_contract::Error>>,
+        document: Applied<'_>,
+        now: u64,
+    ) -> Result<(), Error> {
+        if let Some(Ok((next, events))) = outcome {
+            let mut actions = Vec::new();
+            for e in &events {
+                actions.extend(next.event_actions(e));
+            }
+            self.commit_loan(id, row, &next, &events, &actions, None, Some(document), now)
+                .await?;
+            self.evidence_wake.notify_one();
+            return Ok(());
+        }
+        tracing::warn!(loan = %id, document = %document.contract(), "{} is stale: the loan moved past it since it was made", document.table());
+        sqlx::query(&format!(
+            "UPDATE {} SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'",
+            document.table()
+        ))
+        .bind(document.contract())
+        .execute(self.store.writer())
+        .await?;
+        Ok(())
     }
 
     /// One loan step in one transaction: events, the actions their rules trigger, the
@@ -990,17 +984,13 @@ impl Platform {
         let next_due = next.next_trigger_date(today(now)).map(|d| d.to_string());
         let mut tx = self.store.writer().begin().await?;
         if let Some(applied) = applied {
-            let (sql, contract) = match applied {
-                Applied::Extension(c) => (
-                    "UPDATE loan_extensions SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
-                    c,
-                ),
-                Applied::Receipt(c) => (
-                    "UPDATE loan_receipts SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
-                    c,
-                ),
-            };
-            sqlx::query(sql).bind(contract).execute(&mut *tx).await?;
+            sqlx::query(&format!(
+                "UPDATE {} SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
+                applied.table()
+            ))
+            .bind(applied.contract())
+            .execute(&mut *tx)
+            .await?;
         }
         let updated = sqlx::query(
             "UPDATE loans SET event_count = $1, action_count = $2, head = $3, next_due = $4 WHERE contract_id = $5 AND event_count = $6 AND action_count = $7",
@@ -1334,6 +1324,23 @@ enum Applied<'a> {
     Extension(&'a str),
     /// A repayment receipt contract.
     Receipt(&'a str),
+}
+
+impl<'a> Applied<'a> {
+    /// The table that tracks it.
+    fn table(self) -> &'static str {
+        match self {
+            Self::Extension(_) => "loan_extensions",
+            Self::Receipt(_) => "loan_receipts",
+        }
+    }
+
+    /// Its contract id.
+    fn contract(self) -> &'a str {
+        match self {
+            Self::Extension(c) | Self::Receipt(c) => c,
+        }
+    }
 }
 
 /// A `loan_extensions` row's terms, proposal day and signed addendum text.
