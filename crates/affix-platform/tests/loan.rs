@@ -797,6 +797,92 @@ async fn a_receipt_the_lender_signs(db: Db) {
     p.stop().await;
 }
 
+/// A company lends (its note sealed by the seal holder): the company's receipt is sealed
+/// too, so the litigation bundle matches it to the note's lender by the seal's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_lender_receipts_with_its_seal() {
+    let Some(p) = TestPlatform::start(Db::Sqlite).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("Acme Lending Co., Ltd.").await;
+    let holder = p.person(&admin, "张三", "zhang@example.com").await;
+    let borrower = p.person(&admin, "李四", "li@example.com").await;
+    let (s, v) = p
+        .call(
+            reqwest::Method::PUT,
+            "/v1/organization",
+            Some(&admin),
+            Some(json!({"credit_code": "91350100M000100Y43", "seal_holder": holder})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let today = affix_identity::Date::from_unix_ms_china(SystemClock.now_ms());
+    let mut body = note(&holder, &borrower, "12.00");
+    body["parties"] = json!([{"person": holder, "seal": true}, borrower]);
+    body["fields"]["lender"] = json!("Acme Lending Co., Ltd.");
+    body["fields"]["start_date"] = json!(today.to_string());
+    let (s, created) = p.post("/v1/contracts", &admin, body).await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
+        .await;
+    let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
+    let holder_device = Device::new();
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &holder_device).await;
+    party_signs(&p, &token(&sent, 1), "li@example.com", &Device::new()).await;
+    let (s, v) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments"),
+            &admin,
+            json!({"amount": "100.00", "paid_on": today.to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, receipt) = p
+        .post(
+            &format!("/v1/loans/{id}/repayments/1/receipt"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    let receipt_id = receipt["id"].as_str().unwrap().to_owned();
+    let (_, sent) = p
+        .post(
+            &format!("/v1/contracts/{receipt_id}/send"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    party_signs(&p, &token(&sent, 0), "zhang@example.com", &holder_device).await;
+    for _ in 0..100 {
+        p.loans_wake().await;
+        let loan = p.get(&format!("/v1/loans/{id}"), &admin).await.1;
+        if loan["repayments"][0]["status"] == "confirmed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let bytes = loan_bundle(&p, &admin, &id).await;
+    let (policy, root) = anchors(&p, &admin).await;
+    let verified =
+        affix_platform::bundle::verify_litigation(&bytes, &policy, std::slice::from_ref(&root))
+            .unwrap();
+    assert_eq!((verified.events, verified.documents), (2, 1));
+    // The receipt's signer is the organization (its certificate names the company).
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    let subjects: Vec<&str> = verified
+        .contract
+        .signatures
+        .iter()
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert!(subjects[0].contains("Acme Lending"), "{subjects:?}");
+    assert_eq!(bundle["documents"][0]["kind"], "receipt");
+    p.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_the_lender_signs_on_sqlite() {
     a_receipt_the_lender_signs(Db::Sqlite).await;

@@ -157,6 +157,10 @@ struct LoanRow {
     book: LoanBook,
     lender_person: String,
     borrower_person: String,
+    /// Whether the lender (borrower) signed the note with its organization's seal: its
+    /// addenda and receipts are signed the same way.
+    lender_seal: bool,
+    borrower_seal: bool,
     event_count: u64,
     action_count: u64,
 }
@@ -306,17 +310,22 @@ impl Platform {
             )
             .await?;
         let people = self.parties_of(id).await?;
-        let person = |party: &str| -> Result<String, Error> {
+        let person = |party: &str| -> Result<(String, bool), Error> {
             people
                 .iter()
                 .find(|p| p.party.to_string() == party)
-                .map(|p| p.person.clone())
+                .map(|p| (p.person.clone(), p.seal))
                 .ok_or_else(|| Error::Internal("loan party not in the contract".into()))
         };
+        let (lender_person, lender_seal) = person(&row.try_get::<String, _>("lender_party")?)?;
+        let (borrower_person, borrower_seal) =
+            person(&row.try_get::<String, _>("borrower_party")?)?;
         Ok(LoanRow {
             book,
-            lender_person: person(&row.try_get::<String, _>("lender_party")?)?,
-            borrower_person: person(&row.try_get::<String, _>("borrower_party")?)?,
+            lender_person,
+            borrower_person,
+            lender_seal,
+            borrower_seal,
             event_count: u(row.try_get("event_count")?),
             action_count: u(row.try_get("action_count")?),
         })
@@ -597,7 +606,7 @@ impl Platform {
                     fields,
                     parties: vec![super::NewParty {
                         person: row.lender_person.clone(),
-                        seal: false,
+                        seal: row.lender_seal,
                     }],
                     parallel: false,
                     expires_in_days: Some(7),
@@ -768,11 +777,11 @@ impl Platform {
                     parties: vec![
                         super::NewParty {
                             person: row.lender_person.clone(),
-                            seal: false,
+                            seal: row.lender_seal,
                         },
                         super::NewParty {
                             person: row.borrower_person.clone(),
-                            seal: false,
+                            seal: row.borrower_seal,
                         },
                     ],
                     parallel: false,
