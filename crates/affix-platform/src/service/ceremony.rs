@@ -662,7 +662,9 @@ impl Platform {
             let (next, event) =
                 row.contract
                     .sign(party, row.contract.content_digest(), evidence, now)?;
-            if next.status() == ContractStatus::Effective {
+            // The dry run checked the rate cap on the state it loaded; a replay on a
+            // changed state (a parallel party signed meanwhile) checks again.
+            if attempt > 0 && next.status() == ContractStatus::Effective {
                 self.check_rate_cap_at_signing(&tenant, id, next.content(), now)
                     .await?;
             }
