@@ -33,11 +33,11 @@ pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
 pub use loan::{LoanNote, RepaymentMethod};
 pub use loan_book::{
-    Addendum, Allocation, EXTENSION_DOMAIN, EXTENSION_HEADER, EXTENSIONS_MAX, ExtensionTerms,
-    InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER, LOAN_EVENT_TEXT_BYTES_MAX,
-    LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook, LoanEvent, LoanEventKind,
-    LoanTerms, RECEIPT_DOMAIN, RECEIPT_HEADER, REPAYMENTS_MAX, Repayment, RepaymentId,
-    RepaymentReceipt, RepaymentStatus,
+    Addendum, Allocation, BackingDocument, DocumentKind, EXTENSION_DOMAIN, EXTENSION_HEADER,
+    EXTENSIONS_MAX, ExtensionTerms, InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER,
+    LOAN_EVENT_TEXT_BYTES_MAX, LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook,
+    LoanEvent, LoanEventKind, LoanTerms, RECEIPT_DOMAIN, RECEIPT_HEADER, REPAYMENTS_MAX, Repayment,
+    RepaymentId, RepaymentReceipt, RepaymentStatus,
 };
 pub use lpr::{
     LPR_ENTRIES_MAX, LPR_TABLE_BYTES_MAX, LprEntry, LprTable, RATE_CAP_LPR_MULTIPLE, RATE_CAP_RULE,

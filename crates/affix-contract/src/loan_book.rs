@@ -331,6 +331,27 @@ impl RepaymentReceipt {
     }
 }
 
+/// Which signed document a loan step can rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    /// A repayment receipt (收条) the lender signed: backs a confirmation.
+    Receipt,
+    /// An extension addendum (展期) both parties signed: backs an extension.
+    Addendum,
+}
+
+/// The text a signed document must have to back event `event` of a chain (see
+/// [`LoanBook::replay_with_documents`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackingDocument {
+    /// Index of the event in the chain.
+    pub event: usize,
+    /// Receipt or addendum.
+    pub kind: DocumentKind,
+    /// Its canonical text (the receipt text v1 or the addendum text v1).
+    pub text: String,
+}
+
 /// What happened to a loan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1120,6 +1141,56 @@ impl LoanBook {
         events: &[LoanEvent],
         anchored_head: &Sha256Digest,
     ) -> Result<Self, Error> {
+        Self::replay_observed(terms, events, anchored_head, |_, _, _| {})
+    }
+
+    /// [`LoanBook::replay`], also returning the signed documents the chain's steps can
+    /// rest on, in one pass: for each confirmation, the receipt of that repayment as it
+    /// stood just before ([`LoanBook::receipt`]); for each extension, its addendum.
+    /// A verifier holding a signed receipt or addendum checks that its text is one of
+    /// these.
+    ///
+    /// # Errors
+    /// Those of [`LoanBook::replay`].
+    pub fn replay_with_documents(
+        terms: LoanTerms,
+        events: &[LoanEvent],
+        anchored_head: &Sha256Digest,
+    ) -> Result<(Self, Vec<BackingDocument>), Error> {
+        let mut documents = Vec::new();
+        let book = Self::replay_observed(terms, events, anchored_head, |index, event, before| {
+            let text = match &event.kind {
+                LoanEventKind::RepaymentConfirmed { repayment, .. } => before
+                    .receipt(*repayment)
+                    .ok()
+                    .map(|r| (DocumentKind::Receipt, r.canonical_text())),
+                LoanEventKind::Extended {
+                    proposed_on, terms, ..
+                } => before
+                    .propose_extension(*terms, *proposed_on)
+                    .ok()
+                    .map(|a| (DocumentKind::Addendum, a.canonical_text())),
+                _ => None,
+            };
+            if let Some((kind, text)) = text {
+                documents.push(BackingDocument {
+                    event: index,
+                    kind,
+                    text,
+                });
+            }
+        })?;
+        Ok((book, documents))
+    }
+
+    /// The replay, calling `observe(index, event, book before it)` for each event that
+    /// starts a step.
+    fn replay_observed(
+        terms: LoanTerms,
+        events: &[LoanEvent],
+        anchored_head: &Sha256Digest,
+        mut observe: impl FnMut(usize, &LoanEvent, &Self),
+    ) -> Result<Self, Error> {
         if events.len() > LOAN_EVENTS_MAX as usize {
             return Err(Error::TooLarge {
                 what: "loan events",
@@ -1133,6 +1204,7 @@ impl LoanBook {
             // At most LOAN_EVENTS_MAX events: the index fits.
             let seq = u32::try_from(index).unwrap_or(u32::MAX);
             let on = event.date;
+            observe(index, event, &book);
             let step = match &event.kind {
                 LoanEventKind::RepaymentReported {
                     amount_yuan,

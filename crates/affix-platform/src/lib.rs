@@ -22,7 +22,6 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
-pub mod bundle;
 pub mod config;
 pub mod evidence;
 pub mod http;
@@ -35,6 +34,8 @@ pub mod store;
 pub mod vault_api;
 pub mod webhooks;
 
+/// The evidence and litigation bundles ([`affix_bundle`]), which the platform builds.
+pub use affix_bundle as bundle;
 pub use config::Config;
 pub use service::{Platform, Principal, Role};
 

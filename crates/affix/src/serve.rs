@@ -77,10 +77,10 @@ pub(crate) fn verify_bundle(
         .ok()
         .and_then(|v| v["format"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let litigation = format == affix_platform::bundle::LITIGATION_FORMAT_V1
-        || format == affix_platform::bundle::LITIGATION_FORMAT_V2;
-    let parsed: affix_platform::bundle::Bundle = if litigation {
-        serde_json::from_slice::<affix_platform::bundle::LitigationBundle>(&bytes)
+    let litigation = format == affix_bundle::LITIGATION_FORMAT_V1
+        || format == affix_bundle::LITIGATION_FORMAT_V2;
+    let parsed: affix_bundle::Bundle = if litigation {
+        serde_json::from_slice::<affix_bundle::LitigationBundle>(&bytes)
             .map(|l| l.contract)
             .map_err(|e| Failure::Verification(anyhow!("not a litigation bundle: {e}")))?
     } else {
@@ -121,7 +121,7 @@ pub(crate) fn verify_bundle(
             .map_err(|e| Failure::Error(anyhow!("CA root: {e}")))?
     };
     let verified = if litigation {
-        let loan = affix_platform::bundle::verify_litigation(&bytes, &policy, &[root])
+        let loan = affix_bundle::verify_litigation(&bytes, &policy, &[root])
             .map_err(|e| Failure::Verification(anyhow!("{e}")))?;
         println!(
             "litigation bundle verified: {} loan events replayed and proven, {} rule actions proven",
@@ -140,7 +140,7 @@ pub(crate) fn verify_bundle(
         }
         loan.contract
     } else {
-        affix_platform::bundle::verify(&bytes, &policy, &[root])
+        affix_bundle::verify(&bytes, &policy, &[root])
             .map_err(|e| Failure::Verification(anyhow!("{e}")))?
     };
     println!("bundle verified: contract {}", verified.contract_id);

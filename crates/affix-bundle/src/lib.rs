@@ -31,6 +31,9 @@
 //! The same files check with standard tools: `openssl cms -verify` for each signature
 //! (content = the decoded `content`), `openssl ts -verify` for each token, Go's sumdb
 //! `tlog`/`note` for each receipt.
+//!
+//! Pure: no I/O and no clock; the platform builds bundles, and `affix verify-bundle`
+//! (or any program linking this crate) checks them, without the platform.
 
 use std::time::SystemTime;
 
@@ -42,7 +45,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use x509_cert::Certificate;
 
-use crate::Error;
+/// Why a bundle was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bundle does not verify; the text names the first fault found.
+    #[error("bundle does not verify: {0}")]
+    DoesNotVerify(String),
+}
 
 /// The format name of v1.
 pub const FORMAT_V1: &str = "affix-evidence-bundle/v1";
@@ -147,10 +157,7 @@ pub struct VerifiedBundle {
 }
 
 fn bad(what: impl Into<String>) -> Error {
-    Error::Invalid {
-        kind: "bundle-does-not-verify",
-        detail: what.into(),
-    }
+    Error::DoesNotVerify(what.into())
 }
 
 fn unb64(field: &str, text: &str) -> Result<Vec<u8>, Error> {
@@ -185,12 +192,12 @@ impl affix_cms::TimestampTokenVerifier for TokenVerifier<'_> {
 }
 
 /// Verifies a bundle against the ledger's trust policy and the CA root (both from
-/// outside the bundle). `now` is the validation time of certificates (use the
-/// signature time-stamps' time for old bundles: a certificate valid when time-stamped
-/// stays valid evidence).
+/// outside the bundle). Certificates are validated at the time of each signature's
+/// time-stamp: a certificate valid when time-stamped stays valid evidence after it
+/// expires.
 ///
 /// # Errors
-/// [`Error::Invalid`] with kind `bundle-does-not-verify` naming the first failure.
+/// [`Error::DoesNotVerify`] naming the first failure.
 pub fn verify(
     bytes: &[u8],
     ledger: &TrustPolicy,
@@ -433,7 +440,7 @@ pub struct VerifiedLitigation {
 /// its key.
 ///
 /// # Errors
-/// [`Error::Invalid`] `bundle-does-not-verify` naming the first fault.
+/// [`Error::DoesNotVerify`] naming the first fault.
 pub fn verify_litigation(
     bytes: &[u8],
     ledger: &TrustPolicy,
@@ -529,10 +536,24 @@ pub fn verify_litigation(
     let head = events
         .last()
         .map_or_else(|| terms.digest(), LoanEvent::digest);
-    let book = LoanBook::replay(terms.clone(), &events, &head)
+    let (book, backing) = LoanBook::replay_with_documents(terms, &events, &head)
         .map_err(|e| bad(format!("loan chain: {e}")))?;
+    // Each signed document backs a step of its own.
+    if bundle.documents.len() > backing.len() {
+        return Err(bad(format!(
+            "{} documents for {} steps that rest on one",
+            bundle.documents.len(),
+            backing.len()
+        )));
+    }
+    let mut backed = std::collections::BTreeSet::new();
     for (n, d) in bundle.documents.iter().enumerate() {
-        verify_loan_document(n, d, &bundle.contract, &terms, &events, ledger, ca_roots)?;
+        let event = verify_loan_document(n, d, &bundle.contract, &backing, ledger, ca_roots)?;
+        if !backed.insert(event) {
+            return Err(bad(format!(
+                "document {n} backs loan event {event}, which another document backs"
+            )));
+        }
     }
     // Actions: proven records of this loan.
     let subject = format!("contract:{}", content.contract_id());
@@ -567,19 +588,22 @@ pub fn verify_litigation(
 
 /// One signed document of a litigation bundle: its own bundle verifies and is
 /// effective; it was signed with the signing keys of the note's lender (a receipt) or of
-/// the note's signers (an addendum); and its text is exactly the receipt or addendum the loan book makes just
-/// before the event it backs (a repayment confirmed, an extension in force).
-#[allow(clippy::too_many_arguments)] // the verified parts of the enclosing bundle
+/// the note's signers (an addendum); and its text is exactly the receipt or addendum the
+/// loan book made just before an event of the chain (`backing`, from
+/// [`affix_contract::LoanBook::replay_with_documents`]). Returns that event's index.
 fn verify_loan_document(
     n: usize,
     d: &LoanBundleDocument,
     note_bundle: &Bundle,
-    terms: &affix_contract::LoanTerms,
-    events: &[affix_contract::LoanEvent],
+    backing: &[affix_contract::BackingDocument],
     ledger: &TrustPolicy,
     ca_roots: &[Certificate],
-) -> Result<(), Error> {
-    use affix_contract::{LoanBook, LoanEventKind};
+) -> Result<usize, Error> {
+    let kind = match d.kind.as_str() {
+        "receipt" => affix_contract::DocumentKind::Receipt,
+        "extension" => affix_contract::DocumentKind::Addendum,
+        other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
+    };
     let bytes = serde_json::to_vec(&d.bundle).map_err(|e| bad(format!("document {n}: {e}")))?;
     let verified =
         verify(&bytes, ledger, ca_roots).map_err(|e| bad(format!("document {n}: {e}")))?;
@@ -623,22 +647,21 @@ fn verify_loan_document(
         .collect::<Result<Vec<_>, _>>()?;
     signers.sort();
     let parties = content.parties();
-    let mut expected = match d.kind.as_str() {
-        "receipt" => parties
+    let mut expected = match kind {
+        affix_contract::DocumentKind::Receipt => parties
             .first()
             .map(|p| note_key(&p.id))
             .transpose()?
             .flatten()
             .into_iter()
             .collect::<Vec<_>>(),
-        "extension" => parties
+        affix_contract::DocumentKind::Addendum => parties
             .iter()
             .map(|p| note_key(&p.id))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .flatten()
             .collect(),
-        other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
     };
     expected.sort();
     if signers.is_empty() || signers != expected {
@@ -652,38 +675,15 @@ fn verify_loan_document(
             }
         )));
     }
-    // The step it backs: the book just before that event makes exactly this text.
-    let matches = |k: usize| -> bool {
-        let head = if k == 0 {
-            terms.digest()
-        } else {
-            events[k - 1].digest()
-        };
-        let Ok(before) = LoanBook::replay(terms.clone(), &events[..k], &head) else {
-            return false;
-        };
-        match (d.kind.as_str(), events[k].kind()) {
-            ("receipt", LoanEventKind::RepaymentConfirmed { repayment, .. }) => before
-                .receipt(*repayment)
-                .is_ok_and(|r| r.canonical_text() == text),
-            (
-                "extension",
-                LoanEventKind::Extended {
-                    proposed_on,
-                    terms: t,
-                    ..
-                },
-            ) => before
-                .propose_extension(*t, *proposed_on)
-                .is_ok_and(|a| a.canonical_text() == text),
-            _ => false,
-        }
-    };
-    if !(0..events.len()).any(matches) {
-        return Err(bad(format!(
-            "document {n} ({}) backs no event of the loan chain",
-            d.kind
-        )));
-    }
-    Ok(())
+    // The step it backs: the book just before that event made exactly this text.
+    backing
+        .iter()
+        .find(|b| b.kind == kind && b.text == text)
+        .map(|b| b.event)
+        .ok_or_else(|| {
+            bad(format!(
+                "document {n} ({}) backs no event of the loan chain",
+                d.kind
+            ))
+        })
 }
