@@ -3,6 +3,8 @@
 # the vectors):
 #   record      the evidence record vectors (crates/affix-evidence/tests/vectors/*.hex) and
 #               records carried by real receipts;
+#   bundle      not made here: seeds/bundle/ holds copies of the recorded bundles in
+#               crates/affix-bundle/tests/vectors/, whose anchors the target compiles in;
 #   note, checkpoint, receipt, keys, tile_path, proof
 #               files written by the `affix` CLI: `affix demo`, plus two small logs signed
 #               with the fixed fuzzing keys in fuzz/keys/ (SHA-256 + Ed25519 and
