@@ -1,5 +1,6 @@
 //! The Affix signing platform: tenants, people, contracts and the signing ceremony, with
-//! an evidence record and a ledger receipt for every step, behind an HTTP API.
+//! an evidence record and a ledger receipt for every step (`affix-server` serves it over
+//! HTTP).
 //!
 //! This crate is the I/O shell around the pure cores: `affix-contract` decides every
 //! transition, `affix-identity` checks identities, `affix-vault` holds and uses signing
@@ -8,7 +9,12 @@
 //! back receipts, `affix-notify` delivers messages. Here they are wired together and
 //! persisted (sqlx: SQLite embedded by default, PostgreSQL in production).
 //!
+//! The crate knows neither HTTP nor JSON on the wire: `affix-server` puts the API in front
+//! of it. Every operation takes the caller ([`Principal`]) and reports refusals as
+//! [`Error`]s, each of a [`ProblemType`].
+//!
 //! - [`config`]: settings (TOML file and `AFFIX_*` environment variables).
+//! - [`launch`]: the platform wired from a configuration, with its ledger and loops.
 //! - [`store`]: the database: connection, migrations for both engines.
 //! - [`authority`]: the platform's CA and TSA, in process.
 //! - [`service`]: the platform's operations, each checked against the caller's role and
@@ -16,124 +22,30 @@
 //!   evidence record in the same database transaction.
 //! - [`evidence`]: the background loop that submits queued records to the ledger and
 //!   stores the receipts.
-//! - [`bundle`]: the evidence bundle (format v1) and its offline verifier.
-//! - [`http`]: the axum API (problem+json errors, idempotency keys, limits), and
-//!   [`openapi`] its OpenAPI 3.1 document.
+//! - [`webhooks`]: the tenants' webhooks (Standard Webhooks) and their delivery loop.
+//! - [`outbox`]: the e-mail file outbox (the default without an SMTP relay).
+//! - [`bundle`]: the evidence and litigation bundles and their offline verifiers.
+//! - [`stages`]: time per stage of a signing flow, for the benchmark.
 #![forbid(unsafe_code)]
 
 pub mod authority;
 pub mod config;
+mod error;
 pub mod evidence;
-pub mod http;
-pub mod openapi;
+pub mod launch;
 pub mod outbox;
-pub mod server;
+mod problem;
 pub mod service;
 pub mod stages;
 pub mod store;
-pub mod vault_api;
 pub mod webhooks;
 
 /// The evidence and litigation bundles ([`affix_bundle`]), which the platform builds.
 pub use affix_bundle as bundle;
 pub use config::Config;
+pub use error::{Error, vault_problem};
+pub use problem::ProblemType;
 pub use service::{Platform, Principal, Role};
-
-/// Everything that can go wrong on the platform. Each variant maps to one HTTP status
-/// and problem type in [`http`].
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// No credentials, or credentials that do not match anything. HTTP 401.
-    #[error("unauthenticated: {0}")]
-    Unauthenticated(String),
-    /// The caller's role does not allow this. HTTP 403.
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    /// No such object in the caller's tenant (other tenants' objects look the same).
-    /// HTTP 404.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// Input that does not parse or violates a rule. HTTP 400 or 422.
-    #[error("{detail}")]
-    Invalid {
-        /// Problem type (`invalid-json`, `invalid-field`, `invalid-resident-id`, ...).
-        kind: &'static str,
-        /// Human-readable detail.
-        detail: String,
-    },
-    /// A contract template refused its fields; every failing field is listed. HTTP 422.
-    #[error("{} field(s) invalid", .0.len())]
-    Fields(Vec<affix_contract::FieldError>),
-    /// The request conflicts with the current state (wrong step, not your turn, already
-    /// signed, concurrent change). HTTP 409.
-    #[error("{detail}")]
-    Conflict {
-        /// Problem type.
-        kind: &'static str,
-        /// Detail.
-        detail: String,
-    },
-    /// The invite link, code or prepared signature has expired. HTTP 410.
-    #[error("expired: {0}")]
-    Expired(String),
-    /// A body or field over its limit. HTTP 413.
-    #[error("{what} too large: at most {max} bytes")]
-    TooLarge {
-        /// What was too large.
-        what: &'static str,
-        /// The limit in bytes.
-        max: usize,
-    },
-    /// Too many requests. HTTP 429.
-    #[error("rate limited: retry in {retry_after_s} s")]
-    RateLimited {
-        /// Seconds until a retry may succeed.
-        retry_after_s: u64,
-    },
-    /// The server is at capacity (queue full). HTTP 503.
-    #[error("busy: {0}")]
-    Busy(String),
-    /// The key vault refused or failed.
-    #[error("vault: {0}")]
-    Vault(#[from] affix_vault::Error),
-    /// The contract core refused a transition or an encoding.
-    #[error("contract: {0}")]
-    Contract(affix_contract::Error),
-    /// An identity check failed (bad ID number, wrong or expired code, ...).
-    #[error("identity: {0}")]
-    Identity(#[from] affix_identity::Error),
-    /// The ledger could not be reached or refused a record.
-    #[error("ledger: {0}")]
-    Ledger(String),
-    /// Certificates, time-stamps or CMS.
-    #[error("PKI: {0}")]
-    Pki(String),
-    /// A notification could not be queued.
-    #[error("notification: {0}")]
-    Notify(String),
-    /// The database.
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    /// Files.
-    #[error("I/O: {0}")]
-    Io(String),
-    /// Configuration.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// A fault of ours (stored data that does not decode, a lock poisoned).
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<affix_contract::Error> for Error {
-    fn from(e: affix_contract::Error) -> Self {
-        match e {
-            affix_contract::Error::FieldsInvalid { errors } => Error::Fields(errors),
-            other => Error::Contract(other),
-        }
-    }
-}
 
 /// Unix milliseconds of `t` (0 before the epoch).
 pub(crate) fn unix_ms(t: std::time::SystemTime) -> u64 {

@@ -16,6 +16,8 @@ use sqlx::{AnyPool, Executor as _};
 
 use crate::Error;
 
+pub mod idempotency;
+
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {

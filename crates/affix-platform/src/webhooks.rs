@@ -16,6 +16,7 @@ use affix_notify::{
 };
 use sqlx::Row as _;
 
+use crate::ProblemType;
 use crate::service::{Platform, Principal, Role, invalid};
 use crate::store::{i, u};
 use crate::{Error, random_bytes};
@@ -26,21 +27,20 @@ const ROUND: i64 = 200;
 pub const WEBHOOKS_PER_TENANT_MAX: i64 = 16;
 
 /// A registered endpoint, with its secret (shown once, at registration).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct WebhookView {
     /// Id.
     pub id: String,
     /// URL.
     pub url: String,
     /// The `whsec_…` signing secret (only in the registration answer).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// Creation time.
     pub created_ms: u64,
 }
 
 /// One delivery and its attempts.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct DeliveryView {
     /// The `webhook-id` header value.
     pub id: String,
@@ -84,10 +84,10 @@ impl Platform {
             }
         };
         let endpoint = WebhookEndpoint::parse(url)
-            .map_err(|e| invalid("invalid-webhook-url", e.to_string()))?;
+            .map_err(|e| invalid(ProblemType::InvalidWebhookUrl, e.to_string()))?;
         if endpoint.is_plain_http() && !self.allow_plain_http_webhooks {
             return Err(invalid(
-                "invalid-webhook-url",
+                ProblemType::InvalidWebhookUrl,
                 "webhook URLs must be https (plain http is allowed only by configuration, for local use)",
             ));
         }
@@ -99,7 +99,7 @@ impl Platform {
         .await?;
         if existing >= WEBHOOKS_PER_TENANT_MAX {
             return Err(invalid(
-                "too-many-webhooks",
+                ProblemType::TooManyWebhooks,
                 format!("at most {WEBHOOKS_PER_TENANT_MAX} webhooks per tenant"),
             ));
         }

@@ -3,7 +3,7 @@
 //! actions (reminders, overdue notices), target ≤ 60 s for 1,000,000 loans on 2 cores.
 //!
 //! 1. A fresh platform store (SQLite in a new directory, or `--database-url`) is opened
-//!    with [`affix_platform::server::open_with_clock`] on a manual clock: no HTTP
+//!    with [`affix_platform::launch::open_with_clock`] on a manual clock: no HTTP
 //!    server, ledger or background loop, so only the calls below touch the loans.
 //! 2. `--loans` active loans are seeded with multi-row inserts in large transactions
 //!    (not measured): each a loan note v2 content as the platform makes it (the terms
@@ -632,7 +632,7 @@ async fn measure(
     // Seeding happens on the day's clock too; the platform reads it only in the
     // measured calls.
     let clock = Arc::new(ManualClock::new(clock_ms));
-    let platform = affix_platform::server::open_with_clock(&config, clock.clone())
+    let platform = affix_platform::launch::open_with_clock(&config, clock.clone())
         .await
         .context("opening the platform")?;
     let pool = platform.store().pool().clone();

@@ -1309,7 +1309,7 @@ pub(crate) fn run(args: &PlatformBench) -> Result<()> {
         .thread_name("afx-client")
         .enable_all()
         .build()?;
-    let outcome = match platform_rt.block_on(affix_platform::server::start(config)) {
+    let outcome = match platform_rt.block_on(affix_server::start(config)) {
         Ok(running) => {
             let outcome = client_rt.block_on(drive(args, &running, &database, cores, threads));
             running.stop();
@@ -1329,7 +1329,7 @@ pub(crate) fn run(args: &PlatformBench) -> Result<()> {
 
 async fn drive(
     args: &PlatformBench,
-    running: &affix_platform::server::Running,
+    running: &affix_server::Running,
     database: &str,
     cores: usize,
     threads: usize,

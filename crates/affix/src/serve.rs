@@ -33,7 +33,7 @@ pub(crate) fn serve(
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let running = affix_platform::server::start(config.clone()).await?;
+        let running = affix_server::start(config.clone()).await?;
         println!("Affix is serving at {}", running.url);
         println!("  data directory:  {}", config.data_dir.display());
         println!("  database:        {}", redact_url(&config.database_url()));

@@ -47,7 +47,7 @@ use clap::{Args, Subcommand};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use affix_platform::vault_api::AuthorizationJson;
+use affix_server::vault::AuthorizationJson;
 
 /// Keys per `create_keys` call: each batch is one durable commit, then printed.
 const CREATE_BATCH: u64 = 10_000;
@@ -1941,13 +1941,7 @@ fn serve_http(
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let api = affix_platform::vault_api::router(vault)?;
-        let app = axum::Router::new()
-            .nest("/v1", api)
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(api_keys),
-                affix_platform::vault_api::api_key_layer,
-            ));
+        let app = affix_server::vault::standalone(vault, api_keys)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;

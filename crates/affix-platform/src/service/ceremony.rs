@@ -111,36 +111,24 @@ impl Platform {
         Ok((tenant.to_owned(), id, party, row, me))
     }
 
-    /// The contract as the invited party sees it, with the document.
+    /// What the invite page shows: the contract as the party sees it, the party id, the
+    /// canonical content (what the party signs) and the document.
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless a party.
-    pub async fn invite_view(
-        &self,
-        who: &Principal,
-    ) -> Result<(ContractView, String, Option<Vec<u8>>), Error> {
-        let (view, party, _, document) = self.invite_open(who).await?;
-        Ok((view, party, document))
-    }
-
-    /// What the invite page shows: the contract as the party sees it, the party id, the
-    /// canonical content (what the party signs) and the document.
-    pub(crate) async fn invite_open(
-        &self,
-        who: &Principal,
-    ) -> Result<(ContractView, String, Vec<u8>, Option<Vec<u8>>), Error> {
+    pub async fn invite_open(&self, who: &Principal) -> Result<InviteOpened, Error> {
         let (_, id, party, row, _) = self.party_context(who).await?;
         let document: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT document FROM contracts WHERE id = $1")
                 .bind(id.to_string())
                 .fetch_one(self.store.pool())
                 .await?;
-        Ok((
-            Self::view_of(who, id, &row),
-            party.to_string(),
-            row.contract.content().encode(),
+        Ok(InviteOpened {
+            contract: Self::view_of(who, id, &row),
+            party: party.to_string(),
+            content: row.contract.content().encode(),
             document,
-        ))
+        })
     }
 
     /// Sends a one-time code to the party's e-mail address.
@@ -154,7 +142,7 @@ impl Platform {
             Some(PartyStatus::Invited) => {}
             Some(other) => {
                 return Err(conflict(
-                    "wrong-step",
+                    ProblemType::WrongStep,
                     format!(
                         "identity checks are for invited parties; this party is {}",
                         party_status_name(other)
@@ -233,7 +221,7 @@ impl Platform {
         .flatten()
         .ok_or_else(|| {
             conflict(
-                "no-code",
+                ProblemType::NoCode,
                 "request a code first (POST /v1/invite/identity/email)",
             )
         })?;
@@ -295,14 +283,14 @@ impl Platform {
         match (existing, device_public_key) {
             (Some(known), Some(given)) if known != given => {
                 return Err(conflict(
-                    "device-mismatch",
+                    ProblemType::DeviceMismatch,
                     "this person already enrolled another signing device; use it, or recover access",
                 ));
             }
             (Some(_), _) => {}
             (None, None) => {
                 return Err(invalid(
-                    "missing-device-key",
+                    ProblemType::MissingDeviceKey,
                     "first identity check: send `device_public_key` (Ed25519, base64) of the signing device",
                 ));
             }
@@ -399,8 +387,12 @@ impl Platform {
             u64,
         ) -> Result<(Contract, ContractEvent), affix_contract::Error>,
     ) -> Result<ContractView, Error> {
-        let digest = Sha256Digest::parse_hex(content_digest)
-            .map_err(|_| invalid("invalid-digest", "content_digest must be 64 hex digits"))?;
+        let digest = Sha256Digest::parse_hex(content_digest).map_err(|_| {
+            invalid(
+                ProblemType::InvalidDigest,
+                "content_digest must be 64 hex digits",
+            )
+        })?;
         let (tenant, id, party, row, _) = self.party_context(who).await?;
         let row = self
             .commit_step(&tenant, id, row, |c, now| step(c, party, digest, now))
@@ -427,7 +419,10 @@ impl Platform {
         check_png(&png)?;
         let (_, id, party, row, _) = self.party_context(who).await?;
         if row.contract.status().is_final() {
-            return Err(conflict("contract-final", "the contract is no longer open"));
+            return Err(conflict(
+                ProblemType::ContractFinal,
+                "the contract is no longer open",
+            ));
         }
         let digest = hex::encode(sha256(&png));
         upsert_party_state(self.store.writer(), id, party, "image", Some(png)).await?;
@@ -458,7 +453,7 @@ impl Platform {
         .await?;
         if image.is_none() {
             return Err(conflict(
-                "no-signature-image",
+                ProblemType::NoSignatureImage,
                 "upload the handwritten signature first (PUT /v1/invite/signature-image)",
             ));
         }
@@ -547,7 +542,7 @@ impl Platform {
                     .map_err(|e| Error::Internal(format!("stored certificate: {e}")))?,
             )),
             _ => Err(conflict(
-                "not-enrolled",
+                ProblemType::NotEnrolled,
                 "the signer has no signing key yet: verify identity first",
             )),
         }
@@ -578,15 +573,20 @@ impl Platform {
         .bind(party.to_string())
         .fetch_optional(self.store.pool())
         .await?
-        .ok_or_else(|| conflict("not-prepared", "prepare the signature first"))?;
+        .ok_or_else(|| conflict(ProblemType::NotPrepared, "prepare the signature first"))?;
         let prepared: Option<Vec<u8>> = state.try_get("prepared")?;
         let image: Option<Vec<u8>> = state.try_get("image")?;
         let prepared = Prepared::decode(
-            &prepared.ok_or_else(|| conflict("not-prepared", "prepare the signature first"))?,
+            &prepared
+                .ok_or_else(|| conflict(ProblemType::NotPrepared, "prepare the signature first"))?,
             &vt,
         )?;
-        let image = image
-            .ok_or_else(|| conflict("no-signature-image", "upload the signature image first"))?;
+        let image = image.ok_or_else(|| {
+            conflict(
+                ProblemType::NoSignatureImage,
+                "upload the signature image first",
+            )
+        })?;
         let now = self.now_ms();
         if prepared.statement.expires_ms <= now {
             return Err(Error::Expired(
@@ -595,7 +595,7 @@ impl Platform {
         }
         if device_signature.len() != 64 {
             return Err(invalid(
-                "invalid-signature",
+                ProblemType::InvalidSignature,
                 "the device signature is 64 bytes (Ed25519)",
             ));
         }
@@ -675,7 +675,7 @@ impl Platform {
                 .await
             {
                 Err(Error::Conflict {
-                    kind: "concurrent-change",
+                    kind: ProblemType::ConcurrentChange,
                     ..
                 }) if attempt < STEP_RETRIES => {
                     attempt += 1;
@@ -824,7 +824,7 @@ impl Platform {
                 .await
             {
                 Err(Error::Conflict {
-                    kind: "concurrent-change",
+                    kind: ProblemType::ConcurrentChange,
                     ..
                 }) if attempt < STEP_RETRIES => {
                     drop(tx);
@@ -870,7 +870,7 @@ async fn upsert_party_state<'e>(
 /// A PNG: the signature, then an IHDR chunk with a sane size.
 fn check_png(bytes: &[u8]) -> Result<(), Error> {
     const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    let bad = |why: &str| invalid("invalid-image", format!("not a PNG image: {why}"));
+    let bad = |why: &str| invalid(ProblemType::InvalidImage, format!("not a PNG image: {why}"));
     if bytes.len() < 33 || bytes[..8] != SIGNATURE {
         return Err(bad("missing PNG signature"));
     }

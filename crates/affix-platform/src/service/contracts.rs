@@ -28,14 +28,14 @@ impl Platform {
             }
             if new.template != "generic_contract" {
                 return Err(invalid(
-                    "unexpected-document",
+                    ProblemType::UnexpectedDocument,
                     "only the generic contract carries an uploaded document",
                 ));
             }
             fields.insert("document_sha256".into(), hex::encode(sha256(document)));
         } else if new.template == "generic_contract" {
             return Err(invalid(
-                "missing-document",
+                ProblemType::MissingDocument,
                 "the generic contract needs the document (base64 in `document`)",
             ));
         }
@@ -60,7 +60,7 @@ impl Platform {
         } else {
             if new.loan_rules.is_some() {
                 return Err(invalid(
-                    "unexpected-rules",
+                    ProblemType::UnexpectedRules,
                     "only the loan note carries automation rules",
                 ));
             }
@@ -68,7 +68,7 @@ impl Platform {
         };
         if new.parties.len() < if new.single_party { 1 } else { 2 } {
             return Err(invalid(
-                "too-few-parties",
+                ProblemType::TooFewParties,
                 "a contract needs an initiator and at least one other party",
             ));
         }
@@ -87,7 +87,7 @@ impl Platform {
             let person_id = &spec.person;
             if new.parties[..n].iter().any(|p| p.person == *person_id) {
                 return Err(invalid(
-                    "duplicate-party",
+                    ProblemType::DuplicateParty,
                     format!("person {person_id} is named twice"),
                 ));
             }
@@ -102,7 +102,7 @@ impl Platform {
             if spec.seal {
                 if !self.is_seal_holder(&tenant, person_id).await? {
                     return Err(conflict(
-                        "not-seal-holder",
+                        ProblemType::NotSealHolder,
                         format!(
                             "person {person_id} does not hold the organization's seal (PUT /v1/organization designates the holder)"
                         ),
@@ -129,7 +129,7 @@ impl Platform {
         let days = new.expires_in_days.unwrap_or(DEFAULT_EXPIRY_DAYS);
         if days == 0 || days > MAX_EXPIRY_DAYS {
             return Err(invalid(
-                "invalid-expiry",
+                ProblemType::InvalidExpiry,
                 format!("expires_in_days must be 1 to {MAX_EXPIRY_DAYS}"),
             ));
         }
@@ -254,7 +254,7 @@ impl Platform {
         .await?;
         if updated.rows_affected() != 1 {
             return Err(conflict(
-                "concurrent-change",
+                ProblemType::ConcurrentChange,
                 "the contract changed meanwhile; retry",
             ));
         }
@@ -528,7 +528,7 @@ impl Platform {
         let limit = filter.limit.unwrap_or(50);
         if limit == 0 || limit > PAGE_MAX {
             return Err(invalid(
-                "invalid-limit",
+                ProblemType::InvalidLimit,
                 format!("limit must be 1 to {PAGE_MAX}"),
             ));
         }
@@ -538,8 +538,14 @@ impl Platform {
                 let (ms, id) = c
                     .split_once('.')
                     .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id)))
-                    .ok_or_else(|| invalid("invalid-cursor", "the cursor is not one we issued"))?;
-                ContractId::parse(id).map_err(|_| invalid("invalid-cursor", "bad cursor id"))?;
+                    .ok_or_else(|| {
+                        invalid(
+                            ProblemType::InvalidCursor,
+                            "the cursor is not one we issued",
+                        )
+                    })?;
+                ContractId::parse(id)
+                    .map_err(|_| invalid(ProblemType::InvalidCursor, "bad cursor id"))?;
                 (ms, id.to_owned())
             }
         };
@@ -555,7 +561,10 @@ impl Platform {
             ]
             .contains(&s.as_str())
         {
-            return Err(invalid("invalid-status", format!("unknown status {s:?}")));
+            return Err(invalid(
+                ProblemType::InvalidStatus,
+                format!("unknown status {s:?}"),
+            ));
         }
         if let Some(t) = &filter.template {
             template_by_name(t)?;

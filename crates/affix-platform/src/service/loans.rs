@@ -37,6 +37,7 @@ use sqlx::Row as _;
 
 use super::{Platform, Principal, Role, conflict, invalid};
 use crate::Error;
+use crate::ProblemType;
 use crate::store::{i, u};
 
 /// Loans evaluated per scheduler round.
@@ -54,7 +55,7 @@ const LOAN_STEP_RETRIES: u32 = 5;
 pub const PROOF_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// One repayment as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RepaymentView {
     /// Its number in the loan.
     pub id: u32,
@@ -71,7 +72,7 @@ pub struct RepaymentView {
 }
 
 /// One instalment with what has been paid of it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct InstalmentView {
     /// 1-based.
     pub number: u16,
@@ -86,7 +87,7 @@ pub struct InstalmentView {
 }
 
 /// A loan as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct LoanView {
     /// The loan note's contract id.
     pub contract_id: String,
@@ -111,7 +112,7 @@ pub struct LoanView {
 }
 
 /// A rule action with its delivery results (proof of notice).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ActionView {
     /// Idempotency key.
     pub key: String,
@@ -132,7 +133,7 @@ pub struct ActionView {
 }
 
 /// One loan event with its evidence record and receipt.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct LoanEventView {
     /// Position in the loan's chain.
     pub seq: u64,
@@ -145,7 +146,7 @@ pub struct LoanEventView {
 }
 
 /// A loan's evidence: its events and its rule actions (with delivery results).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct LoanEvidence {
     /// Loan events in chain order.
     pub events: Vec<LoanEventView>,
@@ -170,8 +171,12 @@ fn today(now_ms: u64) -> Date {
 }
 
 fn parse_day(text: &str) -> Result<Date, Error> {
-    affix_contract::parse_day(text)
-        .ok_or_else(|| invalid("invalid-date", format!("{text:?} is not a YYYY-MM-DD date")))
+    affix_contract::parse_day(text).ok_or_else(|| {
+        invalid(
+            ProblemType::InvalidDate,
+            format!("{text:?} is not a YYYY-MM-DD date"),
+        )
+    })
 }
 
 fn action_text(a: &affix_contract::Action) -> String {
@@ -491,7 +496,7 @@ impl Platform {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let amount = Decimal::parse(amount).ok_or_else(|| {
             invalid(
-                "invalid-amount",
+                ProblemType::InvalidAmount,
                 "amount is a decimal number of yuan, e.g. 100.50",
             )
         })?;
@@ -577,7 +582,7 @@ impl Platform {
         .await?;
         if let Some(open) = open {
             return Err(conflict(
-                "receipt-requested",
+                ProblemType::AcknowledgementRequested,
                 format!("receipt contract {open} for this repayment is still open"),
             ));
         }
@@ -738,7 +743,7 @@ impl Platform {
         let row = self.load_loan(&tenant, id).await?;
         let rate = Decimal::parse(annual_rate_percent).ok_or_else(|| {
             invalid(
-                "invalid-rate",
+                ProblemType::InvalidRate,
                 "annual_rate_percent is a decimal, e.g. 8.50",
             )
         })?;
@@ -970,7 +975,7 @@ impl Platform {
                     return Ok(self.loan_view(id, &row, next_due));
                 }
                 Err(Error::Conflict {
-                    kind: "concurrent-change",
+                    kind: ProblemType::ConcurrentChange,
                     ..
                 }) if attempt < LOAN_STEP_RETRIES => attempt += 1,
                 Err(e) => return Err(e),
@@ -1015,7 +1020,7 @@ impl Platform {
         .await?;
         if updated.rows_affected() != 1 {
             return Err(conflict(
-                "concurrent-change",
+                ProblemType::ConcurrentChange,
                 "the loan changed meanwhile; retry",
             ));
         }
@@ -1374,7 +1379,7 @@ fn parse_method(text: &str) -> Result<affix_contract::RepaymentMethod, Error> {
         "equal_instalments" => Ok(M::EqualInstalments),
         "equal_principal" => Ok(M::EqualPrincipal),
         other => Err(invalid(
-            "invalid-repayment-method",
+            ProblemType::InvalidRepaymentMethod,
             format!("{other:?}: bullet, equal_instalments or equal_principal"),
         )),
     }

@@ -28,21 +28,26 @@ use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 use x509_cert::Certificate;
 
+use crate::ProblemType;
 use crate::authority::Authority;
 use crate::store::{Store, i, u};
 use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
+mod bundles;
 mod cache;
 mod ceremony;
 mod contracts;
+mod idempotency;
 mod loans;
 mod organization;
 
 pub use loans::{
-    ActionView, LoanEventView, LoanEvidence, LoanView, PROOF_BYTES_MAX, RepaymentView,
-    run as run_loans,
+    ActionView, InstalmentView, LoanEventView, LoanEvidence, LoanView, PROOF_BYTES_MAX,
+    RepaymentView, run as run_loans,
 };
 
+pub use bundles::BUNDLE_WAIT_MAX;
+pub use idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
 pub use organization::OrganizationView;
 
 /// Largest uploaded contract document.
@@ -94,7 +99,7 @@ impl Role {
             "member" => Ok(Role::Member),
             "regulator" => Ok(Role::Regulator),
             other => Err(invalid(
-                "invalid-role",
+                ProblemType::InvalidRole,
                 format!("unknown role {other:?}: admin, member or regulator"),
             )),
         }
@@ -161,14 +166,14 @@ impl Principal {
     }
 }
 
-pub(crate) fn invalid(kind: &'static str, detail: impl Into<String>) -> Error {
+pub(crate) fn invalid(kind: ProblemType, detail: impl Into<String>) -> Error {
     Error::Invalid {
         kind,
         detail: detail.into(),
     }
 }
 
-fn conflict(kind: &'static str, detail: impl Into<String>) -> Error {
+fn conflict(kind: ProblemType, detail: impl Into<String>) -> Error {
     Error::Conflict {
         kind,
         detail: detail.into(),
@@ -186,7 +191,7 @@ fn check_name(what: &'static str, name: &str) -> Result<String, Error> {
         || name.chars().any(char::is_control)
     {
         return Err(invalid(
-            "invalid-name",
+            ProblemType::InvalidName,
             format!("{what} must be 1 to {NAME_CHARS_MAX} characters without control characters"),
         ));
     }
@@ -196,6 +201,15 @@ fn check_name(what: &'static str, name: &str) -> Result<String, Error> {
 /// Constant-time equality of two digests.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An API key just created: the only time its secret is seen.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The key's id (for revocation and audit).
+    pub id: String,
+    /// The bearer token (`afk_<id>.<secret>`); only its hash is kept.
+    pub secret: String,
 }
 
 /// What `create_person` takes.
@@ -212,17 +226,15 @@ pub struct NewPerson {
 }
 
 /// A person as the tenant sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PersonView {
     /// Id.
     pub id: String,
     /// Name.
     pub name: String,
     /// E-mail (omitted for regulators).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Mobile number in E.164 (omitted for regulators).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// Whether the person has a signing key and certificate yet.
     pub has_certificate: bool,
@@ -267,7 +279,7 @@ pub struct NewParty {
 }
 
 /// One party as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PartyView {
     /// Party id (in the contract's content).
     pub id: String,
@@ -285,7 +297,7 @@ pub struct PartyView {
 }
 
 /// A contract as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ContractView {
     /// Id.
     pub id: String,
@@ -298,7 +310,6 @@ pub struct ContractView {
     /// SHA-256 of the canonical content (hex): what every party signs.
     pub content_digest: String,
     /// Field values (omitted for regulators).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
     /// `sequential` or `parallel`.
     pub signing_order: String,
@@ -315,7 +326,7 @@ pub struct ContractView {
 }
 
 /// An invite link created by `send_contract` (the token is shown once).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Invite {
     /// Party id.
     pub party_id: String,
@@ -329,8 +340,22 @@ pub struct Invite {
     pub expires_ms: u64,
 }
 
+/// What an invited party opens: the contract, its own party id, the canonical content it
+/// signs and the document.
+#[derive(Debug, Clone)]
+pub struct InviteOpened {
+    /// The contract as the party sees it.
+    pub contract: ContractView,
+    /// The party's id.
+    pub party: String,
+    /// The canonical content (`AFCT`): what every party signs.
+    pub content: Vec<u8>,
+    /// The document, if the contract has one.
+    pub document: Option<Vec<u8>>,
+}
+
 /// A signature prepared for the signer's device.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PreparedSignature {
     /// The vault authorization statement (base64): the device signs exactly these bytes
     /// with its Ed25519 credential key.
@@ -368,7 +393,7 @@ pub struct ContractFilter {
 }
 
 /// A page of contracts.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ContractPage {
     /// Contracts, newest first.
     pub contracts: Vec<ContractView>,
@@ -377,7 +402,7 @@ pub struct ContractPage {
 }
 
 /// One event with its evidence status.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventView {
     /// Sequence number.
     pub seq: u64,
@@ -404,7 +429,7 @@ fn template_by_name(name: &str) -> Result<Template, Error> {
         "generic_contract" => Ok(Template::generic_contract()),
         "loan_note" => Ok(Template::loan_note()),
         other => Err(invalid(
-            "unknown-template",
+            ProblemType::UnknownTemplate,
             format!("unknown template {other:?}: generic_contract or loan_note"),
         )),
     }
@@ -451,6 +476,7 @@ pub struct Platform {
     pub(crate) loan_wake: Arc<tokio::sync::Notify>,
     pub(crate) allow_plain_http_webhooks: bool,
     pub(crate) lpr: Arc<affix_contract::LprTable>,
+    pub(crate) verifier_keys: String,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
     /// Replayed contract state, checked against the stored head on every use.
@@ -465,7 +491,7 @@ impl std::fmt::Debug for Platform {
     }
 }
 
-/// Parts a platform is built from (see [`crate::http::serve`] for the default wiring).
+/// Parts a platform is built from (see [`crate::launch`] for the default wiring).
 pub struct Parts {
     /// The database.
     pub store: Store,
@@ -491,6 +517,9 @@ pub struct Parts {
     pub allow_plain_http_webhooks: bool,
     /// The one-year LPR table of the loan note's rate cap.
     pub lpr: Arc<affix_contract::LprTable>,
+    /// The ledger's verifier-keys file (the trust anchors of every receipt), given to
+    /// relying parties and put into bundles.
+    pub verifier_keys: String,
 }
 
 struct ContractRow {
@@ -546,6 +575,7 @@ impl Platform {
             loan_wake: Arc::new(tokio::sync::Notify::new()),
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             lpr: parts.lpr,
+            verifier_keys: parts.verifier_keys,
             enrol_lock: tokio::sync::Mutex::new(()),
             contracts: cache::ContractCache::default(),
         }
@@ -561,6 +591,16 @@ impl Platform {
         &self.store
     }
 
+    /// The base URL of invite links (the API's public address).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The key vault.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
     /// The CA and TSA.
     pub fn authority(&self) -> &Authority {
         &self.authority
@@ -574,6 +614,11 @@ impl Platform {
     /// The data directory.
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
+    }
+
+    /// The ledger's verifier-keys file: the trust anchors of every receipt.
+    pub fn verifier_keys(&self) -> &str {
+        &self.verifier_keys
     }
 
     fn now_ms(&self) -> u64 {
@@ -743,13 +788,13 @@ impl Platform {
         who: &Principal,
         role: Role,
         label: &str,
-    ) -> Result<String, Error> {
+    ) -> Result<NewApiKey, Error> {
         let tenant = who.member(&[Role::Admin])?.to_owned();
         let label = check_name("label", label)?;
         let mut tx = self.store.pool().begin().await?;
-        let key = insert_api_key(&mut tx, &tenant, role, &label, self.now_ms()).await?;
+        let secret = insert_api_key(&mut tx, &tenant, role, &label, self.now_ms()).await?;
         tx.commit().await?;
-        let id = key.get(4..36).unwrap_or_default().to_owned();
+        let id = secret.get(4..36).unwrap_or_default().to_owned();
         self.audit(
             Some(&tenant),
             who,
@@ -757,7 +802,7 @@ impl Platform {
             &id,
         )
         .await?;
-        Ok(key)
+        Ok(NewApiKey { id, secret })
     }
 
     /// Revokes an API key of the caller's tenant (admins only).

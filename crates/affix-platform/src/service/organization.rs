@@ -21,9 +21,10 @@ use x509_cert::Certificate;
 
 use super::{Platform, Principal, Role, conflict, invalid, vault_tenant};
 use crate::Error;
+use crate::ProblemType;
 
 /// An organization as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrganizationView {
     /// Tenant id.
     pub id: String,
@@ -93,7 +94,7 @@ impl Platform {
         let tenant = who.member(&[Role::Admin])?.to_owned();
         let code = affix_pki::ca::CreditCode::parse(credit_code).map_err(|e| {
             invalid(
-                "invalid-credit-code",
+                ProblemType::InvalidCreditCode,
                 format!("credit_code is not a unified social credit code (GB 32100): {e}"),
             )
         })?;
@@ -118,7 +119,7 @@ impl Platform {
         .await?;
         if done.rows_affected() == 0 {
             return Err(conflict(
-                "seal-holder-set",
+                ProblemType::SealHolderSet,
                 "the organization's seal exists: its holder and credit code are fixed (a change needs the current holder's authorization, not offered yet)",
             ));
         }
@@ -163,7 +164,7 @@ impl Platform {
         let holder: Option<String> = row.try_get("seal_holder")?;
         if holder.as_deref() != Some(person) {
             return Err(conflict(
-                "not-seal-holder",
+                ProblemType::NotSealHolder,
                 "this person no longer holds the organization's seal",
             ));
         }
@@ -258,7 +259,7 @@ impl Platform {
                     .map_err(|e| Error::Internal(format!("stored seal certificate: {e}")))?,
             }),
             _ => Err(conflict(
-                "not-enrolled",
+                ProblemType::NotEnrolled,
                 "the organization's seal does not exist yet: the seal holder verifies identity first",
             )),
         }

@@ -65,7 +65,7 @@ async fn contract_events_arrive_signed_retried_and_logged() {
         allow_plain_http_webhooks: true,
         ..affix_platform::Config::default()
     };
-    let running = affix_platform::server::start_with_clock(config.clone(), clock.clone())
+    let running = affix_server::start_with_clock(config.clone(), clock.clone())
         .await
         .unwrap();
     let operator = std::fs::read_to_string(&running.operator_token_file)

@@ -1,60 +1,54 @@
-//! `affix serve`: the whole platform in one process, wired from a [`Config`].
+//! The platform wired from a [`Config`]: the database, the vault, the CA and TSA, the
+//! ledger, the outboxes and the background loops, in one process (`affix serve` puts
+//! `affix-server`'s HTTP API in front of it).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use affix_node::client::LedgerClient;
 use affix_node::embedded::EmbeddedLedger;
-use affix_notify::{Clock, Notifier, SystemClock};
+use affix_notify::{Clock, Notifier};
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::Vault;
 use sha2::{Digest as _, Sha256};
 
 use crate::authority::Authority;
 use crate::config::Config;
-use crate::http::{Api, router};
 use crate::outbox::MailOutbox;
 use crate::service::{Parts, Platform};
 use crate::store::Store;
 use crate::{Error, random_bytes};
 
-/// A running platform.
-pub struct Running {
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    /// Base URL.
-    pub url: String,
+/// A launched platform: the [`Platform`] with its ledger and background loops
+/// (evidence submission, webhook delivery, the loan scheduler). Serving it over HTTP is
+/// `affix-server`'s job.
+pub struct Launched {
     /// The platform.
     pub platform: Arc<Platform>,
     /// Where the operator token is.
     pub operator_token_file: std::path::PathBuf,
     /// Where e-mail goes when no SMTP relay is configured.
     pub outbox: Option<std::path::PathBuf>,
-    /// The embedded ledger (kept alive while running).
+    /// The embedded ledger (kept alive while launched).
     _ledger: Option<EmbeddedLedger>,
-    server: tokio::task::JoinHandle<()>,
-    evidence: tokio::task::JoinHandle<()>,
-    webhooks: tokio::task::JoinHandle<()>,
-    loans: tokio::task::JoinHandle<()>,
+    loops: [tokio::task::JoinHandle<()>; 3],
 }
 
-impl Running {
-    /// Runs until the server task ends.
-    pub async fn wait(self) {
-        let _ = self.server.await;
-        self.evidence.abort();
-        self.webhooks.abort();
-        self.loans.abort();
-    }
-
-    /// Stops serving.
+impl Launched {
+    /// Stops the background loops (the embedded ledger stops when this is dropped).
     pub fn stop(self) {
-        self.server.abort();
-        self.evidence.abort();
-        self.webhooks.abort();
-        self.loans.abort();
+        for task in &self.loops {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        for task in &self.loops {
+            task.abort();
+        }
     }
 }
 
@@ -215,24 +209,23 @@ fn mailer(
     }
 }
 
-/// Starts the platform: opens (creating on first start) the data directory, the
-/// database, the vault, the CA and TSA, the ledger (embedded unless nodes are
-/// configured), starts the evidence loop and the HTTP server.
+/// Launches the platform of `config` on `clock`: opens (creating on first start) the
+/// data directory, the database, the vault, the CA and TSA, the ledger (embedded unless
+/// nodes are configured) and starts the background loops. Invite links point at
+/// `public_url` unless `config.public_url` is set (the server passes the address it bound).
+///
+/// The clock decides everything the platform decides (expiry of invites, codes and
+/// prepared signatures, event times, certificates' and time-stamps' times); tests pass a
+/// manual one.
 ///
 /// # Errors
 /// [`Error::Config`], [`Error::Io`], [`Error::Db`], [`Error::Ledger`], vault errors.
-pub async fn start(config: Config) -> Result<Running, Error> {
-    start_with_clock(config, Arc::new(SystemClock)).await
-}
-
-/// [`start`] with another clock for the platform's own decisions (expiry of invites,
-/// codes, prepared signatures; event times). Tests use a manual clock; the vault, TSA
-/// and CA keep the system clock.
-///
-/// # Errors
-/// As [`start`].
-pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Error> {
-    let mut opened = open_parts(&config, clock).await?;
+pub async fn launch(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    public_url: &str,
+) -> Result<Launched, Error> {
+    let mut opened = open_parts(config, clock).await?;
     let (ledger, embedded) = if config.ledger.nodes.is_empty() {
         let dir = config.data_dir.join("ledger");
         let embedded =
@@ -252,62 +245,42 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
             None,
         )
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::Io(e.to_string()))?;
     if config.public_url.is_none() {
-        opened.parts.public_url = format!("http://{addr}");
+        public_url
+            .trim_end_matches('/')
+            .clone_into(&mut opened.parts.public_url);
     }
-    let public_url = opened.parts.public_url.clone();
-    let (token_file, outbox) = (opened.operator_token_file, opened.outbox);
+    opened.parts.verifier_keys = ledger.verifier_keys_text().to_owned();
     let platform = Arc::new(Platform::new(opened.parts));
-    let evidence = tokio::spawn(crate::evidence::run(platform.clone(), ledger.clone()));
-    let webhooks = tokio::spawn(crate::webhooks::run(platform.clone()));
-    let loans = tokio::spawn(crate::service::run_loans(platform.clone()));
-    let api = Arc::new(Api::new(
-        platform.clone(),
-        ledger.verifier_keys_text().to_owned(),
-        config.limits.requests_per_minute,
-    ));
-    let app = router(&api)?;
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
-    Ok(Running {
-        addr,
-        url: public_url,
+    let loops = [
+        tokio::spawn(crate::evidence::run(platform.clone(), ledger)),
+        tokio::spawn(crate::webhooks::run(platform.clone())),
+        tokio::spawn(crate::service::run_loans(platform.clone())),
+    ];
+    Ok(Launched {
         platform,
-        operator_token_file: token_file,
-        outbox,
+        operator_token_file: opened.operator_token_file,
+        outbox: opened.outbox,
         _ledger: embedded,
-        server,
-        evidence,
-        webhooks,
-        loans,
+        loops,
     })
 }
 
-/// The platform of `config` on `clock`, without the HTTP server, the ledger or the
-/// background loops (evidence submission, webhooks, the loan scheduler): opens
+/// The platform of `config` on `clock`, without the ledger or the background loops (evidence submission, webhooks, the loan scheduler): opens
 /// (creating on first use) the data directory, the database, the vault, the CA and TSA
-/// and the outboxes, as [`start`] does. For tools and benchmarks that call
+/// and the outboxes, as [`launch`] does. For tools and benchmarks that call
 /// [`Platform`] operations directly: nothing is submitted to a ledger, delivered or
 /// scheduled unless the caller calls the operation that does it.
 ///
 /// # Errors
-/// As [`start`], except that nothing listens or connects to a ledger.
+/// As [`launch`], except that nothing connects to a ledger.
 pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Platform, Error> {
     Ok(Platform::new(open_parts(config, clock).await?.parts))
 }
 
-/// What [`start_with_clock`] and [`open_with_clock`] share: everything but the ledger,
-/// the listener and the tasks. The public URL is `config.public_url`, else the
-/// configured listen address (`start` replaces it with the bound one).
+/// What [`launch`] and [`open_with_clock`] share: everything but the ledger and the
+/// tasks. The public URL is `config.public_url`, else the configured listen address
+/// (`launch` replaces it with the one the server bound).
 struct Opened {
     parts: Parts,
     operator_token_file: std::path::PathBuf,
@@ -354,6 +327,7 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
             data_dir: config.data_dir.clone(),
             allow_plain_http_webhooks: config.allow_plain_http_webhooks,
             lpr: Arc::new(lpr_table(config)?),
+            verifier_keys: String::new(),
         },
         operator_token_file: token_file,
         outbox,

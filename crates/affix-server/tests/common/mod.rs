@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use affix_platform::Config;
-use affix_platform::server::Running;
+use affix_server::Running;
 use base64::Engine as _;
 use ed25519_dalek::Signer as _;
 use serde_json::{Value, json};
@@ -184,7 +184,7 @@ impl TestPlatform {
             ..Config::default()
         };
         tweak(&mut config);
-        let running = affix_platform::server::start_with_clock(config.clone(), clock.clone())
+        let running = affix_server::start_with_clock(config.clone(), clock.clone())
             .await
             .unwrap();
         let operator = std::fs::read_to_string(&running.operator_token_file)
@@ -343,9 +343,7 @@ impl TestPlatform {
         // lock) as the runtime gets to them: retry while the lock is still held.
         let mut tries = 0;
         let running = loop {
-            match affix_platform::server::start_with_clock(self.config.clone(), self.clock.clone())
-                .await
-            {
+            match affix_server::start_with_clock(self.config.clone(), self.clock.clone()).await {
                 Ok(r) => break r,
                 Err(e)
                     if tries < 50

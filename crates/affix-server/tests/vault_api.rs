@@ -5,7 +5,7 @@
 
 mod common;
 
-use affix_platform::vault_api::AuthorizationJson;
+use affix_server::vault::AuthorizationJson;
 use affix_vault::{DeviceKey, KeyId, Payload, TenantId, sign_statement};
 use common::{Db, TestPlatform};
 use ed25519_dalek::Verifier as _;

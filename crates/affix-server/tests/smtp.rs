@@ -57,7 +57,7 @@ async fn codes_and_invites_travel_over_smtp() {
         }),
         ..affix_platform::Config::default()
     };
-    let running = affix_platform::server::start(config.clone()).await.unwrap();
+    let running = affix_server::start(config.clone()).await.unwrap();
     assert!(
         running.outbox.is_none(),
         "no file outbox with SMTP configured"

@@ -1,0 +1,264 @@
+//! The signing ceremony, for the party holding an invite: open, identity check, view,
+//! consent, the handwritten signature, prepare, sign (or decline).
+
+use std::sync::Arc;
+
+use affix_platform::ProblemType;
+use affix_platform::service::{PreparedSignature, SIGNATURE_IMAGE_BYTES_MAX};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::contracts::{Contract, contract_answer};
+use super::{ApiResult, base64, base64_field, json_body, ok};
+use crate::gate::Caller;
+use crate::problem::Problem;
+use crate::routes::Api;
+
+/// What an invited party opens.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct InviteView {
+    /// The contract as the party sees it.
+    contract: Contract,
+    /// The party's id.
+    party_id: String,
+    /// The canonical content (base64): what every party signs.
+    content: String,
+    /// The document (base64), if any.
+    document: Option<String>,
+}
+
+/// The contract, the party's id, the canonical content and the document.
+#[utoipa::path(get, path = "/v1/invite", operation_id = "invite",
+    security(("invite" = [])), responses((status = 200, body = InviteView)))]
+pub(crate) async fn invite(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
+    let opened = api.platform.invite_open(&who).await?;
+    ok(
+        StatusCode::OK,
+        &InviteView {
+            contract: Contract::from(opened.contract),
+            party_id: opened.party,
+            content: base64(&opened.content),
+            document: opened.document.as_deref().map(base64),
+        },
+    )
+}
+
+/// A one-time code sent.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CodeSent {
+    /// Always true.
+    sent: bool,
+    /// When the code expires (Unix ms).
+    expires_ms: u64,
+}
+
+/// Send a one-time code to the party's e-mail address.
+#[utoipa::path(post, path = "/v1/invite/identity/email", operation_id = "startEmailCheck",
+    security(("invite" = [])), responses((status = 200, body = CodeSent)))]
+pub(crate) async fn start_email(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
+    let expires_ms = api.platform.start_email_check(&who).await?;
+    ok(
+        StatusCode::OK,
+        &CodeSent {
+            sent: true,
+            expires_ms,
+        },
+    )
+}
+
+/// The one-time code, and on the first check the device to enrol.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyIn {
+    /// The code from the e-mail.
+    code: String,
+    /// The signer's device key (Ed25519 public key, base64), enrolled on the first check.
+    #[serde(default)]
+    #[schema(content_encoding = "base64")]
+    device_public_key: Option<String>,
+}
+
+/// Check the one-time code (enrols the device on the first check).
+#[utoipa::path(post, path = "/v1/invite/identity/email/verify", operation_id = "finishEmailCheck",
+    security(("invite" = [])), request_body = VerifyIn,
+    responses((status = 200, body = Contract)))]
+pub(crate) async fn finish_email(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> ApiResult {
+    let input: VerifyIn = json_body(&body)?;
+    let device = input
+        .device_public_key
+        .as_deref()
+        .map(|k| {
+            base64_field(k, "device_public_key")
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    Problem::new(
+                        ProblemType::InvalidDeviceKey,
+                        "device_public_key must be 32 bytes (Ed25519) in base64",
+                    )
+                })
+        })
+        .transpose()?;
+    let view = api
+        .platform
+        .finish_email_check(&who, &input.code, device)
+        .await?;
+    contract_answer(StatusCode::OK, view)
+}
+
+/// The content digest the party saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DigestIn {
+    /// SHA-256 (hex) of the canonical content.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    content_digest: String,
+}
+
+/// The party viewed the contract whose content has this digest.
+#[utoipa::path(post, path = "/v1/invite/view", operation_id = "view",
+    security(("invite" = [])), request_body = DigestIn,
+    responses((status = 200, body = Contract)))]
+pub(crate) async fn view(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> ApiResult {
+    let input: DigestIn = json_body(&body)?;
+    let view = api.platform.view(&who, &input.content_digest).await?;
+    contract_answer(StatusCode::OK, view)
+}
+
+/// The party consents to sign the contract whose content has this digest.
+#[utoipa::path(post, path = "/v1/invite/consent", operation_id = "consent",
+    security(("invite" = [])), request_body = DigestIn,
+    responses((status = 200, body = Contract)))]
+pub(crate) async fn consent(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> ApiResult {
+    let input: DigestIn = json_body(&body)?;
+    let view = api.platform.consent(&who, &input.content_digest).await?;
+    contract_answer(StatusCode::OK, view)
+}
+
+/// A signature image stored.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ImageStored {
+    /// Its SHA-256 (hex), signed into the event.
+    sha256: String,
+}
+
+/// Upload the handwritten signature (PNG).
+#[utoipa::path(put, path = "/v1/invite/signature-image", operation_id = "signatureImage",
+    security(("invite" = [])),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "The handwritten signature"),
+    responses((status = 200, body = ImageStored)))]
+pub(crate) async fn signature_image(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes() != b"image/png")
+    {
+        return Err(Problem::new(
+            ProblemType::WrongContentType,
+            "send the handwritten signature as image/png",
+        ));
+    }
+    if body.len() > SIGNATURE_IMAGE_BYTES_MAX {
+        return Err(Problem::new(
+            ProblemType::TooLarge,
+            format!("signature image too large: at most {SIGNATURE_IMAGE_BYTES_MAX} bytes"),
+        ));
+    }
+    let sha256 = api
+        .platform
+        .put_signature_image(&who, body.to_vec())
+        .await?;
+    ok(StatusCode::OK, &ImageStored { sha256 })
+}
+
+/// A signature prepared for the signer's device.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Prepared {
+    /// The vault authorization statement (base64): the device signs exactly these bytes
+    /// with its Ed25519 credential key.
+    statement: String,
+    /// SHA-256 (hex) of the CMS signed attributes the vault will sign; the statement
+    /// binds it.
+    payload_digest: String,
+    /// The signer's vault key.
+    key_id: String,
+    /// The credential that must sign.
+    credential_id: String,
+    /// When the statement expires (Unix ms).
+    expires_ms: u64,
+    /// The content digest (hex) the CMS signature covers.
+    content_digest: String,
+}
+
+impl From<PreparedSignature> for Prepared {
+    fn from(p: PreparedSignature) -> Self {
+        Self {
+            statement: p.statement,
+            payload_digest: p.payload_digest,
+            key_id: p.key_id,
+            credential_id: p.credential_id,
+            expires_ms: p.expires_ms,
+            content_digest: p.content_digest,
+        }
+    }
+}
+
+/// Prepare the signature: the vault statement the signer's device approves.
+#[utoipa::path(post, path = "/v1/invite/sign/prepare", operation_id = "prepareSignature",
+    security(("invite" = [])), responses((status = 200, body = Prepared)))]
+pub(crate) async fn prepare(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
+    let prepared = api.platform.prepare_signature(&who).await?;
+    ok(StatusCode::OK, &Prepared::from(prepared))
+}
+
+/// The device's approval of the prepared statement.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignIn {
+    /// Ed25519 signature of the statement bytes by the enrolled device (base64).
+    #[schema(content_encoding = "base64")]
+    device_signature: String,
+}
+
+/// Sign: the vault signs under the device's approval; the CMS signature is time-stamped
+/// and recorded (the last signature makes the contract effective).
+#[utoipa::path(post, path = "/v1/invite/sign", operation_id = "sign",
+    security(("invite" = [])), request_body = SignIn,
+    responses((status = 200, body = Contract)))]
+pub(crate) async fn sign(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> ApiResult {
+    let input: SignIn = json_body(&body)?;
+    let signature = base64_field(&input.device_signature, "device_signature")?;
+    let view = api.platform.sign(&who, &signature).await?;
+    contract_answer(StatusCode::OK, view)
+}
+
+/// Decline to sign.
+#[utoipa::path(post, path = "/v1/invite/decline", operation_id = "decline",
+    security(("invite" = [])), responses((status = 200, body = Contract)))]
+pub(crate) async fn decline(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
+    let view = api.platform.decline(&who).await?;
+    contract_answer(StatusCode::OK, view)
+}

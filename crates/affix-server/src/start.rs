@@ -1,0 +1,81 @@
+//! `affix serve`: the platform launched from a configuration, with this API in front.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use affix_notify::{Clock, SystemClock};
+use affix_platform::launch::{Launched, launch};
+use affix_platform::{Config, Error, Platform};
+
+/// A running platform and its HTTP server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Base URL.
+    pub url: String,
+    /// The platform.
+    pub platform: Arc<Platform>,
+    /// Where the operator token is.
+    pub operator_token_file: std::path::PathBuf,
+    /// Where e-mail goes when no SMTP relay is configured.
+    pub outbox: Option<std::path::PathBuf>,
+    launched: Launched,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Runs until the server task ends.
+    pub async fn wait(self) {
+        let Running {
+            launched, server, ..
+        } = self;
+        let _ = server.await;
+        launched.stop();
+    }
+
+    /// Stops serving.
+    pub fn stop(self) {
+        self.server.abort();
+        self.launched.stop();
+    }
+}
+
+/// Starts the platform (see [`affix_platform::launch::launch`]) and serves the API on
+/// `config.listen`, on the system clock.
+///
+/// # Errors
+/// As [`launch`], and [`Error::Config`] when the address cannot be bound.
+pub async fn start(config: Config) -> Result<Running, Error> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] on another clock (tests use a manual one).
+///
+/// # Errors
+/// As [`start`].
+pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Error> {
+    // Bound first: invite links point at the address actually bound (port 0 in tests).
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?;
+    let launched = launch(&config, clock, &format!("http://{addr}")).await?;
+    let app = crate::routes::router(launched.platform.clone(), config.limits.requests_per_minute)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        url: launched.platform.public_url().to_owned(),
+        platform: launched.platform.clone(),
+        operator_token_file: launched.operator_token_file.clone(),
+        outbox: launched.outbox.clone(),
+        launched,
+        server,
+    })
+}
