@@ -34,8 +34,9 @@ use crate::error::{Error, malformed};
 use crate::evidence;
 use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId, WalletId};
 use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
+use crate::store::index_owner_event;
 use crate::store::{self, insert_new, owner_key};
-use crate::vault::{Job, Vault, index_owner_event};
+use crate::vault::{Job, Vault};
 use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest as _, Sha256};
 use signature::Verifier as _;
@@ -780,7 +781,7 @@ impl Vault {
                     || cred.to_string(),
                 )?;
                 tx.open_table(store::OWNER_CREDENTIALS)?
-                    .insert(&crate::vault::owner_cred_key(t, &owner, &cred), ())?;
+                    .insert(&crate::store::owner_cred_key(t, &owner, &cred), ())?;
                 let mut revoked = tx.open_table(store::CREDENTIAL_REVOKED)?;
                 for c in &old {
                     if revoked.get(&c.0)?.is_none() {
@@ -864,7 +865,7 @@ impl Vault {
                 ensure_pending(&table, &id)?;
                 table.insert(&id.0, state.as_slice())?;
                 tx.open_table(store::USAGE)?.insert(
-                    &crate::vault::usage_key_of(&wallet.0, leaf),
+                    &crate::store::usage_key_of(&wallet.0, leaf),
                     crate::evidence::code::WALLET_SEED_EXPORTED,
                 )?;
                 index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;

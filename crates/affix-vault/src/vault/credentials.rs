@@ -1,0 +1,245 @@
+//! Credentials: an owner's authenticators (registration, revocation) and the check that
+//! an authorization was made by one of them, for exactly the request at hand.
+
+use super::Vault;
+use crate::authz::{Action, Authorization};
+use crate::error::Error;
+use crate::evidence::{self, code};
+use crate::ids::{CredentialId, KeyId, OwnerId, TenantId};
+use crate::record::{CredentialKind, CredentialRecord};
+use crate::store::{self, index_owner_event, insert_new, owner_cred_key};
+use redb::ReadableDatabase;
+use sha2::{Digest as _, Sha256};
+
+impl Vault {
+    /// Registers an authenticator credential for `owner`. The first credential of an
+    /// owner is enrolled by the platform after identity verification (`authorization`
+    /// `None`); every later one needs an authorization by an active credential of the
+    /// same owner (`Action::RegisterCredential`, digest = SHA-256(kind code ‖ public key)).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] if the owner already has credentials and no valid
+    /// authorization was given; [`Error::Malformed`] for a bad public key.
+    pub fn register_credential(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        kind: CredentialKind,
+        public_key: &[u8],
+        authorization: Option<&Authorization>,
+        now_ms: u64,
+    ) -> Result<CredentialId, Error> {
+        CredentialRecord::check_public_key(kind, public_key)?;
+        let t = self.tenant_number(tenant)?;
+        let active = self.active_credentials(t, owner)?;
+        let mut digests = vec![("public-key", Sha256::digest(public_key).into())];
+        let mut via = "enrolment".to_owned();
+        if !active.is_empty() {
+            let auth = authorization.ok_or_else(|| {
+                Error::Unauthorized(
+                    "the owner has credentials: registering another needs one of them".into(),
+                )
+            })?;
+            let digest = credential_digest(kind, public_key);
+            self.check_owner_authorization(
+                auth,
+                tenant,
+                t,
+                owner,
+                Action::RegisterCredential,
+                None,
+                digest,
+                now_ms,
+            )?;
+            digests.push((
+                "authorization",
+                Sha256::digest(auth.statement.to_bytes()).into(),
+            ));
+            via = format!("credential:{}", auth.statement.credential);
+        }
+        let id = CredentialId::random()?;
+        let record = CredentialRecord {
+            kind,
+            tenant: t,
+            owner,
+            created_ms: now_ms,
+            public_key: public_key.to_vec(),
+        };
+        let ev = evidence::record(
+            "vault.credential.registered",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &digests,
+            &[
+                ("tenant", tenant.as_str()),
+                ("credential", &id.to_string()),
+                ("kind", kind.name()),
+                ("via", &via),
+            ],
+        )?;
+        let bytes = record.encode();
+        self.commit_authorized(authorization, vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::CREDENTIALS)?,
+                &id.0,
+                bytes.as_slice(),
+                "credential",
+                || id.to_string(),
+            )?;
+            tx.open_table(store::OWNER_CREDENTIALS)?
+                .insert(&owner_cred_key(t, &owner, &id), ())?;
+            index_owner_event(tx, t, &owner, leaf, code::CREDENTIAL_REGISTERED)
+        })?;
+        Ok(id)
+    }
+
+    /// Revokes one of the owner's credentials, authorized by another (or the same) active
+    /// credential of that owner (`Action::RevokeCredential`, digest = SHA-256 of the
+    /// revoked credential id).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::CredentialNotFound`].
+    pub fn revoke_credential(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        credential: CredentialId,
+        authorization: &Authorization,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let t = self.tenant_number(tenant)?;
+        let (rec, revoked) = self.credential(&credential)?;
+        if rec.tenant != t || rec.owner != owner || revoked {
+            return Err(Error::CredentialNotFound(credential.to_string()));
+        }
+        let digest = Sha256::digest(credential.0).into();
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            t,
+            owner,
+            Action::RevokeCredential,
+            None,
+            digest,
+            now_ms,
+        )?;
+        let ev = evidence::record(
+            "vault.credential.revoked",
+            &format!("owner:{owner}"),
+            now_ms,
+            self.submitter(),
+            &[(
+                "authorization",
+                Sha256::digest(authorization.statement.to_bytes()).into(),
+            )],
+            &[
+                ("tenant", tenant.as_str()),
+                ("credential", &credential.to_string()),
+                (
+                    "via",
+                    &format!("credential:{}", authorization.statement.credential),
+                ),
+            ],
+        )?;
+        self.commit_authorized(Some(authorization), vec![ev], move |tx, leaf| {
+            insert_new(
+                &mut tx.open_table(store::CREDENTIAL_REVOKED)?,
+                &credential.0,
+                now_ms,
+                "revocation",
+                || credential.to_string(),
+            )?;
+            index_owner_event(tx, t, &owner, leaf, code::CREDENTIAL_REVOKED)
+        })?;
+        Ok(())
+    }
+
+    /// A credential and whether it was revoked.
+    pub(crate) fn credential(&self, id: &CredentialId) -> Result<(CredentialRecord, bool), Error> {
+        let tx = self.db.begin_read()?;
+        let creds = tx.open_table(store::CREDENTIALS)?;
+        let rec = creds
+            .get(&id.0)?
+            .ok_or_else(|| Error::CredentialNotFound(id.to_string()))?;
+        let rec = CredentialRecord::decode(rec.value())?;
+        let revoked = tx
+            .open_table(store::CREDENTIAL_REVOKED)?
+            .get(&id.0)?
+            .is_some();
+        Ok((rec, revoked))
+    }
+
+    /// The owner's active (unrevoked) credential ids.
+    pub(crate) fn active_credentials(
+        &self,
+        t: u32,
+        owner: OwnerId,
+    ) -> Result<Vec<CredentialId>, Error> {
+        let tx = self.db.begin_read()?;
+        let index = tx.open_table(store::OWNER_CREDENTIALS)?;
+        let revoked = tx.open_table(store::CREDENTIAL_REVOKED)?;
+        let lo = owner_cred_key(t, &owner, &CredentialId([0; 16]));
+        let hi = owner_cred_key(t, &owner, &CredentialId([0xff; 16]));
+        let mut out = Vec::new();
+        for row in index.range::<&[u8; 36]>(&lo..=&hi)? {
+            let (k, _) = row?;
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&k.value()[20..]);
+            if revoked.get(&id)?.is_none() {
+                out.push(CredentialId(id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks an authorization by one of `owner`'s active credentials for `action` over
+    /// `digest`, and reserves its nonce (released by [`Vault::release_nonce`] after commit).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_owner_authorization(
+        &self,
+        auth: &Authorization,
+        tenant: &TenantId,
+        t: u32,
+        owner: OwnerId,
+        action: Action,
+        key: Option<KeyId>,
+        digest: [u8; 32],
+        now_ms: u64,
+    ) -> Result<CredentialRecord, Error> {
+        let s = &auth.statement;
+        if s.action != action
+            || &s.tenant != tenant
+            || s.key != key
+            || s.digest != digest
+            || s.grant.is_some()
+        {
+            return Err(Error::Unauthorized(format!(
+                "the authorization is not for this {} request",
+                action.name()
+            )));
+        }
+        let (cred, revoked) = self
+            .credential(&s.credential)
+            .map_err(|_| Error::Unauthorized("unknown credential".into()))?;
+        if cred.tenant != t || cred.owner != owner {
+            return Err(Error::Unauthorized(
+                "the credential is not the owner's".into(),
+            ));
+        }
+        if revoked {
+            return Err(Error::Unauthorized("the credential was revoked".into()));
+        }
+        auth.verify_signature(cred.kind, &cred.public_key, now_ms)?;
+        self.reserve_nonce(auth)?;
+        Ok(cred)
+    }
+}
+
+/// The digest a `RegisterCredential` authorization binds.
+pub fn credential_digest(kind: CredentialKind, public_key: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([kind.code()]);
+    h.update(public_key);
+    h.finalize().into()
+}
