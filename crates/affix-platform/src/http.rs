@@ -265,7 +265,7 @@ impl From<Error> for Problem {
                 Problem::new(status, kind, detail)
             }
             Error::Vault(v) => match v {
-                affix_vault::Error::Unauthorized(_) => {
+                affix_vault::Error::AuthorizationRefused(_) => {
                     Problem::new(StatusCode::FORBIDDEN, "authorization-refused", detail)
                 }
                 affix_vault::Error::Malformed { .. } => {

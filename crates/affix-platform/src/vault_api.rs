@@ -203,7 +203,9 @@ impl From<affix_vault::Error> for Problem {
             E::KeyDisabled(_) => Problem::new(StatusCode::CONFLICT, "key-disabled", detail),
             E::AlreadyExists { .. } => Problem::new(StatusCode::CONFLICT, "already-exists", detail),
             E::RecoveryRefused(_) => Problem::new(StatusCode::CONFLICT, "recovery-refused", detail),
-            E::Unauthorized(_) => Problem::new(StatusCode::FORBIDDEN, "unauthorized", detail),
+            E::AuthorizationRefused(_) => {
+                Problem::new(StatusCode::FORBIDDEN, "unauthorized", detail)
+            }
             E::RateLimited(_) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
             }

@@ -19,11 +19,11 @@
 //! ```
 //!
 //! The vault accepts an authorization only if it is unexpired and expires at most
-//! [`MAX_AUTHORIZATION_LIFETIME_MS`] ahead, its nonce is new, the credential is active and
+//! [`AUTHORIZATION_LIFETIME_MS_MAX`] ahead, its nonce is new, the credential is active and
 //! belongs to the key's owner (or is the grantee of an active grant), and the signature
 //! verifies. The signature is Ed25519 or ECDSA P-256 (fixed `r ‖ s`) by the credential.
 
-use crate::error::{Error, malformed};
+use crate::error::{Error, Refusal, malformed};
 use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
 use crate::record::{CredentialKind, push_short};
 use signature::Verifier as _;
@@ -32,7 +32,7 @@ use signature::Verifier as _;
 pub const AUTHORIZATION_CONTEXT: &[u8] = b"affix.dev/vault/authorization/v1\0";
 
 /// Longest accepted authorization lifetime: an authorization is fresh or it is refused.
-pub const MAX_AUTHORIZATION_LIFETIME_MS: u64 = 5 * 60 * 1000;
+pub const AUTHORIZATION_LIFETIME_MS_MAX: u64 = 5 * 60 * 1000;
 
 /// What an authorization allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,36 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Checks that the statement is for `action` in `tenant` on `key` over `digest`, in
+    /// that order; the caller checks the grant and payload kind its action needs.
+    ///
+    /// # Errors
+    /// [`Error::AuthorizationRefused`] with [`Refusal::WrongAction`],
+    /// [`Refusal::WrongTenant`], [`Refusal::WrongKey`] or [`Refusal::DigestMismatch`].
+    pub(crate) fn check_for(
+        &self,
+        action: Action,
+        tenant: &TenantId,
+        key: Option<KeyId>,
+        digest: &[u8; 32],
+    ) -> Result<(), Error> {
+        let refusal = if self.action != action {
+            Refusal::WrongAction {
+                expected: action,
+                found: self.action,
+            }
+        } else if &self.tenant != tenant {
+            Refusal::WrongTenant
+        } else if self.key != key {
+            Refusal::WrongKey
+        } else if &self.digest != digest {
+            Refusal::DigestMismatch
+        } else {
+            return Ok(());
+        };
+        Err(refusal.into())
+    }
+
     /// The canonical bytes that are signed.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(AUTHORIZATION_CONTEXT.len() + 200);
@@ -164,7 +194,9 @@ impl Authorization {
     /// caller checks the credential's owner, status and the nonce.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] when expired, too long-lived, or the signature fails.
+    /// [`Error::AuthorizationRefused`] when expired ([`Refusal::Expired`]), too
+    /// long-lived ([`Refusal::LifetimeTooLong`]), or the signature fails
+    /// ([`Refusal::SignatureInvalid`]); [`Error::Malformed`] for a bad public key.
     pub fn verify_signature(
         &self,
         kind: CredentialKind,
@@ -173,7 +205,7 @@ impl Authorization {
     ) -> Result<(), Error> {
         self.check_fresh(now_ms)?;
         let message = self.statement.to_bytes();
-        let refused = || Error::Unauthorized("authorization signature does not verify".into());
+        let refused = || Error::AuthorizationRefused(Refusal::SignatureInvalid);
         match kind {
             CredentialKind::Ed25519 => {
                 let key = ed25519_dalek::VerifyingKey::try_from(public_key)
@@ -195,19 +227,16 @@ impl Authorization {
     /// Refuses expired authorizations and ones that live longer than the maximum.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`].
+    /// [`Error::AuthorizationRefused`] with [`Refusal::Expired`] or
+    /// [`Refusal::LifetimeTooLong`].
     pub fn check_fresh(&self, now_ms: u64) -> Result<(), Error> {
-        let expires = self.statement.expires_ms;
-        if expires <= now_ms {
-            return Err(Error::Unauthorized(format!(
-                "authorization expired at {expires} ms (now {now_ms} ms)"
-            )));
+        let expires_ms = self.statement.expires_ms;
+        if expires_ms <= now_ms {
+            return Err(Refusal::Expired { expires_ms, now_ms }.into());
         }
-        if expires - now_ms > MAX_AUTHORIZATION_LIFETIME_MS {
-            return Err(Error::Unauthorized(format!(
-                "authorization lives {} ms, at most {MAX_AUTHORIZATION_LIFETIME_MS} ms",
-                expires - now_ms
-            )));
+        let lifetime_ms = expires_ms - now_ms;
+        if lifetime_ms > AUTHORIZATION_LIFETIME_MS_MAX {
+            return Err(Refusal::LifetimeTooLong { lifetime_ms }.into());
         }
         Ok(())
     }

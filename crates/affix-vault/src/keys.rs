@@ -377,15 +377,15 @@ fn p256_pair(secret: &[u8; 32]) -> Result<EcdsaKeyPair, Error> {
 /// that want to check before releasing).
 ///
 /// # Errors
-/// [`Error::Malformed`] for a bad key or signature encoding, [`Error::Unauthorized`] if it
-/// does not verify.
+/// [`Error::Malformed`] for a bad key or signature encoding, [`Error::SignatureInvalid`]
+/// if it does not verify.
 pub fn verify(
     algorithm: Algorithm,
     public_key: &[u8],
     payload: &Payload,
     signature: &[u8],
 ) -> Result<(), Error> {
-    let bad = || Error::Unauthorized("signature does not verify".into());
+    let bad = || Error::SignatureInvalid;
     match algorithm {
         Algorithm::Ed25519 => {
             let Payload::Message(m) = payload else {

@@ -45,9 +45,9 @@ pub mod wallet;
 
 pub use affix_wallet::{BitcoinNetwork, WordCount};
 pub use authz::{
-    Action, Authorization, DeviceKey, MAX_AUTHORIZATION_LIFETIME_MS, Statement, fresh_nonce,
+    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, fresh_nonce,
 };
-pub use error::Error;
+pub use error::{Error, Refusal};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
 pub use keys::{

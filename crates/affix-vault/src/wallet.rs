@@ -20,7 +20,7 @@
 //! recovery ([`crate::recovery`]), never through this module.
 
 use crate::authz::{Action, Authorization, Statement};
-use crate::error::{Error, malformed};
+use crate::error::{Error, Refusal, malformed};
 use crate::evidence::{self, code};
 use crate::ids::{CredentialId, OwnerId, TenantId, WalletId};
 use crate::keys::MAX_MESSAGE_BYTES;
@@ -418,7 +418,7 @@ impl Vault {
     /// nonce durably spent (the same path as [`Vault::sign_many`]).
     ///
     /// # Errors
-    /// [`Error::WalletNotFound`] (also for other tenants' wallets), [`Error::Unauthorized`]
+    /// [`Error::WalletNotFound`] (also for other tenants' wallets), [`Error::AuthorizationRefused`]
     /// (bad, expired, replayed or mismatched authorization, revoked or foreign
     /// credential), [`Error::TooLarge`], [`Error::Tampered`].
     pub fn wallet_sign(
@@ -438,9 +438,7 @@ impl Vault {
         let digest = wallet_sign_digest(r.wallet, r.index, &r.payload)?;
         let s = &r.authorization.statement;
         if s.payload_kind != r.payload.kind_code() {
-            return Err(Error::Unauthorized(
-                "the authorization is not for this wallet-sign request".into(),
-            ));
+            return Err(Refusal::WrongPayloadKind.into());
         }
         self.check_owner_authorization(
             &r.authorization,

@@ -5,8 +5,8 @@
 
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
-    Algorithm, CredentialKind, DeviceKey, Error, OwnerId, Payload, SignQueue, SignQueueConfig,
-    SignRequest, TenantId, Vault, VaultConfig, sign_statement, verify,
+    Algorithm, CredentialKind, DeviceKey, Error, OwnerId, Payload, Refusal, SignQueue,
+    SignQueueConfig, SignRequest, TenantId, Vault, VaultConfig, sign_statement, verify,
 };
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -101,7 +101,10 @@ fn concurrent_single_requests_are_each_answered_and_a_forged_one_fails_alone() {
     for (i, result) in answers {
         if i == 77 {
             assert!(
-                matches!(result, Err(Error::Unauthorized(_))),
+                matches!(
+                    result,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
                 "the forged one"
             );
             continue;

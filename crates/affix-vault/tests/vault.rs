@@ -5,7 +5,7 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy, approval_message};
 use affix_vault::{
-    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload,
+    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload, Refusal,
     SignRequest, TenantId, Vault, VaultConfig, action_statement, credential_digest, sign_statement,
     verify,
 };
@@ -147,14 +147,17 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
     let req = sign_request(&t, key.id, msg.clone(), &device, T0);
     f.vault.sign(req.clone(), T0).unwrap();
     let after_first = f.vault.evidence_len();
-    assert!(
-        matches!(f.vault.sign(req, T0 + 1), Err(Error::Unauthorized(m)) if m.contains("replayed"))
-    );
+    assert!(matches!(
+        f.vault.sign(req, T0 + 1),
+        Err(Error::AuthorizationRefused(Refusal::Replayed))
+    ));
     // Expired, and too long-lived.
     let req = sign_request(&t, key.id, msg.clone(), &device, T0);
-    assert!(
-        matches!(f.vault.sign(req, T0 + 60_000), Err(Error::Unauthorized(m)) if m.contains("expired"))
-    );
+    assert!(matches!(
+        f.vault.sign(req, T0 + 60_000),
+        Err(Error::AuthorizationRefused(Refusal::Expired { expires_ms, now_ms }))
+            if expires_ms == T0 + 60_000 && now_ms == T0 + 60_000
+    ));
     let mut long = sign_statement(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
     long.credential = device.credential;
     let req = SignRequest {
@@ -163,18 +166,32 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
         payload: msg.clone(),
         authorization: device.authorize(long),
     };
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::LifetimeTooLong {
+            lifetime_ms: 600_000
+        }))
+    ));
     // Authorized one document, asked to sign another.
     let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
     req.payload = Payload::Message(b"other doc".to_vec());
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::DigestMismatch))
+    ));
     // Someone else's credential.
     let req = sign_request(&t, key.id, msg.clone(), &stranger, T0);
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
     // A forged signature.
     let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
     req.authorization.signature[5] ^= 1;
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+    ));
     // Digests to an Ed25519 key.
     let req = sign_request(&t, key.id, Payload::Prehash([1; 32]), &device, T0);
     assert!(matches!(f.vault.sign(req, T0), Err(Error::Unsupported(_))));
@@ -320,12 +337,18 @@ fn grants_let_a_delegate_sign_within_scope_only() {
     };
     sign_under_grant(T0, b"po-1").unwrap();
     sign_under_grant(T0, b"po-2").unwrap();
-    assert!(
-        matches!(sign_under_grant(T0, b"po-3"), Err(Error::Unauthorized(m)) if m.contains("used"))
-    );
+    assert!(matches!(
+        sign_under_grant(T0, b"po-3"),
+        Err(Error::AuthorizationRefused(Refusal::GrantExhausted {
+            max_uses: 2
+        }))
+    ));
     // Without naming the grant, the clerk is just someone else.
     let req = sign_request(&t, seal.id, Payload::Message(b"x".to_vec()), &clerk, T0);
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
 }
 
 #[test]
@@ -377,7 +400,10 @@ fn second_credentials_need_the_first() {
         None,
         T0,
     );
-    assert!(matches!(refused, Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        refused,
+        Err(Error::AuthorizationRefused(Refusal::AuthorizationRequired))
+    ));
     let stmt = action_statement(
         &t,
         Action::RegisterCredential,
@@ -591,8 +617,17 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
     )
     .unwrap();
     assert!(matches!(
-        f.vault.sign(sign_request(&t, key.id, Payload::Message(b"x".to_vec()), &lost_phone, now), now),
-        Err(Error::Unauthorized(m)) if m.contains("revoked")
+        f.vault.sign(
+            sign_request(
+                &t,
+                key.id,
+                Payload::Message(b"x".to_vec()),
+                &lost_phone,
+                now
+            ),
+            now
+        ),
+        Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
     ));
     let kinds: Vec<String> = f
         .vault
@@ -700,7 +735,10 @@ fn one_forged_authorization_in_a_batch_fails_alone() {
     for (i, r) in results.iter().enumerate() {
         if i == 7 {
             assert!(
-                matches!(r, Err(Error::Unauthorized(_))),
+                matches!(
+                    r,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
                 "forged one signed"
             );
         } else {
@@ -803,7 +841,13 @@ fn a_batch_spread_over_threads_answers_in_order_and_forged_ones_fail_alone() {
     let mut leaves = Vec::new();
     for (i, r) in results.into_iter().enumerate() {
         if forged.contains(&i) {
-            assert!(matches!(r, Err(Error::Unauthorized(_))), "request {i}");
+            assert!(
+                matches!(
+                    r,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
+                "request {i}"
+            );
             continue;
         }
         let s = r.unwrap();

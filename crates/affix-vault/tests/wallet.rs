@@ -8,7 +8,7 @@ use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy};
 use affix_vault::wallet::seed_export_digest;
 use affix_vault::{
     Action, Algorithm, BitcoinNetwork, CredentialKind, DeviceKey, Error, OwnerId, RecoveryId,
-    TenantId, Vault, VaultConfig, WalletChain, WalletId, WalletPayload, WalletSignRequest,
+    Refusal, TenantId, Vault, VaultConfig, WalletChain, WalletId, WalletPayload, WalletSignRequest,
     WordCount, action_statement, wallet_sign_statement,
 };
 use affix_wallet::{DerivationPath, Mnemonic};
@@ -401,7 +401,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
     let before = f.vault.evidence_len();
     let refused = |r: WalletSignRequest, now: u64| {
         let e = f.vault.wallet_sign(&r, now).unwrap_err();
-        assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+        assert!(matches!(e, Error::AuthorizationRefused(_)), "{e:?}");
     };
 
     // The good one, then its replay.
@@ -409,7 +409,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
     f.vault.wallet_sign(&good, T0).unwrap();
     let e = f.vault.wallet_sign(&good, T0 + 1).unwrap_err();
     assert!(
-        matches!(&e, Error::Unauthorized(m) if m.contains("replayed")),
+        matches!(&e, Error::AuthorizationRefused(Refusal::Replayed)),
         "{e:?}"
     );
     // Another index, payload, scheme or wallet than authorized.
@@ -642,7 +642,10 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             done,
         )
         .unwrap_err();
-    assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+    assert!(
+        matches!(e, Error::AuthorizationRefused(Refusal::SignatureInvalid)),
+        "{e:?}"
+    );
     let e = f
         .vault
         .complete_seed_export(
@@ -653,7 +656,10 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             done,
         )
         .unwrap_err();
-    assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+    assert!(
+        matches!(e, Error::AuthorizationRefused(Refusal::DigestMismatch)),
+        "{e:?}"
+    );
     let exported = f
         .vault
         .complete_seed_export(&t, owner, id, &auth(done), done)

@@ -11,17 +11,20 @@ struct DeviceAuthorization {
 
 impl Authorizer for DeviceAuthorization {
     fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+        use affix_vault::Refusal;
         let ours = &self.authorization.statement;
-        if statement.digest != ours.digest
-            || statement.key != ours.key
-            || statement.payload_kind != ours.payload_kind
-            || statement.tenant != ours.tenant
-        {
-            return Err(affix_vault::Error::Unauthorized(
-                "the signed statement is not for this payload".into(),
-            ));
-        }
-        Ok(self.authorization.clone())
+        let refusal = if statement.tenant != ours.tenant {
+            Refusal::WrongTenant
+        } else if statement.key != ours.key {
+            Refusal::WrongKey
+        } else if statement.payload_kind != ours.payload_kind {
+            Refusal::WrongPayloadKind
+        } else if statement.digest != ours.digest {
+            Refusal::DigestMismatch
+        } else {
+            return Ok(self.authorization.clone());
+        };
+        Err(affix_vault::Error::AuthorizationRefused(refusal))
     }
 }
 
@@ -34,7 +37,9 @@ impl Authorizer for &Capture {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(statement);
         }
-        Err(affix_vault::Error::Unauthorized("prepare only".into()))
+        Err(affix_vault::Error::AuthorizationRefused(
+            affix_vault::Refusal::AuthorizerDeclined,
+        ))
     }
 }
 
@@ -627,8 +632,8 @@ impl Platform {
                 signing_time,
             )
             .map_err(|e| match e {
-                affix_cms::Error::SigningFailed(inner) => Error::Vault(
-                    affix_vault::Error::Unauthorized(format!("the vault refused: {inner}")),
+                affix_cms::Error::SigningFailed(_) => Error::Vault(
+                    affix_vault::Error::AuthorizationRefused(affix_vault::Refusal::HandleRefused),
                 ),
                 other => Error::Pki(other.to_string()),
             })

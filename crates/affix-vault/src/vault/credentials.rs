@@ -3,7 +3,7 @@
 
 use super::Vault;
 use crate::authz::{Action, Authorization};
-use crate::error::Error;
+use crate::error::{Error, Refusal};
 use crate::evidence::{self, code};
 use crate::ids::{CredentialId, KeyId, OwnerId, TenantId};
 use crate::record::{CredentialKind, CredentialRecord};
@@ -18,8 +18,9 @@ impl Vault {
     /// same owner (`Action::RegisterCredential`, digest = SHA-256(kind code ‖ public key)).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] if the owner already has credentials and no valid
-    /// authorization was given; [`Error::Malformed`] for a bad public key.
+    /// [`Error::AuthorizationRefused`] if the owner already has credentials and no valid
+    /// authorization was given ([`Refusal::AuthorizationRequired`] if none was);
+    /// [`Error::Malformed`] for a bad public key.
     pub fn register_credential(
         &self,
         tenant: &TenantId,
@@ -35,11 +36,7 @@ impl Vault {
         let mut digests = vec![("public-key", Sha256::digest(public_key).into())];
         let mut via = "enrolment".to_owned();
         if !active.is_empty() {
-            let auth = authorization.ok_or_else(|| {
-                Error::Unauthorized(
-                    "the owner has credentials: registering another needs one of them".into(),
-                )
-            })?;
+            let auth = authorization.ok_or(Refusal::AuthorizationRequired)?;
             let digest = credential_digest(kind, public_key);
             self.check_owner_authorization(
                 auth,
@@ -99,7 +96,7 @@ impl Vault {
     /// revoked credential id).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`], [`Error::CredentialNotFound`].
+    /// [`Error::AuthorizationRefused`], [`Error::CredentialNotFound`].
     pub fn revoke_credential(
         &self,
         tenant: &TenantId,
@@ -170,6 +167,18 @@ impl Vault {
         Ok((rec, revoked))
     }
 
+    /// The credential an authorization names, and whether it was revoked; an unknown one
+    /// is [`Refusal::CredentialUnknown`].
+    pub(super) fn presented_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<(CredentialRecord, bool), Error> {
+        self.credential(id).map_err(|e| match e {
+            Error::CredentialNotFound(_) => Refusal::CredentialUnknown.into(),
+            other => other,
+        })
+    }
+
     /// The owner's active (unrevoked) credential ids.
     pub(crate) fn active_credentials(
         &self,
@@ -208,27 +217,16 @@ impl Vault {
         now_ms: u64,
     ) -> Result<CredentialRecord, Error> {
         let s = &auth.statement;
-        if s.action != action
-            || &s.tenant != tenant
-            || s.key != key
-            || s.digest != digest
-            || s.grant.is_some()
-        {
-            return Err(Error::Unauthorized(format!(
-                "the authorization is not for this {} request",
-                action.name()
-            )));
+        s.check_for(action, tenant, key, &digest)?;
+        if s.grant.is_some() {
+            return Err(Refusal::UnexpectedGrant.into());
         }
-        let (cred, revoked) = self
-            .credential(&s.credential)
-            .map_err(|_| Error::Unauthorized("unknown credential".into()))?;
+        let (cred, revoked) = self.presented_credential(&s.credential)?;
         if cred.tenant != t || cred.owner != owner {
-            return Err(Error::Unauthorized(
-                "the credential is not the owner's".into(),
-            ));
+            return Err(Refusal::NotOwnersCredential.into());
         }
         if revoked {
-            return Err(Error::Unauthorized("the credential was revoked".into()));
+            return Err(Refusal::CredentialRevoked.into());
         }
         auth.verify_signature(cred.kind, &cred.public_key, now_ms)?;
         self.reserve_nonce(auth)?;

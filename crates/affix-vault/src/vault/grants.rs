@@ -3,7 +3,7 @@
 
 use super::Vault;
 use crate::authz::{Action, Authorization};
-use crate::error::{Error, malformed};
+use crate::error::{Error, Refusal, malformed};
 use crate::evidence::{self, code};
 use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
 use crate::record::GrantRecord;
@@ -16,7 +16,7 @@ impl Vault {
     /// (`Action::Grant`, digest = SHA-256 of the encoded [`GrantRecord`]).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`], [`Error::KeyNotFound`], [`Error::Malformed`].
+    /// [`Error::AuthorizationRefused`], [`Error::KeyNotFound`], [`Error::Malformed`].
     pub fn grant(
         &self,
         tenant: &TenantId,
@@ -96,20 +96,20 @@ impl Vault {
     ) -> Result<(), Error> {
         let tx = self.db.begin_read()?;
         let grants = tx.open_table(store::GRANTS)?;
-        let grant = grants
-            .get(&g.0)?
-            .ok_or_else(|| Error::Unauthorized(format!("no grant {g}")))?;
+        let grant = grants.get(&g.0)?.ok_or(Refusal::GrantUnknown(g))?;
         let grant = GrantRecord::decode(grant.value())?;
         if grant.key != *key || grant.grantee != *credential {
-            return Err(Error::Unauthorized(
-                "the grant is for another key or credential".into(),
-            ));
+            return Err(Refusal::GrantOutOfScope.into());
         }
         if now_ms > grant.not_after_ms {
-            return Err(Error::Unauthorized("the grant has expired".into()));
+            return Err(Refusal::GrantExpired {
+                not_after_ms: grant.not_after_ms,
+                now_ms,
+            }
+            .into());
         }
         if tx.open_table(store::GRANT_REVOKED)?.get(&g.0)?.is_some() {
-            return Err(Error::Unauthorized("the grant was revoked".into()));
+            return Err(Refusal::GrantRevoked.into());
         }
         let used = tx
             .open_table(store::GRANT_USES)?
@@ -121,10 +121,10 @@ impl Vault {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let pending = inflight.entry(g).or_insert(0);
         if used.saturating_add(*pending) >= grant.max_uses {
-            return Err(Error::Unauthorized(format!(
-                "the grant allows {} signatures and all are used",
-                grant.max_uses
-            )));
+            return Err(Refusal::GrantExhausted {
+                max_uses: grant.max_uses,
+            }
+            .into());
         }
         *pending += 1;
         Ok(())

@@ -170,7 +170,7 @@ impl Vault {
     /// of the key id). The record and its history stay; the key signs nothing more.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`], [`Error::KeyNotFound`], [`Error::KeyDisabled`].
+    /// [`Error::AuthorizationRefused`], [`Error::KeyNotFound`], [`Error::KeyDisabled`].
     pub fn disable(
         &self,
         tenant: &TenantId,

@@ -4,8 +4,7 @@
 
 use super::{Job, Vault};
 use crate::authz::Authorization;
-use crate::error::Error;
-use crate::journal;
+use crate::error::{Error, Refusal};
 use crate::store::{self, insert_new, nonce_key, nonce_row};
 use redb::ReadableDatabase;
 
@@ -20,24 +19,20 @@ impl Vault {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             // Below the floor the journal forgets nonces: refuse what could be among them.
             if auth.statement.expires_ms <= spent.floor_ms() {
-                return Err(Error::Unauthorized(format!(
-                    "authorization expired at {} ms: the vault has signed at times more than {} s later",
-                    auth.statement.expires_ms,
-                    journal::PRUNE_LAG_MS / 1000
-                )));
+                return Err(Refusal::BelowNonceFloor {
+                    expires_ms: auth.statement.expires_ms,
+                    floor_ms: spent.floor_ms(),
+                }
+                .into());
             }
             if spent.contains(&row) {
-                return Err(Error::Unauthorized(
-                    "replayed authorization (nonce already used)".into(),
-                ));
+                return Err(Refusal::Replayed.into());
             }
         }
         {
             let tx = self.db.begin_read()?;
             if tx.open_table(store::NONCES)?.get(&row)?.is_some() {
-                return Err(Error::Unauthorized(
-                    "replayed authorization (nonce already used)".into(),
-                ));
+                return Err(Refusal::Replayed.into());
             }
         }
         let mut inflight = self
@@ -45,9 +40,8 @@ impl Vault {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !inflight.insert(key) {
-            return Err(Error::Unauthorized(
-                "replayed authorization (nonce in use)".into(),
-            ));
+            // The same authorization in a concurrent request.
+            return Err(Refusal::Replayed.into());
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 use super::commit::{Job, JournalJob, Work};
 use super::{MAX_BATCH, Vault};
 use crate::authz::{Action, Authorization};
-use crate::error::Error;
+use crate::error::{Error, Refusal};
 use crate::evidence;
 use crate::ids::{GrantId, KeyId, TenantId};
 use crate::journal;
@@ -57,8 +57,8 @@ impl Vault {
     /// authorization's nonce is durably spent.
     ///
     /// Per request: [`Error::KeyNotFound`] (also for other tenants' keys),
-    /// [`Error::KeyDisabled`], [`Error::Unauthorized`] (bad, expired, replayed or
-    /// mismatched authorization, revoked credential, grant out of scope),
+    /// [`Error::KeyDisabled`], [`Error::AuthorizationRefused`] (bad, expired, replayed or
+    /// mismatched authorization, revoked credential, grant out of scope: see [`Refusal`]),
     /// [`Error::Unsupported`] (payload kind), [`Error::TooLarge`], [`Error::Tampered`];
     /// for the whole batch, [`Error::Busy`] while too many signature records wait for the
     /// evidence log (a stalled drain).
@@ -246,26 +246,16 @@ impl Vault {
         }
         let s = &r.authorization.statement;
         let digest = r.payload.digest();
-        if s.action != Action::Sign
-            || s.tenant != r.tenant
-            || s.key != Some(r.key)
-            || s.digest != digest
-            || s.payload_kind != r.payload.kind_code()
-        {
-            return Err(Error::Unauthorized(
-                "the authorization is not for this key and payload".into(),
-            ));
+        s.check_for(Action::Sign, &r.tenant, Some(r.key), &digest)?;
+        if s.payload_kind != r.payload.kind_code() {
+            return Err(Refusal::WrongPayloadKind.into());
         }
-        let (cred, revoked) = self
-            .credential(&s.credential)
-            .map_err(|_| Error::Unauthorized("unknown credential".into()))?;
+        let (cred, revoked) = self.presented_credential(&s.credential)?;
         if revoked {
-            return Err(Error::Unauthorized("the credential was revoked".into()));
+            return Err(Refusal::CredentialRevoked.into());
         }
         if s.grant.is_none() && (cred.tenant != record.tenant || cred.owner != record.owner) {
-            return Err(Error::Unauthorized(
-                "the credential is not the key owner's and names no grant".into(),
-            ));
+            return Err(Refusal::NotOwnersCredential.into());
         }
         r.authorization.check_fresh(now_ms)?;
         Ok(Checked {
