@@ -45,7 +45,8 @@ pub mod wallet;
 
 pub use affix_wallet::{BitcoinNetwork, WordCount};
 pub use authz::{
-    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, fresh_nonce,
+    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
+    fresh_nonce,
 };
 pub use error::{Error, Refusal};
 pub use handle::{Authorizer, VaultSigner};
@@ -57,9 +58,9 @@ pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{
     AuditEntry, KEK_AAD_CONTEXT, KeyInfo, MAX_BATCH, STORE_FORMAT, SignRequest, Signed, Vault,
-    VaultConfig, action_statement, credential_digest, sign_statement,
+    VaultConfig, credential_digest,
 };
 pub use wallet::{
     WalletAddress, WalletChain, WalletInfo, WalletPayload, WalletSignRequest, WalletSigned,
-    seed_export_digest, wallet_sign_digest, wallet_sign_statement,
+    seed_export_digest, wallet_sign_digest,
 };

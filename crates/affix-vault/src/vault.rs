@@ -53,11 +53,9 @@ pub use sealing::KEK_AAD_CONTEXT;
 pub(crate) use sealing::{Envelope, kek_aad};
 pub use signing::{SignRequest, Signed};
 
-use crate::authz::{Action, Statement};
 use crate::error::{Error, malformed};
-use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
+use crate::ids::{GrantId, KeyId, TenantId};
 use crate::journal::{Journal, SpentNonces};
-use crate::keys::Payload;
 use crate::store;
 use aes_gcm::Aes256Gcm;
 use affix_logstore::LogStore;
@@ -473,55 +471,4 @@ fn create_journal_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(&journal)
         .and_then(|()| std::fs::File::open(dir)?.sync_all())
         .map_err(|e| Error::Store(format!("creating {}: {e}", journal.display())))
-}
-
-/// A statement for signing `payload` with `key`, valid for `lifetime_ms` from `now_ms`,
-/// with a fresh nonce (the device fills in its credential id when it signs).
-///
-/// # Errors
-/// [`Error::Random`].
-pub fn sign_statement(
-    tenant: &TenantId,
-    key: KeyId,
-    payload: &Payload,
-    grant: Option<GrantId>,
-    now_ms: u64,
-    lifetime_ms: u64,
-) -> Result<Statement, Error> {
-    Ok(Statement {
-        tenant: tenant.clone(),
-        action: Action::Sign,
-        key: Some(key),
-        payload_kind: payload.kind_code(),
-        digest: payload.digest(),
-        grant,
-        nonce: crate::authz::fresh_nonce()?,
-        expires_ms: now_ms + lifetime_ms,
-        credential: CredentialId([0; 16]),
-    })
-}
-
-/// A statement for a non-signing `action`.
-///
-/// # Errors
-/// [`Error::Random`].
-pub fn action_statement(
-    tenant: &TenantId,
-    action: Action,
-    key: Option<KeyId>,
-    digest: [u8; 32],
-    now_ms: u64,
-    lifetime_ms: u64,
-) -> Result<Statement, Error> {
-    Ok(Statement {
-        tenant: tenant.clone(),
-        action,
-        key,
-        payload_kind: 0,
-        digest,
-        grant: None,
-        nonce: crate::authz::fresh_nonce()?,
-        expires_ms: now_ms + lifetime_ms,
-        credential: CredentialId([0; 16]),
-    })
 }

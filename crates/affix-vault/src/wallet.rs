@@ -19,10 +19,10 @@
 //! before the signature is returned. The seed leaves the vault only through a seed-export
 //! recovery ([`crate::recovery`]), never through this module.
 
-use crate::authz::{Action, Authorization, Statement};
+use crate::authz::{Action, Authorization, UnboundStatement};
 use crate::error::{Error, Refusal, malformed};
 use crate::evidence::{self, code};
-use crate::ids::{CredentialId, OwnerId, TenantId, WalletId};
+use crate::ids::{OwnerId, TenantId, WalletId};
 use crate::keys::MAX_MESSAGE_BYTES;
 use crate::record::{SEALED_LEN, WalletRecord};
 use crate::store::usage_key_of;
@@ -230,7 +230,7 @@ pub struct WalletSignRequest {
     pub index: u32,
     /// What to sign (also selects the chain).
     pub payload: WalletPayload,
-    /// The owner's authorization ([`wallet_sign_statement`]).
+    /// The owner's authorization ([`UnboundStatement::for_wallet_signing`]).
     pub authorization: Authorization,
 }
 
@@ -273,30 +273,31 @@ pub fn wallet_sign_digest(
     Ok(h.finalize().into())
 }
 
-/// A statement for signing `payload` with `wallet`'s key at `index`, valid for
-/// `lifetime_ms` from `now_ms`, with a fresh nonce (the device fills in its credential).
-///
-/// # Errors
-/// [`Error::Random`]; [`Error::Malformed`] for a bad index.
-pub fn wallet_sign_statement(
-    tenant: &TenantId,
-    wallet: WalletId,
-    index: u32,
-    payload: &WalletPayload,
-    now_ms: u64,
-    lifetime_ms: u64,
-) -> Result<Statement, Error> {
-    Ok(Statement {
-        tenant: tenant.clone(),
-        action: Action::WalletSign,
-        key: None,
-        payload_kind: payload.kind_code(),
-        digest: wallet_sign_digest(wallet, index, payload)?,
-        grant: None,
-        nonce: crate::authz::fresh_nonce()?,
-        expires_ms: now_ms + lifetime_ms,
-        credential: CredentialId([0; 16]),
-    })
+impl UnboundStatement {
+    /// A statement for signing `payload` with `wallet`'s key at `index`, valid for
+    /// `lifetime_ms` from `now_ms`, with a fresh nonce.
+    ///
+    /// # Errors
+    /// [`Error::Random`]; [`Error::Malformed`] for a bad index.
+    pub fn for_wallet_signing(
+        tenant: &TenantId,
+        wallet: WalletId,
+        index: u32,
+        payload: &WalletPayload,
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            tenant: tenant.clone(),
+            action: Action::WalletSign,
+            key: None,
+            payload_kind: payload.kind_code(),
+            digest: wallet_sign_digest(wallet, index, payload)?,
+            grant: None,
+            nonce: crate::authz::fresh_nonce()?,
+            expires_ms: now_ms.saturating_add(lifetime_ms),
+        })
+    }
 }
 
 /// The digest a seed-export authorization binds:

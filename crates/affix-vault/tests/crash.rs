@@ -7,7 +7,7 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
     Action, Algorithm, Authorization, CredentialId, CredentialKind, DeviceKey, Error, KeyId,
-    OwnerId, Payload, Refusal, SignRequest, Statement, TenantId, Vault, VaultConfig,
+    OwnerId, Payload, Refusal, SignRequest, TenantId, UnboundStatement, Vault, VaultConfig,
 };
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
@@ -36,7 +36,7 @@ fn master(dir: &Path) -> Arc<dyn MasterKey> {
 fn request(key: KeyId, credential: CredentialId, n: u8) -> SignRequest {
     let tenant = TenantId::new("acme").unwrap();
     let payload = Payload::Message(format!("clause {n}").into_bytes());
-    let statement = Statement {
+    let statement = UnboundStatement {
         tenant: tenant.clone(),
         action: Action::Sign,
         key: Some(key),
@@ -45,10 +45,9 @@ fn request(key: KeyId, credential: CredentialId, n: u8) -> SignRequest {
         grant: None,
         nonce: [n; 16],
         expires_ms: T0 + 240_000,
-        credential,
     };
     let mut device = DeviceKey::from_seed(&DEVICE_SEED);
-    device.credential = credential;
+    device.credential = Some(credential);
     let authorization: Authorization = device.authorize(statement);
     SignRequest {
         tenant,

@@ -6,8 +6,7 @@ use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy, approval_message};
 use affix_vault::{
     Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload, Refusal,
-    SignRequest, TenantId, Vault, VaultConfig, action_statement, credential_digest, sign_statement,
-    verify,
+    SignRequest, TenantId, UnboundStatement, Vault, VaultConfig, credential_digest, verify,
 };
 use sha2::{Digest as _, Sha256};
 use signature::Signer as _;
@@ -59,16 +58,18 @@ fn tenant(name: &str) -> TenantId {
 fn enrol(vault: &Vault, t: &TenantId) -> (OwnerId, DeviceKey) {
     let owner = OwnerId::random().unwrap();
     let mut device = DeviceKey::generate().unwrap();
-    device.credential = vault
-        .register_credential(
-            t,
-            owner,
-            CredentialKind::Ed25519,
-            &device.public_key(),
-            None,
-            T0,
-        )
-        .unwrap();
+    device.credential = Some(
+        vault
+            .register_credential(
+                t,
+                owner,
+                CredentialKind::Ed25519,
+                &device.public_key(),
+                None,
+                T0,
+            )
+            .unwrap(),
+    );
     (owner, device)
 }
 
@@ -79,7 +80,7 @@ fn sign_request(
     device: &DeviceKey,
     now: u64,
 ) -> SignRequest {
-    let statement = sign_statement(t, key, &payload, None, now, 60_000).unwrap();
+    let statement = UnboundStatement::for_signing(t, key, &payload, None, now, 60_000).unwrap();
     SignRequest {
         tenant: t.clone(),
         key,
@@ -158,8 +159,7 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
         Err(Error::AuthorizationRefused(Refusal::Expired { expires_ms, now_ms }))
             if expires_ms == T0 + 60_000 && now_ms == T0 + 60_000
     ));
-    let mut long = sign_statement(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
-    long.credential = device.credential;
+    let long = UnboundStatement::for_signing(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
     let req = SignRequest {
         tenant: t.clone(),
         key: key.id,
@@ -234,7 +234,7 @@ fn tenants_cannot_reach_each_others_keys() {
     // Tenant B's own credential, naming tenant A's key.
     let req = sign_request(&b, key.id, Payload::Message(b"m".to_vec()), &device_b, T0);
     assert!(matches!(f.vault.sign(req, T0), Err(Error::KeyNotFound(_))));
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &b,
         Action::Disable,
         Some(key.id),
@@ -303,13 +303,13 @@ fn grants_let_a_delegate_sign_within_scope_only() {
     let seal = f.vault.create_key(&t, org, Algorithm::Sm2, T0).unwrap();
     let grant = GrantRecord {
         key: seal.id,
-        grantee: clerk.credential,
+        grantee: clerk.credential.unwrap(),
         not_after_ms: T0 + 3_600_000,
         max_uses: 2,
         created_ms: T0,
         purpose: "contract-seal".into(),
     };
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::Grant,
         Some(seal.id),
@@ -324,7 +324,9 @@ fn grants_let_a_delegate_sign_within_scope_only() {
         .unwrap();
     let sign_under_grant = |now: u64, doc: &[u8]| {
         let payload = Payload::Message(doc.to_vec());
-        let stmt = sign_statement(&t, seal.id, &payload, Some(grant_id), now, 60_000).unwrap();
+        let stmt =
+            UnboundStatement::for_signing(&t, seal.id, &payload, Some(grant_id), now, 60_000)
+                .unwrap();
         f.vault.sign(
             SignRequest {
                 tenant: t.clone(),
@@ -360,7 +362,7 @@ fn a_disabled_key_keeps_its_history_and_signs_nothing() {
         .vault
         .create_key(&t, owner, Algorithm::Ed25519, T0)
         .unwrap();
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::Disable,
         Some(key.id),
@@ -404,7 +406,7 @@ fn second_credentials_need_the_first() {
         refused,
         Err(Error::AuthorizationRefused(Refusal::AuthorizationRequired))
     ));
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::RegisterCredential,
         None,
@@ -590,10 +592,11 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
         f.vault.complete_recovery(&t, owner, id, start + window - 1),
         Err(Error::RecoveryRefused(_))
     ));
-    new_phone.credential = f
-        .vault
-        .complete_recovery(&t, owner, id, start + window)
-        .unwrap();
+    new_phone.credential = Some(
+        f.vault
+            .complete_recovery(&t, owner, id, start + window)
+            .unwrap(),
+    );
     let now = start + window + 10;
     // The same key signs with the new phone; the lost one is revoked.
     let s = f
@@ -698,7 +701,7 @@ fn an_old_credential_cancels_a_recovery_in_the_window() {
             T0,
         )
         .unwrap();
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::CancelRecovery,
         None,

@@ -10,7 +10,7 @@ struct DeviceAuthorization {
 }
 
 impl Authorizer for DeviceAuthorization {
-    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
         use affix_vault::Refusal;
         let ours = &self.authorization.statement;
         let refusal = if statement.tenant != ours.tenant {
@@ -30,10 +30,10 @@ impl Authorizer for DeviceAuthorization {
 
 /// Captures the statement the vault handle would have authorized (to learn the digest
 /// of the CMS signed attributes), and refuses it.
-struct Capture(Mutex<Option<Statement>>);
+struct Capture(Mutex<Option<UnboundStatement>>);
 
 impl Authorizer for &Capture {
-    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(statement);
         }
@@ -82,7 +82,7 @@ impl Prepared {
         let expires_ms = u64::from_be_bytes(arr8(take(73, 8))?);
         let credential = CredentialId(arr16(take(81, 16))?);
         Ok(Self {
-            statement: Statement {
+            statement: UnboundStatement {
                 tenant: tenant.clone(),
                 action: Action::Sign,
                 key: Some(key),
@@ -91,8 +91,8 @@ impl Prepared {
                 grant: None,
                 nonce,
                 expires_ms,
-                credential,
-            },
+            }
+            .bind(credential),
             signing_time_ms,
         })
     }
@@ -491,7 +491,7 @@ impl Platform {
             .map_err(|_| Error::Internal("capture lock".into()))?
             .take()
             .ok_or_else(|| Error::Internal("CMS builder did not ask for a signature".into()))?;
-        let statement = Statement {
+        let statement = UnboundStatement {
             tenant: vt.clone(),
             action: Action::Sign,
             key: Some(key),
@@ -500,8 +500,8 @@ impl Platform {
             grant: None,
             nonce: affix_vault::fresh_nonce()?,
             expires_ms: now + PREPARED_LIFETIME_MS,
-            credential,
-        };
+        }
+        .bind(credential);
         let prepared = Prepared {
             statement: statement.clone(),
             signing_time_ms,
