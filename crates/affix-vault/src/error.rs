@@ -2,6 +2,8 @@
 
 use crate::authz::{AUTHORIZATION_LIFETIME_MS_MAX, Action};
 use crate::ids::GrantId;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong in the vault. Variants separate malformed input, refused
 /// authorizations (policy), missing objects, and internal faults (storage, master key).
@@ -90,12 +92,14 @@ pub enum Error {
         /// Id(s) of the master key(s) that wrapped the KEKs.
         expected: String,
     },
-    /// The embedded database failed.
+    /// The vault's storage failed: the embedded database, the signing journal, or the
+    /// files they live in; or stored data is not what the vault wrote. HTTP 500.
     #[error("key store: {0}")]
-    Store(String),
-    /// The evidence log failed; nothing was acknowledged.
+    Store(#[source] StoreError),
+    /// The evidence log failed, or the group commit that would have recorded the
+    /// operation; nothing was acknowledged. HTTP 500.
     #[error("evidence log: {0}")]
-    Evidence(String),
+    Evidence(#[source] EvidenceError),
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
@@ -233,11 +237,75 @@ impl From<Refusal> for Error {
     }
 }
 
+/// How the vault's storage failed ([`Error::Store`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The embedded database (`redb`) failed.
+    #[error(transparent)]
+    Database(#[from] redb::Error),
+    /// Reading, writing or flushing a file or directory of the vault failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, and to which path.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A store of the current format without its signing journal: acknowledged
+    /// signatures may exist only there, so the vault does not open.
+    #[error("{}: the signing journal is missing", .0.display())]
+    JournalMissing(PathBuf),
+    /// An append to the signing journal failed after writing part of it: what reached the
+    /// disk is unknown, so the journal takes no more appends until the vault is reopened
+    /// (which reads back what is there). Holds the earlier error's text.
+    #[error("the signing journal failed earlier ({0}); reopen the vault")]
+    JournalPoisoned(String),
+    /// Stored data is not what the vault writes: a corrupt journal frame or nonce file,
+    /// an unexpected file, a row that refers to a missing one, a re-sealed record that
+    /// changed more than its envelope.
+    #[error("{0}")]
+    Corrupt(String),
+    /// An internal fault with no lower-level cause: a worker thread that stopped or
+    /// panicked, a missing result, a size past an internal limit.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// How recording evidence failed ([`Error::Evidence`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// The evidence log (`affix-logstore`) failed.
+    #[error(transparent)]
+    Log(#[from] affix_logstore::Error),
+    /// An evidence record could not be built or decoded (`affix-evidence`).
+    #[error(transparent)]
+    Record(#[from] affix_evidence::Error),
+    /// The group commit this operation was part of failed; every operation of that
+    /// commit gets this same error.
+    #[error("group commit failed: {0}")]
+    CommitFailed(#[source] Arc<Error>),
+    /// An earlier group commit failed with what reached the disk unknown: nothing more
+    /// commits until the vault is reopened.
+    #[error("an earlier commit failed ({0}); reopen the vault")]
+    Poisoned(#[source] Arc<Error>),
+    /// The drainer could not move committed records into the log (its last error; the
+    /// records stay in the journal or the store and are retried).
+    #[error("draining into the log failed: {0}")]
+    DrainFailed(#[source] Arc<Error>),
+    /// A record is missing where the vault's own bookkeeping says it is (a leaf in
+    /// neither the log, the journal nor the store; a creation batch with a key missing).
+    #[error("{0}")]
+    Missing(String),
+}
+
 macro_rules! store_error {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Store(e.to_string())
+                Error::Store(StoreError::Database(e.into()))
             }
         }
     )*};
@@ -248,18 +316,62 @@ store_error!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 impl From<affix_logstore::Error> for Error {
     fn from(e: affix_logstore::Error) -> Self {
-        Error::Evidence(e.to_string())
+        Error::Evidence(EvidenceError::Log(e))
     }
 }
 
 impl From<affix_evidence::Error> for Error {
     fn from(e: affix_evidence::Error) -> Self {
-        Error::Evidence(e.to_string())
+        Error::Evidence(EvidenceError::Record(e))
+    }
+}
+
+impl Error {
+    /// [`StoreError::Io`]: `context` says what was done to which path.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Store(StoreError::Io {
+            context: context.into(),
+            source,
+        })
+    }
+
+    /// [`StoreError::Corrupt`].
+    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
+        Error::Store(StoreError::Corrupt(what.into()))
+    }
+
+    /// [`StoreError::Internal`].
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Store(StoreError::Internal(what.into()))
+    }
+
+    /// [`EvidenceError::Missing`].
+    pub(crate) fn missing_evidence(what: impl Into<String>) -> Self {
+        Error::Evidence(EvidenceError::Missing(what.into()))
+    }
+
+    /// This error as one shared by every operation of a failed group commit.
+    pub(crate) fn shared(self) -> Arc<Error> {
+        match self {
+            Error::Evidence(EvidenceError::CommitFailed(e)) => e,
+            e => Arc::new(e),
+        }
+    }
+
+    /// One operation's answer when the group commit it was part of failed with `shared`.
+    pub(crate) fn commit_failed(shared: &Arc<Error>) -> Self {
+        match &**shared {
+            Error::Evidence(EvidenceError::Poisoned(earlier)) => {
+                Error::Evidence(EvidenceError::Poisoned(earlier.clone()))
+            }
+            _ => Error::Evidence(EvidenceError::CommitFailed(shared.clone())),
+        }
     }
 }
 

@@ -48,7 +48,7 @@ pub use authz::{
     AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
     fresh_nonce,
 };
-pub use error::{Error, Refusal};
+pub use error::{Error, EvidenceError, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
 pub use keys::{

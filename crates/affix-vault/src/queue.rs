@@ -138,7 +138,7 @@ impl SignQueue {
             let handle = std::thread::Builder::new()
                 .name(format!("affix-sign-{i}"))
                 .spawn(move || shared.work(i == 0))
-                .map_err(|e| Error::Store(format!("starting a signing worker: {e}")))?;
+                .map_err(|e| Error::io("starting a signing worker", e))?;
             workers.push(handle);
         }
         Ok(Self { shared, workers })
@@ -185,7 +185,7 @@ impl SignQueue {
             let _ = tx.send(result);
         })?;
         rx.recv()
-            .unwrap_or_else(|_| Err(Error::Store("signing worker stopped".into())))
+            .unwrap_or_else(|_| Err(Error::internal("signing worker stopped")))
     }
 
     /// Requests waiting for a worker.
@@ -249,7 +249,7 @@ impl Shared {
             }))
             .unwrap_or_else(|_| {
                 (0..count)
-                    .map(|_| Err(Error::Store("signing failed unexpectedly".into())))
+                    .map(|_| Err(Error::internal("signing failed unexpectedly")))
                     .collect()
             });
             for (reply, result) in replies.into_iter().zip(results) {

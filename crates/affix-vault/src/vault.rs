@@ -53,7 +53,7 @@ pub use sealing::KEK_AAD_CONTEXT;
 pub(crate) use sealing::{Envelope, kek_aad};
 pub use signing::{SignRequest, Signed};
 
-use crate::error::{Error, malformed};
+use crate::error::{Error, StoreError, malformed};
 use crate::ids::{GrantId, KeyId, TenantId};
 use crate::journal::{Journal, SpentNonces};
 use crate::store;
@@ -169,7 +169,8 @@ impl Vault {
                 id: dir.display().to_string(),
             });
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::Store(e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let log = LogStore::create(&dir.join("evidence"), origin)?;
         create_journal_dir(dir)?;
         let db = redb::Database::builder()
@@ -235,10 +236,7 @@ impl Vault {
                 // Acknowledged signatures may exist only in the journal: never open
                 // without it.
                 if !dir.join("journal").is_dir() {
-                    return Err(Error::Store(format!(
-                        "{}: the signing journal is missing",
-                        dir.display()
-                    )));
+                    return Err(Error::Store(StoreError::JournalMissing(dir.to_path_buf())));
                 }
             }
             Some(STORE_FORMAT_V2) => {
@@ -336,7 +334,7 @@ impl Vault {
             .iter()
             .find(|f| f.end() > size)
         {
-            return Err(Error::Evidence(format!(
+            return Err(Error::missing_evidence(format!(
                 "evidence records {size}..{} are missing before journal records at {}",
                 f.first_leaf, f.first_leaf
             )));
@@ -470,5 +468,5 @@ fn create_journal_dir(dir: &Path) -> Result<(), Error> {
     let journal = dir.join("journal");
     std::fs::create_dir_all(&journal)
         .and_then(|()| std::fs::File::open(dir)?.sync_all())
-        .map_err(|e| Error::Store(format!("creating {}: {e}", journal.display())))
+        .map_err(|e| Error::io(format!("creating {}", journal.display()), e))
 }

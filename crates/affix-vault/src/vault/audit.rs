@@ -115,7 +115,7 @@ impl Vault {
         let tx = self.db.begin_read()?;
         let outbox = tx.open_table(store::OUTBOX)?;
         let outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
-        let missing = |leaf: u64| Error::Evidence(format!("record {leaf} is missing"));
+        let missing = |leaf: u64| Error::missing_evidence(format!("record {leaf} is missing"));
         leaves
             .iter()
             .map(|&leaf| {

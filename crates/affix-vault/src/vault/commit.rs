@@ -5,7 +5,7 @@
 //! Mechanism only: what a job writes, and whether it may, is decided by its caller.
 
 use super::Vault;
-use crate::error::Error;
+use crate::error::{Error, EvidenceError};
 use crate::journal;
 use crate::store;
 use std::collections::HashMap;
@@ -44,13 +44,13 @@ pub(super) struct CommitQueue {
     pending: Vec<(u64, Work)>,
     next_ticket: u64,
     leader: bool,
-    done: HashMap<u64, Result<u64, String>>,
+    done: HashMap<u64, Result<u64, Error>>,
     /// Leaf index of the next evidence record (log size plus outbox and journal records
     /// not drained yet).
     next_leaf: u64,
     /// A commit failed with what reached the disk unknown: leaves may be taken, so
     /// nothing more commits until the vault is reopened.
-    poisoned: Option<String>,
+    poisoned: Option<Arc<Error>>,
 }
 
 impl CommitQueue {
@@ -70,7 +70,7 @@ impl Vault {
     pub(crate) fn commit(&self, job: Job) -> Result<u64, Error> {
         self.commit_works(vec![Work::Store(job)])
             .pop()
-            .unwrap_or_else(|| Err(Error::Store("no commit result".into())))
+            .unwrap_or_else(|| Err(Error::internal("no commit result")))
     }
 
     /// Hands `works` to the group commit and waits for all of them: one result each, in
@@ -97,8 +97,7 @@ impl Vault {
                         queue
                             .done
                             .remove(t)
-                            .unwrap_or_else(|| Err("no commit result".into()))
-                            .map_err(Error::Evidence)
+                            .unwrap_or_else(|| Err(Error::internal("no commit result")))
                     })
                     .collect();
             }
@@ -126,7 +125,10 @@ impl Vault {
     /// One group commit: the journal's signatures take the first leaves (one append,
     /// one flush), then the store jobs (one redb transaction). Each part is durable
     /// before the next starts, so the leaves on disk never have a hole.
-    fn commit_batch(&self, batch: Vec<(u64, Work)>) -> Vec<(u64, Result<u64, String>)> {
+    ///
+    /// A job's own write error is that job's answer; a failure of the commit itself is
+    /// every job's ([`EvidenceError::CommitFailed`]).
+    fn commit_batch(&self, batch: Vec<(u64, Work)>) -> Vec<(u64, Result<u64, Error>)> {
         let (first, poisoned) = {
             let queue = self
                 .queue
@@ -135,12 +137,12 @@ impl Vault {
             (queue.next_leaf, queue.poisoned.clone())
         };
         if let Some(e) = poisoned {
-            let e = format!("an earlier commit failed ({e}); reopen the vault");
             return batch
                 .into_iter()
-                .map(|(t, _)| (t, Err(e.clone())))
+                .map(|(t, _)| (t, Err(Error::Evidence(EvidenceError::Poisoned(e.clone())))))
                 .collect();
         }
+        let failed_with = |e: &Arc<Error>| Err(Error::commit_failed(e));
         let mut signed = Vec::new();
         let mut stored = Vec::new();
         for (ticket, work) in batch {
@@ -187,9 +189,9 @@ impl Vault {
                 Err(e) => {
                     // Nothing of this batch commits. Unless the journal refuses appends
                     // from now on (something reached it), the leaves are free again.
-                    let e = e.to_string();
-                    results.extend(tickets.into_iter().map(|(t, _)| (t, Err(e.clone()))));
-                    results.extend(stored.drain(..).map(|(t, _)| (t, Err(e.clone()))));
+                    let e = e.shared();
+                    results.extend(tickets.into_iter().map(|(t, _)| (t, failed_with(&e))));
+                    results.extend(stored.drain(..).map(|(t, _)| (t, failed_with(&e))));
                     if self.journal.is_poisoned() {
                         failed = Some(e);
                     }
@@ -205,8 +207,8 @@ impl Vault {
                     leaf = end;
                 }
                 Err((e, committing)) => {
-                    let e = e.to_string();
-                    results.extend(tickets.into_iter().map(|t| (t, Err(e.clone()))));
+                    let e = e.shared();
+                    results.extend(tickets.into_iter().map(|t| (t, failed_with(&e))));
                     if committing {
                         failed = Some(e);
                     }
@@ -237,7 +239,7 @@ impl Vault {
         &self,
         first: u64,
         jobs: Vec<(u64, Job)>,
-    ) -> Result<(Vec<Result<u64, String>>, u64), (Error, bool)> {
+    ) -> Result<(Vec<Result<u64, Error>>, u64), (Error, bool)> {
         let early = |e: Error| (e, false);
         let tx = self.db.begin_write().map_err(|e| early(e.into()))?;
         let mut results = Vec::with_capacity(jobs.len());
@@ -265,11 +267,7 @@ impl Vault {
         let mut start = first;
         for (_, job) in jobs {
             let n = job.records.len() as u64 + job.key_creations.map_or(0, |(_, c)| u64::from(c));
-            results.push(
-                (job.write)(&tx, start)
-                    .map(|()| start)
-                    .map_err(|e| e.to_string()),
-            );
+            results.push((job.write)(&tx, start).map(|()| start));
             start += n;
         }
         tx.commit().map_err(|e| (e.into(), true))?;

@@ -4,7 +4,7 @@
 //! (`index.redb`) following the log. Mechanism only.
 
 use super::Vault;
-use crate::error::Error;
+use crate::error::{Error, EvidenceError};
 use crate::evidence;
 use crate::ids::KeyId;
 use crate::journal::{self, Journal};
@@ -31,7 +31,7 @@ struct DrainState {
     wanted: u64,
     stop: bool,
     /// The last drain error, reported by `flush_evidence`.
-    error: Option<String>,
+    error: Option<Arc<Error>>,
     /// Someone waits for the drain: don't let the backlog accumulate.
     urgent: bool,
 }
@@ -86,7 +86,7 @@ impl Vault {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if let Some(e) = st.error.clone() {
-                    return Err(Error::Evidence(e));
+                    return Err(Error::Evidence(EvidenceError::DrainFailed(e)));
                 }
                 if self.indexed.load(Ordering::Acquire) < target {
                     st.urgent = true;
@@ -150,7 +150,7 @@ impl Drainer {
                         if st.stop && st.wanted <= drained {
                             // Closing: what the index holds in memory goes to disk.
                             if let Err(e) = persist_index(&ctx) {
-                                st.error = Some(e.to_string());
+                                st.error = Some(Arc::new(e));
                             }
                             return;
                         }
@@ -181,14 +181,14 @@ impl Drainer {
                                 let (lock, _) = &*s;
                                 lock.lock()
                                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                    .error = Some(e.to_string());
+                                    .error = Some(Arc::new(e));
                             }
                         }
                         Err(e) => {
                             let (lock, _) = &*s;
                             lock.lock()
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .error = Some(e.to_string());
+                                .error = Some(Arc::new(e));
                             // The outbox keeps everything: retry later, or leave it
                             // to the next open when the vault is closing.
                             if lock
@@ -315,8 +315,7 @@ pub(super) fn drain_outbox(ctx: &DrainCtx) -> Result<u64, Error> {
         return Ok(new_size);
     }
     let mut tx = db.begin_write()?;
-    tx.set_durability(redb::Durability::None)
-        .map_err(|e| Error::Store(e.to_string()))?;
+    tx.set_durability(redb::Durability::None)?;
     {
         let mut outbox = tx.open_table(store::OUTBOX)?;
         let stale: Vec<u64> = outbox
@@ -357,8 +356,7 @@ fn index_signed(ctx: &DrainCtx, signed: &[(u64, KeyId)], end: u64) -> Result<(),
     let durable = end.saturating_sub(durable_at) >= INDEX_DURABLE_RECORDS;
     let mut tx = ctx.index.begin_write()?;
     if !durable {
-        tx.set_durability(redb::Durability::None)
-            .map_err(|e| Error::Store(e.to_string()))?;
+        tx.set_durability(redb::Durability::None)?;
     }
     {
         let mut table = tx.open_table(store::SIGNED_INDEX)?;
@@ -444,7 +442,7 @@ pub(super) fn creation_records(
         let (id, bytes) = row?;
         let id = KeyId(*id.value());
         if id.sequence() != first_seq + out.len() as u64 {
-            return Err(Error::Evidence(format!(
+            return Err(Error::missing_evidence(format!(
                 "key sequence {} missing from a creation batch",
                 first_seq + out.len() as u64
             )));
@@ -456,7 +454,7 @@ pub(super) fn creation_records(
             _ => {
                 let name = names
                     .get(record.tenant)?
-                    .ok_or_else(|| Error::Store(format!("no tenant {}", record.tenant)))?
+                    .ok_or_else(|| Error::corrupt(format!("no tenant {}", record.tenant)))?
                     .value()
                     .to_owned();
                 tenant_cache = Some((record.tenant, name.clone()));
@@ -466,7 +464,7 @@ pub(super) fn creation_records(
         out.push(evidence::key_created(&id, &record, &tenant, submitter)?);
     }
     if out.len() != count as usize {
-        return Err(Error::Evidence(format!(
+        return Err(Error::missing_evidence(format!(
             "creation batch at key sequence {first_seq}: {} of {count} keys found",
             out.len()
         )));

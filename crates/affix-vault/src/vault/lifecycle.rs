@@ -49,8 +49,7 @@ impl Vault {
         now_ms: u64,
     ) -> Result<KeyInfo, Error> {
         let mut keys = self.create_keys(tenant, &[(owner, algorithm)], now_ms)?;
-        keys.pop()
-            .ok_or_else(|| Error::Store("no key created".into()))
+        keys.pop().ok_or_else(|| Error::internal("no key created"))
     }
 
     /// Creates keys in one commit (at most [`MAX_BATCH`]).
@@ -105,8 +104,7 @@ impl Vault {
                 evidence_leaf: None,
             });
         }
-        let count =
-            u32::try_from(rows.len()).map_err(|_| Error::Store("batch too large".into()))?;
+        let count = u32::try_from(rows.len()).map_err(|_| Error::internal("batch too large"))?;
         if count == 0 {
             return Ok(infos);
         }

@@ -74,7 +74,7 @@ impl Vault {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&n)
             .cloned()
-            .ok_or_else(|| Error::Store(format!("tenant number {n} has no name")))
+            .ok_or_else(|| Error::corrupt(format!("tenant number {n} has no name")))
     }
 
     /// The current or (during a rotation) previous master key with this id.
@@ -112,7 +112,7 @@ impl Vault {
             let tx = self.db.begin_read()?;
             let keks = tx.open_table(store::KEKS)?;
             let row = keks.get((generation, tenant))?.ok_or_else(|| {
-                Error::Store(format!(
+                Error::corrupt(format!(
                     "no KEK for generation {generation}, tenant {tenant}"
                 ))
             })?;
@@ -123,7 +123,7 @@ impl Vault {
         let kek = master.unwrap(&wrapped, &kek_aad(generation, tenant))?;
         let cipher = Arc::new(
             Aes256Gcm::new_from_slice(kek.expose_secret())
-                .map_err(|_| Error::Store("AES key length".into()))?,
+                .map_err(|_| Error::internal("AES key length"))?,
         );
         self.ciphers
             .write()
@@ -194,7 +194,7 @@ impl Vault {
         let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(envelope.nonce);
         let tag = cipher
             .encrypt_inout_detached(&nonce, &envelope.aad, (&mut buf[..32]).into())
-            .map_err(|_| Error::Store("AES-GCM encryption failed".into()))?;
+            .map_err(|_| Error::internal("AES-GCM encryption failed"))?;
         buf[32..].copy_from_slice(&tag);
         Ok(buf)
     }

@@ -49,7 +49,7 @@ impl Vault {
     pub fn sign(&self, request: SignRequest, now_ms: u64) -> Result<Signed, Error> {
         self.sign_many(vec![request], now_ms)
             .pop()
-            .unwrap_or_else(|| Err(Error::Store("no result".into())))
+            .unwrap_or_else(|| Err(Error::internal("no result")))
     }
 
     /// Signs a batch; each request succeeds or fails on its own. A signature is returned
@@ -113,7 +113,7 @@ impl Vault {
                     .flat_map(|(len, handle)| {
                         handle.join().unwrap_or_else(|_| {
                             (0..len)
-                                .map(|_| Err(Error::Store("a signing thread panicked".into())))
+                                .map(|_| Err(Error::internal("a signing thread panicked")))
                                 .collect()
                         })
                     })
@@ -169,7 +169,11 @@ impl Vault {
                 }),
             }));
         }
-        let mut committed = self.commit_works(works).into_iter();
+        // Every signature of a failed work shares its error.
+        let mut committed = self
+            .commit_works(works)
+            .into_iter()
+            .map(|r| r.map_err(Error::shared));
         let mut journal_leaf = if journaled { committed.next() } else { None };
         let mut store_leaf = committed.next();
         // Release the reservations whatever happened: committed nonces are spent (in the
@@ -201,8 +205,8 @@ impl Vault {
                             evidence_leaf: *l - 1,
                         })
                     }
-                    Some(Err(e)) => Err(Error::Evidence(e.to_string())),
-                    None => Err(Error::Store("no commit result".into())),
+                    Some(Err(e)) => Err(Error::commit_failed(e)),
+                    None => Err(Error::internal("no commit result")),
                 }
             })
             .collect()
