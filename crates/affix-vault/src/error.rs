@@ -140,8 +140,8 @@ pub enum Refusal {
     #[error("the authorization names a grant; this action takes none")]
     UnexpectedGrant,
     // ----------------------------------------------------------------- the credential
-    /// The owner already has credentials: registering another needs an authorization by
-    /// one of them.
+    /// The owner has (or had) credentials: registering another needs an authorization by
+    /// an active one — or, when all were revoked, a recovery.
     #[error("the owner has credentials: registering another needs one of them")]
     AuthorizationRequired,
     /// The statement names a credential the vault does not know.

@@ -1005,3 +1005,239 @@ fn a_v2_store_is_migrated_to_v3_and_a_v3_store_without_its_journal_is_refused() 
         refused.err()
     );
 }
+
+/// A statement by `device` authorizing the revocation of `credential`.
+fn revocation(
+    t: &TenantId,
+    device: &DeviceKey,
+    credential: affix_vault::CredentialId,
+    now: u64,
+) -> affix_vault::Authorization {
+    let statement = UnboundStatement::for_action(
+        t,
+        Action::RevokeCredential,
+        None,
+        Sha256::digest(credential.0).into(),
+        now,
+        60_000,
+    )
+    .unwrap();
+    device.authorize(statement)
+}
+
+#[test]
+fn a_revoked_credential_authorizes_nothing_and_its_revocation_is_evidence() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, phone) = enrol(&f.vault, &t);
+    let (_, stranger) = enrol(&f.vault, &t);
+    // A second credential, registered with the first one's authorization.
+    let mut laptop = DeviceKey::generate().unwrap();
+    let stmt = UnboundStatement::for_action(
+        &t,
+        Action::RegisterCredential,
+        None,
+        credential_digest(CredentialKind::Ed25519, &laptop.public_key()),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    laptop.credential = Some(
+        f.vault
+            .register_credential(
+                &t,
+                owner,
+                CredentialKind::Ed25519,
+                &laptop.public_key(),
+                Some(&phone.authorize(stmt)),
+                T0,
+            )
+            .unwrap(),
+    );
+    let laptop_id = laptop.credential.unwrap();
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let doc = |n: u8| Payload::Message(vec![n; 8]);
+    f.vault
+        .sign(sign_request(&t, key.id, doc(1), &laptop, T0), T0)
+        .unwrap();
+
+    // Refusals that change nothing: an unknown credential, another owner's, one in a
+    // tenant that does not exist, an authorization of another revocation, a stranger's.
+    let before = f.vault.evidence_len();
+    let unknown = affix_vault::CredentialId([7; 16]);
+    assert!(matches!(
+        f.vault
+            .revoke_credential(&t, owner, unknown, &revocation(&t, &phone, unknown, T0), T0),
+        Err(Error::CredentialNotFound(_))
+    ));
+    let strangers = stranger.credential.unwrap();
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            strangers,
+            &revocation(&t, &phone, strangers, T0),
+            T0
+        ),
+        Err(Error::CredentialNotFound(_))
+    ));
+    let nowhere = tenant("nowhere");
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &nowhere,
+            owner,
+            laptop_id,
+            &revocation(&nowhere, &phone, laptop_id, T0),
+            T0
+        ),
+        Err(Error::CredentialNotFound(_))
+    ));
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            laptop_id,
+            &revocation(&t, &phone, strangers, T0),
+            T0
+        ),
+        Err(Error::AuthorizationRefused(Refusal::DigestMismatch))
+    ));
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            laptop_id,
+            &revocation(&t, &stranger, laptop_id, T0),
+            T0
+        ),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
+    assert_eq!(f.vault.evidence_len(), before, "a refusal records nothing");
+
+    // The phone revokes the laptop; the revocation is in the owner's audit trail.
+    let authorization = revocation(&t, &phone, laptop_id, T0 + 1);
+    f.vault
+        .revoke_credential(&t, owner, laptop_id, &authorization, T0 + 1)
+        .unwrap();
+    let audit = f.vault.audit_owner(&t, owner, 100).unwrap();
+    let last = &audit.last().unwrap().record;
+    assert_eq!(last.kind(), "vault.credential.revoked");
+    assert_eq!(last.subject(), format!("owner:{owner}"));
+    let meta: Vec<(&str, &str)> = last
+        .metadata()
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let via = format!("credential:{}", phone.credential.unwrap());
+    assert!(meta.contains(&("credential", laptop_id.to_string().as_str())));
+    assert!(meta.contains(&("via", via.as_str())));
+    assert!(meta.contains(&("tenant", "acme")));
+    assert!(last.covers(&authorization.statement.to_bytes(), Some("authorization")));
+    // Revoking it again, even with the same authorization, is refused.
+    assert!(matches!(
+        f.vault
+            .revoke_credential(&t, owner, laptop_id, &authorization, T0 + 2),
+        Err(Error::AlreadyExists {
+            what: "revocation",
+            ..
+        })
+    ));
+
+    // Nothing the laptop authorizes is accepted any more; the phone still signs.
+    let refused_as_revoked = |vault: &Vault, now: u64| {
+        assert!(matches!(
+            vault.sign(sign_request(&t, key.id, doc(2), &laptop, now), now),
+            Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+        ));
+        let disable = UnboundStatement::for_action(
+            &t,
+            Action::Disable,
+            Some(key.id),
+            Sha256::digest(key.id.0).into(),
+            now,
+            60_000,
+        )
+        .unwrap();
+        assert!(matches!(
+            vault.disable(&t, &key.id, &laptop.authorize(disable), now),
+            Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+        ));
+        assert!(!vault.key(&t, &key.id).unwrap().disabled);
+        // Revoking twice is its own error, before any authorization is looked at.
+        assert!(matches!(
+            vault.revoke_credential(
+                &t,
+                owner,
+                laptop_id,
+                &revocation(&t, &phone, laptop_id, now),
+                now
+            ),
+            Err(Error::AlreadyExists {
+                what: "revocation",
+                ..
+            })
+        ));
+        vault
+            .sign(sign_request(&t, key.id, doc(3), &phone, now), now)
+            .unwrap();
+    };
+    refused_as_revoked(&f.vault, T0 + 3);
+
+    // Also after the vault is reopened.
+    let Fixture {
+        vault,
+        path,
+        master_path,
+        _dir,
+    } = f;
+    drop(vault);
+    let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+    refused_as_revoked(&vault, T0 + 4);
+
+    // An owner may revoke its last credential, with that credential; no enrolment then
+    // binds a new one (only a recovery does).
+    let phone_id = phone.credential.unwrap();
+    vault
+        .revoke_credential(
+            &t,
+            owner,
+            phone_id,
+            &revocation(&t, &phone, phone_id, T0 + 5),
+            T0 + 5,
+        )
+        .unwrap();
+    let intruder = DeviceKey::generate().unwrap();
+    assert!(matches!(
+        vault.register_credential(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &intruder.public_key(),
+            None,
+            T0 + 6
+        ),
+        Err(Error::AuthorizationRefused(Refusal::AuthorizationRequired))
+    ));
+    assert!(matches!(
+        vault.sign(sign_request(&t, key.id, doc(4), &phone, T0 + 6), T0 + 6),
+        Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+    ));
+    let kinds: Vec<String> = vault
+        .audit_owner(&t, owner, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.record.kind().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "vault.credential.registered",
+            "vault.credential.registered",
+            "vault.credential.revoked",
+            "vault.credential.revoked"
+        ]
+    );
+}

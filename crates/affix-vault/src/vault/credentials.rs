@@ -16,9 +16,11 @@ impl Vault {
     /// owner is enrolled by the platform after identity verification (`authorization`
     /// `None`); every later one needs an authorization by an active credential of the
     /// same owner (`Action::RegisterCredential`, digest = SHA-256(kind code ‖ public key)).
+    /// An owner whose credentials were all revoked is not new: only a recovery binds them
+    /// a credential again.
     ///
     /// # Errors
-    /// [`Error::AuthorizationRefused`] if the owner already has credentials and no valid
+    /// [`Error::AuthorizationRefused`] if the owner has or had credentials and no valid
     /// authorization was given ([`Refusal::AuthorizationRequired`] if none was);
     /// [`Error::Malformed`] for a bad public key.
     pub fn register_credential(
@@ -32,10 +34,12 @@ impl Vault {
     ) -> Result<CredentialId, Error> {
         CredentialRecord::check_public_key(kind, public_key)?;
         let t = self.tenant_number(tenant)?;
-        let active = self.active_credentials(t, owner)?;
         let mut digests = vec![("public-key", Sha256::digest(public_key).into())];
         let mut via = "enrolment".to_owned();
-        if !active.is_empty() {
+        // Enrolment is for owners who never had a credential. Counting only active ones
+        // would let anyone with the platform's enrolment right bind a credential to an
+        // owner who revoked them all, without the recovery's approvals and window.
+        if self.has_had_credentials(t, owner)? {
             let auth = authorization.ok_or(Refusal::AuthorizationRequired)?;
             let digest = credential_digest(kind, public_key);
             self.check_owner_authorization(
@@ -93,10 +97,14 @@ impl Vault {
 
     /// Revokes one of the owner's credentials, authorized by another (or the same) active
     /// credential of that owner (`Action::RevokeCredential`, digest = SHA-256 of the
-    /// revoked credential id).
+    /// revoked credential id). The revocation is recorded (`vault.credential.revoked`,
+    /// in the owner's audit trail); from then on every authorization by that credential
+    /// is refused with [`Refusal::CredentialRevoked`], grants to it included.
     ///
     /// # Errors
-    /// [`Error::AuthorizationRefused`], [`Error::CredentialNotFound`].
+    /// [`Error::CredentialNotFound`] for a credential this tenant's owner does not have;
+    /// [`Error::AlreadyExists`] (`revocation`) if it was revoked already;
+    /// [`Error::AuthorizationRefused`].
     pub fn revoke_credential(
         &self,
         tenant: &TenantId,
@@ -105,10 +113,18 @@ impl Vault {
         authorization: &Authorization,
         now_ms: u64,
     ) -> Result<(), Error> {
-        let t = self.tenant_number(tenant)?;
+        let not_found = || Error::CredentialNotFound(credential.to_string());
+        // Looked up, not registered: a refused revocation creates no tenant.
+        let t = self.lookup_tenant(tenant)?.ok_or_else(not_found)?;
         let (rec, revoked) = self.credential(&credential)?;
-        if rec.tenant != t || rec.owner != owner || revoked {
-            return Err(Error::CredentialNotFound(credential.to_string()));
+        if rec.tenant != t || rec.owner != owner {
+            return Err(not_found());
+        }
+        if revoked {
+            return Err(Error::AlreadyExists {
+                what: "revocation",
+                id: credential.to_string(),
+            });
         }
         let digest = Sha256::digest(credential.0).into();
         self.check_owner_authorization(
@@ -177,6 +193,15 @@ impl Vault {
             Error::CredentialNotFound(_) => Refusal::CredentialUnknown.into(),
             other => other,
         })
+    }
+
+    /// Whether `owner` has or had a credential (revoked ones count).
+    fn has_had_credentials(&self, t: u32, owner: OwnerId) -> Result<bool, Error> {
+        let tx = self.db.begin_read()?;
+        let index = tx.open_table(store::OWNER_CREDENTIALS)?;
+        let lo = owner_cred_key(t, &owner, &CredentialId([0; 16]));
+        let hi = owner_cred_key(t, &owner, &CredentialId([0xff; 16]));
+        Ok(index.range::<&[u8; 36]>(&lo..=&hi)?.next().is_some())
     }
 
     /// The owner's active (unrevoked) credential ids.
