@@ -330,10 +330,12 @@ impl PreparedKey {
 }
 
 /// The physical limit for benchmarks: a fresh key of `algorithm` prepared once and kept
-/// in memory, signing through the same backend code as the vault's hot path.
+/// in memory, signing through the same backend code as the vault's hot path. Only with
+/// the `bench` feature.
 ///
 /// # Errors
 /// [`Error::Random`].
+#[cfg(feature = "bench")]
 pub fn raw_signer(
     algorithm: Algorithm,
 ) -> Result<impl Fn(&Payload) -> Result<SignatureBytes, Error> + Send + Sync, Error> {

@@ -43,6 +43,12 @@ mod store;
 mod vault;
 pub mod wallet;
 
+/// Hooks for the benchmarks, with the `bench` feature only: not part of the API.
+#[cfg(feature = "bench")]
+pub mod bench {
+    pub use crate::keys::raw_signer;
+}
+
 pub use affix_wallet::{BitcoinNetwork, WordCount};
 pub use authz::{
     AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
@@ -51,9 +57,7 @@ pub use authz::{
 pub use error::{Error, EvidenceError, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
-pub use keys::{
-    Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,
-};
+pub use keys::{Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, verify};
 pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{

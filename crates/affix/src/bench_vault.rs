@@ -19,7 +19,7 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
     Algorithm, CredentialKind, DeviceKey, KeyId, OwnerId, Payload, SignQueue, SignQueueConfig,
-    SignRequest, TenantId, UnboundStatement, Vault, VaultConfig, raw_signer,
+    SignRequest, TenantId, UnboundStatement, Vault, VaultConfig, bench::raw_signer,
 };
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
