@@ -36,7 +36,7 @@ pub struct SignQueueConfig {
     /// one's signing (throughput). [`Vault::sign_many`] also spreads a large batch over
     /// the cores.
     pub workers: usize,
-    /// Most requests in one batch (at most [`crate::MAX_BATCH`]).
+    /// Most requests in one batch (at most [`crate::BATCH_REQUESTS_MAX`]).
     pub max_batch: usize,
     /// Most requests waiting; more are refused with [`Error::Busy`].
     pub capacity: usize,
@@ -110,7 +110,7 @@ impl SignQueue {
     pub fn start(vault: Arc<Vault>, clock: Clock, config: SignQueueConfig) -> Result<Self, Error> {
         if config.workers == 0
             || config.max_batch == 0
-            || config.max_batch > crate::MAX_BATCH
+            || config.max_batch > crate::BATCH_REQUESTS_MAX
             || config.capacity == 0
         {
             return Err(crate::error::malformed(
@@ -119,7 +119,7 @@ impl SignQueue {
                     "workers {}, max_batch {} (1..={}), capacity {}",
                     config.workers,
                     config.max_batch,
-                    crate::MAX_BATCH,
+                    crate::BATCH_REQUESTS_MAX,
                     config.capacity
                 ),
             ));
@@ -266,6 +266,6 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         let c = SignQueueConfig::default();
-        assert!(c.workers >= 1 && c.max_batch <= crate::MAX_BATCH && c.capacity > 0);
+        assert!(c.workers >= 1 && c.max_batch <= crate::BATCH_REQUESTS_MAX && c.capacity > 0);
     }
 }

@@ -77,7 +77,7 @@ pub(crate) const RECOVERY_LAST_START: TableDefinition<&[u8; 20], u64> =
 pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// Pending derived evidence: first leaf → (first key sequence number, count) of a batch
 /// of created keys whose `vault.key.created` records the drainer derives from `keys`
-/// (`vault::creation_records`). Deleted, like outbox rows, once the log holds them.
+/// (`vault::drain::creation_records`). Deleted, like outbox rows, once the log holds them.
 pub(crate) const OUTBOX_KEYS: TableDefinition<u64, (u64, u32)> =
     TableDefinition::new("outbox_keys");
 /// In `index.redb`: signatures by key, (key id ‖ leaf index BE) → (). Derived from the

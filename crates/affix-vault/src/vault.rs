@@ -74,7 +74,7 @@ pub const STORE_FORMAT: &[u8] = b"affix-vault/v3";
 const STORE_FORMAT_V2: &[u8] = b"affix-vault/v2";
 
 /// Most requests in one [`Vault::sign_many`] or [`Vault::create_keys`] call.
-pub const MAX_BATCH: usize = 65_536;
+pub const BATCH_REQUESTS_MAX: usize = 65_536;
 
 /// Settings of a vault.
 #[derive(Debug, Clone)]
@@ -102,15 +102,15 @@ impl Default for VaultConfig {
             recovery: crate::recovery::RecoveryPolicy::default(),
             cache_bytes: 1 << 30,
             sign_threads: std::thread::available_parallelism().map_or(1, usize::from),
-            undrained_signature_records_max: JOURNAL_UNDRAINED_MAX,
+            undrained_signature_records_max: UNDRAINED_SIGNATURE_RECORDS_MAX,
         }
     }
 }
 
 /// Default of [`VaultConfig::undrained_signature_records_max`] (at ~300 bytes a record,
 /// about 150 MB of memory). The drainer normally keeps the backlog under
-/// [`drain::DRAIN_EAGER`]; the bound holds when it stalls.
-const JOURNAL_UNDRAINED_MAX: u64 = 1 << 19;
+/// [`drain::DRAIN_EAGER_RECORDS`]; the bound holds when it stalls.
+const UNDRAINED_SIGNATURE_RECORDS_MAX: u64 = 1 << 19;
 
 /// The key vault.
 pub struct Vault {

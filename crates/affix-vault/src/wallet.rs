@@ -23,7 +23,7 @@ use crate::authz::{Action, Authorization, UnboundStatement};
 use crate::error::{Error, Refusal, malformed};
 use crate::evidence::{self, code};
 use crate::ids::{OwnerId, TenantId, WalletId};
-use crate::keys::MAX_MESSAGE_BYTES;
+use crate::keys::MESSAGE_BYTES_MAX;
 use crate::record::{SEALED_LEN, WalletRecord};
 use crate::store::usage_key_of;
 use crate::store::{self, insert_new};
@@ -123,13 +123,13 @@ impl WalletChain {
 /// What a wallet key signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletPayload {
-    /// EIP-191 `personal_sign` of a message (at most [`MAX_MESSAGE_BYTES`]) with the
+    /// EIP-191 `personal_sign` of a message (at most [`MESSAGE_BYTES_MAX`]) with the
     /// Ethereum key: 65 bytes `r ‖ s ‖ v`, `v` = 27 or 28.
     EthereumMessage(Vec<u8>),
     /// A raw 32-byte hash signed as it is with the Ethereum key (`r ‖ s ‖ v`). The caller
     /// answers for what the hash commits to.
     EthereumHash([u8; 32]),
-    /// A pure Ed25519 signature (64 bytes) of a message (at most [`MAX_MESSAGE_BYTES`]).
+    /// A pure Ed25519 signature (64 bytes) of a message (at most [`MESSAGE_BYTES_MAX`]).
     Ed25519Message(Vec<u8>),
 }
 
@@ -428,11 +428,11 @@ impl Vault {
         now_ms: u64,
     ) -> Result<WalletSigned, Error> {
         let r = request;
-        if r.payload.message_len() > MAX_MESSAGE_BYTES {
+        if r.payload.message_len() > MESSAGE_BYTES_MAX {
             return Err(Error::TooLarge {
                 what: "message",
                 size: r.payload.message_len(),
-                max: MAX_MESSAGE_BYTES,
+                max: MESSAGE_BYTES_MAX,
             });
         }
         let record = self.load_wallet(&r.tenant, &r.wallet)?;

@@ -194,7 +194,7 @@ fn a_bad_configuration_is_refused() {
         SignQueueConfig::new(0, 64, 10),
         SignQueueConfig::new(1, 0, 10),
         SignQueueConfig::new(1, 64, 0),
-        SignQueueConfig::new(1, affix_vault::MAX_BATCH + 1, 10),
+        SignQueueConfig::new(1, affix_vault::BATCH_REQUESTS_MAX + 1, 10),
     ] {
         assert!(SignQueue::start(f.vault.clone(), Arc::new(|| T0), config).is_err());
     }

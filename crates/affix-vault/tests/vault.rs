@@ -200,7 +200,7 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
     let req = sign_request(
         &t,
         key.id,
-        Payload::Message(vec![0; affix_vault::MAX_MESSAGE_BYTES + 1]),
+        Payload::Message(vec![0; affix_vault::MESSAGE_BYTES_MAX + 1]),
         &device,
         T0,
     );

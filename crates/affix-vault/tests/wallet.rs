@@ -475,7 +475,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
         Err(Error::WalletNotFound(_))
     ));
     // Oversized message.
-    let big = WalletPayload::EthereumMessage(vec![0; affix_vault::MAX_MESSAGE_BYTES + 1]);
+    let big = WalletPayload::EthereumMessage(vec![0; affix_vault::MESSAGE_BYTES_MAX + 1]);
     assert!(matches!(
         f.vault
             .wallet_sign(&request(&t, wallet.id, 0, big, &device, T0), T0),

@@ -19,7 +19,7 @@ pub(crate) struct Job {
     pub(crate) records: Vec<Vec<u8>>,
     /// Keys created by this job (first key sequence number, count): their
     /// `vault.key.created` records take the job's first `count` leaves and are derived
-    /// from the key records by the drainer ([`creation_records`]) instead of being
+    /// from the key records by the drainer ([`super::drain::creation_records`]) instead of being
     /// copied into the outbox, where ten million of them would churn gigabytes.
     pub(crate) key_creations: Option<(u64, u32)>,
     pub(crate) write: StoreWrite,

@@ -46,10 +46,10 @@ const DRAIN_NICE: i32 = 10;
 const DRAIN_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A backlog this large is drained at once.
-const DRAIN_EAGER: u64 = 32_768;
+pub(super) const DRAIN_EAGER_RECORDS: u64 = 32_768;
 
 /// Most records moved per drain step.
-const DRAIN_BATCH: usize = 65_536;
+const DRAIN_RECORDS_MAX: usize = 65_536;
 
 /// Records indexed between two durable commits of the signature index: at most this
 /// many are re-indexed from the log when the vault is opened after a crash.
@@ -158,7 +158,7 @@ impl Drainer {
                         // append (several fsyncs) and a store transaction, which compete
                         // with the signing path. Records are durable in the outbox already.
                         let deadline = std::time::Instant::now() + DRAIN_DELAY;
-                        while !st.stop && !st.urgent && st.wanted - drained < DRAIN_EAGER {
+                        while !st.stop && !st.urgent && st.wanted - drained < DRAIN_EAGER_RECORDS {
                             let Some(left) =
                                 deadline.checked_duration_since(std::time::Instant::now())
                             else {
@@ -260,7 +260,7 @@ pub(super) fn drain_outbox(ctx: &DrainCtx) -> Result<u64, Error> {
         let outbox_keys = tx.open_table(store::OUTBOX_KEYS)?;
         let mut out = Vec::new();
         let mut leaf = size;
-        while out.len() < DRAIN_BATCH {
+        while out.len() < DRAIN_RECORDS_MAX {
             if let Some(f) = frames.next_if(|f| f.first_leaf <= leaf) {
                 let skip = usize::try_from(leaf - f.first_leaf).unwrap_or(usize::MAX);
                 for (i, (record, key)) in f.records.iter().zip(&f.keys).enumerate().skip(skip) {
@@ -407,7 +407,7 @@ pub(super) fn catch_up_index(ctx: &DrainCtx) -> Result<u64, Error> {
     let size = log.size().0;
     let mut next = from.min(size);
     while next < size {
-        let end = size.min(next + DRAIN_BATCH as u64);
+        let end = size.min(next + DRAIN_RECORDS_MAX as u64);
         let mut signed = Vec::new();
         for leaf in next..end {
             if let Some(key) = signed_key(&log.entry(affix_merkle::LeafIndex(leaf))?) {

@@ -2,7 +2,7 @@
 //! disablement on the owner's authorization.
 
 use super::commit::Job;
-use super::{MAX_BATCH, Vault};
+use super::{BATCH_REQUESTS_MAX, Vault};
 use crate::authz::{Action, Authorization};
 use crate::error::Error;
 use crate::evidence::{self, code};
@@ -52,7 +52,7 @@ impl Vault {
         keys.pop().ok_or_else(|| Error::internal("no key created"))
     }
 
-    /// Creates keys in one commit (at most [`MAX_BATCH`]).
+    /// Creates keys in one commit (at most [`BATCH_REQUESTS_MAX`]).
     ///
     /// # Errors
     /// [`Error::TooLarge`] for an oversized batch; storage, evidence, master-key errors.
@@ -62,11 +62,11 @@ impl Vault {
         requests: &[(OwnerId, Algorithm)],
         now_ms: u64,
     ) -> Result<Vec<KeyInfo>, Error> {
-        if requests.len() > MAX_BATCH {
+        if requests.len() > BATCH_REQUESTS_MAX {
             return Err(Error::TooLarge {
                 what: "key batch",
                 size: requests.len(),
-                max: MAX_BATCH,
+                max: BATCH_REQUESTS_MAX,
             });
         }
         let t = self.tenant_number(tenant)?;

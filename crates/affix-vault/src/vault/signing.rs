@@ -4,20 +4,20 @@
 //! signing journal, signatures under a grant through the store (they count a use).
 
 use super::commit::{Job, JournalJob, Work};
-use super::{MAX_BATCH, Vault};
+use super::{BATCH_REQUESTS_MAX, Vault};
 use crate::authz::{Action, Authorization};
 use crate::error::{Error, Refusal};
 use crate::evidence;
 use crate::ids::{GrantId, KeyId, TenantId};
 use crate::journal;
-use crate::keys::{MAX_MESSAGE_BYTES, Payload, SignatureBytes};
+use crate::keys::{MESSAGE_BYTES_MAX, Payload, SignatureBytes};
 use crate::record::{CredentialKind, CredentialRecord, KeyRecord};
 use crate::store::{self, insert_new, nonce_row};
 use redb::ReadableTable;
 use sha2::{Digest as _, Sha256};
 
 /// Smallest share of a batch worth a thread of its own.
-const PARALLEL_CHUNK_MIN: usize = 16;
+const PARALLEL_CHUNK_REQUESTS_MIN: usize = 16;
 
 /// A request to sign.
 #[derive(Debug, Clone)]
@@ -63,14 +63,14 @@ impl Vault {
     /// for the whole batch, [`Error::Busy`] while too many signature records wait for the
     /// evidence log (a stalled drain).
     pub fn sign_many(&self, requests: Vec<SignRequest>, now_ms: u64) -> Vec<Result<Signed, Error>> {
-        if requests.len() > MAX_BATCH {
+        if requests.len() > BATCH_REQUESTS_MAX {
             return requests
                 .iter()
                 .map(|_| {
                     Err(Error::TooLarge {
                         what: "signing batch",
                         size: requests.len(),
-                        max: MAX_BATCH,
+                        max: BATCH_REQUESTS_MAX,
                     })
                 })
                 .collect();
@@ -89,10 +89,10 @@ impl Vault {
                 })
                 .collect();
         }
-        let threads = self
-            .config
-            .sign_threads
-            .clamp(1, requests.len().div_ceil(PARALLEL_CHUNK_MIN).max(1));
+        let threads = self.config.sign_threads.clamp(
+            1,
+            requests.len().div_ceil(PARALLEL_CHUNK_REQUESTS_MIN).max(1),
+        );
         let prepared: Vec<Result<Prepared, Error>> = if threads == 1 {
             self.prepare_batch(&requests, now_ms)
         } else {
@@ -230,12 +230,12 @@ impl Vault {
     /// statement binding, credential, freshness.
     fn check_request(&self, r: &SignRequest, now_ms: u64) -> Result<Checked, Error> {
         if let Payload::Message(m) = &r.payload
-            && m.len() > MAX_MESSAGE_BYTES
+            && m.len() > MESSAGE_BYTES_MAX
         {
             return Err(Error::TooLarge {
                 what: "message",
                 size: m.len(),
-                max: MAX_MESSAGE_BYTES,
+                max: MESSAGE_BYTES_MAX,
             });
         }
         let (record, disabled) = self.load_key(&r.tenant, &r.key)?;
