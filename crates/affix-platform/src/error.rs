@@ -142,7 +142,7 @@ pub fn vault_problem(e: &affix_vault::Error) -> ProblemType {
         V::KeyDisabled(_) => ProblemType::KeyDisabled,
         V::AlreadyExists { .. } => ProblemType::AlreadyExists,
         V::RecoveryRefused(_) => ProblemType::RecoveryRefused,
-        V::Unauthorized(_) => ProblemType::AuthorizationRefused,
+        V::AuthorizationRefused(_) => ProblemType::AuthorizationRefused,
         V::RateLimited(_) => ProblemType::RateLimited,
         V::Busy(_) => ProblemType::Busy,
         _ => ProblemType::Internal,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use affix_platform::ProblemType;
 use affix_vault::{
     Action, Algorithm, Authorization, CredentialId, CredentialKind, GrantId, GrantRecord, KeyId,
-    OwnerId, Payload, SignQueue, SignQueueConfig, SignRequest, Statement, TenantId, Vault,
+    OwnerId, Payload, SignQueue, SignQueueConfig, SignRequest, TenantId, UnboundStatement, Vault,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -130,7 +130,7 @@ impl AuthorizationJson {
             return Err(bad_input("authorization signature: too long"));
         }
         Ok(Authorization {
-            statement: Statement {
+            statement: UnboundStatement {
                 tenant: TenantId::new(&self.tenant)?,
                 action,
                 key: self.key.as_deref().map(KeyId::parse).transpose()?,
@@ -139,8 +139,8 @@ impl AuthorizationJson {
                 grant: self.grant.as_deref().map(GrantId::parse).transpose()?,
                 nonce: hex16(&self.nonce, "authorization nonce")?,
                 expires_ms: self.expires_ms,
-                credential: CredentialId::parse(&self.credential)?,
-            },
+            }
+            .bind(CredentialId::parse(&self.credential)?),
             signature,
         })
     }

@@ -6,7 +6,7 @@
 mod common;
 
 use affix_server::vault::AuthorizationJson;
-use affix_vault::{DeviceKey, KeyId, Payload, TenantId, sign_statement};
+use affix_vault::{DeviceKey, KeyId, Payload, TenantId, UnboundStatement};
 use common::{Db, TestPlatform};
 use ed25519_dalek::Verifier as _;
 use serde_json::json;
@@ -36,7 +36,7 @@ async fn the_vault_api_is_served_by_the_platform_under_tenant_keys() {
         .await;
     assert_eq!(s, 201, "{v}");
     device.credential =
-        affix_vault::CredentialId::parse(v["credential"].as_str().unwrap()).unwrap();
+        Some(affix_vault::CredentialId::parse(v["credential"].as_str().unwrap()).unwrap());
     let (s, key) = p
         .post(
             "/v1/vault/keys",
@@ -57,7 +57,7 @@ async fn the_vault_api_is_served_by_the_platform_under_tenant_keys() {
             .as_millis(),
     )
     .unwrap();
-    let statement = sign_statement(
+    let statement = UnboundStatement::for_signing(
         &TenantId::new(&tenant).unwrap(),
         KeyId::parse(&key_id).unwrap(),
         &payload,

@@ -15,16 +15,18 @@
 //!   grant        16   grant id when signing under a delegated grant, zeros otherwise
 //!   nonce        16   chosen by the authenticator, never accepted twice
 //!   expires_ms   u64 BE
-//!   credential   16   the signing credential's id
+//!   credential   16   the signing credential's id (zeros for export-seed, which the
+//!                     recipient key the recovery names signs)
 //! ```
 //!
 //! The vault accepts an authorization only if it is unexpired and expires at most
-//! [`MAX_AUTHORIZATION_LIFETIME_MS`] ahead, its nonce is new, the credential is active and
+//! [`AUTHORIZATION_LIFETIME_MS_MAX`] ahead, its nonce is new, the credential is active and
 //! belongs to the key's owner (or is the grantee of an active grant), and the signature
 //! verifies. The signature is Ed25519 or ECDSA P-256 (fixed `r ‖ s`) by the credential.
 
-use crate::error::{Error, malformed};
+use crate::error::{Error, Refusal, malformed};
 use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
+use crate::keys::Payload;
 use crate::record::{CredentialKind, push_short};
 use signature::Verifier as _;
 
@@ -32,7 +34,7 @@ use signature::Verifier as _;
 pub const AUTHORIZATION_CONTEXT: &[u8] = b"affix.dev/vault/authorization/v1\0";
 
 /// Longest accepted authorization lifetime: an authorization is fresh or it is refused.
-pub const MAX_AUTHORIZATION_LIFETIME_MS: u64 = 5 * 60 * 1000;
+pub const AUTHORIZATION_LIFETIME_MS_MAX: u64 = 5 * 60 * 1000;
 
 /// What an authorization allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +111,112 @@ impl Action {
     }
 }
 
-/// The statement a credential signs.
+/// What is to be authorized, before a credential is bound to it: everything a
+/// [`Statement`] says but who signs it. The vault's client builds one
+/// ([`UnboundStatement::for_signing`], [`UnboundStatement::for_action`],
+/// [`UnboundStatement::for_wallet_signing`]); the authenticator binds its credential
+/// ([`UnboundStatement::bind`], which [`DeviceKey::authorize`] does) and signs the result.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnboundStatement {
+    /// Tenant of the key and credential.
+    pub tenant: TenantId,
+    /// The action.
+    pub action: Action,
+    /// The key, for key actions.
+    pub key: Option<KeyId>,
+    /// Payload kind code (signing only).
+    pub payload_kind: u8,
+    /// Digest of what is acted on.
+    pub digest: [u8; 32],
+    /// Grant under which a grantee signs.
+    pub grant: Option<GrantId>,
+    /// Single-use nonce.
+    pub nonce: [u8; 16],
+    /// Expiry.
+    pub expires_ms: u64,
+}
+
+impl UnboundStatement {
+    /// A statement for signing `payload` with `key` (under `grant`, for a grantee), valid
+    /// for `lifetime_ms` from `now_ms`, with a fresh nonce.
+    ///
+    /// # Errors
+    /// [`Error::Random`].
+    pub fn for_signing(
+        tenant: &TenantId,
+        key: KeyId,
+        payload: &Payload,
+        grant: Option<GrantId>,
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            tenant: tenant.clone(),
+            action: Action::Sign,
+            key: Some(key),
+            payload_kind: payload.kind_code(),
+            digest: payload.digest(),
+            grant,
+            nonce: fresh_nonce()?,
+            expires_ms: now_ms.saturating_add(lifetime_ms),
+        })
+    }
+
+    /// A statement for a non-signing `action` over `digest` (see [`Action`] for what each
+    /// action's digest covers), valid for `lifetime_ms` from `now_ms`, with a fresh nonce.
+    ///
+    /// # Errors
+    /// [`Error::Random`].
+    pub fn for_action(
+        tenant: &TenantId,
+        action: Action,
+        key: Option<KeyId>,
+        digest: [u8; 32],
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            tenant: tenant.clone(),
+            action,
+            key,
+            payload_kind: 0,
+            digest,
+            grant: None,
+            nonce: fresh_nonce()?,
+            expires_ms: now_ms.saturating_add(lifetime_ms),
+        })
+    }
+
+    /// The statement `credential` signs.
+    pub fn bind(self, credential: CredentialId) -> Statement {
+        let UnboundStatement {
+            tenant,
+            action,
+            key,
+            payload_kind,
+            digest,
+            grant,
+            nonce,
+            expires_ms,
+        } = self;
+        Statement {
+            tenant,
+            action,
+            key,
+            payload_kind,
+            digest,
+            grant,
+            nonce,
+            expires_ms,
+            credential,
+        }
+    }
+}
+
+/// The statement a credential signs: an [`UnboundStatement`] bound to its signer
+/// ([`UnboundStatement::bind`], the only way to build one outside this crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Statement {
     /// Tenant of the key and credential.
     pub tenant: TenantId,
@@ -133,6 +239,36 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Checks that the statement is for `action` in `tenant` on `key` over `digest`, in
+    /// that order; the caller checks the grant and payload kind its action needs.
+    ///
+    /// # Errors
+    /// [`Error::AuthorizationRefused`] with [`Refusal::WrongAction`],
+    /// [`Refusal::WrongTenant`], [`Refusal::WrongKey`] or [`Refusal::DigestMismatch`].
+    pub(crate) fn check_for(
+        &self,
+        action: Action,
+        tenant: &TenantId,
+        key: Option<KeyId>,
+        digest: &[u8; 32],
+    ) -> Result<(), Error> {
+        let refusal = if self.action != action {
+            Refusal::WrongAction {
+                expected: action,
+                found: self.action,
+            }
+        } else if &self.tenant != tenant {
+            Refusal::WrongTenant
+        } else if self.key != key {
+            Refusal::WrongKey
+        } else if &self.digest != digest {
+            Refusal::DigestMismatch
+        } else {
+            return Ok(());
+        };
+        Err(refusal.into())
+    }
+
     /// The canonical bytes that are signed.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(AUTHORIZATION_CONTEXT.len() + 200);
@@ -164,7 +300,9 @@ impl Authorization {
     /// caller checks the credential's owner, status and the nonce.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] when expired, too long-lived, or the signature fails.
+    /// [`Error::AuthorizationRefused`] when expired ([`Refusal::Expired`]), too
+    /// long-lived ([`Refusal::LifetimeTooLong`]), or the signature fails
+    /// ([`Refusal::SignatureInvalid`]); [`Error::Malformed`] for a bad public key.
     pub fn verify_signature(
         &self,
         kind: CredentialKind,
@@ -173,7 +311,7 @@ impl Authorization {
     ) -> Result<(), Error> {
         self.check_fresh(now_ms)?;
         let message = self.statement.to_bytes();
-        let refused = || Error::Unauthorized("authorization signature does not verify".into());
+        let refused = || Error::AuthorizationRefused(Refusal::SignatureInvalid);
         match kind {
             CredentialKind::Ed25519 => {
                 let key = ed25519_dalek::VerifyingKey::try_from(public_key)
@@ -195,19 +333,16 @@ impl Authorization {
     /// Refuses expired authorizations and ones that live longer than the maximum.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`].
+    /// [`Error::AuthorizationRefused`] with [`Refusal::Expired`] or
+    /// [`Refusal::LifetimeTooLong`].
     pub fn check_fresh(&self, now_ms: u64) -> Result<(), Error> {
-        let expires = self.statement.expires_ms;
-        if expires <= now_ms {
-            return Err(Error::Unauthorized(format!(
-                "authorization expired at {expires} ms (now {now_ms} ms)"
-            )));
+        let expires_ms = self.statement.expires_ms;
+        if expires_ms <= now_ms {
+            return Err(Refusal::Expired { expires_ms, now_ms }.into());
         }
-        if expires - now_ms > MAX_AUTHORIZATION_LIFETIME_MS {
-            return Err(Error::Unauthorized(format!(
-                "authorization lives {} ms, at most {MAX_AUTHORIZATION_LIFETIME_MS} ms",
-                expires - now_ms
-            )));
+        let lifetime_ms = expires_ms - now_ms;
+        if lifetime_ms > AUTHORIZATION_LIFETIME_MS_MAX {
+            return Err(Refusal::LifetimeTooLong { lifetime_ms }.into());
         }
         Ok(())
     }
@@ -216,14 +351,24 @@ impl Authorization {
 /// An authenticator's signing key, as held by the owner's device (tests, the CLI and the
 /// benchmark play the device).
 pub struct DeviceKey {
-    /// The credential id the vault assigned at registration.
-    pub credential: CredentialId,
+    /// The credential id the vault assigned at registration; `None` before it, and for a
+    /// key that is no credential (a seed export's recipient key).
+    pub credential: Option<CredentialId>,
     key: ed25519_dalek::SigningKey,
 }
 
+/// The credential id in a statement signed by a key that is no registered credential: a
+/// seed export's recipient key (`export-seed`; the vault checks that signature against
+/// the key the recovery names, not against a credential). Any other statement bound to
+/// it names an unknown credential and is refused.
+const UNREGISTERED: CredentialId = CredentialId([0; 16]);
+
 impl std::fmt::Debug for DeviceKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DeviceKey({}, <redacted>)", self.credential)
+        match self.credential {
+            Some(c) => write!(f, "DeviceKey({c}, <redacted>)"),
+            None => write!(f, "DeviceKey(unregistered, <redacted>)"),
+        }
     }
 }
 
@@ -238,10 +383,10 @@ impl DeviceKey {
         Ok(Self::from_seed(&seed))
     }
 
-    /// A device key from a 32-byte seed.
+    /// A device key from a 32-byte seed (not registered yet: no credential id).
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         Self {
-            credential: CredentialId([0; 16]),
+            credential: None,
             key: ed25519_dalek::SigningKey::from_bytes(seed),
         }
     }
@@ -256,13 +401,12 @@ impl DeviceKey {
         self.key.verifying_key().to_bytes()
     }
 
-    /// Signs a statement (its `credential` field is overwritten with this key's id).
-    ///
-    /// # Errors
-    /// [`Error::Random`] if no nonce can be drawn.
-    pub fn authorize(&self, mut statement: Statement) -> Authorization {
+    /// Binds `statement` to this key's credential and signs it. A key without a
+    /// credential (a seed export's recipient key) binds the all-zero credential id that
+    /// an `export-seed` statement carries.
+    pub fn authorize(&self, statement: UnboundStatement) -> Authorization {
         use signature::Signer as _;
-        statement.credential = self.credential;
+        let statement = statement.bind(self.credential.unwrap_or(UNREGISTERED));
         let signature = self.key.sign(&statement.to_bytes()).to_bytes().to_vec();
         Authorization {
             statement,

@@ -1,4 +1,9 @@
-//! The vault's one error type.
+//! The vault's one error type, and the reasons it refuses an authorization.
+
+use crate::authz::{AUTHORIZATION_LIFETIME_MS_MAX, Action};
+use crate::ids::GrantId;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong in the vault. Variants separate malformed input, refused
 /// authorizations (policy), missing objects, and internal faults (storage, master key).
@@ -54,10 +59,14 @@ pub enum Error {
     /// The operation does not apply to this key's algorithm or payload. HTTP 400.
     #[error("unsupported: {0}")]
     Unsupported(String),
-    /// The authorization was refused (bad signature, expired, replayed, wrong key, digest
-    /// or credential, revoked credential, grant out of scope). HTTP 403.
+    /// The authorization was refused; [`Refusal`] says why. Nothing was signed or
+    /// changed, and the authorization's nonce was not spent. HTTP 403.
     #[error("authorization refused: {0}")]
-    Unauthorized(String),
+    AuthorizationRefused(Refusal),
+    /// A signature does not verify under the public key it was checked with
+    /// ([`crate::verify`]): a verification failure, not a policy refusal.
+    #[error("signature does not verify")]
+    SignatureInvalid,
     /// A recovery step was refused by the recovery policy. HTTP 409.
     #[error("recovery refused: {0}")]
     RecoveryRefused(String),
@@ -83,22 +92,220 @@ pub enum Error {
         /// Id(s) of the master key(s) that wrapped the KEKs.
         expected: String,
     },
-    /// The embedded database failed.
+    /// The vault's storage failed: the embedded database, the signing journal, or the
+    /// files they live in; or stored data is not what the vault wrote. HTTP 500.
     #[error("key store: {0}")]
-    Store(String),
-    /// The evidence log failed; nothing was acknowledged.
+    Store(#[source] StoreError),
+    /// The evidence log failed, or the group commit that would have recorded the
+    /// operation; nothing was acknowledged. HTTP 500.
     #[error("evidence log: {0}")]
-    Evidence(String),
+    Evidence(#[source] EvidenceError),
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
+}
+
+/// Why an authorization was refused ([`Error::AuthorizationRefused`]). The vault checks
+/// a request's statement against the request first (action, tenant, key, digest, payload
+/// kind, grant), then the credential, the freshness, the signature, any grant, and the
+/// nonce last; the first failing check is the reason given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    // ----------------------------------------------------------------- the statement
+    /// The statement authorizes another action than the one requested.
+    #[error("the authorization is for {}, not {}", found.name(), expected.name())]
+    WrongAction {
+        /// The action requested.
+        expected: Action,
+        /// The action the statement names.
+        found: Action,
+    },
+    /// The statement is for another tenant than the request's.
+    #[error("the authorization is for another tenant")]
+    WrongTenant,
+    /// The statement names another key than the request's — or a key where the action
+    /// takes none, or none where it takes one.
+    #[error("the authorization is for another key")]
+    WrongKey,
+    /// The statement's digest is not the request's: it authorized other content (another
+    /// document, grant, credential, recovery or derivation path).
+    #[error("the authorization is for other content (digest mismatch)")]
+    DigestMismatch,
+    /// The statement's payload kind (message or digest) is not the request's.
+    #[error("the authorization is for another kind of payload")]
+    WrongPayloadKind,
+    /// The statement names a grant, and the action takes none (grants delegate signing
+    /// only).
+    #[error("the authorization names a grant; this action takes none")]
+    UnexpectedGrant,
+    // ----------------------------------------------------------------- the credential
+    /// The owner has (or had) credentials: registering another needs an authorization by
+    /// an active one — or, when all were revoked, a recovery.
+    #[error("the owner has credentials: registering another needs one of them")]
+    AuthorizationRequired,
+    /// The statement names a credential the vault does not know.
+    #[error("unknown credential")]
+    CredentialUnknown,
+    /// The credential was revoked (by its owner, or by a completed recovery).
+    #[error("the credential was revoked")]
+    CredentialRevoked,
+    /// The credential belongs to someone other than the owner of the key, wallet or
+    /// request, and the statement names no grant that would let it act.
+    #[error("the credential is not the owner's and names no grant")]
+    NotOwnersCredential,
+    // ----------------------------------------------------------------- freshness
+    /// The authorization expired at `expires_ms`, at or before the request's time.
+    #[error("authorization expired at {expires_ms} ms (now {now_ms} ms)")]
+    Expired {
+        /// When the authorization expired.
+        expires_ms: u64,
+        /// The request's time.
+        now_ms: u64,
+    },
+    /// The authorization lives longer than [`AUTHORIZATION_LIFETIME_MS_MAX`]: an
+    /// authorization is fresh or it is refused.
+    #[error("authorization lives {lifetime_ms} ms, at most {AUTHORIZATION_LIFETIME_MS_MAX} ms")]
+    LifetimeTooLong {
+        /// Its expiry minus the request's time.
+        lifetime_ms: u64,
+    },
+    /// The authorization expires at or below the vault's nonce floor: the vault has
+    /// signed at times more than 60 s past its expiry and no longer remembers the nonces
+    /// of authorizations that old, so it could not tell a replay. Refused as expired, even
+    /// if the request's own clock says otherwise.
+    #[error(
+        "authorization expired at {expires_ms} ms: the vault has signed at times more than {} s later",
+        crate::journal::PRUNE_LAG_MS / 1000
+    )]
+    BelowNonceFloor {
+        /// When the authorization expires.
+        expires_ms: u64,
+        /// Authorizations expiring at or before this time are refused.
+        floor_ms: u64,
+    },
+    // ----------------------------------------------------------------- the signature
+    /// The authorization's signature does not verify under the credential's public key:
+    /// forged, altered, or made by another key.
+    #[error("authorization signature does not verify")]
+    SignatureInvalid,
+    // ----------------------------------------------------------------- the nonce
+    /// The authorization's nonce was spent already, or is being spent by a concurrent
+    /// request: a replay.
+    #[error("replayed authorization (nonce already used)")]
+    Replayed,
+    // ----------------------------------------------------------------- grants
+    /// The statement names a grant the vault does not know.
+    #[error("no grant {0}")]
+    GrantUnknown(GrantId),
+    /// The grant is for another key, or another credential is its grantee.
+    #[error("the grant is for another key or credential")]
+    GrantOutOfScope,
+    /// The grant expired at `not_after_ms`.
+    #[error("the grant has expired (at {not_after_ms} ms, now {now_ms} ms)")]
+    GrantExpired {
+        /// The grant's last valid time.
+        not_after_ms: u64,
+        /// The request's time.
+        now_ms: u64,
+    },
+    /// The grant was revoked.
+    #[error("the grant was revoked")]
+    GrantRevoked,
+    /// Every signature the grant allows has been made (or is being made).
+    #[error("the grant allows {max_uses} signatures and all are used")]
+    GrantExhausted {
+        /// Signatures the grant allows.
+        max_uses: u32,
+    },
+    // ----------------------------------------------------------------- handles
+    /// An [`Authorizer`](crate::Authorizer) declined to authorize the statement a
+    /// [`VaultSigner`](crate::VaultSigner) asked it for (a person said no, or the
+    /// authorizer only captures the statement).
+    #[error("the authorizer declined")]
+    AuthorizerDeclined,
+    /// A [`VaultSigner`](crate::VaultSigner) could not sign: its authorizer or the vault
+    /// refused, but the `signature::Signer` interface it answered through carries no
+    /// reason. Call the vault directly for a typed one.
+    #[error("the vault's signing handle refused")]
+    HandleRefused,
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        Error::AuthorizationRefused(refusal)
+    }
+}
+
+/// How the vault's storage failed ([`Error::Store`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The embedded database (`redb`) failed.
+    #[error(transparent)]
+    Database(#[from] redb::Error),
+    /// Reading, writing or flushing a file or directory of the vault failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, and to which path.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A store of the current format without its signing journal: acknowledged
+    /// signatures may exist only there, so the vault does not open.
+    #[error("{}: the signing journal is missing", .0.display())]
+    JournalMissing(PathBuf),
+    /// An append to the signing journal failed after writing part of it: what reached the
+    /// disk is unknown, so the journal takes no more appends until the vault is reopened
+    /// (which reads back what is there). Holds the earlier error's text.
+    #[error("the signing journal failed earlier ({0}); reopen the vault")]
+    JournalPoisoned(String),
+    /// Stored data is not what the vault writes: a corrupt journal frame or nonce file,
+    /// an unexpected file, a row that refers to a missing one, a re-sealed record that
+    /// changed more than its envelope.
+    #[error("{0}")]
+    Corrupt(String),
+    /// An internal fault with no lower-level cause: a worker thread that stopped or
+    /// panicked, a missing result, a size past an internal limit.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// How recording evidence failed ([`Error::Evidence`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// The evidence log (`affix-logstore`) failed.
+    #[error(transparent)]
+    Log(#[from] affix_logstore::Error),
+    /// An evidence record could not be built or decoded (`affix-evidence`).
+    #[error(transparent)]
+    Record(#[from] affix_evidence::Error),
+    /// The group commit this operation was part of failed; every operation of that
+    /// commit gets this same error.
+    #[error("group commit failed: {0}")]
+    CommitFailed(#[source] Arc<Error>),
+    /// An earlier group commit failed with what reached the disk unknown: nothing more
+    /// commits until the vault is reopened.
+    #[error("an earlier commit failed ({0}); reopen the vault")]
+    Poisoned(#[source] Arc<Error>),
+    /// The drainer could not move committed records into the log (its last error; the
+    /// records stay in the journal or the store and are retried).
+    #[error("draining into the log failed: {0}")]
+    DrainFailed(#[source] Arc<Error>),
+    /// A record is missing where the vault's own bookkeeping says it is (a leaf in
+    /// neither the log, the journal nor the store; a creation batch with a key missing).
+    #[error("{0}")]
+    Missing(String),
 }
 
 macro_rules! store_error {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Store(e.to_string())
+                Error::Store(StoreError::Database(e.into()))
             }
         }
     )*};
@@ -109,18 +316,62 @@ store_error!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 impl From<affix_logstore::Error> for Error {
     fn from(e: affix_logstore::Error) -> Self {
-        Error::Evidence(e.to_string())
+        Error::Evidence(EvidenceError::Log(e))
     }
 }
 
 impl From<affix_evidence::Error> for Error {
     fn from(e: affix_evidence::Error) -> Self {
-        Error::Evidence(e.to_string())
+        Error::Evidence(EvidenceError::Record(e))
+    }
+}
+
+impl Error {
+    /// [`StoreError::Io`]: `context` says what was done to which path.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Store(StoreError::Io {
+            context: context.into(),
+            source,
+        })
+    }
+
+    /// [`StoreError::Corrupt`].
+    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
+        Error::Store(StoreError::Corrupt(what.into()))
+    }
+
+    /// [`StoreError::Internal`].
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Store(StoreError::Internal(what.into()))
+    }
+
+    /// [`EvidenceError::Missing`].
+    pub(crate) fn missing_evidence(what: impl Into<String>) -> Self {
+        Error::Evidence(EvidenceError::Missing(what.into()))
+    }
+
+    /// This error as one shared by every operation of a failed group commit.
+    pub(crate) fn shared(self) -> Arc<Error> {
+        match self {
+            Error::Evidence(EvidenceError::CommitFailed(e)) => e,
+            e => Arc::new(e),
+        }
+    }
+
+    /// One operation's answer when the group commit it was part of failed with `shared`.
+    pub(crate) fn commit_failed(shared: &Arc<Error>) -> Self {
+        match &**shared {
+            Error::Evidence(EvidenceError::Poisoned(earlier)) => {
+                Error::Evidence(EvidenceError::Poisoned(earlier.clone()))
+            }
+            _ => Error::Evidence(EvidenceError::CommitFailed(shared.clone())),
+        }
     }
 }
 

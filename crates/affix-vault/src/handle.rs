@@ -7,25 +7,26 @@
 //! key, or a service credential holding a delegated [`crate::GrantRecord`] for an
 //! organization's seal or a CA key.
 
-use crate::authz::{Authorization, DeviceKey, Statement};
+use crate::authz::{Authorization, DeviceKey, UnboundStatement};
 use crate::error::Error;
 use crate::ids::{GrantId, KeyId, TenantId};
 use crate::keys::{Algorithm, Payload, SM2_DISTID};
-use crate::vault::{SignRequest, Vault, sign_statement};
+use crate::vault::{SignRequest, Vault};
 use der::asn1::AnyRef;
 use spki::{AlgorithmIdentifier, ObjectIdentifier, SignatureAlgorithmIdentifier};
 
 /// Signs authorization statements on behalf of a credential.
 pub trait Authorizer {
-    /// Signs `statement` (filling in the credential id).
+    /// Binds `statement` to the credential and signs it.
     ///
     /// # Errors
-    /// Whatever stops the authenticator from approving.
-    fn authorize(&self, statement: Statement) -> Result<Authorization, Error>;
+    /// Whatever stops the authenticator from approving
+    /// ([`crate::Refusal::AuthorizerDeclined`] when it says no).
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, Error>;
 }
 
 impl Authorizer for DeviceKey {
-    fn authorize(&self, statement: Statement) -> Result<Authorization, Error> {
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, Error> {
         Ok(DeviceKey::authorize(self, statement))
     }
 }
@@ -58,7 +59,7 @@ impl<A: Authorizer, K> VaultSigner<'_, A, K> {
     fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let now = (self.now_ms)();
         let payload = Payload::Message(message.to_vec());
-        let statement = sign_statement(
+        let statement = UnboundStatement::for_signing(
             &self.tenant,
             self.key,
             &payload,

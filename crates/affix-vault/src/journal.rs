@@ -42,7 +42,7 @@
 //! The journal does no pruning of its own accord: the drainer calls
 //! [`Journal::maintain`] after each drain, off the signing path.
 
-use crate::error::Error;
+use crate::error::{Error, StoreError};
 use crate::ids::KeyId;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -185,7 +185,7 @@ impl Journal {
             } else if let Some(slot) = name.strip_prefix("segment-") {
                 let slot: u64 = slot
                     .parse()
-                    .map_err(|_| Error::Store(format!("unexpected journal file {name}")))?;
+                    .map_err(|_| Error::corrupt(format!("unexpected journal file {name}")))?;
                 next_slot = next_slot.max(slot + 1);
                 let file = open_rw(&path)?;
                 match read_segment(&file, &path)? {
@@ -205,7 +205,7 @@ impl Journal {
                 });
                 nonces.extend(file.rows);
             } else {
-                return Err(Error::Store(format!("unexpected journal file {name}")));
+                return Err(Error::corrupt(format!("unexpected journal file {name}")));
             }
         }
         segments.sort_by_key(|(_, _, scan)| scan.seq);
@@ -214,7 +214,7 @@ impl Journal {
         for (path, file, scan) in segments {
             for frame in scan.frames {
                 if frames.last().is_some_and(|f| frame.first_leaf < f.end()) {
-                    return Err(Error::Store(format!(
+                    return Err(Error::corrupt(format!(
                         "journal segment {} goes back to leaf {}",
                         scan.seq, frame.first_leaf
                     )));
@@ -283,9 +283,7 @@ impl Journal {
     ) -> Result<u64, Error> {
         let mut inner = self.lock();
         if let Some(e) = &inner.poisoned {
-            return Err(Error::Store(format!(
-                "the signing journal failed earlier ({e}); reopen the vault"
-            )));
+            return Err(Error::Store(StoreError::JournalPoisoned(e.clone())));
         }
         let mut written = false;
         let result = inner.append(&self.dir, first_leaf, signatures, now_ms, &mut written);
@@ -592,7 +590,7 @@ fn encode_payload(signatures: &[Signature]) -> Result<(Vec<u8>, usize), Error> {
     let mut taken = 0;
     for s in signatures {
         if s.record.len() > RECORD_BYTES_MAX {
-            return Err(Error::Store(format!(
+            return Err(Error::internal(format!(
                 "evidence record of {} bytes (at most {RECORD_BYTES_MAX})",
                 s.record.len()
             )));
@@ -645,7 +643,7 @@ struct Scan {
 
 /// Reads a segment file: `None` for a spare (no valid header).
 fn read_segment(file: &File, path: &Path) -> Result<Option<Scan>, Error> {
-    let corrupt = |what: String| Error::Store(format!("journal {}: {what}", path.display()));
+    let corrupt = |what: String| Error::corrupt(format!("journal {}: {what}", path.display()));
     let len = file.metadata().map_err(io("reading", path))?.len();
     if len != SEGMENT_BYTES {
         return Err(corrupt(format!("{len} bytes, not {SEGMENT_BYTES}")));
@@ -739,7 +737,7 @@ fn write_nonce_file(
     bytes.extend_from_slice(&seq.to_be_bytes());
     bytes.extend_from_slice(&max_now_ms.to_be_bytes());
     let count = u32::try_from(rows.len())
-        .map_err(|_| Error::Store(format!("{} nonces in one journal segment", rows.len())))?;
+        .map_err(|_| Error::internal(format!("{} nonces in one journal segment", rows.len())))?;
     bytes.extend_from_slice(&count.to_be_bytes());
     for row in rows {
         bytes.extend_from_slice(row);
@@ -758,7 +756,7 @@ fn write_nonce_file(
 }
 
 fn read_nonce_file(path: &Path) -> Result<NonceFileContents, Error> {
-    let corrupt = || Error::Store(format!("journal nonce file {} is corrupt", path.display()));
+    let corrupt = || Error::corrupt(format!("journal nonce file {} is corrupt", path.display()));
     let bytes = fs::read(path).map_err(io("reading", path))?;
     let head = NONCES_MAGIC.len() + 20;
     if bytes.len() < head + 32 || !bytes.starts_with(NONCES_MAGIC) {
@@ -827,7 +825,7 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
 
 fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
     let path = path.display().to_string();
-    move |e| Error::Store(format!("journal: {op} {path}: {e}"))
+    move |e| Error::io(format!("journal: {op} {path}"), e)
 }
 
 #[cfg(test)]

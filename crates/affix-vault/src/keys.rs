@@ -14,7 +14,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 /// Largest message the vault signs directly (Ed25519 and SM2 sign messages, not
 /// digests). CMS signs its signed attributes, a few hundred bytes.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub const MESSAGE_BYTES_MAX: usize = 64 * 1024;
 
 /// The SM2 distinguishing identifier used for every SM2 key (GM/T 0009 default).
 pub const SM2_DISTID: &str = "1234567812345678";
@@ -109,7 +109,7 @@ impl Algorithm {
 /// What a signature is made over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    /// A message (at most [`MAX_MESSAGE_BYTES`]); the algorithm hashes it as it defines.
+    /// A message (at most [`MESSAGE_BYTES_MAX`]); the algorithm hashes it as it defines.
     Message(Vec<u8>),
     /// A 32-byte digest computed by the caller (ECDSA P-256: SHA-256; secp256k1: any
     /// 32-byte hash such as Keccak-256).
@@ -330,10 +330,12 @@ impl PreparedKey {
 }
 
 /// The physical limit for benchmarks: a fresh key of `algorithm` prepared once and kept
-/// in memory, signing through the same backend code as the vault's hot path.
+/// in memory, signing through the same backend code as the vault's hot path. Only with
+/// the `bench` feature.
 ///
 /// # Errors
 /// [`Error::Random`].
+#[cfg(feature = "bench")]
 pub fn raw_signer(
     algorithm: Algorithm,
 ) -> Result<impl Fn(&Payload) -> Result<SignatureBytes, Error> + Send + Sync, Error> {
@@ -377,15 +379,15 @@ fn p256_pair(secret: &[u8; 32]) -> Result<EcdsaKeyPair, Error> {
 /// that want to check before releasing).
 ///
 /// # Errors
-/// [`Error::Malformed`] for a bad key or signature encoding, [`Error::Unauthorized`] if it
-/// does not verify.
+/// [`Error::Malformed`] for a bad key or signature encoding, [`Error::SignatureInvalid`]
+/// if it does not verify.
 pub fn verify(
     algorithm: Algorithm,
     public_key: &[u8],
     payload: &Payload,
     signature: &[u8],
 ) -> Result<(), Error> {
-    let bad = || Error::Unauthorized("signature does not verify".into());
+    let bad = || Error::SignatureInvalid;
     match algorithm {
         Algorithm::Ed25519 => {
             let Payload::Message(m) = payload else {

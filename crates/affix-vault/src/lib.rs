@@ -7,7 +7,8 @@
 //!   PKCS#11 token). Master-key rotation re-seals every key and wallet seed, resumably ([`rotation`]).
 //! - A key signs only with a fresh [`Authorization`] from its owner's registered
 //!   credential (or a grantee's under a delegated [`GrantRecord`]) bound to exactly what is
-//!   signed ([`authz`]); replays, expired and mismatched authorizations are refused.
+//!   signed ([`authz`]); replays, expired and mismatched authorizations are refused, each
+//!   with its typed reason ([`Error::AuthorizationRefused`] with a [`Refusal`]).
 //! - Every creation, signature, grant, disablement, credential change and recovery step
 //!   is an evidence record (`affix-evidence` format) in the vault's evidence log, durable
 //!   before the caller gets an answer: no record, no signature ([`evidence`]).
@@ -23,9 +24,26 @@
 //! - Many concurrent single requests are gathered into batches by the [`SignQueue`]
 //!   (batch verification, one group commit per batch) without waiting for a batch to fill.
 //!
-//! This crate is an I/O shell (the embedded `redb` store and the evidence log on disk)
-//! around pure parts: record formats, authorization statements and the recovery policy
-//! take time as a parameter and do no I/O.
+//! This crate is an I/O shell (the embedded `redb` store, the signing journal and the
+//! evidence log on disk, a drainer thread) around pure parts: record formats,
+//! authorization statements and the recovery policy take time as a parameter and do no
+//! I/O.
+//!
+//! # Modules
+//!
+//! - Pure: [`record`] (key, wallet, credential and grant records), [`authz`]
+//!   (statements: [`UnboundStatement`] built by the client, bound to a credential and
+//!   signed), `keys` (algorithms, signing, [`verify`]), `ids`, [`recovery`]'s
+//!   completion rule, `error` ([`Error`], [`Refusal`]).
+//! - The store: `store` (redb tables and the byte layout of their composite keys, in one
+//!   place), `journal` (the signing journal), [`evidence`] (the `vault.*` records).
+//! - The service, [`Vault`] (`vault`), split into mechanism — `vault::commit` (the group
+//!   commit), `vault::drain` (the drainer and the signature index), `vault::sealing`
+//!   (tenants, KEKs, envelopes) — and policy: `vault::credentials`, `vault::nonces`,
+//!   `vault::lifecycle` (key creation and disablement), `vault::signing`,
+//!   `vault::grants`, `vault::audit`; beside it [`wallet`], [`recovery`], [`rotation`].
+//! - Front ends: [`queue`] ([`SignQueue`]), [`handle`] (`signature::Signer` handles).
+//! - `bench` (feature `bench` only): hooks for the benchmarks, not part of the API.
 #![forbid(unsafe_code)]
 
 pub mod authz;
@@ -43,23 +61,28 @@ mod store;
 mod vault;
 pub mod wallet;
 
+/// Hooks for the benchmarks, with the `bench` feature only: not part of the API.
+#[cfg(feature = "bench")]
+pub mod bench {
+    pub use crate::keys::raw_signer;
+}
+
 pub use affix_wallet::{BitcoinNetwork, WordCount};
 pub use authz::{
-    Action, Authorization, DeviceKey, MAX_AUTHORIZATION_LIFETIME_MS, Statement, fresh_nonce,
+    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
+    fresh_nonce,
 };
-pub use error::Error;
+pub use error::{Error, EvidenceError, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
-pub use keys::{
-    Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,
-};
+pub use keys::{Algorithm, MESSAGE_BYTES_MAX, Payload, SM2_DISTID, SignatureBytes, verify};
 pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{
-    AuditEntry, KEK_AAD_CONTEXT, KeyInfo, MAX_BATCH, STORE_FORMAT, SignRequest, Signed, Vault,
-    VaultConfig, action_statement, credential_digest, sign_statement,
+    AuditEntry, BATCH_REQUESTS_MAX, KEK_AAD_CONTEXT, KeyInfo, STORE_FORMAT, SignRequest, Signed,
+    Vault, VaultConfig, credential_digest,
 };
 pub use wallet::{
     WalletAddress, WalletChain, WalletInfo, WalletPayload, WalletSignRequest, WalletSigned,
-    seed_export_digest, wallet_sign_digest, wallet_sign_statement,
+    seed_export_digest, wallet_sign_digest,
 };

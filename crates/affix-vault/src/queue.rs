@@ -36,7 +36,7 @@ pub struct SignQueueConfig {
     /// one's signing (throughput). [`Vault::sign_many`] also spreads a large batch over
     /// the cores.
     pub workers: usize,
-    /// Most requests in one batch (at most [`crate::MAX_BATCH`]).
+    /// Most requests in one batch (at most [`crate::BATCH_REQUESTS_MAX`]).
     pub max_batch: usize,
     /// Most requests waiting; more are refused with [`Error::Busy`].
     pub capacity: usize,
@@ -110,7 +110,7 @@ impl SignQueue {
     pub fn start(vault: Arc<Vault>, clock: Clock, config: SignQueueConfig) -> Result<Self, Error> {
         if config.workers == 0
             || config.max_batch == 0
-            || config.max_batch > crate::MAX_BATCH
+            || config.max_batch > crate::BATCH_REQUESTS_MAX
             || config.capacity == 0
         {
             return Err(crate::error::malformed(
@@ -119,7 +119,7 @@ impl SignQueue {
                     "workers {}, max_batch {} (1..={}), capacity {}",
                     config.workers,
                     config.max_batch,
-                    crate::MAX_BATCH,
+                    crate::BATCH_REQUESTS_MAX,
                     config.capacity
                 ),
             ));
@@ -138,7 +138,7 @@ impl SignQueue {
             let handle = std::thread::Builder::new()
                 .name(format!("affix-sign-{i}"))
                 .spawn(move || shared.work(i == 0))
-                .map_err(|e| Error::Store(format!("starting a signing worker: {e}")))?;
+                .map_err(|e| Error::io("starting a signing worker", e))?;
             workers.push(handle);
         }
         Ok(Self { shared, workers })
@@ -185,7 +185,7 @@ impl SignQueue {
             let _ = tx.send(result);
         })?;
         rx.recv()
-            .unwrap_or_else(|_| Err(Error::Store("signing worker stopped".into())))
+            .unwrap_or_else(|_| Err(Error::internal("signing worker stopped")))
     }
 
     /// Requests waiting for a worker.
@@ -249,7 +249,7 @@ impl Shared {
             }))
             .unwrap_or_else(|_| {
                 (0..count)
-                    .map(|_| Err(Error::Store("signing failed unexpectedly".into())))
+                    .map(|_| Err(Error::internal("signing failed unexpectedly")))
                     .collect()
             });
             for (reply, result) in replies.into_iter().zip(results) {
@@ -266,6 +266,6 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         let c = SignQueueConfig::default();
-        assert!(c.workers >= 1 && c.max_batch <= crate::MAX_BATCH && c.capacity > 0);
+        assert!(c.workers >= 1 && c.max_batch <= crate::BATCH_REQUESTS_MAX && c.capacity > 0);
     }
 }

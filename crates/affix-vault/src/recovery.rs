@@ -30,12 +30,13 @@
 //! evidence log the owner and the authorities can audit.
 
 use crate::authz::{Action, Authorization};
-use crate::error::{Error, malformed};
+use crate::error::{Error, Refusal, malformed};
 use crate::evidence;
 use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId, WalletId};
 use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
+use crate::store::index_owner_event;
 use crate::store::{self, insert_new, owner_key};
-use crate::vault::{Job, Vault, index_owner_event};
+use crate::vault::{Job, Vault};
 use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest as _, Sha256};
 use signature::Verifier as _;
@@ -673,7 +674,7 @@ impl Vault {
     /// credentials (`Action::CancelRecovery`, digest = SHA-256 of the recovery id).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`], [`Error::RecoveryRefused`] if not pending.
+    /// [`Error::AuthorizationRefused`], [`Error::RecoveryRefused`] if not pending.
     pub fn cancel_recovery(
         &self,
         tenant: &TenantId,
@@ -780,7 +781,7 @@ impl Vault {
                     || cred.to_string(),
                 )?;
                 tx.open_table(store::OWNER_CREDENTIALS)?
-                    .insert(&crate::vault::owner_cred_key(t, &owner, &cred), ())?;
+                    .insert(&crate::store::owner_cred_key(t, &owner, &cred), ())?;
                 let mut revoked = tx.open_table(store::CREDENTIAL_REVOKED)?;
                 for c in &old {
                     if revoked.get(&c.0)?.is_none() {
@@ -802,7 +803,7 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::RecoveryRefused`] (not a seed export, too few approvals, in the window,
-    /// cancelled, already completed); [`Error::Unauthorized`] (not the recipient key's
+    /// cancelled, already completed); [`Error::AuthorizationRefused`] (not the recipient key's
     /// fresh authorization of this export); [`Error::WalletNotFound`],
     /// [`Error::Tampered`].
     pub fn complete_seed_export(
@@ -821,15 +822,14 @@ impl Vault {
         };
         check_complete(&r, &self.config().recovery, now_ms)?;
         let s = &authorization.statement;
-        if s.action != Action::ExportSeed
-            || &s.tenant != tenant
-            || s.key.is_some()
-            || s.grant.is_some()
-            || s.digest != crate::wallet::seed_export_digest(id, wallet)
-        {
-            return Err(Error::Unauthorized(
-                "the authorization is not for this seed export".into(),
-            ));
+        s.check_for(
+            Action::ExportSeed,
+            tenant,
+            None,
+            &crate::wallet::seed_export_digest(id, wallet),
+        )?;
+        if s.grant.is_some() {
+            return Err(Refusal::UnexpectedGrant.into());
         }
         authorization.verify_signature(r.kind, &r.public_key, now_ms)?;
         let record = self.load_wallet(tenant, &wallet)?;
@@ -864,7 +864,7 @@ impl Vault {
                 ensure_pending(&table, &id)?;
                 table.insert(&id.0, state.as_slice())?;
                 tx.open_table(store::USAGE)?.insert(
-                    &crate::vault::usage_key_of(&wallet.0, leaf),
+                    &crate::store::usage_key_of(&wallet.0, leaf),
                     crate::evidence::code::WALLET_SEED_EXPORTED,
                 )?;
                 index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;

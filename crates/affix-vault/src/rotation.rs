@@ -109,7 +109,7 @@ pub fn rotate(
             if expected != fresh
                 || vault.open_secret(&tenant, id, &fresh)?.secret() != secret.secret()
             {
-                return Err(Error::Store(format!(
+                return Err(Error::corrupt(format!(
                     "re-sealing key {id} changed more than its envelope"
                 )));
             }
@@ -186,7 +186,7 @@ fn reseal_wallets(vault: &Vault, target_gen: u32) -> Result<(u64, u64), Error> {
             expected.kek_gen = target_gen;
             expected.sealed = fresh.sealed;
             if expected != fresh || *vault.open_wallet_entropy(&tenant, id, &fresh)? != *entropy {
-                return Err(Error::Store(format!(
+                return Err(Error::corrupt(format!(
                     "re-sealing wallet {id} changed more than its envelope"
                 )));
             }

@@ -5,8 +5,13 @@
 //! refuses to overwrite. The exceptions, each documented at its table: `keys` and `wallets` values are
 //! re-sealed by master-key rotation (immutable header checked byte for byte),
 //! `grant_uses` counters, `recoveries` state and `meta`.
+//!
+//! The byte layouts of composite table keys are built here, beside the tables, and
+//! nowhere else.
 
+use crate::authz::Authorization;
 use crate::error::Error;
+use crate::ids::{CredentialId, KeyId, OwnerId};
 use redb::{ReadableTable, TableDefinition};
 
 /// Key records (`record::KeyRecord`) by key id. Insert-only, except that rotation
@@ -72,7 +77,7 @@ pub(crate) const RECOVERY_LAST_START: TableDefinition<&[u8; 20], u64> =
 pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// Pending derived evidence: first leaf → (first key sequence number, count) of a batch
 /// of created keys whose `vault.key.created` records the drainer derives from `keys`
-/// (`vault::creation_records`). Deleted, like outbox rows, once the log holds them.
+/// (`vault::drain::creation_records`). Deleted, like outbox rows, once the log holds them.
 pub(crate) const OUTBOX_KEYS: TableDefinition<u64, (u64, u32)> =
     TableDefinition::new("outbox_keys");
 /// In `index.redb`: signatures by key, (key id ‖ leaf index BE) → (). Derived from the
@@ -108,5 +113,61 @@ pub(crate) fn owner_key(tenant: u32, owner: &[u8; 16]) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..4].copy_from_slice(&tenant.to_be_bytes());
     k[4..].copy_from_slice(owner);
+    k
+}
+
+pub(crate) fn owner_cred_key(t: u32, owner: &OwnerId, cred: &CredentialId) -> [u8; 36] {
+    let mut k = [0u8; 36];
+    k[..20].copy_from_slice(&owner_key(t, &owner.0));
+    k[20..].copy_from_slice(&cred.0);
+    k
+}
+
+pub(crate) fn owner_event_key(t: u32, owner: &OwnerId, leaf: u64) -> [u8; 28] {
+    let mut k = [0u8; 28];
+    k[..20].copy_from_slice(&owner_key(t, &owner.0));
+    k[20..].copy_from_slice(&leaf.to_be_bytes());
+    k
+}
+
+/// Indexes the evidence record at `leaf` under the owner it is about.
+pub(crate) fn index_owner_event(
+    tx: &redb::WriteTransaction,
+    t: u32,
+    owner: &OwnerId,
+    leaf: u64,
+    event: u8,
+) -> Result<(), Error> {
+    tx.open_table(OWNER_EVENTS)?
+        .insert(&owner_event_key(t, owner, leaf), event)?;
+    Ok(())
+}
+
+pub(crate) fn usage_key(key: &KeyId, leaf: u64) -> [u8; 24] {
+    usage_key_of(&key.0, leaf)
+}
+
+/// (key or wallet id ‖ leaf index BE): wallet ids have their first bit set and key ids
+/// do not, so the two share the `usage` index without meeting.
+pub(crate) fn usage_key_of(id: &[u8; 16], leaf: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(id);
+    k[16..].copy_from_slice(&leaf.to_be_bytes());
+    k
+}
+
+/// The `nonces` table key of a spent authorization: expiry ms BE ‖ credential ‖ nonce.
+pub(crate) fn nonce_row(auth: &Authorization) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..8].copy_from_slice(&auth.statement.expires_ms.to_be_bytes());
+    k[8..].copy_from_slice(&nonce_key(auth));
+    k
+}
+
+/// An authorization's identity for in-flight reservations: credential ‖ nonce.
+pub(crate) fn nonce_key(auth: &Authorization) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..16].copy_from_slice(&auth.statement.credential.0);
+    k[16..].copy_from_slice(&auth.statement.nonce);
     k
 }

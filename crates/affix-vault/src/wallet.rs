@@ -19,14 +19,15 @@
 //! before the signature is returned. The seed leaves the vault only through a seed-export
 //! recovery ([`crate::recovery`]), never through this module.
 
-use crate::authz::{Action, Authorization, Statement};
-use crate::error::{Error, malformed};
+use crate::authz::{Action, Authorization, UnboundStatement};
+use crate::error::{Error, Refusal, malformed};
 use crate::evidence::{self, code};
-use crate::ids::{CredentialId, OwnerId, TenantId, WalletId};
-use crate::keys::MAX_MESSAGE_BYTES;
+use crate::ids::{OwnerId, TenantId, WalletId};
+use crate::keys::MESSAGE_BYTES_MAX;
 use crate::record::{SEALED_LEN, WalletRecord};
+use crate::store::usage_key_of;
 use crate::store::{self, insert_new};
-use crate::vault::{AuditEntry, Envelope, Job, Vault, usage_key_of};
+use crate::vault::{AuditEntry, Envelope, Job, Vault};
 use affix_wallet::{BitcoinNetwork, DerivationPath, Mnemonic, Seed, WordCount};
 use redb::ReadableDatabase;
 use sha2::{Digest as _, Sha256};
@@ -122,13 +123,13 @@ impl WalletChain {
 /// What a wallet key signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletPayload {
-    /// EIP-191 `personal_sign` of a message (at most [`MAX_MESSAGE_BYTES`]) with the
+    /// EIP-191 `personal_sign` of a message (at most [`MESSAGE_BYTES_MAX`]) with the
     /// Ethereum key: 65 bytes `r ‖ s ‖ v`, `v` = 27 or 28.
     EthereumMessage(Vec<u8>),
     /// A raw 32-byte hash signed as it is with the Ethereum key (`r ‖ s ‖ v`). The caller
     /// answers for what the hash commits to.
     EthereumHash([u8; 32]),
-    /// A pure Ed25519 signature (64 bytes) of a message (at most [`MAX_MESSAGE_BYTES`]).
+    /// A pure Ed25519 signature (64 bytes) of a message (at most [`MESSAGE_BYTES_MAX`]).
     Ed25519Message(Vec<u8>),
 }
 
@@ -229,7 +230,7 @@ pub struct WalletSignRequest {
     pub index: u32,
     /// What to sign (also selects the chain).
     pub payload: WalletPayload,
-    /// The owner's authorization ([`wallet_sign_statement`]).
+    /// The owner's authorization ([`UnboundStatement::for_wallet_signing`]).
     pub authorization: Authorization,
 }
 
@@ -272,30 +273,31 @@ pub fn wallet_sign_digest(
     Ok(h.finalize().into())
 }
 
-/// A statement for signing `payload` with `wallet`'s key at `index`, valid for
-/// `lifetime_ms` from `now_ms`, with a fresh nonce (the device fills in its credential).
-///
-/// # Errors
-/// [`Error::Random`]; [`Error::Malformed`] for a bad index.
-pub fn wallet_sign_statement(
-    tenant: &TenantId,
-    wallet: WalletId,
-    index: u32,
-    payload: &WalletPayload,
-    now_ms: u64,
-    lifetime_ms: u64,
-) -> Result<Statement, Error> {
-    Ok(Statement {
-        tenant: tenant.clone(),
-        action: Action::WalletSign,
-        key: None,
-        payload_kind: payload.kind_code(),
-        digest: wallet_sign_digest(wallet, index, payload)?,
-        grant: None,
-        nonce: crate::authz::fresh_nonce()?,
-        expires_ms: now_ms + lifetime_ms,
-        credential: CredentialId([0; 16]),
-    })
+impl UnboundStatement {
+    /// A statement for signing `payload` with `wallet`'s key at `index`, valid for
+    /// `lifetime_ms` from `now_ms`, with a fresh nonce.
+    ///
+    /// # Errors
+    /// [`Error::Random`]; [`Error::Malformed`] for a bad index.
+    pub fn for_wallet_signing(
+        tenant: &TenantId,
+        wallet: WalletId,
+        index: u32,
+        payload: &WalletPayload,
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            tenant: tenant.clone(),
+            action: Action::WalletSign,
+            key: None,
+            payload_kind: payload.kind_code(),
+            digest: wallet_sign_digest(wallet, index, payload)?,
+            grant: None,
+            nonce: crate::authz::fresh_nonce()?,
+            expires_ms: now_ms.saturating_add(lifetime_ms),
+        })
+    }
 }
 
 /// The digest a seed-export authorization binds:
@@ -417,7 +419,7 @@ impl Vault {
     /// nonce durably spent (the same path as [`Vault::sign_many`]).
     ///
     /// # Errors
-    /// [`Error::WalletNotFound`] (also for other tenants' wallets), [`Error::Unauthorized`]
+    /// [`Error::WalletNotFound`] (also for other tenants' wallets), [`Error::AuthorizationRefused`]
     /// (bad, expired, replayed or mismatched authorization, revoked or foreign
     /// credential), [`Error::TooLarge`], [`Error::Tampered`].
     pub fn wallet_sign(
@@ -426,20 +428,18 @@ impl Vault {
         now_ms: u64,
     ) -> Result<WalletSigned, Error> {
         let r = request;
-        if r.payload.message_len() > MAX_MESSAGE_BYTES {
+        if r.payload.message_len() > MESSAGE_BYTES_MAX {
             return Err(Error::TooLarge {
                 what: "message",
                 size: r.payload.message_len(),
-                max: MAX_MESSAGE_BYTES,
+                max: MESSAGE_BYTES_MAX,
             });
         }
         let record = self.load_wallet(&r.tenant, &r.wallet)?;
         let digest = wallet_sign_digest(r.wallet, r.index, &r.payload)?;
         let s = &r.authorization.statement;
         if s.payload_kind != r.payload.kind_code() {
-            return Err(Error::Unauthorized(
-                "the authorization is not for this wallet-sign request".into(),
-            ));
+            return Err(Refusal::WrongPayloadKind.into());
         }
         self.check_owner_authorization(
             &r.authorization,

@@ -7,7 +7,7 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
     Action, Algorithm, Authorization, CredentialId, CredentialKind, DeviceKey, Error, KeyId,
-    OwnerId, Payload, SignRequest, Statement, TenantId, Vault, VaultConfig,
+    OwnerId, Payload, Refusal, SignRequest, TenantId, UnboundStatement, Vault, VaultConfig,
 };
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
@@ -36,7 +36,7 @@ fn master(dir: &Path) -> Arc<dyn MasterKey> {
 fn request(key: KeyId, credential: CredentialId, n: u8) -> SignRequest {
     let tenant = TenantId::new("acme").unwrap();
     let payload = Payload::Message(format!("clause {n}").into_bytes());
-    let statement = Statement {
+    let statement = UnboundStatement {
         tenant: tenant.clone(),
         action: Action::Sign,
         key: Some(key),
@@ -45,10 +45,9 @@ fn request(key: KeyId, credential: CredentialId, n: u8) -> SignRequest {
         grant: None,
         nonce: [n; 16],
         expires_ms: T0 + 240_000,
-        credential,
     };
     let mut device = DeviceKey::from_seed(&DEVICE_SEED);
-    device.credential = credential;
+    device.credential = Some(credential);
     let authorization: Authorization = device.authorize(statement);
     SignRequest {
         tenant,
@@ -197,7 +196,7 @@ fn a_killed_signing_process_loses_no_usage_record_and_no_spent_nonce() {
     for n in 0..=LAST {
         let replay = vault.sign(request(key, credential, n), T0 + 1);
         assert!(
-            matches!(&replay, Err(Error::Unauthorized(m)) if m.contains("replayed")),
+            matches!(&replay, Err(Error::AuthorizationRefused(Refusal::Replayed))),
             "replay {n}: {replay:?}"
         );
     }
@@ -206,7 +205,7 @@ fn a_killed_signing_process_loses_no_usage_record_and_no_spent_nonce() {
         vault
             .sign_many(batch, T0 + 2)
             .iter()
-            .all(|r| matches!(r, Err(Error::Unauthorized(_))))
+            .all(|r| matches!(r, Err(Error::AuthorizationRefused(Refusal::Replayed))))
     );
     // A fresh authorization still signs, after the recovered records.
     let fresh = vault.sign(request(key, credential, 200), T0 + 3).unwrap();
@@ -224,7 +223,7 @@ fn a_killed_signing_process_loses_no_usage_record_and_no_spent_nonce() {
     for n in [0, BEFORE, LAST, 200] {
         assert!(matches!(
             vault.sign(request(key, credential, n), T0 + 4),
-            Err(Error::Unauthorized(m)) if m.contains("replayed")
+            Err(Error::AuthorizationRefused(Refusal::Replayed))
         ));
     }
 }
@@ -323,7 +322,7 @@ fn a_torn_last_journal_append_loses_only_that_unacknowledged_batch() {
         assert!(
             matches!(
                 vault.sign(request(key, credential, n), T0 + 1),
-                Err(Error::Unauthorized(m)) if m.contains("replayed")
+                Err(Error::AuthorizationRefused(Refusal::Replayed))
             ),
             "replay {n}"
         );

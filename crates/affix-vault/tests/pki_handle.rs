@@ -8,8 +8,8 @@ use affix_pki::ca::{
 };
 use affix_seal::KeyFileMaster;
 use affix_vault::{
-    Action, Algorithm, CredentialKind, DeviceKey, GrantRecord, OwnerId, TenantId, Vault,
-    VaultConfig, action_statement,
+    Action, Algorithm, CredentialKind, DeviceKey, GrantRecord, OwnerId, TenantId, UnboundStatement,
+    Vault, VaultConfig,
 };
 use der::{DateTime, EncodePem, pem::LineEnding};
 use sha2::{Digest as _, Sha256};
@@ -56,40 +56,44 @@ fn a_ca_key_in_the_vault_issues_certificates_openssl_verifies() {
     // the right to sign with it.
     let org = OwnerId::random().unwrap();
     let mut admin = DeviceKey::generate().unwrap();
-    admin.credential = vault
-        .register_credential(
-            &t,
-            org,
-            CredentialKind::Ed25519,
-            &admin.public_key(),
-            None,
-            now,
-        )
-        .unwrap();
+    admin.credential = Some(
+        vault
+            .register_credential(
+                &t,
+                org,
+                CredentialKind::Ed25519,
+                &admin.public_key(),
+                None,
+                now,
+            )
+            .unwrap(),
+    );
     let service_owner = OwnerId::random().unwrap();
     let mut service = DeviceKey::generate().unwrap();
-    service.credential = vault
-        .register_credential(
-            &t,
-            service_owner,
-            CredentialKind::Ed25519,
-            &service.public_key(),
-            None,
-            now,
-        )
-        .unwrap();
+    service.credential = Some(
+        vault
+            .register_credential(
+                &t,
+                service_owner,
+                CredentialKind::Ed25519,
+                &service.public_key(),
+                None,
+                now,
+            )
+            .unwrap(),
+    );
     let ca_key = vault
         .create_key(&t, org, Algorithm::EcdsaP256, now)
         .unwrap();
     let grant = GrantRecord {
         key: ca_key.id,
-        grantee: service.credential,
+        grantee: service.credential.unwrap(),
         not_after_ms: now + 3_600_000,
         max_uses: 10,
         created_ms: now,
         purpose: "certificate-issuance".into(),
     };
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::Grant,
         Some(ca_key.id),
@@ -116,16 +120,18 @@ fn a_ca_key_in_the_vault_issues_certificates_openssl_verifies() {
     // A person's key: the certificate binds its public key, read from the vault.
     let person = OwnerId::random().unwrap();
     let mut phone = DeviceKey::generate().unwrap();
-    phone.credential = vault
-        .register_credential(
-            &t,
-            person,
-            CredentialKind::Ed25519,
-            &phone.public_key(),
-            None,
-            now,
-        )
-        .unwrap();
+    phone.credential = Some(
+        vault
+            .register_credential(
+                &t,
+                person,
+                CredentialKind::Ed25519,
+                &phone.public_key(),
+                None,
+                now,
+            )
+            .unwrap(),
+    );
     let person_key = vault
         .create_key(&t, person, Algorithm::Ed25519, now)
         .unwrap();

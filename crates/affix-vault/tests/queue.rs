@@ -5,8 +5,8 @@
 
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
-    Algorithm, CredentialKind, DeviceKey, Error, OwnerId, Payload, SignQueue, SignQueueConfig,
-    SignRequest, TenantId, Vault, VaultConfig, sign_statement, verify,
+    Algorithm, CredentialKind, DeviceKey, Error, OwnerId, Payload, Refusal, SignQueue,
+    SignQueueConfig, SignRequest, TenantId, UnboundStatement, Vault, VaultConfig, verify,
 };
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -37,16 +37,18 @@ fn fixture() -> Fixture {
     let tenant = TenantId::new("acme").unwrap();
     let owner = OwnerId::random().unwrap();
     let mut device = DeviceKey::generate().unwrap();
-    device.credential = vault
-        .register_credential(
-            &tenant,
-            owner,
-            CredentialKind::Ed25519,
-            &device.public_key(),
-            None,
-            T0,
-        )
-        .unwrap();
+    device.credential = Some(
+        vault
+            .register_credential(
+                &tenant,
+                owner,
+                CredentialKind::Ed25519,
+                &device.public_key(),
+                None,
+                T0,
+            )
+            .unwrap(),
+    );
     let key = vault
         .create_key(&tenant, owner, Algorithm::Ed25519, T0)
         .unwrap();
@@ -61,7 +63,8 @@ fn fixture() -> Fixture {
 
 fn request(f: &Fixture, i: usize) -> SignRequest {
     let payload = Payload::Message(format!("contract {i}").into_bytes());
-    let statement = sign_statement(&f.tenant, f.key.id, &payload, None, T0, 60_000).unwrap();
+    let statement =
+        UnboundStatement::for_signing(&f.tenant, f.key.id, &payload, None, T0, 60_000).unwrap();
     SignRequest {
         tenant: f.tenant.clone(),
         key: f.key.id,
@@ -101,7 +104,10 @@ fn concurrent_single_requests_are_each_answered_and_a_forged_one_fails_alone() {
     for (i, result) in answers {
         if i == 77 {
             assert!(
-                matches!(result, Err(Error::Unauthorized(_))),
+                matches!(
+                    result,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
                 "the forged one"
             );
             continue;
@@ -188,7 +194,7 @@ fn a_bad_configuration_is_refused() {
         SignQueueConfig::new(0, 64, 10),
         SignQueueConfig::new(1, 0, 10),
         SignQueueConfig::new(1, 64, 0),
-        SignQueueConfig::new(1, affix_vault::MAX_BATCH + 1, 10),
+        SignQueueConfig::new(1, affix_vault::BATCH_REQUESTS_MAX + 1, 10),
     ] {
         assert!(SignQueue::start(f.vault.clone(), Arc::new(|| T0), config).is_err());
     }

@@ -5,8 +5,8 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy, approval_message};
 use affix_vault::{
-    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload,
-    SignRequest, TenantId, Vault, VaultConfig, action_statement, credential_digest, sign_statement,
+    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload, Refusal,
+    SignRequest, StoreError, TenantId, UnboundStatement, Vault, VaultConfig, credential_digest,
     verify,
 };
 use sha2::{Digest as _, Sha256};
@@ -59,16 +59,18 @@ fn tenant(name: &str) -> TenantId {
 fn enrol(vault: &Vault, t: &TenantId) -> (OwnerId, DeviceKey) {
     let owner = OwnerId::random().unwrap();
     let mut device = DeviceKey::generate().unwrap();
-    device.credential = vault
-        .register_credential(
-            t,
-            owner,
-            CredentialKind::Ed25519,
-            &device.public_key(),
-            None,
-            T0,
-        )
-        .unwrap();
+    device.credential = Some(
+        vault
+            .register_credential(
+                t,
+                owner,
+                CredentialKind::Ed25519,
+                &device.public_key(),
+                None,
+                T0,
+            )
+            .unwrap(),
+    );
     (owner, device)
 }
 
@@ -79,7 +81,7 @@ fn sign_request(
     device: &DeviceKey,
     now: u64,
 ) -> SignRequest {
-    let statement = sign_statement(t, key, &payload, None, now, 60_000).unwrap();
+    let statement = UnboundStatement::for_signing(t, key, &payload, None, now, 60_000).unwrap();
     SignRequest {
         tenant: t.clone(),
         key,
@@ -147,34 +149,50 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
     let req = sign_request(&t, key.id, msg.clone(), &device, T0);
     f.vault.sign(req.clone(), T0).unwrap();
     let after_first = f.vault.evidence_len();
-    assert!(
-        matches!(f.vault.sign(req, T0 + 1), Err(Error::Unauthorized(m)) if m.contains("replayed"))
-    );
+    assert!(matches!(
+        f.vault.sign(req, T0 + 1),
+        Err(Error::AuthorizationRefused(Refusal::Replayed))
+    ));
     // Expired, and too long-lived.
     let req = sign_request(&t, key.id, msg.clone(), &device, T0);
-    assert!(
-        matches!(f.vault.sign(req, T0 + 60_000), Err(Error::Unauthorized(m)) if m.contains("expired"))
-    );
-    let mut long = sign_statement(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
-    long.credential = device.credential;
+    assert!(matches!(
+        f.vault.sign(req, T0 + 60_000),
+        Err(Error::AuthorizationRefused(Refusal::Expired { expires_ms, now_ms }))
+            if expires_ms == T0 + 60_000 && now_ms == T0 + 60_000
+    ));
+    let long = UnboundStatement::for_signing(&t, key.id, &msg, None, T0, 10 * 60_000).unwrap();
     let req = SignRequest {
         tenant: t.clone(),
         key: key.id,
         payload: msg.clone(),
         authorization: device.authorize(long),
     };
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::LifetimeTooLong {
+            lifetime_ms: 600_000
+        }))
+    ));
     // Authorized one document, asked to sign another.
     let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
     req.payload = Payload::Message(b"other doc".to_vec());
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::DigestMismatch))
+    ));
     // Someone else's credential.
     let req = sign_request(&t, key.id, msg.clone(), &stranger, T0);
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
     // A forged signature.
     let mut req = sign_request(&t, key.id, msg.clone(), &device, T0);
     req.authorization.signature[5] ^= 1;
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+    ));
     // Digests to an Ed25519 key.
     let req = sign_request(&t, key.id, Payload::Prehash([1; 32]), &device, T0);
     assert!(matches!(f.vault.sign(req, T0), Err(Error::Unsupported(_))));
@@ -182,7 +200,7 @@ fn bad_authorizations_are_refused_and_nothing_is_signed() {
     let req = sign_request(
         &t,
         key.id,
-        Payload::Message(vec![0; affix_vault::MAX_MESSAGE_BYTES + 1]),
+        Payload::Message(vec![0; affix_vault::MESSAGE_BYTES_MAX + 1]),
         &device,
         T0,
     );
@@ -217,7 +235,7 @@ fn tenants_cannot_reach_each_others_keys() {
     // Tenant B's own credential, naming tenant A's key.
     let req = sign_request(&b, key.id, Payload::Message(b"m".to_vec()), &device_b, T0);
     assert!(matches!(f.vault.sign(req, T0), Err(Error::KeyNotFound(_))));
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &b,
         Action::Disable,
         Some(key.id),
@@ -286,13 +304,13 @@ fn grants_let_a_delegate_sign_within_scope_only() {
     let seal = f.vault.create_key(&t, org, Algorithm::Sm2, T0).unwrap();
     let grant = GrantRecord {
         key: seal.id,
-        grantee: clerk.credential,
+        grantee: clerk.credential.unwrap(),
         not_after_ms: T0 + 3_600_000,
         max_uses: 2,
         created_ms: T0,
         purpose: "contract-seal".into(),
     };
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::Grant,
         Some(seal.id),
@@ -307,7 +325,9 @@ fn grants_let_a_delegate_sign_within_scope_only() {
         .unwrap();
     let sign_under_grant = |now: u64, doc: &[u8]| {
         let payload = Payload::Message(doc.to_vec());
-        let stmt = sign_statement(&t, seal.id, &payload, Some(grant_id), now, 60_000).unwrap();
+        let stmt =
+            UnboundStatement::for_signing(&t, seal.id, &payload, Some(grant_id), now, 60_000)
+                .unwrap();
         f.vault.sign(
             SignRequest {
                 tenant: t.clone(),
@@ -320,12 +340,18 @@ fn grants_let_a_delegate_sign_within_scope_only() {
     };
     sign_under_grant(T0, b"po-1").unwrap();
     sign_under_grant(T0, b"po-2").unwrap();
-    assert!(
-        matches!(sign_under_grant(T0, b"po-3"), Err(Error::Unauthorized(m)) if m.contains("used"))
-    );
+    assert!(matches!(
+        sign_under_grant(T0, b"po-3"),
+        Err(Error::AuthorizationRefused(Refusal::GrantExhausted {
+            max_uses: 2
+        }))
+    ));
     // Without naming the grant, the clerk is just someone else.
     let req = sign_request(&t, seal.id, Payload::Message(b"x".to_vec()), &clerk, T0);
-    assert!(matches!(f.vault.sign(req, T0), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        f.vault.sign(req, T0),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
 }
 
 #[test]
@@ -337,7 +363,7 @@ fn a_disabled_key_keeps_its_history_and_signs_nothing() {
         .vault
         .create_key(&t, owner, Algorithm::Ed25519, T0)
         .unwrap();
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::Disable,
         Some(key.id),
@@ -377,8 +403,11 @@ fn second_credentials_need_the_first() {
         None,
         T0,
     );
-    assert!(matches!(refused, Err(Error::Unauthorized(_))));
-    let stmt = action_statement(
+    assert!(matches!(
+        refused,
+        Err(Error::AuthorizationRefused(Refusal::AuthorizationRequired))
+    ));
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::RegisterCredential,
         None,
@@ -564,10 +593,11 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
         f.vault.complete_recovery(&t, owner, id, start + window - 1),
         Err(Error::RecoveryRefused(_))
     ));
-    new_phone.credential = f
-        .vault
-        .complete_recovery(&t, owner, id, start + window)
-        .unwrap();
+    new_phone.credential = Some(
+        f.vault
+            .complete_recovery(&t, owner, id, start + window)
+            .unwrap(),
+    );
     let now = start + window + 10;
     // The same key signs with the new phone; the lost one is revoked.
     let s = f
@@ -591,8 +621,17 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
     )
     .unwrap();
     assert!(matches!(
-        f.vault.sign(sign_request(&t, key.id, Payload::Message(b"x".to_vec()), &lost_phone, now), now),
-        Err(Error::Unauthorized(m)) if m.contains("revoked")
+        f.vault.sign(
+            sign_request(
+                &t,
+                key.id,
+                Payload::Message(b"x".to_vec()),
+                &lost_phone,
+                now
+            ),
+            now
+        ),
+        Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
     ));
     let kinds: Vec<String> = f
         .vault
@@ -663,7 +702,7 @@ fn an_old_credential_cancels_a_recovery_in_the_window() {
             T0,
         )
         .unwrap();
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::CancelRecovery,
         None,
@@ -700,7 +739,10 @@ fn one_forged_authorization_in_a_batch_fails_alone() {
     for (i, r) in results.iter().enumerate() {
         if i == 7 {
             assert!(
-                matches!(r, Err(Error::Unauthorized(_))),
+                matches!(
+                    r,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
                 "forged one signed"
             );
         } else {
@@ -803,7 +845,13 @@ fn a_batch_spread_over_threads_answers_in_order_and_forged_ones_fail_alone() {
     let mut leaves = Vec::new();
     for (i, r) in results.into_iter().enumerate() {
         if forged.contains(&i) {
-            assert!(matches!(r, Err(Error::Unauthorized(_))), "request {i}");
+            assert!(
+                matches!(
+                    r,
+                    Err(Error::AuthorizationRefused(Refusal::SignatureInvalid))
+                ),
+                "request {i}"
+            );
             continue;
         }
         let s = r.unwrap();
@@ -952,8 +1000,244 @@ fn a_v2_store_is_migrated_to_v3_and_a_v3_store_without_its_journal_is_refused() 
     std::fs::remove_dir_all(path.join("journal")).unwrap();
     let refused = Vault::open(&path, master(&master_path), VaultConfig::default());
     assert!(
-        matches!(&refused, Err(Error::Store(m)) if m.contains("journal")),
+        matches!(&refused, Err(Error::Store(StoreError::JournalMissing(_)))),
         "{:?}",
         refused.err()
+    );
+}
+
+/// A statement by `device` authorizing the revocation of `credential`.
+fn revocation(
+    t: &TenantId,
+    device: &DeviceKey,
+    credential: affix_vault::CredentialId,
+    now: u64,
+) -> affix_vault::Authorization {
+    let statement = UnboundStatement::for_action(
+        t,
+        Action::RevokeCredential,
+        None,
+        Sha256::digest(credential.0).into(),
+        now,
+        60_000,
+    )
+    .unwrap();
+    device.authorize(statement)
+}
+
+#[test]
+fn a_revoked_credential_authorizes_nothing_and_its_revocation_is_evidence() {
+    let f = fixture();
+    let t = tenant("acme");
+    let (owner, phone) = enrol(&f.vault, &t);
+    let (_, stranger) = enrol(&f.vault, &t);
+    // A second credential, registered with the first one's authorization.
+    let mut laptop = DeviceKey::generate().unwrap();
+    let stmt = UnboundStatement::for_action(
+        &t,
+        Action::RegisterCredential,
+        None,
+        credential_digest(CredentialKind::Ed25519, &laptop.public_key()),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    laptop.credential = Some(
+        f.vault
+            .register_credential(
+                &t,
+                owner,
+                CredentialKind::Ed25519,
+                &laptop.public_key(),
+                Some(&phone.authorize(stmt)),
+                T0,
+            )
+            .unwrap(),
+    );
+    let laptop_id = laptop.credential.unwrap();
+    let key = f
+        .vault
+        .create_key(&t, owner, Algorithm::Ed25519, T0)
+        .unwrap();
+    let doc = |n: u8| Payload::Message(vec![n; 8]);
+    f.vault
+        .sign(sign_request(&t, key.id, doc(1), &laptop, T0), T0)
+        .unwrap();
+
+    // Refusals that change nothing: an unknown credential, another owner's, one in a
+    // tenant that does not exist, an authorization of another revocation, a stranger's.
+    let before = f.vault.evidence_len();
+    let unknown = affix_vault::CredentialId([7; 16]);
+    assert!(matches!(
+        f.vault
+            .revoke_credential(&t, owner, unknown, &revocation(&t, &phone, unknown, T0), T0),
+        Err(Error::CredentialNotFound(_))
+    ));
+    let strangers = stranger.credential.unwrap();
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            strangers,
+            &revocation(&t, &phone, strangers, T0),
+            T0
+        ),
+        Err(Error::CredentialNotFound(_))
+    ));
+    let nowhere = tenant("nowhere");
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &nowhere,
+            owner,
+            laptop_id,
+            &revocation(&nowhere, &phone, laptop_id, T0),
+            T0
+        ),
+        Err(Error::CredentialNotFound(_))
+    ));
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            laptop_id,
+            &revocation(&t, &phone, strangers, T0),
+            T0
+        ),
+        Err(Error::AuthorizationRefused(Refusal::DigestMismatch))
+    ));
+    assert!(matches!(
+        f.vault.revoke_credential(
+            &t,
+            owner,
+            laptop_id,
+            &revocation(&t, &stranger, laptop_id, T0),
+            T0
+        ),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
+    assert_eq!(f.vault.evidence_len(), before, "a refusal records nothing");
+
+    // The phone revokes the laptop; the revocation is in the owner's audit trail.
+    let authorization = revocation(&t, &phone, laptop_id, T0 + 1);
+    f.vault
+        .revoke_credential(&t, owner, laptop_id, &authorization, T0 + 1)
+        .unwrap();
+    let audit = f.vault.audit_owner(&t, owner, 100).unwrap();
+    let last = &audit.last().unwrap().record;
+    assert_eq!(last.kind(), "vault.credential.revoked");
+    assert_eq!(last.subject(), format!("owner:{owner}"));
+    let meta: Vec<(&str, &str)> = last
+        .metadata()
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let via = format!("credential:{}", phone.credential.unwrap());
+    assert!(meta.contains(&("credential", laptop_id.to_string().as_str())));
+    assert!(meta.contains(&("via", via.as_str())));
+    assert!(meta.contains(&("tenant", "acme")));
+    assert!(last.covers(&authorization.statement.to_bytes(), Some("authorization")));
+    // Revoking it again, even with the same authorization, is refused.
+    assert!(matches!(
+        f.vault
+            .revoke_credential(&t, owner, laptop_id, &authorization, T0 + 2),
+        Err(Error::AlreadyExists {
+            what: "revocation",
+            ..
+        })
+    ));
+
+    // Nothing the laptop authorizes is accepted any more; the phone still signs.
+    let refused_as_revoked = |vault: &Vault, now: u64| {
+        assert!(matches!(
+            vault.sign(sign_request(&t, key.id, doc(2), &laptop, now), now),
+            Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+        ));
+        let disable = UnboundStatement::for_action(
+            &t,
+            Action::Disable,
+            Some(key.id),
+            Sha256::digest(key.id.0).into(),
+            now,
+            60_000,
+        )
+        .unwrap();
+        assert!(matches!(
+            vault.disable(&t, &key.id, &laptop.authorize(disable), now),
+            Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+        ));
+        assert!(!vault.key(&t, &key.id).unwrap().disabled);
+        // Revoking twice is its own error, before any authorization is looked at.
+        assert!(matches!(
+            vault.revoke_credential(
+                &t,
+                owner,
+                laptop_id,
+                &revocation(&t, &phone, laptop_id, now),
+                now
+            ),
+            Err(Error::AlreadyExists {
+                what: "revocation",
+                ..
+            })
+        ));
+        vault
+            .sign(sign_request(&t, key.id, doc(3), &phone, now), now)
+            .unwrap();
+    };
+    refused_as_revoked(&f.vault, T0 + 3);
+
+    // Also after the vault is reopened.
+    let Fixture {
+        vault,
+        path,
+        master_path,
+        _dir,
+    } = f;
+    drop(vault);
+    let vault = Vault::open(&path, master(&master_path), VaultConfig::default()).unwrap();
+    refused_as_revoked(&vault, T0 + 4);
+
+    // An owner may revoke its last credential, with that credential; no enrolment then
+    // binds a new one (only a recovery does).
+    let phone_id = phone.credential.unwrap();
+    vault
+        .revoke_credential(
+            &t,
+            owner,
+            phone_id,
+            &revocation(&t, &phone, phone_id, T0 + 5),
+            T0 + 5,
+        )
+        .unwrap();
+    let intruder = DeviceKey::generate().unwrap();
+    assert!(matches!(
+        vault.register_credential(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &intruder.public_key(),
+            None,
+            T0 + 6
+        ),
+        Err(Error::AuthorizationRefused(Refusal::AuthorizationRequired))
+    ));
+    assert!(matches!(
+        vault.sign(sign_request(&t, key.id, doc(4), &phone, T0 + 6), T0 + 6),
+        Err(Error::AuthorizationRefused(Refusal::CredentialRevoked))
+    ));
+    let kinds: Vec<String> = vault
+        .audit_owner(&t, owner, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.record.kind().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "vault.credential.registered",
+            "vault.credential.registered",
+            "vault.credential.revoked",
+            "vault.credential.revoked"
+        ]
     );
 }

@@ -8,8 +8,8 @@ use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy};
 use affix_vault::wallet::seed_export_digest;
 use affix_vault::{
     Action, Algorithm, BitcoinNetwork, CredentialKind, DeviceKey, Error, OwnerId, RecoveryId,
-    TenantId, Vault, VaultConfig, WalletChain, WalletId, WalletPayload, WalletSignRequest,
-    WordCount, action_statement, wallet_sign_statement,
+    Refusal, TenantId, UnboundStatement, Vault, VaultConfig, WalletChain, WalletId, WalletPayload,
+    WalletSignRequest, WordCount,
 };
 use affix_wallet::{DerivationPath, Mnemonic};
 use sha2::{Digest as _, Sha256};
@@ -78,16 +78,18 @@ fn tenant(name: &str) -> TenantId {
 fn enrol(vault: &Vault, t: &TenantId) -> (OwnerId, DeviceKey) {
     let owner = OwnerId::random().unwrap();
     let mut device = DeviceKey::generate().unwrap();
-    device.credential = vault
-        .register_credential(
-            t,
-            owner,
-            CredentialKind::Ed25519,
-            &device.public_key(),
-            None,
-            T0,
-        )
-        .unwrap();
+    device.credential = Some(
+        vault
+            .register_credential(
+                t,
+                owner,
+                CredentialKind::Ed25519,
+                &device.public_key(),
+                None,
+                T0,
+            )
+            .unwrap(),
+    );
     (owner, device)
 }
 
@@ -99,7 +101,8 @@ fn request(
     device: &DeviceKey,
     now: u64,
 ) -> WalletSignRequest {
-    let statement = wallet_sign_statement(t, wallet, index, &payload, now, 60_000).unwrap();
+    let statement =
+        UnboundStatement::for_wallet_signing(t, wallet, index, &payload, now, 60_000).unwrap();
     WalletSignRequest {
         tenant: t.clone(),
         wallet,
@@ -193,7 +196,7 @@ fn export_authorization(
     wallet: WalletId,
     now: u64,
 ) -> affix_vault::Authorization {
-    let statement = action_statement(
+    let statement = UnboundStatement::for_action(
         t,
         Action::ExportSeed,
         None,
@@ -401,7 +404,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
     let before = f.vault.evidence_len();
     let refused = |r: WalletSignRequest, now: u64| {
         let e = f.vault.wallet_sign(&r, now).unwrap_err();
-        assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+        assert!(matches!(e, Error::AuthorizationRefused(_)), "{e:?}");
     };
 
     // The good one, then its replay.
@@ -409,7 +412,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
     f.vault.wallet_sign(&good, T0).unwrap();
     let e = f.vault.wallet_sign(&good, T0 + 1).unwrap_err();
     assert!(
-        matches!(&e, Error::Unauthorized(m) if m.contains("replayed")),
+        matches!(&e, Error::AuthorizationRefused(Refusal::Replayed)),
         "{e:?}"
     );
     // Another index, payload, scheme or wallet than authorized.
@@ -431,8 +434,8 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
     r.authorization.signature[3] ^= 1;
     refused(r, T0);
     refused(request(&t, wallet.id, 0, msg(), &device, T0), T0 + 60_000);
-    let mut long = wallet_sign_statement(&t, wallet.id, 0, &msg(), T0, 10 * 60_000).unwrap();
-    long.credential = device.credential;
+    let long =
+        UnboundStatement::for_wallet_signing(&t, wallet.id, 0, &msg(), T0, 10 * 60_000).unwrap();
     refused(
         WalletSignRequest {
             authorization: device.authorize(long),
@@ -446,7 +449,9 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
         .create_key(&t, owner, Algorithm::EcdsaSecp256k1, T0)
         .unwrap();
     let key_payload = affix_vault::Payload::Message(b"transfer 1 ETH".to_vec());
-    let stmt = affix_vault::sign_statement(&t, key.id, &key_payload, None, T0, 60_000).unwrap();
+    let stmt =
+        affix_vault::UnboundStatement::for_signing(&t, key.id, &key_payload, None, T0, 60_000)
+            .unwrap();
     refused(
         WalletSignRequest {
             authorization: device.authorize(stmt),
@@ -470,7 +475,7 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
         Err(Error::WalletNotFound(_))
     ));
     // Oversized message.
-    let big = WalletPayload::EthereumMessage(vec![0; affix_vault::MAX_MESSAGE_BYTES + 1]);
+    let big = WalletPayload::EthereumMessage(vec![0; affix_vault::MESSAGE_BYTES_MAX + 1]);
     assert!(matches!(
         f.vault
             .wallet_sign(&request(&t, wallet.id, 0, big, &device, T0), T0),
@@ -548,7 +553,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
     let id = start(T0).unwrap();
     assert!(matches!(start(T0 + 1), Err(Error::RateLimited(_))));
     approve_platform_and_notary(&f, &t, owner, id, T0);
-    let stmt = action_statement(
+    let stmt = UnboundStatement::for_action(
         &t,
         Action::CancelRecovery,
         None,
@@ -642,7 +647,10 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             done,
         )
         .unwrap_err();
-    assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+    assert!(
+        matches!(e, Error::AuthorizationRefused(Refusal::SignatureInvalid)),
+        "{e:?}"
+    );
     let e = f
         .vault
         .complete_seed_export(
@@ -653,7 +661,10 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             done,
         )
         .unwrap_err();
-    assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+    assert!(
+        matches!(e, Error::AuthorizationRefused(Refusal::DigestMismatch)),
+        "{e:?}"
+    );
     let exported = f
         .vault
         .complete_seed_export(&t, owner, id, &auth(done), done)

@@ -19,7 +19,7 @@
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::{
     Algorithm, CredentialKind, DeviceKey, KeyId, OwnerId, Payload, SignQueue, SignQueueConfig,
-    SignRequest, TenantId, Vault, VaultConfig, raw_signer, sign_statement,
+    SignRequest, TenantId, UnboundStatement, Vault, VaultConfig, bench::raw_signer,
 };
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -130,14 +130,14 @@ fn enrol_owners(vault: &Vault, tenant: &TenantId, n: usize) -> Result<Owners> {
     for _ in 0..n {
         let owner = OwnerId::random()?;
         let mut device = DeviceKey::generate()?;
-        device.credential = vault.register_credential(
+        device.credential = Some(vault.register_credential(
             tenant,
             owner,
             CredentialKind::Ed25519,
             &device.public_key(),
             None,
             now_ms(),
-        )?;
+        )?);
         ids.push(owner);
         devices.push(device);
     }
@@ -263,7 +263,8 @@ fn prepare_requests(
             let (key, owner) = keys[pick.next(keys.len())];
             let payload = payload_for(alg, i as u64);
             // Lifetime: the run must finish within it; the vault caps it at 5 minutes.
-            let statement = sign_statement(tenant, key, &payload, None, now, 290_000)?;
+            let statement =
+                UnboundStatement::for_signing(tenant, key, &payload, None, now, 290_000)?;
             Ok(SignRequest {
                 tenant: tenant.clone(),
                 key,
@@ -355,7 +356,7 @@ fn crypto_floor_rate(
     for i in 0..BATCH {
         let device = DeviceKey::generate()?;
         let payload = payload_for(alg, i as u64);
-        let statement = sign_statement(
+        let statement = UnboundStatement::for_signing(
             tenant,
             KeyId([i as u8; 16]),
             &payload,

@@ -986,7 +986,7 @@ fn enroll(
             now_ms(),
         )
         .context("enrolling the device")?;
-    device.credential = credential;
+    device.credential = Some(credential);
     write_device_file(device_out, &device, Some(credential), tenant, owner)
         .with_context(|| format!("credential {credential} was registered, but"))?;
     println!("owner {owner}");
@@ -1060,7 +1060,7 @@ fn sign(
     let vault = open_vault(args)?;
     let info = vault.key(&device.tenant, &key).context("signing refused")?;
     let now = now_ms();
-    let statement = affix_vault::sign_statement(
+    let statement = affix_vault::UnboundStatement::for_signing(
         &device.tenant,
         key,
         &payload,
@@ -1103,7 +1103,7 @@ fn disable(args: &VaultArgs, key: KeyId, device_path: &Path) -> Result<()> {
     let device = read_device_file(device_path)?;
     let vault = open_vault(args)?;
     let now = now_ms();
-    let statement = affix_vault::action_statement(
+    let statement = affix_vault::UnboundStatement::for_action(
         &device.tenant,
         Action::Disable,
         Some(key),
@@ -1249,11 +1249,18 @@ fn authorize(args: &AuthorizeArgs) -> Result<()> {
                 (None, Some(d)) => Payload::Prehash(d),
                 _ => usage_error("sign needs --in FILE or --prehash HEX"),
             };
-            affix_vault::sign_statement(tenant, need_key(), &payload, None, now, args.lifetime_ms)?
+            affix_vault::UnboundStatement::for_signing(
+                tenant,
+                need_key(),
+                &payload,
+                None,
+                now,
+                args.lifetime_ms,
+            )?
         }
         "disable" => {
             let key = need_key();
-            affix_vault::action_statement(
+            affix_vault::UnboundStatement::for_action(
                 tenant,
                 Action::Disable,
                 Some(key),
@@ -1271,7 +1278,7 @@ fn authorize(args: &AuthorizeArgs) -> Result<()> {
             )
             .context("--public-key: not hex")?;
             let digest = affix_vault::credential_digest(kind, &public_key);
-            affix_vault::action_statement(
+            affix_vault::UnboundStatement::for_action(
                 tenant,
                 Action::RegisterCredential,
                 None,
@@ -1295,7 +1302,7 @@ fn authorize(args: &AuthorizeArgs) -> Result<()> {
                 purpose: args.purpose.clone(),
             };
             let digest = Sha256::digest(grant.encode()?).into();
-            affix_vault::action_statement(
+            affix_vault::UnboundStatement::for_action(
                 tenant,
                 Action::Grant,
                 Some(key),
@@ -1532,7 +1539,7 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
             let device = read_device_file(&device)?;
             let v = open_vault(&vault)?;
             let now = now_ms();
-            let statement = affix_vault::action_statement(
+            let statement = affix_vault::UnboundStatement::for_action(
                 &device.tenant,
                 Action::CancelRecovery,
                 None,
@@ -1566,7 +1573,7 @@ fn recover(cmd: RecoverCommand) -> Result<()> {
                     bail!("the device file is not this export's recipient key");
                 }
                 let now = now_ms();
-                let statement = affix_vault::action_statement(
+                let statement = affix_vault::UnboundStatement::for_action(
                     &tenant,
                     Action::ExportSeed,
                     None,
@@ -1697,7 +1704,7 @@ fn wallet(cmd: WalletCommand) -> Result<()> {
             };
             let v = open_vault(&vault)?;
             let now = now_ms();
-            let statement = affix_vault::wallet_sign_statement(
+            let statement = affix_vault::UnboundStatement::for_wallet_signing(
                 &device.tenant,
                 wallet,
                 index,
@@ -1793,7 +1800,7 @@ impl DeviceFile {
             anyhow!("the device key is not registered yet (no credential id; pass --credential)")
         })?;
         let mut key = DeviceKey::from_seed(&self.seed);
-        key.credential = credential;
+        key.credential = Some(credential);
         Ok(key)
     }
 }

@@ -129,7 +129,7 @@ fn device_key(path: &Path) -> DeviceKey {
     let mut seed = [0u8; 32];
     hex::decode_to_slice(field(&text, "seed"), &mut seed).unwrap();
     let mut key = DeviceKey::from_seed(&seed);
-    key.credential = affix_vault::CredentialId::parse(field(&text, "credential")).unwrap();
+    key.credential = Some(affix_vault::CredentialId::parse(field(&text, "credential")).unwrap());
     key
 }
 
@@ -351,8 +351,10 @@ fn killed_during_creation_keeps_every_printed_key() {
             assert_eq!(hex::encode(&info.public_key), parts[2]);
             assert_eq!(info.owner, owner);
             let payload = Payload::Message(id.0.to_vec());
-            let statement =
-                affix_vault::sign_statement(&tenant, id, &payload, None, now, 60_000).unwrap();
+            let statement = affix_vault::UnboundStatement::for_signing(
+                &tenant, id, &payload, None, now, 60_000,
+            )
+            .unwrap();
             requests.push(SignRequest {
                 tenant: tenant.clone(),
                 key: id,
@@ -483,8 +485,10 @@ fn killed_during_rotation_resumes_and_old_master_is_refused() {
             .iter()
             .map(|(id, _)| {
                 let payload = Payload::Message(id.0.to_vec());
-                let statement =
-                    affix_vault::sign_statement(&tenant, *id, &payload, None, now, 60_000).unwrap();
+                let statement = affix_vault::UnboundStatement::for_signing(
+                    &tenant, *id, &payload, None, now, 60_000,
+                )
+                .unwrap();
                 SignRequest {
                     tenant: tenant.clone(),
                     key: *id,

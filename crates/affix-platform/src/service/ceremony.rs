@@ -10,31 +10,36 @@ struct DeviceAuthorization {
 }
 
 impl Authorizer for DeviceAuthorization {
-    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
+        use affix_vault::Refusal;
         let ours = &self.authorization.statement;
-        if statement.digest != ours.digest
-            || statement.key != ours.key
-            || statement.payload_kind != ours.payload_kind
-            || statement.tenant != ours.tenant
-        {
-            return Err(affix_vault::Error::Unauthorized(
-                "the signed statement is not for this payload".into(),
-            ));
-        }
-        Ok(self.authorization.clone())
+        let refusal = if statement.tenant != ours.tenant {
+            Refusal::WrongTenant
+        } else if statement.key != ours.key {
+            Refusal::WrongKey
+        } else if statement.payload_kind != ours.payload_kind {
+            Refusal::WrongPayloadKind
+        } else if statement.digest != ours.digest {
+            Refusal::DigestMismatch
+        } else {
+            return Ok(self.authorization.clone());
+        };
+        Err(affix_vault::Error::AuthorizationRefused(refusal))
     }
 }
 
 /// Captures the statement the vault handle would have authorized (to learn the digest
 /// of the CMS signed attributes), and refuses it.
-struct Capture(Mutex<Option<Statement>>);
+struct Capture(Mutex<Option<UnboundStatement>>);
 
 impl Authorizer for &Capture {
-    fn authorize(&self, statement: Statement) -> Result<Authorization, affix_vault::Error> {
+    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(statement);
         }
-        Err(affix_vault::Error::Unauthorized("prepare only".into()))
+        Err(affix_vault::Error::AuthorizationRefused(
+            affix_vault::Refusal::AuthorizerDeclined,
+        ))
     }
 }
 
@@ -77,7 +82,7 @@ impl Prepared {
         let expires_ms = u64::from_be_bytes(arr8(take(73, 8))?);
         let credential = CredentialId(arr16(take(81, 16))?);
         Ok(Self {
-            statement: Statement {
+            statement: UnboundStatement {
                 tenant: tenant.clone(),
                 action: Action::Sign,
                 key: Some(key),
@@ -86,8 +91,8 @@ impl Prepared {
                 grant: None,
                 nonce,
                 expires_ms,
-                credential,
-            },
+            }
+            .bind(credential),
             signing_time_ms,
         })
     }
@@ -481,7 +486,7 @@ impl Platform {
             .map_err(|_| Error::Internal("capture lock".into()))?
             .take()
             .ok_or_else(|| Error::Internal("CMS builder did not ask for a signature".into()))?;
-        let statement = Statement {
+        let statement = UnboundStatement {
             tenant: vt.clone(),
             action: Action::Sign,
             key: Some(key),
@@ -490,8 +495,8 @@ impl Platform {
             grant: None,
             nonce: affix_vault::fresh_nonce()?,
             expires_ms: now + PREPARED_LIFETIME_MS,
-            credential,
-        };
+        }
+        .bind(credential);
         let prepared = Prepared {
             statement: statement.clone(),
             signing_time_ms,
@@ -627,8 +632,8 @@ impl Platform {
                 signing_time,
             )
             .map_err(|e| match e {
-                affix_cms::Error::SigningFailed(inner) => Error::Vault(
-                    affix_vault::Error::Unauthorized(format!("the vault refused: {inner}")),
+                affix_cms::Error::SigningFailed(_) => Error::Vault(
+                    affix_vault::Error::AuthorizationRefused(affix_vault::Refusal::HandleRefused),
                 ),
                 other => Error::Pki(other.to_string()),
             })

@@ -21,7 +21,7 @@ use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, 
 use affix_notify::{Channel, Clock, Notification, NotificationId, Notifier, Recipient};
 use affix_vault::{
     Action, Algorithm, Authorization, Authorizer, CredentialId, CredentialKind, KeyId, OwnerId,
-    Statement, TenantId, Vault,
+    Statement, TenantId, UnboundStatement, Vault,
 };
 use der::{Decode as _, Encode as _};
 use sha2::{Digest as _, Sha256};
