@@ -98,12 +98,13 @@ extra "$demo/iou.txt.tlog-proof" >"$seeds/record/demo-iou"
 extra "$work/log-0.tlog-proof" >"$seeds/record/with-metadata"
 extra "$work/log-2.tlog-proof" >"$seeds/record/contract-signed"
 
-# keys: verifier keys and the fixed (fuzzing-only) signer keys.
+# keys: verifier keys, the fixed (fuzzing-only) signer keys and a verifier keys file.
 cp "$demo/notary.vkey" "$seeds/keys/demo.vkey"
 affix log status "$work/log" | sed -n 's/^signer //p' >"$seeds/keys/fixed-ed25519.vkey"
 affix log status "$work/sm3" | sed -n 's/^signer //p' >"$seeds/keys/fixed-sm2.vkey"
 cp fuzz/keys/fixed-ed25519.key "$seeds/keys/fixed-ed25519.key"
 cp fuzz/keys/fixed-sm2.key "$seeds/keys/fixed-sm2.key"
+cp crates/affix-bundle/tests/vectors/verifier-keys "$seeds/keys/verifier-keys"
 
 # tile_path: the paths of an exported log of 300 entries (no trailing newline).
 (cd "$work/static" && find tile -type f | sort) | while read -r path; do

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use affix_bundle::{verify, verify_litigation};
-use affix_note::{Origin, TrustPolicy, VerifierKey};
+use affix_note::{TrustPolicy, VerifierKeysFile};
 use libfuzzer_sys::fuzz_target;
 use x509_cert::Certificate;
 
@@ -20,13 +20,9 @@ const ROOT: &[u8] = include_bytes!("../../crates/affix-bundle/tests/vectors/root
 fn anchors() -> &'static (TrustPolicy, Vec<Certificate>) {
     static ANCHORS: OnceLock<(TrustPolicy, Vec<Certificate>)> = OnceLock::new();
     ANCHORS.get_or_init(|| {
-        let keys = VERIFIER_KEYS
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(|l| VerifierKey::parse(l).expect("recorded verifier key"))
-            .collect();
-        let origin = Origin::new("affix.local/ledger").expect("recorded origin");
-        let policy = TrustPolicy::new(origin, keys, 1).expect("recorded policy");
+        let policy = VerifierKeysFile::parse(VERIFIER_KEYS)
+            .and_then(|file| file.trust_policy())
+            .expect("recorded verifier keys");
         let root = <Certificate as der::DecodePem>::from_pem(ROOT).expect("recorded root");
         (policy, vec![root])
     })

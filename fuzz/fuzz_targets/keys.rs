@@ -1,9 +1,10 @@
-//! `VerifierKey::parse` and `SignerKey::parse` on arbitrary text: never panic; what parses
-//! re-encodes to the input (up to the case of the hex key ID and trailing line breaks),
-//! and a parsed signer key signs what its verifier key accepts.
+//! `VerifierKey::parse`, `SignerKey::parse` and `VerifierKeysFile::parse` on arbitrary
+//! text: never panic; what parses re-encodes to the input (up to the case of the hex key
+//! ID and trailing line breaks), a parsed signer key signs what its verifier key accepts,
+//! and the policy a keys file states, written back, reads back to the same policy.
 #![no_main]
 
-use affix_note::{NoteSigner as _, SignerKey, VerifierKey};
+use affix_note::{NoteSigner as _, SignerKey, VerifierKey, VerifierKeysFile};
 use libfuzzer_sys::fuzz_target;
 
 /// `name+id+key` with the key ID in lowercase, as the encoders write it.
@@ -41,5 +42,14 @@ fuzz_target!(|data: &[u8]| {
         let message = b"fuzz\n";
         let signature = sk.sign_text(message).expect("a parsed key signs");
         assert!(sk.verifier_key().verify(message, &signature));
+    }
+    if let Ok(policy) = VerifierKeysFile::parse(text).and_then(|f| f.trust_policy()) {
+        let written = policy.verifier_keys_file();
+        let again = VerifierKeysFile::parse(&written)
+            .and_then(|f| f.trust_policy())
+            .expect("a written keys file reads back");
+        assert_eq!(again.origin(), policy.origin());
+        assert_eq!(again.quorum(), policy.quorum());
+        assert_eq!(again.verifier_keys_file(), written);
     }
 });

@@ -45,14 +45,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use x509_cert::Certificate;
 
-/// Why a bundle was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The bundle does not verify; the text names the first fault found.
-    #[error("bundle does not verify: {0}")]
-    DoesNotVerify(String),
-}
+mod error;
+
+pub use error::{Entry, Error, SignatureFault, SignaturePart, TimestampFault};
 
 /// The format name of v1.
 pub const FORMAT_V1: &str = "affix-evidence-bundle/v1";
@@ -156,14 +151,29 @@ pub struct VerifiedBundle {
     pub signatures: Vec<(String, SystemTime)>,
 }
 
-fn bad(what: impl Into<String>) -> Error {
-    Error::DoesNotVerify(what.into())
+/// A [`Error::Malformed`] without a decoder's error.
+fn malformed(what: impl Into<String>) -> Error {
+    Error::Malformed {
+        what: what.into(),
+        source: None,
+    }
 }
 
-fn unb64(field: &str, text: &str) -> Result<Vec<u8>, Error> {
+/// A [`Error::Malformed`] keeping the decoder's error.
+fn malformed_by(
+    what: impl Into<String>,
+) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error {
+    let what = what.into();
+    move |source| Error::Malformed {
+        what,
+        source: Some(source),
+    }
+}
+
+fn unb64(what: impl std::fmt::Display, text: &str) -> Result<Vec<u8>, Error> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|_| bad(format!("{field} is not base64")))
+        .map_err(|e| malformed_by(format!("{what} is not base64"))(e.into()))
 }
 
 fn sha256(b: &[u8]) -> [u8; 32] {
@@ -197,121 +207,135 @@ impl affix_cms::TimestampTokenVerifier for TokenVerifier<'_> {
 /// expires.
 ///
 /// # Errors
-/// [`Error::DoesNotVerify`] naming the first failure.
+/// The first fault found, as a typed [`Error`]: malformed input, a record or receipt
+/// that does not prove its event ([`Error::RecordMismatch`], [`Error::ReceiptInvalid`]),
+/// a broken chain ([`Error::ChainBroken`]), a signature or time-stamp that does not hold
+/// ([`Error::SignatureInvalid`], [`Error::TimestampInvalid`]), a document that is not
+/// the signed one ([`Error::DocumentDigestMismatch`]).
 pub fn verify(
     bytes: &[u8],
     ledger: &TrustPolicy,
     ca_roots: &[Certificate],
 ) -> Result<VerifiedBundle, Error> {
     if bytes.len() > BUNDLE_BYTES_MAX {
-        return Err(bad(format!("bundle larger than {BUNDLE_BYTES_MAX} bytes")));
+        return Err(Error::TooLarge {
+            bundle_bytes: bytes.len(),
+        });
     }
-    let bundle: Bundle =
-        serde_json::from_slice(bytes).map_err(|e| bad(format!("not a v1 bundle: {e}")))?;
+    let bundle: Bundle = serde_json::from_slice(bytes)
+        .map_err(|e| malformed_by("not an evidence bundle v1")(e.into()))?;
     if bundle.format != FORMAT_V1 {
-        return Err(bad(format!("unknown format {:?}", bundle.format)));
+        return Err(Error::UnknownFormat {
+            found: bundle.format,
+        });
     }
     let content_bytes = unb64("content", &bundle.content)?;
     let content =
-        ContractContent::decode(&content_bytes).map_err(|e| bad(format!("content: {e}")))?;
+        ContractContent::decode(&content_bytes).map_err(|e| malformed_by("content")(e.into()))?;
     if content.contract_id().to_string() != bundle.contract_id {
-        return Err(bad("contract_id is not the content's"));
+        return Err(Error::ContractIdMismatch {
+            bundled: bundle.contract_id,
+            content: content.contract_id().to_string(),
+        });
     }
     // 1. Records and receipts.
     let mut events = Vec::with_capacity(bundle.events.len());
     let mut leaf_indices = Vec::with_capacity(bundle.events.len());
     for (n, e) in bundle.events.iter().enumerate() {
-        let event_bytes = unb64("event", &e.event)?;
-        let event =
-            ContractEvent::decode(&event_bytes).map_err(|err| bad(format!("event {n}: {err}")))?;
-        let record = unb64("record", &e.record)?;
-        let parsed = affix_evidence::EvidenceRecord::decode(&record)
-            .map_err(|err| bad(format!("record {n}: {err}")))?;
-        let expected = event
-            .to_evidence(parsed.submitter())
-            .map_err(|err| bad(format!("event {n}: {err}")))?
-            .encode();
-        if expected != record {
-            return Err(bad(format!("record {n} is not the record of event {n}")));
-        }
-        let receipt_text = e
-            .receipt
-            .as_deref()
-            .ok_or_else(|| bad(format!("event {n} has no receipt yet")))?;
-        let receipt = Receipt::parse(receipt_text.as_bytes())
-            .map_err(|err| bad(format!("receipt {n}: {err}")))?;
-        let verified = receipt
-            .verify_entry(ledger, &record)
-            .map_err(|err| bad(format!("receipt {n} does not verify: {err}")))?;
+        let entry = Entry::Event(n);
+        let event_bytes = unb64(entry, &e.event)?;
+        let event = ContractEvent::decode(&event_bytes)
+            .map_err(|err| malformed_by(entry.to_string())(err.into()))?;
+        let record = unb64(format_args!("the record of {entry}"), &e.record)?;
+        check_record(entry, &record, |parsed| {
+            event
+                .to_evidence(parsed.submitter())
+                .map(|r| r.encode())
+                .map_err(|err| malformed_by(format!("{entry} (its evidence record)"))(err.into()))
+        })?;
+        let verified = verify_receipt(entry, &record, e.receipt.as_deref(), ledger)?;
         leaf_indices.push(verified.index().0);
         events.push(event);
     }
     // 2. The chain, anchored by the last receipt.
-    let last = events.last().ok_or_else(|| bad("no events"))?;
+    let last = events.last().ok_or(Error::NoEvents)?;
     let chain = verify_chain(&content, &events, &last.hash())
-        .map_err(|e| bad(format!("event chain: {e}")))?;
+        .map_err(|source| Error::ChainBroken { source })?;
     // 3. Signatures.
     let mut signatures = Vec::new();
     for event in &events {
         let EventKind::Signed(evidence) = event.kind() else {
             continue;
         };
-        let actor = event
+        let party = event
             .actor()
-            .ok_or_else(|| bad("a signed event without a party"))?;
+            .ok_or_else(|| malformed("a signed event without a party"))?
+            .party;
+        let signature_invalid = |fault| Error::SignatureInvalid { party, fault };
+        let timestamp_invalid = |fault| Error::TimestampInvalid { party, fault };
         let sig = bundle
             .signatures
             .iter()
-            .find(|s| s.party == actor.party.to_string())
-            .ok_or_else(|| bad(format!("no signature of party {}", actor.party)))?;
-        let cms = unb64("cms", &sig.cms)?;
-        let cert = unb64("certificate", &sig.certificate)?;
-        let token = unb64("timestamp_token", &sig.timestamp_token)?;
-        let image = unb64("image_png", &sig.image_png)?;
-        let pairs = [
-            (&evidence.cms_signature, &cms, "CMS signature"),
-            (&evidence.signer_certificate, &cert, "certificate"),
-            (&evidence.timestamp_token, &token, "time-stamp token"),
-            (&evidence.signature_image, &image, "signature image"),
-        ];
-        for (digest, bytes, what) in pairs {
-            if digest.as_bytes() != &sha256(bytes) {
-                return Err(bad(format!(
-                    "the {what} of party {} is not the one the signed event recorded",
-                    actor.party
-                )));
+            .find(|s| s.party == party.to_string())
+            .ok_or_else(|| signature_invalid(SignatureFault::Missing))?;
+        let cms = unb64(format_args!("the CMS signature of party {party}"), &sig.cms)?;
+        let cert = unb64(
+            format_args!("the certificate of party {party}"),
+            &sig.certificate,
+        )?;
+        let token = unb64(
+            format_args!("the time-stamp token of party {party}"),
+            &sig.timestamp_token,
+        )?;
+        let image = unb64(
+            format_args!("the signature image of party {party}"),
+            &sig.image_png,
+        )?;
+        let recorded = |digest: &affix_contract::Sha256Digest, bytes: &[u8]| {
+            digest.as_bytes() == &sha256(bytes)
+        };
+        for (digest, bytes, part) in [
+            (&evidence.cms_signature, &cms, SignaturePart::Cms),
+            (
+                &evidence.signer_certificate,
+                &cert,
+                SignaturePart::Certificate,
+            ),
+            (&evidence.signature_image, &image, SignaturePart::Image),
+        ] {
+            if !recorded(digest, bytes) {
+                return Err(signature_invalid(SignatureFault::NotRecorded(part)));
             }
         }
+        if !recorded(&evidence.timestamp_token, &token) {
+            return Err(timestamp_invalid(TimestampFault::NotRecorded));
+        }
         let parsed = affix_cms::DetachedSignature::from_der(&cms)
-            .map_err(|e| bad(format!("CMS of party {}: {e}", actor.party)))?;
+            .map_err(|e| signature_invalid(SignatureFault::Cms(e)))?;
         let embedded = parsed
             .embedded_timestamp()
-            .map_err(|e| bad(format!("time-stamp of party {}: {e}", actor.party)))?
-            .ok_or_else(|| bad(format!("CMS of party {} has no time-stamp", actor.party)))?;
+            .map_err(|e| timestamp_invalid(TimestampFault::Cms(e)))?
+            .ok_or_else(|| timestamp_invalid(TimestampFault::Missing))?;
         if embedded.token_der() != token.as_slice() {
-            return Err(bad(format!(
-                "the bundled token of party {} is not the one in its CMS signature",
-                actor.party
-            )));
+            return Err(timestamp_invalid(TimestampFault::NotEmbedded));
         }
         let at = embedded.unverified_gen_time();
         // The certificate path first (at the time-stamp's time): it establishes the CA
         // certificates between the signer and the root, which then vouch for the TSA.
         let path = parsed
             .verify(&content_bytes, ca_roots, at)
-            .map_err(|e| bad(format!("CMS signature of party {}: {e}", actor.party)))?;
+            .map_err(|e| signature_invalid(SignatureFault::Cms(e)))?;
         let mut cas: Vec<Certificate> = path.chain().to_vec();
         cas.extend_from_slice(ca_roots);
+        // The signature itself verified just above, at the same time: what fails here is
+        // the time-stamp (its TSA path, its imprint, its time).
         let verified = parsed
             .verify_timestamped(&content_bytes, ca_roots, &TokenVerifier(&cas))
-            .map_err(|e| bad(format!("CMS signature of party {}: {e}", actor.party)))?;
+            .map_err(|e| timestamp_invalid(TimestampFault::Cms(e)))?;
         let signer = Certificate::from_der(&cert)
-            .map_err(|e| bad(format!("certificate of party {}: {e}", actor.party)))?;
+            .map_err(|e| signature_invalid(SignatureFault::Certificate(e)))?;
         if verified.signer_certificate() != &signer {
-            return Err(bad(format!(
-                "party {}'s CMS signature is by another certificate",
-                actor.party
-            )));
+            return Err(signature_invalid(SignatureFault::OtherCertificate));
         }
         signatures.push((verified.signer_subject().to_owned(), at));
     }
@@ -321,9 +345,9 @@ pub fn verify(
         let named = content
             .fields()
             .get("document_sha256")
-            .ok_or_else(|| bad("a document, but the content names none"))?;
+            .ok_or(Error::DocumentNotNamed)?;
         if hex::encode(sha256(&bytes)) != *named {
-            return Err(bad("the document is not the one the content names"));
+            return Err(Error::DocumentDigestMismatch);
         }
     }
     Ok(VerifiedBundle {
@@ -333,6 +357,34 @@ pub fn verify(
         leaf_indices,
         signatures,
     })
+}
+
+/// Decodes an entry's evidence record and checks it is `expected` — the record the
+/// entry yields, computed by `expected` from the decoded record's submitter (and time).
+fn check_record(
+    entry: Entry,
+    record: &[u8],
+    expected: impl FnOnce(&affix_evidence::EvidenceRecord) -> Result<Vec<u8>, Error>,
+) -> Result<(), Error> {
+    let parsed = affix_evidence::EvidenceRecord::decode(record)
+        .map_err(|e| malformed_by(format!("the record of {entry}"))(e.into()))?;
+    if expected(&parsed)? != record {
+        return Err(Error::RecordMismatch { entry });
+    }
+    Ok(())
+}
+
+/// Checks that `receipt` proves `record` in the ledger under `ledger`.
+fn verify_receipt(
+    entry: Entry,
+    record: &[u8],
+    receipt: Option<&str>,
+    ledger: &TrustPolicy,
+) -> Result<affix_note::VerifiedReceipt, Error> {
+    let text = receipt.ok_or(Error::ReceiptMissing { entry })?;
+    Receipt::parse(text.as_bytes())
+        .and_then(|r| r.verify_entry(ledger, record))
+        .map_err(|source| Error::ReceiptInvalid { entry, source })
 }
 
 // ------------------------------------------------------------------ litigation bundle
@@ -436,11 +488,14 @@ pub struct VerifiedLitigation {
 /// `loan_terms_sha256`; every loan event's record is the record of that event, its
 /// receipt proves it, its proof attachment has the digest the event names, and the
 /// chain replays through `affix-contract`'s loan book from the terms to the last
-/// (receipt-anchored) event; every action's record is proven by its receipt and names
-/// its key.
+/// (receipt-anchored) event; every signed document (v2) verifies and backs a step of its
+/// own; every action's record is proven by its receipt and names its key.
 ///
 /// # Errors
-/// [`Error::DoesNotVerify`] naming the first fault.
+/// The first fault found, as a typed [`Error`]: those of [`verify`] for the note's
+/// bundle; [`Error::LoanTermsMismatch`], [`Error::LoanChainBroken`],
+/// [`Error::ProofAttachmentMismatch`]; for a signed document, [`Error::Document`] (its
+/// bundle's own fault as the source) or a variant naming how it fails to back its step.
 pub fn verify_litigation(
     bytes: &[u8],
     ledger: &TrustPolicy,
@@ -448,68 +503,61 @@ pub fn verify_litigation(
 ) -> Result<VerifiedLitigation, Error> {
     use affix_contract::{LoanBook, LoanEvent, LoanNote, LoanTerms, RuleSet, Template};
     if bytes.len() > BUNDLE_BYTES_MAX {
-        return Err(bad(format!("bundle larger than {BUNDLE_BYTES_MAX} bytes")));
+        return Err(Error::TooLarge {
+            bundle_bytes: bytes.len(),
+        });
     }
     let bundle: LitigationBundle = serde_json::from_slice(bytes)
-        .map_err(|e| bad(format!("not a litigation bundle v1 or v2: {e}")))?;
+        .map_err(|e| malformed_by("not a litigation bundle v1 or v2")(e.into()))?;
     match bundle.format.as_str() {
         LITIGATION_FORMAT_V2 => {}
         LITIGATION_FORMAT_V1 if bundle.documents.is_empty() => {}
-        LITIGATION_FORMAT_V1 => return Err(bad("a v1 bundle carries no documents")),
-        other => return Err(bad(format!("unknown format {other:?}"))),
+        LITIGATION_FORMAT_V1 => return Err(malformed("a v1 bundle carries no documents")),
+        _ => {
+            return Err(Error::UnknownFormat {
+                found: bundle.format,
+            });
+        }
     }
     let contract_bytes =
-        serde_json::to_vec(&bundle.contract).map_err(|e| bad(format!("contract: {e}")))?;
+        serde_json::to_vec(&bundle.contract).map_err(|e| malformed_by("contract")(e.into()))?;
     let contract = verify(&contract_bytes, ledger, ca_roots)?;
     // The terms both parties signed.
     let content = ContractContent::decode(&unb64("content", &bundle.contract.content)?)
-        .map_err(|e| bad(format!("content: {e}")))?;
+        .map_err(|e| malformed_by("content")(e.into()))?;
     if content.template_id() != affix_contract::LOAN_NOTE_ID {
-        return Err(bad("the contract is not a loan note v2"));
+        return Err(Error::NotLoanNote);
     }
     let signed = content
         .fields()
         .get("loan_terms_sha256")
-        .ok_or_else(|| bad("the note signs no loan terms digest"))?
+        .ok_or(Error::LoanTermsNotSigned)?
         .clone();
     let fields = Template::loan_note()
         .validate(content.fields(), affix_identity::Date::from_unix_ms(0))
-        .map_err(|e| bad(format!("fields: {e}")))?;
+        .map_err(|e| malformed_by("the loan note's fields")(e.into()))?;
     let schedule = LoanNote::from_fields(&fields)
         .and_then(|n| n.schedule())
-        .map_err(|e| bad(format!("schedule: {e}")))?;
-    let rules = RuleSet::from_json(&bundle.rules).map_err(|e| bad(format!("rules: {e}")))?;
+        .map_err(|e| malformed_by("the loan note's schedule")(e.into()))?;
+    let rules = RuleSet::from_json(&bundle.rules).map_err(|e| malformed_by("rules")(e.into()))?;
     let terms = LoanTerms::new(content.contract_id(), schedule, rules);
     if terms.digest().to_string() != signed {
-        return Err(bad(
-            "the bundled rules and the recomputed schedule are not the signed loan terms",
-        ));
+        return Err(Error::LoanTermsMismatch);
     }
     // Events: records, receipts, proofs, chain.
     let mut events = Vec::with_capacity(bundle.events.len());
     for (n, e) in bundle.events.iter().enumerate() {
+        let entry = Entry::LoanEvent(n);
         let event =
-            LoanEvent::parse(&e.text).map_err(|err| bad(format!("loan event {n}: {err}")))?;
-        let record = unb64("record", &e.record)?;
-        let parsed = affix_evidence::EvidenceRecord::decode(&record)
-            .map_err(|err| bad(format!("loan record {n}: {err}")))?;
-        let expected = event
-            .to_evidence(parsed.submitter(), parsed.event_time().0)
-            .map_err(|err| bad(format!("loan event {n}: {err}")))?
-            .encode();
-        if expected != record {
-            return Err(bad(format!(
-                "loan record {n} is not the record of loan event {n}"
-            )));
-        }
-        let receipt_text = e
-            .receipt
-            .as_deref()
-            .ok_or_else(|| bad(format!("loan event {n} has no receipt yet")))?;
-        Receipt::parse(receipt_text.as_bytes())
-            .map_err(|err| bad(format!("loan receipt {n}: {err}")))?
-            .verify_entry(ledger, &record)
-            .map_err(|err| bad(format!("loan receipt {n} does not verify: {err}")))?;
+            LoanEvent::parse(&e.text).map_err(|err| malformed_by(entry.to_string())(err.into()))?;
+        let record = unb64(format_args!("the record of {entry}"), &e.record)?;
+        check_record(entry, &record, |parsed| {
+            event
+                .to_evidence(parsed.submitter(), parsed.event_time().0)
+                .map(|r| r.encode())
+                .map_err(|err| malformed_by(format!("{entry} (its evidence record)"))(err.into()))
+        })?;
+        verify_receipt(entry, &record, e.receipt.as_deref(), ledger)?;
         let named = match event.kind() {
             affix_contract::LoanEventKind::RepaymentReported { proof, .. } => *proof,
             _ => None,
@@ -517,17 +565,18 @@ pub fn verify_litigation(
         let given = e
             .proof
             .as_deref()
-            .map(|b| unb64("proof", b))
+            .map(|b| unb64(format_args!("the proof attachment of {entry}"), b))
             .transpose()?
             .map(|b| sha256(&b));
         match (named, given) {
             (Some(d), Some(g)) if g != *d.as_bytes() => {
-                return Err(bad(format!("loan event {n}: the proof attachment differs")));
+                return Err(Error::ProofAttachmentMismatch { entry, named: true });
             }
             (None, Some(_)) => {
-                return Err(bad(format!(
-                    "loan event {n}: a proof the event does not name"
-                )));
+                return Err(Error::ProofAttachmentMismatch {
+                    entry,
+                    named: false,
+                });
             }
             _ => {}
         }
@@ -537,44 +586,41 @@ pub fn verify_litigation(
         .last()
         .map_or_else(|| terms.digest(), LoanEvent::digest);
     let (book, backing) = LoanBook::replay_with_documents(terms, &events, &head)
-        .map_err(|e| bad(format!("loan chain: {e}")))?;
+        .map_err(|source| Error::LoanChainBroken { source })?;
     // Each signed document backs a step of its own.
     if bundle.documents.len() > backing.len() {
-        return Err(bad(format!(
-            "{} documents for {} steps that rest on one",
-            bundle.documents.len(),
-            backing.len()
-        )));
+        return Err(Error::DocumentsUnbacked {
+            documents: bundle.documents.len(),
+            steps: backing.len(),
+        });
     }
     let mut backed = std::collections::BTreeSet::new();
     for (n, d) in bundle.documents.iter().enumerate() {
         let event = verify_loan_document(n, d, &bundle.contract, &backing, ledger, ca_roots)?;
         if !backed.insert(event) {
-            return Err(bad(format!(
-                "document {n} backs loan event {event}, which another document backs"
-            )));
+            return Err(Error::DocumentBacksBackedStep { document: n, event });
         }
     }
     // Actions: proven records of this loan.
     let subject = format!("contract:{}", content.contract_id());
     for (n, a) in bundle.actions.iter().enumerate() {
-        let record = unb64("record", &a.record)?;
+        let entry = Entry::Action(n);
+        let record = unb64(format_args!("the record of {entry}"), &a.record)?;
         let parsed = affix_evidence::EvidenceRecord::decode(&record)
-            .map_err(|err| bad(format!("action record {n}: {err}")))?;
+            .map_err(|err| malformed_by(format!("the record of {entry}"))(err.into()))?;
         if parsed.kind() != "loan.action" || parsed.subject() != subject {
-            return Err(bad(format!("action {n} is not an action of this loan")));
+            return Err(Error::ActionOfAnotherLoan {
+                action: n,
+                part: "record",
+            });
         }
         if !a.key.starts_with(&format!("{}/", content.contract_id())) {
-            return Err(bad(format!("action {n}: key of another loan")));
+            return Err(Error::ActionOfAnotherLoan {
+                action: n,
+                part: "key",
+            });
         }
-        let receipt_text = a
-            .receipt
-            .as_deref()
-            .ok_or_else(|| bad(format!("action {n} has no receipt yet")))?;
-        Receipt::parse(receipt_text.as_bytes())
-            .map_err(|err| bad(format!("action receipt {n}: {err}")))?
-            .verify_entry(ledger, &record)
-            .map_err(|err| bad(format!("action receipt {n} does not verify: {err}")))?;
+        verify_receipt(entry, &record, a.receipt.as_deref(), ledger)?;
     }
     Ok(VerifiedLitigation {
         contract,
@@ -602,35 +648,36 @@ fn verify_loan_document(
     let kind = match d.kind.as_str() {
         "receipt" => affix_contract::DocumentKind::Receipt,
         "extension" => affix_contract::DocumentKind::Addendum,
-        other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
+        other => return Err(malformed(format!("document {n}: unknown kind {other:?}"))),
     };
-    let bytes = serde_json::to_vec(&d.bundle).map_err(|e| bad(format!("document {n}: {e}")))?;
-    let verified =
-        verify(&bytes, ledger, ca_roots).map_err(|e| bad(format!("document {n}: {e}")))?;
+    let bytes = serde_json::to_vec(&d.bundle)
+        .map_err(|e| malformed_by(format!("document {n}"))(e.into()))?;
+    let verified = verify(&bytes, ledger, ca_roots).map_err(|e| Error::Document {
+        document: n,
+        source: Box::new(e),
+    })?;
     if verified.status != affix_contract::ContractStatus::Effective {
-        return Err(bad(format!(
-            "document {n} is not signed by all its parties"
-        )));
+        return Err(Error::DocumentNotEffective { document: n });
     }
     let text = d
         .bundle
         .document
         .as_ref()
-        .map(|doc| unb64("document", &doc.bytes))
+        .map(|doc| unb64(format_args!("the text of document {n}"), &doc.bytes))
         .transpose()?
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| bad(format!("document {n} has no text document")))?;
+        .ok_or_else(|| malformed(format!("document {n} has no text document")))?;
     // Who signed, by signing key (the certificate's public key: a person keeps one vault
     // key, so a receipt is the lender's only if that key made it); the note's lender is
     // its first party.
     let key_of = |b64: &str| -> Result<Vec<u8>, Error> {
         use der::Encode as _;
-        Certificate::from_der(&unb64("certificate", b64)?)
+        Certificate::from_der(&unb64(format_args!("a certificate of document {n}"), b64)?)
             .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
-            .map_err(|e| bad(format!("document {n}: certificate: {e}")))
+            .map_err(|e| malformed_by(format!("a certificate of document {n}"))(e.into()))
     };
     let content = ContractContent::decode(&unb64("content", &note_bundle.content)?)
-        .map_err(|e| bad(format!("content: {e}")))?;
+        .map_err(|e| malformed_by("content")(e.into()))?;
     let note_key = |party: &affix_contract::PartyId| -> Result<Option<Vec<u8>>, Error> {
         note_bundle
             .signatures
@@ -665,25 +712,18 @@ fn verify_loan_document(
     };
     expected.sort();
     if signers.is_empty() || signers != expected {
-        return Err(bad(format!(
-            "document {n} ({}) is not signed by the note's {}",
-            d.kind,
-            if d.kind == "receipt" {
-                "lender"
-            } else {
-                "parties"
-            }
-        )));
+        return Err(Error::DocumentWrongSigner {
+            document: n,
+            kind: d.kind.clone(),
+        });
     }
     // The step it backs: the book just before that event made exactly this text.
     backing
         .iter()
         .find(|b| b.kind == kind && b.text == text)
         .map(|b| b.event)
-        .ok_or_else(|| {
-            bad(format!(
-                "document {n} ({}) backs no event of the loan chain",
-                d.kind
-            ))
+        .ok_or_else(|| Error::DocumentBacksNoStep {
+            document: n,
+            kind: d.kind.clone(),
         })
 }

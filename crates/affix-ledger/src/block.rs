@@ -26,10 +26,10 @@ pub const BLOCK_MAGIC: [u8; 4] = *b"AFXB";
 pub const BLOCK_VERSION: u8 = 1;
 
 /// Most records in one block.
-pub const MAX_BLOCK_RECORDS: usize = 16_384;
+pub const BLOCK_RECORDS_MAX: usize = 16_384;
 
 /// Largest encoded block.
-pub const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+pub const BLOCK_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 const HEADER_BYTES: usize = 4 + 1 + 32 + 8 + 8 + 8 + 32 + 4;
 
@@ -90,7 +90,7 @@ impl Block {
         out.extend_from_slice(&self.timestamp_ms.to_be_bytes());
         out.extend_from_slice(&self.tree_size.to_be_bytes());
         out.extend_from_slice(&self.root.0);
-        // Blocks are built and checked against MAX_BLOCK_RECORDS (< 2^32) and records
+        // Blocks are built and checked against BLOCK_RECORDS_MAX (< 2^32) and records
         // against the u16 entry limit before they are encoded.
         out.extend_from_slice(
             &u32::try_from(self.records.len())
@@ -111,9 +111,9 @@ impl Block {
 
     /// Checks the size limits an encodable block must meet.
     pub fn check_limits(&self) -> Result<(), Error> {
-        if self.records.len() > MAX_BLOCK_RECORDS {
+        if self.records.len() > BLOCK_RECORDS_MAX {
             return Err(Error::BlockTooLarge(format!(
-                "{} records, at most {MAX_BLOCK_RECORDS}",
+                "{} records, at most {BLOCK_RECORDS_MAX}",
                 self.records.len()
             )));
         }
@@ -127,9 +127,9 @@ impl Block {
             }
             bytes += 2 + r.len();
         }
-        if bytes > MAX_BLOCK_BYTES {
+        if bytes > BLOCK_BYTES_MAX {
             return Err(Error::BlockTooLarge(format!(
-                "{bytes} bytes, at most {MAX_BLOCK_BYTES}"
+                "{bytes} bytes, at most {BLOCK_BYTES_MAX}"
             )));
         }
         Ok(())
@@ -137,7 +137,7 @@ impl Block {
 
     /// Decodes a canonical v1 block; never panics, rejects anything not canonical.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_BLOCK_BYTES {
+        if bytes.len() > BLOCK_BYTES_MAX {
             return Err(Error::BlockTooLarge(format!("{} bytes", bytes.len())));
         }
         if bytes.len() < HEADER_BYTES {
@@ -163,7 +163,7 @@ impl Block {
         root.copy_from_slice(&bytes[61..93]);
         let count = u32::from_be_bytes([bytes[93], bytes[94], bytes[95], bytes[96]]);
         let count = usize::try_from(count).map_err(|_| Error::MalformedBlock("record count"))?;
-        if count > MAX_BLOCK_RECORDS {
+        if count > BLOCK_RECORDS_MAX {
             return Err(Error::BlockTooLarge(format!("{count} records")));
         }
         let mut records = Vec::with_capacity(count);
@@ -243,7 +243,7 @@ mod tests {
             Err(Error::BlockTooLarge(_))
         ));
         let too_many = Block {
-            records: vec![vec![]; MAX_BLOCK_RECORDS + 1],
+            records: vec![vec![]; BLOCK_RECORDS_MAX + 1],
             ..sample()
         };
         assert!(too_many.check_limits().is_err());

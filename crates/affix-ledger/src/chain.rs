@@ -6,14 +6,14 @@ use affix_evidence::EvidenceRecord;
 use affix_merkle::{Hash, HashSuite, TreeBuilder};
 
 use crate::Error;
-use crate::block::{Block, BlockDigest, MAX_BLOCK_BYTES, MAX_BLOCK_RECORDS};
+use crate::block::{BLOCK_BYTES_MAX, BLOCK_RECORDS_MAX, Block, BlockDigest};
 
 /// How far ahead of a verifier's clock a proposal's timestamp may be.
-const MAX_CLOCK_AHEAD_MS: u64 = 5_000;
+const CLOCK_AHEAD_MS_MAX: u64 = 5_000;
 
 /// Most verified-but-unfinalized blocks kept; older ones are dropped (and re-verified if
 /// they are ever needed again).
-const MAX_PENDING_BLOCKS: usize = 1024;
+const PENDING_BLOCKS_MAX: usize = 1024;
 
 /// Membership of leaf hashes in the finalized log (the node keeps a persistent index).
 pub trait LeafLookup {
@@ -212,7 +212,7 @@ impl Chain {
         let mut rejected = Vec::new();
         let mut bytes = 97usize;
         for record in candidates {
-            if records.len() == MAX_BLOCK_RECORDS || bytes + 2 + record.len() > MAX_BLOCK_BYTES {
+            if records.len() == BLOCK_RECORDS_MAX || bytes + 2 + record.len() > BLOCK_BYTES_MAX {
                 break;
             }
             let leaf = self.suite.leaf_hash(&record);
@@ -248,14 +248,14 @@ impl Chain {
         now_ms: u64,
         lookup: &impl LeafLookup,
     ) -> Result<(), Error> {
-        if block.timestamp_ms > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        if block.timestamp_ms > now_ms.saturating_add(CLOCK_AHEAD_MS_MAX) {
             return Err(Error::BlockParent(format!(
                 "timestamp {} is ahead of the verifier's clock {now_ms}",
                 block.timestamp_ms
             )));
         }
         let pending = self.check(block, lookup)?;
-        if self.pending.len() >= MAX_PENDING_BLOCKS {
+        if self.pending.len() >= PENDING_BLOCKS_MAX {
             // Drop the lowest blocks: they are the least likely to still matter.
             let lowest: Vec<BlockDigest> = {
                 let mut by_height: Vec<(u64, BlockDigest)> = self
@@ -266,7 +266,7 @@ impl Chain {
                 by_height.sort();
                 by_height
                     .into_iter()
-                    .take(MAX_PENDING_BLOCKS / 4)
+                    .take(PENDING_BLOCKS_MAX / 4)
                     .map(|(_, d)| d)
                     .collect()
             };
@@ -457,7 +457,7 @@ mod tests {
         high.height = 5;
         assert!(matches!(check(&high), Err(Error::BlockParent(_))));
         let mut future = good.clone();
-        future.timestamp_ms = 1000 + MAX_CLOCK_AHEAD_MS + 1;
+        future.timestamp_ms = 1000 + CLOCK_AHEAD_MS_MAX + 1;
         assert!(check(&future).is_err());
         // Already-logged records are duplicates too.
         let mut logged_all = Logged(BTreeSet::new());

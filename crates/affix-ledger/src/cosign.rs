@@ -17,10 +17,10 @@ use affix_note::{Checkpoint, NoteSigner, Origin, SignedCheckpoint, VerifierKey};
 use crate::Error;
 
 /// Most tree sizes with signatures buffered ahead of this node's own finalization.
-const MAX_BUFFERED_SIZES: usize = 256;
+const BUFFERED_SIZES_MAX: usize = 256;
 
 /// Most misbehaviour reports kept in memory (the node also persists them).
-const MAX_MISBEHAVIOUR: usize = 1024;
+const MISBEHAVIOUR_REPORTS_MAX: usize = 1024;
 
 /// Portable proof that an authority signed a checkpoint conflicting with the finalized
 /// log: the same origin and tree size, a different root.
@@ -175,7 +175,7 @@ impl Cosigner {
         );
         // Older sizes can no longer matter for receipts once a newer one is collecting,
         // except to finish their quorum; keep a bounded window.
-        while self.collecting.len() > MAX_BUFFERED_SIZES {
+        while self.collecting.len() > BUFFERED_SIZES_MAX {
             self.collecting.pop_first();
         }
         let mut quorum = self.check_quorum(size);
@@ -231,7 +231,7 @@ impl Cosigner {
             if self.last_signed.is_some_and(|(s, _)| size <= s) {
                 return Ok(CosignOutcome::Nothing);
             }
-            if self.buffered.len() >= MAX_BUFFERED_SIZES && !self.buffered.contains_key(&size) {
+            if self.buffered.len() >= BUFFERED_SIZES_MAX && !self.buffered.contains_key(&size) {
                 return Ok(CosignOutcome::Nothing);
             }
             let slot = self.buffered.entry(size).or_default();
@@ -247,7 +247,7 @@ impl Cosigner {
                 theirs: bytes.to_vec(),
                 ours: collecting.ours.clone(),
             };
-            if self.misbehaviour.len() < MAX_MISBEHAVIOUR {
+            if self.misbehaviour.len() < MISBEHAVIOUR_REPORTS_MAX {
                 self.misbehaviour.push(report.clone());
             }
             return Ok(CosignOutcome::Conflict(report));

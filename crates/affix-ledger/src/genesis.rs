@@ -25,10 +25,15 @@ use crate::Error;
 use crate::block::BlockDigest;
 
 /// Most authorities in a consortium.
-const MAX_AUTHORITIES: usize = 64;
+const AUTHORITIES_MAX: usize = 64;
 
 /// Largest genesis file read.
-const MAX_GENESIS_BYTES: usize = 256 * 1024;
+const GENESIS_BYTES_MAX: usize = 256 * 1024;
+
+/// Most faulty authorities BFT consensus tolerates among `n` (n ≥ 1): `⌊(n − 1) / 3⌋`.
+fn max_faulty_of(n: usize) -> usize {
+    n.saturating_sub(1) / 3
+}
 
 /// What an authority is in the consortium (informative; all have equal votes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -81,6 +86,7 @@ pub struct Genesis {
     origin: Origin,
     authorities: Vec<Authority>,
     digest: BlockDigest,
+    policy: TrustPolicy,
 }
 
 #[derive(Deserialize)]
@@ -105,15 +111,15 @@ struct AuthorityFile {
 impl Genesis {
     /// Parses and validates a genesis file.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        if text.len() > MAX_GENESIS_BYTES {
+        if text.len() > GENESIS_BYTES_MAX {
             return Err(Error::Genesis("file too large".into()));
         }
         let file: GenesisFile = toml::from_str(text).map_err(|e| Error::Genesis(e.to_string()))?;
         let origin =
             Origin::new(&file.origin).map_err(|e| Error::Genesis(format!("origin: {e}")))?;
-        if file.authorities.is_empty() || file.authorities.len() > MAX_AUTHORITIES {
+        if file.authorities.is_empty() || file.authorities.len() > AUTHORITIES_MAX {
             return Err(Error::Genesis(format!(
-                "1 to {MAX_AUTHORITIES} authorities required"
+                "1 to {AUTHORITIES_MAX} authorities required"
             )));
         }
         let mut authorities = Vec::with_capacity(file.authorities.len());
@@ -183,14 +189,20 @@ impl Genesis {
                 }
             }
         }
+        // Build the policy once here so that an unusable consortium fails at load time.
+        let quorum = authorities.len() - max_faulty_of(authorities.len());
+        let policy = TrustPolicy::new(
+            origin.clone(),
+            authorities.iter().map(|a| a.note_key.clone()).collect(),
+            quorum,
+        )?;
         let mut genesis = Self {
             origin,
             authorities,
             digest: BlockDigest::default(),
+            policy,
         };
         genesis.digest = BlockDigest(Sha256::digest(genesis.canonical_text()).into());
-        // Build the policy once here so that an unusable consortium fails at load time.
-        genesis.trust_policy()?;
         Ok(genesis)
     }
 
@@ -233,7 +245,7 @@ impl Genesis {
 
     /// Most faulty authorities tolerated: `⌊(n − 1) / 3⌋`.
     pub fn max_faulty(&self) -> usize {
-        (self.authorities.len() - 1) / 3
+        max_faulty_of(self.authorities.len())
     }
 
     /// Signatures a checkpoint needs: `n − f`.
@@ -247,30 +259,16 @@ impl Genesis {
     }
 
     /// The policy receipts are verified with: this origin, `quorum` of the note keys.
+    /// Built when the file is parsed, so it cannot fail here; the `Result` stays for
+    /// callers that propagate it.
     pub fn trust_policy(&self) -> Result<TrustPolicy, Error> {
-        Ok(TrustPolicy::new(
-            self.origin.clone(),
-            self.authorities
-                .iter()
-                .map(|a| a.note_key.clone())
-                .collect(),
-            self.quorum(),
-        )?)
+        Ok(self.policy.clone())
     }
 
-    /// The verifier keys file: one note verifier key per line, with a comment header
-    /// giving origin and quorum.
+    /// The verifier keys file ([`affix_note::VerifierKeysFile`]): one note verifier key
+    /// per line, with a comment header giving origin and quorum.
     pub fn verifier_keys_file(&self) -> String {
-        let mut s = format!(
-            "# Affix consortium {}: receipts need {} of these {} keys\n",
-            self.origin,
-            self.quorum(),
-            self.authorities.len()
-        );
-        for a in &self.authorities {
-            s.push_str(&format!("{}\n", a.note_key));
-        }
-        s
+        self.policy.verifier_keys_file()
     }
 }
 

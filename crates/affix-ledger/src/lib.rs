@@ -29,7 +29,7 @@ mod error;
 mod genesis;
 
 pub use block::{
-    BLOCK_MAGIC, BLOCK_VERSION, Block, BlockDigest, MAX_BLOCK_BYTES, MAX_BLOCK_RECORDS,
+    BLOCK_BYTES_MAX, BLOCK_MAGIC, BLOCK_RECORDS_MAX, BLOCK_VERSION, Block, BlockDigest,
 };
 pub use chain::{Applied, Chain, FinalizedTip, LeafLookup};
 pub use cosign::{CosignOutcome, Cosigner, Misbehaviour};

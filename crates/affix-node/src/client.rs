@@ -35,12 +35,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use affix_note::{Origin, TrustPolicy, VerifiedReceipt};
+use affix_note::{KEYS_FILE_BYTES_MAX, Origin, TrustPolicy, VerifiedReceipt, VerifierKeysFile};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
 use crate::Error;
-use crate::keys_file::VerifierKeysFile;
 
 /// Longest wait for a TCP connection to a node.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -164,7 +163,9 @@ impl LedgerClient {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let policy = VerifierKeysFile::parse(verifier_keys)?.trust_policy()?;
+        let policy = VerifierKeysFile::parse(verifier_keys)
+            .and_then(|file| file.trust_policy())
+            .map_err(Error::VerifierKeys)?;
         let http = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
@@ -437,12 +438,14 @@ pub async fn dangerous_fetch_verifier_keys(node: &str) -> Result<String, Error> 
                 .into_failure(node, status, None),
         ));
     }
-    let body = read_limited(node, response, crate::keys_file::MAX_KEYS_FILE_BYTES)
+    let body = read_limited(node, response, KEYS_FILE_BYTES_MAX)
         .await
         .map_err(failure)?;
-    let text = String::from_utf8(body)
-        .map_err(|_| Error::VerifierKeys(format!("{node} served a file that is not UTF-8")))?;
-    VerifierKeysFile::parse(&text)?;
+    let text = String::from_utf8(body).map_err(|_| Error::BadAnswer {
+        node: node.to_owned(),
+        reason: "a verifier keys file that is not UTF-8".into(),
+    })?;
+    VerifierKeysFile::parse(&text).map_err(Error::VerifierKeys)?;
     Ok(text)
 }
 

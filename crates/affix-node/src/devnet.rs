@@ -7,7 +7,7 @@
 //! DIR/<name>/note.key              note signer key (mode 0600)
 //! DIR/<name>/node.toml             node configuration (see [`crate::config`])
 //! DIR/<name>/data/                 the node's log, consensus journal, certificates
-//! DIR/verifier-keys                the verifier keys file (see [`crate::keys_file`])
+//! DIR/verifier-keys                the verifier keys file (see [`affix_note::VerifierKeysFile`])
 //! DIR/nodes                        the nodes' HTTP URLs, one a line
 //! ```
 //!

@@ -22,7 +22,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use affix_ledger::{Block, BlockDigest, MAX_BLOCK_BYTES};
+use affix_ledger::{BLOCK_BYTES_MAX, Block, BlockDigest};
 use bytes::BufMut;
 use commonware_broadcast::buffered;
 use commonware_codec::{Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
@@ -129,7 +129,7 @@ impl Read for EngineBlock {
     type Cfg = ();
 
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let bytes = Vec::<u8>::read_cfg(buf, &(RangeCfg::from(..=MAX_BLOCK_BYTES), ()))?;
+        let bytes = Vec::<u8>::read_cfg(buf, &(RangeCfg::from(..=BLOCK_BYTES_MAX), ()))?;
         Block::decode(&bytes)
             .map(EngineBlock)
             .map_err(|_| CodecError::Invalid("EngineBlock", "not a canonical Affix block"))
@@ -159,7 +159,7 @@ impl commonware_consensus::Block for EngineBlock {
 impl BoundedBlock for EngineBlock {
     fn max_encode_size(_: &()) -> usize {
         // Length prefix (varint of a u32) plus the largest block.
-        5 + MAX_BLOCK_BYTES
+        5 + BLOCK_BYTES_MAX
     }
 }
 
@@ -666,7 +666,7 @@ async fn forwarder<
         commonware_macros::select! {
             message = receiver.recv() => {
                 let Ok((peer, bytes)) = message else { return };
-                let Ok(records) = affix_merkle::decode_bundle(bytes.as_ref(), affix_ledger::MAX_BLOCK_RECORDS) else {
+                let Ok(records) = affix_merkle::decode_bundle(bytes.as_ref(), affix_ledger::BLOCK_RECORDS_MAX) else {
                     tracing::warn!(?peer, "malformed forwarded batch");
                     continue;
                 };

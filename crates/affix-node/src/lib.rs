@@ -19,7 +19,6 @@
 //! - [`embedded`]: [`embedded::EmbeddedLedger`], a one-authority ledger run inside the
 //!   calling process (the signing platform's default).
 //! - [`devnet`]: the files of a local consortium (`affix devnet`, the embedded ledger).
-//! - [`keys_file`]: the consortium's verifier keys file.
 #![forbid(unsafe_code)]
 
 pub mod client;
@@ -28,7 +27,6 @@ pub mod devnet;
 pub mod embedded;
 pub mod engine;
 pub mod http;
-pub mod keys_file;
 pub mod ledger;
 pub mod mirror;
 pub mod run;
@@ -62,10 +60,11 @@ pub enum Error {
     /// The mempool is full; retry later (client: every node answered HTTP 503).
     #[error("the node is busy (mempool full); retry later")]
     Busy,
-    /// The verifier keys file is malformed, or lacks the header naming the origin where
-    /// one is needed.
+    /// The verifier keys file ([`affix_note::VerifierKeysFile`]) is malformed, lacks the
+    /// header naming the origin where one is needed, or states a quorum its keys cannot
+    /// meet.
     #[error("verifier keys file: {0}")]
-    VerifierKeys(String),
+    VerifierKeys(#[source] affix_note::Error),
     /// Client: no node answered (connection refused, timeout, HTTP 5xx); each node's
     /// failure is listed. Nothing was refused: the request may be sent again.
     #[error("no node answered: {0}")]

@@ -6,16 +6,16 @@ use crate::note::check_policy;
 use crate::{Error, Note, NoteSigner, VerifiedNote, VerifierKey};
 
 /// Longest origin accepted, in bytes.
-const MAX_ORIGIN_BYTES: usize = 256;
+const ORIGIN_BYTES_MAX: usize = 256;
 
 /// Most extension lines accepted in a checkpoint.
-const MAX_EXTENSION_LINES: usize = 16;
+const EXTENSION_LINES_MAX: usize = 16;
 
 /// Longest extension line accepted, in bytes.
-const MAX_EXTENSION_BYTES: usize = 1024;
+const EXTENSION_BYTES_MAX: usize = 1024;
 
 /// Largest tree size accepted: Go's `tlog` uses `int64`.
-const MAX_TREE_SIZE: u64 = i64::MAX as u64;
+const TREE_SIZE_MAX: u64 = i64::MAX as u64;
 
 /// A log's origin: the first line of its checkpoints, naming the log. Non-empty, at most
 /// 256 bytes, no Unicode spaces, no `+`, no control characters — the form the spec
@@ -29,7 +29,7 @@ pub struct Origin(String);
 impl Origin {
     /// Validates an origin.
     pub fn new(origin: &str) -> Result<Self, Error> {
-        if origin.is_empty() || origin.len() > MAX_ORIGIN_BYTES {
+        if origin.is_empty() || origin.len() > ORIGIN_BYTES_MAX {
             return Err(Error::MalformedCheckpoint("origin must be 1 to 256 bytes"));
         }
         if origin
@@ -123,10 +123,10 @@ impl Checkpoint {
                     "extension lines must not be empty",
                 ));
             }
-            if line.len() > MAX_EXTENSION_BYTES {
+            if line.len() > EXTENSION_BYTES_MAX {
                 return Err(Error::MalformedCheckpoint("extension line too long"));
             }
-            if extensions.len() == MAX_EXTENSION_LINES {
+            if extensions.len() == EXTENSION_LINES_MAX {
                 return Err(Error::MalformedCheckpoint("too many extension lines"));
             }
             extensions.push(line.to_owned());
@@ -142,7 +142,7 @@ impl Checkpoint {
     /// Signs the checkpoint with each signer.
     pub fn sign(&self, signers: &[&dyn NoteSigner]) -> Result<SignedCheckpoint, Error> {
         for line in &self.extensions {
-            if line.is_empty() || line.contains('\n') || line.len() > MAX_EXTENSION_BYTES {
+            if line.is_empty() || line.contains('\n') || line.len() > EXTENSION_BYTES_MAX {
                 return Err(Error::Signing("invalid extension line"));
             }
         }
@@ -163,7 +163,7 @@ pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
     if !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok().filter(|&n| n <= MAX_TREE_SIZE)
+    s.parse().ok().filter(|&n| n <= TREE_SIZE_MAX)
 }
 
 /// Whom to trust for one log: its origin and "at least `quorum` of these keys".

@@ -68,6 +68,24 @@ pub enum Error {
     /// Verification failure: the entry supplied differs from the receipt's `extra` bytes.
     #[error("entry differs from the receipt's extra line")]
     EntryMismatch,
+    /// Malformed input: a line of a verifier keys file that does not parse (a key line
+    /// that is not a verifier key, or a header naming an invalid origin).
+    #[error("verifier keys file, line {line}: {source}")]
+    KeysFileLine {
+        /// The 1-based line number.
+        line: usize,
+        /// Why the line does not parse.
+        source: Box<Error>,
+    },
+    /// Malformed input: a verifier keys file without a single key.
+    #[error("the verifier keys file lists no keys")]
+    KeysFileEmpty,
+    /// Misuse: a trust policy asked of a verifier keys file whose header does not name
+    /// the origin (`# Affix consortium <origin>: receipts need <k> of these <n> keys`).
+    #[error(
+        "the verifier keys file has no '# Affix consortium <origin>: receipts need <k> of ...' header naming the origin"
+    )]
+    KeysFileWithoutOrigin,
     /// Misuse: a policy that can never be met or that counts one key twice.
     #[error("invalid policy: {0}")]
     InvalidPolicy(&'static str),

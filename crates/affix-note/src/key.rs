@@ -25,10 +25,10 @@ pub const SM2_TYPE_IDENTIFIER: &[u8] = b"\xffaffix.dev/sm2-sm3@v1";
 pub const SM2_DISTID: &str = "1234567812345678";
 
 /// Longest key name accepted, in bytes.
-const MAX_KEY_NAME_BYTES: usize = 256;
+const KEY_NAME_BYTES_MAX: usize = 256;
 
 /// Longest encoded key accepted, in bytes (ample for SM2 and Ed25519).
-const MAX_KEY_STRING_BYTES: usize = 1024;
+const KEY_STRING_BYTES_MAX: usize = 1024;
 
 /// The signature algorithm of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,7 +58,7 @@ pub struct KeyName(String);
 impl KeyName {
     /// Validates a key name.
     pub fn new(name: &str) -> Result<Self, Error> {
-        if name.is_empty() || name.len() > MAX_KEY_NAME_BYTES {
+        if name.is_empty() || name.len() > KEY_NAME_BYTES_MAX {
             return Err(Error::MalformedKey("key name must be 1 to 256 bytes"));
         }
         if name
@@ -186,7 +186,7 @@ impl VerifierKey {
     /// Parses `<name>+<hex key ID>+<base64(type || key)>`, checking that the ID matches.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let text = text.trim_end_matches(['\n', '\r']);
-        if text.len() > MAX_KEY_STRING_BYTES {
+        if text.len() > KEY_STRING_BYTES_MAX {
             return Err(Error::MalformedKey("verifier key is too long"));
         }
         let mut parts = text.splitn(3, '+');
@@ -409,7 +409,7 @@ impl SignerKey {
     /// Parses a signer key string.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let text = text.trim_end_matches(['\n', '\r']);
-        if text.len() > MAX_KEY_STRING_BYTES {
+        if text.len() > KEY_STRING_BYTES_MAX {
             return Err(Error::MalformedKey("signer key is too long"));
         }
         let rest = text

@@ -11,6 +11,10 @@
 //!   [`VerifiedCheckpoint`].
 //! - [`Receipt`] (`c2sp.org/tlog-proof@v1`): index, inclusion proof, signed checkpoint and
 //!   the entry's bytes in the `extra` line, verified into a [`VerifiedReceipt`].
+//! - [`VerifierKeysFile`]: the verifier keys file, a relying party's trust anchor — the
+//!   text form of a [`TrustPolicy`] (`# Affix consortium <origin>: receipts need <k> of
+//!   these <n> keys`, then one key per line), written by
+//!   [`TrustPolicy::verifier_keys_file`].
 //!
 //! The crate is pure: no I/O, no clock, no randomness. Signing goes through the
 //! [`NoteSigner`] trait, implemented over any `signature::Signer` + `Keypair`, so keys can
@@ -20,6 +24,7 @@
 mod checkpoint;
 mod error;
 mod key;
+mod keys_file;
 mod note;
 mod receipt;
 
@@ -29,5 +34,6 @@ pub use key::{
     Ed25519NoteSigner, KeyId, KeyName, NoteSigner, SM2_DISTID, SM2_TYPE_IDENTIFIER, SignatureType,
     SignerKey, Sm2NoteSigner, VerifierKey,
 };
-pub use note::{MAX_NOTE_BYTES, MAX_SIGNATURES, Note, NoteSignature, VerifiedNote};
-pub use receipt::{MAX_EXTRA_BYTES, RECEIPT_HEADER, Receipt, VerifiedReceipt};
+pub use keys_file::{KEYS_FILE_BYTES_MAX, VerifierKeysFile};
+pub use note::{NOTE_BYTES_MAX, Note, NoteSignature, SIGNATURES_MAX, VerifiedNote};
+pub use receipt::{EXTRA_BYTES_MAX, RECEIPT_HEADER, Receipt, VerifiedReceipt};

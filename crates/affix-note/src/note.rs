@@ -9,13 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use crate::{Error, KeyId, KeyName, NoteSigner, VerifierKey};
 
 /// Largest note accepted, in bytes: room for 64 post-quantum-sized signatures.
-pub const MAX_NOTE_BYTES: usize = 256 * 1024;
+pub const NOTE_BYTES_MAX: usize = 256 * 1024;
 
 /// Most signature lines accepted in one note (the spec requires at least 16; Go allows 100).
-pub const MAX_SIGNATURES: usize = 100;
+pub const SIGNATURES_MAX: usize = 100;
 
 /// Longest decoded signature accepted (key ID included), in bytes.
-const MAX_SIGNATURE_BYTES: usize = 8 * 1024;
+const SIGNATURE_BYTES_MAX: usize = 8 * 1024;
 
 /// Every signature line starts with an em dash and a space.
 const SIGNATURE_PREFIX: &str = "\u{2014} ";
@@ -86,7 +86,7 @@ impl Note {
         let signature = signer.sign_text(self.text.as_bytes())?;
         self.signatures
             .retain(|s| !(s.name == *vk.name() && s.id == vk.id()));
-        if self.signatures.len() >= MAX_SIGNATURES {
+        if self.signatures.len() >= SIGNATURES_MAX {
             return Err(Error::Signing(
                 "note already has the maximum number of signatures",
             ));
@@ -104,7 +104,7 @@ impl Note {
     pub fn push_signature(&mut self, signature: NoteSignature) -> Result<(), Error> {
         self.signatures
             .retain(|s| !(s.name == signature.name && s.id == signature.id));
-        if self.signatures.len() >= MAX_SIGNATURES {
+        if self.signatures.len() >= SIGNATURES_MAX {
             return Err(Error::Signing(
                 "note already has the maximum number of signatures",
             ));
@@ -115,11 +115,11 @@ impl Note {
 
     /// Parses a signed note. Checks the grammar only; trusts nothing.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_NOTE_BYTES {
+        if bytes.len() > NOTE_BYTES_MAX {
             return Err(Error::TooLarge {
                 what: "note",
                 actual: bytes.len(),
-                limit: MAX_NOTE_BYTES,
+                limit: NOTE_BYTES_MAX,
             });
         }
         let all = std::str::from_utf8(bytes).map_err(|_| Error::MalformedNote("not UTF-8"))?;
@@ -135,7 +135,7 @@ impl Note {
         let mut signatures = Vec::new();
         // `check_text` ensured the block ends with a newline.
         for line in sig_block[..sig_block.len() - 1].split('\n') {
-            if signatures.len() == MAX_SIGNATURES {
+            if signatures.len() == SIGNATURES_MAX {
                 return Err(Error::MalformedNote("too many signatures"));
             }
             let rest = line
@@ -148,7 +148,7 @@ impl Note {
             ))?;
             let name = KeyName::new(name)
                 .map_err(|_| Error::MalformedNote("invalid key name in signature line"))?;
-            if b64.len() > MAX_SIGNATURE_BYTES * 4 / 3 + 4 {
+            if b64.len() > SIGNATURE_BYTES_MAX * 4 / 3 + 4 {
                 return Err(Error::MalformedNote("signature too long"));
             }
             let raw = STANDARD
@@ -405,10 +405,10 @@ mod tests {
             let err = Note::parse(&bytes).unwrap_err().to_string();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
-        let huge = vec![b'a'; MAX_NOTE_BYTES + 1];
+        let huge = vec![b'a'; NOTE_BYTES_MAX + 1];
         assert!(matches!(Note::parse(&huge), Err(Error::TooLarge { .. })));
         let mut many = ok.clone();
-        for _ in 0..MAX_SIGNATURES {
+        for _ in 0..SIGNATURES_MAX {
             many.push_str(ok.lines().last().unwrap());
             many.push('\n');
         }

@@ -16,16 +16,16 @@ use base64::engine::general_purpose::STANDARD;
 use affix_merkle::{Hash, LeafIndex, MAX_PROOF_HASHES, verify_inclusion};
 
 use crate::checkpoint::parse_decimal;
-use crate::{Error, MAX_NOTE_BYTES, SignedCheckpoint, TrustPolicy, VerifiedCheckpoint};
+use crate::{Error, NOTE_BYTES_MAX, SignedCheckpoint, TrustPolicy, VerifiedCheckpoint};
 
 /// First line of every receipt.
 pub const RECEIPT_HEADER: &str = "c2sp.org/tlog-proof@v1";
 
 /// Largest `extra` payload accepted, in bytes: one tlog-tiles entry (u16 length).
-pub const MAX_EXTRA_BYTES: usize = 65_535;
+pub const EXTRA_BYTES_MAX: usize = 65_535;
 
 /// Largest receipt accepted: a full note plus extra data and proof lines.
-const MAX_RECEIPT_BYTES: usize = MAX_NOTE_BYTES + MAX_EXTRA_BYTES * 4 / 3 + 8 * 1024;
+const RECEIPT_BYTES_MAX: usize = NOTE_BYTES_MAX + EXTRA_BYTES_MAX * 4 / 3 + 8 * 1024;
 
 /// A receipt as received: unverified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +63,11 @@ impl Receipt {
 
     /// Parses a receipt. Checks the grammar only; trusts nothing.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_RECEIPT_BYTES {
+        if bytes.len() > RECEIPT_BYTES_MAX {
             return Err(Error::TooLarge {
                 what: "receipt",
                 actual: bytes.len(),
-                limit: MAX_RECEIPT_BYTES,
+                limit: RECEIPT_BYTES_MAX,
             });
         }
         // The proof part is ASCII and ends at the first blank line; the rest is the
@@ -88,7 +88,7 @@ impl Receipt {
         }
         let mut extra = None;
         if let Some(b64) = lines.peek().and_then(|line| line.strip_prefix("extra ")) {
-            if b64.is_empty() || b64.len() > MAX_EXTRA_BYTES.div_ceil(3) * 4 {
+            if b64.is_empty() || b64.len() > EXTRA_BYTES_MAX.div_ceil(3) * 4 {
                 return Err(Error::MalformedReceipt("extra data is empty or too large"));
             }
             let data = STANDARD
@@ -317,7 +317,7 @@ mod tests {
                 .to_string()
                 .contains("too many")
         );
-        assert!(Receipt::parse(&vec![b'a'; MAX_RECEIPT_BYTES + 1]).is_err());
+        assert!(Receipt::parse(&vec![b'a'; RECEIPT_BYTES_MAX + 1]).is_err());
         let _ = HashSuite::Sha256;
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use affix_node::keys_file::VerifierKeysFile;
+use affix_note::VerifierKeysFile;
 use common::{
     Db, Device, TestPlatform, b64, party_ready, party_signs, run, sign_prepared, unb64, write,
 };

@@ -171,7 +171,7 @@ fn received(p: &TestPlatform, to: &str, subject: &str) -> usize {
 /// The ledger's trust policy and the CA root, as the platform publishes them.
 async fn anchors(p: &TestPlatform, key: &str) -> (affix_note::TrustPolicy, x509_cert::Certificate) {
     let keys = p.get("/v1/ledger/verifier-keys", key).await.1;
-    let policy = affix_node::keys_file::VerifierKeysFile::parse(keys.as_str().unwrap())
+    let policy = affix_note::VerifierKeysFile::parse(keys.as_str().unwrap())
         .unwrap()
         .trust_policy()
         .unwrap();

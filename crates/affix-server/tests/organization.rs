@@ -8,7 +8,7 @@
 
 mod common;
 
-use affix_node::keys_file::VerifierKeysFile;
+use affix_note::VerifierKeysFile;
 use common::{Db, Device, TestPlatform, b64, party_signs, run, unb64, write};
 use der::DecodePem as _;
 use serde_json::{Value, json};

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use affix_node::client::LedgerClient;
 use affix_node::config::NodeConfig;
-use affix_node::keys_file::{MAX_KEYS_FILE_BYTES, VerifierKeysFile};
-use affix_note::{Origin, TrustPolicy, VerifierKey};
+use affix_note::{KEYS_FILE_BYTES_MAX, Origin, TrustPolicy, VerifierKey, VerifierKeysFile};
 use anyhow::{Context as _, Result, anyhow, bail};
 
 /// `affix node --config FILE`.
@@ -149,7 +148,7 @@ pub(crate) fn read_keys_file(
 
 fn read_keys_text(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if meta.len() > MAX_KEYS_FILE_BYTES as u64 {
+    if meta.len() > KEYS_FILE_BYTES_MAX as u64 {
         bail!("{} is too large to be a verifier keys file", path.display());
     }
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))

@@ -98,7 +98,7 @@ pub(crate) fn verify_bundle(
             parsed.ledger.verifier_keys.clone()
         }
     };
-    let policy = affix_node::keys_file::VerifierKeysFile::parse(&keys_text)
+    let policy = affix_note::VerifierKeysFile::parse(&keys_text)
         .and_then(|f| f.trust_policy())
         .map_err(|e| Failure::Error(anyhow!("verifier keys: {e}")))?;
     let root_pem = match ca {
