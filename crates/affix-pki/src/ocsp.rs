@@ -43,7 +43,7 @@ use crate::{
 
 /// Largest DER request accepted. A request for one certificate is about
 /// 80–120 bytes; a signed request with its signer's chain a few KiB.
-pub const REQUEST_DER_MAX_BYTES: usize = 16 * 1024;
+pub const REQUEST_DER_BYTES_MAX: usize = 16 * 1024;
 
 /// Most certificates answered in one response.
 pub const REQUEST_CERTS_MAX: usize = 32;
@@ -61,7 +61,7 @@ const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
 /// Longest nonce accepted, in bytes (RFC 8954 §2.1).
-const NONCE_MAX_BYTES: usize = 32;
+const NONCE_BYTES_MAX: usize = 32;
 
 /// The ASN.1 types of RFC 6960 this crate reads and writes, derived with
 /// `der`. The module is `DEFINITIONS EXPLICIT TAGS`, so tags are explicit
@@ -389,17 +389,17 @@ impl ParsedRequest {
     /// Parse a DER `OCSPRequest`.
     ///
     /// # Errors
-    /// [`Error::InputTooLarge`] over [`REQUEST_DER_MAX_BYTES`],
+    /// [`Error::InputTooLarge`] over [`REQUEST_DER_BYTES_MAX`],
     /// [`Error::MalformedOcspRequest`] if it is not DER of the RFC 6960
     /// structure (trailing bytes included), [`Error::OcspRequestCount`] for
     /// an empty or too long request list, [`Error::OcspNonceInvalid`] for a
     /// nonce that is not an OCTET STRING of 1 to 32 bytes.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        if der.len() > REQUEST_DER_MAX_BYTES {
+        if der.len() > REQUEST_DER_BYTES_MAX {
             return Err(Error::InputTooLarge {
                 what: "OCSP request",
                 len_bytes: der.len(),
-                max_bytes: REQUEST_DER_MAX_BYTES,
+                max_bytes: REQUEST_DER_BYTES_MAX,
             });
         }
         let request = asn1::OcspRequest::from_der(der).map_err(Error::MalformedOcspRequest)?;
@@ -420,7 +420,7 @@ impl ParsedRequest {
         if let Some(nonce) = &nonce {
             let value = OctetString::from_der(nonce.extn_value.as_bytes())
                 .map_err(|_| Error::OcspNonceInvalid)?;
-            if value.is_empty() || value.as_bytes().len() > NONCE_MAX_BYTES {
+            if value.is_empty() || value.as_bytes().len() > NONCE_BYTES_MAX {
                 return Err(Error::OcspNonceInvalid);
             }
         }

@@ -14,7 +14,7 @@ use affix_pki::{
     error::CreditCodeProblem,
     ocsp::{
         CertStatus, ID_PKIX_OCSP_NONCE, OcspResponseStatus, ParsedRequest, REQUEST_CERTS_MAX,
-        REQUEST_DER_MAX_BYTES, Responder, ResponseTimes, asn1,
+        REQUEST_DER_BYTES_MAX, Responder, ResponseTimes, asn1,
     },
 };
 use common::*;
@@ -105,7 +105,7 @@ fn malformed_csr_der_gets_specific_errors() {
         VerifiedCsr::from_der(&certificate),
         Err(Error::MalformedCsr(_))
     ));
-    let huge = vec![0x30; VerifiedCsr::DER_MAX_BYTES + 1];
+    let huge = vec![0x30; VerifiedCsr::DER_BYTES_MAX + 1];
     assert!(matches!(
         VerifiedCsr::from_der(&huge),
         Err(Error::InputTooLarge { len_bytes, .. }) if len_bytes == huge.len()
@@ -161,7 +161,7 @@ fn malformed_ocsp_requests_get_specific_errors_and_malformed_request() {
         ParsedRequest::from_der(&trailing),
         Err(Error::MalformedOcspRequest(_))
     ));
-    let huge = vec![0x30; REQUEST_DER_MAX_BYTES + 1];
+    let huge = vec![0x30; REQUEST_DER_BYTES_MAX + 1];
     assert!(matches!(
         ParsedRequest::from_der(&huge),
         Err(Error::InputTooLarge { .. })
