@@ -26,8 +26,8 @@ mod receipt;
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint, TrustPolicy, VerifiedCheckpoint};
 pub use error::Error;
 pub use key::{
-    Ed25519NoteSigner, KeyId, KeyName, NoteSigner, SM2_DISTID, SM2_TYPE_IDENTIFIER, SignatureType,
-    SignerKey, Sm2NoteSigner, VerifierKey,
+    Ed25519NoteSigner, KeyId, KeyName, NoteSigner, SM2_DEFAULT_DISTID, SM2_TYPE_IDENTIFIER,
+    SignatureType, SignerKey, Sm2NoteSigner, VerifierKey,
 };
 pub use note::{MAX_NOTE_BYTES, MAX_SIGNATURES, Note, NoteSignature, VerifiedNote};
 pub use receipt::{MAX_EXTRA_BYTES, RECEIPT_HEADER, Receipt, VerifiedReceipt};

@@ -24,9 +24,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod algorithm;
 pub mod ca;
 pub mod crl;
 pub mod error;
 pub mod ocsp;
+pub mod oid;
 
+pub use algorithm::{
+    DigestAlgorithm, KeyAlgorithm, PublicKey, SM2_DEFAULT_DISTID, SignatureAlgorithm,
+};
 pub use error::Error;

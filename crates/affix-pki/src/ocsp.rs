@@ -20,7 +20,7 @@
 
 use der::{
     DateTime, Decode, Encode,
-    asn1::{GeneralizedTime, Null, ObjectIdentifier, OctetString},
+    asn1::{GeneralizedTime, Null, OctetString},
 };
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, SignatureBitStringEncoding};
@@ -33,10 +33,16 @@ use x509_cert::{
     serial_number::SerialNumber,
 };
 
+use const_oid::db::{
+    rfc5280::ID_KP_OCSP_SIGNING,
+    rfc5912::{ID_SHA_1, ID_SHA_256},
+    rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE},
+};
+
 use crate::{
     ca::{
-        CertificateSigner, ID_KP_OCSP_SIGNING, SubjectPublicKey, certificate_key_identifier,
-        check_signer_holds_key, sign_bits, signature_algorithm,
+        CertificateSigner, SubjectPublicKey, certificate_key_identifier, check_signer_holds_key,
+        sign_bits, signature_algorithm,
     },
     error::{Error, Result},
 };
@@ -47,18 +53,6 @@ pub const REQUEST_DER_BYTES_MAX: usize = 16 * 1024;
 
 /// Most certificates answered in one response.
 pub const REQUEST_CERTS_MAX: usize = 32;
-
-/// `id-pkix-ocsp-basic` (RFC 6960 §4.2.1).
-pub const ID_PKIX_OCSP_BASIC: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
-/// `id-pkix-ocsp-nonce` (RFC 6960 §4.4.1, RFC 8954).
-pub const ID_PKIX_OCSP_NONCE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
-/// `id-sha1` (RFC 3279), the default CertID hash of OpenSSL and most
-/// clients.
-const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
-/// `id-sha256` (RFC 5754).
-const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
 /// Longest nonce accepted, in bytes (RFC 8954 §2.1).
 const NONCE_BYTES_MAX: usize = 32;
@@ -567,8 +561,8 @@ impl IssuerHashes {
             return false;
         }
         let (name, key): (&[u8], &[u8]) = match cert_id.hash_algorithm.oid {
-            ID_SHA1 => (&self.sha1_name, &self.sha1_key),
-            ID_SHA256 => (&self.sha256_name, &self.sha256_key),
+            ID_SHA_1 => (&self.sha1_name, &self.sha1_key),
+            ID_SHA_256 => (&self.sha256_name, &self.sha256_key),
             _ => return false,
         };
         cert_id.issuer_name_hash.as_bytes() == name && cert_id.issuer_key_hash.as_bytes() == key

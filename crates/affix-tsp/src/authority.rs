@@ -10,14 +10,10 @@ use cms::signed_data::{
     SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc3161::ID_CT_TST_INFO;
 use const_oid::db::rfc5911::{
     ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
 };
-use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, SHA_256_WITH_RSA_ENCRYPTION,
-    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
-};
-use const_oid::db::rfc8410::ID_ED_25519;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Encode, Tag};
 use signature::{Keypair, Signer};
@@ -31,9 +27,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use super::verify::{check_tsa_certificate_profile, check_valid_at};
 use super::{
-    Accuracy, Error, EssCertIdV2, FailureInfo, GenTime, HashAlgorithm, ID_CT_TST_INFO,
-    ID_SM2_WITH_SM3, IssuerSerial, PkiStatus, PkiStatusInfo, SigningCertificateV2,
-    TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
+    Accuracy, DigestAlgorithm, Error, EssCertIdV2, FailureInfo, GenTime, IssuerSerial, PkiStatus,
+    PkiStatusInfo, SigningCertificateV2, TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
 };
 
 /// Settings of a TSA that are not keys or certificates.
@@ -152,7 +147,7 @@ pub struct TimeStampAuthority<S, Sig> {
     /// The TSA certificate and chain, sent when a request sets `certReq`.
     certificates: CertificateSet,
     config: TsaConfig,
-    signer_digest: HashAlgorithm,
+    signer_digest: DigestAlgorithm,
     signature_algorithm: AlgorithmIdentifierOwned,
     signer_identifier: SignerIdentifier,
     /// Signed attributes that are the same in every token.
@@ -199,11 +194,10 @@ where
         let signature_algorithm = signer
             .signature_algorithm_identifier()
             .map_err(Error::SignerUnusable)?;
-        let signer_digest = signer_digest(&signature_algorithm.oid).ok_or(
-            Error::UnsupportedSignatureAlgorithm {
+        let signer_digest = DigestAlgorithm::for_signature_algorithm(&signature_algorithm)
+            .map_err(|_| Error::UnsupportedSignatureAlgorithm {
                 oid: signature_algorithm.oid,
-            },
-        )?;
+            })?;
 
         let issuer_and_serial = IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
@@ -214,7 +208,7 @@ where
             certs: vec![EssCertIdV2 {
                 // SHA-256 is the DEFAULT, which DER omits.
                 hash_algorithm: None,
-                cert_hash: OctetString::new(HashAlgorithm::Sha256.digest(&certificate_der))
+                cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&certificate_der))
                     .map_err(Error::Encoding)?,
                 issuer_serial: Some(IssuerSerial {
                     issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
@@ -442,19 +436,6 @@ fn rejected(reason: Error) -> Result<Response, Error> {
         der: rejection(reason.failure_info())?,
         reason,
     })
-}
-
-/// The CMS digest algorithm that goes with a signature algorithm.
-fn signer_digest(signature_algorithm: &ObjectIdentifier) -> Option<HashAlgorithm> {
-    match *signature_algorithm {
-        ECDSA_WITH_SHA_256 | SHA_256_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha256),
-        ECDSA_WITH_SHA_384 | SHA_384_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha384),
-        ECDSA_WITH_SHA_512 | SHA_512_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha512),
-        // RFC 8419 §3.1: with signed attributes, Ed25519 uses SHA-512.
-        ID_ED_25519 => Some(HashAlgorithm::Sha512),
-        ID_SM2_WITH_SM3 => Some(HashAlgorithm::Sm3),
-        _ => None,
-    }
 }
 
 /// A single-valued attribute.

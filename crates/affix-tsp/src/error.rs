@@ -2,7 +2,7 @@
 
 use const_oid::ObjectIdentifier;
 
-use super::{FailureInfo, HashAlgorithm, PkiStatus};
+use super::{DigestAlgorithm, FailureInfo, PkiStatus};
 
 /// Everything that can go wrong while parsing, issuing or verifying.
 ///
@@ -64,7 +64,7 @@ pub enum Error {
     #[error("message imprint is {actual_bytes} bytes, {algorithm:?} gives {expected_bytes}")]
     ImprintLengthMismatch {
         /// The algorithm named in the imprint.
-        algorithm: HashAlgorithm,
+        algorithm: DigestAlgorithm,
         /// Length received.
         actual_bytes: usize,
         /// Output length of `algorithm`.

@@ -72,7 +72,6 @@
 mod asn1;
 mod authority;
 mod error;
-mod hash;
 mod integer;
 mod request;
 
@@ -81,21 +80,21 @@ mod verify;
 
 /// SM2 signers sign to DER through the CA crate's adapter (one implementation for all PKI crates).
 pub use affix_pki::ca::Sm2DerSigner;
+/// Digest algorithms and the SM2 distinguishing identifier are `affix-pki`'s, shared by
+/// all PKI crates.
+pub use affix_pki::{DigestAlgorithm, SM2_DEFAULT_DISTID};
 pub use asn1::{
     Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatus, PkiStatusInfo,
     SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
 };
 pub use authority::{Response, TimeStampAuthority, TsaConfig, rejection};
 pub use error::Error;
-pub use hash::HashAlgorithm;
 pub use integer::{Nonce, TokenSerial};
 pub use request::TimeStampRequest;
 pub use time::GenTime;
 pub use verify::{
     ExpectedImprint, TimeStampResponse, TsaTrust, VerifiedTimestamp, verify_response, verify_token,
 };
-
-use const_oid::ObjectIdentifier;
 
 /// Largest DER `TimeStampReq` accepted by [`TimeStampRequest::parse`].
 ///
@@ -120,22 +119,3 @@ pub const NONCE_BYTES_MAX: usize = 64;
 /// RFC 3161 §2.4.2 asks users to accommodate serial numbers of up to
 /// 160 bits; one extra octet holds the sign.
 pub const SERIAL_BYTES_MAX: usize = 21;
-
-/// `id-ct-TSTInfo` (1.2.840.113549.1.9.16.1.4): the `eContentType` of a
-/// time-stamp token.
-pub const ID_CT_TST_INFO: ObjectIdentifier = const_oid::db::rfc3161::ID_CT_TST_INFO;
-
-/// SM3 hash algorithm (GM/T 0004, OID 1.2.156.10197.1.401).
-pub const ID_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
-
-/// SM2 signature with SM3 (GM/T 0006, OID 1.2.156.10197.1.501).
-pub const ID_SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.501");
-
-/// The SM2 elliptic curve, used as the `namedCurve` of an SM2 public key
-/// (OID 1.2.156.10197.1.301).
-pub const ID_SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
-
-/// Default SM2 distinguishing identifier (GM/T 0009), used for every SM2
-/// signature this module makes or checks. OpenSSL and GmSSL use the same
-/// default.
-pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";

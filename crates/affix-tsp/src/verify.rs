@@ -10,23 +10,20 @@ use const_oid::db::rfc5911::{
     ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST,
     ID_SIGNED_DATA,
 };
-use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY, SECP_256_R_1,
-};
-use const_oid::db::rfc8410::ID_ED_25519;
 use der::asn1::OctetString;
 use der::{Any, Decode, Encode};
-use signature::Verifier;
-use signature::hazmat::PrehashVerifier;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 
+use affix_pki::PublicKey;
+use const_oid::db::rfc3161::ID_CT_TST_INFO;
+
+use super::request::imprint_algorithm;
 use super::{
-    Accuracy, Error, FailureInfo, GenTime, HashAlgorithm, ID_CT_TST_INFO, ID_SM2_CURVE,
-    ID_SM2_WITH_SM3, Nonce, PkiStatus, SM2_DEFAULT_DISTID, SigningCertificateV2, TOKEN_BYTES_MAX,
-    TimeStampResp, TokenSerial, TstInfo,
+    Accuracy, DigestAlgorithm, Error, FailureInfo, GenTime, Nonce, PkiStatus, SigningCertificateV2,
+    TOKEN_BYTES_MAX, TimeStampResp, TokenSerial, TstInfo,
 };
 
 /// Whom a relying party trusts to have signed a token.
@@ -56,7 +53,7 @@ pub enum ExpectedImprint<'a> {
     /// This hash, made with this algorithm.
     Digest {
         /// The hash algorithm the token must name.
-        algorithm: HashAlgorithm,
+        algorithm: DigestAlgorithm,
         /// The hash value the token must carry.
         digest: &'a [u8],
     },
@@ -69,7 +66,7 @@ pub struct VerifiedTimestamp {
     gen_time: GenTime,
     serial: TokenSerial,
     policy: ObjectIdentifier,
-    hash_algorithm: HashAlgorithm,
+    hash_algorithm: DigestAlgorithm,
     hashed_message: Vec<u8>,
     nonce: Option<Nonce>,
     accuracy: Option<Accuracy>,
@@ -95,7 +92,7 @@ impl VerifiedTimestamp {
     }
 
     /// The imprint's hash algorithm.
-    pub fn hash_algorithm(&self) -> HashAlgorithm {
+    pub fn hash_algorithm(&self) -> DigestAlgorithm {
         self.hash_algorithm
     }
 
@@ -292,7 +289,7 @@ pub fn verify_token(
     if content_type != ID_CT_TST_INFO {
         return Err(Error::ContentTypeMismatch);
     }
-    let digest_algorithm = HashAlgorithm::from_algorithm_identifier(&signer_info.digest_alg)?;
+    let digest_algorithm = imprint_algorithm(&signer_info.digest_alg)?;
     let message_digest: OctetString =
         single_value(attributes, ID_MESSAGE_DIGEST, "message-digest")?
             .ok_or(Error::SignedAttributeInvalid {
@@ -326,8 +323,7 @@ pub fn verify_token(
     check_tsa_certificate_profile(&signer_certificate)?;
     check_valid_at(&signer_certificate, tst_info.gen_time, "signer")?;
 
-    let hash_algorithm =
-        HashAlgorithm::from_algorithm_identifier(&tst_info.message_imprint.hash_algorithm)?;
+    let hash_algorithm = imprint_algorithm(&tst_info.message_imprint.hash_algorithm)?;
     let hashed_message = tst_info.message_imprint.hashed_message.as_bytes();
     let imprint_matches = match imprint {
         ExpectedImprint::Data(data) => hash_algorithm.digest(data) == hashed_message,
@@ -563,7 +559,7 @@ fn check_signing_certificate(
         .certs
         .first()
         .ok_or(Error::SigningCertificateMismatch)?;
-    let algorithm = HashAlgorithm::from_algorithm_identifier(&id.hash_algorithm_or_default())?;
+    let algorithm = imprint_algorithm(&id.hash_algorithm_or_default())?;
     let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
     if algorithm.digest(&certificate_der) != id.cert_hash.as_bytes() {
         return Err(Error::SigningCertificateMismatch);
@@ -591,55 +587,11 @@ fn signature_is_valid(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, Error> {
-    let key_bytes = public_key
-        .subject_public_key
-        .as_bytes()
-        .ok_or(Error::PublicKeyInvalid)?;
-    match algorithm.oid {
-        ECDSA_WITH_SHA_256 | ECDSA_WITH_SHA_384 | ECDSA_WITH_SHA_512 => {
-            require_curve(public_key, SECP_256_R_1)?;
-            let hash = match algorithm.oid {
-                ECDSA_WITH_SHA_384 => HashAlgorithm::Sha384,
-                ECDSA_WITH_SHA_512 => HashAlgorithm::Sha512,
-                _ => HashAlgorithm::Sha256,
-            };
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()))
-        }
-        ID_SM2_WITH_SM3 => {
-            require_curve(public_key, ID_SM2_CURVE)?;
-            let key = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(sm2::dsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify(message, &s).is_ok()))
-        }
-        ID_ED_25519 => {
-            if public_key.algorithm.oid != ID_ED_25519 {
-                return Err(Error::PublicKeyInvalid);
-            }
-            let key = ed25519_dalek::VerifyingKey::try_from(key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()))
-        }
-        oid => Err(Error::UnsupportedSignatureAlgorithm { oid }),
+    let key = PublicKey::from_spki(public_key).map_err(|_| Error::PublicKeyInvalid)?;
+    match key.verify(algorithm, None, message, signature) {
+        Ok(_) => Ok(true),
+        Err(affix_pki::Error::SignatureInvalid) => Ok(false),
+        Err(affix_pki::Error::AlgorithmKeyMismatch { .. }) => Err(Error::PublicKeyInvalid),
+        Err(_) => Err(Error::UnsupportedSignatureAlgorithm { oid: algorithm.oid }),
     }
-}
-
-/// Requires an `id-ecPublicKey` on `curve`.
-fn require_curve(
-    public_key: &SubjectPublicKeyInfoOwned,
-    curve: ObjectIdentifier,
-) -> Result<(), Error> {
-    let named_curve = public_key
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|parameters| parameters.decode_as::<ObjectIdentifier>().ok());
-    if public_key.algorithm.oid != ID_EC_PUBLIC_KEY || named_curve != Some(curve) {
-        return Err(Error::PublicKeyInvalid);
-    }
-    Ok(())
 }

@@ -50,9 +50,7 @@ pub use authz::{
 pub use error::Error;
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
-pub use keys::{
-    Algorithm, MAX_MESSAGE_BYTES, Payload, SM2_DISTID, SignatureBytes, raw_signer, verify,
-};
+pub use keys::{Algorithm, MAX_MESSAGE_BYTES, Payload, SignatureBytes, raw_signer, verify};
 pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{

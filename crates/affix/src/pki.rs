@@ -26,7 +26,7 @@ use affix_pki::ca::{
 use affix_pki::crl::{CrlTimes, RevokedEntry, build_crl};
 use affix_pki::ocsp::{CertStatus, Responder, ResponseTimes};
 use affix_tsp::{
-    ExpectedImprint, GenTime, HashAlgorithm, Nonce, TimeStampAuthority, TimeStampRequest,
+    ExpectedImprint, GenTime, DigestAlgorithm, Nonce, TimeStampAuthority, TimeStampRequest,
     TimeStampResponse, TokenSerial, TsaConfig, TsaTrust,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -675,12 +675,12 @@ async fn fetch_token(
     data: &[u8],
     trust: &[Certificate],
 ) -> Result<(Vec<u8>, String)> {
-    let digest = HashAlgorithm::Sha256.digest(data);
+    let digest = DigestAlgorithm::Sha256.digest(data);
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|e| anyhow!("randomness: {e}"))?;
     nonce[0] &= 0x7f;
     let nonce = Nonce::from_unsigned_be_bytes(&nonce)?;
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &digest)?
+    let request = TimeStampRequest::new(DigestAlgorithm::Sha256, &digest)?
         .with_nonce(nonce.clone())
         .with_certificate_requested(true)
         .to_der()?;

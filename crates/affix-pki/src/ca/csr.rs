@@ -7,7 +7,8 @@ use x509_cert::{ext::Extension, name::Name, request::CertReqInfo};
 
 use crate::error::{Error, Result};
 
-use super::{SM2_DEFAULT_DISTID, SubjectPublicKey};
+use super::SubjectPublicKey;
+use crate::algorithm::SM2_DEFAULT_DISTID;
 
 /// A PKCS#10 certification request (RFC 2986) whose self-signature has been
 /// verified with the key it carries, proving the requester holds that key.

@@ -2,7 +2,13 @@
 
 use core::marker::PhantomData;
 
-use const_oid::AssociatedOid;
+use const_oid::{
+    AssociatedOid,
+    db::{
+        rfc5280::{ID_AD_CA_ISSUERS, ID_AD_OCSP, ID_KP_OCSP_SIGNING, ID_KP_TIME_STAMPING},
+        rfc6960::ID_PKIX_OCSP_NOCHECK,
+    },
+};
 use der::{
     Encode,
     asn1::{BitString, Null, OctetString},
@@ -28,9 +34,8 @@ use x509_cert::{
 use crate::error::{Error, Result};
 
 use super::{
-    CertificateSigner, DistributionUrls, ID_AD_CA_ISSUERS, ID_AD_OCSP, ID_KP_OCSP_SIGNING,
-    ID_KP_TIME_STAMPING, ID_PKIX_OCSP_NOCHECK, Profile, SubjectName, SubjectPublicKey,
-    ValidityPeriod, VerifiedCsr, sign_bits, signature_algorithm,
+    CertificateSigner, DistributionUrls, Profile, SubjectName, SubjectPublicKey, ValidityPeriod,
+    VerifiedCsr, sign_bits, signature_algorithm,
 };
 
 /// Message signed once when an [`Issuer`] is built, to prove the signer

@@ -10,7 +10,7 @@ use spki::{
 
 use crate::error::{Error, Result};
 
-use super::{SM2_DEFAULT_DISTID, SM2_WITH_SM3};
+use crate::{algorithm::SM2_DEFAULT_DISTID, oid::SM2_WITH_SM3};
 
 /// What this crate needs from a CA's (or OCSP responder's) key handle: it
 /// signs with signature type `Sig`, reports its public key, and names its

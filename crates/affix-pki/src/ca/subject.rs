@@ -1,16 +1,20 @@
 //! Subject names: persons, CAs and service signers ([`SubjectName`]), organizations
 //! ([`OrganizationSubject`]) and their unified social credit code ([`CreditCode`]).
 
-use const_oid::ObjectIdentifier;
+use const_oid::{
+    ObjectIdentifier,
+    db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME},
+};
 use der::asn1::{Any, PrintableStringRef, Utf8StringRef};
 use x509_cert::{
     attr::AttributeTypeAndValue,
     name::{Name, RdnSequence, RelativeDistinguishedName},
 };
 
-use crate::error::{CreditCodeProblem, Error, Result};
-
-use super::{AT_COMMON_NAME, AT_COUNTRY_NAME, AT_ORGANIZATION_IDENTIFIER, AT_ORGANIZATION_NAME};
+use crate::{
+    error::{CreditCodeProblem, Error, Result},
+    oid::AT_ORGANIZATION_IDENTIFIER,
+};
 
 /// Upper bound on the `ub-common-name` / `ub-organization-name` style
 /// attributes, in characters (X.520 upper bounds are 64).
@@ -85,12 +89,12 @@ impl SubjectName {
     pub fn to_name(&self) -> Result<Name> {
         let mut attributes = Vec::with_capacity(3);
         if let Some(country) = &self.country {
-            attributes.push(printable_attribute(AT_COUNTRY_NAME, country)?);
+            attributes.push(printable_attribute(COUNTRY_NAME, country)?);
         }
         if let Some(organization) = &self.organization {
-            attributes.push(utf8_attribute(AT_ORGANIZATION_NAME, organization)?);
+            attributes.push(utf8_attribute(ORGANIZATION_NAME, organization)?);
         }
-        attributes.push(utf8_attribute(AT_COMMON_NAME, &self.common_name)?);
+        attributes.push(utf8_attribute(COMMON_NAME, &self.common_name)?);
         name_from_attributes(attributes)
     }
 }
@@ -241,13 +245,13 @@ impl OrganizationSubject {
     /// [`Error::Encoding`] only on an internal encoding fault.
     pub fn to_name(&self) -> Result<Name> {
         name_from_attributes(vec![
-            printable_attribute(AT_COUNTRY_NAME, "CN")?,
-            utf8_attribute(AT_ORGANIZATION_NAME, &self.name)?,
+            printable_attribute(COUNTRY_NAME, "CN")?,
+            utf8_attribute(ORGANIZATION_NAME, &self.name)?,
             utf8_attribute(
                 AT_ORGANIZATION_IDENTIFIER,
                 &self.credit_code.semantic_identifier(),
             )?,
-            utf8_attribute(AT_COMMON_NAME, &self.name)?,
+            utf8_attribute(COMMON_NAME, &self.name)?,
         ])
     }
 }

@@ -1,29 +1,22 @@
 //! Subject public keys: the keys this CA certifies, decoded and checked.
 
-use const_oid::ObjectIdentifier;
+use const_oid::{
+    ObjectIdentifier,
+    db::{
+        rfc5912::{ECDSA_WITH_SHA_256, ID_EC_PUBLIC_KEY, SECP_256_R_1},
+        rfc8410::ID_ED_25519,
+    },
+};
 use der::asn1::{BitString, Null};
 use sha1::{Digest, Sha1};
-use signature::{Keypair, Verifier};
+use signature::Keypair;
 use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned};
 
-use crate::error::{Error, Result};
-
-use super::{
-    ECDSA_WITH_SHA256, ID_EC_PUBLIC_KEY, ID_ED25519, SECP256R1, SM2_CURVE, SM2_DEFAULT_DISTID,
-    SM2_WITH_SM3,
+use crate::{
+    algorithm::{KeyAlgorithm, PublicKey, SM2_DEFAULT_DISTID},
+    error::{Error, Result},
+    oid::{SM2_CURVE, SM2_WITH_SM3},
 };
-
-/// Public-key algorithms this CA certifies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyAlgorithm {
-    /// ECDSA on NIST P-256 (`id-ecPublicKey`, `prime256v1`).
-    EcdsaP256,
-    /// Ed25519 (RFC 8410).
-    Ed25519,
-    /// SM2 (`id-ecPublicKey`, SM2 curve `1.2.156.10197.1.301`).
-    Sm2,
-}
 
 /// A subject public key that has been decoded and accepted by policy: a
 /// valid point on P-256 or the SM2 curve (uncompressed form), or a valid
@@ -55,7 +48,7 @@ impl SubjectPublicKey {
                     .and_then(|parameters| parameters.decode_as::<ObjectIdentifier>().ok());
                 let uncompressed = key_bytes.len() == 65 && key_bytes.first() == Some(&0x04);
                 match curve {
-                    Some(SECP256R1) => {
+                    Some(SECP_256_R_1) => {
                         if !uncompressed || p256::PublicKey::from_sec1_bytes(key_bytes).is_err() {
                             return Err(malformed());
                         }
@@ -75,7 +68,7 @@ impl SubjectPublicKey {
                     }
                 }
             }
-            ID_ED25519 => {
+            ID_ED_25519 => {
                 if spki.algorithm.parameters.is_some() {
                     return Err(malformed());
                 }
@@ -147,6 +140,11 @@ impl SubjectPublicKey {
 
     /// As [`SubjectPublicKey::verify`], trying each SM2 distinguishing
     /// identifier in turn for SM2 keys.
+    ///
+    /// The CA accepts one signature algorithm per key type (what it signs
+    /// with itself, [`KeyAlgorithm::signature_algorithm_identifier`], and for
+    /// SM2 also with `NULL` parameters); the signature itself is checked by
+    /// the crate's one verifier, [`PublicKey::verify`].
     pub(super) fn verify_with_sm2_ids(
         &self,
         algorithm: &AlgorithmIdentifierOwned,
@@ -154,52 +152,39 @@ impl SubjectPublicKey {
         signature: &BitString,
         sm2_ids: &[&str],
     ) -> Result<bool> {
-        let unsupported = || Error::UnsupportedSignatureAlgorithm {
-            algorithm: algorithm.oid,
-        };
         let parameters_absent = algorithm.parameters.is_none();
         let parameters_null = algorithm
             .parameters
             .as_ref()
             .is_some_and(|parameters| parameters.decode_as::<Null>().is_ok());
-        let Some(key_bytes) = self.spki.subject_public_key.as_bytes() else {
-            return Ok(false);
+        let accepted = match (self.algorithm, algorithm.oid) {
+            (KeyAlgorithm::EcdsaP256, ECDSA_WITH_SHA_256)
+            | (KeyAlgorithm::Ed25519, ID_ED_25519) => parameters_absent,
+            (KeyAlgorithm::Sm2, SM2_WITH_SM3) => parameters_absent || parameters_null,
+            _ => false,
         };
-        let Some(signature_bytes) = signature.as_bytes() else {
-            return Ok(false);
-        };
-        match (self.algorithm, algorithm.oid) {
-            (KeyAlgorithm::EcdsaP256, ECDSA_WITH_SHA256) if parameters_absent => {
-                let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes) else {
-                    return Ok(false);
-                };
-                let Ok(signature) = p256::ecdsa::Signature::from_der(signature_bytes) else {
-                    return Ok(false);
-                };
-                Ok(key.verify(message, &signature).is_ok())
-            }
-            (KeyAlgorithm::Ed25519, ID_ED25519) if parameters_absent => {
-                let Ok(key_bytes) = <&[u8; 32]>::try_from(key_bytes) else {
-                    return Ok(false);
-                };
-                let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key_bytes) else {
-                    return Ok(false);
-                };
-                let Ok(signature) = ed25519_dalek::Signature::from_slice(signature_bytes) else {
-                    return Ok(false);
-                };
-                Ok(key.verify_strict(message, &signature).is_ok())
-            }
-            (KeyAlgorithm::Sm2, SM2_WITH_SM3) if parameters_absent || parameters_null => {
-                let Ok(signature) = sm2::dsa::Signature::from_der(signature_bytes) else {
-                    return Ok(false);
-                };
-                Ok(sm2_ids.iter().any(|id| {
-                    sm2::dsa::VerifyingKey::from_sec1_bytes(id, key_bytes)
-                        .is_ok_and(|key| key.verify(message, &signature).is_ok())
-                }))
-            }
-            _ => Err(unsupported()),
+        if !accepted {
+            return Err(Error::UnsupportedSignatureAlgorithm {
+                algorithm: algorithm.oid,
+            });
         }
+        let Some(signature) = signature.as_bytes() else {
+            return Ok(false);
+        };
+        let sm2_ids = match self.algorithm {
+            KeyAlgorithm::Sm2 => sm2_ids,
+            _ => &[SM2_DEFAULT_DISTID],
+        };
+        for sm2_id in sm2_ids {
+            let Ok(key) = PublicKey::from_spki_with_sm2_distid(&self.spki, sm2_id) else {
+                return Ok(false);
+            };
+            match key.verify(algorithm, None, message, signature) {
+                Ok(_) => return Ok(true),
+                Err(Error::SignatureInvalid) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(false)
     }
 }
