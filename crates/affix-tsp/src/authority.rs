@@ -27,8 +27,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use super::verify::{check_tsa_certificate_profile, check_valid_at};
 use super::{
-    Accuracy, DigestAlgorithm, Error, EssCertIdV2, FailureInfo, GenTime, IssuerSerial, PkiStatus,
-    PkiStatusInfo, SigningCertificateV2, TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
+    Accuracy, DigestAlgorithm, Error, FailureInfo, GenTime, PkiStatus, PkiStatusInfo,
+    SigningCertificateV2, TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
 };
 
 /// Settings of a TSA that are not keys or certificates.
@@ -203,20 +203,13 @@ where
             issuer: tbs.issuer().clone(),
             serial_number: tbs.serial_number().clone(),
         };
-        let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
-        let signing_certificate = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                // SHA-256 is the DEFAULT, which DER omits.
-                hash_algorithm: None,
-                cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&certificate_der))
-                    .map_err(Error::Encoding)?,
-                issuer_serial: Some(IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                    serial_number: tbs.serial_number().clone(),
-                }),
-            }],
-            policies: None,
-        };
+        // One ESSCertIDv2: SHA-256 (the DEFAULT, which DER omits) of the
+        // certificate, with its issuer and serial number.
+        let signing_certificate =
+            SigningCertificateV2::for_certificate(&certificate).map_err(|error| match error {
+                affix_cms::Error::Encoding(error) => Error::Encoding(error),
+                other => Error::SignedData(other),
+            })?;
 
         let mut choices = vec![CertificateChoices::Certificate(certificate.clone())];
         choices.extend(

@@ -78,14 +78,16 @@ mod request;
 mod time;
 mod verify;
 
+/// The ESS signing-certificate-v2 attribute tokens carry is `affix-cms`'s type.
+pub use affix_cms::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 /// SM2 signers sign to DER through the CA crate's adapter (one implementation for all PKI crates).
 pub use affix_pki::ca::Sm2DerSigner;
 /// Digest algorithms and the SM2 distinguishing identifier are `affix-pki`'s, shared by
 /// all PKI crates.
 pub use affix_pki::{DigestAlgorithm, SM2_DEFAULT_DISTID};
 pub use asn1::{
-    Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatus, PkiStatusInfo,
-    SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+    Accuracy, FailureInfo, MessageImprint, PkiStatus, PkiStatusInfo, TimeStampReq, TimeStampResp,
+    TstInfo,
 };
 pub use authority::{Response, TimeStampAuthority, TsaConfig, rejection};
 pub use error::Error;
@@ -93,7 +95,8 @@ pub use integer::{Nonce, TokenSerial};
 pub use request::TimeStampRequest;
 pub use time::GenTime;
 pub use verify::{
-    ExpectedImprint, TimeStampResponse, TsaTrust, VerifiedTimestamp, verify_response, verify_token,
+    ExpectedImprint, TimeStampResponse, TimeStampToken, TsaTrust, VerifiedTimestamp,
+    verify_response, verify_token,
 };
 
 /// Largest DER `TimeStampReq` accepted by [`TimeStampRequest::parse`].

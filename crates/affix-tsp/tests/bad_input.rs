@@ -9,6 +9,7 @@ mod common;
 use std::str::FromStr;
 use std::time::Duration;
 
+use affix_cms::Error as CmsError;
 use affix_tsp::{
     Accuracy, DigestAlgorithm, Error, ExpectedImprint, FailureInfo, GenTime, MessageImprint, Nonce,
     REQUEST_BYTES_MAX, Response, TimeStampAuthority, TimeStampReq, TimeStampRequest,
@@ -312,7 +313,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &changed_serial),
-        Err(Error::MessageDigestMismatch)
+        Err(Error::SignedData(CmsError::MessageDigestMismatch))
     ));
 
     // The same, with the message-digest attribute recomputed: now the
@@ -347,7 +348,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &recomputed),
-        Err(Error::SignatureInvalid)
+        Err(Error::SignedData(CmsError::SignatureInvalid))
     ));
 
     // A flipped bit in the signature value.
@@ -361,7 +362,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &flipped),
-        Err(Error::SignatureInvalid)
+        Err(Error::SignedData(CmsError::SignatureInvalid))
     ));
 
     // Wrong data, wrong nonce.
@@ -423,7 +424,7 @@ fn tokens_fail_against_the_wrong_trust() {
             imprint,
             None
         ),
-        Err(Error::UntrustedSigner)
+        Err(Error::SignedData(CmsError::UntrustedChain { .. }))
     ));
 
     // A root with the right name but another key.
@@ -435,7 +436,9 @@ fn tokens_fail_against_the_wrong_trust() {
             imprint,
             None
         ),
-        Err(Error::CertificateSignatureInvalid)
+        Err(Error::SignedData(
+            CmsError::CertificateSignatureInvalid { .. }
+        ))
     ));
 
     // The TSA refuses to date a token after its certificate expires (the

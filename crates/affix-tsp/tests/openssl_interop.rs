@@ -490,11 +490,14 @@ ess_cert_id_alg = sha256
             ExpectedImprint::Data(DATA),
             None,
         ),
-        Err(affix_tsp::Error::SignerCertificateNotFound)
+        Err(affix_tsp::Error::SignedData(
+            affix_cms::Error::SignerCertificateNotFound
+        ))
     ));
 
     // OpenSSL signs with a TSA certificate that has expired; this crate
-    // refuses the token because its genTime is after notAfter.
+    // refuses the token because its genTime is after notAfter (the CMS
+    // verifier validates the path at genTime).
     let expired = tsa_certificate_valid::<_, p256::ecdsa::DerSignature>(
         public_key_of(&p256_key("tsa")),
         &setup.root,
@@ -530,7 +533,9 @@ ess_cert_id_alg = sha256
             ExpectedImprint::Data(DATA),
             request.nonce(),
         ),
-        Err(affix_tsp::Error::CertificateNotValidAtGenTime { which: "signer" })
+        Err(affix_tsp::Error::SignedData(
+            affix_cms::Error::CertificateExpired { subject, .. }
+        )) if subject.starts_with("CN=Affix Test TSA")
     ));
 
     // OpenSSL's default `ess_cert_id_alg` is SHA-1, giving a v1
