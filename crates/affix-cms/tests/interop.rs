@@ -136,7 +136,7 @@ fn openssl_and_pyhanko_verify_our_p256_signature_and_reject_a_modified_document(
 #[test]
 fn pyhanko_verifies_our_ed25519_signature_which_openssl_3_0_cannot() {
     let pki = Pki::new();
-    let (key, certificate) = pki.ed25519_leaf("CN=Ed25519 Signer,O=Affix Test");
+    let (key, certificate) = pki.ed25519_leaf("Ed25519 Signer");
     let document = document();
     let signature = sign_detached::<_, ed25519_dalek::Signature>(
         &document,
@@ -255,7 +255,7 @@ fn we_verify_pyhanko_ed25519_and_p256_signatures() {
     let pki = Pki::new();
     let document = document();
     pki.write("doc.bin", &document);
-    let (key, certificate) = pki.ed25519_leaf("CN=Ed25519 Signer,O=Affix Test");
+    let (key, certificate) = pki.ed25519_leaf("Ed25519 Signer");
     pki.write("ed.pem", certificate_pem(&certificate).as_bytes());
     pki.write("ed.key", support::ed25519_pkcs8_v1_pem(&key).as_bytes());
     let script = support::tool("pyhanko_sign.py");

@@ -28,7 +28,7 @@ use der::{
     asn1::{ObjectIdentifier, OctetString, SetOfVec},
 };
 use spki::AlgorithmIdentifierOwned;
-use support::{INTERMEDIATE_NAME, Pki, Role};
+use support::{Pki, Role};
 use x509_cert::{
     Certificate,
     ext::Extension,
@@ -269,10 +269,15 @@ fn untrusted_root_is_refused() {
 fn expired_and_not_yet_valid_certificates_are_refused() {
     let pki = Pki::new();
     let day = Duration::from_secs(86_400);
-    let (key, expired) = pki.p256_leaf(
+    // Outside the issuing CA's validity: the CA code would refuse to issue it.
+    let key = support::p256_key();
+    let expired = support::issue::<_, p256::ecdsa::DerSignature>(
         "CN=Expired Signer",
+        &pki.intermediate,
         Role::signer(),
+        support::spki_of(key.verifying_key()),
         (pki.now - 10 * day, pki.now - 5 * day),
+        pki.intermediate_key(),
     );
     let signature = sign(&pki, &key, &expired);
     assert!(matches!(
@@ -335,10 +340,14 @@ fn certificate_constraints_are_enforced() {
     let validity = Pki::default_validity(pki.now);
 
     // Key usage without digitalSignature / nonRepudiation.
-    let (key, encipher_only) = pki.p256_leaf(
+    let key = support::p256_key();
+    let encipher_only = support::issue::<_, p256::ecdsa::DerSignature>(
         "CN=Encryption Only",
+        &pki.intermediate,
         Role::Leaf(KeyUsages::KeyEncipherment.into()),
+        support::spki_of(key.verifying_key()),
         validity,
+        pki.intermediate_key(),
     );
     assert!(matches!(
         verify(&pki, &sign(&pki, &key, &encipher_only)),
@@ -346,11 +355,11 @@ fn certificate_constraints_are_enforced() {
     ));
 
     // A signer certificate issued by an end-entity certificate.
-    let (leaf_key, leaf) = pki.p256_leaf("CN=Not A CA", Role::signer(), validity);
+    let (leaf_key, leaf) = pki.p256_leaf("Not A CA", validity);
     let key = support::p256_key();
     let below_leaf = support::issue::<_, p256::ecdsa::DerSignature>(
         "CN=Below A Leaf",
-        "CN=Not A CA",
+        &leaf,
         Role::signer(),
         support::spki_of(key.verifying_key()),
         validity,
@@ -373,16 +382,16 @@ fn certificate_constraints_are_enforced() {
     let sub_ca_key = support::p256_key();
     let sub_ca = support::issue::<_, p256::ecdsa::DerSignature>(
         "CN=Sub CA",
-        INTERMEDIATE_NAME,
+        &pki.intermediate,
         Role::CA,
         support::spki_of(sub_ca_key.verifying_key()),
         validity,
-        &pki.intermediate_key,
+        pki.intermediate_key(),
     );
     let key = support::p256_key();
     let below_sub_ca = support::issue::<_, p256::ecdsa::DerSignature>(
         "CN=Below Sub CA",
-        "CN=Sub CA",
+        &sub_ca,
         Role::signer(),
         support::spki_of(key.verifying_key()),
         validity,
@@ -410,11 +419,11 @@ fn certificate_constraints_are_enforced() {
     };
     let with_unknown = support::issue_custom::<_, p256::ecdsa::DerSignature>(
         "CN=Unknown Critical",
-        INTERMEDIATE_NAME,
+        &pki.intermediate,
         Role::signer(),
         support::spki_of(key.verifying_key()),
         validity,
-        &pki.intermediate_key,
+        pki.intermediate_key(),
         &[0x42],
         vec![unknown],
     );
@@ -453,20 +462,20 @@ fn substituted_signer_certificate_fails_the_ess_binding() {
     let pki = Pki::new();
     let validity = Pki::default_validity(pki.now);
     let key = support::p256_key();
-    let certificate = |subject| {
-        support::issue_custom::<_, p256::ecdsa::DerSignature>(
-            subject,
-            INTERMEDIATE_NAME,
-            Role::signer(),
-            support::spki_of(key.verifying_key()),
-            validity,
-            &pki.intermediate_key,
-            &[0x01, 0x23, 0x45],
-            Vec::new(),
-        )
+    let certificate = |common_name| {
+        pki.intermediate_issuer
+            .issue(
+                &affix_pki::ca::Profile::Person(
+                    affix_pki::ca::SubjectName::new(common_name).unwrap(),
+                ),
+                &affix_pki::ca::SubjectPublicKey::from_keypair(&key).unwrap(),
+                x509_cert::serial_number::SerialNumber::new(&[0x01, 0x23, 0x45]).unwrap(),
+                support::validity_period(validity),
+            )
+            .unwrap()
     };
-    let genuine = certificate("CN=Genuine Signer");
-    let substitute = certificate("CN=Substitute Signer");
+    let genuine = certificate("Genuine Signer");
+    let substitute = certificate("Substitute Signer");
     let signature = sign(&pki, &key, &genuine);
     verify(&pki, &signature).unwrap();
     let substituted = with_certificates(
@@ -631,8 +640,7 @@ fn expired_signer_is_accepted_at_a_verified_timestamp_time_only() {
     let pki = Pki::new();
     let day = Duration::from_secs(86_400);
     let (key, certificate) = pki.p256_leaf(
-        "CN=Signer Since Expired",
-        Role::signer(),
+        "Signer Since Expired",
         (pki.now - day / 2, pki.now - day / 4),
     );
     let signing_time = pki.now - day / 3;
