@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -25,7 +26,7 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use super::verify::{check_tsa_certificate_profile, check_valid_at};
+use super::verify::check_tsa_certificate_profile;
 use super::{
     Accuracy, DigestAlgorithm, Error, FailureInfo, GenTime, PkiStatus, PkiStatusInfo,
     SigningCertificateV2, TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
@@ -436,4 +437,19 @@ fn attribute(oid: ObjectIdentifier, value: der::Result<Any>) -> Result<Attribute
     let values =
         SetOfVec::try_from(vec![value.map_err(Error::Encoding)?]).map_err(Error::Encoding)?;
     Ok(Attribute { oid, values })
+}
+
+/// Requires `time` to be within the certificate's validity period.
+fn check_valid_at(
+    certificate: &Certificate,
+    time: GenTime,
+    which: &'static str,
+) -> Result<(), Error> {
+    let validity = certificate.tbs_certificate().validity();
+    // Certificate times have whole seconds; notAfter covers its last second.
+    let at = Duration::from_secs(time.unix_duration().as_secs());
+    if at < validity.not_before.to_unix_duration() || at > validity.not_after.to_unix_duration() {
+        return Err(Error::CertificateNotValidAtGenTime { which });
+    }
+    Ok(())
 }

@@ -1,5 +1,14 @@
 //! RFC 3161 time-stamping: request parsing, token issuance and token
-//! verification.
+//! verification. A pure core: no I/O, no clock, no randomness (details below).
+//!
+//! A `TimeStampToken` is a CMS `ContentInfo` holding `SignedData`, so this
+//! crate builds on `affix-cms`, as RustCrypto's `x509-tsp` builds on `cms`:
+//! `affix-cms` parses and verifies the `SignedData` (signer, signed
+//! attributes, ESS signing-certificate-v2 binding, signature, certificate
+//! path), and this crate keeps only what RFC 3161 adds — the request, the
+//! `TSTInfo`, the TSA, issuance, and whom to trust ([`TsaTrust`], which is
+//! also `affix-cms`'s [`affix_cms::TimestampTokenVerifier`] for CAdES-T
+//! signatures). Algorithms and identifiers are `affix-pki`'s.
 //!
 //! This module is a pure core. It does no I/O, never reads a clock (the TSA's
 //! generation time comes in as a [`GenTime`] parameter) and needs no
@@ -22,8 +31,9 @@
 //!   [`TimeStampAuthority::respond`], which turns bad requests into RFC 3161
 //!   rejections carrying the right `PKIFailureInfo`.
 //! - A relying party checks a token with [`verify_token`] (or a whole response
-//!   with [`verify_response`]) and gets a [`VerifiedTimestamp`] — the only way
-//!   to obtain one.
+//!   with [`verify_response`], or [`TimeStampToken::verify`] after reading the
+//!   unverified [`TimeStampToken::tst_info`]) and gets a [`VerifiedTimestamp`]
+//!   — the only way to obtain one.
 //!
 //! # Example
 //!

@@ -406,18 +406,3 @@ fn check_size(what: &'static str, der: &[u8]) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// Requires `time` to be within the certificate's validity period.
-pub(crate) fn check_valid_at(
-    certificate: &Certificate,
-    time: GenTime,
-    which: &'static str,
-) -> Result<(), Error> {
-    let validity = certificate.tbs_certificate().validity();
-    // Certificate times have whole seconds; notAfter covers its last second.
-    let at = Duration::from_secs(time.unix_duration().as_secs());
-    if at < validity.not_before.to_unix_duration() || at > validity.not_after.to_unix_duration() {
-        return Err(Error::CertificateNotValidAtGenTime { which });
-    }
-    Ok(())
-}
