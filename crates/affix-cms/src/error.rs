@@ -314,13 +314,6 @@ pub enum Error {
     #[error("time is outside the range representable in CMS")]
     TimeOutOfRange,
 
-    /// An SM2 key was created with a distinguishing identifier other than the default.
-    #[error("SM2 key uses distinguishing identifier {distid:?}, expected the GM/T 0009 default")]
-    Sm2DistIdNotDefault {
-        /// The identifier the key uses.
-        distid: String,
-    },
-
     // ---- Internal / signer faults ----------------------------------------------------
     /// The signer failed to produce a signature.
     #[error("signing failed: {0}")]
