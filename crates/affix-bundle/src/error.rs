@@ -332,4 +332,7 @@ pub enum TimestampFault {
     /// the CA root, imprint over the signature value, time).
     #[error("{0}")]
     Cms(#[source] affix_cms::Error),
+    /// The embedded token is not an RFC 3161 time-stamp token.
+    #[error("{0}")]
+    Token(#[source] affix_tsp::Error),
 }

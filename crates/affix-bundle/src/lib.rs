@@ -180,27 +180,6 @@ fn sha256(b: &[u8]) -> [u8; 32] {
     Sha256::digest(b).into()
 }
 
-/// Checks embedded time-stamp tokens with `affix-tsp` against the CA root.
-struct TokenVerifier<'a>(&'a [Certificate]);
-
-impl affix_cms::TimestampTokenVerifier for TokenVerifier<'_> {
-    type Error = affix_tsp::Error;
-
-    fn verify_timestamp_token(
-        &self,
-        token_der: &[u8],
-        timestamped_data: &[u8],
-    ) -> Result<SystemTime, Self::Error> {
-        let v = affix_tsp::verify_token(
-            token_der,
-            affix_tsp::TsaTrust::IssuedBy(self.0),
-            affix_tsp::ExpectedImprint::Data(timestamped_data),
-            None,
-        )?;
-        Ok(SystemTime::UNIX_EPOCH + v.gen_time().unix_duration())
-    }
-}
-
 /// Verifies a bundle against the ledger's trust policy and the CA root (both from
 /// outside the bundle). Certificates are validated at the time of each signature's
 /// time-stamp: a certificate valid when time-stamped stays valid evidence after it
@@ -319,7 +298,11 @@ pub fn verify(
         if embedded.token_der() != token.as_slice() {
             return Err(timestamp_invalid(TimestampFault::NotEmbedded));
         }
-        let at = embedded.unverified_gen_time();
+        let at = affix_tsp::TimeStampToken::from_der(embedded.token_der())
+            .map_err(|e| timestamp_invalid(TimestampFault::Token(e)))?
+            .tst_info()
+            .gen_time
+            .to_system_time();
         // The certificate path first (at the time-stamp's time): it establishes the CA
         // certificates between the signer and the root, which then vouch for the TSA.
         let path = parsed
@@ -330,7 +313,11 @@ pub fn verify(
         // The signature itself verified just above, at the same time: what fails here is
         // the time-stamp (its TSA path, its imprint, its time).
         let verified = parsed
-            .verify_timestamped(&content_bytes, ca_roots, &TokenVerifier(&cas))
+            .verify_timestamped(
+                &content_bytes,
+                ca_roots,
+                &affix_tsp::TsaTrust::IssuedBy(&cas),
+            )
             .map_err(|e| timestamp_invalid(TimestampFault::Cms(e)))?;
         let signer = Certificate::from_der(&cert)
             .map_err(|e| signature_invalid(SignatureFault::Certificate(e)))?;

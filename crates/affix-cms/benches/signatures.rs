@@ -65,7 +65,7 @@ fn print_signature_rates() {
          DetachedSignature::from_der {parse_rate:.0}/s"
     );
 
-    let (key, certificate) = pki.ed25519_leaf("CN=Ed25519 Signer");
+    let (key, certificate) = pki.ed25519_leaf("Ed25519 Signer");
     let ed25519 = || {
         sign_detached::<_, ed25519_dalek::Signature>(
             &document,

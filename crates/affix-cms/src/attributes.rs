@@ -1,119 +1,21 @@
-//! Signed and unsigned attributes: construction, and the ESS signing-certificate-v2 type.
+//! Signed and unsigned attributes: construction, and reading the signed attributes a
+//! verifier interprets.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use const_oid::ObjectIdentifier;
+use const_oid::{
+    ObjectIdentifier,
+    db::rfc5911::{
+        ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
+    },
+};
 use der::{
-    Any, DateTime, Decode, Encode, Sequence,
+    Any, DateTime, Decode, Encode,
     asn1::{OctetString, SetOfVec},
 };
-use sha2::Digest as _;
-use spki::AlgorithmIdentifierOwned;
-use x509_cert::{
-    Certificate,
-    attr::Attribute,
-    ext::pkix::name::{GeneralName, GeneralNames},
-    serial_number::SerialNumber,
-    time::Time,
-};
+use x509_cert::{Certificate, attr::Attribute, time::Time};
 
-use super::{ATTRIBUTES_MAX, DigestAlgorithm, Error, oid};
-
-/// ESS `SigningCertificateV2` (RFC 5035 §3).
-///
-/// ```text
-/// SigningCertificateV2 ::=  SEQUENCE {
-///     certs        SEQUENCE OF ESSCertIDv2,
-///     policies     SEQUENCE OF PolicyInformation OPTIONAL
-/// }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub(super) struct SigningCertificateV2 {
-    pub(super) certs: Vec<EssCertIdV2>,
-    #[asn1(optional = "true")]
-    pub(super) policies: Option<Vec<Any>>,
-}
-
-/// ESS `ESSCertIDv2` (RFC 5035 §4).
-///
-/// ```text
-/// ESSCertIDv2 ::=  SEQUENCE {
-///     hashAlgorithm           AlgorithmIdentifier
-///                             DEFAULT {algorithm id-sha256},
-///     certHash                 Hash,
-///     issuerSerial             IssuerSerial OPTIONAL
-/// }
-/// Hash ::= OCTET STRING
-/// ```
-///
-/// `hashAlgorithm` is `None` for the DEFAULT (SHA-256): DER omits default values.
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub(super) struct EssCertIdV2 {
-    #[asn1(optional = "true")]
-    pub(super) hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    pub(super) cert_hash: OctetString,
-    #[asn1(optional = "true")]
-    pub(super) issuer_serial: Option<IssuerSerial>,
-}
-
-/// ESS `IssuerSerial` (RFC 5035 §4).
-///
-/// ```text
-/// IssuerSerial ::= SEQUENCE {
-///     issuer                   GeneralNames,
-///     serialNumber             CertificateSerialNumber
-/// }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub(super) struct IssuerSerial {
-    pub(super) issuer: GeneralNames,
-    pub(super) serial_number: SerialNumber,
-}
-
-impl SigningCertificateV2 {
-    /// An attribute value naming `certificate` by SHA-256 hash and issuer/serial.
-    pub(super) fn for_certificate(certificate: &Certificate) -> Result<Self, Error> {
-        let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
-        let tbs = certificate.tbs_certificate();
-        Ok(SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                hash_algorithm: None,
-                cert_hash: OctetString::new(sha2::Sha256::digest(&certificate_der).to_vec())
-                    .map_err(Error::Encoding)?,
-                issuer_serial: Some(IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                    serial_number: tbs.serial_number().clone(),
-                }),
-            }],
-            policies: None,
-        })
-    }
-
-    /// Whether the first `ESSCertIDv2` (the one RFC 5035 §3 says identifies the signing
-    /// certificate) names `certificate`.
-    pub(super) fn identifies(&self, certificate: &Certificate) -> Result<bool, Error> {
-        let Some(first) = self.certs.first() else {
-            return Ok(false);
-        };
-        let digest = match &first.hash_algorithm {
-            None => DigestAlgorithm::Sha256,
-            Some(algorithm) => DigestAlgorithm::from_algorithm_identifier(algorithm)?,
-        };
-        let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
-        if digest.digest(&certificate_der) != first.cert_hash.as_bytes() {
-            return Ok(false);
-        }
-        let Some(issuer_serial) = &first.issuer_serial else {
-            return Ok(true);
-        };
-        let tbs = certificate.tbs_certificate();
-        let issuer_named = issuer_serial
-            .issuer
-            .iter()
-            .any(|name| matches!(name, GeneralName::DirectoryName(name) if name == tbs.issuer()));
-        Ok(issuer_named && issuer_serial.serial_number == *tbs.serial_number())
-    }
-}
+use super::{ATTRIBUTES_MAX, Error, SigningCertificateV2};
 
 /// A single-valued attribute.
 pub(super) fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, Error> {
@@ -134,7 +36,7 @@ pub(super) fn signing_time_attribute(signing_time: SystemTime) -> Result<Attribu
         .map_err(|_| Error::TimeOutOfRange)?;
     // `Time::from` picks UTCTime when the year fits, GeneralizedTime otherwise.
     let time = Time::from(date_time);
-    attribute(oid::SIGNING_TIME, any_from(&time)?)
+    attribute(ID_SIGNING_TIME, any_from(&time)?)
 }
 
 /// The ESS signing-certificate-v2 attribute for `certificate` (RFC 5035).
@@ -142,7 +44,7 @@ pub(super) fn signing_certificate_v2_attribute(
     certificate: &Certificate,
 ) -> Result<Attribute, Error> {
     let value = SigningCertificateV2::for_certificate(certificate)?;
-    attribute(oid::SIGNING_CERTIFICATE_V2, any_from(&value)?)
+    attribute(ID_AA_SIGNING_CERTIFICATE_V_2, any_from(&value)?)
 }
 
 /// Encodes `value` and wraps it as an `Any`.
@@ -177,28 +79,28 @@ impl SignedAttributeValues {
         let mut signing_certificate_v2 = None;
         for attribute in attributes {
             match attribute.oid {
-                oid::CONTENT_TYPE => {
+                ID_CONTENT_TYPE => {
                     let name = "content-type";
                     let value = single_value(attribute, name)?
                         .decode_as::<ObjectIdentifier>()
                         .map_err(|_| undecodable(name))?;
                     set_once(&mut content_type, value, name)?;
                 }
-                oid::MESSAGE_DIGEST => {
+                ID_MESSAGE_DIGEST => {
                     let name = "message-digest";
                     let value = single_value(attribute, name)?
                         .decode_as::<OctetString>()
                         .map_err(|_| undecodable(name))?;
                     set_once(&mut message_digest, Vec::from(value.into_bytes()), name)?;
                 }
-                oid::SIGNING_TIME => {
+                ID_SIGNING_TIME => {
                     let name = "signing-time";
                     let value = single_value(attribute, name)?
                         .decode_as::<Time>()
                         .map_err(|_| undecodable(name))?;
                     set_once(&mut signing_time, value.to_system_time(), name)?;
                 }
-                oid::SIGNING_CERTIFICATE_V2 => {
+                ID_AA_SIGNING_CERTIFICATE_V_2 => {
                     let name = "signing-certificate-v2";
                     let value = single_value(attribute, name)?
                         .decode_as::<SigningCertificateV2>()

@@ -79,6 +79,11 @@ pub enum Error {
         oid: ObjectIdentifier,
     },
 
+    /// The `SignedData` does not encapsulate its content, but was expected to (a
+    /// time-stamp token carries its `TSTInfo`).
+    #[error("eContent is absent; this SignedData must encapsulate its content")]
+    ContentMissing,
+
     /// The encapsulated content type is not `id-data`.
     #[error("encapsulated content type {content_type} is not id-data")]
     UnsupportedContentType {
@@ -275,17 +280,13 @@ pub enum Error {
     #[error("a signature time-stamp token is already embedded")]
     TimestampAlreadyPresent,
 
-    /// The time-stamp token cannot be parsed far enough to read its message imprint and
-    /// genTime, or there is more than one.
+    /// The time-stamp token is not a CMS `SignedData` encapsulating an `id-ct-TSTInfo`,
+    /// or there is more than one.
     #[error("time-stamp token is malformed: {reason}")]
     TimestampMalformed {
         /// What is wrong with it.
         reason: &'static str,
     },
-
-    /// The token's message imprint is not the hash of this signature value.
-    #[error("the time-stamp token's message imprint does not match the signature value")]
-    TimestampImprintMismatch,
 
     /// The caller's time-stamp verifier rejected the token.
     #[error("the time-stamp token was rejected: {source}")]
@@ -294,25 +295,24 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 
-    /// The time-stamp verifier reported a genTime other than the one in the token.
-    #[error("the time-stamp verifier's genTime differs from the token's")]
-    TimestampTimeMismatch,
-
     // ---- API misuse ------------------------------------------------------------------
     /// The signer's public key is not the one in the signer certificate.
     #[error("the signer's public key does not match the signer certificate")]
     SignerKeyMismatch,
 
+    /// A content digest given to [`crate::PreparedSignature::from_content_digest`] does
+    /// not have the length of the signature's digest algorithm.
+    #[error("content digest is {len} bytes, the digest algorithm gives {expected}")]
+    ContentDigestLength {
+        /// Its length in bytes.
+        len: usize,
+        /// The digest algorithm's output length in bytes.
+        expected: usize,
+    },
+
     /// A time cannot be represented (before 1970 or after 9999).
     #[error("time is outside the range representable in CMS")]
     TimeOutOfRange,
-
-    /// An SM2 key was created with a distinguishing identifier other than the default.
-    #[error("SM2 key uses distinguishing identifier {distid:?}, expected the GM/T 0009 default")]
-    Sm2DistIdNotDefault {
-        /// The identifier the key uses.
-        distid: String,
-    },
 
     // ---- Internal / signer faults ----------------------------------------------------
     /// The signer failed to produce a signature.

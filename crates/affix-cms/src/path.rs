@@ -6,6 +6,10 @@
 //! path length constraint. Not checked here: revocation (CRL/OCSP), certificate policies,
 //! name constraints (a certificate that marks them critical is rejected).
 
+use const_oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
+    ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
+};
 use std::time::SystemTime;
 
 use der::Encode;
@@ -16,19 +20,18 @@ use x509_cert::{
 
 use super::{
     CHAIN_DEPTH_MAX, Error,
-    algorithm::{PublicKey, SignatureCheckError},
-    oid,
+    algorithm::{self, SignatureCheckError},
 };
 
 /// Extensions this module understands well enough to accept when marked critical.
 const PROCESSED_EXTENSIONS: [const_oid::ObjectIdentifier; 7] = [
-    oid::CE_BASIC_CONSTRAINTS,
-    oid::CE_KEY_USAGE,
-    oid::CE_EXT_KEY_USAGE,
-    oid::CE_SUBJECT_ALT_NAME,
-    oid::CE_CERTIFICATE_POLICIES,
-    oid::CE_SUBJECT_KEY_IDENTIFIER,
-    oid::CE_AUTHORITY_KEY_IDENTIFIER,
+    ID_CE_BASIC_CONSTRAINTS,
+    ID_CE_KEY_USAGE,
+    ID_CE_EXT_KEY_USAGE,
+    ID_CE_SUBJECT_ALT_NAME,
+    ID_CE_CERTIFICATE_POLICIES,
+    ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER,
 ];
 
 /// A certificate's subject as an RFC 4514 string, for errors and reports.
@@ -114,7 +117,7 @@ pub(super) fn verify_certificate_signature(
     let invalid = || Error::CertificateSignatureInvalid {
         subject: subject_of(child),
     };
-    let key = PublicKey::from_spki(
+    let key = algorithm::public_key(
         issuer.tbs_certificate().subject_public_key_info(),
         &subject_of(issuer),
     )?;
@@ -124,7 +127,7 @@ pub(super) fn verify_certificate_signature(
     }
     let tbs_der = child.tbs_certificate().to_der().map_err(Error::Encoding)?;
     let signature = child.signature().as_bytes().ok_or_else(invalid)?;
-    match key.verify(child.signature_algorithm(), None, &tbs_der, signature) {
+    match algorithm::verify(&key, child.signature_algorithm(), None, &tbs_der, signature) {
         Ok(_) => Ok(()),
         Err(SignatureCheckError::Invalid) => Err(invalid()),
         Err(SignatureCheckError::Unusable(error)) => Err(error),
@@ -176,7 +179,7 @@ fn check_issuer(
         tbs.get_extension::<BasicConstraints>()
             .map_err(|_| Error::ExtensionInvalid {
                 subject: subject(),
-                oid: oid::CE_BASIC_CONSTRAINTS,
+                oid: ID_CE_BASIC_CONSTRAINTS,
             })?;
     let Some((_, basic_constraints)) = basic_constraints.filter(|(_, bc)| bc.ca) else {
         return Err(Error::NotCaCertificate { subject: subject() });
@@ -219,6 +222,6 @@ fn key_usage(certificate: &Certificate) -> Result<Option<(bool, KeyUsage)>, Erro
         .get_extension::<KeyUsage>()
         .map_err(|_| Error::ExtensionInvalid {
             subject: subject_of(certificate),
-            oid: oid::CE_KEY_USAGE,
+            oid: ID_CE_KEY_USAGE,
         })
 }

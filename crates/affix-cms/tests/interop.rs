@@ -136,7 +136,7 @@ fn openssl_and_pyhanko_verify_our_p256_signature_and_reject_a_modified_document(
 #[test]
 fn pyhanko_verifies_our_ed25519_signature_which_openssl_3_0_cannot() {
     let pki = Pki::new();
-    let (key, certificate) = pki.ed25519_leaf("CN=Ed25519 Signer,O=Affix Test");
+    let (key, certificate) = pki.ed25519_leaf("Ed25519 Signer");
     let document = document();
     let signature = sign_detached::<_, ed25519_dalek::Signature>(
         &document,
@@ -255,7 +255,7 @@ fn we_verify_pyhanko_ed25519_and_p256_signatures() {
     let pki = Pki::new();
     let document = document();
     pki.write("doc.bin", &document);
-    let (key, certificate) = pki.ed25519_leaf("CN=Ed25519 Signer,O=Affix Test");
+    let (key, certificate) = pki.ed25519_leaf("Ed25519 Signer");
     pki.write("ed.pem", certificate_pem(&certificate).as_bytes());
     pki.write("ed.key", support::ed25519_pkcs8_v1_pem(&key).as_bytes());
     let script = support::tool("pyhanko_sign.py");
@@ -337,6 +337,12 @@ impl TimestampTokenVerifier for OpensslTsa<'_> {
     }
 }
 
+/// The OpenSSL TSA's root certificate (`tsa-root.pem`).
+fn tsa_root(pki: &Pki) -> x509_cert::Certificate {
+    let (_, der) = der::pem::decode_vec(&pki.read("tsa-root.pem")).unwrap();
+    der::Decode::from_der(&der).unwrap()
+}
+
 /// Parses OpenSSL's `May  9 07:30:00 2026 GMT` (fractional seconds dropped).
 fn parse_openssl_time(text: &str) -> Option<SystemTime> {
     const MONTHS: [&str; 12] = [
@@ -413,7 +419,8 @@ fn cades_t_with_an_openssl_tsa_token() {
     assert!(output.success, "{}", output.text());
     println!("pyHanko on our CAdES-T signature:\n{}", output.stdout);
 
-    // Our verifier extracts the token byte for byte and checks its imprint.
+    // Our verifier extracts the token byte for byte; affix-tsp's TSTInfo parser (the
+    // only one) reads a SHA-256 imprint and the genTime.
     let verified = verify_detached(
         &timestamped,
         &document,
@@ -423,8 +430,14 @@ fn cades_t_with_an_openssl_tsa_token() {
     .unwrap();
     let embedded = verified.timestamp().unwrap();
     assert_eq!(embedded.token_der(), token.as_slice());
-    assert_eq!(embedded.imprint_algorithm(), DigestAlgorithm::Sha256);
-    let gen_time = embedded.unverified_gen_time();
+    let parsed_token = affix_tsp::TimeStampToken::from_der(embedded.token_der()).unwrap();
+    let tst_info = parsed_token.tst_info();
+    assert_eq!(
+        DigestAlgorithm::from_algorithm_identifier(&tst_info.message_imprint.hash_algorithm)
+            .unwrap(),
+        DigestAlgorithm::Sha256
+    );
+    let gen_time = tst_info.gen_time.to_system_time();
     let skew = gen_time
         .duration_since(pki.now)
         .unwrap_or_else(|error| error.duration());
@@ -450,16 +463,43 @@ fn cades_t_with_an_openssl_tsa_token() {
         validated_at.duration_since(UNIX_EPOCH).unwrap().as_secs(),
         gen_time.duration_since(UNIX_EPOCH).unwrap().as_secs()
     );
+    // affix-tsp's verifier, the one Affix uses, accepts the OpenSSL token too.
+    let tsa_root = tsa_root(&pki);
+    let tsa_trust = affix_tsp::TsaTrust::IssuedBy(std::slice::from_ref(&tsa_root));
+    let verified = verify_detached_timestamped(
+        &timestamped,
+        &document,
+        std::slice::from_ref(&pki.root),
+        &tsa_trust,
+    )
+    .unwrap();
+    assert_eq!(
+        verified.validation_time(),
+        ValidationTime::SignatureTimestamp(gen_time)
+    );
 
-    // A second token, or a token over something else, is refused.
+    // A second token is refused. A token over something else is embedded (only its
+    // form is checked then) but refused by both verifiers: the imprint is not the
+    // signature value's hash.
     assert!(matches!(
         add_timestamp(&timestamped, &token),
         Err(Error::TimestampAlreadyPresent)
     ));
     let other_token = support::openssl_timestamp(&pki, "other", b"not the signature");
+    let wrong = add_timestamp(&signature, &other_token).unwrap();
     assert!(matches!(
-        add_timestamp(&signature, &other_token),
-        Err(Error::TimestampImprintMismatch)
+        verify_detached_timestamped(
+            &wrong,
+            &document,
+            std::slice::from_ref(&pki.root),
+            &OpensslTsa { pki: &pki }
+        ),
+        Err(Error::TimestampRejected { .. })
+    ));
+    assert!(matches!(
+        verify_detached_timestamped(&wrong, &document, std::slice::from_ref(&pki.root), &tsa_trust),
+        Err(Error::TimestampRejected { source })
+            if matches!(source.downcast_ref(), Some(affix_tsp::Error::ImprintMismatch))
     ));
     // Without a token the timestamped verification has nothing to stand on.
     assert!(matches!(

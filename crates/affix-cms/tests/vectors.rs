@@ -1,10 +1,15 @@
-//! Frozen encodings: deterministic keys (seeded), certificates (fixed serials and
-//! validity) and signing time give byte-identical signatures (RFC 6979 ECDSA, EdDSA,
-//! deterministic SM2), stored in `tests/vectors/`. A change in attribute order, DER
-//! sorting or certificate encoding shows up here.
+//! Frozen encodings: deterministic keys (seeded), fixed certificates and signing time
+//! give byte-identical signatures (RFC 6979 ECDSA, EdDSA, deterministic SM2), stored in
+//! `tests/vectors/`. A change in attribute order, DER sorting or SignedData encoding
+//! shows up here, whether the signature is made in one step (`sign_detached`) or two
+//! (`PreparedSignature`).
+//!
+//! The certificates are inputs, stored beside the signatures (`*-root.der`,
+//! `*-signer.der`): they were made once and are not regenerated, so a change in a
+//! certificate builder cannot move these vectors.
 //!
 //! Regenerating (`AFFIX_REGENERATE_VECTORS=1 cargo test --test vectors`) approves a new
-//! encoding: say why in the commit.
+//! signature encoding: say why in the commit.
 
 // Test code: failing loudly is the point.
 #![allow(
@@ -14,34 +19,34 @@
     clippy::indexing_slicing
 )]
 
-mod support;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use affix_cms::{DigestAlgorithm, Sm2DerSigner, sign_detached, verify_detached};
+use affix_cms::{DigestAlgorithm, PreparedSignature, Sm2DerSigner, sign_detached, verify_detached};
+use der::Decode;
 use sha2::Digest as _;
-use support::Role;
+use signature::Signer as _;
 use x509_cert::Certificate;
 
 const CONTENT: &[u8] = b"Affix CMS test vector v1\n";
-const ROOT: &str = "CN=Affix Vector Root,O=Affix Test";
-const SIGNER: &str = "CN=Affix Vector Signer,O=Affix Test";
 
 /// 2026-05-09T07:30:00Z.
 fn signing_time() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_778_311_800)
 }
 
-/// 2026-01-01T00:00:00Z to 2036-01-01T00:00:00Z.
-fn validity() -> (SystemTime, SystemTime) {
-    (
-        UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-        UNIX_EPOCH + Duration::from_secs(2_082_758_400),
-    )
-}
-
 fn seed(label: &str) -> [u8; 32] {
     sha2::Sha256::digest(label.as_bytes()).into()
+}
+
+/// A stored vector file.
+fn stored(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+/// A stored certificate.
+fn certificate(name: &str) -> Certificate {
+    Certificate::from_der(&stored(name)).unwrap()
 }
 
 /// Compares `actual` with the stored vector, or stores it when regenerating.
@@ -59,36 +64,10 @@ fn check_vector(name: &str, actual: &[u8]) {
     );
 }
 
-fn p256_hierarchy() -> (p256::ecdsa::SigningKey, Certificate, Certificate) {
-    let root_key = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 root")).unwrap();
-    let signer_key =
-        p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 signer")).unwrap();
-    let root = support::issue_custom::<_, p256::ecdsa::DerSignature>(
-        ROOT,
-        ROOT,
-        Role::CA,
-        support::spki_of(root_key.verifying_key()),
-        validity(),
-        &root_key,
-        &[0x01],
-        Vec::new(),
-    );
-    let signer = support::issue_custom::<_, p256::ecdsa::DerSignature>(
-        SIGNER,
-        ROOT,
-        Role::signer(),
-        support::spki_of(signer_key.verifying_key()),
-        validity(),
-        &root_key,
-        &[0x02],
-        Vec::new(),
-    );
-    (signer_key, signer, root)
-}
-
 #[test]
 fn p256_signature_encoding_is_frozen() {
-    let (key, signer, root) = p256_hierarchy();
+    let key = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 signer")).unwrap();
+    let (signer, root) = (certificate("p256-signer.der"), certificate("p256-root.der"));
     let signature = sign_detached::<_, p256::ecdsa::DerSignature>(
         CONTENT,
         &key,
@@ -97,26 +76,39 @@ fn p256_signature_encoding_is_frozen() {
         signing_time(),
     )
     .unwrap();
-    check_vector("p256-root.der", &der::Encode::to_der(&root).unwrap());
     check_vector("p256-detached.der", &signature);
-    let verified = verify_detached(&signature, CONTENT, &[root], signing_time()).unwrap();
+    let verified = verify_detached(
+        &signature,
+        CONTENT,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
     assert_eq!(verified.digest_algorithm(), DigestAlgorithm::Sha256);
+
+    // Two-phase: prepare, sign the to-be-signed bytes elsewhere, assemble — the same bytes.
+    let prepared = PreparedSignature::new(
+        CONTENT,
+        &signer,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
+    let elsewhere: p256::ecdsa::DerSignature = key.sign(prepared.to_be_signed());
+    assert_eq!(prepared.assemble(elsewhere.as_bytes()).unwrap(), signature);
+    // The prehash an ECDSA signer would sign is SHA-256 of those bytes.
+    assert_eq!(
+        prepared.to_be_signed_digest().unwrap(),
+        DigestAlgorithm::Sha256.digest(prepared.to_be_signed())
+    );
 }
 
 #[test]
 fn ed25519_signature_encoding_is_frozen() {
-    let (_, _, root) = p256_hierarchy();
-    let root_key = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 root")).unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&seed("affix vector ed25519 signer"));
-    let signer = support::issue_custom::<_, p256::ecdsa::DerSignature>(
-        "CN=Affix Vector Ed25519 Signer,O=Affix Test",
-        ROOT,
-        Role::signer(),
-        support::spki_of(&key.verifying_key()),
-        validity(),
-        &root_key,
-        &[0x03],
-        Vec::new(),
+    let (signer, root) = (
+        certificate("ed25519-signer.der"),
+        certificate("p256-root.der"),
     );
     let signature = sign_detached::<_, ed25519_dalek::Signature>(
         CONTENT,
@@ -127,45 +119,93 @@ fn ed25519_signature_encoding_is_frozen() {
     )
     .unwrap();
     check_vector("ed25519-detached.der", &signature);
-    verify_detached(&signature, CONTENT, &[root], signing_time()).unwrap();
-}
-
-#[test]
-fn sm2_signature_encoding_is_frozen() {
-    let distid = affix_cms::SM2_DEFAULT_DISTID;
-    let root_key =
-        sm2::dsa::SigningKey::from_slice(distid, &seed("affix vector sm2 root")).unwrap();
-    let key = sm2::dsa::SigningKey::from_slice(distid, &seed("affix vector sm2 signer")).unwrap();
-    let root_signer = Sm2DerSigner::new(root_key.clone()).unwrap();
-    let root = support::issue_custom::<_, sm2::dsa::DerSignature>(
-        "CN=Affix Vector SM2 Root,O=Affix Test",
-        "CN=Affix Vector SM2 Root,O=Affix Test",
-        Role::CA,
-        support::spki_of(root_key.verifying_key()),
-        validity(),
-        &root_signer,
-        &[0x04],
-        Vec::new(),
-    );
-    let signer = support::issue_custom::<_, sm2::dsa::DerSignature>(
-        "CN=Affix Vector SM2 Signer,O=Affix Test",
-        "CN=Affix Vector SM2 Root,O=Affix Test",
-        Role::signer(),
-        support::spki_of(key.verifying_key()),
-        validity(),
-        &root_signer,
-        &[0x05],
-        Vec::new(),
-    );
-    let signature = sign_detached::<_, sm2::dsa::DerSignature>(
+    verify_detached(
+        &signature,
         CONTENT,
-        &Sm2DerSigner::new(key).unwrap(),
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
+
+    let content_digest = DigestAlgorithm::Sha512.digest(CONTENT);
+    let prepared = PreparedSignature::from_content_digest(
+        &content_digest,
         &signer,
         std::slice::from_ref(&root),
         signing_time(),
     )
     .unwrap();
-    check_vector("sm2-root.der", &der::Encode::to_der(&root).unwrap());
+    assert_eq!(prepared.to_be_signed_digest(), None);
+    let elsewhere = key.sign(prepared.to_be_signed());
+    assert_eq!(prepared.assemble(&elsewhere.to_bytes()).unwrap(), signature);
+}
+
+#[test]
+fn sm2_signature_encoding_is_frozen() {
+    let key = sm2::dsa::SigningKey::from_slice(
+        affix_cms::SM2_DEFAULT_DISTID,
+        &seed("affix vector sm2 signer"),
+    )
+    .unwrap();
+    let (signer, root) = (certificate("sm2-signer.der"), certificate("sm2-root.der"));
+    let signature = sign_detached::<_, sm2::dsa::DerSignature>(
+        CONTENT,
+        &Sm2DerSigner::new(key.clone()).unwrap(),
+        &signer,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
     check_vector("sm2-detached.der", &signature);
-    verify_detached(&signature, CONTENT, &[root], signing_time()).unwrap();
+    verify_detached(
+        &signature,
+        CONTENT,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
+
+    let prepared = PreparedSignature::new(
+        CONTENT,
+        &signer,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
+    let elsewhere: sm2::dsa::Signature = key.sign(prepared.to_be_signed());
+    assert_eq!(
+        prepared.assemble(elsewhere.to_der().as_bytes()).unwrap(),
+        signature
+    );
+}
+
+#[test]
+fn assembling_a_signature_by_another_key_or_over_other_bytes_is_refused() {
+    let key = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 signer")).unwrap();
+    let other = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 root")).unwrap();
+    let (signer, root) = (certificate("p256-signer.der"), certificate("p256-root.der"));
+    let prepared = PreparedSignature::new(
+        CONTENT,
+        &signer,
+        std::slice::from_ref(&root),
+        signing_time(),
+    )
+    .unwrap();
+    let by_other: p256::ecdsa::DerSignature = other.sign(prepared.to_be_signed());
+    assert!(matches!(
+        prepared.assemble(by_other.as_bytes()),
+        Err(affix_cms::Error::SignatureInvalid)
+    ));
+    let over_other: p256::ecdsa::DerSignature = key.sign(b"not the signed attributes");
+    assert!(matches!(
+        prepared.assemble(over_other.as_bytes()),
+        Err(affix_cms::Error::SignatureInvalid)
+    ));
+    assert!(matches!(
+        PreparedSignature::from_content_digest(&[0; 20], &signer, &[], signing_time()),
+        Err(affix_cms::Error::ContentDigestLength {
+            len: 20,
+            expected: 32
+        })
+    ));
 }

@@ -15,14 +15,19 @@ const ED25519_TYPE: u8 = 0x01;
 /// as the signed-note spec recommends for types it has not assigned a byte to.
 ///
 /// An SM2 signature is the 64-byte `r || s` SM2 signature (GB/T 32918.2) with SM3 over
-/// the note text, with the user ID [`SM2_DISTID`]. The public key is the 33-byte
+/// the note text, with the user ID [`SM2_DEFAULT_DISTID`]. The public key is the 33-byte
 /// compressed SEC1 point. Verifiers that do not know the type (Go's `note` package,
 /// every standard C2SP verifier) ignore these signatures, so a note can carry SM2 and
 /// Ed25519 signatures side by side.
 pub const SM2_TYPE_IDENTIFIER: &[u8] = b"\xffaffix.dev/sm2-sm3@v1";
 
-/// SM2 distinguishing identifier: the GM/T 0009-2012 default user ID.
-pub const SM2_DISTID: &str = "1234567812345678";
+/// The SM2 distinguishing identifier (user ID) every relying party assumes when none is
+/// agreed: the GM/T 0009-2012 default, also OpenSSL's, GmSSL's and RFC 8998 §3.2.1's.
+///
+/// This is Affix's one definition. It lives here, in the lowest crate every SM2 user can
+/// depend on: `affix-pki` (and through it `affix-cms` and `affix-tsp`) and `affix-vault`
+/// re-export or import it, while this signed-note crate stays free of the X.509 stack.
+pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";
 
 /// Longest key name accepted, in bytes.
 const KEY_NAME_BYTES_MAX: usize = 256;
@@ -132,7 +137,7 @@ impl PublicKey {
                     "SM2 public key must be 33 bytes (compressed)",
                 ));
             }
-            let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTID, key)
+            let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, key)
                 .map_err(|_| Error::MalformedKey("invalid SM2 public key"))?;
             return Ok(PublicKey::Sm2(Box::new(vk)));
         }
@@ -173,7 +178,7 @@ impl VerifierKey {
         Self::from_public(name, PublicKey::Ed25519(key))
     }
 
-    /// The verifier key for an SM2 public key (user ID [`SM2_DISTID`]).
+    /// The verifier key for an SM2 public key (user ID [`SM2_DEFAULT_DISTID`]).
     pub fn sm2(name: KeyName, key: sm2::dsa::VerifyingKey) -> Self {
         Self::from_public(name, PublicKey::Sm2(Box::new(key)))
     }
@@ -340,10 +345,10 @@ impl<K> Sm2NoteSigner<K>
 where
     K: Signer<sm2::dsa::Signature> + Keypair<VerifyingKey = sm2::dsa::VerifyingKey>,
 {
-    /// Wraps `key` to sign under `name`. The key's user ID must be [`SM2_DISTID`].
+    /// Wraps `key` to sign under `name`. The key's user ID must be [`SM2_DEFAULT_DISTID`].
     pub fn new(name: KeyName, key: K) -> Result<Self, Error> {
         let vk = key.verifying_key();
-        if vk.distid() != SM2_DISTID {
+        if vk.distid() != SM2_DEFAULT_DISTID {
             return Err(Error::Signing("SM2 key must use the default user ID"));
         }
         Ok(Self {
@@ -399,7 +404,7 @@ impl SignerKey {
     /// An SM2 key from 32 random bytes. Fails (rarely, about once in 2^32) when the bytes
     /// are not a valid scalar; the caller then draws again.
     pub fn sm2_from_bytes(name: KeyName, bytes: &[u8; 32]) -> Result<Self, Error> {
-        let key = sm2::dsa::SigningKey::from_slice(SM2_DISTID, bytes)
+        let key = sm2::dsa::SigningKey::from_slice(SM2_DEFAULT_DISTID, bytes)
             .map_err(|_| Error::MalformedKey("not a valid SM2 secret scalar"))?;
         Ok(Self {
             secret: SecretKey::Sm2(Sm2NoteSigner::new(name, key)?),

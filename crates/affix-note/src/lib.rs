@@ -31,8 +31,8 @@ mod receipt;
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint, TrustPolicy, VerifiedCheckpoint};
 pub use error::Error;
 pub use key::{
-    Ed25519NoteSigner, KeyId, KeyName, NoteSigner, SM2_DISTID, SM2_TYPE_IDENTIFIER, SignatureType,
-    SignerKey, Sm2NoteSigner, VerifierKey,
+    Ed25519NoteSigner, KeyId, KeyName, NoteSigner, SM2_DEFAULT_DISTID, SM2_TYPE_IDENTIFIER,
+    SignatureType, SignerKey, Sm2NoteSigner, VerifierKey,
 };
 pub use keys_file::{KEYS_FILE_BYTES_MAX, VerifierKeysFile};
 pub use note::{NOTE_BYTES_MAX, Note, NoteSignature, SIGNATURES_MAX, VerifiedNote};

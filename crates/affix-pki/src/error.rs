@@ -15,6 +15,8 @@
 
 use const_oid::ObjectIdentifier;
 
+use crate::algorithm::KeyAlgorithm;
+
 /// Result type of this crate.
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -75,6 +77,10 @@ pub enum Error {
     },
 
     // ----- verification failure -------------------------------------------
+    /// A signature does not decode, or does not verify with the key.
+    #[error("the signature does not verify")]
+    SignatureInvalid,
+
     /// The self-signature of a PKCS#10 request does not verify with the key
     /// it carries (no proof of possession).
     #[error("the PKCS#10 request's self-signature does not verify")]
@@ -95,6 +101,30 @@ pub enum Error {
     #[error("signature algorithm {algorithm} is not accepted for this key")]
     UnsupportedSignatureAlgorithm {
         /// Signature algorithm OID.
+        algorithm: ObjectIdentifier,
+    },
+
+    /// The signature algorithm does not fit the key (e.g. Ed25519 with a P-256
+    /// key).
+    #[error("signature algorithm {signature_algorithm} cannot be used with a {} key", key.name())]
+    AlgorithmKeyMismatch {
+        /// Signature algorithm OID.
+        signature_algorithm: ObjectIdentifier,
+        /// The key's algorithm.
+        key: KeyAlgorithm,
+    },
+
+    /// The digest algorithm is not SHA-256, SHA-384, SHA-512 or SM3.
+    #[error("digest algorithm {algorithm} is not supported")]
+    UnsupportedDigestAlgorithm {
+        /// Digest algorithm OID.
+        algorithm: ObjectIdentifier,
+    },
+
+    /// A digest algorithm identifier carries parameters other than `NULL`.
+    #[error("digest algorithm {algorithm} has parameters; only absent or NULL are allowed")]
+    DigestParametersNotAllowed {
+        /// Digest algorithm OID.
         algorithm: ObjectIdentifier,
     },
 

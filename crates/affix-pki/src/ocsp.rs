@@ -20,7 +20,7 @@
 
 use der::{
     DateTime, Decode, Encode,
-    asn1::{GeneralizedTime, Null, ObjectIdentifier, OctetString},
+    asn1::{GeneralizedTime, Null, OctetString},
 };
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, SignatureBitStringEncoding};
@@ -33,35 +33,29 @@ use x509_cert::{
     serial_number::SerialNumber,
 };
 
+use const_oid::db::{
+    rfc5280::ID_KP_OCSP_SIGNING,
+    rfc5912::{ID_SHA_1, ID_SHA_256},
+    rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE},
+};
+
 use crate::{
     ca::{
-        CertificateSigner, ID_KP_OCSP_SIGNING, SubjectPublicKey, certificate_key_identifier,
-        check_signer_holds_key, sign_bits, signature_algorithm,
+        CertificateSigner, SubjectPublicKey, certificate_key_identifier, check_signer_holds_key,
+        sign_bits, signature_algorithm,
     },
     error::{Error, Result},
 };
 
 /// Largest DER request accepted. A request for one certificate is about
 /// 80–120 bytes; a signed request with its signer's chain a few KiB.
-pub const REQUEST_DER_MAX_BYTES: usize = 16 * 1024;
+pub const REQUEST_DER_BYTES_MAX: usize = 16 * 1024;
 
 /// Most certificates answered in one response.
 pub const REQUEST_CERTS_MAX: usize = 32;
 
-/// `id-pkix-ocsp-basic` (RFC 6960 §4.2.1).
-pub const ID_PKIX_OCSP_BASIC: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
-/// `id-pkix-ocsp-nonce` (RFC 6960 §4.4.1, RFC 8954).
-pub const ID_PKIX_OCSP_NONCE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
-/// `id-sha1` (RFC 3279), the default CertID hash of OpenSSL and most
-/// clients.
-const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
-/// `id-sha256` (RFC 5754).
-const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-
 /// Longest nonce accepted, in bytes (RFC 8954 §2.1).
-const NONCE_MAX_BYTES: usize = 32;
+const NONCE_BYTES_MAX: usize = 32;
 
 /// The ASN.1 types of RFC 6960 this crate reads and writes, derived with
 /// `der`. The module is `DEFINITIONS EXPLICIT TAGS`, so tags are explicit
@@ -389,17 +383,17 @@ impl ParsedRequest {
     /// Parse a DER `OCSPRequest`.
     ///
     /// # Errors
-    /// [`Error::InputTooLarge`] over [`REQUEST_DER_MAX_BYTES`],
+    /// [`Error::InputTooLarge`] over [`REQUEST_DER_BYTES_MAX`],
     /// [`Error::MalformedOcspRequest`] if it is not DER of the RFC 6960
     /// structure (trailing bytes included), [`Error::OcspRequestCount`] for
     /// an empty or too long request list, [`Error::OcspNonceInvalid`] for a
     /// nonce that is not an OCTET STRING of 1 to 32 bytes.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        if der.len() > REQUEST_DER_MAX_BYTES {
+        if der.len() > REQUEST_DER_BYTES_MAX {
             return Err(Error::InputTooLarge {
                 what: "OCSP request",
                 len_bytes: der.len(),
-                max_bytes: REQUEST_DER_MAX_BYTES,
+                max_bytes: REQUEST_DER_BYTES_MAX,
             });
         }
         let request = asn1::OcspRequest::from_der(der).map_err(Error::MalformedOcspRequest)?;
@@ -420,7 +414,7 @@ impl ParsedRequest {
         if let Some(nonce) = &nonce {
             let value = OctetString::from_der(nonce.extn_value.as_bytes())
                 .map_err(|_| Error::OcspNonceInvalid)?;
-            if value.is_empty() || value.as_bytes().len() > NONCE_MAX_BYTES {
+            if value.is_empty() || value.as_bytes().len() > NONCE_BYTES_MAX {
                 return Err(Error::OcspNonceInvalid);
             }
         }
@@ -567,8 +561,8 @@ impl IssuerHashes {
             return false;
         }
         let (name, key): (&[u8], &[u8]) = match cert_id.hash_algorithm.oid {
-            ID_SHA1 => (&self.sha1_name, &self.sha1_key),
-            ID_SHA256 => (&self.sha256_name, &self.sha256_key),
+            ID_SHA_1 => (&self.sha1_name, &self.sha1_key),
+            ID_SHA_256 => (&self.sha256_name, &self.sha256_key),
             _ => return false,
         };
         cert_id.issuer_name_hash.as_bytes() == name && cert_id.issuer_key_hash.as_bytes() == key

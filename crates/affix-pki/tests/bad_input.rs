@@ -13,8 +13,8 @@ use affix_pki::{
     crl::{CrlTimes, RevokedEntry, build_crl},
     error::CreditCodeProblem,
     ocsp::{
-        CertStatus, ID_PKIX_OCSP_NONCE, OcspResponseStatus, ParsedRequest, REQUEST_CERTS_MAX,
-        REQUEST_DER_MAX_BYTES, Responder, ResponseTimes, asn1,
+        CertStatus, OcspResponseStatus, ParsedRequest, REQUEST_CERTS_MAX, REQUEST_DER_BYTES_MAX,
+        Responder, ResponseTimes, asn1,
     },
 };
 use common::*;
@@ -105,7 +105,7 @@ fn malformed_csr_der_gets_specific_errors() {
         VerifiedCsr::from_der(&certificate),
         Err(Error::MalformedCsr(_))
     ));
-    let huge = vec![0x30; VerifiedCsr::DER_MAX_BYTES + 1];
+    let huge = vec![0x30; VerifiedCsr::DER_BYTES_MAX + 1];
     assert!(matches!(
         VerifiedCsr::from_der(&huge),
         Err(Error::InputTooLarge { len_bytes, .. }) if len_bytes == huge.len()
@@ -161,7 +161,7 @@ fn malformed_ocsp_requests_get_specific_errors_and_malformed_request() {
         ParsedRequest::from_der(&trailing),
         Err(Error::MalformedOcspRequest(_))
     ));
-    let huge = vec![0x30; REQUEST_DER_MAX_BYTES + 1];
+    let huge = vec![0x30; REQUEST_DER_BYTES_MAX + 1];
     assert!(matches!(
         ParsedRequest::from_der(&huge),
         Err(Error::InputTooLarge { .. })
@@ -193,7 +193,7 @@ fn malformed_ocsp_requests_get_specific_errors_and_malformed_request() {
         let extensions = bad_nonce.tbs_request.request_extensions.as_mut().unwrap();
         let nonce = extensions
             .iter_mut()
-            .find(|e| e.extn_id == ID_PKIX_OCSP_NONCE)
+            .find(|e| e.extn_id == const_oid::db::rfc6960::ID_PKIX_OCSP_NONCE)
             .unwrap();
         nonce.extn_value = OctetString::new(bad_value).unwrap();
         assert!(matches!(

@@ -278,8 +278,8 @@ impl Authority {
             .lock()
             .map_err(|_| Error::Internal("TSA serial lock".into()))?
             .take()?;
-        let digest = affix_tsp::HashAlgorithm::Sha256.digest(data);
-        let request = affix_tsp::TimeStampRequest::new(affix_tsp::HashAlgorithm::Sha256, &digest)
+        let digest = affix_tsp::DigestAlgorithm::Sha256.digest(data);
+        let request = affix_tsp::TimeStampRequest::new(affix_tsp::DigestAlgorithm::Sha256, &digest)
             .map_err(pki)?
             .with_certificate_requested(true)
             .to_der()

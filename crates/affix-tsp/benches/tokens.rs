@@ -14,7 +14,7 @@ mod common;
 use std::time::Instant;
 
 use affix_tsp::{
-    ExpectedImprint, HashAlgorithm, Nonce, TimeStampAuthority, TimeStampRequest, TokenSerial,
+    DigestAlgorithm, ExpectedImprint, Nonce, TimeStampAuthority, TimeStampRequest, TokenSerial,
     TsaConfig, TsaTrust, verify_token,
 };
 use common::*;
@@ -50,8 +50,8 @@ fn p256_tokens_per_second_against_raw_signatures() {
         TsaConfig::new(ObjectIdentifier::new_unwrap(POLICY)),
     )
     .unwrap();
-    let digest = HashAlgorithm::Sha256.digest(b"contract");
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &digest)
+    let digest = DigestAlgorithm::Sha256.digest(b"contract");
+    let request = TimeStampRequest::new(DigestAlgorithm::Sha256, &digest)
         .unwrap()
         .with_nonce(Nonce::from_u64(0x0123_4567_89ab_cdef))
         .with_certificate_requested(true)
@@ -79,7 +79,7 @@ fn p256_tokens_per_second_against_raw_signatures() {
             &token,
             TsaTrust::IssuedBy(std::slice::from_ref(&root)),
             ExpectedImprint::Digest {
-                algorithm: HashAlgorithm::Sha256,
+                algorithm: DigestAlgorithm::Sha256,
                 digest: &digest,
             },
             parsed.nonce(),

@@ -1,5 +1,5 @@
-//! Wire types of RFC 3161 (as updated by RFC 5816) and of the ESS
-//! signing-certificate attribute (RFC 5035).
+//! Wire types of RFC 3161 (as updated by RFC 5816). The ESS
+//! signing-certificate-v2 attribute (RFC 5035) is `affix-cms`'s.
 //!
 //! These are plain DER structures with public fields, one per ASN.1 type, the
 //! RFC's definition quoted on each. They carry no validation beyond what DER
@@ -12,9 +12,7 @@ use der::asn1::{BitString, Int, OctetString};
 use der::{Enumerated, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::Extensions;
-use x509_cert::ext::pkix::certpolicy::PolicyInformation;
-use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
-use x509_cert::serial_number::SerialNumber;
+use x509_cert::ext::pkix::name::GeneralName;
 
 use super::GenTime;
 
@@ -344,90 +342,10 @@ pub struct Accuracy {
     pub micros: Option<u16>,
 }
 
-/// Identifies the signer's certificate by hash (RFC 5035 §4, used by
-/// RFC 5816).
-///
-/// ```text
-/// ESSCertIDv2 ::=  SEQUENCE {
-///     hashAlgorithm           AlgorithmIdentifier
-///            DEFAULT {algorithm id-sha256},
-///     certHash                 Hash,
-///     issuerSerial             IssuerSerial OPTIONAL
-/// }
-///
-/// Hash ::= OCTET STRING
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct EssCertIdV2 {
-    /// Hash algorithm of `cert_hash`; `None` stands for the default,
-    /// SHA-256, which DER requires to be omitted (see
-    /// [`EssCertIdV2::hash_algorithm_or_default`]).
-    ///
-    /// An `Option` rather than a `DEFAULT` field because the `der` derive
-    /// only supports defaults of `Copy` types.
-    #[asn1(optional = "true")]
-    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    /// Hash of the whole DER certificate.
-    pub cert_hash: OctetString,
-    /// Issuer and serial number of the certificate.
-    #[asn1(optional = "true")]
-    pub issuer_serial: Option<IssuerSerial>,
-}
-
-impl EssCertIdV2 {
-    /// The hash algorithm, with the `DEFAULT` (SHA-256 without parameters)
-    /// filled in.
-    pub fn hash_algorithm_or_default(&self) -> AlgorithmIdentifierOwned {
-        self.hash_algorithm
-            .clone()
-            .unwrap_or(AlgorithmIdentifierOwned {
-                oid: const_oid::db::rfc5912::ID_SHA_256,
-                parameters: None,
-            })
-    }
-}
-
-/// Issuer and serial number of a certificate (RFC 5035 §4).
-///
-/// ```text
-/// IssuerSerial ::= SEQUENCE {
-///     issuer                   GeneralNames,
-///     serialNumber             CertificateSerialNumber
-/// }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct IssuerSerial {
-    /// The issuer, as a `directoryName`.
-    pub issuer: GeneralNames,
-    /// The certificate's serial number.
-    pub serial_number: SerialNumber,
-}
-
-/// The `signing-certificate-v2` signed attribute (RFC 5035 §5.4.1.1).
-///
-/// ```text
-/// SigningCertificateV2 ::=  SEQUENCE {
-///     certs        SEQUENCE OF ESSCertIDv2,
-///     policies     SEQUENCE OF PolicyInformation OPTIONAL
-/// }
-///
-/// id-aa-signingCertificateV2 OBJECT IDENTIFIER ::= { iso(1)
-///     member-body(2) us(840) rsadsi(113549) pkcs(1) pkcs9(9)
-///     smime(16) id-aa(2) 47 }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct SigningCertificateV2 {
-    /// The signer's certificate first, then optionally its chain.
-    pub certs: Vec<EssCertIdV2>,
-    /// Policies under which the certificates may be used.
-    #[asn1(optional = "true")]
-    pub policies: Option<Vec<PolicyInformation>>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use der::{Decode, Encode};
+    use der::Encode;
 
     #[test]
     fn failure_info_bits_round_trip() {
@@ -448,23 +366,5 @@ mod tests {
             .to_der()
             .unwrap();
         assert_eq!(der, [0x03, 0x03, 0x00, 0x00, 0x01]);
-    }
-
-    #[test]
-    fn ess_cert_id_without_algorithm_is_sha256() {
-        let id = EssCertIdV2 {
-            hash_algorithm: None,
-            cert_hash: OctetString::new([0u8; 32]).unwrap(),
-            issuer_serial: None,
-        };
-        let der = id.to_der().unwrap();
-        // SEQUENCE { OCTET STRING } only.
-        assert_eq!(&der[..4], &[0x30, 34, 0x04, 32]);
-        let back = EssCertIdV2::from_der(&der).unwrap();
-        assert_eq!(back, id);
-        assert_eq!(
-            back.hash_algorithm_or_default().oid,
-            const_oid::db::rfc5912::ID_SHA_256
-        );
     }
 }

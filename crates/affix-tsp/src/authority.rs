@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -10,14 +11,10 @@ use cms::signed_data::{
     SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc3161::ID_CT_TST_INFO;
 use const_oid::db::rfc5911::{
     ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
 };
-use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, SHA_256_WITH_RSA_ENCRYPTION,
-    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
-};
-use const_oid::db::rfc8410::ID_ED_25519;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Encode, Tag};
 use signature::{Keypair, Signer};
@@ -29,11 +26,10 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use super::verify::{check_tsa_certificate_profile, check_valid_at};
+use super::verify::check_tsa_certificate_profile;
 use super::{
-    Accuracy, Error, EssCertIdV2, FailureInfo, GenTime, HashAlgorithm, ID_CT_TST_INFO,
-    ID_SM2_WITH_SM3, IssuerSerial, PkiStatus, PkiStatusInfo, SigningCertificateV2,
-    TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
+    Accuracy, DigestAlgorithm, Error, FailureInfo, GenTime, PkiStatus, PkiStatusInfo,
+    SigningCertificateV2, TimeStampRequest, TimeStampResp, TokenSerial, TstInfo,
 };
 
 /// Settings of a TSA that are not keys or certificates.
@@ -152,7 +148,7 @@ pub struct TimeStampAuthority<S, Sig> {
     /// The TSA certificate and chain, sent when a request sets `certReq`.
     certificates: CertificateSet,
     config: TsaConfig,
-    signer_digest: HashAlgorithm,
+    signer_digest: DigestAlgorithm,
     signature_algorithm: AlgorithmIdentifierOwned,
     signer_identifier: SignerIdentifier,
     /// Signed attributes that are the same in every token.
@@ -199,30 +195,22 @@ where
         let signature_algorithm = signer
             .signature_algorithm_identifier()
             .map_err(Error::SignerUnusable)?;
-        let signer_digest = signer_digest(&signature_algorithm.oid).ok_or(
-            Error::UnsupportedSignatureAlgorithm {
+        let signer_digest = DigestAlgorithm::for_signature_algorithm(&signature_algorithm)
+            .map_err(|_| Error::UnsupportedSignatureAlgorithm {
                 oid: signature_algorithm.oid,
-            },
-        )?;
+            })?;
 
         let issuer_and_serial = IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
             serial_number: tbs.serial_number().clone(),
         };
-        let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
-        let signing_certificate = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                // SHA-256 is the DEFAULT, which DER omits.
-                hash_algorithm: None,
-                cert_hash: OctetString::new(HashAlgorithm::Sha256.digest(&certificate_der))
-                    .map_err(Error::Encoding)?,
-                issuer_serial: Some(IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                    serial_number: tbs.serial_number().clone(),
-                }),
-            }],
-            policies: None,
-        };
+        // One ESSCertIDv2: SHA-256 (the DEFAULT, which DER omits) of the
+        // certificate, with its issuer and serial number.
+        let signing_certificate =
+            SigningCertificateV2::for_certificate(&certificate).map_err(|error| match error {
+                affix_cms::Error::Encoding(error) => Error::Encoding(error),
+                other => Error::SignedData(other),
+            })?;
 
         let mut choices = vec![CertificateChoices::Certificate(certificate.clone())];
         choices.extend(
@@ -444,22 +432,24 @@ fn rejected(reason: Error) -> Result<Response, Error> {
     })
 }
 
-/// The CMS digest algorithm that goes with a signature algorithm.
-fn signer_digest(signature_algorithm: &ObjectIdentifier) -> Option<HashAlgorithm> {
-    match *signature_algorithm {
-        ECDSA_WITH_SHA_256 | SHA_256_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha256),
-        ECDSA_WITH_SHA_384 | SHA_384_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha384),
-        ECDSA_WITH_SHA_512 | SHA_512_WITH_RSA_ENCRYPTION => Some(HashAlgorithm::Sha512),
-        // RFC 8419 §3.1: with signed attributes, Ed25519 uses SHA-512.
-        ID_ED_25519 => Some(HashAlgorithm::Sha512),
-        ID_SM2_WITH_SM3 => Some(HashAlgorithm::Sm3),
-        _ => None,
-    }
-}
-
 /// A single-valued attribute.
 fn attribute(oid: ObjectIdentifier, value: der::Result<Any>) -> Result<Attribute, Error> {
     let values =
         SetOfVec::try_from(vec![value.map_err(Error::Encoding)?]).map_err(Error::Encoding)?;
     Ok(Attribute { oid, values })
+}
+
+/// Requires `time` to be within the certificate's validity period.
+fn check_valid_at(
+    certificate: &Certificate,
+    time: GenTime,
+    which: &'static str,
+) -> Result<(), Error> {
+    let validity = certificate.tbs_certificate().validity();
+    // Certificate times have whole seconds; notAfter covers its last second.
+    let at = Duration::from_secs(time.unix_duration().as_secs());
+    if at < validity.not_before.to_unix_duration() || at > validity.not_after.to_unix_duration() {
+        return Err(Error::CertificateNotValidAtGenTime { which });
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use const_oid::ObjectIdentifier;
 
-use super::{FailureInfo, HashAlgorithm, PkiStatus};
+use super::{DigestAlgorithm, FailureInfo, PkiStatus};
 
 /// Everything that can go wrong while parsing, issuing or verifying.
 ///
@@ -64,7 +64,7 @@ pub enum Error {
     #[error("message imprint is {actual_bytes} bytes, {algorithm:?} gives {expected_bytes}")]
     ImprintLengthMismatch {
         /// The algorithm named in the imprint.
-        algorithm: HashAlgorithm,
+        algorithm: DigestAlgorithm,
         /// Length received.
         actual_bytes: usize,
         /// Output length of `algorithm`.
@@ -119,13 +119,6 @@ pub enum Error {
     #[error("the response is granted but carries no token")]
     MissingToken,
 
-    /// The token is not a CMS `SignedData`.
-    #[error("token content type is {content_type}, not id-signedData")]
-    NotSignedData {
-        /// The content type received.
-        content_type: ObjectIdentifier,
-    },
-
     /// The signed content is not a `TSTInfo`.
     #[error("encapsulated content type is {content_type}, not id-ct-TSTInfo")]
     NotTstInfo {
@@ -133,94 +126,31 @@ pub enum Error {
         content_type: ObjectIdentifier,
     },
 
-    /// The `SignedData` has no encapsulated content.
-    #[error("the token has no encapsulated TSTInfo")]
-    MissingContent,
-
-    /// The `SignedData` breaks an RFC 5652 rule that no signature covers
-    /// (a version number, the digest algorithm list). Refusing these keeps
-    /// the unsigned parts of accepted tokens from being altered at will.
-    #[error("non-conforming CMS: {reason}")]
-    CmsStructure {
-        /// The rule broken.
-        reason: &'static str,
-    },
-
-    /// The token does not have exactly one signer.
-    #[error("the token has {count} signers, exactly one is required")]
-    SignerCount {
-        /// Signers found.
-        count: usize,
-    },
-
-    /// The signer has no signed attributes.
-    #[error("the signer has no signed attributes")]
-    MissingSignedAttributes,
-
-    /// A required signed attribute is missing, repeated or malformed.
-    #[error("signed attribute {attribute} is missing, repeated or malformed")]
-    SignedAttributeInvalid {
-        /// Name of the attribute, e.g. `"message-digest"`.
-        attribute: &'static str,
-    },
-
-    /// The content-type signed attribute is not `id-ct-TSTInfo`.
-    #[error("the content-type attribute does not match id-ct-TSTInfo")]
-    ContentTypeMismatch,
-
-    /// The message-digest attribute does not match the `TSTInfo`.
-    #[error("the message-digest attribute does not match the TSTInfo")]
-    MessageDigestMismatch,
-
     /// The token has no `signing-certificate-v2` attribute. (The SHA-1
     /// based v1 attribute, OpenSSL's default `ess_cert_id_alg`, is not
     /// accepted.)
     #[error("the token has no signing-certificate-v2 attribute")]
     SigningCertificateMissing,
 
-    /// The `signing-certificate-v2` attribute does not identify the signer's
-    /// certificate.
-    #[error("signing-certificate-v2 does not identify the signer's certificate")]
-    SigningCertificateMismatch,
-
     /// The signer identifier does not match the pinned TSA certificate.
     #[error("the token is not signed by the pinned TSA certificate")]
     SignerMismatch,
 
-    /// The token carries no certificate matching its signer identifier.
-    #[error("the token does not carry the signer's certificate")]
-    SignerCertificateNotFound,
-
-    /// No trusted issuer has the name of the signer certificate's issuer.
-    #[error("the signer certificate is not issued by a trusted issuer")]
-    UntrustedSigner,
-
-    /// A trusted issuer's signature on the signer certificate is invalid.
-    #[error("the signature on the signer certificate is invalid")]
-    CertificateSignatureInvalid,
-
-    /// The token's signature is invalid.
-    #[error("the token signature is invalid")]
-    SignatureInvalid,
-
-    /// The signer's public key cannot be decoded for its algorithm.
-    #[error("the signer's public key is invalid or of an unsupported type")]
-    PublicKeyInvalid,
-
-    /// The signature algorithm is not ECDSA P-256, Ed25519 or SM2-with-SM3
-    /// (for verification), or has no known digest (for issuing).
+    /// The TSA signer's signature algorithm is not ECDSA P-256, Ed25519 or
+    /// SM2-with-SM3, so no CMS digest algorithm goes with it.
     #[error("signature algorithm {oid} is not supported")]
     UnsupportedSignatureAlgorithm {
         /// The algorithm.
         oid: ObjectIdentifier,
     },
 
-    /// A certificate is not valid at the token's generation time: when
-    /// verifying, the signer's; when issuing, the TSA's own (a TSA must not
-    /// sign outside its certificate's validity).
+    /// The TSA's own certificate is not valid at the generation time of the
+    /// token it was asked to issue: a TSA must not sign outside its
+    /// certificate's validity. (When verifying, an expired signer certificate
+    /// is [`affix_cms::Error::CertificateExpired`] inside [`Error::SignedData`].)
     #[error("{which} certificate is not valid at the time-stamp's generation time")]
     CertificateNotValidAtGenTime {
-        /// `"signer"` (verifying) or `"TSA"` (issuing).
+        /// Always `"TSA"`.
         which: &'static str,
     },
 
@@ -230,6 +160,13 @@ pub enum Error {
         /// What is wrong, e.g. that extendedKeyUsage is not critical.
         reason: &'static str,
     },
+
+    /// The token's CMS `SignedData` is malformed or does not verify: a refusal
+    /// of `affix-cms`, which parses and verifies every `SignedData` in Affix
+    /// (signer identification, signed attributes, signing-certificate-v2
+    /// binding, signature, certificate path at `genTime`).
+    #[error("the token's SignedData: {0}")]
+    SignedData(#[source] affix_cms::Error),
 
     /// The token's message imprint is not the expected one.
     #[error("the token's message imprint does not match")]

@@ -1,5 +1,14 @@
 //! RFC 3161 time-stamping: request parsing, token issuance and token
-//! verification.
+//! verification. A pure core: no I/O, no clock, no randomness (details below).
+//!
+//! A `TimeStampToken` is a CMS `ContentInfo` holding `SignedData`, so this
+//! crate builds on `affix-cms`, as RustCrypto's `x509-tsp` builds on `cms`:
+//! `affix-cms` parses and verifies the `SignedData` (signer, signed
+//! attributes, ESS signing-certificate-v2 binding, signature, certificate
+//! path), and this crate keeps only what RFC 3161 adds — the request, the
+//! `TSTInfo`, the TSA, issuance, and whom to trust ([`TsaTrust`], which is
+//! also `affix-cms`'s [`affix_cms::TimestampTokenVerifier`] for CAdES-T
+//! signatures). Algorithms and identifiers are `affix-pki`'s.
 //!
 //! This module is a pure core. It does no I/O, never reads a clock (the TSA's
 //! generation time comes in as a [`GenTime`] parameter) and needs no
@@ -22,8 +31,9 @@
 //!   [`TimeStampAuthority::respond`], which turns bad requests into RFC 3161
 //!   rejections carrying the right `PKIFailureInfo`.
 //! - A relying party checks a token with [`verify_token`] (or a whole response
-//!   with [`verify_response`]) and gets a [`VerifiedTimestamp`] — the only way
-//!   to obtain one.
+//!   with [`verify_response`], or [`TimeStampToken::verify`] after reading the
+//!   unverified [`TimeStampToken::tst_info`]) and gets a [`VerifiedTimestamp`]
+//!   — the only way to obtain one.
 //!
 //! # Example
 //!
@@ -72,30 +82,32 @@
 mod asn1;
 mod authority;
 mod error;
-mod hash;
 mod integer;
 mod request;
 
 mod time;
 mod verify;
 
+/// The ESS signing-certificate-v2 attribute tokens carry is `affix-cms`'s type.
+pub use affix_cms::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 /// SM2 signers sign to DER through the CA crate's adapter (one implementation for all PKI crates).
 pub use affix_pki::ca::Sm2DerSigner;
+/// Digest algorithms and the SM2 distinguishing identifier are `affix-pki`'s, shared by
+/// all PKI crates.
+pub use affix_pki::{DigestAlgorithm, SM2_DEFAULT_DISTID};
 pub use asn1::{
-    Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatus, PkiStatusInfo,
-    SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+    Accuracy, FailureInfo, MessageImprint, PkiStatus, PkiStatusInfo, TimeStampReq, TimeStampResp,
+    TstInfo,
 };
 pub use authority::{Response, TimeStampAuthority, TsaConfig, rejection};
 pub use error::Error;
-pub use hash::HashAlgorithm;
 pub use integer::{Nonce, TokenSerial};
 pub use request::TimeStampRequest;
 pub use time::GenTime;
 pub use verify::{
-    ExpectedImprint, TimeStampResponse, TsaTrust, VerifiedTimestamp, verify_response, verify_token,
+    ExpectedImprint, TimeStampResponse, TimeStampToken, TsaTrust, VerifiedTimestamp,
+    verify_response, verify_token,
 };
-
-use const_oid::ObjectIdentifier;
 
 /// Largest DER `TimeStampReq` accepted by [`TimeStampRequest::parse`].
 ///
@@ -120,22 +132,3 @@ pub const NONCE_BYTES_MAX: usize = 64;
 /// RFC 3161 §2.4.2 asks users to accommodate serial numbers of up to
 /// 160 bits; one extra octet holds the sign.
 pub const SERIAL_BYTES_MAX: usize = 21;
-
-/// `id-ct-TSTInfo` (1.2.840.113549.1.9.16.1.4): the `eContentType` of a
-/// time-stamp token.
-pub const ID_CT_TST_INFO: ObjectIdentifier = const_oid::db::rfc3161::ID_CT_TST_INFO;
-
-/// SM3 hash algorithm (GM/T 0004, OID 1.2.156.10197.1.401).
-pub const ID_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
-
-/// SM2 signature with SM3 (GM/T 0006, OID 1.2.156.10197.1.501).
-pub const ID_SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.501");
-
-/// The SM2 elliptic curve, used as the `namedCurve` of an SM2 public key
-/// (OID 1.2.156.10197.1.301).
-pub const ID_SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
-
-/// Default SM2 distinguishing identifier (GM/T 0009), used for every SM2
-/// signature this module makes or checks. OpenSSL and GmSSL use the same
-/// default.
-pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";

@@ -3,8 +3,9 @@
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
+use spki::AlgorithmIdentifierOwned;
 
-use super::{Error, HashAlgorithm, MessageImprint, Nonce, REQUEST_BYTES_MAX, TimeStampReq};
+use super::{DigestAlgorithm, Error, MessageImprint, Nonce, REQUEST_BYTES_MAX, TimeStampReq};
 
 /// A time-stamp request that passed every check a TSA makes before issuing:
 /// version 1, a supported hash algorithm, an imprint of the right length, a
@@ -17,7 +18,7 @@ use super::{Error, HashAlgorithm, MessageImprint, Nonce, REQUEST_BYTES_MAX, Time
 pub struct TimeStampRequest {
     /// The imprint as received, echoed byte for byte into the token.
     message_imprint: MessageImprint,
-    hash_algorithm: HashAlgorithm,
+    hash_algorithm: DigestAlgorithm,
     policy: Option<ObjectIdentifier>,
     nonce: Option<Nonce>,
     certificate_requested: bool,
@@ -43,8 +44,7 @@ impl TimeStampRequest {
                 version: request.version,
             });
         }
-        let hash_algorithm =
-            HashAlgorithm::from_algorithm_identifier(&request.message_imprint.hash_algorithm)?;
+        let hash_algorithm = imprint_algorithm(&request.message_imprint.hash_algorithm)?;
         check_imprint_length(
             hash_algorithm,
             request.message_imprint.hashed_message.as_bytes(),
@@ -66,7 +66,7 @@ impl TimeStampRequest {
 
     /// A request for a token over `hashed_message`, a hash made with
     /// `hash_algorithm`. No policy, no nonce, no certificate requested.
-    pub fn new(hash_algorithm: HashAlgorithm, hashed_message: &[u8]) -> Result<Self, Error> {
+    pub fn new(hash_algorithm: DigestAlgorithm, hashed_message: &[u8]) -> Result<Self, Error> {
         check_imprint_length(hash_algorithm, hashed_message)?;
         Ok(Self {
             message_imprint: MessageImprint {
@@ -113,7 +113,7 @@ impl TimeStampRequest {
     }
 
     /// The hash algorithm of the imprint.
-    pub fn hash_algorithm(&self) -> HashAlgorithm {
+    pub fn hash_algorithm(&self) -> DigestAlgorithm {
         self.hash_algorithm
     }
 
@@ -143,7 +143,7 @@ impl TimeStampRequest {
     }
 }
 
-fn check_imprint_length(algorithm: HashAlgorithm, hashed_message: &[u8]) -> Result<(), Error> {
+fn check_imprint_length(algorithm: DigestAlgorithm, hashed_message: &[u8]) -> Result<(), Error> {
     if hashed_message.len() != algorithm.output_bytes() {
         return Err(Error::ImprintLengthMismatch {
             algorithm,
@@ -152,4 +152,19 @@ fn check_imprint_length(algorithm: HashAlgorithm, hashed_message: &[u8]) -> Resu
         });
     }
     Ok(())
+}
+
+/// Reads the hash algorithm of a message imprint (or of a digest the TSA is asked to
+/// verify): a supported algorithm, parameters absent or `NULL`.
+pub(crate) fn imprint_algorithm(
+    identifier: &AlgorithmIdentifierOwned,
+) -> Result<DigestAlgorithm, Error> {
+    DigestAlgorithm::from_algorithm_identifier(identifier).map_err(|error| match error {
+        affix_pki::Error::DigestParametersNotAllowed { algorithm } => {
+            Error::HashParametersNotAllowed { oid: algorithm }
+        }
+        _ => Error::UnsupportedHashAlgorithm {
+            oid: identifier.oid,
+        },
+    })
 }

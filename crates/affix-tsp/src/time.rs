@@ -63,6 +63,11 @@ impl GenTime {
         self.0
     }
 
+    /// The same instant as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        UNIX_EPOCH + self.0
+    }
+
     /// This time with the fraction cut to whole milliseconds (the precision
     /// of issued tokens).
     pub fn truncated_to_millis(self) -> Self {

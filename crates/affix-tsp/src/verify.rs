@@ -1,48 +1,46 @@
 //! Verifying tokens: what a relying party does with a token it received.
+//!
+//! A token is a CMS `SignedData` over a `TSTInfo`. The `SignedData` is parsed and
+//! verified by `affix-cms` — signer identification, signed attributes, the ESS
+//! signing-certificate-v2 binding, the signature and the certificate path, by the same
+//! code as every other CMS signature in Affix; this module adds what RFC 3161 asks: the
+//! `TSTInfo`, the TSA certificate profile, the imprint and the nonce.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{SignedAttributes, SignedData, SignerIdentifier};
+use affix_cms::EncapsulatedSignature;
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
-use const_oid::db::rfc5911::{
-    ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST,
-    ID_SIGNED_DATA,
-};
-use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY, SECP_256_R_1,
-};
-use const_oid::db::rfc8410::ID_ED_25519;
-use der::asn1::OctetString;
-use der::{Any, Decode, Encode};
-use signature::Verifier;
-use signature::hazmat::PrehashVerifier;
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use const_oid::db::{rfc3161::ID_CT_TST_INFO, rfc5280::ID_KP_TIME_STAMPING};
+use der::{Decode, Encode};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage};
 
+use super::request::imprint_algorithm;
 use super::{
-    Accuracy, Error, FailureInfo, GenTime, HashAlgorithm, ID_CT_TST_INFO, ID_SM2_CURVE,
-    ID_SM2_WITH_SM3, Nonce, PkiStatus, SM2_DEFAULT_DISTID, SigningCertificateV2, TOKEN_BYTES_MAX,
+    Accuracy, DigestAlgorithm, Error, FailureInfo, GenTime, Nonce, PkiStatus, TOKEN_BYTES_MAX,
     TimeStampResp, TokenSerial, TstInfo,
 };
 
 /// Whom a relying party trusts to have signed a token.
 ///
-/// Path building is deliberately minimal: either one pinned TSA certificate,
-/// or TSA certificates issued directly by one of a few issuers. Revocation is
-/// not checked here.
+/// Either one pinned TSA certificate, or a certificate path from the TSA to
+/// one of a few trust anchors, validated by `affix-cms` at the token's
+/// `genTime`. Revocation is not checked here.
+///
+/// It is also the [`affix_cms::TimestampTokenVerifier`] that checks the
+/// signature time-stamp of a CAdES-T signature.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum TsaTrust<'a> {
     /// Only this TSA certificate may have signed; the token need not carry
     /// it.
     Pinned(&'a Certificate),
-    /// The token must carry the signer's certificate, and one of these
-    /// certificates (CA certificates: basicConstraints cA) must have issued
-    /// and signed it.
+    /// One of these certificates (normally CA certificates) must anchor a
+    /// path from the signer's certificate, through the certificates the token
+    /// carries (it must carry the signer's), valid at the token's `genTime`:
+    /// issuer signatures, validity, basicConstraints cA, keyCertSign, path
+    /// length.
     IssuedBy(&'a [Certificate]),
 }
 
@@ -56,7 +54,7 @@ pub enum ExpectedImprint<'a> {
     /// This hash, made with this algorithm.
     Digest {
         /// The hash algorithm the token must name.
-        algorithm: HashAlgorithm,
+        algorithm: DigestAlgorithm,
         /// The hash value the token must carry.
         digest: &'a [u8],
     },
@@ -69,7 +67,7 @@ pub struct VerifiedTimestamp {
     gen_time: GenTime,
     serial: TokenSerial,
     policy: ObjectIdentifier,
-    hash_algorithm: HashAlgorithm,
+    hash_algorithm: DigestAlgorithm,
     hashed_message: Vec<u8>,
     nonce: Option<Nonce>,
     accuracy: Option<Accuracy>,
@@ -95,7 +93,7 @@ impl VerifiedTimestamp {
     }
 
     /// The imprint's hash algorithm.
-    pub fn hash_algorithm(&self) -> HashAlgorithm {
+    pub fn hash_algorithm(&self) -> DigestAlgorithm {
         self.hash_algorithm
     }
 
@@ -207,157 +205,171 @@ pub fn verify_response(
     verify_token(&token, trust, imprint, expected_nonce)
 }
 
-/// Verifies a DER `TimeStampToken` (a CMS `ContentInfo`).
+/// Verifies a DER `TimeStampToken` (a CMS `ContentInfo`): parses it with
+/// [`TimeStampToken::from_der`] and checks it with [`TimeStampToken::verify`].
 ///
-/// Checks, in order: size; structure (`SignedData` version 3 over an
-/// `id-ct-TSTInfo`, exactly one signer whose version fits its identifier and
-/// whose digest algorithm is listed, `TSTInfo` version 1); the signer
-/// certificate against `trust`; the signed attributes (content-type is
-/// `id-ct-TSTInfo`, message-digest matches, `signing-certificate-v2`
-/// identifies the signer certificate); the signature; the signer
-/// certificate's profile (extendedKeyUsage timeStamping only, critical) and
-/// validity at `genTime`; the imprint; the nonce when `expected_nonce` is
-/// given.
-///
-/// Supported signature algorithms: ECDSA on P-256 with SHA-256/384/512,
-/// Ed25519, and SM2 with SM3 (default distinguishing identifier).
+/// # Errors
+/// Those of [`TimeStampToken::from_der`] and [`TimeStampToken::verify`].
 pub fn verify_token(
     token_der: &[u8],
     trust: TsaTrust<'_>,
     imprint: ExpectedImprint<'_>,
     expected_nonce: Option<&Nonce>,
 ) -> Result<VerifiedTimestamp, Error> {
-    check_size("TimeStampToken", token_der)?;
-    let content_info = ContentInfo::from_der(token_der).map_err(Error::malformed("ContentInfo"))?;
-    if content_info.content_type != ID_SIGNED_DATA {
-        return Err(Error::NotSignedData {
-            content_type: content_info.content_type,
-        });
-    }
-    let signed_data: SignedData = content_info
-        .content
-        .decode_as()
-        .map_err(Error::malformed("SignedData"))?;
+    TimeStampToken::from_der(token_der)?.verify(trust, imprint, expected_nonce)
+}
 
-    let encapsulated = &signed_data.encap_content_info;
-    if encapsulated.econtent_type != ID_CT_TST_INFO {
-        return Err(Error::NotTstInfo {
-            content_type: encapsulated.econtent_type,
-        });
-    }
-    let tst_info_der: OctetString = encapsulated
-        .econtent
-        .as_ref()
-        .ok_or(Error::MissingContent)?
-        .decode_as()
-        .map_err(Error::malformed("eContent"))?;
-    let tst_info =
-        TstInfo::from_der(tst_info_der.as_bytes()).map_err(Error::malformed("TSTInfo"))?;
-    if tst_info.version != 1 {
-        return Err(Error::UnsupportedVersion {
-            what: "TSTInfo",
-            version: tst_info.version,
-        });
-    }
+/// A parsed `TimeStampToken` (RFC 3161 §2.4.2), **not verified**: the CMS
+/// `SignedData`, parsed by `affix-cms`, and the `TSTInfo` it encapsulates.
+///
+/// ```text
+/// TimeStampToken ::= ContentInfo
+///      -- contentType is id-signedData ([CMS])
+///      -- content is SignedData ([CMS])
+/// ```
+#[derive(Clone, Debug)]
+pub struct TimeStampToken {
+    signed_data: EncapsulatedSignature,
+    tst_info: TstInfo,
+}
 
-    let signer_infos = &signed_data.signer_infos.0;
-    let signer_info = match (signer_infos.get(0), signer_infos.len()) {
-        (Some(signer_info), 1) => signer_info,
-        (_, count) => return Err(Error::SignerCount { count }),
-    };
-    check_cms_versions(&signed_data)?;
-    if !signed_data
-        .digest_algorithms
-        .iter()
-        .any(|algorithm| algorithm.oid == signer_info.digest_alg.oid)
-    {
-        return Err(Error::CmsStructure {
-            reason: "the signer's digest algorithm is not in digestAlgorithms",
-        });
-    }
-    let signer_certificate = resolve_signer(&signed_data, &signer_info.sid, trust)?;
-
-    let attributes = signer_info
-        .signed_attrs
-        .as_ref()
-        .ok_or(Error::MissingSignedAttributes)?;
-    let content_type: ObjectIdentifier = single_value(attributes, ID_CONTENT_TYPE, "content-type")?
-        .ok_or(Error::SignedAttributeInvalid {
-            attribute: "content-type",
-        })?
-        .decode_as()
-        .map_err(|_| Error::SignedAttributeInvalid {
-            attribute: "content-type",
-        })?;
-    if content_type != ID_CT_TST_INFO {
-        return Err(Error::ContentTypeMismatch);
-    }
-    let digest_algorithm = HashAlgorithm::from_algorithm_identifier(&signer_info.digest_alg)?;
-    let message_digest: OctetString =
-        single_value(attributes, ID_MESSAGE_DIGEST, "message-digest")?
-            .ok_or(Error::SignedAttributeInvalid {
-                attribute: "message-digest",
-            })?
-            .decode_as()
-            .map_err(|_| Error::SignedAttributeInvalid {
-                attribute: "message-digest",
-            })?;
-    if message_digest.as_bytes() != digest_algorithm.digest(tst_info_der.as_bytes()) {
-        return Err(Error::MessageDigestMismatch);
-    }
-    check_signing_certificate(attributes, &signer_certificate)?;
-
-    // The signature covers the attributes' DER as a `SET OF` (RFC 5652
-    // §5.4). The decoder sorted them into DER order, so a signer that did not
-    // sort them fails here — DER is required.
-    let signed_bytes = attributes.to_der().map_err(Error::Encoding)?;
-    let signature_valid = signature_is_valid(
-        signer_certificate
-            .tbs_certificate()
-            .subject_public_key_info(),
-        &signer_info.signature_algorithm,
-        &signed_bytes,
-        signer_info.signature.as_bytes(),
-    )?;
-    if !signature_valid {
-        return Err(Error::SignatureInvalid);
-    }
-
-    check_tsa_certificate_profile(&signer_certificate)?;
-    check_valid_at(&signer_certificate, tst_info.gen_time, "signer")?;
-
-    let hash_algorithm =
-        HashAlgorithm::from_algorithm_identifier(&tst_info.message_imprint.hash_algorithm)?;
-    let hashed_message = tst_info.message_imprint.hashed_message.as_bytes();
-    let imprint_matches = match imprint {
-        ExpectedImprint::Data(data) => hash_algorithm.digest(data) == hashed_message,
-        ExpectedImprint::Digest { algorithm, digest } => {
-            algorithm == hash_algorithm && digest == hashed_message
+impl TimeStampToken {
+    /// Parses a DER `TimeStampToken` of at most [`TOKEN_BYTES_MAX`] bytes.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`]; [`Error::SignedData`] for what `affix-cms` refuses
+    /// in the `SignedData` (non-canonical DER, not exactly one signer, version
+    /// numbers, digest algorithm list, no encapsulated content, …);
+    /// [`Error::NotTstInfo`]; [`Error::Malformed`] or [`Error::UnsupportedVersion`]
+    /// for the `TSTInfo`.
+    pub fn from_der(token_der: &[u8]) -> Result<Self, Error> {
+        check_size("TimeStampToken", token_der)?;
+        let signed_data = EncapsulatedSignature::from_der(token_der).map_err(Error::SignedData)?;
+        if signed_data.content_type() != ID_CT_TST_INFO {
+            return Err(Error::NotTstInfo {
+                content_type: signed_data.content_type(),
+            });
         }
-    };
-    if !imprint_matches {
-        return Err(Error::ImprintMismatch);
+        let tst_info =
+            TstInfo::from_der(signed_data.content()).map_err(Error::malformed("TSTInfo"))?;
+        if tst_info.version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: "TSTInfo",
+                version: tst_info.version,
+            });
+        }
+        Ok(Self {
+            signed_data,
+            tst_info,
+        })
     }
 
-    let nonce = tst_info.nonce.as_ref().map(Nonce::from_int).transpose()?;
-    if let Some(expected) = expected_nonce
-        && nonce.as_ref() != Some(expected)
-    {
-        return Err(Error::NonceMismatch);
+    /// What the token claims. Unverified until [`TimeStampToken::verify`] accepts it.
+    pub fn tst_info(&self) -> &TstInfo {
+        &self.tst_info
     }
 
-    Ok(VerifiedTimestamp {
-        gen_time: tst_info.gen_time,
-        serial: TokenSerial::from_int(&tst_info.serial_number)?,
-        policy: tst_info.policy,
-        hash_algorithm,
-        hashed_message: hashed_message.to_vec(),
-        nonce,
-        accuracy: tst_info.accuracy,
-        ordering: tst_info.ordering,
-        tsa_name: tst_info.tsa,
-        signer_certificate,
-    })
+    /// Verifies the token.
+    ///
+    /// Checks, in order: the `SignedData` with `affix-cms` — the signed
+    /// attributes (content-type is `id-ct-TSTInfo`, message-digest matches the
+    /// `TSTInfo`), the signer certificate against `trust`, the signature, the
+    /// `signing-certificate-v2` binding and the certificate path, all at
+    /// `genTime` (to the second: certificate times have whole seconds, and
+    /// `notAfter` covers its last second); that `signing-certificate-v2` is
+    /// present; the signer certificate's profile (extendedKeyUsage timeStamping
+    /// only, critical); the imprint; the nonce when `expected_nonce` is given.
+    ///
+    /// Supported signature algorithms: ECDSA on P-256 with SHA-256/384/512,
+    /// Ed25519, and SM2 with SM3 (default distinguishing identifier).
+    ///
+    /// # Errors
+    /// [`Error::SignerMismatch`] when the signer is not the pinned certificate;
+    /// [`Error::SignedData`] for each refusal of the CMS verification (e.g.
+    /// `MessageDigestMismatch`, `SignatureInvalid`, `UntrustedChain`,
+    /// `CertificateExpired` at `genTime`); [`Error::SigningCertificateMissing`];
+    /// [`Error::CertificateProfile`]; [`Error::ImprintMismatch`];
+    /// [`Error::NonceMismatch`].
+    pub fn verify(
+        &self,
+        trust: TsaTrust<'_>,
+        imprint: ExpectedImprint<'_>,
+        expected_nonce: Option<&Nonce>,
+    ) -> Result<VerifiedTimestamp, Error> {
+        let tst_info = &self.tst_info;
+        let at = UNIX_EPOCH + Duration::from_secs(tst_info.gen_time.unix_duration().as_secs());
+        let verified = match trust {
+            TsaTrust::Pinned(certificate) => {
+                if !self.signed_data.signer_identifies(certificate) {
+                    return Err(Error::SignerMismatch);
+                }
+                self.signed_data
+                    .verify(std::slice::from_ref(certificate), at)
+            }
+            TsaTrust::IssuedBy(trust_anchors) => self.signed_data.verify(trust_anchors, at),
+        }
+        .map_err(Error::SignedData)?;
+        // RFC 5816 §2.2.1: the signer certificate must be identified by
+        // signing-certificate-v2 (the SHA-1 based v1 attribute alone, OpenSSL's
+        // default `ess_cert_id_alg`, is not enough).
+        if !verified.signing_certificate_bound() {
+            return Err(Error::SigningCertificateMissing);
+        }
+        let signer_certificate = verified.signer_certificate().clone();
+        check_tsa_certificate_profile(&signer_certificate)?;
+
+        let hash_algorithm = imprint_algorithm(&tst_info.message_imprint.hash_algorithm)?;
+        let hashed_message = tst_info.message_imprint.hashed_message.as_bytes();
+        let imprint_matches = match imprint {
+            ExpectedImprint::Data(data) => hash_algorithm.digest(data) == hashed_message,
+            ExpectedImprint::Digest { algorithm, digest } => {
+                algorithm == hash_algorithm && digest == hashed_message
+            }
+        };
+        if !imprint_matches {
+            return Err(Error::ImprintMismatch);
+        }
+
+        let nonce = tst_info.nonce.as_ref().map(Nonce::from_int).transpose()?;
+        if let Some(expected) = expected_nonce
+            && nonce.as_ref() != Some(expected)
+        {
+            return Err(Error::NonceMismatch);
+        }
+
+        Ok(VerifiedTimestamp {
+            gen_time: tst_info.gen_time,
+            serial: TokenSerial::from_int(&tst_info.serial_number)?,
+            policy: tst_info.policy,
+            hash_algorithm,
+            hashed_message: hashed_message.to_vec(),
+            nonce,
+            accuracy: tst_info.accuracy,
+            ordering: tst_info.ordering,
+            tsa_name: tst_info.tsa.clone(),
+            signer_certificate,
+        })
+    }
+}
+
+impl affix_cms::TimestampTokenVerifier for TsaTrust<'_> {
+    type Error = Error;
+
+    /// Verifies a CAdES-T signature time-stamp: a token over `timestamped_data` (the
+    /// signature value) signed by a TSA this trust accepts; returns its `genTime`.
+    fn verify_timestamp_token(
+        &self,
+        token_der: &[u8],
+        timestamped_data: &[u8],
+    ) -> Result<SystemTime, Error> {
+        verify_token(
+            token_der,
+            *self,
+            ExpectedImprint::Data(timestamped_data),
+            None,
+        )
+        .map(|verified| verified.gen_time().to_system_time())
+    }
 }
 
 /// Requires the certificate profile RFC 3161 §2.3 sets for a TSA: the
@@ -391,255 +403,6 @@ fn check_size(what: &'static str, der: &[u8]) -> Result<(), Error> {
             actual_bytes: der.len(),
             limit_bytes: TOKEN_BYTES_MAX,
         });
-    }
-    Ok(())
-}
-
-/// RFC 5652 §5.1 and §5.3: `SignedData` version 3 (the content is not
-/// id-data, no other-format certificates or CRLs are expected), `SignerInfo`
-/// version 1 with an issuer-and-serial-number identifier and 3 with a
-/// subject key identifier.
-fn check_cms_versions(signed_data: &SignedData) -> Result<(), Error> {
-    if signed_data.version != CmsVersion::V3 {
-        return Err(Error::CmsStructure {
-            reason: "SignedData version is not 3",
-        });
-    }
-    for signer_info in signed_data.signer_infos.0.iter() {
-        let expected = match signer_info.sid {
-            SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
-            SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
-        };
-        if signer_info.version != expected {
-            return Err(Error::CmsStructure {
-                reason: "SignerInfo version does not match its signer identifier",
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Finds the signer certificate and checks it against `trust`.
-fn resolve_signer(
-    signed_data: &SignedData,
-    signer: &SignerIdentifier,
-    trust: TsaTrust<'_>,
-) -> Result<Certificate, Error> {
-    match trust {
-        TsaTrust::Pinned(certificate) if identifies(signer, certificate) => Ok(certificate.clone()),
-        TsaTrust::Pinned(_) => Err(Error::SignerMismatch),
-        TsaTrust::IssuedBy(issuers) => {
-            let certificate = signed_data
-                .certificates
-                .iter()
-                .flat_map(|set| set.0.iter())
-                .find_map(|choice| match choice {
-                    cms::cert::CertificateChoices::Certificate(c) if identifies(signer, c) => {
-                        Some(c)
-                    }
-                    _ => None,
-                })
-                .ok_or(Error::SignerCertificateNotFound)?;
-            check_issued_by(certificate, issuers)?;
-            Ok(certificate.clone())
-        }
-    }
-}
-
-/// Whether a CMS signer identifier names `certificate`.
-fn identifies(signer: &SignerIdentifier, certificate: &Certificate) -> bool {
-    let tbs = certificate.tbs_certificate();
-    match signer {
-        SignerIdentifier::IssuerAndSerialNumber(id) => {
-            id.issuer == *tbs.issuer() && id.serial_number == *tbs.serial_number()
-        }
-        SignerIdentifier::SubjectKeyIdentifier(id) => matches!(
-            tbs.get_extension::<SubjectKeyIdentifier>(),
-            Ok(Some((_, key_id))) if key_id == *id
-        ),
-    }
-}
-
-/// Requires that one of `issuers`, a CA, signed `certificate`.
-fn check_issued_by(certificate: &Certificate, issuers: &[Certificate]) -> Result<(), Error> {
-    let tbs = certificate.tbs_certificate();
-    if *tbs.signature() != *certificate.signature_algorithm() {
-        return Err(Error::CertificateSignatureInvalid);
-    }
-    let signed_bytes = tbs.to_der().map_err(Error::Encoding)?;
-    let signature = certificate
-        .signature()
-        .as_bytes()
-        .ok_or(Error::CertificateSignatureInvalid)?;
-    let mut named_issuer_found = false;
-    for issuer in issuers
-        .iter()
-        .filter(|issuer| issuer.tbs_certificate().subject() == tbs.issuer())
-    {
-        named_issuer_found = true;
-        let signed_by_issuer = signature_is_valid(
-            issuer.tbs_certificate().subject_public_key_info(),
-            certificate.signature_algorithm(),
-            &signed_bytes,
-            signature,
-        )
-        .unwrap_or(false);
-        if signed_by_issuer {
-            return check_issuer_profile(issuer);
-        }
-    }
-    if named_issuer_found {
-        Err(Error::CertificateSignatureInvalid)
-    } else {
-        Err(Error::UntrustedSigner)
-    }
-}
-
-/// Requires basicConstraints cA, and keyCertSign if keyUsage is present.
-fn check_issuer_profile(issuer: &Certificate) -> Result<(), Error> {
-    let tbs = issuer.tbs_certificate();
-    if !matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, c))) if c.ca) {
-        return Err(Error::CertificateProfile {
-            reason: "issuer is not a CA (basicConstraints cA is not set)",
-        });
-    }
-    match tbs.get_extension::<KeyUsage>() {
-        Ok(None) => Ok(()),
-        Ok(Some((_, usage))) if usage.key_cert_sign() => Ok(()),
-        _ => Err(Error::CertificateProfile {
-            reason: "issuer keyUsage does not allow keyCertSign",
-        }),
-    }
-}
-
-/// Requires `time` to be within the certificate's validity period.
-pub(crate) fn check_valid_at(
-    certificate: &Certificate,
-    time: GenTime,
-    which: &'static str,
-) -> Result<(), Error> {
-    let validity = certificate.tbs_certificate().validity();
-    // Certificate times have whole seconds; notAfter covers its last second.
-    let at = Duration::from_secs(time.unix_duration().as_secs());
-    if at < validity.not_before.to_unix_duration() || at > validity.not_after.to_unix_duration() {
-        return Err(Error::CertificateNotValidAtGenTime { which });
-    }
-    Ok(())
-}
-
-/// The value of an attribute that must appear at most once, with exactly
-/// one value.
-fn single_value<'a>(
-    attributes: &'a SignedAttributes,
-    oid: ObjectIdentifier,
-    attribute: &'static str,
-) -> Result<Option<&'a Any>, Error> {
-    let mut matching = attributes.iter().filter(|a| a.oid == oid);
-    let Some(found) = matching.next() else {
-        return Ok(None);
-    };
-    match (matching.next(), found.values.len(), found.values.get(0)) {
-        (None, 1, Some(value)) => Ok(Some(value)),
-        _ => Err(Error::SignedAttributeInvalid { attribute }),
-    }
-}
-
-/// Requires a `signing-certificate-v2` whose first `ESSCertIDv2` is the
-/// signer certificate (RFC 5035 §5.4.1.1, RFC 5816 §2.2.1).
-fn check_signing_certificate(
-    attributes: &SignedAttributes,
-    certificate: &Certificate,
-) -> Result<(), Error> {
-    const NAME: &str = "signing-certificate-v2";
-    let Some(value) = single_value(attributes, ID_AA_SIGNING_CERTIFICATE_V_2, NAME)? else {
-        // A v1 attribute (SHA-1 `ESSCertID`) alone is not enough.
-        let _ = single_value(attributes, ID_AA_SIGNING_CERTIFICATE, "signing-certificate")?;
-        return Err(Error::SigningCertificateMissing);
-    };
-    let signing_certificate: SigningCertificateV2 = value
-        .decode_as()
-        .map_err(|_| Error::SignedAttributeInvalid { attribute: NAME })?;
-    let id = signing_certificate
-        .certs
-        .first()
-        .ok_or(Error::SigningCertificateMismatch)?;
-    let algorithm = HashAlgorithm::from_algorithm_identifier(&id.hash_algorithm_or_default())?;
-    let certificate_der = certificate.to_der().map_err(Error::Encoding)?;
-    if algorithm.digest(&certificate_der) != id.cert_hash.as_bytes() {
-        return Err(Error::SigningCertificateMismatch);
-    }
-    if let Some(issuer_serial) = &id.issuer_serial {
-        let tbs = certificate.tbs_certificate();
-        let issuer_matches = issuer_serial.issuer.iter().any(
-            |name| matches!(name, GeneralName::DirectoryName(issuer) if issuer == tbs.issuer()),
-        );
-        if !issuer_matches || issuer_serial.serial_number != *tbs.serial_number() {
-            return Err(Error::SigningCertificateMismatch);
-        }
-    }
-    Ok(())
-}
-
-/// Whether `signature` over `message` verifies with the key in
-/// `public_key` under `algorithm`.
-///
-/// `Err` when the algorithm is unsupported or does not fit the key; an
-/// undecodable signature value is simply invalid.
-fn signature_is_valid(
-    public_key: &SubjectPublicKeyInfoOwned,
-    algorithm: &AlgorithmIdentifierOwned,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<bool, Error> {
-    let key_bytes = public_key
-        .subject_public_key
-        .as_bytes()
-        .ok_or(Error::PublicKeyInvalid)?;
-    match algorithm.oid {
-        ECDSA_WITH_SHA_256 | ECDSA_WITH_SHA_384 | ECDSA_WITH_SHA_512 => {
-            require_curve(public_key, SECP_256_R_1)?;
-            let hash = match algorithm.oid {
-                ECDSA_WITH_SHA_384 => HashAlgorithm::Sha384,
-                ECDSA_WITH_SHA_512 => HashAlgorithm::Sha512,
-                _ => HashAlgorithm::Sha256,
-            };
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(&hash.digest(message), &s).is_ok()))
-        }
-        ID_SM2_WITH_SM3 => {
-            require_curve(public_key, ID_SM2_CURVE)?;
-            let key = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(sm2::dsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify(message, &s).is_ok()))
-        }
-        ID_ED_25519 => {
-            if public_key.algorithm.oid != ID_ED_25519 {
-                return Err(Error::PublicKeyInvalid);
-            }
-            let key = ed25519_dalek::VerifyingKey::try_from(key_bytes)
-                .map_err(|_| Error::PublicKeyInvalid)?;
-            Ok(ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| key.verify_strict(message, &s).is_ok()))
-        }
-        oid => Err(Error::UnsupportedSignatureAlgorithm { oid }),
-    }
-}
-
-/// Requires an `id-ecPublicKey` on `curve`.
-fn require_curve(
-    public_key: &SubjectPublicKeyInfoOwned,
-    curve: ObjectIdentifier,
-) -> Result<(), Error> {
-    let named_curve = public_key
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|parameters| parameters.decode_as::<ObjectIdentifier>().ok());
-    if public_key.algorithm.oid != ID_EC_PUBLIC_KEY || named_curve != Some(curve) {
-        return Err(Error::PublicKeyInvalid);
     }
     Ok(())
 }

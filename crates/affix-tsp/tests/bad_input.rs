@@ -9,8 +9,9 @@ mod common;
 use std::str::FromStr;
 use std::time::Duration;
 
+use affix_cms::Error as CmsError;
 use affix_tsp::{
-    Accuracy, Error, ExpectedImprint, FailureInfo, GenTime, HashAlgorithm, MessageImprint, Nonce,
+    Accuracy, DigestAlgorithm, Error, ExpectedImprint, FailureInfo, GenTime, MessageImprint, Nonce,
     REQUEST_BYTES_MAX, Response, TimeStampAuthority, TimeStampReq, TimeStampRequest,
     TimeStampResponse, TokenSerial, TsaConfig, TsaTrust, verify_response, verify_token,
 };
@@ -51,8 +52,8 @@ fn request_struct() -> TimeStampReq {
     TimeStampReq {
         version: 1,
         message_imprint: MessageImprint {
-            hash_algorithm: HashAlgorithm::Sha256.algorithm_identifier(),
-            hashed_message: OctetString::new(HashAlgorithm::Sha256.digest(DATA)).unwrap(),
+            hash_algorithm: DigestAlgorithm::Sha256.algorithm_identifier(),
+            hashed_message: OctetString::new(DigestAlgorithm::Sha256.digest(DATA)).unwrap(),
         },
         req_policy: None,
         nonce: Some(Int::new(&[0x01, 0x02, 0x03]).unwrap()),
@@ -166,14 +167,14 @@ fn imprint_length_mismatch_is_bad_data_format() {
             matches!(
                 e,
                 Error::ImprintLengthMismatch {
-                    algorithm: HashAlgorithm::Sha256,
+                    algorithm: DigestAlgorithm::Sha256,
                     actual_bytes: 31,
                     expected_bytes: 32,
                 }
             )
         },
     );
-    assert!(TimeStampRequest::new(HashAlgorithm::Sha512, &[0u8; 32]).is_err());
+    assert!(TimeStampRequest::new(DigestAlgorithm::Sha512, &[0u8; 32]).is_err());
 }
 
 #[test]
@@ -232,9 +233,12 @@ fn request_extensions_are_unaccepted() {
 fn unaccepted_policy_is_rejected() {
     let fixture = fixture();
     let policy = ObjectIdentifier::new_unwrap("1.2.3.4.5");
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &HashAlgorithm::Sha256.digest(DATA))
-        .unwrap()
-        .with_policy(policy);
+    let request = TimeStampRequest::new(
+        DigestAlgorithm::Sha256,
+        &DigestAlgorithm::Sha256.digest(DATA),
+    )
+    .unwrap()
+    .with_policy(policy);
     let serial = TokenSerial::from_u64(1);
     assert!(matches!(
         fixture.tsa.issue(&request, &serial, now()),
@@ -256,10 +260,13 @@ fn unaccepted_policy_is_rejected() {
 
 /// A valid token with certificate and nonce, and its request.
 fn token(fixture: &Fixture) -> (Vec<u8>, TimeStampRequest) {
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &HashAlgorithm::Sha256.digest(DATA))
-        .unwrap()
-        .with_nonce(Nonce::from_u64(42))
-        .with_certificate_requested(true);
+    let request = TimeStampRequest::new(
+        DigestAlgorithm::Sha256,
+        &DigestAlgorithm::Sha256.digest(DATA),
+    )
+    .unwrap()
+    .with_nonce(Nonce::from_u64(42))
+    .with_certificate_requested(true);
     let token = fixture
         .tsa
         .issue_token(&request, &TokenSerial::from_u64(7), now())
@@ -306,7 +313,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &changed_serial),
-        Err(Error::MessageDigestMismatch)
+        Err(Error::SignedData(CmsError::MessageDigestMismatch))
     ));
 
     // The same, with the message-digest attribute recomputed: now the
@@ -319,7 +326,7 @@ fn tampered_tokens_fail_verification() {
             .unwrap()
             .decode_as()
             .unwrap();
-        let digest = HashAlgorithm::Sha256.digest(octets.as_bytes());
+        let digest = DigestAlgorithm::Sha256.digest(octets.as_bytes());
         let mut signer = signed_data.signer_infos.0.get(0).unwrap().clone();
         let attributes: Vec<_> = signer
             .signed_attrs
@@ -341,7 +348,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &recomputed),
-        Err(Error::SignatureInvalid)
+        Err(Error::SignedData(CmsError::SignatureInvalid))
     ));
 
     // A flipped bit in the signature value.
@@ -355,7 +362,7 @@ fn tampered_tokens_fail_verification() {
     });
     assert!(matches!(
         verify(&fixture, &flipped),
-        Err(Error::SignatureInvalid)
+        Err(Error::SignedData(CmsError::SignatureInvalid))
     ));
 
     // Wrong data, wrong nonce.
@@ -369,8 +376,8 @@ fn tampered_tokens_fail_verification() {
             &token,
             trust,
             ExpectedImprint::Digest {
-                algorithm: HashAlgorithm::Sha512,
-                digest: &HashAlgorithm::Sha512.digest(DATA)
+                algorithm: DigestAlgorithm::Sha512,
+                digest: &DigestAlgorithm::Sha512.digest(DATA)
             },
             None
         ),
@@ -417,7 +424,7 @@ fn tokens_fail_against_the_wrong_trust() {
             imprint,
             None
         ),
-        Err(Error::UntrustedSigner)
+        Err(Error::SignedData(CmsError::UntrustedChain { .. }))
     ));
 
     // A root with the right name but another key.
@@ -429,14 +436,19 @@ fn tokens_fail_against_the_wrong_trust() {
             imprint,
             None
         ),
-        Err(Error::CertificateSignatureInvalid)
+        Err(Error::SignedData(
+            CmsError::CertificateSignatureInvalid { .. }
+        ))
     ));
 
     // The TSA refuses to date a token after its certificate expires (the
     // verifier's side of this is checked against OpenSSL-issued tokens in
     // `openssl_interop`).
-    let request =
-        TimeStampRequest::new(HashAlgorithm::Sha256, &HashAlgorithm::Sha256.digest(DATA)).unwrap();
+    let request = TimeStampRequest::new(
+        DigestAlgorithm::Sha256,
+        &DigestAlgorithm::Sha256.digest(DATA),
+    )
+    .unwrap();
     let year_2060 = GenTime::from_unix_duration(Duration::from_secs(2_840_140_800)).unwrap();
     assert!(matches!(
         fixture
@@ -554,9 +566,12 @@ fn serial_numbers_and_nonces_round_trip_through_tokens() {
     let fixture = fixture();
     let big_serial = TokenSerial::from_unsigned_be_bytes(&[0xfe; 20]).unwrap();
     let big_nonce = Nonce::from_unsigned_be_bytes(&[0x80; 32]).unwrap();
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &HashAlgorithm::Sha256.digest(DATA))
-        .unwrap()
-        .with_nonce(big_nonce.clone());
+    let request = TimeStampRequest::new(
+        DigestAlgorithm::Sha256,
+        &DigestAlgorithm::Sha256.digest(DATA),
+    )
+    .unwrap()
+    .with_nonce(big_nonce.clone());
     let response = fixture.tsa.issue(&request, &big_serial, now()).unwrap();
     let verified = verify_response(
         &response,

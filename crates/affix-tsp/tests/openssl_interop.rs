@@ -15,7 +15,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use affix_tsp::{
-    Accuracy, ExpectedImprint, FailureInfo, HashAlgorithm, Nonce, PkiStatus, Response,
+    Accuracy, DigestAlgorithm, ExpectedImprint, FailureInfo, Nonce, PkiStatus, Response,
     TimeStampAuthority, TimeStampRequest, TimeStampResponse, TokenSerial, TsaConfig, TsaTrust,
     verify_response, verify_token,
 };
@@ -421,7 +421,7 @@ ess_cert_id_alg = sha256
     .unwrap();
     assert_eq!(verified.policy(), ObjectIdentifier::new_unwrap(POLICY));
     assert_eq!(verified.serial().to_u64(), Some(0x0b));
-    assert_eq!(verified.hash_algorithm(), HashAlgorithm::Sha256);
+    assert_eq!(verified.hash_algorithm(), DigestAlgorithm::Sha256);
     assert!(verified.ordering());
     assert!(verified.tsa_name().is_some());
     assert_eq!(
@@ -441,10 +441,13 @@ ess_cert_id_alg = sha256
     // A request made by this crate, without certReq, answered by OpenSSL:
     // the token carries no certificate, so the TSA certificate is pinned.
     let nonce = Nonce::from_unsigned_be_bytes(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]).unwrap();
-    let ours = TimeStampRequest::new(HashAlgorithm::Sha512, &HashAlgorithm::Sha512.digest(DATA))
-        .unwrap()
-        .with_nonce(nonce.clone())
-        .with_policy(ObjectIdentifier::new_unwrap(OTHER_POLICY));
+    let ours = TimeStampRequest::new(
+        DigestAlgorithm::Sha512,
+        &DigestAlgorithm::Sha512.digest(DATA),
+    )
+    .unwrap()
+    .with_nonce(nonce.clone())
+    .with_policy(ObjectIdentifier::new_unwrap(OTHER_POLICY));
     fs::write(dir.join("ours.tsq"), ours.to_der().unwrap()).unwrap();
     let text = openssl_ok(dir, &["ts", "-query", "-in", "ours.tsq", "-text"]);
     assert!(text.contains("Nonce: 0xDEADBEEF01020304"), "{text}");
@@ -468,8 +471,8 @@ ess_cert_id_alg = sha256
         &token,
         TsaTrust::Pinned(&setup.tsa_certificate),
         ExpectedImprint::Digest {
-            algorithm: HashAlgorithm::Sha512,
-            digest: &HashAlgorithm::Sha512.digest(DATA),
+            algorithm: DigestAlgorithm::Sha512,
+            digest: &DigestAlgorithm::Sha512.digest(DATA),
         },
         Some(&nonce),
     )
@@ -487,11 +490,14 @@ ess_cert_id_alg = sha256
             ExpectedImprint::Data(DATA),
             None,
         ),
-        Err(affix_tsp::Error::SignerCertificateNotFound)
+        Err(affix_tsp::Error::SignedData(
+            affix_cms::Error::SignerCertificateNotFound
+        ))
     ));
 
     // OpenSSL signs with a TSA certificate that has expired; this crate
-    // refuses the token because its genTime is after notAfter.
+    // refuses the token because its genTime is after notAfter (the CMS
+    // verifier validates the path at genTime).
     let expired = tsa_certificate_valid::<_, p256::ecdsa::DerSignature>(
         public_key_of(&p256_key("tsa")),
         &setup.root,
@@ -527,7 +533,9 @@ ess_cert_id_alg = sha256
             ExpectedImprint::Data(DATA),
             request.nonce(),
         ),
-        Err(affix_tsp::Error::CertificateNotValidAtGenTime { which: "signer" })
+        Err(affix_tsp::Error::SignedData(
+            affix_cms::Error::CertificateExpired { subject, .. }
+        )) if subject.starts_with("CN=Affix Test TSA")
     ));
 
     // OpenSSL's default `ess_cert_id_alg` is SHA-1, giving a v1
@@ -715,7 +723,7 @@ fn sm2_tokens_verify_with_gmssl() {
     )
     .unwrap();
 
-    let request = TimeStampRequest::new(HashAlgorithm::Sm3, &HashAlgorithm::Sm3.digest(DATA))
+    let request = TimeStampRequest::new(DigestAlgorithm::Sm3, &DigestAlgorithm::Sm3.digest(DATA))
         .unwrap()
         .with_nonce(Nonce::from_u64(0x1122_3344_5566_7788))
         .with_certificate_requested(true);
@@ -729,7 +737,7 @@ fn sm2_tokens_verify_with_gmssl() {
         request.nonce(),
     )
     .unwrap();
-    assert_eq!(verified.hash_algorithm(), HashAlgorithm::Sm3);
+    assert_eq!(verified.hash_algorithm(), DigestAlgorithm::Sm3);
 
     // OpenSSL parses SM2 certificates even though it cannot verify the
     // token.
@@ -895,10 +903,10 @@ fn requests_of_every_supported_hash_parse() {
     let (setup, _) = p256_setup();
     let dir = setup.dir.path();
     for (flag, algorithm) in [
-        ("-sha256", HashAlgorithm::Sha256),
-        ("-sha384", HashAlgorithm::Sha384),
-        ("-sha512", HashAlgorithm::Sha512),
-        ("-sm3", HashAlgorithm::Sm3),
+        ("-sha256", DigestAlgorithm::Sha256),
+        ("-sha384", DigestAlgorithm::Sha384),
+        ("-sha512", DigestAlgorithm::Sha512),
+        ("-sm3", DigestAlgorithm::Sm3),
     ] {
         let file = format!("{}.tsq", &flag[1..]);
         openssl_ok(

@@ -10,10 +10,11 @@
 use crate::authz::{Authorization, DeviceKey, UnboundStatement};
 use crate::error::Error;
 use crate::ids::{GrantId, KeyId, TenantId};
-use crate::keys::{Algorithm, Payload, SM2_DISTID};
+use crate::keys::{Algorithm, Payload};
 use crate::vault::{SignRequest, Vault};
+use affix_note::SM2_DEFAULT_DISTID;
 use der::asn1::AnyRef;
-use spki::{AlgorithmIdentifier, ObjectIdentifier, SignatureAlgorithmIdentifier};
+use spki::{AlgorithmIdentifier, SignatureAlgorithmIdentifier};
 
 /// Signs authorization statements on behalf of a credential.
 pub trait Authorizer {
@@ -190,7 +191,7 @@ impl Vault {
             now_ms,
             |b| {
                 let point = sm2::PublicKey::from_sec1_bytes(b).ok()?;
-                sm2::dsa::VerifyingKey::new(SM2_DISTID, point).ok()
+                sm2::dsa::VerifyingKey::new(SM2_DEFAULT_DISTID, point).ok()
             },
         )
     }
@@ -238,16 +239,11 @@ impl<A: Authorizer> signature::Signer<sm2::dsa::Signature>
     }
 }
 
-/// id-Ed25519 (RFC 8410).
-const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-/// ecdsa-with-SHA256 (RFC 5758).
-const ECDSA_SHA256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-
 impl<A> SignatureAlgorithmIdentifier for VaultSigner<'_, A, ed25519_dalek::VerifyingKey> {
     type Params = AnyRef<'static>;
 
     const SIGNATURE_ALGORITHM_IDENTIFIER: AlgorithmIdentifier<Self::Params> = AlgorithmIdentifier {
-        oid: ED25519_OID,
+        oid: const_oid::db::rfc8410::ID_ED_25519,
         parameters: None,
     };
 }
@@ -256,7 +252,7 @@ impl<A> SignatureAlgorithmIdentifier for VaultSigner<'_, A, p256::ecdsa::Verifyi
     type Params = AnyRef<'static>;
 
     const SIGNATURE_ALGORITHM_IDENTIFIER: AlgorithmIdentifier<Self::Params> = AlgorithmIdentifier {
-        oid: ECDSA_SHA256_OID,
+        oid: const_oid::db::rfc5912::ECDSA_WITH_SHA_256,
         parameters: None,
     };
 }

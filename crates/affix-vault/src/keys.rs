@@ -7,6 +7,8 @@
 //! distinguishing identifier `1234567812345678`).
 
 use crate::error::{Error, malformed};
+// Every SM2 key uses the GM/T 0009 default distinguishing identifier.
+use affix_note::SM2_DEFAULT_DISTID;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use sha2::{Digest as _, Sha256};
 use signature::{Signer as _, Verifier as _};
@@ -15,9 +17,6 @@ use zeroize::{Zeroize, Zeroizing};
 /// Largest message the vault signs directly (Ed25519 and SM2 sign messages, not
 /// digests). CMS signs its signed attributes, a few hundred bytes.
 pub const MESSAGE_BYTES_MAX: usize = 64 * 1024;
-
-/// The SM2 distinguishing identifier used for every SM2 key (GM/T 0009 default).
-pub const SM2_DISTID: &str = "1234567812345678";
 
 /// A key's signature algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -238,7 +237,7 @@ impl SecretKey {
             ),
             Algorithm::Sm2 => PreparedKey::Sm2(
                 sm2::dsa::SigningKey::new(
-                    SM2_DISTID,
+                    SM2_DEFAULT_DISTID,
                     &sm2::SecretKey::from_slice(self.secret.as_ref())
                         .map_err(|_| malformed("private key", "SM2 scalar"))?,
                 )
@@ -423,7 +422,7 @@ pub fn verify(
             };
             let point = sm2::PublicKey::from_sec1_bytes(public_key)
                 .map_err(|_| malformed("public key", "SM2"))?;
-            let key = sm2::dsa::VerifyingKey::new(SM2_DISTID, point)
+            let key = sm2::dsa::VerifyingKey::new(SM2_DEFAULT_DISTID, point)
                 .map_err(|_| malformed("public key", "SM2"))?;
             let sig = sm2::dsa::Signature::from_slice(signature)
                 .map_err(|_| malformed("signature", "SM2"))?;

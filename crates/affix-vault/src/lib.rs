@@ -75,7 +75,7 @@ pub use authz::{
 pub use error::{Error, EvidenceError, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
-pub use keys::{Algorithm, MESSAGE_BYTES_MAX, Payload, SM2_DISTID, SignatureBytes, verify};
+pub use keys::{Algorithm, MESSAGE_BYTES_MAX, Payload, SignatureBytes, verify};
 pub use queue::{SignQueue, SignQueueConfig};
 pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
 pub use vault::{

@@ -269,9 +269,9 @@ pub(crate) fn tsa(url: &str, requests: u64, concurrency: usize) -> Result<()> {
         move |_, i, _| {
             let (client, url) = (client.clone(), url.clone());
             async move {
-                let digest = affix_tsp::HashAlgorithm::Sha256.digest(&i.to_be_bytes());
+                let digest = affix_tsp::DigestAlgorithm::Sha256.digest(&i.to_be_bytes());
                 let query =
-                    affix_tsp::TimeStampRequest::new(affix_tsp::HashAlgorithm::Sha256, &digest)?
+                    affix_tsp::TimeStampRequest::new(affix_tsp::DigestAlgorithm::Sha256, &digest)?
                         .with_nonce(affix_tsp::Nonce::from_u64(i + 1))
                         .with_certificate_requested(true)
                         .to_der()?;

@@ -26,7 +26,7 @@ use affix_pki::ca::{
 use affix_pki::crl::{CrlTimes, RevokedEntry, build_crl};
 use affix_pki::ocsp::{CertStatus, Responder, ResponseTimes};
 use affix_tsp::{
-    ExpectedImprint, GenTime, HashAlgorithm, Nonce, TimeStampAuthority, TimeStampRequest,
+    DigestAlgorithm, ExpectedImprint, GenTime, Nonce, TimeStampAuthority, TimeStampRequest,
     TimeStampResponse, TokenSerial, TsaConfig, TsaTrust,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -675,12 +675,12 @@ async fn fetch_token(
     data: &[u8],
     trust: &[Certificate],
 ) -> Result<(Vec<u8>, String)> {
-    let digest = HashAlgorithm::Sha256.digest(data);
+    let digest = DigestAlgorithm::Sha256.digest(data);
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|e| anyhow!("randomness: {e}"))?;
     nonce[0] &= 0x7f;
     let nonce = Nonce::from_unsigned_be_bytes(&nonce)?;
-    let request = TimeStampRequest::new(HashAlgorithm::Sha256, &digest)?
+    let request = TimeStampRequest::new(DigestAlgorithm::Sha256, &digest)?
         .with_nonce(nonce.clone())
         .with_certificate_requested(true)
         .to_der()?;
@@ -778,27 +778,6 @@ pub(crate) fn sign_cms(
     Ok(())
 }
 
-/// Checks embedded signature time-stamps with `affix-tsp` against the given CAs.
-struct TokenVerifier(Vec<Certificate>);
-
-impl affix_cms::TimestampTokenVerifier for TokenVerifier {
-    type Error = affix_tsp::Error;
-
-    fn verify_timestamp_token(
-        &self,
-        token_der: &[u8],
-        timestamped_data: &[u8],
-    ) -> Result<SystemTime, Self::Error> {
-        let v = affix_tsp::verify_token(
-            token_der,
-            TsaTrust::IssuedBy(&self.0),
-            ExpectedImprint::Data(timestamped_data),
-            None,
-        )?;
-        Ok(SystemTime::UNIX_EPOCH + v.gen_time().unix_duration())
-    }
-}
-
 /// `affix verify --cms`: verifies a detached signature over FILE against the given CA
 /// certificates; a signature time-stamp, if present, is verified too and fixes the time
 /// at which the certificates must have been valid.
@@ -831,12 +810,7 @@ pub(crate) fn verify_cms(
         .map_err(|e| crate::Failure::Verification(e.into()))?
         .is_some();
     let verified = if timestamped {
-        affix_cms::verify_detached_timestamped(
-            &sig,
-            &content,
-            &trust,
-            &TokenVerifier(trust.clone()),
-        )
+        affix_cms::verify_detached_timestamped(&sig, &content, &trust, &TsaTrust::IssuedBy(&trust))
     } else {
         affix_cms::verify_detached(&sig, &content, &trust, SystemTime::now())
     }

@@ -1,20 +1,26 @@
 //! Test PKI, key generation and tool runners shared by the integration tests.
 //!
-//! Certificates are issued with x509-cert's builder (keyUsage, SKI, AKI) and written as
-//! PEM/DER into a temporary directory so that OpenSSL and Python can read them.
+//! The hierarchy (root → issuing CA → signers) is issued by `affix_pki::ca`, the CA code
+//! the platform runs. Certificates that CA refuses to issue — a key usage without
+//! digitalSignature, a CA below a pathLenConstraint of 0, an unknown critical extension,
+//! a validity outside the issuer's, a certificate issued by an end entity — come from
+//! x509-cert's builder ([`issue_custom`]) for the rejection tests. Everything is written
+//! as PEM/DER into a temporary directory so that OpenSSL and Python can read it.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    str::FromStr,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use affix_cms::{SM2_DEFAULT_DISTID, Sm2DerSigner};
+use affix_pki::ca::{
+    Issuer, Profile, SubjectName, SubjectPublicKey, ValidityPeriod, serial_number_from_random,
+};
 use base64::Engine as _;
-use der::{Encode, flagset::FlagSet};
+use der::{DateTime, Encode, flagset::FlagSet};
 use signature::{Keypair, Signer};
 use spki::{
     DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding,
@@ -34,6 +40,9 @@ use x509_cert::{
     serial_number::SerialNumber,
     time::{Time, Validity},
 };
+
+/// A CA of the test hierarchy: `affix_pki`'s issuer over a P-256 key.
+pub type P256Issuer = Issuer<p256::ecdsa::SigningKey, p256::ecdsa::DerSignature>;
 
 /// `N` bytes from the OS.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -63,7 +72,7 @@ pub fn sm2_key() -> sm2::dsa::SigningKey {
     }
 }
 
-/// What a test certificate is for.
+/// What a certificate from [`issue_custom`] is for.
 #[derive(Clone, Copy)]
 pub enum Role {
     /// CA: basicConstraints cA (critical), keyUsage keyCertSign + cRLSign (critical).
@@ -81,8 +90,8 @@ impl Role {
     }
 }
 
-/// A certificate profile: subject, issuer, and extensions by role, always with SKI and
-/// AKI (key identifier = SHA-1 of the issuer's public key, as the SKI).
+/// The x509-cert builder profile of [`issue_custom`]: subject, issuer, and extensions
+/// by role, always with SKI and AKI (key identifier = SHA-1 of the issuer's public key).
 pub struct TestProfile {
     pub subject: Name,
     pub issuer: Name,
@@ -136,10 +145,11 @@ pub fn truncate(time: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(time.duration_since(UNIX_EPOCH).unwrap().as_secs())
 }
 
-/// Issues a certificate for `subject_key` signed by `issuer_signer`, random serial.
+/// Issues, with x509-cert's builder and a random serial, a certificate the CA code would
+/// refuse to issue (see [`issue_custom`]).
 pub fn issue<S, Sig>(
     subject: &str,
-    issuer: &str,
+    issuer: &Certificate,
     role: Role,
     subject_key: SubjectPublicKeyInfoOwned,
     validity: (SystemTime, SystemTime),
@@ -164,11 +174,13 @@ where
     )
 }
 
-/// Issues a certificate with a chosen serial number and extra extensions.
+/// Issues, with x509-cert's builder, a certificate `affix_pki::ca` would refuse to issue:
+/// named `subject` (RFC 4514), issued by `issuer` (its subject becomes the issuer name)
+/// signing with `issuer_signer`, with a chosen serial number and extra extensions.
 #[allow(clippy::too_many_arguments)]
 pub fn issue_custom<S, Sig>(
     subject: &str,
-    issuer: &str,
+    issuer: &Certificate,
     role: Role,
     subject_key: SubjectPublicKeyInfoOwned,
     validity: (SystemTime, SystemTime),
@@ -182,8 +194,8 @@ where
     Sig: SignatureBitStringEncoding,
 {
     let profile = TestProfile {
-        subject: Name::from_str(subject).unwrap(),
-        issuer: Name::from_str(issuer).unwrap(),
+        subject: subject.parse().unwrap(),
+        issuer: issuer.tbs_certificate().subject().clone(),
         role,
     };
     let validity = Validity::new(
@@ -211,13 +223,33 @@ pub const ROOT_NAME: &str = "CN=Affix Test Root CA,O=Affix Test";
 pub const INTERMEDIATE_NAME: &str = "CN=Affix Test Signing CA,O=Affix Test";
 pub const SIGNER_NAME: &str = "CN=Zhang San 张三,O=Affix Test";
 
-/// A P-256 root → intermediate → signer hierarchy, valid from two days ago to tomorrow.
+/// `common_name`, in organization "Affix Test".
+pub fn name(common_name: &str) -> SubjectName {
+    SubjectName::new(common_name)
+        .unwrap()
+        .with_organization("Affix Test")
+        .unwrap()
+}
+
+/// A validity period for `affix_pki::ca`, from a pair of times cut to whole seconds.
+pub fn validity_period(validity: (SystemTime, SystemTime)) -> ValidityPeriod {
+    let at = |time| DateTime::from_system_time(truncate(time)).unwrap();
+    ValidityPeriod::new(at(validity.0), at(validity.1)).unwrap()
+}
+
+/// A random certificate serial number.
+pub fn random_serial() -> SerialNumber {
+    serial_number_from_random(random_bytes())
+}
+
+/// A P-256 root → issuing CA (pathLenConstraint 0) → signer hierarchy, valid from two
+/// days ago to tomorrow, issued by `affix_pki::ca`.
 pub struct Pki {
     pub dir: tempfile::TempDir,
     pub now: SystemTime,
-    pub root_key: p256::ecdsa::SigningKey,
+    pub root_issuer: P256Issuer,
     pub root: Certificate,
-    pub intermediate_key: p256::ecdsa::SigningKey,
+    pub intermediate_issuer: P256Issuer,
     pub intermediate: Certificate,
     pub signer_key: p256::ecdsa::SigningKey,
     pub signer: Certificate,
@@ -226,41 +258,39 @@ pub struct Pki {
 impl Pki {
     pub fn new() -> Self {
         let now = SystemTime::now();
-        let validity = Pki::default_validity(now);
-        let root_key = p256_key();
-        let root = issue::<_, p256::ecdsa::DerSignature>(
-            ROOT_NAME,
-            ROOT_NAME,
-            Role::CA,
-            spki_of(root_key.verifying_key()),
+        let validity = validity_period(Pki::default_validity(now));
+        let root_issuer = P256Issuer::create_root(
+            p256_key(),
+            &name("Affix Test Root CA"),
+            random_serial(),
             validity,
-            &root_key,
-        );
+        )
+        .unwrap();
         let intermediate_key = p256_key();
-        let intermediate = issue::<_, p256::ecdsa::DerSignature>(
-            INTERMEDIATE_NAME,
-            ROOT_NAME,
-            Role::Ca { path_len: Some(0) },
-            spki_of(intermediate_key.verifying_key()),
-            validity,
-            &root_key,
-        );
+        let intermediate = root_issuer
+            .issue_subordinate_ca(
+                &name("Affix Test Signing CA"),
+                &SubjectPublicKey::from_keypair(&intermediate_key).unwrap(),
+                0,
+                random_serial(),
+                validity,
+            )
+            .unwrap();
+        let intermediate_issuer = P256Issuer::new(intermediate.clone(), intermediate_key).unwrap();
         let signer_key = p256_key();
-        let signer = issue::<_, p256::ecdsa::DerSignature>(
-            SIGNER_NAME,
-            INTERMEDIATE_NAME,
-            Role::signer(),
-            spki_of(signer_key.verifying_key()),
+        let signer = person(
+            &intermediate_issuer,
+            &signer_key,
+            &name("Zhang San 张三"),
             validity,
-            &intermediate_key,
         );
         let pki = Pki {
             dir: tempfile::tempdir().unwrap(),
             now,
-            root_key,
-            root,
-            intermediate_key,
+            root: root_issuer.certificate().clone(),
+            root_issuer,
             intermediate,
+            intermediate_issuer,
             signer_key,
             signer,
         };
@@ -281,40 +311,41 @@ impl Pki {
         )
     }
 
+    /// The issuing CA's key.
+    pub fn intermediate_key(&self) -> &p256::ecdsa::SigningKey {
+        self.intermediate_issuer.signer()
+    }
+
     /// The chain a signer passes to `sign_detached`.
     pub fn chain(&self) -> Vec<Certificate> {
         vec![self.intermediate.clone(), self.root.clone()]
     }
 
-    /// A P-256 end-entity certificate issued by the intermediate.
+    /// A P-256 person certificate named `common_name` from the issuing CA.
     pub fn p256_leaf(
         &self,
-        subject: &str,
-        role: Role,
+        common_name: &str,
         validity: (SystemTime, SystemTime),
     ) -> (p256::ecdsa::SigningKey, Certificate) {
         let key = p256_key();
-        let certificate = issue::<_, p256::ecdsa::DerSignature>(
-            subject,
-            INTERMEDIATE_NAME,
-            role,
-            spki_of(key.verifying_key()),
-            validity,
-            &self.intermediate_key,
+        let certificate = person(
+            &self.intermediate_issuer,
+            &key,
+            &SubjectName::new(common_name).unwrap(),
+            validity_period(validity),
         );
         (key, certificate)
     }
 
-    /// An Ed25519 end-entity certificate issued (with ECDSA) by the intermediate.
-    pub fn ed25519_leaf(&self, subject: &str) -> (ed25519_dalek::SigningKey, Certificate) {
+    /// An Ed25519 person certificate (issued with ECDSA) named `common_name` in "Affix
+    /// Test" from the issuing CA.
+    pub fn ed25519_leaf(&self, common_name: &str) -> (ed25519_dalek::SigningKey, Certificate) {
         let key = ed25519_key();
-        let certificate = issue::<_, p256::ecdsa::DerSignature>(
-            subject,
-            INTERMEDIATE_NAME,
-            Role::signer(),
-            spki_of(&key.verifying_key()),
-            Pki::default_validity(self.now),
-            &self.intermediate_key,
+        let certificate = person(
+            &self.intermediate_issuer,
+            &key,
+            &name(common_name),
+            validity_period(Pki::default_validity(self.now)),
         );
         (key, certificate)
     }
@@ -339,7 +370,30 @@ impl Pki {
     }
 }
 
-/// An SM2 root and SM2 signer, both signed with SM2-with-SM3 (DER signatures).
+/// A natural person's signing certificate (profile `Person`) for `key`, from `issuer`.
+pub fn person<S, Sig, K>(
+    issuer: &Issuer<S, Sig>,
+    key: &K,
+    subject: &SubjectName,
+    validity: ValidityPeriod,
+) -> Certificate
+where
+    S: affix_pki::ca::CertificateSigner<Sig>,
+    Sig: SignatureBitStringEncoding,
+    K: Keypair<VerifyingKey: EncodePublicKey>,
+{
+    issuer
+        .issue(
+            &Profile::Person(subject.clone()),
+            &SubjectPublicKey::from_keypair(key).unwrap(),
+            random_serial(),
+            validity,
+        )
+        .unwrap()
+}
+
+/// An SM2 root and SM2 signer, both signed with SM2-with-SM3 (DER signatures), issued
+/// by `affix_pki::ca`.
 pub struct Sm2Pki {
     pub root_key: sm2::dsa::SigningKey,
     pub root: Certificate,
@@ -349,29 +403,20 @@ pub struct Sm2Pki {
 
 impl Sm2Pki {
     pub fn new(now: SystemTime) -> Self {
-        let validity = Pki::default_validity(now);
+        let validity = validity_period(Pki::default_validity(now));
         let root_key = sm2_key();
-        let root_signer = Sm2DerSigner::new(root_key.clone()).unwrap();
-        let root = issue::<_, sm2::dsa::DerSignature>(
-            "CN=Affix Test SM2 Root CA,O=Affix Test",
-            "CN=Affix Test SM2 Root CA,O=Affix Test",
-            Role::CA,
-            spki_of(root_key.verifying_key()),
+        let root_issuer = Issuer::<_, sm2::dsa::DerSignature>::create_root(
+            Sm2DerSigner::new(root_key.clone()).unwrap(),
+            &name("Affix Test SM2 Root CA"),
+            random_serial(),
             validity,
-            &root_signer,
-        );
+        )
+        .unwrap();
         let signer_key = sm2_key();
-        let signer = issue::<_, sm2::dsa::DerSignature>(
-            "CN=Li Si 李四,O=Affix Test",
-            "CN=Affix Test SM2 Root CA,O=Affix Test",
-            Role::signer(),
-            spki_of(signer_key.verifying_key()),
-            validity,
-            &root_signer,
-        );
+        let signer = person(&root_issuer, &signer_key, &name("Li Si 李四"), validity);
         Sm2Pki {
             root_key,
-            root,
+            root: root_issuer.certificate().clone(),
             signer_key,
             signer,
         }

@@ -45,7 +45,7 @@ pub fn ed25519_key() -> ed25519_dalek::SigningKey {
 pub fn sm2_key() -> Sm2DerSigner<sm2::dsa::SigningKey> {
     loop {
         if let Ok(key) =
-            sm2::dsa::SigningKey::from_slice(affix_pki::ca::SM2_DEFAULT_DISTID, &random::<32>())
+            sm2::dsa::SigningKey::from_slice(affix_pki::SM2_DEFAULT_DISTID, &random::<32>())
         {
             return Sm2DerSigner::new(key).expect("default distid");
         }

@@ -2,6 +2,7 @@
 //! consent, handwritten-signature image, prepared statement, signature.
 
 use super::*;
+use p256::ecdsa::signature::Signer as _;
 
 /// Wraps the client-signed authorization so the vault's `signature::Signer` handle uses
 /// it for exactly the payload it was prepared for.
@@ -28,23 +29,27 @@ impl Authorizer for DeviceAuthorization {
     }
 }
 
-/// Captures the statement the vault handle would have authorized (to learn the digest
-/// of the CMS signed attributes), and refuses it.
-struct Capture(Mutex<Option<UnboundStatement>>);
-
-impl Authorizer for &Capture {
-    fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(statement);
-        }
-        Err(affix_vault::Error::AuthorizationRefused(
-            affix_vault::Refusal::AuthorizerDeclined,
-        ))
-    }
-}
-
 fn system_now_ms() -> u64 {
     unix_ms(SystemTime::now())
+}
+
+/// The party's CMS signature, prepared: the signed attributes over the contract content,
+/// with the signer's certificate and the issuing CA, at `signing_time_ms` (whole
+/// seconds). Preparation is deterministic, so `prepare_signature` (which has the device
+/// authorize these bytes) and `sign` (which has the vault sign them) agree.
+fn prepare_cms(
+    content: &[u8],
+    certificate: &Certificate,
+    issuing: &Certificate,
+    signing_time_ms: u64,
+) -> Result<affix_cms::PreparedSignature, Error> {
+    affix_cms::PreparedSignature::new(
+        content,
+        certificate,
+        std::slice::from_ref(issuing),
+        system_time(signing_time_ms),
+    )
+    .map_err(|e| Error::Pki(e.to_string()))
 }
 
 /// A prepared signature as stored: statement fields and the CMS signing time.
@@ -467,31 +472,15 @@ impl Platform {
         let content = row.contract.content().encode();
         // Whole seconds: the CMS signing-time attribute has second precision.
         let signing_time_ms = now / 1000 * 1000;
-        let capture = Capture(Mutex::new(None));
-        {
-            let signer = self
-                .vault
-                .p256_signer(&vt, key, None, &capture, system_now_ms)?;
-            let _ = affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
-                &content,
-                &signer,
-                &cert,
-                &[self.authority.issuing().clone()],
-                system_time(signing_time_ms),
-            );
-        }
-        let captured = capture
-            .0
-            .lock()
-            .map_err(|_| Error::Internal("capture lock".into()))?
-            .take()
-            .ok_or_else(|| Error::Internal("CMS builder did not ask for a signature".into()))?;
+        // The device authorizes the vault to sign exactly the CMS signed attributes.
+        let cms = prepare_cms(&content, &cert, self.authority.issuing(), signing_time_ms)?;
+        let payload = affix_vault::Payload::Message(cms.to_be_signed().to_vec());
         let statement = UnboundStatement {
             tenant: vt.clone(),
             action: Action::Sign,
             key: Some(key),
-            payload_kind: captured.payload_kind,
-            digest: captured.digest,
+            payload_kind: payload.kind_code(),
+            digest: payload.digest(),
             grant: None,
             nonce: affix_vault::fresh_nonce()?,
             expires_ms: now + PREPARED_LIFETIME_MS,
@@ -620,23 +609,21 @@ impl Platform {
         let issuing = self.authority.issuing().clone();
         let cert2 = cert.clone();
         let vt2 = vt.clone();
-        let signing_time = system_time(prepared.signing_time_ms);
+        let signing_time_ms = prepared.signing_time_ms;
         let started = std::time::Instant::now();
         let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
+            let prepared = prepare_cms(&content, &cert2, &issuing, signing_time_ms)?;
             let signer = vault.p256_signer(&vt2, key, None, authorization, system_now_ms)?;
-            affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
-                &content,
-                &signer,
-                &cert2,
-                &[issuing],
-                signing_time,
-            )
-            .map_err(|e| match e {
-                affix_cms::Error::SigningFailed(_) => Error::Vault(
-                    affix_vault::Error::AuthorizationRefused(affix_vault::Refusal::HandleRefused),
-                ),
-                other => Error::Pki(other.to_string()),
-            })
+            let signature: p256::ecdsa::DerSignature =
+                signer.try_sign(prepared.to_be_signed()).map_err(|inner| {
+                    tracing::debug!(error = %inner, "the vault refused to sign");
+                    Error::Vault(affix_vault::Error::AuthorizationRefused(
+                        affix_vault::Refusal::HandleRefused,
+                    ))
+                })?;
+            prepared
+                .assemble(signature.as_bytes())
+                .map_err(|e| Error::Pki(e.to_string()))
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;

@@ -1,38 +1,26 @@
-//! Test support: deterministic keys, a root CA and TSA certificates built
-//! with x509-cert's builder, PEM files, and a runner for `openssl`.
+//! Test support: deterministic keys, a root CA and TSA certificates issued by
+//! `affix_pki::ca` (the CA code the platform runs), PEM files, and a runner for
+//! `openssl`.
 //!
 //! Each test binary uses a subset of this module.
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
 use std::process::Command;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
+use affix_pki::ca::{
+    CertificateSigner, Issuer, Profile, SubjectName, SubjectPublicKey, ValidityPeriod,
+};
 use affix_tsp::{GenTime, SM2_DEFAULT_DISTID, Sm2DerSigner};
 use base64::Engine;
-use const_oid::AssociatedOid;
-use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
-use der::Encode;
-use der::asn1::{OctetString, UtcTime};
+use der::{DateTime, Encode};
 use p256::pkcs8::EncodePrivateKey;
 use sha2::{Digest, Sha256};
-use signature::{Keypair, Signer};
-use spki::{
-    DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding,
-    SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
-};
-use x509_cert::builder::profile::{BuilderProfile, cabf};
-use x509_cert::builder::{self, Builder, CertificateBuilder};
-use x509_cert::certificate::{Certificate, TbsCertificate};
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectKeyIdentifier,
-};
-use x509_cert::ext::{Extension, ToExtension};
-use x509_cert::name::Name;
+use signature::Keypair;
+use spki::{EncodePublicKey, SignatureBitStringEncoding, SubjectPublicKeyInfoOwned};
+use x509_cert::certificate::Certificate;
 use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::{Time, Validity};
 
 /// TSA policy used by the tests (an OID under a private enterprise arc used
 /// only for tests).
@@ -65,9 +53,18 @@ pub fn sm2_key(label: &str) -> Sm2DerSigner<sm2::dsa::SigningKey> {
 
 /// 2024-01-01 to 2049-12-31: covers "now" for OpenSSL, which checks the
 /// chain at the current time, and stays within UTCTime.
-pub fn validity() -> Validity {
-    let at = |secs| Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(secs)).unwrap());
-    Validity::new(at(1_704_067_200), at(2_524_607_999))
+pub fn validity() -> ValidityPeriod {
+    period(1_704_067_200, 2_524_607_999)
+}
+
+/// A TSA certificate that expired at the end of 2024.
+pub fn expired_validity() -> ValidityPeriod {
+    period(1_704_067_200, 1_735_689_599)
+}
+
+fn period(not_before: u64, not_after: u64) -> ValidityPeriod {
+    let at = |secs| DateTime::from_unix_duration(Duration::from_secs(secs)).unwrap();
+    ValidityPeriod::new(at(not_before), at(not_after)).unwrap()
 }
 
 /// The current time, as a TSA's trusted clock would give it.
@@ -75,80 +72,50 @@ pub fn now() -> GenTime {
     GenTime::from_system_time(SystemTime::now()).unwrap()
 }
 
-/// A self-signed root CA certificate (CA/B Forum root profile: basic
-/// constraints cA, keyCertSign and cRLSign, key identifiers).
+/// `CN=…,O=…,C=…` (the only attributes the tests use) as a subject name.
+pub fn subject_name(rfc4514: &str) -> SubjectName {
+    let mut common_name = None;
+    let mut organization = None;
+    let mut country = None;
+    for part in rfc4514.split(',') {
+        match part.split_once('=').unwrap() {
+            ("CN", value) => common_name = Some(value),
+            ("O", value) => organization = Some(value),
+            ("C", value) => country = Some(value),
+            (other, _) => panic!("attribute {other} is not used in tests"),
+        }
+    }
+    let mut name = SubjectName::new(common_name.unwrap()).unwrap();
+    if let Some(organization) = organization {
+        name = name.with_organization(organization).unwrap();
+    }
+    if let Some(country) = country {
+        name = name.with_country(country).unwrap();
+    }
+    name
+}
+
+/// A self-signed root CA certificate, serial 1, over [`validity`].
 pub fn root_certificate<S, Sig>(key: &S, subject: &str) -> Certificate
 where
-    S: Signer<Sig> + Keypair + DynSignatureAlgorithmIdentifier,
-    S::VerifyingKey: EncodePublicKey,
+    S: CertificateSigner<Sig> + Clone,
     Sig: SignatureBitStringEncoding,
 {
-    let profile = cabf::Root::new(false, Name::from_str(subject).unwrap()).unwrap();
-    let public_key = SubjectPublicKeyInfoOwned::from_key(&key.verifying_key()).unwrap();
-    CertificateBuilder::new(profile, SerialNumber::from(1u32), validity(), public_key)
-        .unwrap()
-        .build::<_, Sig>(key)
-        .unwrap()
+    Issuer::<S, Sig>::create_root(
+        key.clone(),
+        &subject_name(subject),
+        SerialNumber::from(1u32),
+        validity(),
+    )
+    .unwrap()
+    .certificate()
+    .clone()
 }
 
-/// The profile RFC 3161 §2.3 asks of a TSA certificate: extended key usage
-/// timeStamping only, critical; key usage digitalSignature and
-/// nonRepudiation; not a CA.
-struct TsaProfile {
-    subject: Name,
-    issuer: Name,
-}
-
-impl BuilderProfile for TsaProfile {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        spk: SubjectPublicKeyInfoRef<'_>,
-        issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
-    ) -> builder::Result<Vec<Extension>> {
-        let subject = tbs.subject();
-        let mut extensions = Vec::new();
-        let issuer_key_id = SubjectKeyIdentifier::try_from(issuer_spk)?;
-        extensions.push(
-            AuthorityKeyIdentifier {
-                key_identifier: Some(issuer_key_id.0),
-                ..Default::default()
-            }
-            .to_extension(subject, &extensions)?,
-        );
-        extensions.push(SubjectKeyIdentifier::try_from(spk)?.to_extension(subject, &extensions)?);
-        extensions.push(
-            BasicConstraints {
-                ca: false,
-                path_len_constraint: None,
-            }
-            .to_extension(subject, &extensions)?,
-        );
-        extensions.push(
-            KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
-                .to_extension(subject, &extensions)?,
-        );
-        // `ExtendedKeyUsage::to_extension` marks it non-critical; RFC 3161
-        // and OpenSSL need it critical.
-        extensions.push(Extension {
-            extn_id: ExtendedKeyUsage::OID,
-            critical: true,
-            extn_value: OctetString::new(ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]).to_der()?)?,
-        });
-        Ok(extensions)
-    }
-}
-
-/// A TSA certificate for `tsa_public_key`, issued by `issuer` (signed with
-/// `issuer_key`), valid over [`validity`].
+/// A TSA certificate (RFC 3161 §2.3: extended key usage timeStamping only,
+/// critical; key usage digitalSignature and nonRepudiation; not a CA) for
+/// `tsa_public_key`, issued by `issuer` (signed with `issuer_key`), valid
+/// over [`validity`].
 pub fn tsa_certificate<S, Sig>(
     tsa_public_key: SubjectPublicKeyInfoOwned,
     issuer: &Certificate,
@@ -156,17 +123,10 @@ pub fn tsa_certificate<S, Sig>(
     serial: u32,
 ) -> Certificate
 where
-    S: Signer<Sig> + Keypair + DynSignatureAlgorithmIdentifier,
-    S::VerifyingKey: EncodePublicKey,
+    S: CertificateSigner<Sig> + Clone,
     Sig: SignatureBitStringEncoding,
 {
     tsa_certificate_valid::<S, Sig>(tsa_public_key, issuer, issuer_key, serial, validity())
-}
-
-/// A TSA certificate that expired at the end of 2024.
-pub fn expired_validity() -> Validity {
-    let at = |secs| Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(secs)).unwrap());
-    Validity::new(at(1_704_067_200), at(1_735_689_599))
 }
 
 /// A TSA certificate with the given validity.
@@ -175,25 +135,21 @@ pub fn tsa_certificate_valid<S, Sig>(
     issuer: &Certificate,
     issuer_key: &S,
     serial: u32,
-    validity: Validity,
+    validity: ValidityPeriod,
 ) -> Certificate
 where
-    S: Signer<Sig> + Keypair + DynSignatureAlgorithmIdentifier,
-    S::VerifyingKey: EncodePublicKey,
+    S: CertificateSigner<Sig> + Clone,
     Sig: SignatureBitStringEncoding,
 {
-    let profile = TsaProfile {
-        subject: Name::from_str(TSA_SUBJECT).unwrap(),
-        issuer: issuer.tbs_certificate().subject().clone(),
-    };
-    let builder = CertificateBuilder::new(
-        profile,
-        SerialNumber::from(serial),
-        validity,
-        tsa_public_key,
-    )
-    .unwrap();
-    builder.build::<_, Sig>(issuer_key).unwrap()
+    Issuer::<S, Sig>::new(issuer.clone(), issuer_key.clone())
+        .unwrap()
+        .issue(
+            &Profile::TsaSigner(subject_name(TSA_SUBJECT)),
+            &SubjectPublicKey::from_spki(&tsa_public_key).unwrap(),
+            SerialNumber::from(serial),
+            validity,
+        )
+        .unwrap()
 }
 
 /// The subject public key info of a signer.
