@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use affix_identity::Date;
+use affix_time::Date;
 
 use crate::{ContractStatus, Decimal, PartyId, PartyStatus};
 

@@ -1,7 +1,7 @@
 //! The typed view of a validated loan note, its legal rate cap and its repayment
 //! schedule.
 
-use affix_identity::Date;
+use affix_time::Date;
 
 use crate::template::parse_date;
 use crate::{

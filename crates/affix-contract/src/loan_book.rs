@@ -5,10 +5,9 @@
 use core::fmt::{self, Write as _};
 
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
-use affix_identity::Date;
+use affix_time::Date;
 use sha2::{Digest as _, Sha256};
 
-use crate::days::day_number;
 use crate::rules::{EventTrigger, LoanStatus};
 use crate::{
     ContractId, Decimal, Error, LoanNote, RepaymentMethod, RuleSet, Schedule, Sha256Digest,
@@ -862,7 +861,7 @@ impl LoanBook {
         }
         let grace = i64::from(self.terms.rules.grace_days());
         match self.dues.get(self.first_unpaid) {
-            Some(d) if day_number(on) > d.due_day + grace => LoanStatus::Overdue,
+            Some(d) if on.day_number() > d.due_day + grace => LoanStatus::Overdue,
             _ => LoanStatus::Active,
         }
     }
@@ -1026,7 +1025,7 @@ impl LoanBook {
         if pending > 0 {
             return Err(Error::RepaymentsPending { count: pending });
         }
-        let on_day = day_number(on);
+        let on_day = on.day_number();
         let passed = self.dues.partition_point(|d| d.due_day <= on_day);
         if let Some(d) = self.dues[..passed]
             .iter()
@@ -1379,7 +1378,7 @@ fn dues_of(schedule: &Schedule) -> Vec<Due> {
         .map(|i| Due {
             number: i.number,
             due_date: i.due_date,
-            due_day: day_number(i.due_date),
+            due_day: i.due_date.day_number(),
             interest_fen: fen(i.interest_yuan),
             principal_fen: fen(i.principal_yuan),
             interest_paid_fen: 0,
@@ -1465,7 +1464,7 @@ impl<'a> EventLines<'a> {
 
     fn date(&mut self, key: &str) -> Result<Date, Error> {
         let value = self.value(key)?;
-        crate::template::parse_date(value).ok_or_else(|| self.error("not a date"))
+        Date::parse(value).map_err(|_| self.error("not a date"))
     }
 
     fn decimal(&mut self, key: &str) -> Result<Decimal, Error> {

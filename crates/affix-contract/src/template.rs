@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use affix_identity::{Date, EmailAddress, MobileNumber, ResidentId};
+use affix_identity::{EmailAddress, MobileNumber, ResidentId};
+use affix_time::Date;
 
 use crate::{Decimal, Error, FieldError, FieldProblem, Sha256Digest, TemplateId};
 
@@ -614,22 +615,9 @@ fn canonicalize(field_type: &FieldType, text: &str, today: Date) -> Result<Strin
     }
 }
 
-/// `YYYY-MM-DD`, exactly 10 characters, a calendar date.
+/// `YYYY-MM-DD`, exactly 10 characters, a calendar date ([`Date::parse`]).
 pub(crate) fn parse_date(text: &str) -> Option<Date> {
-    let b = text.as_bytes();
-    if b.len() != 10
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || ![0, 1, 2, 3, 5, 6, 8, 9]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit())
-    {
-        return None;
-    }
-    let year = text[0..4].parse().ok()?;
-    let month = text[5..7].parse().ok()?;
-    let day = text[8..10].parse().ok()?;
-    Date::new(year, month, day).ok()
+    Date::parse(text).ok()
 }
 
 #[cfg(test)]

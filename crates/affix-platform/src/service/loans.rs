@@ -31,7 +31,7 @@ use affix_contract::{
     ContractId, Decimal, DueAction, LoanBook, LoanEvent, LoanEventKind, LoanNote, LoanTerms,
     RepaymentId, RuleSet, Template,
 };
-use affix_identity::Date;
+use affix_time::Date;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 

@@ -17,8 +17,9 @@ use affix_contract::{
     Contract, ContractContent, ContractEvent, ContractId, ContractStatus, Party, PartyId,
     PartyStatus, Sha256Digest, SignatureEvidence, SigningOrder, Template, verify_chain,
 };
-use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, ResidentId};
-use affix_notify::{Channel, Clock, Notification, NotificationId, Notifier, Recipient};
+use affix_identity::{EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, ResidentId};
+use affix_notify::{Channel, Notification, NotificationId, Notifier, Recipient};
+use affix_time::{Clock, Date};
 use affix_vault::{
     Action, Algorithm, Authorization, Authorizer, CredentialId, CredentialKind, KeyId, OwnerId,
     Statement, TenantId, Vault,
