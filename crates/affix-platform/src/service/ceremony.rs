@@ -38,7 +38,12 @@ impl Authorizer for &Capture {
     }
 }
 
-fn system_now_ms() -> u64 {
+/// The time the vault's signer handles see. Wall time on purpose, not the platform's
+/// clock: the vault is a trust boundary of its own and checks the freshness of every
+/// authorization (and dates its usage records) against its own clock, so a platform
+/// with a wrong or injected clock cannot make it accept a stale statement. (The handle
+/// also takes a plain `fn() -> u64`, which could not capture the platform's clock.)
+fn vault_wall_clock_ms() -> u64 {
     unix_ms(SystemTime::now())
 }
 
@@ -341,9 +346,9 @@ impl Platform {
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
-            let cert = self
-                .authority
-                .issue_person(&name, &key.public_key, SystemTime::now())?;
+            let cert =
+                self.authority
+                    .issue_person(&name, &key.public_key, system_time(self.now_ms()))?;
             sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
                 .bind(key.id.to_string())
                 .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
@@ -471,7 +476,7 @@ impl Platform {
         {
             let signer = self
                 .vault
-                .p256_signer(&vt, key, None, &capture, system_now_ms)?;
+                .p256_signer(&vt, key, None, &capture, vault_wall_clock_ms)?;
             let _ = affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
                 &content,
                 &signer,
@@ -618,7 +623,7 @@ impl Platform {
         let signing_time = system_time(prepared.signing_time_ms);
         let started = std::time::Instant::now();
         let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
-            let signer = vault.p256_signer(&vt2, key, None, authorization, system_now_ms)?;
+            let signer = vault.p256_signer(&vt2, key, None, authorization, vault_wall_clock_ms)?;
             affix_cms::sign_detached::<_, p256::ecdsa::DerSignature>(
                 &content,
                 &signer,
@@ -641,7 +646,7 @@ impl Platform {
         let started = std::time::Instant::now();
         let token = self
             .authority
-            .timestamp(parsed.signature_value(), SystemTime::now())?;
+            .timestamp(parsed.signature_value(), system_time(self.now_ms()))?;
         self.stages.record(crate::stages::Stage::Tsa, started);
         let cms = affix_cms::add_timestamp(&cms, &token).map_err(|e| Error::Pki(e.to_string()))?;
         let cert_der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;

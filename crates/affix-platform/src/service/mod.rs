@@ -478,7 +478,9 @@ pub struct Parts {
     pub mailer: Arc<dyn Notifier>,
     /// SMS channel (the embedded default is a file outbox: no gateway exists here).
     pub sms: Arc<dyn Notifier>,
-    /// The clock.
+    /// The clock: the time of every step, evidence record, certificate and time-stamp
+    /// the platform makes (only the vault keeps its own wall clock, see
+    /// `service/ceremony.rs`).
     pub clock: Arc<dyn Clock>,
     /// Name in evidence records' `submitter`.
     pub submitter: String,
