@@ -53,5 +53,5 @@ pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, 
 pub use template::{
     Currency, ENUM_OPTIONS_MAX, FIELD_NAME_BYTES_MAX, FIELD_VALUE_BYTES_MAX, FIELDS_MAX, FieldSpec,
     FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, MONEY_YUAN_MAX,
-    REPAYMENT_METHODS, TEMPLATE_BODY_BYTES_MAX, Template, ValidatedFields,
+    TEMPLATE_BODY_BYTES_MAX, Template, ValidatedFields,
 };

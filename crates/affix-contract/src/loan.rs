@@ -20,14 +20,38 @@ pub enum RepaymentMethod {
 }
 
 impl RepaymentMethod {
+    /// Every method, in the loan note template's order (its enumeration options).
+    pub const ALL: [Self; 3] = [Self::Bullet, Self::EqualInstalments, Self::EqualPrincipal];
+
     /// The loan note template's value: `bullet`, `equal_instalments` or
     /// `equal_principal`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Bullet => "bullet",
             Self::EqualInstalments => "equal_instalments",
             Self::EqualPrincipal => "equal_principal",
         }
+    }
+}
+
+impl core::str::FromStr for RepaymentMethod {
+    type Err = Error;
+
+    /// The inverse of [`RepaymentMethod::as_str`]; [`Error::UnknownName`] otherwise.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .ok_or(Error::UnknownName {
+                what: "repayment method",
+                expected: "bullet, equal_instalments or equal_principal",
+            })
+    }
+}
+
+impl core::fmt::Display for RepaymentMethod {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -76,12 +100,10 @@ impl LoanNote {
             .get("term_months")
             .and_then(|v| v.parse().ok())
             .ok_or_else(wrong)?;
-        let repayment_method = match fields.get("repayment_method") {
-            Some("bullet") => RepaymentMethod::Bullet,
-            Some("equal_instalments") => RepaymentMethod::EqualInstalments,
-            Some("equal_principal") => RepaymentMethod::EqualPrincipal,
-            _ => return Err(wrong()),
-        };
+        let repayment_method = fields
+            .get("repayment_method")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(wrong)?;
         Ok(Self {
             principal_yuan,
             annual_rate_percent,
@@ -123,5 +145,26 @@ impl LoanNote {
     /// term 1 to 360 months, last due date at most 9999-12-31.
     pub fn schedule(&self) -> Result<Schedule, Error> {
         crate::schedule::compute(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repayment_methods_round_trip_in_template_order() {
+        for m in RepaymentMethod::ALL {
+            assert_eq!(m.as_str().parse::<RepaymentMethod>(), Ok(m));
+            assert_eq!(m.to_string(), m.as_str());
+        }
+        assert_eq!(
+            RepaymentMethod::ALL.map(RepaymentMethod::as_str),
+            ["bullet", "equal_instalments", "equal_principal"]
+        );
+        assert!(matches!(
+            "Bullet".parse::<RepaymentMethod>(),
+            Err(Error::UnknownName { .. })
+        ));
     }
 }

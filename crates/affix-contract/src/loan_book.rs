@@ -623,12 +623,10 @@ impl LoanEvent {
                 terms: ExtensionTerms {
                     annual_rate_percent: lines.decimal("annual_rate_percent")?,
                     term_months: lines.number("term_months")?,
-                    repayment_method: match lines.value("repayment_method")? {
-                        "bullet" => RepaymentMethod::Bullet,
-                        "equal_instalments" => RepaymentMethod::EqualInstalments,
-                        "equal_principal" => RepaymentMethod::EqualPrincipal,
-                        _ => return Err(lines.error("unknown repayment method")),
-                    },
+                    repayment_method: lines
+                        .value("repayment_method")?
+                        .parse()
+                        .map_err(|_| lines.error("unknown repayment method"))?,
                 },
                 new_maturity: lines.date("new_maturity")?,
             },

@@ -459,7 +459,10 @@ impl Template {
                 "repayment_method",
                 "还款方式 Repayment method",
                 FieldType::Enum {
-                    options: REPAYMENT_METHODS.iter().map(|s| (*s).to_owned()).collect(),
+                    options: crate::RepaymentMethod::ALL
+                        .iter()
+                        .map(|m| m.as_str().to_owned())
+                        .collect(),
                 },
                 true,
             ),
@@ -515,8 +518,6 @@ pub const GENERIC_CONTRACT_ID: TemplateId = TemplateId::from_bytes(*b"affix.gene
 pub const LOAN_NOTE_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.2");
 /// The first loan note template's id: the ASCII bytes `affix.loannote.1`.
 pub const LOAN_NOTE_V1_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.1");
-/// The loan note's repayment methods.
-pub const REPAYMENT_METHODS: [&str; 3] = ["bullet", "equal_instalments", "equal_principal"];
 
 /// `[a-z][a-z0-9_]*`, at most [`FIELD_NAME_BYTES_MAX`] bytes.
 pub(crate) fn is_field_name(name: &str) -> bool {

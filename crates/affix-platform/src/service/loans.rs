@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use affix_contract::{
     ContractId, Decimal, DueAction, LoanBook, LoanEvent, LoanEventKind, LoanNote, LoanTerms,
-    RepaymentId, RuleSet, Template,
+    MessageKind, Recipient, RepaymentId, RepaymentMethod, RuleSet, Template,
 };
 use affix_time::Date;
 use sha2::{Digest as _, Sha256};
@@ -1190,8 +1190,7 @@ impl Platform {
         delivered: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<serde_json::Value>, Error> {
         let mut deliveries = Vec::new();
-        let words: Vec<&str> = action.split(' ').collect();
-        let ["notify", to, message] = words[..] else {
+        let Some((to, message)) = stored_notice(action)? else {
             return Ok(deliveries);
         };
         let row = self.load_loan(tenant, id).await?;
@@ -1200,10 +1199,10 @@ impl Platform {
             .fetch_one(self.store.pool())
             .await?;
         let mut people = Vec::new();
-        if matches!(to, "borrower" | "both") {
+        if matches!(to, Recipient::Borrower | Recipient::Both) {
             people.push(("borrower", row.borrower_person.clone()));
         }
-        if matches!(to, "lender" | "both") {
+        if matches!(to, Recipient::Lender | Recipient::Both) {
             people.push(("lender", row.lender_person.clone()));
         }
         for (role, person) in people {
@@ -1216,8 +1215,9 @@ impl Platform {
                 .await?;
             let email: String = p.try_get("email")?;
             let text = notice_text(message, &title, &row.book, day);
+            let event_type = format!("loan.{}", message.as_str());
             let sent = self
-                .mail_record(&email, &format!("loan.{message}"), &text.0, &text.1)
+                .mail_record(&email, &event_type, &text.0, &text.1)
                 .await?;
             deliveries.push(serde_json::json!({
                 "to": role, "channel": "email",
@@ -1225,8 +1225,7 @@ impl Platform {
                 "retryable": sent.retryable,
             }));
             if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
-                self.text(&mobile, &format!("loan.{message}"), &text.0)
-                    .await;
+                self.text(&mobile, &event_type, &text.0).await;
             }
         }
         Ok(deliveries)
@@ -1361,33 +1360,53 @@ fn stored_extension(
             .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
         term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
             .map_err(|_| Error::Internal("stored extension term".into()))?,
-        repayment_method: parse_method(&r.try_get::<String, _>("repayment_method")?)?,
+        repayment_method: r
+            .try_get::<String, _>("repayment_method")?
+            .parse()
+            .map_err(|e| Error::Internal(format!("stored extension method: {e}")))?,
     };
     let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
     Ok((terms, proposed_on, r.try_get("addendum")?))
 }
 
-fn parse_method(text: &str) -> Result<affix_contract::RepaymentMethod, Error> {
-    use affix_contract::RepaymentMethod as M;
-    match text {
-        "bullet" => Ok(M::Bullet),
-        "equal_instalments" => Ok(M::EqualInstalments),
-        "equal_principal" => Ok(M::EqualPrincipal),
-        other => Err(invalid(
+fn parse_method(text: &str) -> Result<RepaymentMethod, Error> {
+    text.parse().map_err(|_| {
+        invalid(
             "invalid-repayment-method",
-            format!("{other:?}: bullet, equal_instalments or equal_principal"),
-        )),
-    }
+            format!(
+                "{text:?}: {}",
+                RepaymentMethod::ALL.map(RepaymentMethod::as_str).join(", ")
+            ),
+        )
+    })
 }
 
-fn notice_text(message: &str, title: &str, book: &LoanBook, day: &str) -> (String, String) {
+/// A stored action's text (`notify borrower reminder_before_due`, `mark_overdue`, …) as
+/// the notice it sends: `None` for actions that are not notices; an internal error for
+/// a notice that does not parse (we wrote it: check it after reading it back).
+fn stored_notice(action: &str) -> Result<Option<(Recipient, MessageKind)>, Error> {
+    let words: Vec<&str> = action.split(' ').collect();
+    let ["notify", to, message] = words[..] else {
+        return Ok(None);
+    };
+    let bad = |e: affix_contract::Error| Error::Internal(format!("stored action {action:?}: {e}"));
+    Ok(Some((
+        to.parse().map_err(bad)?,
+        message.parse().map_err(bad)?,
+    )))
+}
+
+fn notice_text(message: MessageKind, title: &str, book: &LoanBook, day: &str) -> (String, String) {
     let owed = book.outstanding_yuan();
     let subject = match message {
-        "reminder_before_due" => format!("Repayment due soon: {title}"),
-        "reminder_due_today" => format!("Repayment due today: {title}"),
-        "overdue_notice" => format!("Repayment overdue: {title}"),
-        "settled" => format!("Loan settled: {title}"),
-        other => format!("Loan {}: {title}", other.replace('_', " ")),
+        MessageKind::ReminderBeforeDue => format!("Repayment due soon: {title}"),
+        MessageKind::ReminderDueToday => format!("Repayment due today: {title}"),
+        MessageKind::OverdueNotice => format!("Repayment overdue: {title}"),
+        MessageKind::Settled => format!("Loan settled: {title}"),
+        MessageKind::RepaymentReported => format!("Loan repayment reported: {title}"),
+        MessageKind::RepaymentConfirmed => format!("Loan repayment confirmed: {title}"),
+        MessageKind::RepaymentDisputed => format!("Loan repayment disputed: {title}"),
+        MessageKind::ExtensionAgreed => format!("Loan extension agreed: {title}"),
     };
     let body = format!(
         "{subject}\n\nDay: {day}\nOutstanding: CNY {owed}\n\nThis notice is recorded as evidence of the loan \"{title}\"."
