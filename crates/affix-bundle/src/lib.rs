@@ -473,7 +473,7 @@ pub fn verify_litigation(
         .ok_or_else(|| bad("the note signs no loan terms digest"))?
         .clone();
     let fields = Template::loan_note()
-        .validate(content.fields(), affix_identity::Date::from_unix_ms(0))
+        .parse(content.fields())
         .map_err(|e| bad(format!("fields: {e}")))?;
     let schedule = LoanNote::from_fields(&fields)
         .and_then(|n| n.schedule())

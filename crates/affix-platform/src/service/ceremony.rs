@@ -740,7 +740,7 @@ impl Platform {
             return self.check_extension_cap_at_signing(tenant, id, now).await;
         }
         let today = Date::from_unix_ms_china(now);
-        let fields = Template::loan_note().validate(content.fields(), today)?;
+        let fields = Template::loan_note().parse(content.fields())?;
         affix_contract::LoanNote::from_fields(&fields)?.check_rate_cap(&self.lpr, today)?;
         Ok(())
     }

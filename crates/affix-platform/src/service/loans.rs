@@ -184,13 +184,14 @@ fn action_text(a: &affix_contract::Action) -> String {
 }
 
 impl Platform {
-    /// The loan terms of an effective loan note: its schedule and the standard rules.
+    /// The loan terms of an effective loan note: its schedule (recomputed from the
+    /// signed fields, re-parsed without a date: they were validated when the note was
+    /// made) and its rules.
     fn loan_terms(
         content: &affix_contract::ContractContent,
         rules: &RuleSet,
-        now: u64,
     ) -> Result<LoanTerms, Error> {
-        let fields = Template::loan_note().validate(content.fields(), today(now))?;
+        let fields = Template::loan_note().parse(content.fields())?;
         let note = LoanNote::from_fields(&fields)?;
         Ok(LoanTerms::new(
             content.contract_id(),
@@ -221,7 +222,7 @@ impl Platform {
             Some(json) => RuleSet::from_json(&json)?,
             None => RuleSet::standard(),
         };
-        let terms = Self::loan_terms(content, &rules, now)?;
+        let terms = Self::loan_terms(content, &rules)?;
         if content
             .fields()
             .get("loan_terms_sha256")
@@ -267,7 +268,7 @@ impl Platform {
         head: Vec<u8>,
     ) -> Result<LoanBook, Error> {
         let content = affix_contract::ContractContent::decode(content)?;
-        let terms = Self::loan_terms(&content, &rules, self.now_ms())?;
+        let terms = Self::loan_terms(&content, &rules)?;
         let events = if event_count == 0 {
             Vec::new()
         } else {
