@@ -7,7 +7,7 @@ use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
 use affix_time::Date;
 use sha2::{Digest as _, Sha256};
 
-use crate::loan_book::Due;
+use crate::loan::Due;
 use crate::rules::{Action, Condition, LoanStatus, Rule, RuleId, Trigger};
 use crate::{Error, LoanBook, LoanEvent, Sha256Digest};
 
