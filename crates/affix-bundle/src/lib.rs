@@ -511,7 +511,9 @@ pub fn verify_litigation(
             .verify_entry(ledger, &record)
             .map_err(|err| bad(format!("loan receipt {n} does not verify: {err}")))?;
         let named = match event.kind() {
-            affix_contract::LoanEventKind::RepaymentReported { proof, .. } => *proof,
+            affix_contract::LoanEventKind::RepaymentReported { transfer_proof, .. } => {
+                *transfer_proof
+            }
             _ => None,
         };
         let given = e
@@ -600,7 +602,7 @@ fn verify_loan_document(
     ca_roots: &[Certificate],
 ) -> Result<usize, Error> {
     let kind = match d.kind.as_str() {
-        "receipt" => affix_contract::DocumentKind::Receipt,
+        "receipt" => affix_contract::DocumentKind::Acknowledgement,
         "extension" => affix_contract::DocumentKind::Addendum,
         other => return Err(bad(format!("document {n}: unknown kind {other:?}"))),
     };
@@ -648,7 +650,7 @@ fn verify_loan_document(
     signers.sort();
     let parties = content.parties();
     let mut expected = match kind {
-        affix_contract::DocumentKind::Receipt => parties
+        affix_contract::DocumentKind::Acknowledgement => parties
             .first()
             .map(|p| note_key(&p.id))
             .transpose()?

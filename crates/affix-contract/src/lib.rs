@@ -31,11 +31,12 @@ pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
 pub use loan::{
-    Addendum, Allocation, BackingDocument, DocumentKind, EXTENSION_DOMAIN, EXTENSION_HEADER,
-    EXTENSIONS_MAX, ExtensionTerms, InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER,
-    LOAN_EVENT_TEXT_BYTES_MAX, LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook,
-    LoanEvent, LoanEventKind, LoanNote, LoanTerms, RECEIPT_DOMAIN, RECEIPT_HEADER, REPAYMENTS_MAX,
-    Repayment, RepaymentId, RepaymentMethod, RepaymentReceipt, RepaymentStatus,
+    ACKNOWLEDGEMENT_DOMAIN, ACKNOWLEDGEMENT_HEADER, Addendum, Allocation, BackingDocument,
+    DocumentKind, EXTENSION_DOMAIN, EXTENSION_HEADER, EXTENSIONS_MAX, ExtensionTerms,
+    InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER, LOAN_EVENT_TEXT_BYTES_MAX,
+    LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook, LoanEvent, LoanEventKind,
+    LoanNote, LoanTerms, REPAYMENTS_MAX, Repayment, RepaymentAcknowledgement, RepaymentId,
+    RepaymentMethod, RepaymentStatus,
 };
 pub use lpr::{
     LPR_ENTRIES_MAX, LPR_TABLE_BYTES_MAX, LprEntry, LprTable, RATE_CAP_LPR_MULTIPLE, RATE_CAP_RULE,

@@ -27,7 +27,9 @@ mod event;
 mod note;
 mod terms;
 
-pub use acknowledgement::{RECEIPT_DOMAIN, RECEIPT_HEADER, RepaymentReceipt};
+pub use acknowledgement::{
+    ACKNOWLEDGEMENT_DOMAIN, ACKNOWLEDGEMENT_HEADER, RepaymentAcknowledgement,
+};
 pub use addendum::{Addendum, EXTENSION_DOMAIN, EXTENSION_HEADER, ExtensionTerms};
 pub(crate) use book::Due;
 pub use book::{

@@ -1067,7 +1067,7 @@ async fn receipt(
     ok(
         StatusCode::CREATED,
         api.platform
-            .request_receipt(&who, parse_contract_id(&id)?, n)
+            .request_acknowledgement(&who, parse_contract_id(&id)?, n)
             .await?,
     )
 }
@@ -1197,7 +1197,10 @@ async fn loan_bundle(
     let Query(q) =
         query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let id = parse_contract_id(&id)?;
-    let (rules, proofs) = api.platform.loan_rules_and_proofs(&who, id).await?;
+    let (rules, proofs) = api
+        .platform
+        .loan_rules_and_transfer_proofs(&who, id)
+        .await?;
     let deadline = Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(10).min(60));
     let contract = contract_bundle(&api, &who, id, deadline).await?;
     let mut documents = Vec::new();

@@ -1,16 +1,25 @@
 //! The lender's acknowledgement of a reported repayment (收条), text v1.
+//!
+//! "Receipt" in Affix means only the ledger's proof of inclusion (the glossary in
+//! ARCHITECTURE.md); this document is a repayment acknowledgement. Its wire strings
+//! were written before the rename and are frozen (documents were signed with them):
+//! the header `affix-loan-receipt v1` and the domain `affix.dev/contract/loan-receipt/v1`
+//! stay as they are until a v2 of the format, which would take the new word.
 
 use super::domain_digest;
 use crate::{ContractId, Repayment, Sha256Digest};
 
-/// The first line of repayment receipt text v1.
-pub const RECEIPT_HEADER: &str = "affix-loan-receipt v1";
-/// Domain separation of [`RepaymentReceipt::digest`].
-pub const RECEIPT_DOMAIN: &[u8] = b"affix.dev/contract/loan-receipt/v1\0";
+/// The first line of repayment acknowledgement text v1. Frozen wire string (it says
+/// "receipt", the format's first name): kept until a v2.
+pub const ACKNOWLEDGEMENT_HEADER: &str = "affix-loan-receipt v1";
+/// Domain separation of [`RepaymentAcknowledgement::digest`]. Frozen wire string,
+/// like [`ACKNOWLEDGEMENT_HEADER`]: kept until a v2.
+pub const ACKNOWLEDGEMENT_DOMAIN: &[u8] = b"affix.dev/contract/loan-receipt/v1\0";
 
-/// A repayment receipt (收条): the lender's own acknowledgement of a reported repayment,
-/// for the lender to sign. Made only by [`LoanBook::receipt`](crate::LoanBook::receipt) while the repayment is
-/// pending; the platform confirms the repayment once the lender has signed it.
+/// A repayment acknowledgement (收条): the lender's own statement that a reported
+/// repayment was received, for the lender to sign. Made only by
+/// [`LoanBook::acknowledgement`](crate::LoanBook::acknowledgement) while the repayment
+/// is pending; the platform confirms the repayment once the lender has signed it.
 ///
 /// ```text
 /// affix-loan-receipt v1
@@ -19,15 +28,15 @@ pub const RECEIPT_DOMAIN: &[u8] = b"affix.dev/contract/loan-receipt/v1\0";
 /// amount_yuan <amount, scale 2>
 /// paid_on <YYYY-MM-DD>
 /// reported_on <YYYY-MM-DD>
-/// proof_sha256 <hex, or "none">
+/// proof_sha256 <hex of the transfer proof's SHA-256, or "none">
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepaymentReceipt {
+pub struct RepaymentAcknowledgement {
     pub(super) contract_id: ContractId,
     pub(super) repayment: Repayment,
 }
 
-impl RepaymentReceipt {
+impl RepaymentAcknowledgement {
     /// The loan.
     pub fn contract_id(&self) -> ContractId {
         self.contract_id
@@ -38,24 +47,25 @@ impl RepaymentReceipt {
         &self.repayment
     }
 
-    /// The receipt text v1 (the document the lender signs).
+    /// The acknowledgement text v1 (the document the lender signs).
     pub fn canonical_text(&self) -> String {
         let r = &self.repayment;
         format!(
-            "{RECEIPT_HEADER}\ncontract_id {}\nrepayment {}\namount_yuan {}\npaid_on {}\n\
-             reported_on {}\nproof_sha256 {}\n",
+            "{ACKNOWLEDGEMENT_HEADER}\ncontract_id {}\nrepayment {}\namount_yuan {}\n\
+             paid_on {}\nreported_on {}\nproof_sha256 {}\n",
             self.contract_id,
             r.id,
             r.amount_yuan,
             r.paid_on,
             r.reported_on,
-            r.proof.map_or_else(|| "none".to_owned(), |d| d.to_string()),
+            r.transfer_proof
+                .map_or_else(|| "none".to_owned(), |d| d.to_string()),
         )
     }
 
-    /// `SHA-256(RECEIPT_DOMAIN ‖ canonical text)`.
+    /// `SHA-256(ACKNOWLEDGEMENT_DOMAIN ‖ canonical text)`.
     pub fn digest(&self) -> Sha256Digest {
-        domain_digest(RECEIPT_DOMAIN, &self.canonical_text())
+        domain_digest(ACKNOWLEDGEMENT_DOMAIN, &self.canonical_text())
     }
 }
 
@@ -65,11 +75,11 @@ mod tests {
 
     #[test]
     fn the_fixture_has_the_header_and_its_digest() {
-        let text = super::super::fixture("receipt-v1.txt");
-        assert_eq!(text.lines().next(), Some(RECEIPT_HEADER));
+        let text = super::super::fixture("acknowledgement-v1.txt");
+        assert_eq!(text.lines().next(), Some(ACKNOWLEDGEMENT_HEADER));
         assert_eq!(
-            format!("{}\n", domain_digest(RECEIPT_DOMAIN, &text)),
-            super::super::fixture("receipt-v1.digest")
+            format!("{}\n", domain_digest(ACKNOWLEDGEMENT_DOMAIN, &text)),
+            super::super::fixture("acknowledgement-v1.digest")
         );
     }
 }

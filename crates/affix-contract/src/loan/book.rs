@@ -10,7 +10,7 @@ use super::maturity;
 use crate::rules::LoanStatus;
 use crate::{
     Addendum, ContractId, Decimal, Error, ExtensionTerms, LoanEvent, LoanEventKind, LoanNote,
-    LoanTerms, RepaymentReceipt, RuleSet, Schedule, Sha256Digest,
+    LoanTerms, RepaymentAcknowledgement, RuleSet, Schedule, Sha256Digest,
 };
 
 /// Repayments reported on one loan.
@@ -64,8 +64,9 @@ pub struct Repayment {
     pub paid_on: Date,
     /// The day it was reported.
     pub reported_on: Date,
-    /// SHA-256 of the proof the borrower attached (a transfer receipt image), if any.
-    pub proof: Option<Sha256Digest>,
+    /// SHA-256 of the transfer proof the borrower attached (an image of the bank
+    /// transfer slip), if any.
+    pub transfer_proof: Option<Sha256Digest>,
     /// Pending, confirmed or disputed.
     pub status: RepaymentStatus,
 }
@@ -105,8 +106,8 @@ pub struct InstalmentBalance {
 /// Which signed document a loan step can rest on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
-    /// A repayment receipt (收条) the lender signed: backs a confirmation.
-    Receipt,
+    /// A repayment acknowledgement (收条) the lender signed: backs a confirmation.
+    Acknowledgement,
     /// An extension addendum (展期) both parties signed: backs an extension.
     Addendum,
 }
@@ -117,9 +118,9 @@ pub enum DocumentKind {
 pub struct BackingDocument {
     /// Index of the event in the chain.
     pub event: usize,
-    /// Receipt or addendum.
+    /// Acknowledgement or addendum.
     pub kind: DocumentKind,
-    /// Its canonical text (the receipt text v1 or the addendum text v1).
+    /// Its canonical text (the acknowledgement text v1 or the addendum text v1).
     pub text: String,
 }
 
@@ -291,7 +292,7 @@ impl LoanBook {
     }
 
     /// The borrower reports a repayment of `amount_yuan` made on `paid_on`, with the
-    /// digest of an attached proof. Refused: an amount not above 0 or with more than
+    /// digest of an attached transfer proof. Refused: an amount not above 0 or with more than
     /// two fraction digits ([`Error::RepaymentAmountInvalid`]); `paid_on` before the
     /// loan's start ([`Error::RepaymentBeforeStart`]) or after `on`
     /// ([`Error::RepaymentInFuture`]); more than is owed less the pending reports
@@ -300,7 +301,7 @@ impl LoanBook {
         &self,
         amount_yuan: Decimal,
         paid_on: Date,
-        proof: Option<Sha256Digest>,
+        transfer_proof: Option<Sha256Digest>,
         on: Date,
     ) -> Result<(Self, Vec<LoanEvent>), Error> {
         let mut next = self.begin(on)?;
@@ -338,7 +339,7 @@ impl LoanBook {
             amount_yuan: yuan(amount_fen),
             paid_on,
             reported_on: on,
-            proof,
+            transfer_proof,
             status: RepaymentStatus::Pending,
         };
         next.repayments.push((repayment, amount_fen));
@@ -348,19 +349,19 @@ impl LoanBook {
                 repayment: id,
                 amount_yuan: repayment.amount_yuan,
                 paid_on,
-                proof,
+                transfer_proof,
             },
         );
         Ok((next, vec![event]))
     }
 
-    /// The receipt (收条) for the lender to sign for pending repayment `id`.
+    /// The acknowledgement (收条) for the lender to sign for pending repayment `id`.
     ///
     /// # Errors
     /// [`Error::UnknownRepayment`], [`Error::RepaymentNotPending`].
-    pub fn receipt(&self, id: RepaymentId) -> Result<RepaymentReceipt, Error> {
+    pub fn acknowledgement(&self, id: RepaymentId) -> Result<RepaymentAcknowledgement, Error> {
         let index = self.pending_index(id)?;
-        Ok(RepaymentReceipt {
+        Ok(RepaymentAcknowledgement {
             contract_id: self.terms.contract_id(),
             repayment: self.repayments[index].0,
         })
@@ -568,9 +569,10 @@ impl LoanBook {
     }
 
     /// [`LoanBook::replay`], also returning the signed documents the chain's steps can
-    /// rest on, in one pass: for each confirmation, the receipt of that repayment as it
-    /// stood just before ([`LoanBook::receipt`]); for each extension, its addendum.
-    /// A verifier holding a signed receipt or addendum checks that its text is one of
+    /// rest on, in one pass: for each confirmation, the acknowledgement of that repayment
+    /// as it stood just before ([`LoanBook::acknowledgement`]); for each extension, its
+    /// addendum. A verifier holding a signed acknowledgement or addendum checks that its
+    /// text is one of
     /// these.
     ///
     /// # Errors
@@ -584,9 +586,9 @@ impl LoanBook {
         let book = Self::replay_observed(terms, events, anchored_head, |index, event, before| {
             let text = match &event.kind {
                 LoanEventKind::RepaymentConfirmed { repayment, .. } => before
-                    .receipt(*repayment)
+                    .acknowledgement(*repayment)
                     .ok()
-                    .map(|r| (DocumentKind::Receipt, r.canonical_text())),
+                    .map(|r| (DocumentKind::Acknowledgement, r.canonical_text())),
                 LoanEventKind::Extended {
                     proposed_on, terms, ..
                 } => before
@@ -632,9 +634,9 @@ impl LoanBook {
                 LoanEventKind::RepaymentReported {
                     amount_yuan,
                     paid_on,
-                    proof,
+                    transfer_proof,
                     ..
-                } => book.report_repayment(*amount_yuan, *paid_on, *proof, on),
+                } => book.report_repayment(*amount_yuan, *paid_on, *transfer_proof, on),
                 LoanEventKind::RepaymentConfirmed { repayment, .. } => {
                     book.confirm_repayment(*repayment, on)
                 }

@@ -29,8 +29,9 @@ pub enum LoanEventKind {
         amount_yuan: Decimal,
         /// The day paid.
         paid_on: Date,
-        /// Digest of the attached proof.
-        proof: Option<Sha256Digest>,
+        /// Digest of the attached transfer proof (written `proof` in the text and the
+        /// evidence record: frozen wire names).
+        transfer_proof: Option<Sha256Digest>,
     },
     /// The lender confirmed a repayment; it was allocated.
     RepaymentConfirmed {
@@ -151,12 +152,12 @@ impl LoanEvent {
                 repayment,
                 amount_yuan,
                 paid_on,
-                proof,
+                transfer_proof,
             } => {
                 let _ = write!(
                     t,
                     "repayment {repayment}\namount_yuan {amount_yuan}\npaid_on {paid_on}\nproof {}\n",
-                    digest_or_none(proof)
+                    digest_or_none(transfer_proof)
                 );
             }
             LoanEventKind::RepaymentConfirmed {
@@ -239,7 +240,7 @@ impl LoanEvent {
                 repayment: RepaymentId(lines.number("repayment")?),
                 amount_yuan: lines.decimal("amount_yuan")?,
                 paid_on: lines.date("paid_on")?,
-                proof: lines.optional_digest("proof")?,
+                transfer_proof: lines.optional_digest("proof")?,
             },
             "repayment_confirmed" => {
                 let repayment = RepaymentId(lines.number("repayment")?);
@@ -335,10 +336,12 @@ impl LoanEvent {
         .metadata("seq", &self.seq.to_string());
         match &self.kind {
             LoanEventKind::RepaymentReported {
-                repayment, proof, ..
+                repayment,
+                transfer_proof,
+                ..
             } => {
                 b = b.metadata("repayment", &repayment.to_string());
-                if let Some(proof) = proof {
+                if let Some(proof) = transfer_proof {
                     b = b.digest_value("proof", sha, *proof.as_bytes());
                 }
             }

@@ -50,8 +50,8 @@ const NOTICE_ATTEMPTS: i64 = 6;
 const NOTICE_BACKOFF_MS: [u64; 5] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
 /// How often a step is replayed on a loan that changed under it.
 const LOAN_STEP_RETRIES: u32 = 5;
-/// Largest repayment proof image (a transfer receipt).
-pub const PROOF_BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Largest transfer proof (the image of a repayment's bank transfer slip), in bytes.
+pub const TRANSFER_PROOF_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// One repayment as the API shows it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -66,7 +66,7 @@ pub struct RepaymentView {
     pub reported_on: String,
     /// `pending`, `confirmed` or `disputed`.
     pub status: String,
-    /// SHA-256 of the proof attachment, if any.
+    /// SHA-256 of the transfer proof, if any.
     pub proof_sha256: Option<String>,
 }
 
@@ -158,7 +158,7 @@ struct LoanRow {
     lender_person: String,
     borrower_person: String,
     /// Whether the lender (borrower) signed the note with its organization's seal: its
-    /// addenda and receipts are signed the same way.
+    /// addenda and acknowledgements are signed the same way.
     lender_seal: bool,
     borrower_seal: bool,
     event_count: u64,
@@ -358,7 +358,7 @@ impl Platform {
                     paid_on: r.paid_on.to_string(),
                     reported_on: r.reported_on.to_string(),
                     status: r.status.as_str().to_owned(),
-                    proof_sha256: r.proof.map(|d| d.to_string()),
+                    proof_sha256: r.transfer_proof.map(|d| d.to_string()),
                 })
                 .collect(),
             next_due,
@@ -448,12 +448,12 @@ impl Platform {
         Ok(LoanEvidence { events, actions })
     }
 
-    /// The rule set JSON a loan signed and the proof attachments of its events (in
-    /// event order), for the litigation bundle.
+    /// The rule set JSON a loan signed and the transfer proofs of its events (in event
+    /// order), for the litigation bundle.
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub async fn loan_rules_and_proofs(
+    pub async fn loan_rules_and_transfer_proofs(
         &self,
         who: &Principal,
         id: ContractId,
@@ -467,16 +467,16 @@ impl Platform {
         .fetch_optional(self.store.pool())
         .await?;
         let rules = rules.ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
-        let proofs: Vec<Option<Vec<u8>>> =
+        let transfer_proofs: Vec<Option<Vec<u8>>> =
             sqlx::query_scalar("SELECT proof FROM loan_events WHERE contract_id = $1 ORDER BY seq")
                 .bind(id.to_string())
                 .fetch_all(self.store.pool())
                 .await?;
-        Ok((rules, proofs))
+        Ok((rules, transfer_proofs))
     }
 
     /// The borrower reports a repayment (a tenant member acting for them), with an
-    /// optional proof attachment (its digest goes into the event).
+    /// optional transfer proof (its digest goes into the event).
     ///
     /// # Errors
     /// [`Error::Invalid`] for a bad amount or date; loan refusals (overpayment, before
@@ -487,7 +487,7 @@ impl Platform {
         id: ContractId,
         amount: &str,
         paid_on: &str,
-        proof: Option<Vec<u8>>,
+        transfer_proof: Option<Vec<u8>>,
     ) -> Result<LoanView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let amount = Decimal::parse(amount).ok_or_else(|| {
@@ -497,17 +497,20 @@ impl Platform {
             )
         })?;
         let paid_on = parse_day(paid_on)?;
-        if proof.as_ref().is_some_and(|p| p.len() > PROOF_BYTES_MAX) {
+        if transfer_proof
+            .as_ref()
+            .is_some_and(|p| p.len() > TRANSFER_PROOF_BYTES_MAX)
+        {
             return Err(Error::TooLarge {
-                what: "repayment proof",
-                max: PROOF_BYTES_MAX,
+                what: "repayment transfer proof",
+                max: TRANSFER_PROOF_BYTES_MAX,
             });
         }
-        let digest = proof
+        let digest = transfer_proof
             .as_ref()
             .map(|p| affix_contract::Sha256Digest::from_bytes(Sha256::digest(p).into()));
         let view = self
-            .loan_step(&tenant, id, proof, |book, on| {
+            .loan_step(&tenant, id, transfer_proof, |book, on| {
                 book.report_repayment(amount, paid_on, digest, on)
             })
             .await?;
@@ -548,17 +551,18 @@ impl Platform {
         Ok(view)
     }
 
-    /// Asks the lender for a signed receipt (收条) of a reported repayment: the receipt
-    /// text becomes a contract of its own whose only party is the lender, with the text
-    /// as its document; send it and have the lender sign it as usual (identity check,
+    /// Asks the lender for a signed repayment acknowledgement (收条) of a reported
+    /// repayment: the acknowledgement text becomes a contract of its own whose only party
+    /// is the lender, with the text as its document; send it and have the lender sign it as usual (identity check,
     /// handwritten signature, vault signature, time-stamp). Once it is effective the
     /// scheduler confirms the repayment, so the confirmation rests on the lender's own
     /// signature rather than on the tenant's word.
     ///
     /// # Errors
     /// Loan refusals (unknown or already decided repayment); [`Error::Conflict`]
-    /// `receipt-requested` while an earlier receipt for it is still open.
-    pub async fn request_receipt(
+    /// `receipt-requested` (the API's problem type, named before the rename) while an
+    /// earlier acknowledgement for it is still open.
+    pub async fn request_acknowledgement(
         &self,
         who: &Principal,
         id: ContractId,
@@ -566,9 +570,9 @@ impl Platform {
     ) -> Result<super::ContractView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let row = self.load_loan(&tenant, id).await?;
-        let receipt = row.book.receipt(RepaymentId(repayment))?;
+        let acknowledgement = row.book.acknowledgement(RepaymentId(repayment))?;
         let open: Option<String> = sqlx::query_scalar(
-            "SELECT r.contract_id FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id \
+            "SELECT r.contract_id FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id \
              WHERE r.loan_id = $1 AND r.repayment = $2 AND r.state = 'proposed' \
              AND c.status NOT IN ('declined', 'revoked', 'expired')",
         )
@@ -578,19 +582,20 @@ impl Platform {
         .await?;
         if let Some(open) = open {
             return Err(conflict(
+                // The problem type keeps the API's name; the server owns it.
                 "receipt-requested",
-                format!("receipt contract {open} for this repayment is still open"),
+                format!("acknowledgement contract {open} for this repayment is still open"),
             ));
         }
         let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
             .bind(id.to_string())
             .fetch_one(self.store.pool())
             .await?;
-        let r = receipt.repayment();
+        let r = acknowledgement.repayment();
         let mut fields = std::collections::BTreeMap::new();
         fields.insert(
             "title".to_owned(),
-            format!("收条 Receipt for repayment {} of {title}", r.id),
+            format!("收条 Acknowledgement of repayment {} of {title}", r.id),
         );
         fields.insert(
             "description".to_owned(),
@@ -611,63 +616,63 @@ impl Platform {
                     }],
                     parallel: false,
                     expires_in_days: Some(7),
-                    document: Some(receipt.canonical_text().into_bytes()),
-                    document_name: Some(format!("receipt-{}.txt", r.id)),
+                    document: Some(acknowledgement.canonical_text().into_bytes()),
+                    document_name: Some(format!("acknowledgement-{}.txt", r.id)),
                     loan_rules: None,
                     single_party: true,
                 },
             )
             .await?;
         sqlx::query(
-            "INSERT INTO loan_receipts (contract_id, loan_id, repayment, receipt, state, created_ms) \
+            "INSERT INTO loan_acknowledgements (contract_id, loan_id, repayment, acknowledgement, state, created_ms) \
              VALUES ($1, $2, $3, $4, 'proposed', $5)",
         )
         .bind(&view.id)
         .bind(id.to_string())
         .bind(i64::from(repayment))
-        .bind(receipt.canonical_text())
+        .bind(acknowledgement.canonical_text())
         .bind(i(self.now_ms()))
         .execute(self.store.writer())
         .await?;
         self.audit(
             Some(&tenant),
             who,
-            "loan.repayment.receipt",
+            "loan.repayment.acknowledgement",
             &format!("{id}/{repayment} {}", view.id),
         )
         .await?;
         Ok(view)
     }
 
-    /// Confirms the repayments whose receipt the lender has signed; a receipt whose
-    /// repayment was decided meanwhile (or whose text no longer matches) is marked
-    /// stale.
+    /// Confirms the repayments whose acknowledgement the lender has signed; an
+    /// acknowledgement whose repayment was decided meanwhile (or whose text no longer
+    /// matches) is marked stale.
     ///
     /// # Errors
     /// [`Error::Db`] and stored-data faults.
-    pub async fn apply_signed_receipts(&self) -> Result<usize, Error> {
+    pub async fn apply_signed_acknowledgements(&self) -> Result<usize, Error> {
         let rows = sqlx::query(
-            "SELECT r.contract_id, r.loan_id, r.repayment, r.receipt, l.tenant_id \
-             FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
+            "SELECT r.contract_id, r.loan_id, r.repayment, r.acknowledgement, l.tenant_id \
+             FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
              WHERE r.state = 'proposed' AND c.status = 'effective' LIMIT 100",
         )
         .fetch_all(self.store.pool())
         .await?;
         let n = rows.len();
         for r in rows {
-            let receipt_contract: String = r.try_get("contract_id")?;
+            let acknowledgement_contract: String = r.try_get("contract_id")?;
             let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
             let tenant: String = r.try_get("tenant_id")?;
             let repayment = RepaymentId(
                 u32::try_from(r.try_get::<i64, _>("repayment")?)
-                    .map_err(|_| Error::Internal("stored receipt repayment".into()))?,
+                    .map_err(|_| Error::Internal("stored acknowledgement repayment".into()))?,
             );
-            let signed: String = r.try_get("receipt")?;
+            let signed: String = r.try_get("acknowledgement")?;
             let row = self.load_loan(&tenant, id).await?;
             let now = self.now_ms();
             let confirmed = row
                 .book
-                .receipt(repayment)
+                .acknowledgement(repayment)
                 .ok()
                 .filter(|rc| rc.canonical_text() == signed)
                 .map(|_| row.book.confirm_repayment(repayment, today(now)));
@@ -675,7 +680,7 @@ impl Platform {
                 id,
                 &row,
                 confirmed,
-                Applied::Receipt(&receipt_contract),
+                Applied::Acknowledgement(&acknowledgement_contract),
                 now,
             )
             .await?;
@@ -684,7 +689,8 @@ impl Platform {
     }
 
     /// The signed documents a loan's steps rest on, in the order they were applied:
-    /// `("extension" | "receipt", contract id)`.
+    /// `("extension" | "receipt", contract id)`. The kinds are the litigation bundle's
+    /// (format v2, frozen): "receipt" there names a repayment acknowledgement.
     ///
     /// # Errors
     /// [`Error::Db`].
@@ -697,7 +703,7 @@ impl Platform {
         let mut documents: Vec<(i64, String, String)> = Vec::new();
         for (kind, table) in [
             ("extension", "loan_extensions"),
-            ("receipt", "loan_receipts"),
+            ("receipt", "loan_acknowledgements"),
         ] {
             let rows = sqlx::query(&format!(
                 "SELECT d.contract_id, d.created_ms FROM {table} d JOIN loans l ON l.contract_id = d.loan_id \
@@ -895,7 +901,7 @@ impl Platform {
         Ok(n)
     }
 
-    /// Applies the step a signed document (an addendum, a receipt) stands for, with the
+    /// Applies the step a signed document (an addendum, an acknowledgement) stands for, with the
     /// document marked applied in its transaction; a document the loan has moved past
     /// (`outcome` is `None` or a refusal) is marked stale and changes nothing.
     async fn apply_document(
@@ -933,7 +939,7 @@ impl Platform {
         &self,
         tenant: &str,
         id: ContractId,
-        proof: Option<Vec<u8>>,
+        transfer_proof: Option<Vec<u8>>,
         step: impl Fn(&LoanBook, Date) -> Result<(LoanBook, Vec<LoanEvent>), affix_contract::Error>,
     ) -> Result<LoanView, Error> {
         let mut attempt = 0;
@@ -953,7 +959,7 @@ impl Platform {
                     &next,
                     &events,
                     &actions,
-                    proof.as_deref(),
+                    transfer_proof.as_deref(),
                     None,
                     now,
                 )
@@ -987,7 +993,7 @@ impl Platform {
         next: &LoanBook,
         events: &[LoanEvent],
         actions: &[DueAction],
-        proof: Option<&[u8]>,
+        transfer_proof: Option<&[u8]>,
         applied: Option<Applied<'_>>,
         now: u64,
     ) -> Result<Option<String>, Error> {
@@ -1029,7 +1035,11 @@ impl Platform {
             .bind(id.to_string())
             .bind(i(row.event_count + n as u64))
             .bind(e.canonical_text())
-            .bind(if is_report { proof.map(<[u8]>::to_vec) } else { None })
+            .bind(if is_report {
+                transfer_proof.map(<[u8]>::to_vec)
+            } else {
+                None
+            })
             .bind(record)
             .execute(&mut *tx)
             .await?;
@@ -1331,8 +1341,8 @@ impl Platform {
 enum Applied<'a> {
     /// An extension addendum contract.
     Extension(&'a str),
-    /// A repayment receipt contract.
-    Receipt(&'a str),
+    /// A repayment acknowledgement contract.
+    Acknowledgement(&'a str),
 }
 
 impl<'a> Applied<'a> {
@@ -1340,14 +1350,14 @@ impl<'a> Applied<'a> {
     fn table(self) -> &'static str {
         match self {
             Self::Extension(_) => "loan_extensions",
-            Self::Receipt(_) => "loan_receipts",
+            Self::Acknowledgement(_) => "loan_acknowledgements",
         }
     }
 
     /// Its contract id.
     fn contract(self) -> &'a str {
         match self {
-            Self::Extension(c) | Self::Receipt(c) => c,
+            Self::Extension(c) | Self::Acknowledgement(c) => c,
         }
     }
 }
@@ -1428,9 +1438,11 @@ pub async fn run(platform: Arc<Platform>) {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "applying loan extensions failed; will retry"),
         }
-        match platform.apply_signed_receipts().await {
+        match platform.apply_signed_acknowledgements().await {
             Ok(n) => busy |= n > 0,
-            Err(e) => tracing::warn!(error = %e, "applying repayment receipts failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "applying repayment acknowledgements failed; will retry")
+            }
         }
         match platform.carry_out_actions().await {
             Ok(n) => busy |= n > 0,

@@ -40,7 +40,7 @@ mod loans;
 mod organization;
 
 pub use loans::{
-    ActionView, LoanEventView, LoanEvidence, LoanView, PROOF_BYTES_MAX, RepaymentView,
+    ActionView, LoanEventView, LoanEvidence, LoanView, RepaymentView, TRANSFER_PROOF_BYTES_MAX,
     run as run_loans,
 };
 
@@ -252,7 +252,8 @@ pub struct NewContract {
     /// The loan note's automation rules (rule set JSON, `affix-loan-rules`); default
     /// the standard rules.
     pub loan_rules: Option<String>,
-    /// A document its one party signs alone (a repayment receipt the lender signs);
+    /// A document its one party signs alone (a repayment acknowledgement the lender
+    /// signs);
     /// made by the platform only: contracts created through the API have two parties
     /// at least.
     pub single_party: bool,
