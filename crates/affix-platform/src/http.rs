@@ -1162,12 +1162,12 @@ async fn contract_bundle(
             .signatures_of(id)
             .await?
             .into_iter()
-            .map(|(party, cms, cert, token, image)| BundleSignature {
-                party,
-                cms: b(&cms),
-                certificate: b(&cert),
-                timestamp_token: b(&token),
-                image_png: b(&image),
+            .map(|s| BundleSignature {
+                party: s.party,
+                cms: b(&s.cms_der),
+                certificate: b(&s.certificate_der),
+                timestamp_token: b(&s.timestamp_token_der),
+                image_png: b(&s.image_png),
             })
             .collect(),
         certificates: BundleCertificates {

@@ -1441,7 +1441,7 @@ pub async fn run(platform: Arc<Platform>) {
         match platform.apply_signed_acknowledgements().await {
             Ok(n) => busy |= n > 0,
             Err(e) => {
-                tracing::warn!(error = %e, "applying repayment acknowledgements failed; will retry")
+                tracing::warn!(error = %e, "applying repayment acknowledgements failed; will retry");
             }
         }
         match platform.carry_out_actions().await {

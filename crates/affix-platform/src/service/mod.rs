@@ -316,6 +316,21 @@ pub struct ContractView {
     pub expires_ms: u64,
 }
 
+/// One party's signature as stored: what an evidence bundle carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSignature {
+    /// The party id.
+    pub party: String,
+    /// The CMS signature (DER), with its signature time-stamp.
+    pub cms_der: Vec<u8>,
+    /// The signer's certificate (DER).
+    pub certificate_der: Vec<u8>,
+    /// The RFC 3161 time-stamp token (DER).
+    pub timestamp_token_der: Vec<u8>,
+    /// The handwritten-signature image (PNG).
+    pub image_png: Vec<u8>,
+}
+
 /// An invite link created by `send_contract` (the token is shown once).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Invite {
@@ -580,22 +595,9 @@ impl Platform {
         &self.data_dir
     }
 
-    fn now_ms(&self) -> u64 {
+    /// The platform clock's time (see [`Parts::clock`]).
+    pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
-    }
-
-    pub(crate) fn now_ms_pub(&self) -> u64 {
-        self.clock.now_ms()
-    }
-
-    pub(crate) async fn audit_pub(
-        &self,
-        tenant: Option<&str>,
-        principal: &Principal,
-        action: &str,
-        target: &str,
-    ) -> Result<(), Error> {
-        self.audit(tenant, principal, action, target).await
     }
 
     /// Records an audit entry inside `tx`: it commits with the action it records.
@@ -611,7 +613,8 @@ impl Platform {
             .await
     }
 
-    async fn audit(
+    /// Records an audit entry on its own (after the action it records committed).
+    pub(crate) async fn audit(
         &self,
         tenant: Option<&str>,
         principal: &Principal,
