@@ -521,7 +521,7 @@ pub fn verify_litigation(
         .ok_or(Error::LoanTermsNotSigned)?
         .clone();
     let fields = Template::loan_note()
-        .validate(content.fields(), affix_identity::Date::from_unix_ms(0))
+        .parse(content.fields())
         .map_err(|e| malformed_by("the loan note's fields")(e.into()))?;
     let schedule = LoanNote::from_fields(&fields)
         .and_then(|n| n.schedule())
@@ -546,7 +546,9 @@ pub fn verify_litigation(
         })?;
         verify_receipt(entry, &record, e.receipt.as_deref(), ledger)?;
         let named = match event.kind() {
-            affix_contract::LoanEventKind::RepaymentReported { proof, .. } => *proof,
+            affix_contract::LoanEventKind::RepaymentReported { transfer_proof, .. } => {
+                *transfer_proof
+            }
             _ => None,
         };
         let given = e
@@ -633,7 +635,7 @@ fn verify_loan_document(
     ca_roots: &[Certificate],
 ) -> Result<usize, Error> {
     let kind = match d.kind.as_str() {
-        "receipt" => affix_contract::DocumentKind::Receipt,
+        "receipt" => affix_contract::DocumentKind::Acknowledgement,
         "extension" => affix_contract::DocumentKind::Addendum,
         other => return Err(malformed(format!("document {n}: unknown kind {other:?}"))),
     };
@@ -682,7 +684,7 @@ fn verify_loan_document(
     signers.sort();
     let parties = content.parties();
     let mut expected = match kind {
-        affix_contract::DocumentKind::Receipt => parties
+        affix_contract::DocumentKind::Acknowledgement => parties
             .first()
             .map(|p| note_key(&p.id))
             .transpose()?

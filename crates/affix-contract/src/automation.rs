@@ -4,11 +4,10 @@
 use core::fmt;
 
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
-use affix_identity::Date;
+use affix_time::Date;
 use sha2::{Digest as _, Sha256};
 
-use crate::days::{date_of, day_number};
-use crate::loan_book::Due;
+use crate::loan::Due;
 use crate::rules::{Action, Condition, LoanStatus, Rule, RuleId, Trigger};
 use crate::{Error, LoanBook, LoanEvent, Sha256Digest};
 
@@ -133,7 +132,7 @@ impl LoanBook {
             return Vec::new();
         }
         let grace = self.rules().grace_days();
-        let on_day = day_number(on);
+        let on_day = on.day_number();
         let status = self.status_on(on);
         let mut actions = Vec::new();
         for rule in self.rules().rules() {
@@ -192,7 +191,7 @@ impl LoanBook {
             return None;
         }
         let grace = self.rules().grace_days();
-        let from_day = day_number(from);
+        let from_day = from.day_number();
         let mut best: Option<i64> = None;
         for rule in self.rules().rules() {
             let Some(offset) = rule.trigger.days_from_due(grace) else {
@@ -210,7 +209,7 @@ impl LoanBook {
                 best = Some(best.map_or(day, |b| b.min(day)));
             }
         }
-        best.and_then(date_of)
+        best.and_then(Date::from_day_number)
     }
 
     fn holds(&self, rule: &Rule, due: Option<&Due>, status: LoanStatus) -> bool {

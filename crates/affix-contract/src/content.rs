@@ -116,8 +116,8 @@ pub struct Party {
 /// [`ContractContent::new`], or decoded from its canonical bytes.
 ///
 /// Decoding checks the structure, not the field values against their template: an
-/// auditor with the template re-validates [`ContractContent::fields`] with
-/// [`crate::Template::validate`] if they need to.
+/// auditor with the template re-parses [`ContractContent::fields`] with
+/// [`crate::Template::parse`] if they need to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractContent {
     contract_id: ContractId,

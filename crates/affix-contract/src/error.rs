@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use affix_identity::Date;
+use affix_time::Date;
 
 use crate::{ContractStatus, Decimal, PartyId, PartyStatus};
 
@@ -30,6 +30,15 @@ pub enum Error {
         what: &'static str,
         /// What was wrong.
         reason: &'static str,
+    },
+    /// Malformed input: a name that is none of its kind's (a repayment method, a rule
+    /// message, a recipient). The text given is not echoed.
+    #[error("unknown {what}: expected {expected}")]
+    UnknownName {
+        /// Which kind of name.
+        what: &'static str,
+        /// The names accepted, for the message.
+        expected: &'static str,
     },
     /// Malformed input: field values that fail the template; every failing field is
     /// listed (sorted by field name), so an API can report them all at once.

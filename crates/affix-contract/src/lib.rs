@@ -11,7 +11,6 @@ mod error;
 mod id;
 mod json;
 mod loan;
-mod loan_book;
 mod lpr;
 mod rules;
 mod schedule;
@@ -31,13 +30,13 @@ pub use days::{add_days, parse_day};
 pub use decimal::{DECIMAL_INTEGER_DIGITS_MAX, DECIMAL_SCALE_MAX, Decimal};
 pub use error::{Error, FieldError, FieldProblem};
 pub use id::{ContractId, ID_CHARS, PartyId, Sha256Digest, TemplateId};
-pub use loan::{LoanNote, RepaymentMethod};
-pub use loan_book::{
-    Addendum, Allocation, BackingDocument, DocumentKind, EXTENSION_DOMAIN, EXTENSION_HEADER,
-    EXTENSIONS_MAX, ExtensionTerms, InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER,
-    LOAN_EVENT_TEXT_BYTES_MAX, LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook,
-    LoanEvent, LoanEventKind, LoanTerms, RECEIPT_DOMAIN, RECEIPT_HEADER, REPAYMENTS_MAX, Repayment,
-    RepaymentId, RepaymentReceipt, RepaymentStatus,
+pub use loan::{
+    ACKNOWLEDGEMENT_DOMAIN, ACKNOWLEDGEMENT_HEADER, Addendum, Allocation, BackingDocument,
+    DocumentKind, EXTENSION_DOMAIN, EXTENSION_HEADER, EXTENSIONS_MAX, ExtensionTerms,
+    InstalmentBalance, LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER, LOAN_EVENT_TEXT_BYTES_MAX,
+    LOAN_EVENTS_MAX, LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanBook, LoanEvent, LoanEventKind,
+    LoanNote, LoanTerms, REPAYMENTS_MAX, Repayment, RepaymentAcknowledgement, RepaymentId,
+    RepaymentMethod, RepaymentStatus,
 };
 pub use lpr::{
     LPR_ENTRIES_MAX, LPR_TABLE_BYTES_MAX, LprEntry, LprTable, RATE_CAP_LPR_MULTIPLE, RATE_CAP_RULE,
@@ -53,5 +52,5 @@ pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, 
 pub use template::{
     Currency, ENUM_OPTIONS_MAX, FIELD_NAME_BYTES_MAX, FIELD_VALUE_BYTES_MAX, FIELDS_MAX, FieldSpec,
     FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, MONEY_YUAN_MAX,
-    REPAYMENT_METHODS, TEMPLATE_BODY_BYTES_MAX, Template, ValidatedFields,
+    TEMPLATE_BODY_BYTES_MAX, Template, ValidatedFields,
 };

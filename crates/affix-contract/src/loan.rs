@@ -1,127 +1,69 @@
-//! The typed view of a validated loan note, its legal rate cap and its repayment
-//! schedule.
+//! Loans: the typed loan note, and the life of a signed one.
+//!
+//! - `note`: [`LoanNote`], the typed terms of a validated loan note, its rate cap and
+//!   schedule, and [`RepaymentMethod`].
+//! - `terms`: loan terms text v1 ([`LoanTerms`]): what both parties sign for the
+//!   automation, the anchor of the loan's event chain.
+//! - `event`: [`LoanEvent`], one step of a loan's hash chain, and its codec (loan event
+//!   text v1) and evidence record.
+//! - `book`: [`LoanBook`], the repayment state machine (reports confirmed or disputed,
+//!   allocation, status, extension, settlement) and its replay.
+//! - `addendum`: the extension addendum (展期) text v1 ([`Addendum`]).
+//! - `acknowledgement`: the lender's acknowledgement of a repayment (收条) text v1.
+//!
+//! Each text format's module holds its header, its domain-separation constant and a unit
+//! test pinning both to the format's fixture in `tests/vectors/` (`tests/loan_book.rs`
+//! and `tests/automation.rs` write the fixtures).
 
-use affix_identity::Date;
+use affix_time::Date;
+use sha2::{Digest as _, Sha256};
 
-use crate::template::parse_date;
-use crate::{
-    Decimal, Error, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, LprTable, RateCap, Schedule, ValidatedFields,
+use crate::{Schedule, Sha256Digest};
+
+mod acknowledgement;
+mod addendum;
+mod book;
+mod event;
+mod note;
+mod terms;
+
+pub use acknowledgement::{
+    ACKNOWLEDGEMENT_DOMAIN, ACKNOWLEDGEMENT_HEADER, RepaymentAcknowledgement,
 };
+pub use addendum::{Addendum, EXTENSION_DOMAIN, EXTENSION_HEADER, ExtensionTerms};
+pub(crate) use book::Due;
+pub use book::{
+    Allocation, BackingDocument, DocumentKind, EXTENSIONS_MAX, InstalmentBalance, LOAN_EVENTS_MAX,
+    LoanBook, REPAYMENTS_MAX, Repayment, RepaymentId, RepaymentStatus,
+};
+pub use event::{
+    LOAN_EVENT_DOMAIN, LOAN_EVENT_HEADER, LOAN_EVENT_TEXT_BYTES_MAX, LoanEvent, LoanEventKind,
+};
+pub use note::{LoanNote, RepaymentMethod};
+pub use terms::{LOAN_TERMS_DOMAIN, LOAN_TERMS_HEADER, LoanTerms};
 
-/// How a loan is repaid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepaymentMethod {
-    /// Principal and interest at the end of the term (`bullet`).
-    Bullet,
-    /// Equal monthly instalments of principal and interest (`equal_instalments`).
-    EqualInstalments,
-    /// Equal monthly principal, interest on the balance (`equal_principal`).
-    EqualPrincipal,
+/// `SHA-256(domain ‖ text)`: the digest of every loan text format.
+fn domain_digest(domain: &[u8], text: &str) -> Sha256Digest {
+    let mut hash = Sha256::new();
+    hash.update(domain);
+    hash.update(text.as_bytes());
+    Sha256Digest::from_bytes(hash.finalize().into())
 }
 
-impl RepaymentMethod {
-    /// The loan note template's value: `bullet`, `equal_instalments` or
-    /// `equal_principal`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bullet => "bullet",
-            Self::EqualInstalments => "equal_instalments",
-            Self::EqualPrincipal => "equal_principal",
-        }
-    }
+/// The last due date of `schedule` (its maturity).
+fn maturity(schedule: &Schedule) -> Date {
+    // A schedule has at least one instalment (term 1 to 360 months).
+    schedule
+        .instalments()
+        .last()
+        .map_or(schedule.terms().start_date, |i| i.due_date)
 }
 
-/// The terms of a loan note, typed, from fields that passed the loan note template.
-///
-/// [`LoanNote::check_rate_cap`] checks the rate against the law;
-/// [`LoanNote::schedule`] computes the repayment schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoanNote {
-    /// The principal in yuan, scale 2.
-    pub principal_yuan: Decimal,
-    /// The annual rate in percent, scale 2.
-    pub annual_rate_percent: Decimal,
-    /// The start date.
-    pub start_date: Date,
-    /// The term in months, 1 to 360.
-    pub term_months: u16,
-    /// The repayment method.
-    pub repayment_method: RepaymentMethod,
-}
-
-impl LoanNote {
-    /// The typed terms of `fields`, which must have passed the built-in loan note
-    /// template ([`Error::InvalidContent`] otherwise).
-    pub fn from_fields(fields: &ValidatedFields) -> Result<Self, Error> {
-        let wrong = || Error::InvalidContent {
-            reason: "fields did not pass the loan note template",
-        };
-        if fields.template() != LOAN_NOTE_ID && fields.template() != LOAN_NOTE_V1_ID {
-            return Err(wrong());
-        }
-        let principal_yuan = fields
-            .get("principal")
-            .and_then(|v| v.strip_prefix("CNY "))
-            .and_then(Decimal::parse)
-            .ok_or_else(wrong)?;
-        let annual_rate_percent = fields
-            .get("annual_rate_percent")
-            .and_then(Decimal::parse)
-            .ok_or_else(wrong)?;
-        let start_date = fields
-            .get("start_date")
-            .and_then(parse_date)
-            .ok_or_else(wrong)?;
-        let term_months = fields
-            .get("term_months")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(wrong)?;
-        let repayment_method = match fields.get("repayment_method") {
-            Some("bullet") => RepaymentMethod::Bullet,
-            Some("equal_instalments") => RepaymentMethod::EqualInstalments,
-            Some("equal_principal") => RepaymentMethod::EqualPrincipal,
-            _ => return Err(wrong()),
-        };
-        Ok(Self {
-            principal_yuan,
-            annual_rate_percent,
-            start_date,
-            term_months,
-            repayment_method,
-        })
-    }
-
-    /// Checks the annual rate against the legal cap for private lending: four times the
-    /// one-year LPR in force on `on`, the date the contract is made
-    /// ([`crate::RATE_CAP_RULE`]). At the cap is allowed; above it (by as little as
-    /// 0.01 %) is [`Error::RateAboveLegalCap`]. `table` supplies the LPR:
-    /// [`Error::NoLprInForce`] before its first entry, [`Error::LprTableOutdated`] after
-    /// the date it is vouched for.
-    pub fn check_rate_cap(&self, table: &LprTable, on: Date) -> Result<RateCap, Error> {
-        let (lpr, cap_percent) = table.cap_percent(on)?;
-        if self.annual_rate_percent > cap_percent {
-            return Err(Error::RateAboveLegalCap {
-                cap_percent,
-                lpr_percent: lpr.one_year_percent,
-                lpr_effective_date: lpr.effective_date,
-                on,
-            });
-        }
-        Ok(RateCap {
-            on,
-            lpr,
-            cap_percent,
-            annual_rate_percent: self.annual_rate_percent,
-        })
-    }
-
-    /// The repayment schedule (rules and rounding: the crate documentation, "The
-    /// repayment schedule").
-    /// [`Error::LoanTermsInvalid`] if the terms are outside what the loan note template
-    /// accepts (the fields are public, so they are checked again): principal above 0
-    /// and at most [`crate::MONEY_YUAN_MAX`] yuan in fen, rate 0 to 100 % in hundredths,
-    /// term 1 to 360 months, last due date at most 9999-12-31.
-    pub fn schedule(&self) -> Result<Schedule, Error> {
-        crate::schedule::compute(self)
-    }
+/// The fixture `name` in `tests/vectors/`, for the formats' unit tests.
+#[cfg(test)]
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -10,7 +10,7 @@
 
 use core::fmt::Write as _;
 
-use affix_identity::Date;
+use affix_time::Date;
 
 use crate::template::parse_date;
 use crate::{Decimal, Error};

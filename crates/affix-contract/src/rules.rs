@@ -323,7 +323,8 @@ pub enum Recipient {
 }
 
 impl Recipient {
-    const ALL: [Self; 3] = [Self::Borrower, Self::Lender, Self::Both];
+    /// Every recipient.
+    pub const ALL: [Self; 3] = [Self::Borrower, Self::Lender, Self::Both];
 
     /// `borrower`, `lender` or `both`.
     pub fn as_str(self) -> &'static str {
@@ -358,7 +359,8 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    const ALL: [Self; 8] = [
+    /// Every message kind.
+    pub const ALL: [Self; 8] = [
         Self::ReminderBeforeDue,
         Self::ReminderDueToday,
         Self::OverdueNotice,
@@ -383,6 +385,36 @@ impl MessageKind {
             Self::ExtensionAgreed => "extension_agreed",
             Self::Settled => "settled",
         }
+    }
+}
+
+impl core::str::FromStr for Recipient {
+    type Err = Error;
+
+    /// The inverse of [`Recipient::as_str`]; [`Error::UnknownName`] otherwise.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or(Error::UnknownName {
+                what: "recipient",
+                expected: "borrower, lender or both",
+            })
+    }
+}
+
+impl core::str::FromStr for MessageKind {
+    type Err = Error;
+
+    /// The inverse of [`MessageKind::as_str`]; [`Error::UnknownName`] otherwise.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .ok_or(Error::UnknownName {
+                what: "message kind",
+                expected: "a message kind of the loan rules (reminder_before_due, ...)",
+            })
     }
 }
 
@@ -846,14 +878,12 @@ fn rule_from_json(item: &Value, index: usize) -> Result<Rule, Error> {
             let to = action_string("to")?;
             let message = action_string("message")?;
             Action::Notify {
-                to: Recipient::ALL
-                    .into_iter()
-                    .find(|r| r.as_str() == to)
-                    .ok_or(invalid("action", "recipient not borrower, lender or both"))?,
-                message: MessageKind::ALL
-                    .into_iter()
-                    .find(|m| m.as_str() == message)
-                    .ok_or(invalid("action", "unknown message kind"))?,
+                to: to
+                    .parse()
+                    .map_err(|_| invalid("action", "recipient not borrower, lender or both"))?,
+                message: message
+                    .parse()
+                    .map_err(|_| invalid("action", "unknown message kind"))?,
             }
         }
         "mark_overdue" => {
@@ -891,6 +921,21 @@ mod tests {
         let set = RuleSet::standard();
         assert_eq!(set.rules().len(), 9);
         assert_eq!(RuleSet::from_json(&set.to_json()).unwrap(), set);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in MessageKind::ALL {
+            assert_eq!(m.as_str().parse::<MessageKind>(), Ok(m));
+        }
+        for r in Recipient::ALL {
+            assert_eq!(r.as_str().parse::<Recipient>(), Ok(r));
+        }
+        assert!(matches!(
+            "Settled".parse::<MessageKind>(),
+            Err(Error::UnknownName { .. })
+        ));
+        assert!("all".parse::<Recipient>().is_err());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 
 use core::fmt::Write as _;
 
-use affix_identity::Date;
+use affix_time::Date;
 
 use crate::{Decimal, Error, LoanNote, MONEY_YUAN_MAX, RepaymentMethod, Sha256Digest};
 
@@ -297,13 +297,12 @@ fn add_months(start: Date, months: u16) -> Option<Date> {
     let index = u32::from(start.year()) * 12 + u32::from(start.month() - 1) + u32::from(months);
     let year = u16::try_from(index / 12).ok()?;
     let month = u8::try_from(index % 12 + 1).ok()?;
-    let last_day = match month {
-        2 if Date::is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    Date::new(year, month, start.day().min(last_day)).ok()
+    Date::new(
+        year,
+        month,
+        start.day().min(Date::days_in_month(year, month)),
+    )
+    .ok()
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use affix_identity::{Date, EmailAddress, MobileNumber, ResidentId};
+use affix_identity::{EmailAddress, MobileNumber, ResidentId};
+use affix_time::Date;
 
 use crate::{Decimal, Error, FieldError, FieldProblem, Sha256Digest, TemplateId};
 
@@ -153,14 +154,18 @@ pub struct Template {
     body: String,
 }
 
-/// Field values that passed [`Template::validate`]: canonical text per field name
-/// (absent optional fields are left out), and the template they passed.
+/// Field values that passed [`Template::parse`] (or [`Template::validate`]): canonical
+/// text per field name (absent optional fields are left out), and the template they
+/// passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedFields {
     template: TemplateId,
     template_version: u32,
     template_body_digest: Sha256Digest,
     values: BTreeMap<String, String>,
+    /// The fields holding resident ID numbers, whose birth dates
+    /// [`ValidatedFields::check_dates`] compares with today.
+    resident_id_fields: Vec<String>,
 }
 
 impl ValidatedFields {
@@ -187,6 +192,35 @@ impl ValidatedFields {
     /// All values, sorted by field name.
     pub fn values(&self) -> &BTreeMap<String, String> {
         &self.values
+    }
+
+    /// The creation-time policy that needs a clock: no resident ID number may have a
+    /// birth date after `today` (take it from [`Date::from_unix_ms_china`]).
+    /// [`Error::FieldsInvalid`] lists each such field (sorted by name) with
+    /// [`affix_identity::Error::ResidentIdBirthDateInFuture`].
+    pub fn check_dates(&self, today: Date) -> Result<(), Error> {
+        let mut errors = Vec::new();
+        for name in &self.resident_id_fields {
+            let problem = match self.values.get(name).map(|v| ResidentId::parse_undated(v)) {
+                // Not given (optional), or accepted by `parse_undated` when the fields
+                // were parsed: only the date check is left.
+                None => continue,
+                Some(Ok(id)) => match id.check_born_by(today) {
+                    Ok(()) => continue,
+                    Err(e) => FieldProblem::Identity(e),
+                },
+                Some(Err(e)) => FieldProblem::Identity(e),
+            };
+            errors.push(FieldError {
+                field: name.clone(),
+                problem,
+            });
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        errors.sort_by(|a, b| a.field.cmp(&b.field));
+        Err(Error::FieldsInvalid { errors })
     }
 }
 
@@ -307,18 +341,36 @@ impl Template {
         Sha256Digest::from_bytes(sha2::Sha256::digest(self.body.as_bytes()).into())
     }
 
-    /// Checks `values` (field name → text as typed) against the fields and returns
-    /// their canonical forms. An empty string counts as absent. `today` is the date
-    /// resident ID numbers are checked against (no birth dates in the future).
+    /// Parses `values` (field name → text as typed) against the fields and returns
+    /// their canonical forms. An empty string counts as absent. Pure: nothing here
+    /// depends on the date, so an offline verifier re-parsing a signed contract's fields
+    /// gets the answer the platform got. The one check that needs a clock (no resident
+    /// ID born after today) is [`ValidatedFields::check_dates`]; new input goes through
+    /// [`Template::validate`], which does both.
     ///
     /// Every problem is reported: [`Error::FieldsInvalid`] lists each failing field
     /// (sorted by name): missing required fields, unknown fields, and values that fail
     /// their type. Oversized input ([`FIELDS_MAX`] entries, [`FIELD_VALUE_BYTES_MAX`]
     /// bytes per value) is refused first, as [`Error::TooLarge`].
+    pub fn parse(&self, values: &BTreeMap<String, String>) -> Result<ValidatedFields, Error> {
+        self.check(values, None)
+    }
+
+    /// [`Template::parse`] and [`ValidatedFields::check_dates`]`(today)` in one pass,
+    /// for new input: every problem of both is listed in one [`Error::FieldsInvalid`].
     pub fn validate(
         &self,
         values: &BTreeMap<String, String>,
         today: Date,
+    ) -> Result<ValidatedFields, Error> {
+        self.check(values, Some(today))
+    }
+
+    /// The parse, with the date check when `today` is given.
+    fn check(
+        &self,
+        values: &BTreeMap<String, String>,
+        today: Option<Date>,
     ) -> Result<ValidatedFields, Error> {
         if values.len() > FIELDS_MAX {
             return Err(Error::TooLarge {
@@ -371,6 +423,12 @@ impl Template {
             template_version: self.version,
             template_body_digest: self.body_digest(),
             values: canonical,
+            resident_id_fields: self
+                .fields
+                .iter()
+                .filter(|f| f.field_type == FieldType::ResidentId)
+                .map(|f| f.name.clone())
+                .collect(),
         })
     }
 
@@ -458,7 +516,10 @@ impl Template {
                 "repayment_method",
                 "还款方式 Repayment method",
                 FieldType::Enum {
-                    options: REPAYMENT_METHODS.iter().map(|s| (*s).to_owned()).collect(),
+                    options: crate::RepaymentMethod::ALL
+                        .iter()
+                        .map(|m| m.as_str().to_owned())
+                        .collect(),
                 },
                 true,
             ),
@@ -514,8 +575,6 @@ pub const GENERIC_CONTRACT_ID: TemplateId = TemplateId::from_bytes(*b"affix.gene
 pub const LOAN_NOTE_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.2");
 /// The first loan note template's id: the ASCII bytes `affix.loannote.1`.
 pub const LOAN_NOTE_V1_ID: TemplateId = TemplateId::from_bytes(*b"affix.loannote.1");
-/// The loan note's repayment methods.
-pub const REPAYMENT_METHODS: [&str; 3] = ["bullet", "equal_instalments", "equal_principal"];
 
 /// `[a-z][a-z0-9_]*`, at most [`FIELD_NAME_BYTES_MAX`] bytes.
 pub(crate) fn is_field_name(name: &str) -> bool {
@@ -535,8 +594,13 @@ fn truncate(text: &str, max_bytes: usize) -> String {
     text[..end].to_owned()
 }
 
-/// The canonical form of one value of type `field_type`, or what is wrong with it.
-fn canonicalize(field_type: &FieldType, text: &str, today: Date) -> Result<String, FieldProblem> {
+/// The canonical form of one value of type `field_type`, or what is wrong with it;
+/// resident ID numbers are checked against `today` when it is given.
+fn canonicalize(
+    field_type: &FieldType,
+    text: &str,
+    today: Option<Date>,
+) -> Result<String, FieldProblem> {
     match field_type {
         FieldType::Text {
             max_chars,
@@ -587,9 +651,13 @@ fn canonicalize(field_type: &FieldType, text: &str, today: Date) -> Result<Strin
         FieldType::Phone => MobileNumber::parse(text)
             .map(|m| m.expose_e164())
             .map_err(FieldProblem::Identity),
-        FieldType::ResidentId => ResidentId::parse(text, today)
-            .map(|id| id.expose_number().to_owned())
-            .map_err(FieldProblem::Identity),
+        FieldType::ResidentId => {
+            let id = ResidentId::parse_undated(text).map_err(FieldProblem::Identity)?;
+            if let Some(today) = today {
+                id.check_born_by(today).map_err(FieldProblem::Identity)?;
+            }
+            Ok(id.expose_number().to_owned())
+        }
         FieldType::Email => EmailAddress::parse(text)
             .map(|e| e.expose_address().to_owned())
             .map_err(FieldProblem::Identity),
@@ -614,22 +682,9 @@ fn canonicalize(field_type: &FieldType, text: &str, today: Date) -> Result<Strin
     }
 }
 
-/// `YYYY-MM-DD`, exactly 10 characters, a calendar date.
+/// `YYYY-MM-DD`, exactly 10 characters, a calendar date ([`Date::parse`]).
 pub(crate) fn parse_date(text: &str) -> Option<Date> {
-    let b = text.as_bytes();
-    if b.len() != 10
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || ![0, 1, 2, 3, 5, 6, 8, 9]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit())
-    {
-        return None;
-    }
-    let year = text[0..4].parse().ok()?;
-    let month = text[5..7].parse().ok()?;
-    let day = text[8..10].parse().ok()?;
-    Date::new(year, month, day).ok()
+    Date::parse(text).ok()
 }
 
 #[cfg(test)]

@@ -220,15 +220,17 @@ fn invalid_steps_are_refused_with_specific_errors() {
             repayment: RepaymentId(0)
         }
     );
-    let proof = Some(Sha256Digest::from_bytes([9; 32]));
-    let (book, events) = book.report_repayment(dec("10"), on, proof, on).unwrap();
+    let transfer_proof = Some(Sha256Digest::from_bytes([9; 32]));
+    let (book, events) = book
+        .report_repayment(dec("10"), on, transfer_proof, on)
+        .unwrap();
     assert_eq!(
         events[0].kind(),
         &LoanEventKind::RepaymentReported {
             repayment: RepaymentId(1),
             amount_yuan: dec("10.00"),
             paid_on: on,
-            proof,
+            transfer_proof,
         }
     );
     let (confirmed, _) = book.confirm_repayment(RepaymentId(1), on).unwrap();
@@ -438,34 +440,42 @@ fn loan_events_chain_and_become_evidence() {
 }
 
 #[test]
-fn a_receipt_acknowledges_one_pending_repayment() {
+fn an_acknowledgement_is_of_one_pending_repayment() {
     let book = book_of(&small_loan());
-    let proof = Some(Sha256Digest::from_bytes([7; 32]));
+    let transfer_proof = Some(Sha256Digest::from_bytes([7; 32]));
     let (book, _) = book
-        .report_repayment(dec("312.00"), date("2026-02-14"), proof, date("2026-02-15"))
+        .report_repayment(
+            dec("312.00"),
+            date("2026-02-14"),
+            transfer_proof,
+            date("2026-02-15"),
+        )
         .unwrap();
     let (book, _) = book
         .report_repayment(dec("5.00"), date("2026-02-16"), None, date("2026-02-16"))
         .unwrap();
-    let receipt = book.receipt(RepaymentId(1)).unwrap();
-    assert_eq!(receipt.repayment().amount_yuan, dec("312.00"));
-    assert_eq!(receipt.contract_id(), book.terms().contract_id());
-    common::check_vector("receipt-v1.txt", &receipt.canonical_text());
-    common::check_vector("receipt-v1.digest", &format!("{}\n", receipt.digest()));
-    // Without a proof the line says so; another repayment, another receipt.
-    let other = book.receipt(RepaymentId(2)).unwrap();
+    let acknowledgement = book.acknowledgement(RepaymentId(1)).unwrap();
+    assert_eq!(acknowledgement.repayment().amount_yuan, dec("312.00"));
+    assert_eq!(acknowledgement.contract_id(), book.terms().contract_id());
+    common::check_vector("acknowledgement-v1.txt", &acknowledgement.canonical_text());
+    common::check_vector(
+        "acknowledgement-v1.digest",
+        &format!("{}\n", acknowledgement.digest()),
+    );
+    // Without a proof the line says so; another repayment, another acknowledgement.
+    let other = book.acknowledgement(RepaymentId(2)).unwrap();
     assert!(other.canonical_text().contains("\nproof_sha256 none\n"));
-    assert_ne!(other.digest(), receipt.digest());
+    assert_ne!(other.digest(), acknowledgement.digest());
     // Only a pending repayment gets one.
     let (book, _) = book
         .confirm_repayment(RepaymentId(1), date("2026-02-17"))
         .unwrap();
     assert!(matches!(
-        book.receipt(RepaymentId(1)).unwrap_err(),
+        book.acknowledgement(RepaymentId(1)).unwrap_err(),
         Error::RepaymentNotPending { .. }
     ));
     assert!(matches!(
-        book.receipt(RepaymentId(9)).unwrap_err(),
+        book.acknowledgement(RepaymentId(9)).unwrap_err(),
         Error::UnknownRepayment { .. }
     ));
 }

@@ -147,6 +147,47 @@ fn identity_fields_use_affix_identity_parsers() {
 }
 
 #[test]
+fn parsing_is_pure_and_the_birth_date_check_is_separate() {
+    let t = identity_template();
+    // Born 2099-12-31: well-formed, but not yet born today.
+    let future = values(&[
+        ("id_number", "110105209912310010"),
+        ("phone", "13812345678"),
+    ]);
+    let parsed = t.parse(&future).unwrap();
+    assert_eq!(parsed.get("id_number"), Some("110105209912310010"));
+    let expected = Error::FieldsInvalid {
+        errors: vec![FieldError {
+            field: "id_number".into(),
+            problem: FieldProblem::Identity(affix_identity::Error::ResidentIdBirthDateInFuture),
+        }],
+    };
+    assert_eq!(parsed.check_dates(today()).unwrap_err(), expected);
+    assert_eq!(t.validate(&future, today()).unwrap_err(), expected);
+    let born = affix_identity::Date::new(2099, 12, 31).unwrap();
+    assert!(parsed.check_dates(born).is_ok());
+    assert_eq!(t.validate(&future, born).unwrap(), parsed);
+    // validate = parse + check_dates, with one list of every problem.
+    let both = values(&[("id_number", "110105209912310010"), ("phone", "12345")]);
+    let Error::FieldsInvalid { errors } = t.validate(&both, today()).unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(
+        errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+        ["id_number", "phone"]
+    );
+    // Templates without resident IDs have nothing to check.
+    let loan = Template::loan_note().parse(&loan_values()).unwrap();
+    assert!(loan.check_dates(affix_identity::Date::MIN).is_ok());
+    assert_eq!(
+        loan,
+        Template::loan_note()
+            .validate(&loan_values(), today())
+            .unwrap()
+    );
+}
+
+#[test]
 fn empty_optional_values_are_absent_and_limits_come_first() {
     let mut v = loan_values();
     v.insert("purpose".into(), String::new());

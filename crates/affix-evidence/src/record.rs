@@ -46,35 +46,9 @@ pub const MAX_METADATA_VALUE_BYTES: usize = 1024;
 /// Exclusive upper bound of event times: 10000-01-01T00:00:00Z.
 const MAX_EVENT_TIME_MS: u64 = 253_402_300_800_000;
 
-/// Milliseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UnixMillis(pub u64);
-
-impl UnixMillis {
-    /// RFC 3339 rendering in UTC with milliseconds, e.g. `2026-11-22T15:26:26.000Z`.
-    pub fn to_rfc3339(self) -> String {
-        let ms = self.0 % 1000;
-        let secs = self.0 / 1000;
-        let (days, rem) = (secs / 86_400, secs % 86_400);
-        let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-        let (y, mo, d) = civil_from_days(days);
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
-    }
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
+/// Event times: milliseconds since the Unix epoch, UTC (defined in `affix-time`, the
+/// one place Affix computes calendar dates).
+pub use affix_time::UnixMillis;
 
 /// Hash algorithm of a content digest or commitment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

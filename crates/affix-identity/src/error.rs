@@ -32,16 +32,6 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
-    /// Misuse: a calendar date that does not exist, or a year outside 1..=9999.
-    #[error("{year:04}-{month:02}-{day:02} is not a calendar date")]
-    InvalidDate {
-        /// Year given.
-        year: u16,
-        /// Month given.
-        month: u8,
-        /// Day given.
-        day: u8,
-    },
 
     /// Malformed input: a resident ID number that is not 18 characters long (the
     /// 15-digit numbers of the first generation, retired in 2013, are not accepted).

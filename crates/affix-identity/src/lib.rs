@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 mod commitment;
-mod date;
 mod email;
 mod error;
 mod mobile;
@@ -11,8 +10,10 @@ mod provider;
 mod resident_id;
 mod verified;
 
+/// The calendar date, which lives in `affix-time`; re-exported for the code that named it
+/// here first.
+pub use affix_time::Date;
 pub use commitment::{Commitment, ResultDigest};
-pub use date::Date;
 pub use email::{EMAIL_BYTES_MAX, EMAIL_LOCAL_BYTES_MAX, EmailAddress};
 pub use error::Error;
 pub use mobile::{MOBILE_INPUT_BYTES_MAX, MobileNumber};

@@ -50,7 +50,20 @@ pub enum Sex {
 impl ResidentId {
     /// Parses an 18-character number, checking the birth date against `today` (take it
     /// from [`Date::from_unix_ms_china`]). No whitespace is trimmed.
+    ///
+    /// [`ResidentId::parse_undated`] then [`ResidentId::check_born_by`]`(today)`.
     pub fn parse(text: &str, today: Date) -> Result<Self, Error> {
+        let id = Self::parse_undated(text)?;
+        id.check_born_by(today)?;
+        Ok(id)
+    }
+
+    /// Parses an 18-character number with every check of [`ResidentId::parse`] except
+    /// the one that needs a clock: the birth date is a real date, not before 1900, but
+    /// not compared with today. For numbers accepted earlier and read back (an offline
+    /// verifier has no "today" of its own); new input goes through
+    /// [`ResidentId::parse`].
+    pub fn parse_undated(text: &str) -> Result<Self, Error> {
         let length = text.chars().count();
         if length != RESIDENT_ID_CHARS {
             return Err(Error::ResidentIdWrongLength { length });
@@ -87,17 +100,22 @@ impl ResidentId {
         if birth_date.year() < 1900 {
             return Err(Error::ResidentIdBirthDateBefore1900);
         }
-        if birth_date > today {
+        Ok(id)
+    }
+
+    /// Refuses a number whose birth date is after `today` (take it from
+    /// [`Date::from_unix_ms_china`]): [`Error::ResidentIdBirthDateInFuture`].
+    pub fn check_born_by(&self, today: Date) -> Result<(), Error> {
+        if self.birth_date() > today {
             return Err(Error::ResidentIdBirthDateInFuture);
         }
-        Ok(id)
+        Ok(())
     }
 
     /// The birth date (digits 7 to 14).
     pub fn birth_date(&self) -> Date {
-        // `parse` accepted this date, so it is valid; the fallback is never taken.
-        self.encoded_birth_date()
-            .unwrap_or_else(|_| Date::from_unix_ms(0))
+        // `parse_undated` accepted this date, so it is valid; the fallback is never taken.
+        self.encoded_birth_date().unwrap_or(Date::MIN)
     }
 
     /// The sex recorded: male if the 17th digit (the last of the sequence number) is odd.
@@ -134,7 +152,7 @@ impl ResidentId {
     }
 
     /// Digits 7 to 14 as a date, if they are one.
-    fn encoded_birth_date(&self) -> Result<Date, Error> {
+    fn encoded_birth_date(&self) -> Result<Date, affix_time::Error> {
         // Four digits are at most 9999 and two at most 99, so the conversions succeed;
         // a fallback of 0 would make `Date::new` fail rather than give a wrong date.
         let year = u16::try_from(self.digits(6, 4)).unwrap_or(0);

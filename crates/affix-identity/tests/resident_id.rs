@@ -265,6 +265,33 @@ fn future_birth_dates_are_rejected_and_today_is_accepted() {
 }
 
 #[test]
+fn the_undated_parse_leaves_only_the_birth_date_check_to_the_caller() {
+    let future = "110105209912310010";
+    let id = ResidentId::parse_undated(future).unwrap();
+    assert_eq!(id.birth_date(), Date::new(2099, 12, 31).unwrap());
+    assert_eq!(
+        id.check_born_by(today()).unwrap_err(),
+        Error::ResidentIdBirthDateInFuture
+    );
+    assert!(id.check_born_by(Date::new(2099, 12, 31).unwrap()).is_ok());
+    // Every other check still applies.
+    assert_eq!(
+        ResidentId::parse_undated("110105189912310015").unwrap_err(),
+        Error::ResidentIdBirthDateBefore1900
+    );
+    assert_eq!(
+        ResidentId::parse_undated("11010519491231002Y").unwrap_err(),
+        Error::ResidentIdInvalidCharacter { position: 17 }
+    );
+    for &(text, ..) in VALID {
+        assert_eq!(
+            ResidentId::parse_undated(text).unwrap(),
+            parse(text).unwrap()
+        );
+    }
+}
+
+#[test]
 fn display_and_debug_are_redacted() {
     let id = parse("11010519491231002X").unwrap();
     assert_eq!(id.to_string(), "110105***********X");

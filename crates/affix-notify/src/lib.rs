@@ -12,12 +12,11 @@ mod sms;
 mod smtp;
 mod webhook;
 
+/// The clock this crate is given wherever it needs the time (defined in `affix-time`).
+pub use affix_time::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DeliveryUpdate, Dispatcher, DispatcherConfig};
 pub use error::Error;
-pub use log::{
-    Clock, DeliveryLog, JsonLinesDeliveryLog, LOG_LINE_BYTES_MAX, ManualClock, MemoryDeliveryLog,
-    SystemClock,
-};
+pub use log::{DeliveryLog, JsonLinesDeliveryLog, LOG_LINE_BYTES_MAX, MemoryDeliveryLog};
 pub use model::{
     BODY_BYTES_MAX, Channel, EMAIL_ADDRESS_BYTES_MAX, EVENT_TYPE_BYTES_MAX, EmailAddress,
     EventType, NOTIFICATION_DIGEST_CONTEXT, NOTIFICATION_ID_CHARS_MAX, Notification,

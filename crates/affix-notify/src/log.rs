@@ -1,11 +1,9 @@
-//! Clocks and delivery logs.
+//! Delivery logs.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,52 +11,6 @@ use crate::{DeliveryRecord, Error, Sha256Digest};
 
 /// Longest line of a delivery log file, in bytes (a record holds at most a few KiB).
 pub const LOG_LINE_BYTES_MAX: usize = 16 * 1024;
-
-/// The time, injected wherever this crate needs it.
-pub trait Clock: Send + Sync {
-    /// Milliseconds since the Unix epoch.
-    fn now_ms(&self) -> u64;
-}
-
-/// The operating system's wall clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        // A clock before 1970 reads as 0 rather than failing.
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-}
-
-/// A clock that moves only when told: for tests and simulations.
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    /// A clock reading `now_ms`.
-    pub fn new(now_ms: u64) -> Self {
-        Self(AtomicU64::new(now_ms))
-    }
-
-    /// Sets the time.
-    pub fn set_ms(&self, now_ms: u64) {
-        self.0.store(now_ms, Ordering::SeqCst);
-    }
-
-    /// Moves the time forward by `delta_ms`.
-    pub fn advance_ms(&self, delta_ms: u64) {
-        self.0.fetch_add(delta_ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// Where every delivery attempt is appended. `append` returns only once the record is
 /// durable (for durable implementations), so a record the dispatcher reports is kept.
@@ -282,15 +234,5 @@ mod tests {
             Err(Error::DeliveryLogFull { .. })
         ));
         assert_eq!(log.records().len(), 1);
-    }
-
-    #[test]
-    fn manual_clock_moves_when_told() {
-        let c = ManualClock::new(5);
-        c.advance_ms(10);
-        assert_eq!(c.now_ms(), 15);
-        c.set_ms(1);
-        assert_eq!(c.now_ms(), 1);
-        assert!(SystemClock.now_ms() > 1_700_000_000_000);
     }
 }

@@ -6,6 +6,9 @@
 //!
 //! A signer's certificate certifies the public key of the signer's vault key: the CA
 //! never sees a signer's private key.
+//!
+//! No clock is read here: every issuance and time-stamp takes `now` as a parameter, and
+//! the platform passes its own clock's time.
 
 use std::fs::OpenOptions;
 use std::io::Write as _;

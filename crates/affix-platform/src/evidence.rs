@@ -133,7 +133,7 @@ async fn submit_table(
         sqlx::query(&format!(
             "UPDATE {table} SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4"
         ))
-        .bind(i(platform.now_ms_pub().max(1)))
+        .bind(i(platform.now_ms().max(1)))
         .bind(s.leaf_hash.to_vec())
         .bind(contract)
         .bind(*seq)
@@ -209,7 +209,7 @@ async fn receipts_table(
         .stages
         .record(crate::stages::Stage::LedgerReceipts, started);
     // Records still without a receipt long after their submission go back to the queue.
-    let now = platform.now_ms_pub();
+    let now = platform.now_ms();
     let stale: Vec<_> = wanted
         .iter()
         .filter(|(c, s, _, at)| {

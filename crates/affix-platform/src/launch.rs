@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use affix_node::client::LedgerClient;
 use affix_node::embedded::EmbeddedLedger;
@@ -296,7 +295,11 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
             .await
             .map_err(|e| Error::Internal(e.to_string()))??
     };
-    let authority = Authority::open_or_create(&config.data_dir, &config.name, SystemTime::now())?;
+    let authority = Authority::open_or_create(
+        &config.data_dir,
+        &config.name,
+        crate::system_time(clock.now_ms()),
+    )?;
     let (mailer, outbox) = mailer(config, clock.clone())?;
     let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
     std::fs::create_dir_all(config.data_dir.join("outbox"))

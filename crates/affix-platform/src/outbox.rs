@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use affix_notify::{Clock, DeliveryRecord, Notification, Notifier, Outcome, Sha256Digest};
+use affix_notify::{DeliveryRecord, Notification, Notifier, Outcome, Sha256Digest};
+use affix_time::Clock;
 
 use crate::Error;
 

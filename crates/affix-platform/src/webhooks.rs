@@ -105,7 +105,7 @@ impl Platform {
         }
         let secret = WebhookSecret::generate().map_err(|e| Error::Internal(e.to_string()))?;
         let id = format!("wh{}", hex::encode(random_bytes::<12>()?));
-        let now = self.now_ms_pub();
+        let now = self.now_ms();
         sqlx::query(
             "INSERT INTO webhooks (id, tenant_id, url, secret, created_ms) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -116,7 +116,7 @@ impl Platform {
         .bind(i(now))
         .execute(self.store.pool())
         .await?;
-        self.audit_pub(Some(&tenant), who, "webhook.create", &id)
+        self.audit(Some(&tenant), who, "webhook.create", &id)
             .await?;
         Ok(WebhookView {
             id,
@@ -252,7 +252,7 @@ pub async fn run(platform: Arc<Platform>) {
 /// # Errors
 /// [`Error::Db`].
 pub async fn deliver_once(platform: &Platform) -> Result<usize, Error> {
-    let now = platform.now_ms_pub();
+    let now = platform.now_ms();
     let rows = sqlx::query(
         "SELECT d.id, d.event_type, d.body, d.created_ms, d.attempts, w.url, w.secret FROM webhook_deliveries d \
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.next_ms IS NOT NULL AND d.next_ms <= $1 ORDER BY d.next_ms LIMIT $2",
@@ -312,7 +312,7 @@ pub async fn deliver_once(platform: &Platform) -> Result<usize, Error> {
             &record.outcome,
             &schedule,
             notification.id(),
-            platform.now_ms_pub(),
+            platform.now_ms(),
         );
         let outcome = serde_json::to_string(&record.outcome).unwrap_or_default();
         sqlx::query(

@@ -663,11 +663,12 @@ async fn a_notice_is_retried_on_postgres() {
     a_notice_is_retried(Db::Postgres).await;
 }
 
-/// A repayment confirmed by the lender's own signed receipt (收条): the receipt is a
+/// A repayment confirmed by the lender's own signed acknowledgement (收条): it is a
 /// contract the lender alone signs; once it is effective the scheduler confirms the
-/// repayment; the litigation bundle (v2) carries the receipt's own evidence bundle,
+/// repayment; the litigation bundle (v2) carries its own evidence bundle (document kind
+/// "receipt", the bundle format's frozen name),
 /// matched to the confirmation it backs, and a verifier refuses it misattributed.
-async fn a_receipt_the_lender_signs(db: Db) {
+async fn an_acknowledgement_the_lender_signs(db: Db) {
     let Some(p) = TestPlatform::start(db).await else {
         return;
     };
@@ -805,10 +806,10 @@ async fn a_receipt_the_lender_signs(db: Db) {
     p.stop().await;
 }
 
-/// A company lends (its note sealed by the seal holder): the company's receipt is sealed
-/// too, so the litigation bundle matches it to the note's lender by the seal's key.
+/// A company lends (its note sealed by the seal holder): the company's acknowledgement is
+/// sealed too, so the litigation bundle matches it to the note's lender by the seal's key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_company_lender_receipts_with_its_seal() {
+async fn a_company_lender_acknowledges_with_its_seal() {
     let Some(p) = TestPlatform::start(Db::Sqlite).await else {
         return;
     };
@@ -892,13 +893,13 @@ async fn a_company_lender_receipts_with_its_seal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receipt_the_lender_signs_on_sqlite() {
-    a_receipt_the_lender_signs(Db::Sqlite).await;
+async fn an_acknowledgement_the_lender_signs_on_sqlite() {
+    an_acknowledgement_the_lender_signs(Db::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receipt_the_lender_signs_on_postgres() {
-    a_receipt_the_lender_signs(Db::Postgres).await;
+async fn an_acknowledgement_the_lender_signs_on_postgres() {
+    an_acknowledgement_the_lender_signs(Db::Postgres).await;
 }
 
 /// The LPR falls after an extension is proposed: the addendum's rate is checked again

@@ -53,7 +53,7 @@ impl Platform {
         id: ContractId,
         wait: Duration,
     ) -> Result<LitigationBundle, Error> {
-        let (rules, proofs) = self.loan_rules_and_proofs(who, id).await?;
+        let (rules, proofs) = self.loan_rules_and_transfer_proofs(who, id).await?;
         let deadline = deadline(wait);
         let contract = self.contract_bundle_until(who, id, deadline).await?;
         let mut documents = Vec::new();
@@ -172,12 +172,12 @@ impl Platform {
                 .signatures_of(id)
                 .await?
                 .into_iter()
-                .map(|(party, cms, cert, token, image)| BundleSignature {
-                    party,
-                    cms: b64().encode(&cms),
-                    certificate: b64().encode(&cert),
-                    timestamp_token: b64().encode(&token),
-                    image_png: b64().encode(&image),
+                .map(|s| BundleSignature {
+                    cms: b64().encode(&s.cms_der),
+                    certificate: b64().encode(&s.certificate_der),
+                    timestamp_token: b64().encode(&s.timestamp_token_der),
+                    image_png: b64().encode(&s.image_png),
+                    party: s.party,
                 })
                 .collect(),
             certificates: BundleCertificates { root, issuing },

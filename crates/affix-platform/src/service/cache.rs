@@ -104,7 +104,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use affix_contract::{ContractContent, Party, PartyId, Role, SigningOrder, Template};
-    use affix_identity::{Commitment, Date};
+    use affix_identity::Commitment;
+    use affix_time::Date;
 
     use super::*;
 

@@ -29,7 +29,12 @@ impl Authorizer for DeviceAuthorization {
     }
 }
 
-fn system_now_ms() -> u64 {
+/// The time the vault's signer handles see. Wall time on purpose, not the platform's
+/// clock: the vault is a trust boundary of its own and checks the freshness of every
+/// authorization (and dates its usage records) against its own clock, so a platform
+/// with a wrong or injected clock cannot make it accept a stale statement. (The handle
+/// also takes a plain `fn() -> u64`, which could not capture the platform's clock.)
+fn vault_wall_clock_ms() -> u64 {
     unix_ms(SystemTime::now())
 }
 
@@ -339,9 +344,9 @@ impl Platform {
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
-            let cert = self
-                .authority
-                .issue_person(&name, &key.public_key, SystemTime::now())?;
+            let cert =
+                self.authority
+                    .issue_person(&name, &key.public_key, system_time(self.now_ms()))?;
             sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
                 .bind(key.id.to_string())
                 .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
@@ -613,7 +618,7 @@ impl Platform {
         let started = std::time::Instant::now();
         let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
             let prepared = prepare_cms(&content, &cert2, &issuing, signing_time_ms)?;
-            let signer = vault.p256_signer(&vt2, key, None, authorization, system_now_ms)?;
+            let signer = vault.p256_signer(&vt2, key, None, authorization, vault_wall_clock_ms)?;
             let signature: p256::ecdsa::DerSignature =
                 signer.try_sign(prepared.to_be_signed()).map_err(|inner| {
                     tracing::debug!(error = %inner, "the vault refused to sign");
@@ -633,7 +638,7 @@ impl Platform {
         let started = std::time::Instant::now();
         let token = self
             .authority
-            .timestamp(parsed.signature_value(), SystemTime::now())?;
+            .timestamp(parsed.signature_value(), system_time(self.now_ms()))?;
         self.stages.record(crate::stages::Stage::Tsa, started);
         let cms = affix_cms::add_timestamp(&cms, &token).map_err(|e| Error::Pki(e.to_string()))?;
         let cert_der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;
@@ -727,7 +732,7 @@ impl Platform {
             return self.check_extension_cap_at_signing(tenant, id, now).await;
         }
         let today = Date::from_unix_ms_china(now);
-        let fields = Template::loan_note().validate(content.fields(), today)?;
+        let fields = Template::loan_note().parse(content.fields())?;
         affix_contract::LoanNote::from_fields(&fields)?.check_rate_cap(&self.lpr, today)?;
         Ok(())
     }

@@ -858,13 +858,11 @@ impl Platform {
         }
     }
 
-    /// The signatures of a contract: (party id, CMS DER, certificate DER, token DER,
-    /// image PNG).
-    #[allow(clippy::type_complexity)]
+    /// The signatures of a contract, in the order they were made.
     pub(crate) async fn signatures_of(
         &self,
         id: ContractId,
-    ) -> Result<Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)>, Error> {
+    ) -> Result<Vec<StoredSignature>, Error> {
         let rows = sqlx::query(
             "SELECT party_id, cms, certificate, timestamp_token, image FROM signatures WHERE contract_id = $1 ORDER BY created_ms",
         )
@@ -873,13 +871,13 @@ impl Platform {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("party_id")?,
-                    r.try_get("cms")?,
-                    r.try_get("certificate")?,
-                    r.try_get("timestamp_token")?,
-                    r.try_get("image")?,
-                ))
+                Ok(StoredSignature {
+                    party: r.try_get("party_id")?,
+                    cms_der: r.try_get("cms")?,
+                    certificate_der: r.try_get("certificate")?,
+                    timestamp_token_der: r.try_get("timestamp_token")?,
+                    image_png: r.try_get("image")?,
+                })
             })
             .collect()
     }

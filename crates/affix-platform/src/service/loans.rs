@@ -29,9 +29,9 @@ use std::time::Duration;
 
 use affix_contract::{
     ContractId, Decimal, DueAction, LoanBook, LoanEvent, LoanEventKind, LoanNote, LoanTerms,
-    RepaymentId, RuleSet, Template,
+    MessageKind, Recipient, RepaymentId, RepaymentMethod, RuleSet, Template,
 };
-use affix_identity::Date;
+use affix_time::Date;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
@@ -51,8 +51,8 @@ const NOTICE_ATTEMPTS: i64 = 6;
 const NOTICE_BACKOFF_MS: [u64; 5] = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
 /// How often a step is replayed on a loan that changed under it.
 const LOAN_STEP_RETRIES: u32 = 5;
-/// Largest repayment proof image (a transfer receipt).
-pub const PROOF_BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Largest transfer proof (the image of a repayment's bank transfer slip), in bytes.
+pub const TRANSFER_PROOF_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// One repayment as the API shows it.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ pub struct RepaymentView {
     pub reported_on: String,
     /// `pending`, `confirmed` or `disputed`.
     pub status: String,
-    /// SHA-256 of the proof attachment, if any.
+    /// SHA-256 of the transfer proof, if any.
     pub proof_sha256: Option<String>,
 }
 
@@ -159,7 +159,7 @@ struct LoanRow {
     lender_person: String,
     borrower_person: String,
     /// Whether the lender (borrower) signed the note with its organization's seal: its
-    /// addenda and receipts are signed the same way.
+    /// addenda and acknowledgements are signed the same way.
     lender_seal: bool,
     borrower_seal: bool,
     event_count: u64,
@@ -189,13 +189,14 @@ fn action_text(a: &affix_contract::Action) -> String {
 }
 
 impl Platform {
-    /// The loan terms of an effective loan note: its schedule and the standard rules.
+    /// The loan terms of an effective loan note: its schedule (recomputed from the
+    /// signed fields, re-parsed without a date: they were validated when the note was
+    /// made) and its rules.
     fn loan_terms(
         content: &affix_contract::ContractContent,
         rules: &RuleSet,
-        now: u64,
     ) -> Result<LoanTerms, Error> {
-        let fields = Template::loan_note().validate(content.fields(), today(now))?;
+        let fields = Template::loan_note().parse(content.fields())?;
         let note = LoanNote::from_fields(&fields)?;
         Ok(LoanTerms::new(
             content.contract_id(),
@@ -226,7 +227,7 @@ impl Platform {
             Some(json) => RuleSet::from_json(&json)?,
             None => RuleSet::standard(),
         };
-        let terms = Self::loan_terms(content, &rules, now)?;
+        let terms = Self::loan_terms(content, &rules)?;
         if content
             .fields()
             .get("loan_terms_sha256")
@@ -272,7 +273,7 @@ impl Platform {
         head: Vec<u8>,
     ) -> Result<LoanBook, Error> {
         let content = affix_contract::ContractContent::decode(content)?;
-        let terms = Self::loan_terms(&content, &rules, self.now_ms())?;
+        let terms = Self::loan_terms(&content, &rules)?;
         let events = if event_count == 0 {
             Vec::new()
         } else {
@@ -362,7 +363,7 @@ impl Platform {
                     paid_on: r.paid_on.to_string(),
                     reported_on: r.reported_on.to_string(),
                     status: r.status.as_str().to_owned(),
-                    proof_sha256: r.proof.map(|d| d.to_string()),
+                    proof_sha256: r.transfer_proof.map(|d| d.to_string()),
                 })
                 .collect(),
             next_due,
@@ -452,12 +453,12 @@ impl Platform {
         Ok(LoanEvidence { events, actions })
     }
 
-    /// The rule set JSON a loan signed and the proof attachments of its events (in
-    /// event order), for the litigation bundle.
+    /// The rule set JSON a loan signed and the transfer proofs of its events (in event
+    /// order), for the litigation bundle.
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub async fn loan_rules_and_proofs(
+    pub async fn loan_rules_and_transfer_proofs(
         &self,
         who: &Principal,
         id: ContractId,
@@ -471,16 +472,16 @@ impl Platform {
         .fetch_optional(self.store.pool())
         .await?;
         let rules = rules.ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
-        let proofs: Vec<Option<Vec<u8>>> =
+        let transfer_proofs: Vec<Option<Vec<u8>>> =
             sqlx::query_scalar("SELECT proof FROM loan_events WHERE contract_id = $1 ORDER BY seq")
                 .bind(id.to_string())
                 .fetch_all(self.store.pool())
                 .await?;
-        Ok((rules, proofs))
+        Ok((rules, transfer_proofs))
     }
 
     /// The borrower reports a repayment (a tenant member acting for them), with an
-    /// optional proof attachment (its digest goes into the event).
+    /// optional transfer proof (its digest goes into the event).
     ///
     /// # Errors
     /// [`Error::Invalid`] for a bad amount or date; loan refusals (overpayment, before
@@ -491,7 +492,7 @@ impl Platform {
         id: ContractId,
         amount: &str,
         paid_on: &str,
-        proof: Option<Vec<u8>>,
+        transfer_proof: Option<Vec<u8>>,
     ) -> Result<LoanView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let amount = Decimal::parse(amount).ok_or_else(|| {
@@ -501,17 +502,20 @@ impl Platform {
             )
         })?;
         let paid_on = parse_day(paid_on)?;
-        if proof.as_ref().is_some_and(|p| p.len() > PROOF_BYTES_MAX) {
+        if transfer_proof
+            .as_ref()
+            .is_some_and(|p| p.len() > TRANSFER_PROOF_BYTES_MAX)
+        {
             return Err(Error::TooLarge {
-                what: "repayment proof",
-                max: PROOF_BYTES_MAX,
+                what: "repayment transfer proof",
+                max: TRANSFER_PROOF_BYTES_MAX,
             });
         }
-        let digest = proof
+        let digest = transfer_proof
             .as_ref()
             .map(|p| affix_contract::Sha256Digest::from_bytes(Sha256::digest(p).into()));
         let view = self
-            .loan_step(&tenant, id, proof, |book, on| {
+            .loan_step(&tenant, id, transfer_proof, |book, on| {
                 book.report_repayment(amount, paid_on, digest, on)
             })
             .await?;
@@ -552,17 +556,18 @@ impl Platform {
         Ok(view)
     }
 
-    /// Asks the lender for a signed receipt (收条) of a reported repayment: the receipt
-    /// text becomes a contract of its own whose only party is the lender, with the text
-    /// as its document; send it and have the lender sign it as usual (identity check,
+    /// Asks the lender for a signed repayment acknowledgement (收条) of a reported
+    /// repayment: the acknowledgement text becomes a contract of its own whose only party
+    /// is the lender, with the text as its document; send it and have the lender sign it as usual (identity check,
     /// handwritten signature, vault signature, time-stamp). Once it is effective the
     /// scheduler confirms the repayment, so the confirmation rests on the lender's own
     /// signature rather than on the tenant's word.
     ///
     /// # Errors
     /// Loan refusals (unknown or already decided repayment); [`Error::Conflict`]
-    /// `receipt-requested` while an earlier receipt for it is still open.
-    pub async fn request_receipt(
+    /// `receipt-requested` (the API's problem type, named before the rename) while an
+    /// earlier acknowledgement for it is still open.
+    pub async fn request_acknowledgement(
         &self,
         who: &Principal,
         id: ContractId,
@@ -570,9 +575,9 @@ impl Platform {
     ) -> Result<super::ContractView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let row = self.load_loan(&tenant, id).await?;
-        let receipt = row.book.receipt(RepaymentId(repayment))?;
+        let acknowledgement = row.book.acknowledgement(RepaymentId(repayment))?;
         let open: Option<String> = sqlx::query_scalar(
-            "SELECT r.contract_id FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id \
+            "SELECT r.contract_id FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id \
              WHERE r.loan_id = $1 AND r.repayment = $2 AND r.state = 'proposed' \
              AND c.status NOT IN ('declined', 'revoked', 'expired')",
         )
@@ -583,18 +588,18 @@ impl Platform {
         if let Some(open) = open {
             return Err(conflict(
                 ProblemType::AcknowledgementRequested,
-                format!("receipt contract {open} for this repayment is still open"),
+                format!("acknowledgement contract {open} for this repayment is still open"),
             ));
         }
         let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
             .bind(id.to_string())
             .fetch_one(self.store.pool())
             .await?;
-        let r = receipt.repayment();
+        let r = acknowledgement.repayment();
         let mut fields = std::collections::BTreeMap::new();
         fields.insert(
             "title".to_owned(),
-            format!("收条 Receipt for repayment {} of {title}", r.id),
+            format!("收条 Acknowledgement of repayment {} of {title}", r.id),
         );
         fields.insert(
             "description".to_owned(),
@@ -615,63 +620,63 @@ impl Platform {
                     }],
                     parallel: false,
                     expires_in_days: Some(7),
-                    document: Some(receipt.canonical_text().into_bytes()),
-                    document_name: Some(format!("receipt-{}.txt", r.id)),
+                    document: Some(acknowledgement.canonical_text().into_bytes()),
+                    document_name: Some(format!("acknowledgement-{}.txt", r.id)),
                     loan_rules: None,
                     single_party: true,
                 },
             )
             .await?;
         sqlx::query(
-            "INSERT INTO loan_receipts (contract_id, loan_id, repayment, receipt, state, created_ms) \
+            "INSERT INTO loan_acknowledgements (contract_id, loan_id, repayment, acknowledgement, state, created_ms) \
              VALUES ($1, $2, $3, $4, 'proposed', $5)",
         )
         .bind(&view.id)
         .bind(id.to_string())
         .bind(i64::from(repayment))
-        .bind(receipt.canonical_text())
+        .bind(acknowledgement.canonical_text())
         .bind(i(self.now_ms()))
         .execute(self.store.writer())
         .await?;
         self.audit(
             Some(&tenant),
             who,
-            "loan.repayment.receipt",
+            "loan.repayment.acknowledgement",
             &format!("{id}/{repayment} {}", view.id),
         )
         .await?;
         Ok(view)
     }
 
-    /// Confirms the repayments whose receipt the lender has signed; a receipt whose
-    /// repayment was decided meanwhile (or whose text no longer matches) is marked
-    /// stale.
+    /// Confirms the repayments whose acknowledgement the lender has signed; an
+    /// acknowledgement whose repayment was decided meanwhile (or whose text no longer
+    /// matches) is marked stale.
     ///
     /// # Errors
     /// [`Error::Db`] and stored-data faults.
-    pub async fn apply_signed_receipts(&self) -> Result<usize, Error> {
+    pub async fn apply_signed_acknowledgements(&self) -> Result<usize, Error> {
         let rows = sqlx::query(
-            "SELECT r.contract_id, r.loan_id, r.repayment, r.receipt, l.tenant_id \
-             FROM loan_receipts r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
+            "SELECT r.contract_id, r.loan_id, r.repayment, r.acknowledgement, l.tenant_id \
+             FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
              WHERE r.state = 'proposed' AND c.status = 'effective' LIMIT 100",
         )
         .fetch_all(self.store.pool())
         .await?;
         let n = rows.len();
         for r in rows {
-            let receipt_contract: String = r.try_get("contract_id")?;
+            let acknowledgement_contract: String = r.try_get("contract_id")?;
             let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
             let tenant: String = r.try_get("tenant_id")?;
             let repayment = RepaymentId(
                 u32::try_from(r.try_get::<i64, _>("repayment")?)
-                    .map_err(|_| Error::Internal("stored receipt repayment".into()))?,
+                    .map_err(|_| Error::Internal("stored acknowledgement repayment".into()))?,
             );
-            let signed: String = r.try_get("receipt")?;
+            let signed: String = r.try_get("acknowledgement")?;
             let row = self.load_loan(&tenant, id).await?;
             let now = self.now_ms();
             let confirmed = row
                 .book
-                .receipt(repayment)
+                .acknowledgement(repayment)
                 .ok()
                 .filter(|rc| rc.canonical_text() == signed)
                 .map(|_| row.book.confirm_repayment(repayment, today(now)));
@@ -679,7 +684,7 @@ impl Platform {
                 id,
                 &row,
                 confirmed,
-                Applied::Receipt(&receipt_contract),
+                Applied::Acknowledgement(&acknowledgement_contract),
                 now,
             )
             .await?;
@@ -688,7 +693,8 @@ impl Platform {
     }
 
     /// The signed documents a loan's steps rest on, in the order they were applied:
-    /// `("extension" | "receipt", contract id)`.
+    /// `("extension" | "receipt", contract id)`. The kinds are the litigation bundle's
+    /// (format v2, frozen): "receipt" there names a repayment acknowledgement.
     ///
     /// # Errors
     /// [`Error::Db`].
@@ -701,7 +707,7 @@ impl Platform {
         let mut documents: Vec<(i64, String, String)> = Vec::new();
         for (kind, table) in [
             ("extension", "loan_extensions"),
-            ("receipt", "loan_receipts"),
+            ("receipt", "loan_acknowledgements"),
         ] {
             let rows = sqlx::query(&format!(
                 "SELECT d.contract_id, d.created_ms FROM {table} d JOIN loans l ON l.contract_id = d.loan_id \
@@ -899,7 +905,7 @@ impl Platform {
         Ok(n)
     }
 
-    /// Applies the step a signed document (an addendum, a receipt) stands for, with the
+    /// Applies the step a signed document (an addendum, an acknowledgement) stands for, with the
     /// document marked applied in its transaction; a document the loan has moved past
     /// (`outcome` is `None` or a refusal) is marked stale and changes nothing.
     async fn apply_document(
@@ -937,7 +943,7 @@ impl Platform {
         &self,
         tenant: &str,
         id: ContractId,
-        proof: Option<Vec<u8>>,
+        transfer_proof: Option<Vec<u8>>,
         step: impl Fn(&LoanBook, Date) -> Result<(LoanBook, Vec<LoanEvent>), affix_contract::Error>,
     ) -> Result<LoanView, Error> {
         let mut attempt = 0;
@@ -957,7 +963,7 @@ impl Platform {
                     &next,
                     &events,
                     &actions,
-                    proof.as_deref(),
+                    transfer_proof.as_deref(),
                     None,
                     now,
                 )
@@ -991,7 +997,7 @@ impl Platform {
         next: &LoanBook,
         events: &[LoanEvent],
         actions: &[DueAction],
-        proof: Option<&[u8]>,
+        transfer_proof: Option<&[u8]>,
         applied: Option<Applied<'_>>,
         now: u64,
     ) -> Result<Option<String>, Error> {
@@ -1033,7 +1039,11 @@ impl Platform {
             .bind(id.to_string())
             .bind(i(row.event_count + n as u64))
             .bind(e.canonical_text())
-            .bind(if is_report { proof.map(<[u8]>::to_vec) } else { None })
+            .bind(if is_report {
+                transfer_proof.map(<[u8]>::to_vec)
+            } else {
+                None
+            })
             .bind(record)
             .execute(&mut *tx)
             .await?;
@@ -1195,8 +1205,7 @@ impl Platform {
         delivered: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<serde_json::Value>, Error> {
         let mut deliveries = Vec::new();
-        let words: Vec<&str> = action.split(' ').collect();
-        let ["notify", to, message] = words[..] else {
+        let Some((to, message)) = stored_notice(action)? else {
             return Ok(deliveries);
         };
         let row = self.load_loan(tenant, id).await?;
@@ -1205,10 +1214,10 @@ impl Platform {
             .fetch_one(self.store.pool())
             .await?;
         let mut people = Vec::new();
-        if matches!(to, "borrower" | "both") {
+        if matches!(to, Recipient::Borrower | Recipient::Both) {
             people.push(("borrower", row.borrower_person.clone()));
         }
-        if matches!(to, "lender" | "both") {
+        if matches!(to, Recipient::Lender | Recipient::Both) {
             people.push(("lender", row.lender_person.clone()));
         }
         for (role, person) in people {
@@ -1221,8 +1230,9 @@ impl Platform {
                 .await?;
             let email: String = p.try_get("email")?;
             let text = notice_text(message, &title, &row.book, day);
+            let event_type = format!("loan.{}", message.as_str());
             let sent = self
-                .mail_record(&email, &format!("loan.{message}"), &text.0, &text.1)
+                .mail_record(&email, &event_type, &text.0, &text.1)
                 .await?;
             deliveries.push(serde_json::json!({
                 "to": role, "channel": "email",
@@ -1230,8 +1240,7 @@ impl Platform {
                 "retryable": sent.retryable,
             }));
             if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
-                self.text(&mobile, &format!("loan.{message}"), &text.0)
-                    .await;
+                self.text(&mobile, &event_type, &text.0).await;
             }
         }
         Ok(deliveries)
@@ -1336,8 +1345,8 @@ impl Platform {
 enum Applied<'a> {
     /// An extension addendum contract.
     Extension(&'a str),
-    /// A repayment receipt contract.
-    Receipt(&'a str),
+    /// A repayment acknowledgement contract.
+    Acknowledgement(&'a str),
 }
 
 impl<'a> Applied<'a> {
@@ -1345,14 +1354,14 @@ impl<'a> Applied<'a> {
     fn table(self) -> &'static str {
         match self {
             Self::Extension(_) => "loan_extensions",
-            Self::Receipt(_) => "loan_receipts",
+            Self::Acknowledgement(_) => "loan_acknowledgements",
         }
     }
 
     /// Its contract id.
     fn contract(self) -> &'a str {
         match self {
-            Self::Extension(c) | Self::Receipt(c) => c,
+            Self::Extension(c) | Self::Acknowledgement(c) => c,
         }
     }
 }
@@ -1366,33 +1375,53 @@ fn stored_extension(
             .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
         term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
             .map_err(|_| Error::Internal("stored extension term".into()))?,
-        repayment_method: parse_method(&r.try_get::<String, _>("repayment_method")?)?,
+        repayment_method: r
+            .try_get::<String, _>("repayment_method")?
+            .parse()
+            .map_err(|e| Error::Internal(format!("stored extension method: {e}")))?,
     };
     let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
     Ok((terms, proposed_on, r.try_get("addendum")?))
 }
 
-fn parse_method(text: &str) -> Result<affix_contract::RepaymentMethod, Error> {
-    use affix_contract::RepaymentMethod as M;
-    match text {
-        "bullet" => Ok(M::Bullet),
-        "equal_instalments" => Ok(M::EqualInstalments),
-        "equal_principal" => Ok(M::EqualPrincipal),
-        other => Err(invalid(
+fn parse_method(text: &str) -> Result<RepaymentMethod, Error> {
+    text.parse().map_err(|_| {
+        invalid(
             ProblemType::InvalidRepaymentMethod,
-            format!("{other:?}: bullet, equal_instalments or equal_principal"),
-        )),
-    }
+            format!(
+                "{text:?}: {}",
+                RepaymentMethod::ALL.map(RepaymentMethod::as_str).join(", ")
+            ),
+        )
+    })
 }
 
-fn notice_text(message: &str, title: &str, book: &LoanBook, day: &str) -> (String, String) {
+/// A stored action's text (`notify borrower reminder_before_due`, `mark_overdue`, …) as
+/// the notice it sends: `None` for actions that are not notices; an internal error for
+/// a notice that does not parse (we wrote it: check it after reading it back).
+fn stored_notice(action: &str) -> Result<Option<(Recipient, MessageKind)>, Error> {
+    let words: Vec<&str> = action.split(' ').collect();
+    let ["notify", to, message] = words[..] else {
+        return Ok(None);
+    };
+    let bad = |e: affix_contract::Error| Error::Internal(format!("stored action {action:?}: {e}"));
+    Ok(Some((
+        to.parse().map_err(bad)?,
+        message.parse().map_err(bad)?,
+    )))
+}
+
+fn notice_text(message: MessageKind, title: &str, book: &LoanBook, day: &str) -> (String, String) {
     let owed = book.outstanding_yuan();
     let subject = match message {
-        "reminder_before_due" => format!("Repayment due soon: {title}"),
-        "reminder_due_today" => format!("Repayment due today: {title}"),
-        "overdue_notice" => format!("Repayment overdue: {title}"),
-        "settled" => format!("Loan settled: {title}"),
-        other => format!("Loan {}: {title}", other.replace('_', " ")),
+        MessageKind::ReminderBeforeDue => format!("Repayment due soon: {title}"),
+        MessageKind::ReminderDueToday => format!("Repayment due today: {title}"),
+        MessageKind::OverdueNotice => format!("Repayment overdue: {title}"),
+        MessageKind::Settled => format!("Loan settled: {title}"),
+        MessageKind::RepaymentReported => format!("Loan repayment reported: {title}"),
+        MessageKind::RepaymentConfirmed => format!("Loan repayment confirmed: {title}"),
+        MessageKind::RepaymentDisputed => format!("Loan repayment disputed: {title}"),
+        MessageKind::ExtensionAgreed => format!("Loan extension agreed: {title}"),
     };
     let body = format!(
         "{subject}\n\nDay: {day}\nOutstanding: CNY {owed}\n\nThis notice is recorded as evidence of the loan \"{title}\"."
@@ -1413,9 +1442,11 @@ pub async fn run(platform: Arc<Platform>) {
             Ok(n) => busy |= n > 0,
             Err(e) => tracing::warn!(error = %e, "applying loan extensions failed; will retry"),
         }
-        match platform.apply_signed_receipts().await {
+        match platform.apply_signed_acknowledgements().await {
             Ok(n) => busy |= n > 0,
-            Err(e) => tracing::warn!(error = %e, "applying repayment receipts failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "applying repayment acknowledgements failed; will retry");
+            }
         }
         match platform.carry_out_actions().await {
             Ok(n) => busy |= n > 0,

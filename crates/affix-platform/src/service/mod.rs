@@ -17,8 +17,9 @@ use affix_contract::{
     Contract, ContractContent, ContractEvent, ContractId, ContractStatus, Party, PartyId,
     PartyStatus, Sha256Digest, SignatureEvidence, SigningOrder, Template, verify_chain,
 };
-use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, ResidentId};
-use affix_notify::{Channel, Clock, Notification, NotificationId, Notifier, Recipient};
+use affix_identity::{EmailAddress, MobileNumber, OtpChallenge, OtpPolicy, ResidentId};
+use affix_notify::{Channel, Notification, NotificationId, Notifier, Recipient};
+use affix_time::{Clock, Date};
 use affix_vault::{
     Action, Algorithm, Authorization, Authorizer, CredentialId, CredentialKind, KeyId, OwnerId,
     Statement, TenantId, UnboundStatement, Vault,
@@ -42,8 +43,8 @@ mod loans;
 mod organization;
 
 pub use loans::{
-    ActionView, InstalmentView, LoanEventView, LoanEvidence, LoanView, PROOF_BYTES_MAX,
-    RepaymentView, run as run_loans,
+    ActionView, InstalmentView, LoanEventView, LoanEvidence, LoanView, RepaymentView,
+    TRANSFER_PROOF_BYTES_MAX, run as run_loans,
 };
 
 pub use bundles::BUNDLE_WAIT_MAX;
@@ -263,7 +264,8 @@ pub struct NewContract {
     /// The loan note's automation rules (rule set JSON, `affix-loan-rules`); default
     /// the standard rules.
     pub loan_rules: Option<String>,
-    /// A document its one party signs alone (a repayment receipt the lender signs);
+    /// A document its one party signs alone (a repayment acknowledgement the lender
+    /// signs);
     /// made by the platform only: contracts created through the API have two parties
     /// at least.
     pub single_party: bool,
@@ -323,6 +325,21 @@ pub struct ContractView {
     pub updated_ms: u64,
     /// Expiry.
     pub expires_ms: u64,
+}
+
+/// One party's signature as stored: what an evidence bundle carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSignature {
+    /// The party id.
+    pub party: String,
+    /// The CMS signature (DER), with its signature time-stamp.
+    pub cms_der: Vec<u8>,
+    /// The signer's certificate (DER).
+    pub certificate_der: Vec<u8>,
+    /// The RFC 3161 time-stamp token (DER).
+    pub timestamp_token_der: Vec<u8>,
+    /// The handwritten-signature image (PNG).
+    pub image_png: Vec<u8>,
 }
 
 /// An invite link created by `send_contract` (the token is shown once).
@@ -503,7 +520,9 @@ pub struct Parts {
     pub mailer: Arc<dyn Notifier>,
     /// SMS channel (the embedded default is a file outbox: no gateway exists here).
     pub sms: Arc<dyn Notifier>,
-    /// The clock.
+    /// The clock: the time of every step, evidence record, certificate and time-stamp
+    /// the platform makes (only the vault keeps its own wall clock, see
+    /// `service/ceremony.rs`).
     pub clock: Arc<dyn Clock>,
     /// Name in evidence records' `submitter`.
     pub submitter: String,
@@ -621,22 +640,9 @@ impl Platform {
         &self.verifier_keys
     }
 
-    fn now_ms(&self) -> u64 {
+    /// The platform clock's time (see [`Parts::clock`]).
+    pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
-    }
-
-    pub(crate) fn now_ms_pub(&self) -> u64 {
-        self.clock.now_ms()
-    }
-
-    pub(crate) async fn audit_pub(
-        &self,
-        tenant: Option<&str>,
-        principal: &Principal,
-        action: &str,
-        target: &str,
-    ) -> Result<(), Error> {
-        self.audit(tenant, principal, action, target).await
     }
 
     /// Records an audit entry inside `tx`: it commits with the action it records.
@@ -652,7 +658,8 @@ impl Platform {
             .await
     }
 
-    async fn audit(
+    /// Records an audit entry on its own (after the action it records committed).
+    pub(crate) async fn audit(
         &self,
         tenant: Option<&str>,
         principal: &Principal,

@@ -12,8 +12,6 @@
 //! (a vault `RegisterCredential` statement signed by their device); it is refused for
 //! now with `seal-holder-set`.
 
-use std::time::SystemTime;
-
 use affix_vault::{Algorithm, CredentialId, CredentialKind, KeyId, OwnerId};
 use der::{Decode as _, Encode as _, EncodePem as _};
 use sqlx::Row as _;
@@ -222,9 +220,12 @@ impl Platform {
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        let cert =
-            self.authority
-                .issue_organization(&name, &code, &key.public_key, SystemTime::now())?;
+        let cert = self.authority.issue_organization(
+            &name,
+            &code,
+            &key.public_key,
+            crate::system_time(self.now_ms()),
+        )?;
         sqlx::query("UPDATE tenants SET seal_key = $1, seal_certificate = $2 WHERE id = $3")
             .bind(key.id.to_string())
             .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)

@@ -382,7 +382,7 @@ pub(crate) async fn acknowledgement(
 ) -> ApiResult {
     let view = api
         .platform
-        .request_receipt(&who, contract_id(&id)?, repayment_number(&n))
+        .request_acknowledgement(&who, contract_id(&id)?, repayment_number(&n))
         .await?;
     contract_answer(StatusCode::CREATED, view)
 }

@@ -2,100 +2,23 @@
 //! their allocation to instalments, the derived status, extensions (展期) and
 //! settlement (结清); every step a typed, hash-chained [`LoanEvent`].
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
-use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
-use affix_identity::Date;
-use sha2::{Digest as _, Sha256};
+use affix_time::Date;
 
-use crate::days::day_number;
-use crate::rules::{EventTrigger, LoanStatus};
+use super::maturity;
+use crate::rules::LoanStatus;
 use crate::{
-    ContractId, Decimal, Error, LoanNote, RepaymentMethod, RuleSet, Schedule, Sha256Digest,
+    Addendum, ContractId, Decimal, Error, ExtensionTerms, LoanEvent, LoanEventKind, LoanNote,
+    LoanTerms, RepaymentAcknowledgement, RuleSet, Schedule, Sha256Digest,
 };
 
-/// The first line of loan terms text v1.
-pub const LOAN_TERMS_HEADER: &str = "affix-loan-terms v1";
-/// Domain separation of [`LoanTerms::digest`].
-pub const LOAN_TERMS_DOMAIN: &[u8] = b"affix.dev/contract/loan-terms/v1\0";
-/// The first line of loan event text v1.
-pub const LOAN_EVENT_HEADER: &str = "affix-loan-event v1";
-/// Domain separation of [`LoanEvent::digest`].
-pub const LOAN_EVENT_DOMAIN: &[u8] = b"affix.dev/contract/loan-event/v1\0";
-/// The first line of loan extension text v1.
-pub const EXTENSION_HEADER: &str = "affix-loan-extension v1";
-/// Domain separation of [`Addendum::digest`].
-pub const EXTENSION_DOMAIN: &[u8] = b"affix.dev/contract/loan-extension/v1\0";
-/// The first line of repayment receipt text v1.
-pub const RECEIPT_HEADER: &str = "affix-loan-receipt v1";
-/// Domain separation of [`RepaymentReceipt::digest`].
-pub const RECEIPT_DOMAIN: &[u8] = b"affix.dev/contract/loan-receipt/v1\0";
 /// Repayments reported on one loan.
 pub const REPAYMENTS_MAX: usize = 1024;
 /// Events of one loan book.
 pub const LOAN_EVENTS_MAX: u32 = 4096;
 /// Extensions of one loan.
 pub const EXTENSIONS_MAX: u16 = 16;
-/// Bytes of one loan event text ([`LoanEvent::parse`] refuses larger input first).
-pub const LOAN_EVENT_TEXT_BYTES_MAX: usize = 64 * 1024;
-
-/// What both parties sign for the automation of a loan: the contract, its repayment
-/// schedule and its rule set, bound by digest. Its digest is the anchor of the loan's
-/// event chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoanTerms {
-    contract_id: ContractId,
-    schedule: Schedule,
-    rules: RuleSet,
-}
-
-impl LoanTerms {
-    /// The terms of contract `contract_id`.
-    pub fn new(contract_id: ContractId, schedule: Schedule, rules: RuleSet) -> Self {
-        Self {
-            contract_id,
-            schedule,
-            rules,
-        }
-    }
-
-    /// The contract.
-    pub fn contract_id(&self) -> ContractId {
-        self.contract_id
-    }
-
-    /// The signed schedule.
-    pub fn schedule(&self) -> &Schedule {
-        &self.schedule
-    }
-
-    /// The signed rules.
-    pub fn rules(&self) -> &RuleSet {
-        &self.rules
-    }
-
-    /// Loan terms text v1:
-    ///
-    /// ```text
-    /// affix-loan-terms v1
-    /// contract_id <32 hex>
-    /// schedule_digest <64 hex: Schedule::digest>
-    /// rules_digest <64 hex: RuleSet::digest>
-    /// ```
-    pub fn canonical_text(&self) -> String {
-        format!(
-            "{LOAN_TERMS_HEADER}\ncontract_id {}\nschedule_digest {}\nrules_digest {}\n",
-            self.contract_id,
-            self.schedule.digest(),
-            self.rules.digest()
-        )
-    }
-
-    /// `SHA-256(LOAN_TERMS_DOMAIN ‖ canonical text)`.
-    pub fn digest(&self) -> Sha256Digest {
-        domain_digest(LOAN_TERMS_DOMAIN, &self.canonical_text())
-    }
-}
 
 /// Identifies a reported repayment within its loan: 1 for the first report, then +1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,8 +64,9 @@ pub struct Repayment {
     pub paid_on: Date,
     /// The day it was reported.
     pub reported_on: Date,
-    /// SHA-256 of the proof the borrower attached (a transfer receipt image), if any.
-    pub proof: Option<Sha256Digest>,
+    /// SHA-256 of the transfer proof the borrower attached (an image of the bank
+    /// transfer slip), if any.
+    pub transfer_proof: Option<Sha256Digest>,
     /// Pending, confirmed or disputed.
     pub status: RepaymentStatus,
 }
@@ -179,163 +103,11 @@ pub struct InstalmentBalance {
     pub unpaid_yuan: Decimal,
 }
 
-/// The new terms the parties agree for an extension (展期).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExtensionTerms {
-    /// The annual rate of the new schedule, percent (check it against the legal cap
-    /// with [`LoanNote::check_rate_cap`] on [`Addendum::terms`]).
-    pub annual_rate_percent: Decimal,
-    /// The new schedule's term in months, from [`Addendum::effective_from`].
-    pub term_months: u16,
-    /// The new schedule's repayment method.
-    pub repayment_method: RepaymentMethod,
-}
-
-/// An extension addendum (展期协议): the new schedule for the outstanding principal.
-/// Made only by [`LoanBook::propose_extension`]; both parties sign
-/// [`Addendum::digest`], then [`LoanBook::apply_extension`] puts it in force.
-///
-/// The rules (crate README, "Extensions"): the new schedule starts on the last due
-/// date on or before the proposal day (the start of the current schedule if none has
-/// passed), so interest is neither skipped nor charged twice; its principal is all the
-/// principal still owed, less any interest paid in advance on instalments not yet
-/// due; interest already due must be paid first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Addendum {
-    contract_id: ContractId,
-    extension: u16,
-    based_on: Sha256Digest,
-    proposed_on: Date,
-    previous_maturity: Date,
-    extension_terms: ExtensionTerms,
-    schedule: Schedule,
-}
-
-impl Addendum {
-    /// The extension's number: 1 for the first.
-    pub fn extension(&self) -> u16 {
-        self.extension
-    }
-
-    /// The new schedule.
-    pub fn schedule(&self) -> &Schedule {
-        &self.schedule
-    }
-
-    /// The terms it was proposed with.
-    pub fn extension_terms(&self) -> ExtensionTerms {
-        self.extension_terms
-    }
-
-    /// The loan note of the new schedule (outstanding principal, new rate, start,
-    /// term, method): check its rate against the cap.
-    pub fn terms(&self) -> &LoanNote {
-        self.schedule.terms()
-    }
-
-    /// The day the new schedule starts.
-    pub fn effective_from(&self) -> Date {
-        self.schedule.terms().start_date
-    }
-
-    /// The new maturity (the new schedule's last due date).
-    pub fn new_maturity(&self) -> Date {
-        maturity(&self.schedule)
-    }
-
-    /// Loan extension text v1:
-    ///
-    /// ```text
-    /// affix-loan-extension v1
-    /// contract_id <32 hex>
-    /// extension 1
-    /// based_on <64 hex: the loan's head when proposed>
-    /// proposed_on 2026-04-10
-    /// previous_maturity 2027-01-01
-    /// effective_from 2026-04-01
-    /// new_maturity 2027-04-01
-    /// outstanding_principal_yuan 7534.06
-    /// schedule_digest <64 hex: Schedule::digest of the new schedule>
-    /// ```
-    pub fn canonical_text(&self) -> String {
-        format!(
-            "{EXTENSION_HEADER}\ncontract_id {}\nextension {}\nbased_on {}\nproposed_on {}\n\
-             previous_maturity {}\neffective_from {}\nnew_maturity {}\n\
-             outstanding_principal_yuan {}\nschedule_digest {}\n",
-            self.contract_id,
-            self.extension,
-            self.based_on,
-            self.proposed_on,
-            self.previous_maturity,
-            self.effective_from(),
-            self.new_maturity(),
-            self.schedule.total_principal_yuan(),
-            self.schedule.digest(),
-        )
-    }
-
-    /// `SHA-256(EXTENSION_DOMAIN ‖ canonical text)`: what both parties sign.
-    pub fn digest(&self) -> Sha256Digest {
-        domain_digest(EXTENSION_DOMAIN, &self.canonical_text())
-    }
-}
-
-/// A repayment receipt (收条): the lender's own acknowledgement of a reported repayment,
-/// for the lender to sign. Made only by [`LoanBook::receipt`] while the repayment is
-/// pending; the platform confirms the repayment once the lender has signed it.
-///
-/// ```text
-/// affix-loan-receipt v1
-/// contract_id <loan note id>
-/// repayment <n>
-/// amount_yuan <amount, scale 2>
-/// paid_on <YYYY-MM-DD>
-/// reported_on <YYYY-MM-DD>
-/// proof_sha256 <hex, or "none">
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepaymentReceipt {
-    contract_id: ContractId,
-    repayment: Repayment,
-}
-
-impl RepaymentReceipt {
-    /// The loan.
-    pub fn contract_id(&self) -> ContractId {
-        self.contract_id
-    }
-
-    /// The repayment it acknowledges (as reported, pending).
-    pub fn repayment(&self) -> &Repayment {
-        &self.repayment
-    }
-
-    /// The receipt text v1 (the document the lender signs).
-    pub fn canonical_text(&self) -> String {
-        let r = &self.repayment;
-        format!(
-            "{RECEIPT_HEADER}\ncontract_id {}\nrepayment {}\namount_yuan {}\npaid_on {}\n\
-             reported_on {}\nproof_sha256 {}\n",
-            self.contract_id,
-            r.id,
-            r.amount_yuan,
-            r.paid_on,
-            r.reported_on,
-            r.proof.map_or_else(|| "none".to_owned(), |d| d.to_string()),
-        )
-    }
-
-    /// `SHA-256(RECEIPT_DOMAIN ‖ canonical text)`.
-    pub fn digest(&self) -> Sha256Digest {
-        domain_digest(RECEIPT_DOMAIN, &self.canonical_text())
-    }
-}
-
 /// Which signed document a loan step can rest on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
-    /// A repayment receipt (收条) the lender signed: backs a confirmation.
-    Receipt,
+    /// A repayment acknowledgement (收条) the lender signed: backs a confirmation.
+    Acknowledgement,
     /// An extension addendum (展期) both parties signed: backs an extension.
     Addendum,
 }
@@ -346,358 +118,10 @@ pub enum DocumentKind {
 pub struct BackingDocument {
     /// Index of the event in the chain.
     pub event: usize,
-    /// Receipt or addendum.
+    /// Acknowledgement or addendum.
     pub kind: DocumentKind,
-    /// Its canonical text (the receipt text v1 or the addendum text v1).
+    /// Its canonical text (the acknowledgement text v1 or the addendum text v1).
     pub text: String,
-}
-
-/// What happened to a loan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LoanEventKind {
-    /// The borrower reported a repayment.
-    RepaymentReported {
-        /// Its id.
-        repayment: RepaymentId,
-        /// The amount, yuan.
-        amount_yuan: Decimal,
-        /// The day paid.
-        paid_on: Date,
-        /// Digest of the attached proof.
-        proof: Option<Sha256Digest>,
-    },
-    /// The lender confirmed a repayment; it was allocated.
-    RepaymentConfirmed {
-        /// Its id.
-        repayment: RepaymentId,
-        /// The amount, yuan.
-        amount_yuan: Decimal,
-        /// Where it went, instalment by instalment.
-        allocations: Vec<Allocation>,
-        /// What is still owed afterwards, yuan.
-        outstanding_yuan: Decimal,
-    },
-    /// The lender disputed a repayment.
-    RepaymentDisputed {
-        /// Its id.
-        repayment: RepaymentId,
-        /// Digest of the lender's statement, if any.
-        statement: Option<Sha256Digest>,
-    },
-    /// An extension took effect.
-    Extended {
-        /// Its number.
-        extension: u16,
-        /// The digest both parties signed.
-        addendum: Sha256Digest,
-        /// The day it was proposed (what [`LoanBook::propose_extension`] was given).
-        proposed_on: Date,
-        /// The terms it was proposed with.
-        terms: ExtensionTerms,
-        /// The new maturity.
-        new_maturity: Date,
-    },
-    /// Nothing is owed any more (结清).
-    Settled,
-}
-
-impl LoanEventKind {
-    /// `repayment_reported`, `repayment_confirmed`, `repayment_disputed`, `extended`,
-    /// `settled` (the names of the rule triggers).
-    pub fn as_str(&self) -> &'static str {
-        self.trigger().as_str()
-    }
-
-    /// The rule trigger this event fires.
-    pub fn trigger(&self) -> EventTrigger {
-        match self {
-            Self::RepaymentReported { .. } => EventTrigger::RepaymentReported,
-            Self::RepaymentConfirmed { .. } => EventTrigger::RepaymentConfirmed,
-            Self::RepaymentDisputed { .. } => EventTrigger::RepaymentDisputed,
-            Self::Extended { .. } => EventTrigger::Extended,
-            Self::Settled => EventTrigger::Settled,
-        }
-    }
-}
-
-/// One step in a loan's life, chained to the previous one by digest (the first to
-/// [`LoanTerms::digest`]): what the platform records as evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoanEvent {
-    contract_id: ContractId,
-    seq: u32,
-    date: Date,
-    kind: LoanEventKind,
-    prev: Sha256Digest,
-}
-
-impl LoanEvent {
-    /// The contract.
-    pub fn contract_id(&self) -> ContractId {
-        self.contract_id
-    }
-
-    /// Position in the loan's chain, from 0.
-    pub fn seq(&self) -> u32 {
-        self.seq
-    }
-
-    /// The day it happened.
-    pub fn date(&self) -> Date {
-        self.date
-    }
-
-    /// What happened.
-    pub fn kind(&self) -> &LoanEventKind {
-        &self.kind
-    }
-
-    /// The previous event's digest ([`LoanTerms::digest`] for event 0).
-    pub fn prev(&self) -> Sha256Digest {
-        self.prev
-    }
-
-    /// Loan event text v1: `affix-loan-event v1`, `contract_id`, `seq`, `date`, `kind`,
-    /// the kind's lines, `prev`; one `key value` a line, amounts in yuan at scale 2,
-    /// absent digests as `none`. The kinds' lines:
-    ///
-    /// - `repayment_reported`: `repayment N`, `amount_yuan`, `paid_on`, `proof`;
-    /// - `repayment_confirmed`: `repayment N`, `amount_yuan`, one
-    ///   `allocation INSTALMENT INTEREST PRINCIPAL` per instalment, `outstanding_yuan`;
-    /// - `repayment_disputed`: `repayment N`, `statement`;
-    /// - `extended`: `extension N`, `addendum`, `proposed_on`, `annual_rate_percent`
-    ///   (scale 2), `term_months`, `repayment_method`, `new_maturity` (what a replay
-    ///   needs to recompute the addendum);
-    /// - `settled`: none.
-    pub fn canonical_text(&self) -> String {
-        let mut t = format!(
-            "{LOAN_EVENT_HEADER}\ncontract_id {}\nseq {}\ndate {}\nkind {}\n",
-            self.contract_id,
-            self.seq,
-            self.date,
-            self.kind.as_str()
-        );
-        let digest_or_none =
-            |d: &Option<Sha256Digest>| d.map_or("none".to_owned(), |d| d.to_string());
-        // Writing to a String cannot fail.
-        match &self.kind {
-            LoanEventKind::RepaymentReported {
-                repayment,
-                amount_yuan,
-                paid_on,
-                proof,
-            } => {
-                let _ = write!(
-                    t,
-                    "repayment {repayment}\namount_yuan {amount_yuan}\npaid_on {paid_on}\nproof {}\n",
-                    digest_or_none(proof)
-                );
-            }
-            LoanEventKind::RepaymentConfirmed {
-                repayment,
-                amount_yuan,
-                allocations,
-                outstanding_yuan,
-            } => {
-                let _ = write!(t, "repayment {repayment}\namount_yuan {amount_yuan}\n");
-                for a in allocations {
-                    let _ = writeln!(
-                        t,
-                        "allocation {} {} {}",
-                        a.instalment, a.interest_yuan, a.principal_yuan
-                    );
-                }
-                let _ = writeln!(t, "outstanding_yuan {outstanding_yuan}");
-            }
-            LoanEventKind::RepaymentDisputed {
-                repayment,
-                statement,
-            } => {
-                let _ = write!(
-                    t,
-                    "repayment {repayment}\nstatement {}\n",
-                    digest_or_none(statement)
-                );
-            }
-            LoanEventKind::Extended {
-                extension,
-                addendum,
-                proposed_on,
-                terms,
-                new_maturity,
-            } => {
-                let _ = write!(
-                    t,
-                    "extension {extension}\naddendum {addendum}\nproposed_on {proposed_on}\n\
-                     annual_rate_percent {}\nterm_months {}\nrepayment_method {}\n\
-                     new_maturity {new_maturity}\n",
-                    terms.annual_rate_percent,
-                    terms.term_months,
-                    terms.repayment_method.as_str()
-                );
-            }
-            LoanEventKind::Settled => {}
-        }
-        let _ = writeln!(t, "prev {}", self.prev);
-        t
-    }
-
-    /// `SHA-256(LOAN_EVENT_DOMAIN ‖ canonical text)`: the next event's `prev`.
-    pub fn digest(&self) -> Sha256Digest {
-        domain_digest(LOAN_EVENT_DOMAIN, &self.canonical_text())
-    }
-
-    /// Parses loan event text v1 ([`LoanEvent::canonical_text`]); refuses anything that
-    /// text would not be ([`Error::Malformed`] with the byte offset of the line, or the
-    /// end of the text if it is not canonical), and more than
-    /// [`LOAN_EVENT_TEXT_BYTES_MAX`] bytes. A parsed event is trusted only after
-    /// [`LoanBook::replay`].
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        if text.len() > LOAN_EVENT_TEXT_BYTES_MAX {
-            return Err(Error::TooLarge {
-                what: "loan event text bytes",
-                actual: text.len(),
-                limit: LOAN_EVENT_TEXT_BYTES_MAX,
-            });
-        }
-        let mut lines = EventLines { text, offset: 0 };
-        if lines.line()? != LOAN_EVENT_HEADER {
-            return Err(lines.error("not loan event text v1"));
-        }
-        let contract_id = ContractId::parse(lines.value("contract_id")?)
-            .map_err(|_| lines.error("bad contract id"))?;
-        let seq = lines.number("seq")?;
-        let date = lines.date("date")?;
-        let kind = match lines.value("kind")? {
-            "repayment_reported" => LoanEventKind::RepaymentReported {
-                repayment: RepaymentId(lines.number("repayment")?),
-                amount_yuan: lines.decimal("amount_yuan")?,
-                paid_on: lines.date("paid_on")?,
-                proof: lines.optional_digest("proof")?,
-            },
-            "repayment_confirmed" => {
-                let repayment = RepaymentId(lines.number("repayment")?);
-                let amount_yuan = lines.decimal("amount_yuan")?;
-                let mut allocations = Vec::new();
-                loop {
-                    let value = lines.value_any()?;
-                    if let Some(rest) = value.strip_prefix("allocation ") {
-                        if allocations.len() >= usize::from(crate::TERM_MONTHS_MAX) {
-                            return Err(lines.error("too many allocations"));
-                        }
-                        let mut words = rest.split(' ');
-                        let mut next = || words.next().ok_or_else(|| lines.error("bad allocation"));
-                        let instalment =
-                            next()?.parse().map_err(|_| lines.error("bad allocation"))?;
-                        let interest_yuan =
-                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
-                        let principal_yuan =
-                            scale_2(next()?).ok_or_else(|| lines.error("bad allocation"))?;
-                        allocations.push(Allocation {
-                            instalment,
-                            interest_yuan,
-                            principal_yuan,
-                        });
-                    } else if let Some(rest) = value.strip_prefix("outstanding_yuan ") {
-                        let outstanding_yuan =
-                            scale_2(rest).ok_or_else(|| lines.error("bad amount"))?;
-                        break LoanEventKind::RepaymentConfirmed {
-                            repayment,
-                            amount_yuan,
-                            allocations,
-                            outstanding_yuan,
-                        };
-                    } else {
-                        return Err(lines.error("expected `allocation` or `outstanding_yuan`"));
-                    }
-                }
-            }
-            "repayment_disputed" => LoanEventKind::RepaymentDisputed {
-                repayment: RepaymentId(lines.number("repayment")?),
-                statement: lines.optional_digest("statement")?,
-            },
-            "extended" => LoanEventKind::Extended {
-                extension: lines.number("extension")?,
-                addendum: lines.digest("addendum")?,
-                proposed_on: lines.date("proposed_on")?,
-                terms: ExtensionTerms {
-                    annual_rate_percent: lines.decimal("annual_rate_percent")?,
-                    term_months: lines.number("term_months")?,
-                    repayment_method: match lines.value("repayment_method")? {
-                        "bullet" => RepaymentMethod::Bullet,
-                        "equal_instalments" => RepaymentMethod::EqualInstalments,
-                        "equal_principal" => RepaymentMethod::EqualPrincipal,
-                        _ => return Err(lines.error("unknown repayment method")),
-                    },
-                },
-                new_maturity: lines.date("new_maturity")?,
-            },
-            "settled" => LoanEventKind::Settled,
-            _ => return Err(lines.error("unknown kind")),
-        };
-        let prev = lines.digest("prev")?;
-        let event = Self {
-            contract_id,
-            seq,
-            date,
-            kind,
-            prev,
-        };
-        if event.canonical_text() != text {
-            return Err(Error::Malformed {
-                what: EVENT_TEXT,
-                offset: text.len(),
-                reason: "not canonical loan event text",
-            });
-        }
-        Ok(event)
-    }
-
-    /// The evidence record: kind `loan.<kind>`, subject `contract:<id>`, time `at_ms`
-    /// (the platform's clock when it recorded the step), digests `event`, `prev` and
-    /// the kind's own (`proof`, `statement`, `addendum`), metadata `seq` and
-    /// `repayment`. No amounts: they stay in the event text, which the ledger holds
-    /// only as the `event` digest.
-    pub fn to_evidence(&self, submitter: &str, at_ms: u64) -> Result<EvidenceRecord, Error> {
-        let sha = DigestAlgorithm::Sha256;
-        let mut b = EvidenceRecord::builder(
-            &format!("loan.{}", self.kind.as_str()),
-            &format!("contract:{}", self.contract_id),
-            UnixMillis(at_ms),
-            submitter,
-        )
-        .digest_value("event", sha, *self.digest().as_bytes())
-        .digest_value("prev", sha, *self.prev.as_bytes())
-        .metadata("seq", &self.seq.to_string());
-        match &self.kind {
-            LoanEventKind::RepaymentReported {
-                repayment, proof, ..
-            } => {
-                b = b.metadata("repayment", &repayment.to_string());
-                if let Some(proof) = proof {
-                    b = b.digest_value("proof", sha, *proof.as_bytes());
-                }
-            }
-            LoanEventKind::RepaymentConfirmed { repayment, .. } => {
-                b = b.metadata("repayment", &repayment.to_string());
-            }
-            LoanEventKind::RepaymentDisputed {
-                repayment,
-                statement,
-            } => {
-                b = b.metadata("repayment", &repayment.to_string());
-                if let Some(statement) = statement {
-                    b = b.digest_value("statement", sha, *statement.as_bytes());
-                }
-            }
-            LoanEventKind::Extended { addendum, .. } => {
-                b = b.digest_value("addendum", sha, *addendum.as_bytes());
-            }
-            LoanEventKind::Settled => {}
-        }
-        Ok(b.build()?)
-    }
 }
 
 /// One instalment of the current schedule in fen, with what was repaid on it.
@@ -862,13 +286,13 @@ impl LoanBook {
         }
         let grace = i64::from(self.terms.rules.grace_days());
         match self.dues.get(self.first_unpaid) {
-            Some(d) if day_number(on) > d.due_day + grace => LoanStatus::Overdue,
+            Some(d) if on.day_number() > d.due_day + grace => LoanStatus::Overdue,
             _ => LoanStatus::Active,
         }
     }
 
     /// The borrower reports a repayment of `amount_yuan` made on `paid_on`, with the
-    /// digest of an attached proof. Refused: an amount not above 0 or with more than
+    /// digest of an attached transfer proof. Refused: an amount not above 0 or with more than
     /// two fraction digits ([`Error::RepaymentAmountInvalid`]); `paid_on` before the
     /// loan's start ([`Error::RepaymentBeforeStart`]) or after `on`
     /// ([`Error::RepaymentInFuture`]); more than is owed less the pending reports
@@ -877,7 +301,7 @@ impl LoanBook {
         &self,
         amount_yuan: Decimal,
         paid_on: Date,
-        proof: Option<Sha256Digest>,
+        transfer_proof: Option<Sha256Digest>,
         on: Date,
     ) -> Result<(Self, Vec<LoanEvent>), Error> {
         let mut next = self.begin(on)?;
@@ -915,7 +339,7 @@ impl LoanBook {
             amount_yuan: yuan(amount_fen),
             paid_on,
             reported_on: on,
-            proof,
+            transfer_proof,
             status: RepaymentStatus::Pending,
         };
         next.repayments.push((repayment, amount_fen));
@@ -925,19 +349,19 @@ impl LoanBook {
                 repayment: id,
                 amount_yuan: repayment.amount_yuan,
                 paid_on,
-                proof,
+                transfer_proof,
             },
         );
         Ok((next, vec![event]))
     }
 
-    /// The receipt (收条) for the lender to sign for pending repayment `id`.
+    /// The acknowledgement (收条) for the lender to sign for pending repayment `id`.
     ///
     /// # Errors
     /// [`Error::UnknownRepayment`], [`Error::RepaymentNotPending`].
-    pub fn receipt(&self, id: RepaymentId) -> Result<RepaymentReceipt, Error> {
+    pub fn acknowledgement(&self, id: RepaymentId) -> Result<RepaymentAcknowledgement, Error> {
         let index = self.pending_index(id)?;
-        Ok(RepaymentReceipt {
+        Ok(RepaymentAcknowledgement {
             contract_id: self.terms.contract_id(),
             repayment: self.repayments[index].0,
         })
@@ -1026,7 +450,7 @@ impl LoanBook {
         if pending > 0 {
             return Err(Error::RepaymentsPending { count: pending });
         }
-        let on_day = day_number(on);
+        let on_day = on.day_number();
         let passed = self.dues.partition_point(|d| d.due_day <= on_day);
         if let Some(d) = self.dues[..passed]
             .iter()
@@ -1145,9 +569,10 @@ impl LoanBook {
     }
 
     /// [`LoanBook::replay`], also returning the signed documents the chain's steps can
-    /// rest on, in one pass: for each confirmation, the receipt of that repayment as it
-    /// stood just before ([`LoanBook::receipt`]); for each extension, its addendum.
-    /// A verifier holding a signed receipt or addendum checks that its text is one of
+    /// rest on, in one pass: for each confirmation, the acknowledgement of that repayment
+    /// as it stood just before ([`LoanBook::acknowledgement`]); for each extension, its
+    /// addendum. A verifier holding a signed acknowledgement or addendum checks that its
+    /// text is one of
     /// these.
     ///
     /// # Errors
@@ -1161,9 +586,9 @@ impl LoanBook {
         let book = Self::replay_observed(terms, events, anchored_head, |index, event, before| {
             let text = match &event.kind {
                 LoanEventKind::RepaymentConfirmed { repayment, .. } => before
-                    .receipt(*repayment)
+                    .acknowledgement(*repayment)
                     .ok()
-                    .map(|r| (DocumentKind::Receipt, r.canonical_text())),
+                    .map(|r| (DocumentKind::Acknowledgement, r.canonical_text())),
                 LoanEventKind::Extended {
                     proposed_on, terms, ..
                 } => before
@@ -1209,9 +634,9 @@ impl LoanBook {
                 LoanEventKind::RepaymentReported {
                     amount_yuan,
                     paid_on,
-                    proof,
+                    transfer_proof,
                     ..
-                } => book.report_repayment(*amount_yuan, *paid_on, *proof, on),
+                } => book.report_repayment(*amount_yuan, *paid_on, *transfer_proof, on),
                 LoanEventKind::RepaymentConfirmed { repayment, .. } => {
                     book.confirm_repayment(*repayment, on)
                 }
@@ -1379,21 +804,13 @@ fn dues_of(schedule: &Schedule) -> Vec<Due> {
         .map(|i| Due {
             number: i.number,
             due_date: i.due_date,
-            due_day: day_number(i.due_date),
+            due_day: i.due_date.day_number(),
             interest_fen: fen(i.interest_yuan),
             principal_fen: fen(i.principal_yuan),
             interest_paid_fen: 0,
             principal_paid_fen: 0,
         })
         .collect()
-}
-
-fn maturity(schedule: &Schedule) -> Date {
-    // A schedule has at least one instalment (term 1 to 360 months).
-    schedule
-        .instalments()
-        .last()
-        .map_or(schedule.terms().start_date, |i| i.due_date)
 }
 
 /// An amount in fen as yuan at scale 2. Every amount of a book is at most a schedule's
@@ -1403,94 +820,8 @@ fn yuan(fen: u128) -> Decimal {
     Decimal::from_units(fen, 2).unwrap_or(Decimal::ZERO)
 }
 
-fn domain_digest(domain: &[u8], text: &str) -> Sha256Digest {
-    let mut hash = Sha256::new();
-    hash.update(domain);
-    hash.update(text.as_bytes());
-    Sha256Digest::from_bytes(hash.finalize().into())
-}
-
 impl fmt::Display for RepaymentStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-const EVENT_TEXT: &str = "loan event text";
-
-/// A cursor over the `\n`-terminated lines of a loan event text.
-struct EventLines<'a> {
-    text: &'a str,
-    offset: usize,
-}
-
-impl<'a> EventLines<'a> {
-    fn error(&self, reason: &'static str) -> Error {
-        Error::Malformed {
-            what: EVENT_TEXT,
-            offset: self.offset,
-            reason,
-        }
-    }
-
-    fn line(&mut self) -> Result<&'a str, Error> {
-        let rest = &self.text[self.offset..];
-        let end = rest
-            .find('\n')
-            .ok_or_else(|| self.error("missing line or `\\n`"))?;
-        self.offset += end + 1;
-        Ok(&rest[..end])
-    }
-
-    fn value_any(&mut self) -> Result<&'a str, Error> {
-        self.line()
-    }
-
-    fn value(&mut self, key: &str) -> Result<&'a str, Error> {
-        let start = self.offset;
-        let line = self.line()?;
-        line.strip_prefix(key)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .ok_or(Error::Malformed {
-                what: EVENT_TEXT,
-                offset: start,
-                reason: "unexpected key",
-            })
-    }
-
-    fn number<T: core::str::FromStr>(&mut self, key: &str) -> Result<T, Error> {
-        let value = self.value(key)?;
-        value.parse().map_err(|_| self.error("not a number"))
-    }
-
-    fn date(&mut self, key: &str) -> Result<Date, Error> {
-        let value = self.value(key)?;
-        crate::template::parse_date(value).ok_or_else(|| self.error("not a date"))
-    }
-
-    fn decimal(&mut self, key: &str) -> Result<Decimal, Error> {
-        let value = self.value(key)?;
-        scale_2(value).ok_or_else(|| self.error("not a decimal with two fraction digits"))
-    }
-
-    fn digest(&mut self, key: &str) -> Result<Sha256Digest, Error> {
-        let value = self.value(key)?;
-        Sha256Digest::parse_hex(value).map_err(|_| self.error("not a digest"))
-    }
-
-    fn optional_digest(&mut self, key: &str) -> Result<Option<Sha256Digest>, Error> {
-        let value = self.value(key)?;
-        if value == "none" {
-            return Ok(None);
-        }
-        Sha256Digest::parse_hex(value)
-            .map(Some)
-            .map_err(|_| self.error("not a digest"))
-    }
-}
-
-/// A non-negative decimal written with exactly two fraction digits (amounts and rates
-/// in the loan texts).
-fn scale_2(text: &str) -> Option<Decimal> {
-    Decimal::parse(text).filter(|d| d.scale() == 2 && !d.is_negative())
 }
