@@ -19,6 +19,9 @@
 //! - [`bundle`]: the evidence bundle (format v1) and its offline verifier.
 //! - [`http`]: the axum API (problem+json errors, idempotency keys, limits), and
 //!   [`openapi`] its OpenAPI 3.1 document.
+//!
+//! The `bench` feature (for `affix-bench` only) adds `seed`, bulk seeding of the store,
+//! `stages`, the signing path's stage timers, and `server::open_with_clock`.
 #![forbid(unsafe_code)]
 
 pub mod authority;
@@ -27,9 +30,17 @@ pub mod evidence;
 pub mod http;
 pub mod openapi;
 pub mod outbox;
+#[cfg(feature = "bench")]
+pub mod seed;
 pub mod server;
 pub mod service;
+// Stage timers are recorded always (relaxed atomic adds); only the benchmark reads them,
+// so the module is public with the `bench` feature alone.
+#[cfg(feature = "bench")]
 pub mod stages;
+#[cfg(not(feature = "bench"))]
+#[allow(unreachable_pub, dead_code)]
+mod stages;
 pub mod store;
 pub mod vault_api;
 pub mod webhooks;

@@ -35,7 +35,7 @@ use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 mod cache;
 mod ceremony;
 mod contracts;
-mod loans;
+pub(crate) mod loans;
 mod organization;
 
 pub use loans::{
@@ -566,7 +566,8 @@ impl Platform {
         &self.authority
     }
 
-    /// Time spent per stage so far.
+    /// Time spent per stage so far (the `bench` feature).
+    #[cfg(feature = "bench")]
     pub fn stages(&self) -> &crate::stages::Stages {
         &self.stages
     }
