@@ -133,11 +133,16 @@ pub(crate) fn run(command: Command) -> Result<()> {
             crl_url,
             days,
         } => {
+            let days_of = |n: Option<u64>| -> Result<Duration> {
+                Ok(DAY
+                    * u32::try_from(n.context("--days is too large")?)
+                        .context("--days is too large")?)
+            };
             let options = CaOptions {
                 ocsp_url,
                 crl_url,
-                root_validity: DAY * u32::try_from(days * 2).context("--days")?,
-                issuing_validity: DAY * u32::try_from(days).context("--days")?,
+                root_validity: days_of(days.checked_mul(2))?,
+                issuing_validity: days_of(Some(days))?,
             };
             CaDirectory::create(&dir, &name, &options, now)?;
             println!("root CA:    {}", dir.join("root.pem").display());
@@ -203,7 +208,7 @@ fn issue(args: &IssueArgs, now: SystemTime) -> Result<Certificate> {
         "tsa" => Profile::TsaSigner(SubjectName::new(&args.name)?),
         other => bail!("unknown profile {other:?}: person, organization or tsa"),
     };
-    let validity = DAY * u32::try_from(args.days).context("--days")?;
+    let validity = DAY * u32::try_from(args.days).context("--days is too large")?;
     let cert = match (&args.csr, &args.key_out) {
         (Some(csr), None) => {
             let bytes = std::fs::read(csr).with_context(|| format!("reading {}", csr.display()))?;
