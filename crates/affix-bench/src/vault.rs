@@ -507,7 +507,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     let tenant = TenantId::new("bench")?;
     let owners = enrol_owners(&vault, &tenant, 1024)?;
     println!(
-        "affix bench vault: {threads} threads, signing queue with {} worker(s) and batches of at most {}, store cache {} MiB",
+        "affix-bench vault: {threads} threads, signing queue with {} worker(s) and batches of at most {}, store cache {} MiB",
         args.queue_workers, args.batch, args.cache_mib
     );
 
