@@ -2,10 +2,10 @@
 # Ledger benchmark, in one script on one machine so the ratio is fair:
 #   1. a four-authority Affix consortium (`affix devnet`, four `affix node` processes on
 #      loopback) takes RECORDS evidence records and returns a quorum-signed receipt for
-#      each batch (`affix bench ledger`: sustained records/s, commit latency p50/p99);
+#      each batch (`affix-bench ledger`: sustained records/s, commit latency p50/p99);
 #      then bytes stored per record are read off the nodes' data directories;
 #   2. a three-member etcd cluster (Debian etcd-server 3.4, loopback) takes the same
-#      number of replicated puts of the same size (`affix bench etcd`, v3 JSON gateway).
+#      number of replicated puts of the same size (`affix-bench etcd`, v3 JSON gateway).
 # Usage: scripts/bench-ledger.sh [RECORDS]   (default 200000). Needs: cargo, apt (etcd-server), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +16,9 @@ if ! command -v etcd >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends etcd-server
 fi
-cargo build --release -q -p affix
+cargo build --release -q -p affix -p affix-bench
 affix="$PWD/target/release/affix"
+bench="$PWD/target/release/affix-bench"
 work=$(mktemp -d)
 pids=()
 stop() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
@@ -33,7 +34,7 @@ done
 for url in $(cat "$work/devnet/nodes"); do
   for _ in $(seq 100); do curl -sf "$url/v1/status" >/dev/null 2>&1 && break; sleep 0.2; done
 done
-"$affix" bench ledger --nodes "$work/devnet/nodes" --keys "$work/devnet/verifier-keys" \
+"$bench" ledger --nodes "$work/devnet/nodes" --keys "$work/devnet/verifier-keys" \
   --records "$records" --batch 1000 --concurrency 16 > "$work/affix.json"
 sleep 2
 stop
@@ -56,7 +57,7 @@ for i in 1 2 3; do
   clients+=(--endpoint "http://127.0.0.1:$((23700 + i))")
 done
 for _ in $(seq 100); do curl -sf http://127.0.0.1:23701/health >/dev/null 2>&1 && break; sleep 0.2; done
-"$affix" bench etcd "${clients[@]}" --records "$records" --concurrency 64 > "$work/etcd.json"
+"$bench" etcd "${clients[@]}" --records "$records" --concurrency 64 > "$work/etcd.json"
 etcd_bytes=$(du -sb "$work/etcd1" | cut -f1)
 stop
 

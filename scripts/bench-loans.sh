@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The loan scheduler benchmark (issue 7): one day's due rules for LOANS active loans
 # evaluated and their actions enqueued, target <= 60 s for 1,000,000 loans on 2 cores:
-#   scripts/bench-loans.sh [LOANS] [PG_LOANS] [extra `affix bench loans` options]
+#   scripts/bench-loans.sh [LOANS] [PG_LOANS] [extra `affix-bench loans` options]
 # For SQLite (LOANS, default 1000000), then for PostgreSQL (PG_LOANS, default LOANS) if
 # scripts/pg.sh can give a server (a fresh database per run, dropped afterwards; a
 # server this script started is stopped again), it seeds the loans (not timed), then
@@ -15,13 +15,13 @@ cd "$(dirname "$0")/.."
 loans="${1:-1000000}"
 pg_loans="${2:-$loans}"
 extra=("${@:3}")
-cargo build --release --locked -p affix --quiet
-affix="$PWD/target/release/affix"
+cargo build --release --locked -p affix-bench --quiet
+bench="$PWD/target/release/affix-bench"
 
 echo "== $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with local changes)'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)"
 echo
 echo "== SQLite"
-"$affix" bench loans --loans "$loans" "${extra[@]}"
+"$bench" loans --loans "$loans" "${extra[@]}"
 
 echo
 echo "== PostgreSQL"
@@ -41,4 +41,4 @@ cleanup() {
 }
 trap cleanup EXIT
 psql -X -q -v ON_ERROR_STOP=1 "$url" -c "CREATE DATABASE $db" >/dev/null
-"$affix" bench loans --loans "$pg_loans" --database-url "${url%/*}/$db" "${extra[@]}"
+"$bench" loans --loans "$pg_loans" --database-url "${url%/*}/$db" "${extra[@]}"

@@ -2,7 +2,7 @@
 # PKI and trusted-time benchmark, in one script on one machine:
 #   - in process: RFC 3161 tokens/s beside the raw ECDSA P-256 signing rate measured in
 #     the same run (the limit), and certificate issuance/s (cargo benches);
-#   - over HTTP: `affix tsa serve` under `affix bench tsa` (2 cores shared by server and
+#   - over HTTP: `affix tsa serve` under `affix-bench tsa` (2 cores shared by server and
 #     client);
 #   - OpenSSL as the TSA: `openssl ts -reply` with the same key and certificate, one
 #     process per token (how it is used as a TSA), timed over a fixed number of tokens.
@@ -13,8 +13,9 @@ requests="${1:-30000}"
 
 tokens_line=$(cargo bench -q -p affix-tsp --bench tokens 2>/dev/null | grep '^P-256')
 issue_line=$(cargo bench -q -p affix-pki --bench issuance 2>/dev/null | grep '^P-256')
-cargo build --release -q -p affix
+cargo build --release -q -p affix -p affix-bench
 affix="$PWD/target/release/affix"
+bench="$PWD/target/release/affix-bench"
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$work"; }
@@ -26,8 +27,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$affix" tsa serve --dir "$work/tsa" --listen "127.0.0.1:$port" 2>/dev/null &
 pid=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-"$affix" bench tsa --url "http://127.0.0.1:$port" --requests 2000 --concurrency 32 >/dev/null  # warm-up
-http_json=$("$affix" bench tsa --url "http://127.0.0.1:$port" --requests "$requests" --concurrency 32)
+"$bench" tsa --url "http://127.0.0.1:$port" --requests 2000 --concurrency 32 >/dev/null  # warm-up
+http_json=$("$bench" tsa --url "http://127.0.0.1:$port" --requests "$requests" --concurrency 32)
 
 # OpenSSL as a TSA with the same key and certificate.
 cat > "$work/ts.cnf" <<EOF

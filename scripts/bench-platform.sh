@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The signing platform's flow benchmark (issue 6), the whole platform in one process:
-#   scripts/bench-platform.sh [FLOWS] [extra `affix bench platform` options]
+#   scripts/bench-platform.sh [FLOWS] [extra `affix-bench platform` options]
 # For SQLite, then for PostgreSQL if scripts/pg.sh can give a server (a fresh database
 # per run, dropped afterwards; a server this script started is stopped again), it runs
 #   1. throughput: FLOWS complete two-party flows (default 2000), 32 drivers, closed loop;
@@ -14,13 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 flows="${1:-2000}"
 extra=("${@:2}")
-cargo build --release --locked -p affix --quiet
-affix="$PWD/target/release/affix"
+cargo build --release --locked -p affix-bench --quiet
+bench="$PWD/target/release/affix-bench"
 
 echo "== $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with local changes)'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)"
 echo
 echo "== SQLite"
-"$affix" bench platform --flows "$flows" "${extra[@]}"
+"$bench" platform --flows "$flows" "${extra[@]}"
 
 echo
 echo "== PostgreSQL"
@@ -40,4 +40,4 @@ cleanup() {
 }
 trap cleanup EXIT
 psql -X -q -v ON_ERROR_STOP=1 "$url" -c "CREATE DATABASE $db" >/dev/null
-"$affix" bench platform --flows "$flows" --database-url "${url%/*}/$db" "${extra[@]}"
+"$bench" platform --flows "$flows" --database-url "${url%/*}/$db" "${extra[@]}"

@@ -14,5 +14,5 @@ printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level 
 export SOFTHSM2_CONF="$work/softhsm2.conf"
 softhsm2-util --init-token --free --label affix-bench --pin 1234 --so-pin 5678 >/dev/null
 export AFFIX_PKCS11_PIN=1234
-cargo build --release --locked -p affix --quiet
-target/release/affix bench vault --keys "$keys" --pkcs11-module "$module" --pkcs11-token affix-bench "${@:2}"
+cargo build --release --locked -p affix-bench --quiet
+target/release/affix-bench vault --keys "$keys" --pkcs11-module "$module" --pkcs11-token affix-bench "${@:2}"

@@ -10,7 +10,6 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use affix_ledger::Genesis;
@@ -60,23 +59,15 @@ impl std::fmt::Debug for NodeConfig {
     }
 }
 
+/// Largest key file read.
+const KEY_FILE_BYTES_MAX: usize = 4096;
+
+/// A key file that only its owner may access.
 fn read_secret(path: &Path) -> Result<Zeroizing<String>, Error> {
-    let meta = std::fs::metadata(path).map_err(Error::io("read", path))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(Error::Config(format!(
-            "{} is readable by other users; chmod 600 it",
-            path.display()
-        )));
-    }
-    if meta.len() > 4096 {
-        return Err(Error::Config(format!(
-            "{} is too large for a key file",
-            path.display()
-        )));
-    }
-    Ok(Zeroizing::new(
-        std::fs::read_to_string(path).map_err(Error::io("read", path))?,
-    ))
+    let bytes = affix_seal::secret_file::read_owner_only(path, KEY_FILE_BYTES_MAX)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Config(format!("{} is not a key file", path.display())))?;
+    Ok(Zeroizing::new(text.to_owned()))
 }
 
 impl NodeConfig {

@@ -16,7 +16,6 @@
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use affix_ledger::Genesis;
@@ -201,17 +200,10 @@ pub(crate) fn free_port() -> Result<u16, Error> {
         .map_err(Error::io("bind", Path::new("127.0.0.1:0")))
 }
 
-/// Writes a new secret file with mode 0600, refusing to overwrite anything.
+/// Writes a new secret file with mode 0600, refusing to overwrite anything, fsync'd
+/// with its directory.
 fn write_secret(path: &Path, text: &str) -> Result<(), Error> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(Error::io("create", path))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(Error::io("write", path))
+    Ok(affix_seal::secret_file::create_new(path, text.as_bytes())?)
 }
 
 #[cfg(test)]

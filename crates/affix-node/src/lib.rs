@@ -50,6 +50,10 @@ pub enum Error {
         /// OS error.
         source: std::io::Error,
     },
+    /// A secret (key) file could not be written or read: it exists already, other users
+    /// may read it, it is too large, or the file system failed.
+    #[error("secret file: {0}")]
+    SecretFile(#[from] affix_seal::Error),
     /// A submitted record is not a valid evidence record (client: a node answered HTTP
     /// 422 `invalid-record`; in a batch the detail names the record's position).
     #[error("invalid evidence record: {0}")]

@@ -29,6 +29,18 @@ pub struct Mirror {
     keys_file: String,
     sources: Vec<String>,
     last_error: Option<String>,
+    catch_up: Option<CatchUp>,
+}
+
+/// A catch-up in progress: entries being fetched from a source that is ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatchUp {
+    /// The mirror's size when the round started.
+    pub from: u64,
+    /// Entries fetched (not yet verified nor stored) so far, counted from `from`.
+    pub fetched: u64,
+    /// The size of the source's verified checkpoint.
+    pub target: u64,
 }
 
 impl Mirror {
@@ -76,7 +88,13 @@ impl Mirror {
             keys_file,
             sources,
             last_error: None,
+            catch_up: None,
         })
+    }
+
+    /// The catch-up in progress, if a round is fetching entries (for a progress display).
+    pub fn catch_up(&self) -> Option<CatchUp> {
+        self.catch_up
     }
 }
 
@@ -152,6 +170,11 @@ async fn sync_once(
     let mut entries: Vec<Vec<u8>> = Vec::new();
     let mut next = local;
     while next < size {
+        shared.lock().catch_up = Some(CatchUp {
+            from: local,
+            fetched: next - local,
+            target: size,
+        });
         let bundle = next / 256;
         let width = (size - bundle * 256).min(256);
         let tile = TileId::entries(bundle, u16::try_from(width).unwrap_or(256))
@@ -204,7 +227,9 @@ pub async fn follow(shared: Arc<Shared<Mirror>>, interval: Duration) {
     let sources = shared.lock().sources.clone();
     loop {
         for source in &sources {
-            match sync_once(&shared, &client, source).await {
+            let synced = sync_once(&shared, &client, source).await;
+            shared.lock().catch_up = None;
+            match synced {
                 Ok(_) => {
                     shared.lock().last_error = None;
                     shared.publish();

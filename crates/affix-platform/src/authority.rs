@@ -1,8 +1,10 @@
 //! The platform's own certificate authority and time-stamping authority, in process.
 //!
-//! Directories use the layout of `affix ca init` and `affix tsa init` (docs/formats.md),
+//! The CA and TSA directories ([`CaDirectory`], [`TsaDirectory`], with the TSA's durable
+//! token [`Serials`]) are defined here once: `affix ca` and `affix tsa` use these types,
 //! so the command-line tools (`affix ca revoke|crl|serve`, `affix tsa serve`) work on a
-//! platform's `ca/` and `tsa/` directories too. Keys are P-256 PKCS#8 files, mode 0600.
+//! platform's `ca/` and `tsa/` directories too (layout in docs/formats.md). Keys are
+//! P-256 PKCS#8 files, mode 0600, written and read through `affix_seal::secret_file`.
 //!
 //! A signer's certificate certifies the public key of the signer's vault key: the CA
 //! never sees a signer's private key.
@@ -10,121 +12,44 @@
 //! No clock is read here: every issuance and time-stamp takes `now` as a parameter, and
 //! the platform passes its own clock's time.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use affix_pki::ca::{
     CreditCode, Issuer, OrganizationSubject, Profile, SubjectName, SubjectPublicKey,
-    ValidityPeriod, serial_number_from_random,
 };
-use affix_tsp::{TimeStampAuthority, TokenSerial, TsaConfig};
-use der::asn1::ObjectIdentifier;
-use der::{Decode as _, DecodePem as _, EncodePem as _};
+use affix_tsp::{TimeStampAuthority, TokenSerial};
+use der::Decode as _;
 use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use p256::pkcs8::EncodePublicKey as _;
 use x509_cert::Certificate;
-use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::Error;
 
-type P256Issuer = Issuer<SigningKey, DerSignature>;
+mod ca;
+mod files;
+mod tsa;
 
-/// The TSA policy OID under Affix's (placeholder) private arc, as `affix tsa init` writes.
-pub const DEFAULT_TSA_POLICY: &str = "1.3.6.1.4.1.59999.1.1";
+pub use ca::{CaDirectory, CaOptions, Revocation, crl_reason_from_name, crl_reason_name};
+pub use files::read_cert;
+pub use tsa::{DEFAULT_TSA_POLICY, Serials, TsaDirectory};
 
-/// Serial numbers reserved (and fsync'd) per step, so a restart never reuses one.
-const SERIAL_BLOCK: u64 = 10_000;
+use files::pki;
 
 /// Validity of a signer certificate.
-const SIGNER_CERT_DAYS: u64 = 2 * 365;
+const SIGNER_CERT_VALIDITY: Duration = Duration::from_secs(2 * 365 * 86_400);
 
-fn pki(e: impl std::fmt::Display) -> Error {
-    Error::Pki(e.to_string())
-}
-
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::Io(format!("{}: {e}", path.display()))
-}
-
-fn datetime(t: SystemTime) -> Result<der::DateTime, Error> {
-    der::DateTime::from_system_time(t).map_err(pki)
-}
-
-fn random_serial() -> Result<SerialNumber, Error> {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).map_err(|e| Error::Internal(format!("randomness: {e}")))?;
-    Ok(serial_number_from_random(r))
-}
-
-fn new_p256_key() -> Result<SigningKey, Error> {
-    loop {
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut_slice())
-            .map_err(|e| Error::Internal(format!("randomness: {e}")))?;
-        if let Ok(key) = SigningKey::from_slice(seed.as_slice()) {
-            return Ok(key);
-        }
-    }
-}
-
-fn write_private(path: &Path, text: &str) -> Result<(), Error> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| io(path, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| io(path, e))?;
-    f.sync_all().map_err(|e| io(path, e))
-}
-
-fn write_key(path: &Path, key: &SigningKey) -> Result<(), Error> {
-    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(pki)?;
-    write_private(path, pem.as_str())
-}
-
-fn read_key(path: &Path) -> Result<SigningKey, Error> {
-    let pem = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| io(path, e))?);
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Pki(format!("{}: {e}", path.display())))
-}
-
-fn write_cert(path: &Path, cert: &Certificate) -> Result<(), Error> {
-    let pem = cert.to_pem(der::pem::LineEnding::LF).map_err(pki)?;
-    std::fs::write(path, pem).map_err(|e| io(path, e))
-}
-
-/// Reads a PEM or DER certificate.
-///
-/// # Errors
-/// [`Error::Io`], [`Error::Pki`].
-pub fn read_cert(path: &Path) -> Result<Certificate, Error> {
-    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    Certificate::from_pem(&bytes)
-        .or_else(|_| Certificate::from_der(&bytes))
-        .map_err(|e| Error::Pki(format!("{}: {e}", path.display())))
-}
-
-fn append_line(path: &Path, line: &str) -> Result<(), Error> {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| io(path, e))?;
-    f.write_all(format!("{line}\n").as_bytes())
-        .map_err(|e| io(path, e))?;
-    f.sync_data().map_err(|e| io(path, e))
-}
+/// Validity of the root and issuing CA certificates the platform creates.
+const PLATFORM_ROOT_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86_400);
+const PLATFORM_ISSUING_VALIDITY: Duration = Duration::from_secs(5 * 365 * 86_400);
 
 /// The CA and TSA of a platform.
 pub struct Authority {
-    ca_dir: PathBuf,
+    ca: CaDirectory,
     root: Certificate,
-    issuing: P256Issuer,
+    issuing: Issuer<SigningKey, DerSignature>,
     issuing_cert: Certificate,
     tsa: TimeStampAuthority<SigningKey, DerSignature>,
     serials: Mutex<Serials>,
@@ -133,7 +58,7 @@ pub struct Authority {
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authority")
-            .field("ca_dir", &self.ca_dir)
+            .field("ca_dir", &self.ca.path())
             .finish_non_exhaustive()
     }
 }
@@ -143,48 +68,41 @@ impl Authority {
     /// (root and issuing CA named after `name`, ten and five years).
     ///
     /// # Errors
-    /// [`Error::Io`], [`Error::Pki`].
+    /// [`Error::Io`], [`Error::Pki`], [`Error::Config`].
     pub fn open_or_create(dir: &Path, name: &str, now: SystemTime) -> Result<Self, Error> {
         let ca_dir = dir.join("ca");
         let tsa_dir = dir.join("tsa");
-        if !ca_dir.join("root.pem").exists() {
-            init_ca(&ca_dir, name, now)?;
-        }
-        if !tsa_dir.join("tsa.pem").exists() {
-            init_tsa(
-                &tsa_dir,
+        let ca = match CaDirectory::open(&ca_dir) {
+            Ok(ca) => ca,
+            Err(Error::NotFound(_)) => CaDirectory::create(
                 &ca_dir,
+                name,
+                &CaOptions {
+                    root_validity: PLATFORM_ROOT_VALIDITY,
+                    issuing_validity: PLATFORM_ISSUING_VALIDITY,
+                    ..CaOptions::default()
+                },
+                now,
+            )?,
+            Err(e) => return Err(e),
+        };
+        let tsa = match TsaDirectory::open(&tsa_dir) {
+            Ok(tsa) => tsa,
+            Err(Error::NotFound(_)) => TsaDirectory::create(
+                &tsa_dir,
+                &ca,
                 &format!("{name} Time-Stamping Authority"),
                 now,
-            )?;
-        }
-        let root = read_cert(&ca_dir.join("root.pem"))?;
-        let issuing_cert = read_cert(&ca_dir.join("issuing.pem"))?;
-        let issuing = Issuer::new(issuing_cert.clone(), read_key(&ca_dir.join("issuing.key"))?)
-            .map_err(pki)?;
-        let tsa_cert = read_cert(&tsa_dir.join("tsa.pem"))?;
-        let policy = ObjectIdentifier::new(DEFAULT_TSA_POLICY).map_err(pki)?;
-        let config = TsaConfig::new(policy)
-            .with_accuracy(affix_tsp::Accuracy {
-                seconds: None,
-                millis: Some(100),
-                micros: None,
-            })
-            .map_err(pki)?;
-        let tsa = TimeStampAuthority::new(
-            read_key(&tsa_dir.join("tsa.key"))?,
-            tsa_cert,
-            vec![issuing_cert.clone()],
-            config,
-        )
-        .map_err(pki)?;
+            )?,
+            Err(e) => return Err(e),
+        };
         Ok(Self {
-            ca_dir,
-            root,
-            issuing,
-            issuing_cert,
-            tsa,
-            serials: Mutex::new(Serials::open(&tsa_dir.join("serial"))?),
+            root: ca.root()?,
+            issuing: ca.issuer()?,
+            issuing_cert: ca.issuing_certificate()?,
+            tsa: tsa.authority()?,
+            serials: Mutex::new(tsa.serials()?),
+            ca,
         })
     }
 
@@ -247,28 +165,8 @@ impl Authority {
         let spki_der = key.to_public_key_der().map_err(pki)?;
         let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(pki)?;
         let public = SubjectPublicKey::from_spki(&spki).map_err(pki)?;
-        let cert = self
-            .issuing
-            .issue(
-                profile,
-                &public,
-                random_serial()?,
-                ValidityPeriod::new(
-                    datetime(now)?,
-                    datetime(now + Duration::from_secs(SIGNER_CERT_DAYS * 86_400))?,
-                )
-                .map_err(pki)?,
-            )
-            .map_err(pki)?;
-        let serial = hex::encode(cert.tbs_certificate().serial_number().as_bytes());
-        let unix = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        append_line(
-            &self.ca_dir.join("issued.log"),
-            &format!("{serial}\t{unix}\t{}", cert.tbs_certificate().subject()),
-        )?;
-        Ok(cert)
+        self.ca
+            .issue(&self.issuing, profile, &public, SIGNER_CERT_VALIDITY, now)
     }
 
     /// An RFC 3161 token (with the TSA certificate) over SHA-256 of `data`, at `now`.
@@ -304,123 +202,5 @@ impl Authority {
                 Err(Error::Pki(format!("the TSA refused: {reason}")))
             }
         }
-    }
-}
-
-fn init_ca(dir: &Path, name: &str, now: SystemTime) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let root_key = new_p256_key()?;
-    let issuing_key = new_p256_key()?;
-    let root_name = SubjectName::new(&format!("{name} Root CA"))
-        .and_then(|s| s.with_organization(name))
-        .and_then(|s| s.with_country("CN"))
-        .map_err(pki)?;
-    let issuing_name = SubjectName::new(&format!("{name} Issuing CA"))
-        .and_then(|s| s.with_organization(name))
-        .and_then(|s| s.with_country("CN"))
-        .map_err(pki)?;
-    let years = |n: u64| datetime(now + Duration::from_secs(n * 365 * 86_400));
-    let root: P256Issuer = Issuer::create_root(
-        root_key.clone(),
-        &root_name,
-        random_serial()?,
-        ValidityPeriod::new(datetime(now)?, years(10)?).map_err(pki)?,
-    )
-    .map_err(pki)?;
-    let issuing_public = SubjectPublicKey::from_keypair(&issuing_key).map_err(pki)?;
-    let issuing_cert = root
-        .issue_subordinate_ca(
-            &issuing_name,
-            &issuing_public,
-            0,
-            random_serial()?,
-            ValidityPeriod::new(datetime(now)?, years(5)?).map_err(pki)?,
-        )
-        .map_err(pki)?;
-    write_key(&dir.join("root.key"), &root_key)?;
-    write_key(&dir.join("issuing.key"), &issuing_key)?;
-    write_cert(&dir.join("issuing.pem"), &issuing_cert)?;
-    std::fs::write(dir.join("ca.toml"), format!("name = \"{name}\"\n")).map_err(|e| io(dir, e))?;
-    std::fs::write(dir.join("crl_number"), "0\n").map_err(|e| io(dir, e))?;
-    // Written last: its presence marks a complete CA directory.
-    write_cert(&dir.join("root.pem"), root.certificate())
-}
-
-fn init_tsa(dir: &Path, ca_dir: &Path, name: &str, now: SystemTime) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let issuing_cert = read_cert(&ca_dir.join("issuing.pem"))?;
-    let issuing: P256Issuer =
-        Issuer::new(issuing_cert.clone(), read_key(&ca_dir.join("issuing.key"))?).map_err(pki)?;
-    let key_path = dir.join("tsa.key");
-    let key = if key_path.exists() {
-        read_key(&key_path)?
-    } else {
-        let key = new_p256_key()?;
-        write_key(&key_path, &key)?;
-        key
-    };
-    let public = SubjectPublicKey::from_keypair(&key).map_err(pki)?;
-    let cert = issuing
-        .issue(
-            &Profile::TsaSigner(SubjectName::new(name).map_err(pki)?),
-            &public,
-            random_serial()?,
-            ValidityPeriod::new(
-                datetime(now)?,
-                datetime(now + Duration::from_secs(3 * 365 * 86_400))?,
-            )
-            .map_err(pki)?,
-        )
-        .map_err(pki)?;
-    write_cert(&dir.join("chain.pem"), &issuing_cert)?;
-    std::fs::copy(ca_dir.join("root.pem"), dir.join("root.pem")).map_err(|e| io(dir, e))?;
-    std::fs::write(
-        dir.join("tsa.toml"),
-        format!("policy = \"{DEFAULT_TSA_POLICY}\"\naccuracy_ms = 100\n"),
-    )
-    .map_err(|e| io(dir, e))?;
-    write_cert(&dir.join("tsa.pem"), &cert)
-}
-
-/// Token serial numbers: reserved on disk in blocks (fsync'd) before use.
-struct Serials {
-    path: PathBuf,
-    next: u64,
-    reserved_end: u64,
-}
-
-impl Serials {
-    fn open(path: &Path) -> Result<Self, Error> {
-        let end = match std::fs::read_to_string(path) {
-            Ok(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| Error::Io(format!("{}: not a number", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 1,
-            Err(e) => return Err(io(path, e)),
-        };
-        Ok(Self {
-            path: path.to_owned(),
-            next: end,
-            reserved_end: end,
-        })
-    }
-
-    fn take(&mut self) -> Result<u64, Error> {
-        if self.next >= self.reserved_end {
-            let end = self.next + SERIAL_BLOCK;
-            let tmp = self.path.with_extension("tmp");
-            {
-                let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-                f.write_all(format!("{end}\n").as_bytes())
-                    .map_err(|e| io(&tmp, e))?;
-                f.sync_all().map_err(|e| io(&tmp, e))?;
-            }
-            std::fs::rename(&tmp, &self.path).map_err(|e| io(&self.path, e))?;
-            self.reserved_end = end;
-        }
-        let serial = self.next;
-        self.next += 1;
-        Ok(serial)
     }
 }

@@ -57,22 +57,13 @@ fn io(path: &Path, e: std::io::Error) -> Error {
 
 /// The operator token: created on first start (mode 0600), read afterwards.
 fn operator_token(dir: &Path) -> Result<(std::path::PathBuf, [u8; 32]), Error> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let path = dir.join("operator.token");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let token = format!("afo_{}", hex::encode(random_bytes::<32>()?));
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| io(&path, e))?;
-            f.write_all(format!("{token}\n").as_bytes())
-                .map_err(|e| io(&path, e))?;
-            f.sync_all().map_err(|e| io(&path, e))?;
+            affix_seal::secret_file::create_new(&path, format!("{token}\n").as_bytes())
+                .map_err(|e| Error::Io(e.to_string()))?;
             token
         }
         Err(e) => return Err(io(&path, e)),
@@ -271,8 +262,11 @@ pub async fn launch(
 /// [`Platform`] operations directly: nothing is submitted to a ledger, delivered or
 /// scheduled unless the caller calls the operation that does it.
 ///
+/// Only with the `bench` feature (`affix-bench loans`).
+///
 /// # Errors
 /// As [`launch`], except that nothing connects to a ledger.
+#[cfg(feature = "bench")]
 pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Platform, Error> {
     Ok(Platform::new(open_parts(config, clock).await?.parts))
 }

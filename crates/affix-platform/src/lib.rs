@@ -26,6 +26,9 @@
 //! - [`outbox`]: the e-mail file outbox (the default without an SMTP relay).
 //! - [`bundle`]: the evidence and litigation bundles and their offline verifiers.
 //! - [`stages`]: time per stage of a signing flow, for the benchmark.
+//!
+//! The `bench` feature (for `affix-bench` only) adds `seed`, bulk seeding of the store,
+//! `stages`, the signing path's stage timers, and `launch::open_with_clock`.
 #![forbid(unsafe_code)]
 
 pub mod authority;
@@ -35,8 +38,16 @@ pub mod evidence;
 pub mod launch;
 pub mod outbox;
 mod problem;
+#[cfg(feature = "bench")]
+pub mod seed;
 pub mod service;
+// Stage timers are recorded always (relaxed atomic adds); only the benchmark reads them,
+// so the module is public with the `bench` feature alone.
+#[cfg(feature = "bench")]
 pub mod stages;
+#[cfg(not(feature = "bench"))]
+#[allow(unreachable_pub, dead_code)]
+mod stages;
 pub mod store;
 pub mod webhooks;
 

@@ -193,6 +193,12 @@ problem_types! {
     AlreadyExists = "already-exists",
     /// The recovery policy refused the step.
     RecoveryRefused = "recovery-refused",
+    /// The CA directory holds a CA already (`affix ca init` never overwrites one).
+    CaExists = "ca-exists",
+    /// The TSA directory holds a TSA already (`affix tsa init` never overwrites one).
+    TsaExists = "tsa-exists",
+    /// The certificate is revoked already.
+    AlreadyRevoked = "already-revoked",
     /// The vault refused the owner's authorization.
     AuthorizationRefused = "authorization-refused",
 

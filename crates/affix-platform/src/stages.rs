@@ -1,5 +1,5 @@
 //! Where the time of a signature goes: cumulative wall time and counts per stage, for
-//! the flow benchmark's breakdown (`affix bench platform`). Lock-free counters.
+//! the flow benchmark's breakdown (`affix-bench platform`). Lock-free counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

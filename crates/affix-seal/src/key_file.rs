@@ -5,7 +5,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use crate::soft::SoftMaster;
-use crate::{Error, KEY_BYTES, Kek, MasterKey, MasterKeyId, WrappedKek, files};
+use crate::{Error, KEY_BYTES, Kek, MasterKey, MasterKeyId, WrappedKek, files, secret_file};
 
 const HEADER: &str = "affix-seal-keyfile v1\n";
 
@@ -29,7 +29,7 @@ impl KeyFileMaster {
         text.push_str(HEADER);
         text.push_str(&Zeroizing::new(hex::encode(*secret)));
         text.push('\n');
-        files::create_new(path, text.as_bytes())?;
+        secret_file::create_new(path, text.as_bytes())?;
         Ok(Self {
             inner: SoftMaster::new("file", &secret)?,
         })

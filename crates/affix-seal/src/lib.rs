@@ -39,7 +39,7 @@ mod files;
 mod key_file;
 mod passphrase;
 mod pkcs11;
-pub mod pkcs11_peer;
+pub mod secret_file;
 mod shamir;
 mod soft;
 
@@ -48,8 +48,8 @@ pub use passphrase::{KdfParams, MAX_PASSPHRASE_BYTES, Passphrase, PassphraseMast
 pub use pkcs11::{MAX_PIN_BYTES, Pin, Pkcs11Master, Pkcs11Token};
 pub use shamir::{MAX_SHARE_TEXT_BYTES, ShamirMaster, Share};
 
-/// The `cryptoki` release this crate is built on, for callers of [`Pkcs11Token::open_session`]
-/// and [`pkcs11_peer`].
+/// The `cryptoki` release this crate is built on, for callers of
+/// [`Pkcs11Token::open_session`] (the vault benchmark's PKCS#11 signing peer).
 pub use cryptoki;
 
 /// Length of a key-encryption key and of every software master secret.
@@ -87,18 +87,29 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// `create` refuses to overwrite an existing file.
-    #[error("{0} already exists; refusing to overwrite a master key file")]
+    /// `create` (and [`secret_file::create_new`]) refuses to overwrite an existing file.
+    #[error("{0} already exists; refusing to overwrite a secret file")]
     AlreadyExists(PathBuf),
-    /// A secret key file that the group or others may read or write.
+    /// A secret file that the group or others may read or write.
     #[error(
-        "{path} has mode {mode:03o}; a master key file must not be accessible to group or others (chmod 600)"
+        "{path} has mode {mode:03o}; a secret file must not be accessible to group or others (chmod 600)"
     )]
     InsecurePermissions {
         /// The file.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
+    },
+    /// [`secret_file::read_owner_only`] found something other than a regular file.
+    #[error("{0} is not a regular file")]
+    NotARegularFile(PathBuf),
+    /// [`secret_file::read_owner_only`] found a file over the caller's limit.
+    #[error("{path} is larger than {max_bytes} bytes")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        max_bytes: usize,
     },
     /// A key file or passphrase header that is not in the expected format.
     #[error("{path} is not a valid master key file: {reason}")]

@@ -7,7 +7,9 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
 use crate::soft::SoftMaster;
-use crate::{Error, KEY_BYTES, Kek, KeyCheckValue, MasterKey, MasterKeyId, WrappedKek, files};
+use crate::{
+    Error, KEY_BYTES, Kek, KeyCheckValue, MasterKey, MasterKeyId, WrappedKek, files, secret_file,
+};
 
 const HEADER: &str = "affix-seal-passphrase v1";
 const SALT_BYTES: usize = 16;
@@ -192,7 +194,7 @@ impl PassphraseMaster {
             params.parallelism,
             kcv.to_hex()
         );
-        files::create_new(path, header.as_bytes())?;
+        secret_file::create_new(path, header.as_bytes())?;
         Ok(Self {
             inner: SoftMaster::new("passphrase", &key)?,
             params,

@@ -132,7 +132,7 @@ impl Pkcs11Token {
     }
 
     /// Opens another read-write session on the token (already logged in), for callers that
-    /// want their own session, such as [`crate::pkcs11_peer`].
+    /// want their own session, such as the vault benchmark's signing peer (`affix-bench`).
     pub fn open_session(&self) -> Result<Session, Error> {
         self.inner
             .ctx

@@ -1,4 +1,5 @@
-//! The PKCS#11 master key and signing peer against a real SoftHSM2 token.
+//! The PKCS#11 master key against a real SoftHSM2 token (the benchmark's signing peer
+//! is tested the same way in `affix-bench`).
 //!
 //! SoftHSM2 reads its configuration file from `SOFTHSM2_CONF` when the module is
 //! initialized, and that variable is process-wide. So every test here runs twice: the
@@ -12,11 +13,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use affix_seal::cryptoki::mechanism::Mechanism;
 use affix_seal::cryptoki::object::{Attribute, KeyType, ObjectClass};
-use affix_seal::pkcs11_peer::{self, PeerAlgorithm};
 use affix_seal::{Error, MasterKey, Pin, Pkcs11Master, Pkcs11Token};
 use support::{AAD, assert_wraps_and_detects_tampering, sample_kek};
 
@@ -256,97 +255,4 @@ fn token_master_key_is_usable_from_many_threads() {
             thread.join().expect("thread");
         }
     });
-}
-
-/// A small deterministic generator for picking keys (not for secrets).
-struct SplitMix(u64);
-
-impl rand_core::TryRng for SplitMix {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.try_next_u64()? >> 32) as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Ok(z ^ (z >> 31))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-#[test]
-fn signing_peer_creates_20_keys_per_algorithm_and_signs_verifiably() {
-    with_softhsm(
-        "signing_peer_creates_20_keys_per_algorithm_and_signs_verifiably",
-        |module| {
-            use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-
-            let token = open_token(module);
-            let session = token.open_session().expect("session");
-            let mut rng = SplitMix(7);
-            let digest: [u8; 32] = core::array::from_fn(|i| u8::try_from(i).expect("< 32") * 3);
-
-            assert!(pkcs11_peer::supported(&token, PeerAlgorithm::EcdsaP256).expect("query"));
-            let started = Instant::now();
-            let keys = pkcs11_peer::generate_keys(&session, PeerAlgorithm::EcdsaP256, 20, "p256")
-                .expect("generate P-256 keys");
-            println!("20 P-256 key pairs in {:?}", started.elapsed());
-            assert_eq!(keys.len(), 20);
-            let mut used = std::collections::BTreeSet::new();
-            let started = Instant::now();
-            for _ in 0..200 {
-                let (index, signature) =
-                    pkcs11_peer::sign_with_random_key(&session, &keys, &digest, &mut rng)
-                        .expect("sign");
-                used.insert(index);
-                let point = keys[index].public_key(&session).expect("public key");
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).expect("SEC1 point");
-                let signature =
-                    p256::ecdsa::Signature::from_slice(&signature).expect("r||s signature");
-                key.verify_prehash(&digest, &signature)
-                    .expect("token ECDSA signature verifies with RustCrypto p256");
-            }
-            println!(
-                "200 P-256 signatures (+ verification) in {:?}",
-                started.elapsed()
-            );
-            assert!(used.len() > 10, "keys chosen at random: {used:?}");
-
-            // SoftHSM 2.6 has CKM_EC_EDWARDS_KEY_PAIR_GEN; CI installs that version, so a
-            // missing mechanism is a failure here, not a skip.
-            assert!(pkcs11_peer::supported(&token, PeerAlgorithm::Ed25519).expect("query"));
-            let started = Instant::now();
-            let keys = pkcs11_peer::generate_keys(&session, PeerAlgorithm::Ed25519, 20, "ed25519")
-                .expect("generate Ed25519 keys");
-            println!("20 Ed25519 key pairs in {:?}", started.elapsed());
-            for _ in 0..50 {
-                let (index, signature) =
-                    pkcs11_peer::sign_with_random_key(&session, &keys, &digest, &mut rng)
-                        .expect("sign");
-                let point = keys[index].public_key(&session).expect("public key");
-                let key = ed25519_dalek::VerifyingKey::from_bytes(
-                    &<[u8; 32]>::try_from(point.as_slice()).expect("32-byte key"),
-                )
-                .expect("Ed25519 point");
-                let signature = ed25519_dalek::Signature::from_bytes(
-                    &<[u8; 64]>::try_from(signature.as_slice()).expect("64-byte signature"),
-                );
-                key.verify_strict(&digest, &signature)
-                    .expect("token Ed25519 signature verifies with ed25519-dalek");
-            }
-
-            assert!(matches!(
-                pkcs11_peer::sign_with_random_key(&session, &[], &digest, &mut rng),
-                Err(Error::InvalidArgument(_))
-            ));
-        },
-    );
 }

@@ -53,7 +53,10 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::IdempotencyKeyInFlight
         | P::KeyDisabled
         | P::AlreadyExists
-        | P::RecoveryRefused => StatusCode::CONFLICT,
+        | P::RecoveryRefused
+        | P::CaExists
+        | P::TsaExists
+        | P::AlreadyRevoked => StatusCode::CONFLICT,
         P::Expired | P::ContractExpired | P::CodeExpired => StatusCode::GONE,
         P::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         P::WrongContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,13 +1,14 @@
-//! Key files: generation from OS randomness, reading with permission checks.
+//! Note signer key files (`affix keygen`, `affix log`): generation from OS randomness,
+//! writing and reading through `affix_seal::secret_file` (mode 0600, owner only).
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 
-use affix_note::{KeyName, NoteSigner, SignerKey, VerifierKey};
+use affix_note::{KeyName, SignerKey, VerifierKey};
 use anyhow::{Context as _, Result, bail};
 use zeroize::Zeroizing;
+
+/// Largest signer key file read.
+const KEY_FILE_BYTES_MAX: usize = 4096;
 
 /// Note signature algorithms `affix keygen` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,53 +41,22 @@ pub(crate) fn generate(name: &str, algorithm: Algorithm) -> Result<SignerKey> {
 
 /// Writes a secret key file with mode 0600, refusing to overwrite anything.
 pub(crate) fn write_key_file(path: &Path, key: &SignerKey) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "creating key file {} (it must not exist yet)",
-                path.display()
-            )
-        })?;
     let mut text = key.to_secret_string();
     text.push('\n');
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-/// `affix keygen`.
-pub(crate) fn keygen(name: &str, out: &Path, algorithm: Algorithm) -> Result<()> {
-    let key = generate(name, algorithm)?;
-    write_key_file(out, &key)?;
-    eprintln!("secret key written to {} (mode 0600)", out.display());
-    eprintln!("verifier key (publish this; it verifies checkpoints and receipts):");
-    println!("{}", key.verifier_key());
-    Ok(())
+    affix_seal::secret_file::create_new(path, text.as_bytes()).with_context(|| {
+        format!(
+            "creating key file {} (it must not exist yet)",
+            path.display()
+        )
+    })
 }
 
 /// Reads a secret key file; refuses files that other users can read.
 pub(crate) fn read_key_file(path: &Path) -> Result<SignerKey> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("reading key file {}", path.display()))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        bail!(
-            "key file {} is accessible by other users (mode {:o}); run chmod 600 on it",
-            path.display(),
-            meta.permissions().mode() & 0o777
-        );
-    }
-    if meta.len() > 4096 {
-        bail!("{} is too large to be a key file", path.display());
-    }
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("reading key file {}", path.display()))?,
-    );
+    let bytes = affix_seal::secret_file::read_owner_only(path, KEY_FILE_BYTES_MAX)
+        .with_context(|| format!("reading key file {}", path.display()))?;
+    let text = std::str::from_utf8(&bytes)
+        .with_context(|| format!("{} is not a signer key file", path.display()))?;
     SignerKey::parse(text.trim())
         .with_context(|| format!("{} is not a signer key file", path.display()))
 }

@@ -448,3 +448,89 @@ fn sigkill_during_append_loses_nothing_acknowledged() {
     .unwrap();
     ok(&["log", "verify", "--key", &f.vkey, s(&receipt)]);
 }
+
+/// The recorded bundles of `affix-bundle` and the anchors they verify under.
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../affix-bundle/tests/vectors")
+}
+
+#[test]
+fn verify_bundle_needs_independent_anchors_or_exits_4() {
+    let v = vectors();
+    let (evidence, litigation) = (v.join("evidence-v1.json"), v.join("litigation-v2.json"));
+    let (keys, root) = (v.join("verifier-keys"), v.join("root.pem"));
+    let anchors = ["--keys", s(&keys), "--ca", s(&root)];
+
+    // Against the published anchors: verified, exit 0.
+    let out = ok(&[&["verify-bundle", s(&evidence)][..], &anchors].concat());
+    assert!(out.starts_with("bundle verified: contract "), "{out}");
+    let out = ok(&[&["verify-bundle", s(&litigation)][..], &anchors].concat());
+    assert!(out.starts_with("litigation bundle verified: "), "{out}");
+
+    // No anchors, or only one of them: a usage error, nothing is checked.
+    fails(&["verify-bundle", s(&evidence)], 2, "--keys");
+    fails(
+        &["verify-bundle", s(&evidence), "--keys", s(&keys)],
+        2,
+        "--ca",
+    );
+
+    // The bundle's own anchors: checked, but never a success.
+    for args in [
+        vec![
+            "verify-bundle",
+            s(&evidence),
+            "--dangerous-trust-bundle-anchors",
+        ],
+        vec![
+            "verify-bundle",
+            s(&litigation),
+            "--keys",
+            s(&keys),
+            "--dangerous-trust-bundle-anchors",
+        ],
+    ] {
+        let out = affix(&args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {stdout}{stderr}");
+        assert!(!stdout.contains("verified:"), "{stdout}");
+        assert!(stdout.contains("own anchors only"), "{stdout}");
+        assert!(
+            stderr.contains("warning: --dangerous-trust-bundle-anchors"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("NOT VERIFIED"), "{stderr}");
+    }
+    // All anchors given: the flag has nothing left to take from the bundle.
+    ok(&[
+        &["verify-bundle", s(&evidence)][..],
+        &anchors,
+        &["--dangerous-trust-bundle-anchors"],
+    ]
+    .concat());
+
+    // A bundle that does not verify is exit 3, whatever the anchors.
+    let tmp = tempfile::tempdir().unwrap();
+    let forged = tmp.path().join("forged.json");
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["events"][0]["receipt"] = serde_json::Value::String("forged".into());
+    std::fs::write(&forged, json.to_string()).unwrap();
+    fails(
+        &[&["verify-bundle", s(&forged)][..], &anchors].concat(),
+        3,
+        "verification FAILED",
+    );
+    fails(
+        &[
+            "verify-bundle",
+            s(&forged),
+            "--dangerous-trust-bundle-anchors",
+        ],
+        3,
+        "verification FAILED",
+    );
+}

@@ -405,8 +405,9 @@ fn now_ms() -> u64 {
         .unwrap()
 }
 
-/// Reads the rotation's progress line (`\r[###...] 20% 10000/50000 keys`) until it shows a
-/// partly rotated vault, then kills the process.
+/// Reads the rotation's progress lines (`rotate: 10000/50000 keys (20%)`, printed in a pipe
+/// with AFFIX_PROGRESS=lines) until one shows a partly rotated vault, then kills the
+/// process.
 fn rotate_and_kill(fx: &Fixture, new_master: &Path) {
     let args = fx.cmd(
         "rotate",
@@ -414,6 +415,7 @@ fn rotate_and_kill(fx: &Fixture, new_master: &Path) {
     );
     let mut child = affix()
         .args(&args)
+        .env("AFFIX_PROGRESS", "lines")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -429,8 +431,9 @@ fn rotate_and_kill(fx: &Fixture, new_master: &Path) {
         );
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
         let partial = seen
-            .split('\r')
-            .filter_map(|p| p.split_whitespace().nth(2))
+            .lines()
+            .filter_map(|p| p.strip_prefix("rotate: "))
+            .filter_map(|p| p.split_whitespace().next())
             .any(|p| {
                 let (done, total) = p.split_once('/').unwrap_or(("0", "0"));
                 let (done, total): (u64, u64) =

@@ -179,7 +179,7 @@ fn parse_day(text: &str) -> Result<Date, Error> {
     })
 }
 
-fn action_text(a: &affix_contract::Action) -> String {
+pub(crate) fn action_text(a: &affix_contract::Action) -> String {
     use affix_contract::Action as A;
     match a {
         A::Notify { to, message } => format!("notify {} {}", to.as_str(), message.as_str()),

@@ -39,7 +39,7 @@ mod cache;
 mod ceremony;
 mod contracts;
 mod idempotency;
-mod loans;
+pub(crate) mod loans;
 mod organization;
 
 pub use loans::{
@@ -625,7 +625,8 @@ impl Platform {
         &self.authority
     }
 
-    /// Time spent per stage so far.
+    /// Time spent per stage so far (the `bench` feature).
+    #[cfg(feature = "bench")]
     pub fn stages(&self) -> &crate::stages::Stages {
         &self.stages
     }

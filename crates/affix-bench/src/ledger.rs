@@ -1,18 +1,68 @@
-//! `affix bench`: load generators for the consortium ledger and, for comparison, an etcd
-//! cluster. `scripts/bench-ledger.sh` runs both on one machine and prints them side by
-//! side. Each prints one JSON object on stdout.
+//! `affix-bench ledger|etcd|tsa`: HTTP load generators for the consortium ledger and, for
+//! comparison, an etcd cluster (`scripts/bench-ledger.sh` runs both on one machine and
+//! prints them side by side), and for a TSA (`scripts/bench-pki.sh`). Each prints one
+//! JSON object on stdout.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use affix_evidence::{DigestAlgorithm, EvidenceRecord, UnixMillis};
 use affix_merkle::encode_bundle;
-use affix_note::{Origin, Receipt, TrustPolicy};
+use affix_note::{Receipt, TrustPolicy};
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+
+/// Arguments of `affix-bench ledger`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LedgerArgs {
+    /// File of node URLs, one a line (`affix devnet` writes DIR/nodes).
+    #[arg(long)]
+    nodes: PathBuf,
+    /// The consortium's verifier keys file.
+    #[arg(long)]
+    keys: PathBuf,
+    /// Records to submit.
+    #[arg(long, default_value_t = 200_000)]
+    records: u64,
+    /// Records per request.
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 24)]
+    concurrency: usize,
+}
+
+/// Arguments of `affix-bench tsa`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct TsaArgs {
+    /// TSA URL.
+    #[arg(long)]
+    url: String,
+    /// Requests.
+    #[arg(long, default_value_t = 20_000)]
+    requests: u64,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+}
+
+/// Arguments of `affix-bench etcd`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct EtcdArgs {
+    /// etcd client URL; repeat for every member.
+    #[arg(long = "endpoint", required = true)]
+    endpoints: Vec<String>,
+    /// Puts.
+    #[arg(long, default_value_t = 200_000)]
+    records: u64,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
 
 /// A realistic evidence record (~230 bytes): contract step with two digests, a
 /// commitment and metadata. `run` and `i` make it unique.
@@ -68,11 +118,12 @@ where
         .build()?;
     let next = Arc::new(AtomicU64::new(0));
     let job = Arc::new(job);
+    let progress = crate::progress::bar("", total, "records");
     let start = Instant::now();
     let results: Vec<Result<Vec<f64>>> = runtime.block_on(async {
         let mut tasks = Vec::new();
         for worker in 0..concurrency {
-            let (next, job) = (next.clone(), job.clone());
+            let (next, job, progress) = (next.clone(), job.clone(), progress.clone());
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -80,7 +131,9 @@ where
                     if first >= total {
                         return Ok(latencies);
                     }
-                    latencies.push(job(worker, first, (first + step).min(total)).await?);
+                    let last = (first + step).min(total);
+                    latencies.push(job(worker, first, last).await?);
+                    progress.inc(last - first);
                 }
             }));
         }
@@ -94,6 +147,7 @@ where
         out
     });
     let seconds = start.elapsed().as_secs_f64();
+    progress.finish_and_clear();
     let mut latencies = Vec::new();
     for r in results {
         latencies.extend(r?);
@@ -157,15 +211,11 @@ async fn submit_and_wait(
 /// Drives a consortium: `concurrency` workers each submit a batch of `batch` records to
 /// the next node, then wait for the receipt of the batch's last record (a receipt exists
 /// only once a quorum checkpoint covers the batch). One receipt per batch is verified.
-pub(crate) fn ledger(
-    nodes_file: &std::path::Path,
-    keys_file: &std::path::Path,
-    records: u64,
-    batch: u64,
-    concurrency: usize,
-) -> Result<()> {
+pub(crate) fn ledger(args: &LedgerArgs) -> Result<()> {
+    let (records, batch, concurrency) = (args.records, args.batch, args.concurrency);
     let nodes: Arc<Vec<String>> = Arc::new(
-        std::fs::read_to_string(nodes_file)?
+        std::fs::read_to_string(&args.nodes)
+            .with_context(|| format!("reading {}", args.nodes.display()))?
             .lines()
             .map(str::to_owned)
             .filter(|l| !l.is_empty())
@@ -174,13 +224,13 @@ pub(crate) fn ledger(
     if nodes.is_empty() || batch == 0 || records == 0 {
         bail!("need nodes, a batch size and a record count");
     }
-    let (keys, origin, quorum) = crate::consortium::read_keys_file(keys_file)?;
-    let origin = origin.ok_or_else(|| anyhow!("keys file lacks the consortium header"))?;
-    let policy = Arc::new(TrustPolicy::new(
-        Origin::new(&origin)?,
-        keys.clone(),
-        quorum.unwrap_or(keys.len()),
-    )?);
+    let keys_text = std::fs::read_to_string(&args.keys)
+        .with_context(|| format!("reading {}", args.keys.display()))?;
+    let policy = Arc::new(
+        affix_note::VerifierKeysFile::parse(&keys_text)
+            .and_then(|f| f.trust_policy())
+            .with_context(|| format!("{}", args.keys.display()))?,
+    );
     let mut run = [0u8; 8];
     getrandom::fill(&mut run).map_err(|e| anyhow!("randomness: {e}"))?;
     let run = u64::from_le_bytes(run);
@@ -222,7 +272,8 @@ pub(crate) fn ledger(
 
 /// The same number of replicated writes against etcd's v3 JSON gateway
 /// (`POST /v3/kv/put`), `concurrency` requests in flight, values the size of a record.
-pub(crate) fn etcd(endpoints: &[String], records: u64, concurrency: usize) -> Result<()> {
+pub(crate) fn etcd(args: &EtcdArgs) -> Result<()> {
+    let (endpoints, records, concurrency) = (&args.endpoints, args.records, args.concurrency);
     if endpoints.is_empty() {
         bail!("need etcd endpoints");
     }
@@ -259,8 +310,9 @@ pub(crate) fn etcd(endpoints: &[String], records: u64, concurrency: usize) -> Re
 
 /// RFC 3161 over HTTP: `requests` time-stamp queries (SHA-256, nonce, certReq) against
 /// `url`, `concurrency` in flight; every answer must be a granted token.
-pub(crate) fn tsa(url: &str, requests: u64, concurrency: usize) -> Result<()> {
-    let url = Arc::new(url.to_owned());
+pub(crate) fn tsa(args: &TsaArgs) -> Result<()> {
+    let (requests, concurrency) = (args.requests, args.concurrency);
+    let url = Arc::new(args.url.clone());
     let client = http_client()?;
     run_workers(
         concurrency,

@@ -1,4 +1,4 @@
-//! `affix bench vault`: the key vault at scale, in one process, beside its limits.
+//! `affix-bench vault`: the key vault at scale, in one process, beside its limits.
 //!
 //! 1. Creates `--keys` ECDSA P-256 keys (each with its `vault.key.created` evidence
 //!    record) for 1,024 owners, and reports time and bytes on disk.
@@ -27,9 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Options of `affix bench vault`.
+/// Options of `affix-bench vault`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct VaultBench {
+pub(crate) struct Args {
     /// Working directory (a fresh vault is created inside; removed afterwards unless --keep).
     #[arg(long, default_value = "target/bench-vault")]
     dir: PathBuf,
@@ -145,7 +145,8 @@ fn enrol_owners(vault: &Vault, tenant: &TenantId, n: usize) -> Result<Owners> {
 }
 
 /// Creates `count` keys of `alg` for the owners (key i belongs to owner i % owners),
-/// from `threads` threads in batches of 10,000. Returns (key, owner index) pairs.
+/// from `threads` threads in batches of 10,000, advancing `progress`. Returns (key,
+/// owner index) pairs.
 fn create_keys(
     vault: &Vault,
     tenant: &TenantId,
@@ -153,12 +154,10 @@ fn create_keys(
     alg: Algorithm,
     count: u64,
     threads: usize,
-    report: bool,
+    progress: &indicatif::ProgressBar,
 ) -> Result<Vec<(KeyId, usize)>> {
     const BATCH: u64 = 10_000;
     let next = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
-    let started = Instant::now();
     let results: Vec<Result<Vec<(KeyId, usize)>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -177,13 +176,7 @@ fn create_keys(
                         for (i, k) in (start..end).zip(keys) {
                             mine.push((k.id, (i as usize) % owners.ids.len()));
                         }
-                        let total = done.fetch_add(end - start, Ordering::Relaxed) + (end - start);
-                        if report && total % 1_000_000 < BATCH {
-                            eprintln!(
-                                "  {total:>10} keys  {:>6.1} s",
-                                started.elapsed().as_secs_f64()
-                            );
-                        }
+                        progress.inc(end - start);
                     }
                 })
             })
@@ -455,8 +448,8 @@ fn latency(
     ))
 }
 
-fn pkcs11_peer(args: &VaultBench, module: &Path) -> Result<Vec<(String, f64, f64, usize)>> {
-    use affix_seal::pkcs11_peer::{PeerAlgorithm, generate_keys, sign_with_random_key, supported};
+fn pkcs11_peer(args: &Args, module: &Path) -> Result<Vec<(String, f64, f64, usize)>> {
+    use crate::pkcs11_peer::{PeerAlgorithm, generate_keys, sign_with_random_key, supported};
     use affix_seal::{Pin, Pkcs11Token};
     let pin = std::env::var(&args.pkcs11_pin_env)
         .with_context(|| format!("set {} to the token's user PIN", args.pkcs11_pin_env))?;
@@ -491,7 +484,7 @@ fn pkcs11_peer(args: &VaultBench, module: &Path) -> Result<Vec<(String, f64, f64
     Ok(out)
 }
 
-pub(crate) fn run(args: &VaultBench) -> Result<()> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
@@ -515,12 +508,12 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
     let tenant = TenantId::new("bench")?;
     let owners = enrol_owners(&vault, &tenant, 1024)?;
     println!(
-        "affix bench vault: {threads} threads, signing queue with {} worker(s) and batches of at most {}, store cache {} MiB",
+        "affix-bench vault: {threads} threads, signing queue with {} worker(s) and batches of at most {}, store cache {} MiB",
         args.queue_workers, args.batch, args.cache_mib
     );
 
     // 1. Bulk creation.
-    eprintln!("creating {} ECDSA P-256 keys ...", args.keys);
+    let progress = crate::progress::bar("creating ECDSA P-256 keys", args.keys, "keys");
     let started = Instant::now();
     let bulk = create_keys(
         &vault,
@@ -529,8 +522,9 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
         Algorithm::EcdsaP256,
         args.keys,
         threads,
-        true,
+        &progress,
     )?;
+    progress.finish_and_clear();
     let created_s = started.elapsed().as_secs_f64();
     let store_path = args.dir.join("vault/vault.redb");
     let store_apparent = std::fs::metadata(&store_path)?.len();
@@ -592,7 +586,7 @@ pub(crate) fn run(args: &VaultBench) -> Result<()> {
                 alg,
                 args.keys_per_algorithm,
                 threads,
-                false,
+                &indicatif::ProgressBar::hidden(),
             )?
         };
         let raw = raw_rate(alg, threads, args.seconds.min(3.0))?;
@@ -664,7 +658,7 @@ fn latency_phase(
     owners: &Owners,
     keys: &[(KeyId, usize)],
     rate: f64,
-    args: &VaultBench,
+    args: &Args,
 ) -> Result<()> {
     let (seconds, batch) = (args.latency_seconds, args.batch);
     println!();

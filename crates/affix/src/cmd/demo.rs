@@ -1,16 +1,15 @@
 //! `affix demo`: the README's first command. Runs the standalone evidence log end to end
 //! in a fresh directory and explains each artefact it leaves behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use affix_merkle::{LeafIndex, TreeSize, verify_consistency};
 use affix_note::{NoteSigner, Receipt, TrustPolicy};
 use anyhow::{Context as _, Result, bail};
 
+use crate::cmd::log::LocalLog;
 use crate::keys::{self, Algorithm};
-use crate::locallog::LocalLog;
-use crate::verify;
 
 const DOCUMENTS: [(&str, &str); 3] = [
     (
@@ -29,7 +28,17 @@ const DOCUMENTS: [(&str, &str); 3] = [
     ),
 ];
 
-pub(crate) fn run(base: &Path) -> Result<()> {
+/// Arguments of `affix demo`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Directory to run in (a new run-<time> subdirectory is created inside).
+    #[arg(long, default_value = "affix-demo")]
+    dir: PathBuf,
+}
+
+/// Runs the walk-through in a new subdirectory of `args.dir`.
+pub(crate) fn run(args: &Args) -> Result<()> {
+    let base: &Path = &args.dir;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let dir = base.join(format!("run-{stamp}"));
     if dir.exists() {
@@ -86,7 +95,7 @@ pub(crate) fn run(base: &Path) -> Result<()> {
 
     println!("6. Offline verification with only the verifier key and the document:");
     let verifiers = vec![key.verifier_key().clone()];
-    let report = verify::verify_receipt_file(
+    let report = crate::receipt::verify_receipt_file(
         &receipt_path,
         verifiers.clone(),
         None,
@@ -95,7 +104,9 @@ pub(crate) fn run(base: &Path) -> Result<()> {
         Some(&docs_dir.join("iou.txt")),
     )
     .map_err(|e| match e {
-        crate::Failure::Verification(e) | crate::Failure::Error(e) => e,
+        crate::Failure::Verification(e)
+        | crate::Failure::Error(e)
+        | crate::Failure::UntrustedAnchors(e) => e,
     })?;
     for line in report.lines() {
         println!("   {line}");
@@ -109,7 +120,7 @@ pub(crate) fn run(base: &Path) -> Result<()> {
     println!("7. Tampering is detected:");
     let forged_doc = dir.join("iou-forged.txt");
     std::fs::write(&forged_doc, DOCUMENTS[0].1.replace("壹万元", "壹拾万元"))?;
-    match verify::verify_receipt_file(
+    match crate::receipt::verify_receipt_file(
         &receipt_path,
         verifiers.clone(),
         None,

@@ -1,12 +1,13 @@
-//! `affix bench loans`: the loan scheduler with many active loans (issue 7's
+//! `affix-bench loans`: the loan scheduler with many active loans (issue 7's
 //! performance requirement): the time to evaluate one day's due rules and enqueue the
 //! actions (reminders, overdue notices), target ≤ 60 s for 1,000,000 loans on 2 cores.
 //!
 //! 1. A fresh platform store (SQLite in a new directory, or `--database-url`) is opened
 //!    with [`affix_platform::launch::open_with_clock`] on a manual clock: no HTTP
 //!    server, ledger or background loop, so only the calls below touch the loans.
-//! 2. `--loans` active loans are seeded with multi-row inserts in large transactions
-//!    (not measured): each a loan note v2 content as the platform makes it (the terms
+//! 2. `--loans` active loans are seeded through the platform's `bench` feature
+//!    ([`affix_platform::seed`]: multi-row inserts in large transactions, the SQL kept in
+//!    the platform), not measured: each a loan note v2 content as the platform makes it (the terms
 //!    digest `loan_terms_sha256` over the schedule and the standard rules), a contracts
 //!    row, two contract_parties rows and a loans row filled as `open_loan` fills it,
 //!    then brought to the state the scheduler leaves after running every day up to the
@@ -32,21 +33,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use affix_contract::{
-    Action, ContractContent, ContractId, LoanBook, LoanNote, LoanTerms, Party, PartyId, Role,
-    RuleSet, SigningOrder, Template,
+    ContractContent, ContractId, LoanBook, LoanNote, LoanTerms, Party, PartyId, Role, RuleSet,
+    SigningOrder, Template,
 };
 use affix_identity::{Date, EmailAddress};
 use affix_notify::ManualClock;
+use affix_platform::seed::{self, SeedLoan, SeedParty, SeedPerson};
 use anyhow::{Context as _, Result, bail};
 use sha2::{Digest as _, Sha256};
-use sqlx::Row as _;
 
-/// Options of `affix bench loans`.
+/// Options of `affix-bench loans`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct LoansBench {
+pub(crate) struct Args {
     /// Active loans seeded.
     #[arg(long, default_value_t = 1_000_000)]
     loans: u64,
@@ -71,16 +72,13 @@ pub(crate) struct LoansBench {
 
 /// Loans generated and inserted per seeding transaction.
 const SEED_CHUNK: usize = 10_000;
-/// Rows per multi-row INSERT: at most 14 columns × 500 = 7,000 parameters, within
-/// SQLite's 32,766 and PostgreSQL's 65,535.
-const ROWS_PER_INSERT: usize = 500;
 /// People who lend and borrow (each in many loans).
 const PERSONS_MAX: u64 = 20_000;
 /// The evaluated day's loans are seeded with start dates this many days before it, plus
 /// 0 to 29.
 const START_DAYS_BEFORE_MIN: u64 = 6;
 /// Loans whose pure evaluation is timed alone.
-const PURE_SAMPLE: i64 = 20_000;
+const PURE_SAMPLE: u64 = 20_000;
 /// Loans the scheduler selects per call (`DUE_BATCH` in the platform), to bound the
 /// number of calls.
 const SCHEDULER_BATCH: u64 = 500;
@@ -89,6 +87,7 @@ const RATES_PERCENT: [&str; 5] = ["3.45", "6.00", "8.00", "10.80", "12.00"];
 const METHODS: [&str; 3] = ["bullet", "equal_instalments", "equal_principal"];
 const PURPOSES: [&str; 4] = ["装修 Home renovation", "学费 Tuition", "周转 Cash flow", ""];
 const TENANT: &str = "bench-loans";
+/// Submitter of the evidence records made in the pure-cost measurement.
 const SUBMITTER: &str = "affix-platform";
 const DAY_MS: u64 = 86_400_000;
 /// 10:00 in China (UTC+8) is 02:00 UTC.
@@ -128,34 +127,12 @@ fn person_email(n: u64) -> String {
     format!("person{n}@bench.affix.test")
 }
 
-fn action_text(a: &Action) -> String {
-    match a {
-        Action::Notify { to, message } => format!("notify {} {}", to.as_str(), message.as_str()),
-        Action::MarkOverdue => "mark_overdue".into(),
-        Action::RecordEvidence { label } => format!("record_evidence {}", label.as_str()),
-    }
-}
-
-/// One seeded loan's rows.
-struct SeedLoan {
-    contract_id: String,
-    content: Vec<u8>,
-    created_ms: i64,
-    parties: [(String, String, [u8; 32]); 2],
-    head: Vec<u8>,
-    next_due: Option<String>,
-    /// key, day, rule, action, evidence record: what the scheduler enqueued before the
-    /// evaluated day.
-    actions: Vec<(String, String, String, String, Vec<u8>)>,
-}
-
 /// The world the loans live in.
 struct Seeding {
     day: Date,
     clock_ms: u64,
     persons: u64,
     rules: RuleSet,
-    rules_json: String,
 }
 
 impl Seeding {
@@ -222,7 +199,11 @@ impl Seeding {
                 display_name: fields[if position == 0 { "lender" } else { "borrower" }].clone(),
                 identity: EmailAddress::parse(&person_email(person))?.commitment(&salt),
             });
-            party_rows.push((party.to_string(), person_id(person), salt));
+            party_rows.push(SeedParty {
+                id: party,
+                person_id: person_id(person),
+                salt,
+            });
         }
         let content = ContractContent::new(
             id,
@@ -241,27 +222,18 @@ impl Seeding {
                 break;
             }
             let at_ms = self.clock_ms - (unix_days(self.day) - unix_days(on)) as u64 * DAY_MS;
-            for a in book.due_actions(on) {
-                actions.push((
-                    a.key.as_str().to_owned(),
-                    a.on.to_string(),
-                    a.rule.as_str().to_owned(),
-                    action_text(&a.action),
-                    a.to_evidence(SUBMITTER, at_ms)?.encode(),
-                ));
-            }
+            actions.extend(book.due_actions(on).into_iter().map(|a| (a, at_ms)));
             next = affix_contract::add_days(on, 1).and_then(|d| book.next_trigger_date(d));
         }
-        let [lender_row, borrower_row]: [(String, String, [u8; 32]); 2] = party_rows
+        let parties: [SeedParty; 2] = party_rows
             .try_into()
             .map_err(|_| anyhow::anyhow!("two parties"))?;
         Ok(SeedLoan {
-            contract_id: id.to_string(),
-            content: content.encode(),
-            created_ms: created_ms as i64,
-            parties: [lender_row, borrower_row],
-            head: book.head().as_bytes().to_vec(),
-            next_due: next.map(|d| d.to_string()),
+            content,
+            created_ms,
+            parties,
+            head: book.head(),
+            next_due: next,
             actions,
         })
     }
@@ -287,178 +259,6 @@ impl Seeding {
             Ok(out)
         })
     }
-}
-
-/// `INSERT INTO table (cols) VALUES ($1, …), …` for `rows` rows.
-fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-    let mut p = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..cols.len() {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            p += 1;
-            sql.push_str(&format!("${p}"));
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-async fn insert_chunk(pool: &sqlx::AnyPool, seeding: &Seeding, loans: &[SeedLoan]) -> Result<u64> {
-    let yesterday = affix_contract::add_days(seeding.day, -1)
-        .context("day out of range")?
-        .to_string();
-    let mut tx = pool.begin().await?;
-    const CONTRACT_COLS: [&str; 14] = [
-        "id",
-        "tenant_id",
-        "template_id",
-        "title",
-        "status",
-        "content",
-        "document",
-        "document_name",
-        "event_count",
-        "head",
-        "created_ms",
-        "updated_ms",
-        "expires_ms",
-        "loan_rules",
-    ];
-    for rows in loans.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("contracts", &CONTRACT_COLS, rows.len());
-        let mut q = sqlx::query(&sql);
-        for l in rows {
-            // The contract's own signing events are not seeded (the scheduler never
-            // reads them): event count 0, an all-zero head.
-            q = q
-                .bind(l.contract_id.clone())
-                .bind(TENANT)
-                .bind("loan_note")
-                .bind("借条 Loan note")
-                .bind("effective")
-                .bind(l.content.clone())
-                .bind(None::<Vec<u8>>)
-                .bind(None::<String>)
-                .bind(0_i64)
-                .bind(vec![0u8; 32])
-                .bind(l.created_ms)
-                .bind(l.created_ms)
-                .bind(l.created_ms + 14 * DAY_MS as i64)
-                .bind(seeding.rules_json.clone());
-        }
-        q.execute(&mut *tx).await?;
-    }
-    const PARTY_COLS: [&str; 8] = [
-        "contract_id",
-        "party_id",
-        "tenant_id",
-        "person_id",
-        "position",
-        "role",
-        "salt",
-        "seal",
-    ];
-    for rows in loans.chunks(ROWS_PER_INSERT / 2) {
-        let sql = insert_sql("contract_parties", &PARTY_COLS, rows.len() * 2);
-        let mut q = sqlx::query(&sql);
-        for l in rows {
-            for (position, (party, person, salt)) in l.parties.iter().enumerate() {
-                q = q
-                    .bind(l.contract_id.clone())
-                    .bind(party.clone())
-                    .bind(TENANT)
-                    .bind(person.clone())
-                    .bind(position as i64)
-                    .bind(if position == 0 { "initiator" } else { "signer" })
-                    .bind(salt.to_vec())
-                    .bind(0_i64);
-            }
-        }
-        q.execute(&mut *tx).await?;
-    }
-    // As open_loan fills a loans row, after the scheduler's days up to yesterday.
-    const LOAN_COLS: [&str; 11] = [
-        "contract_id",
-        "tenant_id",
-        "lender_party",
-        "borrower_party",
-        "rules",
-        "event_count",
-        "action_count",
-        "head",
-        "next_due",
-        "evaluated_through",
-        "created_ms",
-    ];
-    for rows in loans.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("loans", &LOAN_COLS, rows.len());
-        let mut q = sqlx::query(&sql);
-        for l in rows {
-            q = q
-                .bind(l.contract_id.clone())
-                .bind(TENANT)
-                .bind(l.parties[0].0.clone())
-                .bind(l.parties[1].0.clone())
-                .bind(seeding.rules_json.clone())
-                .bind(0_i64)
-                .bind(l.actions.len() as i64)
-                .bind(l.head.clone())
-                .bind(l.next_due.clone())
-                .bind(yesterday.clone())
-                .bind(l.created_ms);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    const ACTION_COLS: [&str; 11] = [
-        "key",
-        "contract_id",
-        "seq",
-        "day",
-        "rule",
-        "action",
-        "state",
-        "deliveries",
-        "record",
-        "submitted",
-        "created_ms",
-    ];
-    let actions: Vec<_> = loans
-        .iter()
-        .flat_map(|l| {
-            l.actions
-                .iter()
-                .enumerate()
-                .map(move |(seq, a)| (l, seq, a))
-        })
-        .collect();
-    for rows in actions.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("loan_actions", &ACTION_COLS, rows.len());
-        let mut q = sqlx::query(&sql);
-        for (l, seq, (key, on, rule, action, record)) in rows {
-            q = q
-                .bind(key.clone())
-                .bind(l.contract_id.clone())
-                .bind(*seq as i64)
-                .bind(on.clone())
-                .bind(rule.clone())
-                .bind(action.clone())
-                .bind("done")
-                .bind("[]")
-                .bind(record.clone())
-                .bind(1_i64)
-                .bind(l.created_ms);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(actions.len() as u64)
 }
 
 /// CPU counters: this process by thread group, other processes by name, the machine.
@@ -570,7 +370,7 @@ fn widen(m: &HashMap<u32, (String, u64)>) -> HashMap<u64, (String, u64)> {
     m.iter().map(|(k, v)| (u64::from(*k), v.clone())).collect()
 }
 
-pub(crate) fn run(args: &LoansBench) -> Result<()> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AFFIX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -621,7 +421,7 @@ pub(crate) fn run(args: &LoansBench) -> Result<()> {
 }
 
 async fn measure(
-    args: &LoansBench,
+    args: &Args,
     config: affix_platform::Config,
     day: Date,
     clock_ms: u64,
@@ -635,7 +435,6 @@ async fn measure(
     let platform = affix_platform::launch::open_with_clock(&config, clock.clone())
         .await
         .context("opening the platform")?;
-    let pool = platform.store().pool().clone();
     println!(
         "loan scheduler benchmark: {} active loans, day {day}, {} ({}), {threads} runtime threads, {} cores",
         args.loans,
@@ -655,38 +454,22 @@ async fn measure(
         day,
         clock_ms,
         persons,
-        rules_json: rules.to_json(),
         rules,
     };
-    {
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES ($1, $2, $3)")
-            .bind(TENANT)
-            .bind("Loan scheduler benchmark")
-            .bind(0_i64)
-            .execute(&mut *tx)
-            .await?;
-        let cols = ["id", "tenant_id", "name", "email", "mobile", "created_ms"];
-        let all: Vec<u64> = (0..persons).collect();
-        for rows in all.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql("persons", &cols, rows.len());
-            let mut q = sqlx::query(&sql);
-            for n in rows {
-                q = q
-                    .bind(person_id(*n))
-                    .bind(TENANT)
-                    .bind(format!("Person {n}"))
-                    .bind(person_email(*n))
-                    .bind(format!("+8613{:09}", n % 1_000_000_000))
-                    .bind(0_i64);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-    }
+    seed::seed_tenant(&platform, TENANT, "Loan scheduler benchmark").await?;
+    let people: Vec<SeedPerson> = (0..persons)
+        .map(|n| SeedPerson {
+            id: person_id(n),
+            name: format!("Person {n}"),
+            email: person_email(n),
+            mobile: format!("+8613{:09}", n % 1_000_000_000),
+        })
+        .collect();
+    seed::seed_persons(&platform, TENANT, &people).await?;
+    let yesterday = affix_contract::add_days(day, -1).context("day out of range")?;
+    let progress = crate::progress::bar("seeding", args.loans, "loans");
     let mut seeded = 0u64;
     let mut prior_actions = 0u64;
-    let mut last_report = Instant::now();
     let (mut generate_s, mut insert_s) = (0.0, 0.0);
     while seeded < args.loans {
         let count = (args.loans - seeded).min(SEED_CHUNK as u64);
@@ -695,39 +478,18 @@ async fn measure(
         let loans = tokio::task::block_in_place(|| seeding.chunk(first, count, gen_threads))?;
         generate_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        prior_actions += insert_chunk(&pool, &seeding, &loans).await?;
+        prior_actions +=
+            seed::seed_loans(&platform, TENANT, &seeding.rules, yesterday, &loans).await?;
         insert_s += t.elapsed().as_secs_f64();
         seeded += count;
-        if last_report.elapsed() >= Duration::from_secs(30) || seeded == args.loans {
-            eprintln!(
-                "seeded {seeded} loans in {:.0} s",
-                seed_start.elapsed().as_secs_f64()
-            );
-            last_report = Instant::now();
-        }
+        progress.inc(count);
     }
+    progress.finish_and_clear();
     // Planner statistics, as autovacuum/ANALYZE would have them on a live database.
-    // (On PostgreSQL only the platform's tables: a plain ANALYZE warns about every
-    // shared catalog a non-superuser may not analyze.)
-    sqlx::query(match engine {
-        affix_platform::store::Engine::Sqlite => "ANALYZE",
-        affix_platform::store::Engine::Postgres => {
-            "ANALYZE tenants, persons, contracts, contract_parties, loans, loan_actions"
-        }
-    })
-    .execute(&pool)
-    .await?;
+    seed::analyze(&platform).await?;
     let seed_s = seed_start.elapsed().as_secs_f64();
-    let day_text = day.to_string();
-    let due: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM loans WHERE next_due IS NOT NULL AND next_due <= $1",
-    )
-    .bind(&day_text)
-    .fetch_one(&pool)
-    .await?;
-    let actions_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM loan_actions")
-        .fetch_one(&pool)
-        .await?;
+    let due = seed::due_loans(&platform, day).await?;
+    let actions_before = seed::loan_action_count(&platform).await?;
     println!(
         "seeded: {} loans ({} people, 1 tenant), {prior_actions} earlier actions, in {seed_s:.0} s ({:.0} loans/s: {generate_s:.0} s generating on {threads} threads, {insert_s:.0} s inserting; not the measured figure)",
         args.loans,
@@ -740,7 +502,7 @@ async fn measure(
     );
 
     // The measurement: one day's due rules evaluated and the actions enqueued.
-    let rounds_max = u64::try_from(due).unwrap_or(0) / SCHEDULER_BATCH + 10;
+    let rounds_max = due / SCHEDULER_BATCH + 10;
     let cpu_before = cpu();
     let start = Instant::now();
     let mut added = 0u64;
@@ -751,13 +513,7 @@ async fn measure(
             .await
             .context("evaluate_due_loans")?;
         calls += 1;
-        let left: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM loans WHERE next_due IS NOT NULL AND next_due <= $1 LIMIT 1",
-        )
-        .bind(&day_text)
-        .fetch_optional(&pool)
-        .await?;
-        if left.is_none() {
+        if !seed::any_loan_due(&platform, day).await? {
             break;
         }
         if calls >= rounds_max {
@@ -768,36 +524,19 @@ async fn measure(
     let cpu_after = cpu();
 
     // Check what was done.
-    let evaluated: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM loans WHERE evaluated_through = $1")
-            .bind(&day_text)
-            .fetch_one(&pool)
-            .await?;
-    let actions_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM loan_actions")
-        .fetch_one(&pool)
-        .await?;
-    if actions_after - actions_before != added as i64 || evaluated != due {
+    let evaluated = seed::loans_evaluated_through(&platform, day).await?;
+    let actions_after = seed::loan_action_count(&platform).await?;
+    if actions_after - actions_before != added || evaluated != due {
         bail!(
             "inconsistent: {added} actions reported, {} stored; {due} loans due, {evaluated} evaluated",
             actions_after - actions_before
         );
     }
-    let per_rule = sqlx::query(
-        "SELECT rule, COUNT(*) AS n FROM loan_actions WHERE day = $1 GROUP BY rule ORDER BY rule",
-    )
-    .bind(&day_text)
-    .fetch_all(&pool)
-    .await?;
-    let per_rule: Vec<String> = per_rule
-        .iter()
-        .map(|r| {
-            Ok(format!(
-                "{} {}",
-                r.try_get::<String, _>("rule")?,
-                r.try_get::<i64, _>("n")?
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    let per_rule: Vec<String> = seed::loan_actions_by_rule(&platform, day)
+        .await?
+        .into_iter()
+        .map(|(rule, n)| format!("{rule} {n}"))
+        .collect();
 
     let loans_per_s = due as f64 / wall;
     let target_s = 60.0;
@@ -845,7 +584,7 @@ async fn measure(
             cpu_before.machine_iowait_ticks
         )
     );
-    pure_cost(&pool, &day_text, day).await?;
+    pure_cost(&platform, day).await?;
     Ok(())
 }
 
@@ -853,37 +592,17 @@ async fn measure(
 /// content, the template and typed note, the schedule and terms digest, the book (no
 /// events), the rule day's actions and their evidence records. What `evaluate_loan`
 /// does besides is SQL.
-async fn pure_cost(pool: &sqlx::AnyPool, day_text: &str, day: Date) -> Result<()> {
-    let rows = sqlx::query(
-        "SELECT c.content, l.rules, l.head FROM loans l JOIN contracts c ON c.id = l.contract_id \
-         WHERE l.evaluated_through = $1 LIMIT $2",
-    )
-    .bind(day_text)
-    .bind(PURE_SAMPLE)
-    .fetch_all(pool)
-    .await?;
-    let rows: Vec<(Vec<u8>, String, Vec<u8>)> = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("content")?,
-                r.try_get("rules")?,
-                r.try_get("head")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+async fn pure_cost(platform: &affix_platform::Platform, day: Date) -> Result<()> {
+    let rows = seed::loans_evaluated_on(platform, day, PURE_SAMPLE).await?;
     let template = Template::loan_note();
     let start = Instant::now();
     let mut actions = 0usize;
-    for (content, rules, head) in &rows {
-        let content = ContractContent::decode(content)?;
-        let rules = RuleSet::from_json(rules)?;
+    for row in &rows {
+        let content = ContractContent::decode(&row.content)?;
+        let rules = RuleSet::from_json(&row.rules)?;
         let note = LoanNote::from_fields(&template.validate(content.fields(), day)?)?;
         let terms = LoanTerms::new(content.contract_id(), note.schedule()?, rules);
-        let head = affix_contract::Sha256Digest::from_bytes(
-            head.as_slice().try_into().context("stored head")?,
-        );
-        let book = LoanBook::replay(terms, &[], &head)?;
+        let book = LoanBook::replay(terms, &[], &row.head)?;
         for a in book.due_actions(day) {
             std::hint::black_box(a.to_evidence(SUBMITTER, 0)?.encode());
             actions += 1;

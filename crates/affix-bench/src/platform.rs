@@ -1,4 +1,4 @@
-//! `affix bench platform`: complete contract flows through the signing platform's HTTP
+//! `affix-bench platform`: complete contract flows through the signing platform's HTTP
 //! API, with the whole platform in this process (issue 6's performance requirement).
 //!
 //! A flow: a two-party generic contract is created and sent; each party, in turn, opens
@@ -47,9 +47,9 @@ use ed25519_dalek::Signer as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Options of `affix bench platform`.
+/// Options of `affix-bench platform`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct PlatformBench {
+pub(crate) struct Args {
     /// Flows in the throughput run (closed loop); 0 skips it.
     #[arg(long, default_value_t = 3000)]
     flows: u64,
@@ -1007,10 +1007,11 @@ async fn throughput(
     flows: u64,
 ) -> Result<(f64, Vec<f64>, u64, Vec<Pair>)> {
     let next = Arc::new(AtomicU64::new(0));
+    let progress = crate::progress::bar("throughput", flows, "flows");
     let started = Instant::now();
     let mut tasks = Vec::new();
     for mut pair in pairs {
-        let (ctx, next, rec) = (ctx.clone(), next.clone(), rec.clone());
+        let (ctx, next, rec, progress) = (ctx.clone(), next.clone(), rec.clone(), progress.clone());
         tasks.push(tokio::spawn(async move {
             let (mut times, mut failed) = (Vec::new(), 0u64);
             while next.fetch_add(1, Ordering::Relaxed) < flows {
@@ -1022,6 +1023,7 @@ async fn throughput(
                         failed += 1;
                     }
                 }
+                progress.inc(1);
             }
             (times, failed, pair)
         }));
@@ -1033,6 +1035,7 @@ async fn throughput(
         failed += f;
         pairs.push(p);
     }
+    progress.finish_and_clear();
     Ok((
         started.elapsed().as_secs_f64(),
         sorted(times),
@@ -1258,7 +1261,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-pub(crate) fn run(args: &PlatformBench) -> Result<()> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
@@ -1328,7 +1331,7 @@ pub(crate) fn run(args: &PlatformBench) -> Result<()> {
 }
 
 async fn drive(
-    args: &PlatformBench,
+    args: &Args,
     running: &affix_server::Running,
     database: &str,
     cores: usize,
@@ -1377,7 +1380,7 @@ async fn drive(
     } else {
         "PostgreSQL (pool of 16)"
     };
-    println!("affix bench platform: the whole platform in this process");
+    println!("affix-bench platform: the whole platform in this process");
     println!(
         "  machine:   {cores} cores; platform runtime {threads} worker threads, client runtime {threads}, embedded ledger 2 — all on the same cores"
     );

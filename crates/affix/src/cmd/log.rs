@@ -13,7 +13,7 @@ use affix_note::{
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Subcommand;
 
-use crate::{Failure, keys, verify};
+use crate::{Failure, keys, receipt};
 
 /// File in the log directory naming the signer key and its verifier key.
 const SIGNER_FILE: &str = "signer";
@@ -22,7 +22,7 @@ const SIGNER_FILE: &str = "signer";
 const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 
 #[derive(Subcommand, Debug)]
-pub(crate) enum LogCommand {
+pub(crate) enum Command {
     /// Create an empty log signed by KEYFILE. An origin ending in /sm3 makes an SM3 log.
     Init {
         /// Log directory (created; must be empty).
@@ -110,14 +110,14 @@ pub(crate) enum LogCommand {
     },
 }
 
-pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
+pub(crate) fn run(cmd: Command) -> Result<(), Failure> {
     match cmd {
-        LogCommand::Init { dir, origin, key } => {
+        Command::Init { dir, origin, key } => {
             let log = LocalLog::init(&dir, &origin, &key)?;
             println!("{}", String::from_utf8_lossy(&log.checkpoint()?.to_bytes()));
             eprintln!("log created in {}", dir.display());
         }
-        LogCommand::Append {
+        Command::Append {
             dir,
             files,
             kind,
@@ -140,18 +140,18 @@ pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
                 println!("{index}\t{}", file.display());
             }
         }
-        LogCommand::Checkpoint { dir } => {
+        Command::Checkpoint { dir } => {
             let log = LocalLog::open(&dir)?;
             print!("{}", String::from_utf8_lossy(&log.checkpoint()?.to_bytes()));
         }
-        LogCommand::Proof { dir, index } => {
+        Command::Proof { dir, index } => {
             let log = LocalLog::open(&dir)?;
             print!(
                 "{}",
                 String::from_utf8_lossy(&log.receipt(LeafIndex(index))?.to_bytes())
             );
         }
-        LogCommand::Consistency {
+        Command::Consistency {
             dir,
             old_size,
             new_size,
@@ -165,7 +165,7 @@ pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
                 println!("{h}");
             }
         }
-        LogCommand::Verify {
+        Command::Verify {
             keys,
             key_files,
             quorum,
@@ -175,7 +175,7 @@ pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
             document,
         } => {
             let verifiers = keys::read_verifier_keys(&keys, &key_files)?;
-            let report = verify::verify_receipt_file(
+            let report = receipt::verify_receipt_file(
                 &proof_file,
                 verifiers,
                 quorum,
@@ -185,7 +185,7 @@ pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
             )?;
             print!("{report}");
         }
-        LogCommand::Export { dir, out } => {
+        Command::Export { dir, out } => {
             let log = LocalLog::open(&dir)?;
             let checkpoint = log.checkpoint()?;
             let n = log
@@ -198,7 +198,7 @@ pub(crate) fn run(cmd: LogCommand) -> Result<(), Failure> {
                 out.display()
             );
         }
-        LogCommand::Status { dir } => {
+        Command::Status { dir } => {
             let log = LocalLog::open(&dir)?;
             println!("origin {}", log.store.origin());
             println!("hash {}", log.store.suite().name());

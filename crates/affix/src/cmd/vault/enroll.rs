@@ -1,0 +1,106 @@
+//! `affix vault enroll` (an owner's first device, registered in the vault) and
+//! `affix vault device-key` (a device key for an HTTP client, no vault touched).
+
+use std::path::PathBuf;
+
+use affix_vault::{CredentialKind, OwnerId, TenantId};
+use anyhow::{Context as _, Result};
+use clap::Args as ClapArgs;
+use zeroize::Zeroizing;
+
+use super::{VaultArgs, now_ms, parse_owner, parse_tenant, refuse_existing};
+use crate::cmd::device::file::{DeviceFile, VaultOwner};
+
+/// Arguments of `affix vault enroll`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    vault: VaultArgs,
+    /// Tenant (organization) the owner belongs to.
+    #[arg(long, value_parser = parse_tenant)]
+    tenant: TenantId,
+    /// Existing owner id (32 hex digits).
+    #[arg(long, value_parser = parse_owner, conflicts_with = "new_owner", required_unless_present = "new_owner")]
+    owner: Option<OwnerId>,
+    /// Draw a fresh random owner id.
+    #[arg(long)]
+    new_owner: bool,
+    /// Where to write the device key (mode 0600; never overwritten).
+    #[arg(long)]
+    device_out: PathBuf,
+}
+
+/// Arguments of `affix vault device-key`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct DeviceKeyArgs {
+    /// Tenant.
+    #[arg(long, value_parser = parse_tenant)]
+    tenant: TenantId,
+    /// Owner id.
+    #[arg(long, value_parser = parse_owner)]
+    owner: OwnerId,
+    /// Where to write the device key (mode 0600; never overwritten).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Registers a new device key for the owner, writes its file, sets the owner's
+/// recovery code if it has none and prints it once.
+pub(super) fn run(args: &Args) -> Result<()> {
+    refuse_existing(&args.device_out)?;
+    let vault = super::master::open_vault(&args.vault)?;
+    let owner = match args.owner {
+        Some(o) => o,
+        None => OwnerId::random()?,
+    };
+    let mut device = DeviceFile::generate(Some(VaultOwner {
+        tenant: args.tenant.clone(),
+        owner,
+        credential: None,
+    }))?;
+    let credential = vault
+        .register_credential(
+            &args.tenant,
+            owner,
+            CredentialKind::Ed25519,
+            &device.public_key(),
+            None,
+            now_ms(),
+        )
+        .context("enrolling the device")?;
+    device.set_credential(credential)?;
+    device
+        .write_new(&args.device_out)
+        .with_context(|| format!("credential {credential} was registered, but"))?;
+    println!("owner {owner}");
+    println!("credential {credential}");
+    println!("device {}", args.device_out.display());
+    match vault.set_recovery_code(&args.tenant, owner, now_ms()) {
+        Ok(code) => {
+            let code = Zeroizing::new(code);
+            println!("recovery-code {}", code.as_str());
+            eprintln!(
+                "The recovery code is shown once: the owner keeps it offline (paper); it is one \
+                 of the approvals that can restore access if every device is lost."
+            );
+        }
+        Err(affix_vault::Error::AlreadyExists { .. }) => {
+            eprintln!("the owner already has a recovery code; it is unchanged");
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("setting the recovery code")),
+    }
+    Ok(())
+}
+
+/// Writes an unregistered device key for the owner and prints its public key.
+pub(super) fn device_key(args: &DeviceKeyArgs) -> Result<()> {
+    let device = DeviceFile::generate(Some(VaultOwner {
+        tenant: args.tenant.clone(),
+        owner: args.owner,
+        credential: None,
+    }))?;
+    device.write_new(&args.out)?;
+    println!("public-key {}", hex::encode(device.public_key()));
+    println!("device {}", args.out.display());
+    Ok(())
+}
