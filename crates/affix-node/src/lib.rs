@@ -19,16 +19,27 @@
 //! - [`embedded`]: [`embedded::EmbeddedLedger`], a one-authority ledger run inside the
 //!   calling process (the signing platform's default).
 //! - [`devnet`]: the files of a local consortium (`affix devnet`, the embedded ledger).
+//!
+//! Everything but [`client`] needs the `node` feature (on by default): without it the
+//! crate is the node API's client alone, with no HTTP server and no consensus engine.
 #![forbid(unsafe_code)]
 
 pub mod client;
+#[cfg(feature = "node")]
 pub mod config;
+#[cfg(feature = "node")]
 pub mod devnet;
+#[cfg(feature = "node")]
 pub mod embedded;
+#[cfg(feature = "node")]
 pub mod engine;
+#[cfg(feature = "node")]
 pub mod http;
+#[cfg(feature = "node")]
 pub mod ledger;
+#[cfg(feature = "node")]
 pub mod mirror;
+#[cfg(feature = "node")]
 pub mod run;
 
 use std::path::{Path, PathBuf};

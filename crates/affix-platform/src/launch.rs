@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use affix_node::client::LedgerClient;
-use affix_node::embedded::EmbeddedLedger;
 use affix_notify::{Clock, Notifier};
 use affix_seal::{KeyFileMaster, MasterKey};
 use affix_vault::Vault;
@@ -29,13 +28,13 @@ pub struct Launched {
     pub operator_token_file: std::path::PathBuf,
     /// Where e-mail goes when no SMTP relay is configured.
     pub outbox: Option<std::path::PathBuf>,
-    /// The embedded ledger (kept alive while launched).
-    _ledger: Option<EmbeddedLedger>,
+    /// Whatever keeps the ledger running (an embedded ledger), kept alive while launched.
+    _ledger: Option<Box<dyn std::any::Any + Send + Sync>>,
     loops: [tokio::task::JoinHandle<()>; 3],
 }
 
 impl Launched {
-    /// Stops the background loops (the embedded ledger stops when this is dropped).
+    /// Stops the background loops (an embedded ledger stops when this is dropped).
     pub fn stop(self) {
         for task in &self.loops {
             task.abort();
@@ -47,6 +46,54 @@ impl Drop for Launched {
     fn drop(&mut self) {
         for task in &self.loops {
             task.abort();
+        }
+    }
+}
+
+/// The ledger the platform submits its evidence records to: a client of its nodes, and
+/// whatever must stay alive while the platform runs (an embedded ledger its caller
+/// started: the platform links the node API's client only, never a node).
+pub struct Ledger {
+    client: LedgerClient,
+    keep_alive: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("embedded", &self.keep_alive.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// The consortium's nodes that `config.ledger` names (`nodes`, with the
+    /// `verifier_keys` file that receipts are verified against).
+    ///
+    /// # Errors
+    /// [`Error::Config`] without `nodes` or `verifier_keys`, [`Error::Io`],
+    /// [`Error::Ledger`] for a malformed verifier keys file.
+    pub fn configured(config: &Config) -> Result<Self, Error> {
+        if config.ledger.nodes.is_empty() {
+            return Err(Error::Config("ledger.nodes is empty".into()));
+        }
+        let keys = config.ledger.verifier_keys.as_ref().ok_or_else(|| {
+            Error::Config("ledger.verifier_keys is required with ledger.nodes".into())
+        })?;
+        let text = std::fs::read_to_string(keys).map_err(|e| io(keys, e))?;
+        Ok(Self {
+            client: LedgerClient::new(config.ledger.nodes.clone(), &text)
+                .map_err(|e| Error::Ledger(e.to_string()))?,
+            keep_alive: None,
+        })
+    }
+
+    /// A ledger its caller runs (the embedded one-authority ledger of `affix serve`),
+    /// reached with `client`; `keep_alive` is dropped when the platform is.
+    pub fn running(client: LedgerClient, keep_alive: impl std::any::Any + Send + Sync) -> Self {
+        Self {
+            client,
+            keep_alive: Some(Box::new(keep_alive)),
         }
     }
 }
@@ -200,8 +247,8 @@ fn mailer(
 }
 
 /// Launches the platform of `config` on `clock`: opens (creating on first start) the
-/// data directory, the database, the vault, the CA and TSA, the ledger (embedded unless
-/// nodes are configured) and starts the background loops. Invite links point at
+/// data directory, the database, the vault, the CA and TSA, and starts the background
+/// loops, which submit evidence to `ledger`. Invite links point at
 /// `public_url` unless `config.public_url` is set (the server passes the address it bound).
 ///
 /// The clock decides everything the platform decides (expiry of invites, codes and
@@ -214,27 +261,13 @@ pub async fn launch(
     config: &Config,
     clock: Arc<dyn Clock>,
     public_url: &str,
+    ledger: Ledger,
 ) -> Result<Launched, Error> {
     let mut opened = open_parts(config, clock).await?;
-    let (ledger, embedded) = if config.ledger.nodes.is_empty() {
-        let dir = config.data_dir.join("ledger");
-        let embedded =
-            tokio::task::spawn_blocking(move || EmbeddedLedger::start(&dir, "affix.local/ledger"))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(|e| Error::Ledger(e.to_string()))?;
-        (embedded.client(), Some(embedded))
-    } else {
-        let keys = config.ledger.verifier_keys.as_ref().ok_or_else(|| {
-            Error::Config("ledger.verifier_keys is required with ledger.nodes".into())
-        })?;
-        let text = std::fs::read_to_string(keys).map_err(|e| io(keys, e))?;
-        (
-            LedgerClient::new(config.ledger.nodes.clone(), &text)
-                .map_err(|e| Error::Ledger(e.to_string()))?,
-            None,
-        )
-    };
+    let Ledger {
+        client: ledger,
+        keep_alive,
+    } = ledger;
     if config.public_url.is_none() {
         public_url
             .trim_end_matches('/')
@@ -251,7 +284,7 @@ pub async fn launch(
         platform,
         operator_token_file: opened.operator_token_file,
         outbox: opened.outbox,
-        _ledger: embedded,
+        _ledger: keep_alive,
         loops,
     })
 }

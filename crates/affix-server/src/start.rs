@@ -3,9 +3,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use affix_node::embedded::EmbeddedLedger;
 use affix_notify::{Clock, SystemClock};
-use affix_platform::launch::{Launched, launch};
+use affix_platform::launch::{Launched, Ledger, launch};
 use affix_platform::{Config, Error, Platform};
+
+/// The origin of the embedded ledger (`affix serve` without `ledger.nodes`).
+pub const EMBEDDED_LEDGER_ORIGIN: &str = "affix.local/ledger";
 
 /// A running platform and its HTTP server.
 pub struct Running {
@@ -41,7 +45,8 @@ impl Running {
 }
 
 /// Starts the platform (see [`affix_platform::launch::launch`]) and serves the API on
-/// `config.listen`, on the system clock.
+/// `config.listen`, on the system clock. Without `ledger.nodes` in the configuration,
+/// it runs the embedded one-authority ledger in `<data_dir>/ledger` first.
 ///
 /// # Errors
 /// As [`launch`], and [`Error::Config`] when the address cannot be bound.
@@ -61,7 +66,21 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Io(e.to_string()))?;
-    let launched = launch(&config, clock, &format!("http://{addr}")).await?;
+    let ledger = if config.ledger.nodes.is_empty() {
+        // The embedded one-authority ledger: the platform links only the node API's
+        // client, so the node runs here, beside the server, for as long as the platform.
+        let dir = config.data_dir.join("ledger");
+        let embedded = tokio::task::spawn_blocking(move || {
+            EmbeddedLedger::start(&dir, EMBEDDED_LEDGER_ORIGIN)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Ledger(e.to_string()))?;
+        Ledger::running(embedded.client(), embedded)
+    } else {
+        Ledger::configured(&config)?
+    };
+    let launched = launch(&config, clock, &format!("http://{addr}"), ledger).await?;
     let app = crate::routes::router(launched.platform.clone(), config.limits.requests_per_minute)
         .map_err(|e| Error::Internal(e.to_string()))?;
     let server = tokio::spawn(async move {
