@@ -84,7 +84,6 @@ const PURE_SAMPLE: u64 = 20_000;
 const SCHEDULER_BATCH: u64 = 500;
 const TERMS_MONTHS: [u16; 6] = [3, 6, 9, 12, 18, 24];
 const RATES_PERCENT: [&str; 5] = ["3.45", "6.00", "8.00", "10.80", "12.00"];
-const METHODS: [&str; 3] = ["bullet", "equal_instalments", "equal_principal"];
 const PURPOSES: [&str; 4] = ["装修 Home renovation", "学费 Tuition", "周转 Cash flow", ""];
 const TENANT: &str = "bench-loans";
 /// Submitter of the evidence records made in the pure-cost measurement.
@@ -162,7 +161,9 @@ impl Seeding {
         );
         fields.insert(
             "repayment_method".to_owned(),
-            METHODS[(variant % 3) as usize].to_owned(),
+            affix_contract::RepaymentMethod::ALL[(variant % 3) as usize]
+                .as_str()
+                .to_owned(),
         );
         fields.insert(
             "purpose".to_owned(),
