@@ -17,6 +17,7 @@ use sqlx::{AnyPool, Executor as _};
 use crate::Error;
 
 pub mod idempotency;
+pub(crate) mod loans;
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,7 +38,8 @@ use sqlx::Row as _;
 use super::{Platform, Principal, Role, conflict, invalid};
 use crate::Error;
 use crate::ProblemType;
-use crate::store::{i, u};
+use crate::store::loans::documents::{self, Document, ExtensionRecord};
+use crate::store::loans::{self as store, NewAction, NewLoan};
 
 /// Loans evaluated per scheduler round.
 const DUE_BATCH: i64 = 500;
@@ -218,11 +219,7 @@ impl Platform {
         if content.template_id() != affix_contract::LOAN_NOTE_ID {
             return Ok(());
         }
-        let rules: Option<String> =
-            sqlx::query_scalar("SELECT loan_rules FROM contracts WHERE id = $1")
-                .bind(content.contract_id().to_string())
-                .fetch_one(&mut **tx)
-                .await?;
+        let rules = store::signed_rules(&mut **tx, content.contract_id()).await?;
         let rules = match rules {
             Some(json) => RuleSet::from_json(&json)?,
             None => RuleSet::standard(),
@@ -244,20 +241,20 @@ impl Platform {
         };
         let start = today(now);
         let next = book.next_trigger_date(start);
-        sqlx::query(
-            "INSERT INTO loans (contract_id, tenant_id, lender_party, borrower_party, rules, event_count, action_count, head, next_due, evaluated_through, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $8, $9)",
+        store::insert(
+            &mut **tx,
+            &NewLoan {
+                contract: content.contract_id(),
+                tenant,
+                lender_party: lender.id.to_string(),
+                borrower_party: borrower.id.to_string(),
+                rules: rules.to_json(),
+                head: book.head().as_bytes().to_vec(),
+                next_due: next.map(|d| d.to_string()),
+                start: start.to_string(),
+                created_ms: now,
+            },
         )
-        .bind(content.contract_id().to_string())
-        .bind(tenant)
-        .bind(lender.id.to_string())
-        .bind(borrower.id.to_string())
-        .bind(rules.to_json())
-        .bind(book.head().as_bytes().to_vec())
-        .bind(next.map(|d| d.to_string()))
-        .bind(start.to_string())
-        .bind(i(now))
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -277,13 +274,8 @@ impl Platform {
         let events = if event_count == 0 {
             Vec::new()
         } else {
-            let texts: Vec<String> = sqlx::query_scalar(
-                "SELECT text FROM loan_events WHERE contract_id = $1 ORDER BY seq",
-            )
-            .bind(id.to_string())
-            .fetch_all(self.store.pool())
-            .await?;
-            texts
+            store::event_texts(self.store.pool(), id)
+                .await?
                 .iter()
                 .map(|t| LoanEvent::parse(t))
                 .collect::<Result<Vec<_>, _>>()?
@@ -296,24 +288,12 @@ impl Platform {
     }
 
     async fn load_loan(&self, tenant: &str, id: ContractId) -> Result<LoanRow, Error> {
-        let row = sqlx::query(
-            "SELECT l.lender_party, l.borrower_party, l.rules, l.event_count, l.action_count, l.head, c.content \
-             FROM loans l JOIN contracts c ON c.id = l.contract_id WHERE l.contract_id = $1 AND l.tenant_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(tenant)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
-        let rules = RuleSet::from_json(&row.try_get::<String, _>("rules")?)?;
+        let row = store::find(self.store.pool(), tenant, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
+        let rules = RuleSet::from_json(&row.rules)?;
         let book = self
-            .stored_book(
-                id,
-                &row.try_get::<Vec<u8>, _>("content")?,
-                rules,
-                u(row.try_get("event_count")?),
-                row.try_get("head")?,
-            )
+            .stored_book(id, &row.content, rules, row.event_count, row.head)
             .await?;
         let people = self.parties_of(id).await?;
         let person = |party: &str| -> Result<(String, bool), Error> {
@@ -323,17 +303,16 @@ impl Platform {
                 .map(|p| (p.person.clone(), p.seal))
                 .ok_or_else(|| Error::Internal("loan party not in the contract".into()))
         };
-        let (lender_person, lender_seal) = person(&row.try_get::<String, _>("lender_party")?)?;
-        let (borrower_person, borrower_seal) =
-            person(&row.try_get::<String, _>("borrower_party")?)?;
+        let (lender_person, lender_seal) = person(&row.lender_party)?;
+        let (borrower_person, borrower_seal) = person(&row.borrower_party)?;
         Ok(LoanRow {
             book,
             lender_person,
             borrower_person,
             lender_seal,
             borrower_seal,
-            event_count: u(row.try_get("event_count")?),
-            action_count: u(row.try_get("action_count")?),
+            event_count: row.event_count,
+            action_count: row.action_count,
         })
     }
 
@@ -380,11 +359,7 @@ impl Platform {
     pub async fn loan(&self, who: &Principal, id: ContractId) -> Result<LoanView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member, Role::Regulator])?;
         let row = self.load_loan(tenant, id).await?;
-        let next: Option<String> =
-            sqlx::query_scalar("SELECT next_due FROM loans WHERE contract_id = $1")
-                .bind(id.to_string())
-                .fetch_one(self.store.pool())
-                .await?;
+        let next = store::next_due(self.store.pool(), id).await?;
         Ok(self.loan_view(id, &row, next))
     }
 
@@ -401,55 +376,33 @@ impl Platform {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
         let tenant = who.member(&[Role::Admin, Role::Member, Role::Regulator])?;
-        let known: Option<String> = sqlx::query_scalar(
-            "SELECT contract_id FROM loans WHERE contract_id = $1 AND tenant_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(tenant)
-        .fetch_optional(self.store.pool())
-        .await?;
-        if known.is_none() {
+        if !store::exists(self.store.pool(), tenant, id).await? {
             return Err(Error::NotFound(format!("loan {id}")));
         }
-        let rows = sqlx::query(
-            "SELECT seq, text, record, receipt FROM loan_events WHERE contract_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        let events = rows
-            .iter()
-            .map(|r| {
-                Ok(LoanEventView {
-                    seq: u(r.try_get("seq")?),
-                    text: r.try_get("text")?,
-                    record: b64.encode(r.try_get::<Vec<u8>, _>("record")?),
-                    receipt: r.try_get("receipt")?,
-                })
+        let events = store::events(self.store.pool(), id)
+            .await?
+            .into_iter()
+            .map(|r| LoanEventView {
+                seq: r.seq,
+                text: r.text,
+                record: b64.encode(r.record),
+                receipt: r.receipt,
             })
-            .collect::<Result<Vec<_>, Error>>()?;
-        let rows = sqlx::query(
-            "SELECT key, day, rule, action, state, deliveries, record, receipt FROM loan_actions WHERE contract_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        let actions = rows
-            .iter()
-            .map(|r| {
-                let deliveries: Option<String> = r.try_get("deliveries")?;
-                Ok(ActionView {
-                    key: r.try_get("key")?,
-                    day: r.try_get("day")?,
-                    rule: r.try_get("rule")?,
-                    action: r.try_get("action")?,
-                    state: r.try_get("state")?,
-                    deliveries: deliveries.and_then(|d| serde_json::from_str(&d).ok()),
-                    record: b64.encode(r.try_get::<Vec<u8>, _>("record")?),
-                    receipt: r.try_get("receipt")?,
-                })
+            .collect();
+        let actions = store::actions(self.store.pool(), id)
+            .await?
+            .into_iter()
+            .map(|r| ActionView {
+                key: r.key,
+                day: r.day,
+                rule: r.rule,
+                action: r.action,
+                state: r.state,
+                deliveries: r.deliveries.and_then(|d| serde_json::from_str(&d).ok()),
+                record: b64.encode(r.record),
+                receipt: r.receipt,
             })
-            .collect::<Result<Vec<_>, Error>>()?;
+            .collect();
         Ok(LoanEvidence { events, actions })
     }
 
@@ -464,19 +417,10 @@ impl Platform {
         id: ContractId,
     ) -> Result<(String, Vec<Option<Vec<u8>>>), Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?;
-        let rules: Option<String> = sqlx::query_scalar(
-            "SELECT l.rules FROM loans l WHERE l.contract_id = $1 AND l.tenant_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(tenant)
-        .fetch_optional(self.store.pool())
-        .await?;
-        let rules = rules.ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
-        let transfer_proofs: Vec<Option<Vec<u8>>> =
-            sqlx::query_scalar("SELECT proof FROM loan_events WHERE contract_id = $1 ORDER BY seq")
-                .bind(id.to_string())
-                .fetch_all(self.store.pool())
-                .await?;
+        let rules = store::rules(self.store.pool(), tenant, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("loan {id}")))?;
+        let transfer_proofs = store::transfer_proofs(self.store.pool(), id).await?;
         Ok((rules, transfer_proofs))
     }
 
@@ -576,16 +520,9 @@ impl Platform {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
         let row = self.load_loan(&tenant, id).await?;
         let acknowledgement = row.book.acknowledgement(RepaymentId(repayment))?;
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT r.contract_id FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id \
-             WHERE r.loan_id = $1 AND r.repayment = $2 AND r.state = 'proposed' \
-             AND c.status NOT IN ('declined', 'revoked', 'expired')",
-        )
-        .bind(id.to_string())
-        .bind(i64::from(repayment))
-        .fetch_optional(self.store.pool())
-        .await?;
-        if let Some(open) = open {
+        if let Some(open) =
+            documents::open_acknowledgement(self.store.pool(), id, repayment).await?
+        {
             return Err(conflict(
                 ProblemType::AcknowledgementRequested,
                 format!("acknowledgement contract {open} for this repayment is still open"),
@@ -627,16 +564,14 @@ impl Platform {
                 },
             )
             .await?;
-        sqlx::query(
-            "INSERT INTO loan_acknowledgements (contract_id, loan_id, repayment, acknowledgement, state, created_ms) \
-             VALUES ($1, $2, $3, $4, 'proposed', $5)",
+        documents::insert_acknowledgement(
+            self.store.writer(),
+            &view.id,
+            id,
+            repayment,
+            acknowledgement.canonical_text(),
+            self.now_ms(),
         )
-        .bind(&view.id)
-        .bind(id.to_string())
-        .bind(i64::from(repayment))
-        .bind(acknowledgement.canonical_text())
-        .bind(i(self.now_ms()))
-        .execute(self.store.writer())
         .await?;
         self.audit(
             Some(&tenant),
@@ -655,23 +590,17 @@ impl Platform {
     /// # Errors
     /// [`Error::Db`] and stored-data faults.
     pub async fn apply_signed_acknowledgements(&self) -> Result<usize, Error> {
-        let rows = sqlx::query(
-            "SELECT r.contract_id, r.loan_id, r.repayment, r.acknowledgement, l.tenant_id \
-             FROM loan_acknowledgements r JOIN contracts c ON c.id = r.contract_id JOIN loans l ON l.contract_id = r.loan_id \
-             WHERE r.state = 'proposed' AND c.status = 'effective' LIMIT 100",
-        )
-        .fetch_all(self.store.pool())
-        .await?;
+        let rows = documents::signed_acknowledgements(self.store.pool()).await?;
         let n = rows.len();
         for r in rows {
-            let acknowledgement_contract: String = r.try_get("contract_id")?;
-            let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
-            let tenant: String = r.try_get("tenant_id")?;
+            let acknowledgement_contract = r.contract_id;
+            let id = ContractId::parse(&r.loan_id)?;
+            let tenant = r.tenant_id;
             let repayment = RepaymentId(
-                u32::try_from(r.try_get::<i64, _>("repayment")?)
+                u32::try_from(r.repayment)
                     .map_err(|_| Error::Internal("stored acknowledgement repayment".into()))?,
             );
-            let signed: String = r.try_get("acknowledgement")?;
+            let signed = r.acknowledgement;
             let row = self.load_loan(&tenant, id).await?;
             let now = self.now_ms();
             let confirmed = row
@@ -704,29 +633,19 @@ impl Platform {
         id: ContractId,
     ) -> Result<Vec<(String, String)>, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?;
-        let mut documents: Vec<(i64, String, String)> = Vec::new();
-        for (kind, table) in [
-            ("extension", "loan_extensions"),
-            ("receipt", "loan_acknowledgements"),
+        let mut signed: Vec<(i64, String, String)> = Vec::new();
+        for (kind, document) in [
+            ("extension", Document::Extension),
+            ("receipt", Document::Acknowledgement),
         ] {
-            let rows = sqlx::query(&format!(
-                "SELECT d.contract_id, d.created_ms FROM {table} d JOIN loans l ON l.contract_id = d.loan_id \
-                 WHERE d.loan_id = $1 AND l.tenant_id = $2 AND d.state = 'applied'"
-            ))
-            .bind(id.to_string())
-            .bind(tenant)
-            .fetch_all(self.store.pool())
-            .await?;
-            for r in rows {
-                documents.push((
-                    r.try_get("created_ms")?,
-                    kind.to_owned(),
-                    r.try_get("contract_id")?,
-                ));
+            for (created_ms, contract) in
+                documents::applied(self.store.pool(), document, tenant, id).await?
+            {
+                signed.push((created_ms, kind.to_owned(), contract));
             }
         }
-        documents.sort();
-        Ok(documents.into_iter().map(|(_, k, c)| (k, c)).collect())
+        signed.sort();
+        Ok(signed.into_iter().map(|(_, k, c)| (k, c)).collect())
     }
 
     /// Proposes an extension (展期): the addendum (new schedule for the principal still
@@ -804,19 +723,19 @@ impl Platform {
                 },
             )
             .await?;
-        sqlx::query(
-            "INSERT INTO loan_extensions (contract_id, loan_id, annual_rate_percent, term_months, repayment_method, proposed_on, addendum, state, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'proposed', $8)",
+        documents::insert_extension(
+            self.store.writer(),
+            documents::NewExtension {
+                contract: &view.id,
+                loan: id,
+                annual_rate_percent: rate.to_string(),
+                term_months,
+                repayment_method: method.as_str(),
+                proposed_on: on.to_string(),
+                addendum: addendum.canonical_text(),
+                created_ms: now,
+            },
         )
-        .bind(&view.id)
-        .bind(id.to_string())
-        .bind(rate.to_string())
-        .bind(i64::from(term_months))
-        .bind(method.as_str())
-        .bind(on.to_string())
-        .bind(addendum.canonical_text())
-        .bind(i(now))
-        .execute(self.store.writer())
         .await?;
         self.audit(
             Some(&tenant),
@@ -842,18 +761,11 @@ impl Platform {
         contract_id: ContractId,
         now: u64,
     ) -> Result<(), Error> {
-        let Some(r) = sqlx::query(
-            "SELECT loan_id, annual_rate_percent, term_months, repayment_method, proposed_on, addendum \
-             FROM loan_extensions WHERE contract_id = $1 AND state = 'proposed'",
-        )
-        .bind(contract_id.to_string())
-        .fetch_optional(self.store.pool())
-        .await?
-        else {
+        let Some(r) = documents::proposed_extension(self.store.pool(), contract_id).await? else {
             return Ok(());
         };
         let (terms, proposed_on, signed) = stored_extension(&r)?;
-        let loan = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
+        let loan = ContractId::parse(&r.loan_id)?;
         let row = self.load_loan(tenant, loan).await?;
         if let Some(addendum) = row
             .book
@@ -872,19 +784,13 @@ impl Platform {
     /// # Errors
     /// [`Error::Db`] and stored-data faults.
     pub async fn apply_agreed_extensions(&self) -> Result<usize, Error> {
-        let rows = sqlx::query(
-            "SELECT e.contract_id, e.loan_id, e.annual_rate_percent, e.term_months, e.repayment_method, e.proposed_on, e.addendum, l.tenant_id \
-             FROM loan_extensions e JOIN contracts c ON c.id = e.contract_id JOIN loans l ON l.contract_id = e.loan_id \
-             WHERE e.state = 'proposed' AND c.status = 'effective' LIMIT 100",
-        )
-        .fetch_all(self.store.pool())
-        .await?;
+        let rows = documents::agreed_extensions(self.store.pool()).await?;
         let n = rows.len();
         for r in rows {
-            let addendum_contract: String = r.try_get("contract_id")?;
-            let id = ContractId::parse(&r.try_get::<String, _>("loan_id")?)?;
-            let tenant: String = r.try_get("tenant_id")?;
-            let (terms, proposed_on, signed) = stored_extension(&r)?;
+            let addendum_contract = r.contract_id;
+            let id = ContractId::parse(&r.extension.loan_id)?;
+            let tenant = r.tenant_id;
+            let (terms, proposed_on, signed) = stored_extension(&r.extension)?;
             let row = self.load_loan(&tenant, id).await?;
             let now = self.now_ms();
             let applied = row
@@ -927,13 +833,7 @@ impl Platform {
             return Ok(());
         }
         tracing::warn!(loan = %id, document = %document.contract(), "{} is stale: the loan moved past it since it was made", document.table());
-        sqlx::query(&format!(
-            "UPDATE {} SET state = 'stale' WHERE contract_id = $1 AND state = 'proposed'",
-            document.table()
-        ))
-        .bind(document.contract())
-        .execute(self.store.writer())
-        .await?;
+        documents::mark_stale(self.store.writer(), document.kind(), document.contract()).await?;
         Ok(())
     }
 
@@ -1004,27 +904,20 @@ impl Platform {
         let next_due = next.next_trigger_date(today(now)).map(|d| d.to_string());
         let mut tx = self.store.writer().begin().await?;
         if let Some(applied) = applied {
-            sqlx::query(&format!(
-                "UPDATE {} SET state = 'applied' WHERE contract_id = $1 AND state = 'proposed'",
-                applied.table()
-            ))
-            .bind(applied.contract())
-            .execute(&mut *tx)
-            .await?;
+            documents::mark_applied(&mut *tx, applied.kind(), applied.contract()).await?;
         }
-        let updated = sqlx::query(
-            "UPDATE loans SET event_count = $1, action_count = $2, head = $3, next_due = $4 WHERE contract_id = $5 AND event_count = $6 AND action_count = $7",
+        let advanced = store::advance(
+            &mut *tx,
+            id,
+            row.event_count,
+            row.action_count,
+            row.event_count + events.len() as u64,
+            row.action_count + actions.len() as u64,
+            next.head().as_bytes().to_vec(),
+            &next_due,
         )
-        .bind(i(row.event_count + events.len() as u64))
-        .bind(i(row.action_count + actions.len() as u64))
-        .bind(next.head().as_bytes().to_vec())
-        .bind(&next_due)
-        .bind(id.to_string())
-        .bind(i(row.event_count))
-        .bind(i(row.action_count))
-        .execute(&mut *tx)
         .await?;
-        if updated.rows_affected() != 1 {
+        if !advanced {
             return Err(conflict(
                 ProblemType::ConcurrentChange,
                 "the loan changed meanwhile; retry",
@@ -1033,19 +926,18 @@ impl Platform {
         for (n, e) in events.iter().enumerate() {
             let record = e.to_evidence(&self.submitter, now)?.encode();
             let is_report = matches!(e.kind(), LoanEventKind::RepaymentReported { .. });
-            sqlx::query(
-                "INSERT INTO loan_events (contract_id, seq, text, proof, record, submitted) VALUES ($1, $2, $3, $4, $5, 0)",
+            store::insert_event(
+                &mut *tx,
+                id,
+                row.event_count + n as u64,
+                e.canonical_text(),
+                if is_report {
+                    transfer_proof.map(<[u8]>::to_vec)
+                } else {
+                    None
+                },
+                record,
             )
-            .bind(id.to_string())
-            .bind(i(row.event_count + n as u64))
-            .bind(e.canonical_text())
-            .bind(if is_report {
-                transfer_proof.map(<[u8]>::to_vec)
-            } else {
-                None
-            })
-            .bind(record)
-            .execute(&mut *tx)
             .await?;
         }
         self.insert_actions(&mut tx, id, row.action_count, actions, now)
@@ -1065,21 +957,20 @@ impl Platform {
         let mut seq = first_seq;
         for a in actions {
             let record = a.to_evidence(&self.submitter, now)?.encode();
-            let done = sqlx::query(
-                "INSERT INTO loan_actions (key, contract_id, seq, day, rule, action, state, record, submitted, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8) ON CONFLICT (key) DO NOTHING",
+            seq += store::insert_action(
+                &mut **tx,
+                NewAction {
+                    key: a.key.as_str(),
+                    contract: id,
+                    seq,
+                    day: a.on.to_string(),
+                    rule: a.rule.as_str(),
+                    action: action_text(&a.action),
+                    record,
+                    created_ms: now,
+                },
             )
-            .bind(a.key.as_str())
-            .bind(id.to_string())
-            .bind(i(seq))
-            .bind(a.on.to_string())
-            .bind(a.rule.as_str())
-            .bind(action_text(&a.action))
-            .bind(record)
-            .bind(i(now))
-            .execute(&mut **tx)
             .await?;
-            seq += done.rows_affected();
         }
         Ok(seq - first_seq)
     }
@@ -1094,16 +985,7 @@ impl Platform {
     pub async fn evaluate_due_loans(&self) -> Result<u64, Error> {
         let now = self.now_ms();
         let day = today(now);
-        // One query for the batch: what evaluating needs, nothing for notices.
-        let due = sqlx::query(
-            "SELECT l.contract_id, l.rules, l.event_count, l.action_count, l.head, l.next_due, c.content \
-             FROM loans l JOIN contracts c ON c.id = l.contract_id \
-             WHERE l.next_due IS NOT NULL AND l.next_due <= $1 ORDER BY l.next_due LIMIT $2",
-        )
-        .bind(day.to_string())
-        .bind(DUE_BATCH)
-        .fetch_all(self.store.pool())
-        .await?;
+        let due = store::due(self.store.pool(), &day.to_string(), DUE_BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -1111,27 +993,20 @@ impl Platform {
         let standard_json = standard.to_json();
         // Evaluate every loan of the batch first (no transaction open meanwhile).
         let mut plans = Vec::with_capacity(due.len());
-        for r in &due {
-            let id = ContractId::parse(&r.try_get::<String, _>("contract_id")?)?;
-            let event_count = u(r.try_get("event_count")?);
-            let action_count = u(r.try_get("action_count")?);
-            let rules_json: String = r.try_get("rules")?;
-            let rules = if rules_json == standard_json {
+        for r in due {
+            let id = ContractId::parse(&r.contract_id)?;
+            let event_count = r.event_count;
+            let action_count = r.action_count;
+            let rules = if r.rules == standard_json {
                 standard.clone()
             } else {
-                RuleSet::from_json(&rules_json)?
+                RuleSet::from_json(&r.rules)?
             };
             let book = self
-                .stored_book(
-                    id,
-                    &r.try_get::<Vec<u8>, _>("content")?,
-                    rules,
-                    event_count,
-                    r.try_get("head")?,
-                )
+                .stored_book(id, &r.content, rules, event_count, r.head)
                 .await?;
             let mut actions = Vec::new();
-            let mut d = match r.try_get::<Option<String>, _>("next_due")? {
+            let mut d = match r.next_due {
                 Some(s) => Some(parse_day(&s)?),
                 None => None,
             };
@@ -1157,29 +1032,24 @@ impl Platform {
         let mut tx = self.store.writer().begin().await?;
         for (id, event_count, action_count, actions, next_due) in &plans {
             let planned = actions.len() as u64;
-            let moved = sqlx::query(
-                "UPDATE loans SET action_count = $1, next_due = $2, evaluated_through = $3 WHERE contract_id = $4 AND event_count = $5 AND action_count = $6",
+            let moved = store::move_on(
+                &mut *tx,
+                *id,
+                *event_count,
+                *action_count,
+                action_count + planned,
+                next_due,
+                &day.to_string(),
             )
-            .bind(i(action_count + planned))
-            .bind(next_due)
-            .bind(day.to_string())
-            .bind(id.to_string())
-            .bind(i(*event_count))
-            .bind(i(*action_count))
-            .execute(&mut *tx)
             .await?;
-            if moved.rows_affected() != 1 {
+            if !moved {
                 continue;
             }
             let n = self
                 .insert_actions(&mut tx, *id, *action_count, actions, now)
                 .await?;
             if n != planned {
-                sqlx::query("UPDATE loans SET action_count = $1 WHERE contract_id = $2")
-                    .bind(i(action_count + n))
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                store::set_action_count(&mut *tx, *id, action_count + n).await?;
             }
             added += n;
         }
@@ -1257,24 +1127,17 @@ impl Platform {
     /// [`Error::Db`].
     pub async fn carry_out_actions(&self) -> Result<usize, Error> {
         let now = self.now_ms();
-        let rows = sqlx::query(
-            "SELECT a.key, a.contract_id, a.day, a.action, a.attempts, a.deliveries, l.tenant_id FROM loan_actions a JOIN loans l ON l.contract_id = a.contract_id \
-             WHERE a.state = 'pending' AND a.next_attempt_ms <= $2 ORDER BY a.created_ms, a.seq LIMIT $1",
-        )
-        .bind(ACTION_BATCH)
-        .bind(i(now))
-        .fetch_all(self.store.pool())
-        .await?;
+        let rows = store::pending_actions(self.store.pool(), ACTION_BATCH, now).await?;
         let n = rows.len();
         for r in rows {
-            let key: String = r.try_get("key")?;
-            let id = ContractId::parse(&r.try_get::<String, _>("contract_id")?)?;
-            let tenant: String = r.try_get("tenant_id")?;
-            let action: String = r.try_get("action")?;
-            let day: String = r.try_get("day")?;
-            let attempt = r.try_get::<i64, _>("attempts")? + 1;
+            let key = r.key;
+            let id = ContractId::parse(&r.contract_id)?;
+            let tenant = r.tenant_id;
+            let action = r.action;
+            let day = r.day;
+            let attempt = r.attempts + 1;
             let mut history: Vec<serde_json::Value> = r
-                .try_get::<Option<String>, _>("deliveries")?
+                .deliveries
                 .and_then(|d| serde_json::from_str(&d).ok())
                 .unwrap_or_default();
             let delivered = history
@@ -1325,15 +1188,14 @@ impl Platform {
                 tracing::warn!(%key, attempt, state, "loan notice not delivered");
             }
             history.extend(this);
-            sqlx::query(
-                "UPDATE loan_actions SET state = $1, deliveries = $2, attempts = $3, next_attempt_ms = $4 WHERE key = $5",
+            store::record_attempt(
+                self.store.writer(),
+                &key,
+                state,
+                serde_json::Value::Array(history).to_string(),
+                attempt,
+                next_attempt_ms,
             )
-            .bind(state)
-            .bind(serde_json::Value::Array(history).to_string())
-            .bind(attempt)
-            .bind(i(next_attempt_ms))
-            .bind(&key)
-            .execute(self.store.writer())
             .await?;
         }
         Ok(n)
@@ -1350,12 +1212,17 @@ enum Applied<'a> {
 }
 
 impl<'a> Applied<'a> {
+    /// Its kind (the table that tracks it).
+    fn kind(self) -> Document {
+        match self {
+            Self::Extension(_) => Document::Extension,
+            Self::Acknowledgement(_) => Document::Acknowledgement,
+        }
+    }
+
     /// The table that tracks it.
     fn table(self) -> &'static str {
-        match self {
-            Self::Extension(_) => "loan_extensions",
-            Self::Acknowledgement(_) => "loan_acknowledgements",
-        }
+        self.kind().table()
     }
 
     /// Its contract id.
@@ -1368,20 +1235,20 @@ impl<'a> Applied<'a> {
 
 /// A `loan_extensions` row's terms, proposal day and signed addendum text.
 fn stored_extension(
-    r: &sqlx::any::AnyRow,
+    r: &ExtensionRecord,
 ) -> Result<(affix_contract::ExtensionTerms, Date, String), Error> {
     let terms = affix_contract::ExtensionTerms {
-        annual_rate_percent: Decimal::parse(&r.try_get::<String, _>("annual_rate_percent")?)
+        annual_rate_percent: Decimal::parse(&r.annual_rate_percent)
             .ok_or_else(|| Error::Internal("stored extension rate".into()))?,
-        term_months: u16::try_from(r.try_get::<i64, _>("term_months")?)
+        term_months: u16::try_from(r.term_months)
             .map_err(|_| Error::Internal("stored extension term".into()))?,
         repayment_method: r
-            .try_get::<String, _>("repayment_method")?
+            .repayment_method
             .parse()
             .map_err(|e| Error::Internal(format!("stored extension method: {e}")))?,
     };
-    let proposed_on = parse_day(&r.try_get::<String, _>("proposed_on")?)?;
-    Ok((terms, proposed_on, r.try_get("addendum")?))
+    let proposed_on = parse_day(&r.proposed_on)?;
+    Ok((terms, proposed_on, r.addendum.clone()))
 }
 
 fn parse_method(text: &str) -> Result<RepaymentMethod, Error> {
