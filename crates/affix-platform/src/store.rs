@@ -16,6 +16,7 @@ use sqlx::{AnyPool, Executor as _};
 
 use crate::Error;
 
+pub mod audit;
 pub mod idempotency;
 
 /// Which engine a URL selects.

@@ -31,7 +31,7 @@ use x509_cert::Certificate;
 
 use crate::ProblemType;
 use crate::authority::Authority;
-use crate::store::{Store, i, u};
+use crate::store::{self, Store, i, u};
 use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
 mod bundles;
@@ -655,8 +655,15 @@ impl Platform {
         action: &str,
         target: &str,
     ) -> Result<(), Error> {
-        self.insert_audit(&mut **tx, tenant, principal, action, target)
-            .await
+        store::audit::insert(
+            &mut **tx,
+            tenant,
+            &principal.name(),
+            action,
+            target,
+            self.now_ms(),
+        )
+        .await
     }
 
     /// Records an audit entry on its own (after the action it records committed).
@@ -667,30 +674,15 @@ impl Platform {
         action: &str,
         target: &str,
     ) -> Result<(), Error> {
-        self.insert_audit(self.store.writer(), tenant, principal, action, target)
-            .await
-    }
-
-    /// The audit row itself, through a pool or inside a transaction.
-    async fn insert_audit<'e>(
-        &self,
-        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-        tenant: Option<&str>,
-        principal: &Principal,
-        action: &str,
-        target: &str,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit (tenant_id, principal, action, target, at_ms) VALUES ($1, $2, $3, $4, $5)",
+        store::audit::insert(
+            self.store.writer(),
+            tenant,
+            &principal.name(),
+            action,
+            target,
+            self.now_ms(),
         )
-        .bind(tenant)
-        .bind(principal.name())
-        .bind(action)
-        .bind(target)
-        .bind(i(self.now_ms()))
-        .execute(executor)
-        .await?;
-        Ok(())
+        .await
     }
 
     // ----- authentication -------------------------------------------------------------
