@@ -18,6 +18,8 @@ use crate::Error;
 
 pub mod audit;
 pub mod idempotency;
+pub mod persons;
+pub mod tenants;
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

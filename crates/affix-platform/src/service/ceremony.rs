@@ -284,15 +284,10 @@ impl Platform {
         device_public_key: Option<[u8; 32]>,
     ) -> Result<(), Error> {
         let _guard = self.enrol_lock.lock().await;
-        let row = sqlx::query(
-            "SELECT name, credential_id, credential_public_key, vault_key FROM persons WHERE id = $1",
-        )
-        .bind(person)
-        .fetch_one(self.store.pool())
-        .await?;
-        let name: String = row.try_get("name")?;
-        let existing: Option<Vec<u8>> = row.try_get("credential_public_key")?;
-        let vault_key: Option<String> = row.try_get("vault_key")?;
+        let row = store::persons::enrolment(self.store.pool(), person).await?;
+        let name = row.name;
+        let existing = row.credential_public_key;
+        let vault_key = row.vault_key;
         let vt = vault_tenant(tenant)?;
         let owner = owner_of(person)?;
         match (existing, device_public_key) {
@@ -325,13 +320,12 @@ impl Platform {
                 })
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
-                sqlx::query(
-                    "UPDATE persons SET credential_id = $1, credential_public_key = $2 WHERE id = $3",
+                store::persons::set_credential(
+                    self.store.pool(),
+                    person,
+                    &credential.to_string(),
+                    &given,
                 )
-                .bind(credential.to_string())
-                .bind(given.to_vec())
-                .bind(person)
-                .execute(self.store.pool())
                 .await?;
             }
         }
@@ -347,12 +341,13 @@ impl Platform {
             let cert =
                 self.authority
                     .issue_person(&name, &key.public_key, system_time(self.now_ms()))?;
-            sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
-                .bind(key.id.to_string())
-                .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
-                .bind(person)
-                .execute(self.store.pool())
-                .await?;
+            store::persons::set_signing_key(
+                self.store.pool(),
+                person,
+                &key.id.to_string(),
+                cert.to_der().map_err(|e| Error::Pki(e.to_string()))?,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -525,15 +520,8 @@ impl Platform {
             return Ok((seal.key, seal.credential, seal.certificate));
         }
         let person = party.person.as_str();
-        let row =
-            sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
-                .bind(person)
-                .fetch_one(self.store.pool())
-                .await?;
-        let key: Option<String> = row.try_get("vault_key")?;
-        let credential: Option<String> = row.try_get("credential_id")?;
-        let cert: Option<Vec<u8>> = row.try_get("certificate")?;
-        match (key, credential, cert) {
+        let row = store::persons::signer(self.store.pool(), person).await?;
+        match (row.vault_key, row.credential_id, row.certificate) {
             (Some(k), Some(c), Some(cert)) => Ok((
                 KeyId::parse(&k)?,
                 CredentialId::parse(&c)?,

@@ -76,10 +76,7 @@ impl Platform {
         let mut parties = Vec::with_capacity(new.parties.len());
         let mut rows = Vec::with_capacity(new.parties.len());
         let org_name: Option<String> = if new.parties.iter().any(|p| p.seal) {
-            sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-                .bind(&tenant)
-                .fetch_optional(self.store.pool())
-                .await?
+            store::tenants::name(self.store.pool(), &tenant).await?
         } else {
             None
         };
@@ -91,14 +88,10 @@ impl Platform {
                     format!("person {person_id} is named twice"),
                 ));
             }
-            let row =
-                sqlx::query("SELECT name, email FROM persons WHERE id = $1 AND tenant_id = $2")
-                    .bind(person_id)
-                    .bind(&tenant)
-                    .fetch_optional(self.store.pool())
+            let (mut name, email) =
+                store::persons::name_and_email(self.store.pool(), person_id, &tenant)
                     .await?
                     .ok_or_else(|| Error::NotFound(format!("person {person_id}")))?;
-            let mut name: String = row.try_get("name")?;
             if spec.seal {
                 if !self.is_seal_holder(&tenant, person_id).await? {
                     return Err(conflict(
@@ -111,7 +104,7 @@ impl Platform {
                 // 经办人: the organization signs, through the person who holds its seal.
                 name = format!("{} ({name})", org_name.as_deref().unwrap_or_default());
             }
-            let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
+            let email = EmailAddress::parse(&email)?;
             let salt = random_bytes::<32>()?;
             let id = PartyId::random(&mut rng);
             parties.push(Party {
@@ -714,12 +707,9 @@ impl Platform {
         self.evidence_wake.notify_one();
         let title = self.advance(id, &row, next, event.at_ms()).title;
         for invite in &invites {
-            let person = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
-                .bind(&invite.person_id)
-                .fetch_one(self.store.pool())
-                .await?;
-            let email: String = person.try_get("email")?;
-            if let Some(mobile) = person.try_get::<Option<String>, _>("mobile")? {
+            let person = store::persons::contact(self.store.pool(), &invite.person_id).await?;
+            let email = person.email;
+            if let Some(mobile) = person.mobile {
                 self.text(
                     &mobile,
                     "contract.invite",
