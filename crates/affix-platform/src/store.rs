@@ -17,6 +17,7 @@ use sqlx::{AnyPool, Executor as _};
 use crate::Error;
 
 pub mod audit;
+pub mod contracts;
 pub mod idempotency;
 pub mod persons;
 pub mod tenants;

@@ -26,12 +26,11 @@ use affix_vault::{
 };
 use der::{Decode as _, Encode as _};
 use sha2::{Digest as _, Sha256};
-use sqlx::Row as _;
 use x509_cert::Certificate;
 
 use crate::ProblemType;
 use crate::authority::Authority;
-use crate::store::{self, Store, i, u};
+use crate::store::{self, Store};
 use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
 mod bundles;
@@ -719,23 +718,16 @@ impl Platform {
             });
         }
         if let Some(secret) = token.strip_prefix("afi_") {
-            let row = sqlx::query(
-                "SELECT contract_id, party_id, tenant_id, invite_expires_ms FROM contract_parties WHERE invite_hash = $1",
-            )
-            .bind(sha256(secret.as_bytes()).to_vec())
-            .fetch_optional(self.store.pool())
-            .await?
-            .ok_or_else(refused)?;
-            let expires: Option<i64> = row.try_get("invite_expires_ms")?;
-            if expires.is_some_and(|e| u(e) <= self.now_ms()) {
+            let row = store::contracts::invite(self.store.pool(), &sha256(secret.as_bytes()))
+                .await?
+                .ok_or_else(refused)?;
+            if row.invite_expires_ms.is_some_and(|e| e <= self.now_ms()) {
                 return Err(Error::Expired("this invite link has expired".into()));
             }
-            let contract: String = row.try_get("contract_id")?;
-            let party: String = row.try_get("party_id")?;
             return Ok(Principal::Party {
-                tenant: row.try_get("tenant_id")?,
-                contract: ContractId::parse(&contract)?,
-                party: PartyId::parse(&party)?,
+                tenant: row.tenant_id,
+                contract: ContractId::parse(&row.contract_id)?,
+                party: PartyId::parse(&row.party_id)?,
             });
         }
         Err(refused())
