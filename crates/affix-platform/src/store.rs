@@ -21,6 +21,7 @@ pub mod contracts;
 pub mod idempotency;
 pub mod persons;
 pub mod tenants;
+pub mod webhooks;
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

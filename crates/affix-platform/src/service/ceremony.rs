@@ -223,11 +223,11 @@ impl Platform {
         let stored = store::contracts::otp(self.store.pool(), &id.to_string(), &party.to_string())
             .await?
             .ok_or_else(|| {
-            conflict(
-                ProblemType::NoCode,
-                "request a code first (POST /v1/invite/identity/email)",
-            )
-        })?;
+                conflict(
+                    ProblemType::NoCode,
+                    "request a code first (POST /v1/invite/identity/email)",
+                )
+            })?;
         let mut challenge = OtpChallenge::decode(&stored)
             .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
         let verified = challenge.verify(code, now);
@@ -256,9 +256,13 @@ impl Platform {
         }
         let spent = challenge.encode();
         let row = self
-            .commit_step_with(&tenant, id, row, Some((party, PartyStateColumn::Otp, &spent)), |c, now| {
-                c.verify_identity(party, &identity, now)
-            })
+            .commit_step_with(
+                &tenant,
+                id,
+                row,
+                Some((party, PartyStateColumn::Otp, &spent)),
+                |c, now| c.verify_identity(party, &identity, now),
+            )
             .await?;
         Ok(Self::view_of(who, id, &row))
     }
@@ -821,14 +825,8 @@ async fn upsert_party_state<'e>(
     column: PartyStateColumn,
     value: Option<Vec<u8>>,
 ) -> Result<(), Error> {
-    store::contracts::set_party_state(
-        executor,
-        &id.to_string(),
-        &party.to_string(),
-        column,
-        value,
-    )
-    .await
+    store::contracts::set_party_state(executor, &id.to_string(), &party.to_string(), column, value)
+        .await
 }
 
 /// A PNG: the signature, then an IHDR chunk with a sane size.

@@ -679,14 +679,14 @@ pub async fn otp<'e>(
     contract: &str,
     party: &str,
 ) -> Result<Option<Vec<u8>>, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2",
+    Ok(
+        sqlx::query_scalar("SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2")
+            .bind(contract)
+            .bind(party)
+            .fetch_optional(executor)
+            .await?
+            .flatten(),
     )
-    .bind(contract)
-    .bind(party)
-    .fetch_optional(executor)
-    .await?
-    .flatten())
 }
 
 /// Whether the party stored a signature image (without reading it).

@@ -212,14 +212,12 @@ pub async fn set_credential<'e>(
     credential: &str,
     public_key: &[u8],
 ) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE persons SET credential_id = $1, credential_public_key = $2 WHERE id = $3",
-    )
-    .bind(credential)
-    .bind(public_key.to_vec())
-    .bind(id)
-    .execute(executor)
-    .await?;
+    sqlx::query("UPDATE persons SET credential_id = $1, credential_public_key = $2 WHERE id = $3")
+        .bind(credential)
+        .bind(public_key.to_vec())
+        .bind(id)
+        .execute(executor)
+        .await?;
     Ok(())
 }
 
@@ -250,10 +248,11 @@ pub async fn signer<'e>(
     executor: impl sqlx::Executor<'e, Database = Any>,
     id: &str,
 ) -> Result<SignerRow, Error> {
-    let row = sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
-        .bind(id)
-        .fetch_one(executor)
-        .await?;
+    let row =
+        sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
+            .bind(id)
+            .fetch_one(executor)
+            .await?;
     Ok(SignerRow {
         vault_key: row.try_get("vault_key")?,
         credential_id: row.try_get("credential_id")?,
