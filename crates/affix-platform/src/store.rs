@@ -18,6 +18,7 @@ use crate::Error;
 
 pub mod audit;
 pub mod contracts;
+pub mod evidence;
 pub mod idempotency;
 pub mod persons;
 pub mod tenants;
