@@ -141,6 +141,7 @@ impl LedgerClient {
     }
 
     /// [`LedgerClient::new`] without HTTP proxies, for a node on loopback in this process.
+    #[cfg(feature = "node")]
     pub(crate) fn new_direct(nodes: Vec<String>, verifier_keys: &str) -> Result<Self, Error> {
         Self::build(nodes, verifier_keys, reqwest::Client::builder().no_proxy())
     }

@@ -42,7 +42,7 @@ pub mod mirror;
 #[cfg(feature = "node")]
 pub mod run;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Errors of a node, of the client of the node API and of the embedded ledger.
 #[derive(Debug, thiserror::Error)]
@@ -164,9 +164,10 @@ pub enum Error {
 }
 
 impl Error {
+    #[cfg(feature = "node")]
     pub(crate) fn io(
         op: &'static str,
-        path: &Path,
+        path: &std::path::Path,
     ) -> impl FnOnce(std::io::Error) -> Error + use<> {
         let path = path.to_owned();
         move |source| Error::Io { op, path, source }

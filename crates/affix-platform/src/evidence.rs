@@ -14,20 +14,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use affix_node::client::LedgerClient;
-use sqlx::Row as _;
-
 use crate::Error;
 use crate::service::Platform;
+use crate::store::evidence::{self, Queue};
 use crate::store::i;
+use affix_node::client::LedgerClient;
 
 /// A record without a receipt this long after its submission is submitted again.
 pub const RESUBMIT_AFTER_MS: u64 = 10_000;
-
-/// The tables whose rows are evidence records, each keyed by `(contract_id, seq)`
-/// with `record`, `submitted`, `leaf_hash` and `receipt` columns: contract events,
-/// loan events, and the actions of loan automation rules.
-const QUEUES: [&str; 3] = ["events", "loan_events", "loan_actions"];
 
 /// Records per submission batch.
 const BATCH: i64 = 2_000;
@@ -67,13 +61,8 @@ pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
 /// [`Error::Db`].
 pub async fn requeue_unreceipted(platform: &Platform) -> Result<u64, Error> {
     let mut n = 0;
-    for table in QUEUES {
-        let done = sqlx::query(&format!(
-            "UPDATE {table} SET submitted = 0 WHERE submitted > 0 AND receipt IS NULL"
-        ))
-        .execute(platform.store.pool())
-        .await?;
-        n += done.rows_affected();
+    for queue in Queue::ALL {
+        n += evidence::requeue_unreceipted(platform.store.pool(), queue).await?;
     }
     Ok(n)
 }
@@ -84,34 +73,26 @@ pub async fn requeue_unreceipted(platform: &Platform) -> Result<u64, Error> {
 /// [`Error::Ledger`], [`Error::Db`].
 pub async fn submit_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
     let mut n = 0;
-    for table in QUEUES {
-        n += submit_table(platform, ledger, table).await?;
+    for queue in Queue::ALL {
+        n += submit_queue(platform, ledger, queue).await?;
     }
     Ok(n)
 }
 
-async fn submit_table(
+async fn submit_queue(
     platform: &Platform,
     ledger: &LedgerClient,
-    table: &str,
+    queue: Queue,
 ) -> Result<usize, Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT contract_id, seq, record FROM {table} WHERE submitted = 0 ORDER BY contract_id, seq LIMIT $1"
-    ))
-    .bind(BATCH)
-    .fetch_all(platform.store.pool())
-    .await?;
+    let rows = evidence::queued(platform.store.pool(), queue, BATCH).await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut keys = Vec::with_capacity(rows.len());
     let mut records = Vec::with_capacity(rows.len());
-    for r in &rows {
-        keys.push((
-            r.try_get::<String, _>("contract_id")?,
-            r.try_get::<i64, _>("seq")?,
-        ));
-        records.push(r.try_get::<Vec<u8>, _>("record")?);
+    for r in rows {
+        keys.push((r.contract_id, r.seq));
+        records.push(r.record);
     }
     let started = std::time::Instant::now();
     let submitted = ledger
@@ -130,14 +111,14 @@ async fn submit_table(
     }
     let mut tx = platform.store.writer().begin().await?;
     for ((contract, seq), s) in keys.iter().zip(&submitted) {
-        sqlx::query(&format!(
-            "UPDATE {table} SET submitted = $1, leaf_hash = $2 WHERE contract_id = $3 AND seq = $4"
-        ))
-        .bind(i(platform.now_ms().max(1)))
-        .bind(s.leaf_hash.to_vec())
-        .bind(contract)
-        .bind(*seq)
-        .execute(&mut *tx)
+        evidence::mark_submitted(
+            &mut *tx,
+            queue,
+            contract,
+            *seq,
+            platform.now_ms().max(1),
+            &s.leaf_hash,
+        )
         .await?;
     }
     tx.commit().await?;
@@ -150,38 +131,28 @@ async fn submit_table(
 /// [`Error::Ledger`], [`Error::Db`].
 pub async fn receipts_once(platform: &Platform, ledger: &LedgerClient) -> Result<usize, Error> {
     let mut n = 0;
-    for table in QUEUES {
-        n += receipts_table(platform, ledger, table).await?;
+    for queue in Queue::ALL {
+        n += receipts_queue(platform, ledger, queue).await?;
     }
     Ok(n)
 }
 
-async fn receipts_table(
+async fn receipts_queue(
     platform: &Platform,
     ledger: &LedgerClient,
-    table: &str,
+    queue: Queue,
 ) -> Result<usize, Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT contract_id, seq, leaf_hash, submitted FROM {table} WHERE submitted > 0 AND receipt IS NULL ORDER BY contract_id, seq LIMIT $1"
-    ))
-    .bind(RECEIPTS_PER_ROUND)
-    .fetch_all(platform.store.pool())
-    .await?;
+    let rows = evidence::awaiting_receipt(platform.store.pool(), queue, RECEIPTS_PER_ROUND).await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut wanted = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let leaf: Vec<u8> = r.try_get("leaf_hash")?;
-        let leaf: [u8; 32] = leaf
+    for r in rows {
+        let leaf: [u8; 32] = r
+            .leaf_hash
             .try_into()
             .map_err(|_| Error::Internal("stored leaf hash".into()))?;
-        wanted.push((
-            r.try_get::<String, _>("contract_id")?,
-            r.try_get::<i64, _>("seq")?,
-            leaf,
-            r.try_get::<i64, _>("submitted")?,
-        ));
+        wanted.push((r.contract_id, r.seq, leaf, r.submitted));
     }
     // The first wait covers the time to the next quorum checkpoint; the rest are then
     // usually ready at once. Fetched concurrently, a bounded number at a time.
@@ -224,14 +195,7 @@ async fn receipts_table(
         );
         let mut tx = platform.store.writer().begin().await?;
         for (c, s, _, at) in &stale {
-            sqlx::query(&format!(
-                "UPDATE {table} SET submitted = 0 WHERE contract_id = $1 AND seq = $2 AND submitted = $3 AND receipt IS NULL"
-            ))
-            .bind(c)
-            .bind(*s)
-            .bind(*at)
-            .execute(&mut *tx)
-            .await?;
+            evidence::requeue(&mut *tx, queue, c, *s, *at).await?;
         }
         tx.commit().await?;
     }
@@ -240,13 +204,13 @@ async fn receipts_table(
     }
     let mut tx = platform.store.writer().begin().await?;
     for (contract, seq, text) in &got {
-        sqlx::query(&format!(
-            "UPDATE {table} SET receipt = $1 WHERE contract_id = $2 AND seq = $3"
-        ))
-        .bind(text)
-        .bind(contract)
-        .bind(i(u64::try_from(*seq).unwrap_or(0)))
-        .execute(&mut *tx)
+        evidence::set_receipt(
+            &mut *tx,
+            queue,
+            contract,
+            i(u64::try_from(*seq).unwrap_or(0)),
+            text,
+        )
         .await?;
     }
     tx.commit().await?;

@@ -106,13 +106,7 @@ fn insert_sql(table: &str, cols: &[&str], rows: usize) -> String {
 /// # Errors
 /// [`Error::Db`] (a tenant with this id exists, or the store fails).
 pub async fn seed_tenant(platform: &Platform, id: &str, name: &str) -> Result<(), Error> {
-    sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(name)
-        .bind(0_i64)
-        .execute(platform.store.pool())
-        .await?;
-    Ok(())
+    crate::store::tenants::insert(platform.store.pool(), id, name, 0).await
 }
 
 /// Adds `persons` to `tenant`, in one transaction.

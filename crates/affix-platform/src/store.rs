@@ -16,8 +16,14 @@ use sqlx::{AnyPool, Executor as _};
 
 use crate::Error;
 
+pub mod audit;
+pub mod contracts;
+pub mod evidence;
 pub mod idempotency;
 pub(crate) mod loans;
+pub mod persons;
+pub mod tenants;
+pub mod webhooks;
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,16 +10,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ProblemType;
+use crate::service::{Platform, Principal, Role, invalid};
+use crate::store::webhooks;
+use crate::{Error, random_bytes};
 use affix_notify::{
     DeliveryState, EventType, Notification, NotificationId, Outcome, Recipient, RetrySchedule,
     WebhookEndpoint, WebhookSecret, WebhookSender, WebhookSenderConfig,
 };
-use sqlx::Row as _;
-
-use crate::ProblemType;
-use crate::service::{Platform, Principal, Role, invalid};
-use crate::store::{i, u};
-use crate::{Error, random_bytes};
 
 /// Deliveries attempted per round.
 const ROUND: i64 = 200;
@@ -91,12 +89,7 @@ impl Platform {
                 "webhook URLs must be https (plain http is allowed only by configuration, for local use)",
             ));
         }
-        let existing: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM webhooks WHERE tenant_id = $1 AND disabled_ms IS NULL",
-        )
-        .bind(&tenant)
-        .fetch_one(self.store.pool())
-        .await?;
+        let existing = webhooks::count_active(self.store.pool(), &tenant).await?;
         if existing >= WEBHOOKS_PER_TENANT_MAX {
             return Err(invalid(
                 ProblemType::TooManyWebhooks,
@@ -106,15 +99,14 @@ impl Platform {
         let secret = WebhookSecret::generate().map_err(|e| Error::Internal(e.to_string()))?;
         let id = format!("wh{}", hex::encode(random_bytes::<12>()?));
         let now = self.now_ms();
-        sqlx::query(
-            "INSERT INTO webhooks (id, tenant_id, url, secret, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        webhooks::insert(
+            self.store.pool(),
+            &id,
+            &tenant,
+            endpoint.as_str(),
+            secret.expose_whsec().as_str(),
+            now,
         )
-        .bind(&id)
-        .bind(&tenant)
-        .bind(endpoint.as_str())
-        .bind(secret.expose_whsec().as_str())
-        .bind(i(now))
-        .execute(self.store.pool())
         .await?;
         self.audit(Some(&tenant), who, "webhook.create", &id)
             .await?;
@@ -147,49 +139,30 @@ impl Platform {
                 ));
             }
         };
-        let owned: Option<String> =
-            sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND tenant_id = $2")
-                .bind(id)
-                .bind(&tenant)
-                .fetch_optional(self.store.pool())
-                .await?;
-        if owned.is_none() {
+        if !webhooks::owned_by(self.store.pool(), id, &tenant).await? {
             return Err(Error::NotFound(format!("webhook {id}")));
         }
-        let rows = sqlx::query(
-            "SELECT id, event_type, state, next_ms FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_ms DESC LIMIT 500",
-        )
-        .bind(id)
-        .fetch_all(self.store.pool())
-        .await?;
+        let rows = webhooks::deliveries(self.store.pool(), id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let did: String = r.try_get("id")?;
-            let attempts = sqlx::query(
-                "SELECT attempt, at_ms, outcome, record_digest FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
-            )
-            .bind(&did)
-            .fetch_all(self.store.pool())
-            .await?
-            .iter()
-            .map(|a| {
-                let outcome: String = a.try_get("outcome")?;
-                let digest: Vec<u8> = a.try_get("record_digest")?;
-                Ok(serde_json::json!({
-                    "attempt": u(a.try_get("attempt")?),
-                    "at_ms": u(a.try_get("at_ms")?),
-                    "outcome": serde_json::from_str::<serde_json::Value>(&outcome).unwrap_or_default(),
-                    "record_digest": hex::encode(digest),
-                }))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-            let next: Option<i64> = r.try_get("next_ms")?;
+            let attempts = webhooks::attempts(self.store.pool(), &r.id)
+                .await?
+                .into_iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "attempt": a.attempt,
+                        "at_ms": a.at_ms,
+                        "outcome": serde_json::from_str::<serde_json::Value>(&a.outcome).unwrap_or_default(),
+                        "record_digest": hex::encode(a.record_digest),
+                    })
+                })
+                .collect();
             out.push(DeliveryView {
-                id: did,
-                event_type: r.try_get("event_type")?,
-                state: r.try_get("state")?,
+                id: r.id,
+                event_type: r.event_type,
+                state: r.state,
                 attempts,
-                next_ms: next.map(u),
+                next_ms: r.next_ms,
             });
         }
         Ok(out)
@@ -204,26 +177,11 @@ impl Platform {
         body: &str,
         now: u64,
     ) -> Result<(), Error> {
-        let hooks: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM webhooks WHERE tenant_id = $1 AND disabled_ms IS NULL",
-        )
-        .bind(tenant)
-        .fetch_all(&mut **tx)
-        .await?;
+        let hooks = webhooks::active_ids(&mut **tx, tenant).await?;
         for hook in hooks {
             let id = NotificationId::random().map_err(|e| Error::Internal(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_type, body, created_ms, attempts, next_ms, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $6, 'pending')",
-            )
-            .bind(id.as_str())
-            .bind(tenant)
-            .bind(&hook)
-            .bind(event_type)
-            .bind(body)
-            .bind(i(now))
-            .execute(&mut **tx)
-            .await?;
+            webhooks::insert_delivery(&mut **tx, id.as_str(), tenant, &hook, event_type, body, now)
+                .await?;
         }
         Ok(())
     }
@@ -253,38 +211,27 @@ pub async fn run(platform: Arc<Platform>) {
 /// [`Error::Db`].
 pub async fn deliver_once(platform: &Platform) -> Result<usize, Error> {
     let now = platform.now_ms();
-    let rows = sqlx::query(
-        "SELECT d.id, d.event_type, d.body, d.created_ms, d.attempts, w.url, w.secret FROM webhook_deliveries d \
-         JOIN webhooks w ON w.id = d.webhook_id WHERE d.next_ms IS NOT NULL AND d.next_ms <= $1 ORDER BY d.next_ms LIMIT $2",
-    )
-    .bind(i(now))
-    .bind(ROUND)
-    .fetch_all(platform.store.pool())
-    .await?;
+    let rows = webhooks::due(platform.store.pool(), now, ROUND).await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut keys: BTreeMap<WebhookEndpoint, Vec<WebhookSecret>> = BTreeMap::new();
     let mut jobs = Vec::with_capacity(rows.len());
     for r in &rows {
-        let url: String = r.try_get("url")?;
-        let secret: String = r.try_get("secret")?;
-        let endpoint = WebhookEndpoint::parse(&url).map_err(|e| Error::Internal(e.to_string()))?;
-        let secret = WebhookSecret::parse(&secret).map_err(|e| Error::Internal(e.to_string()))?;
+        let endpoint =
+            WebhookEndpoint::parse(&r.url).map_err(|e| Error::Internal(e.to_string()))?;
+        let secret = WebhookSecret::parse(&r.secret).map_err(|e| Error::Internal(e.to_string()))?;
         keys.insert(endpoint.clone(), vec![secret]);
-        let id: String = r.try_get("id")?;
-        let event: String = r.try_get("event_type")?;
-        let body: String = r.try_get("body")?;
         let notification = Notification::new(
-            NotificationId::parse(&id).map_err(|e| Error::Internal(e.to_string()))?,
+            NotificationId::parse(&r.id).map_err(|e| Error::Internal(e.to_string()))?,
             Recipient::Webhook(endpoint),
-            EventType::parse(&event).map_err(|e| Error::Internal(e.to_string()))?,
-            &event,
-            &body,
-            u(r.try_get("created_ms")?),
+            EventType::parse(&r.event_type).map_err(|e| Error::Internal(e.to_string()))?,
+            &r.event_type,
+            &r.body,
+            r.created_ms,
         )
         .map_err(|e| Error::Internal(e.to_string()))?;
-        let attempts = u32::try_from(u(r.try_get("attempts")?)).unwrap_or(u32::MAX);
+        let attempts = u32::try_from(r.attempts).unwrap_or(u32::MAX);
         jobs.push((notification, attempts));
     }
     let sender = WebhookSender::new(
@@ -315,24 +262,22 @@ pub async fn deliver_once(platform: &Platform) -> Result<usize, Error> {
             platform.now_ms(),
         );
         let outcome = serde_json::to_string(&record.outcome).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, at_ms, outcome, record_digest) VALUES ($1, $2, $3, $4, $5)",
+        webhooks::insert_attempt(
+            &mut *tx,
+            notification.id().as_str(),
+            u64::from(record.attempt),
+            record.at_ms,
+            outcome,
+            &record.digest().0,
         )
-        .bind(notification.id().as_str())
-        .bind(i(u64::from(record.attempt)))
-        .bind(i(record.at_ms))
-        .bind(outcome)
-        .bind(record.digest().0.to_vec())
-        .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = $1, next_ms = $2, state = $3 WHERE id = $4",
+        webhooks::update_delivery(
+            &mut *tx,
+            notification.id().as_str(),
+            u64::from(after.attempts_made()),
+            after.next_attempt_at_ms(),
+            state_name(&after),
         )
-        .bind(i(u64::from(after.attempts_made())))
-        .bind(after.next_attempt_at_ms().map(i))
-        .bind(state_name(&after))
-        .bind(notification.id().as_str())
-        .execute(&mut *tx)
         .await?;
         if let Outcome::Failed { reason, .. } = &record.outcome {
             tracing::info!(id = notification.id().as_str(), %reason, "webhook attempt failed");

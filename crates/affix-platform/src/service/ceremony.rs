@@ -2,6 +2,7 @@
 //! consent, handwritten-signature image, prepared statement, signature.
 
 use super::*;
+use crate::store::contracts::PartyStateColumn;
 use p256::ecdsa::signature::Signer as _;
 
 /// Wraps the client-signed authorization so the vault's `signature::Signer` handle uses
@@ -133,11 +134,7 @@ impl Platform {
     /// [`Error::Forbidden`] unless a party.
     pub async fn invite_open(&self, who: &Principal) -> Result<InviteOpened, Error> {
         let (_, id, party, row, _) = self.party_context(who).await?;
-        let document: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT document FROM contracts WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_one(self.store.pool())
-                .await?;
+        let document = store::contracts::document(self.store.pool(), &id.to_string()).await?;
         Ok(InviteOpened {
             contract: Self::view_of(who, id, &row),
             party: party.to_string(),
@@ -167,15 +164,13 @@ impl Platform {
             None => return Err(Error::NotFound("party".into())),
         }
         let now = self.now_ms();
-        let person = sqlx::query(
-            "SELECT p.email, s.otp FROM persons p LEFT JOIN party_state s ON s.contract_id = $1 AND s.party_id = $2 WHERE p.id = $3",
+        let (email, stored) = store::contracts::email_and_otp(
+            self.store.pool(),
+            &id.to_string(),
+            &party.to_string(),
+            &me.person,
         )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .bind(&me.person)
-        .fetch_one(self.store.pool())
         .await?;
-        let stored: Option<Vec<u8>> = person.try_get("otp")?;
         if let Some(bytes) = stored
             && let Ok(old) = OtpChallenge::decode(&bytes)
             && now < old.issued_at_ms() + OTP_RESEND_MS
@@ -184,7 +179,6 @@ impl Platform {
                 retry_after_s: (old.issued_at_ms() + OTP_RESEND_MS - now).div_ceil(1000),
             });
         }
-        let email: String = person.try_get("email")?;
         let address = EmailAddress::parse(&email)?;
         let policy = OtpPolicy::new(6, 10 * 60 * 1000, 5)?;
         let (challenge, code) =
@@ -193,7 +187,7 @@ impl Platform {
             self.store.writer(),
             id,
             party,
-            "otp",
+            PartyStateColumn::Otp,
             Some(challenge.encode()),
         )
         .await?;
@@ -226,20 +220,14 @@ impl Platform {
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let now = self.now_ms();
-        let stored: Vec<u8> = sqlx::query_scalar(
-            "SELECT otp FROM party_state WHERE contract_id = $1 AND party_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .fetch_optional(self.store.pool())
-        .await?
-        .flatten()
-        .ok_or_else(|| {
-            conflict(
-                ProblemType::NoCode,
-                "request a code first (POST /v1/invite/identity/email)",
-            )
-        })?;
+        let stored = store::contracts::otp(self.store.pool(), &id.to_string(), &party.to_string())
+            .await?
+            .ok_or_else(|| {
+                conflict(
+                    ProblemType::NoCode,
+                    "request a code first (POST /v1/invite/identity/email)",
+                )
+            })?;
         let mut challenge = OtpChallenge::decode(&stored)
             .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
         let verified = challenge.verify(code, now);
@@ -253,7 +241,7 @@ impl Platform {
                     self.store.writer(),
                     id,
                     party,
-                    "otp",
+                    PartyStateColumn::Otp,
                     Some(challenge.encode()),
                 )
                 .await?;
@@ -268,9 +256,13 @@ impl Platform {
         }
         let spent = challenge.encode();
         let row = self
-            .commit_step_with(&tenant, id, row, Some((party, "otp", &spent)), |c, now| {
-                c.verify_identity(party, &identity, now)
-            })
+            .commit_step_with(
+                &tenant,
+                id,
+                row,
+                Some((party, PartyStateColumn::Otp, &spent)),
+                |c, now| c.verify_identity(party, &identity, now),
+            )
             .await?;
         Ok(Self::view_of(who, id, &row))
     }
@@ -284,15 +276,10 @@ impl Platform {
         device_public_key: Option<[u8; 32]>,
     ) -> Result<(), Error> {
         let _guard = self.enrol_lock.lock().await;
-        let row = sqlx::query(
-            "SELECT name, credential_id, credential_public_key, vault_key FROM persons WHERE id = $1",
-        )
-        .bind(person)
-        .fetch_one(self.store.pool())
-        .await?;
-        let name: String = row.try_get("name")?;
-        let existing: Option<Vec<u8>> = row.try_get("credential_public_key")?;
-        let vault_key: Option<String> = row.try_get("vault_key")?;
+        let row = store::persons::enrolment(self.store.pool(), person).await?;
+        let name = row.name;
+        let existing = row.credential_public_key;
+        let vault_key = row.vault_key;
         let vt = vault_tenant(tenant)?;
         let owner = owner_of(person)?;
         match (existing, device_public_key) {
@@ -325,13 +312,12 @@ impl Platform {
                 })
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
-                sqlx::query(
-                    "UPDATE persons SET credential_id = $1, credential_public_key = $2 WHERE id = $3",
+                store::persons::set_credential(
+                    self.store.pool(),
+                    person,
+                    &credential.to_string(),
+                    &given,
                 )
-                .bind(credential.to_string())
-                .bind(given.to_vec())
-                .bind(person)
-                .execute(self.store.pool())
                 .await?;
             }
         }
@@ -347,12 +333,13 @@ impl Platform {
             let cert =
                 self.authority
                     .issue_person(&name, &key.public_key, system_time(self.now_ms()))?;
-            sqlx::query("UPDATE persons SET vault_key = $1, certificate = $2 WHERE id = $3")
-                .bind(key.id.to_string())
-                .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
-                .bind(person)
-                .execute(self.store.pool())
-                .await?;
+            store::persons::set_signing_key(
+                self.store.pool(),
+                person,
+                &key.id.to_string(),
+                cert.to_der().map_err(|e| Error::Pki(e.to_string()))?,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -440,7 +427,14 @@ impl Platform {
             ));
         }
         let digest = hex::encode(sha256(&png));
-        upsert_party_state(self.store.writer(), id, party, "image", Some(png)).await?;
+        upsert_party_state(
+            self.store.writer(),
+            id,
+            party,
+            PartyStateColumn::Image,
+            Some(png),
+        )
+        .await?;
         Ok(digest)
     }
 
@@ -459,14 +453,10 @@ impl Platform {
         self.dry_run_signature(&tenant, id, party, &row, now)
             .await?;
         // Whether there is an image, without reading it.
-        let image = sqlx::query(
-            "SELECT 1 FROM party_state WHERE contract_id = $1 AND party_id = $2 AND image IS NOT NULL",
-        )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .fetch_optional(self.store.pool())
-        .await?;
-        if image.is_none() {
+        let has_image =
+            store::contracts::has_image(self.store.pool(), &id.to_string(), &party.to_string())
+                .await?;
+        if !has_image {
             return Err(conflict(
                 ProblemType::NoSignatureImage,
                 "upload the handwritten signature first (PUT /v1/invite/signature-image)",
@@ -499,7 +489,7 @@ impl Platform {
             self.store.writer(),
             id,
             party,
-            "prepared",
+            PartyStateColumn::Prepared,
             Some(prepared.encode()),
         )
         .await?;
@@ -525,15 +515,8 @@ impl Platform {
             return Ok((seal.key, seal.credential, seal.certificate));
         }
         let person = party.person.as_str();
-        let row =
-            sqlx::query("SELECT vault_key, credential_id, certificate FROM persons WHERE id = $1")
-                .bind(person)
-                .fetch_one(self.store.pool())
-                .await?;
-        let key: Option<String> = row.try_get("vault_key")?;
-        let credential: Option<String> = row.try_get("credential_id")?;
-        let cert: Option<Vec<u8>> = row.try_get("certificate")?;
-        match (key, credential, cert) {
+        let row = store::persons::signer(self.store.pool(), person).await?;
+        match (row.vault_key, row.credential_id, row.certificate) {
             (Some(k), Some(c), Some(cert)) => Ok((
                 KeyId::parse(&k)?,
                 CredentialId::parse(&c)?,
@@ -565,16 +548,13 @@ impl Platform {
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let vt = vault_tenant(&tenant)?;
-        let state = sqlx::query(
-            "SELECT prepared, image FROM party_state WHERE contract_id = $1 AND party_id = $2",
+        let (prepared, image) = store::contracts::prepared_and_image(
+            self.store.pool(),
+            &id.to_string(),
+            &party.to_string(),
         )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .fetch_optional(self.store.pool())
         .await?
         .ok_or_else(|| conflict(ProblemType::NotPrepared, "prepare the signature first"))?;
-        let prepared: Option<Vec<u8>> = state.try_get("prepared")?;
-        let image: Option<Vec<u8>> = state.try_get("image")?;
         let prepared = Prepared::decode(
             &prepared
                 .ok_or_else(|| conflict(ProblemType::NotPrepared, "prepare the signature first"))?,
@@ -762,25 +742,20 @@ impl Platform {
         let mut tx = self.store.writer().begin().await?;
         self.append_event(&mut tx, tenant, id, row.event_count, next, event)
             .await?;
-        sqlx::query(
-            "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        store::contracts::insert_signature(
+            &mut *tx,
+            store::contracts::NewSignatureRow {
+                contract: &id.to_string(),
+                party: &party.to_string(),
+                cms,
+                certificate: cert_der,
+                timestamp_token: token,
+                image,
+                created_ms: now,
+            },
         )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .bind(cms.to_vec())
-        .bind(cert_der.to_vec())
-        .bind(token.to_vec())
-        .bind(image.to_vec())
-        .bind(i(now))
-        .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE party_state SET prepared = NULL WHERE contract_id = $1 AND party_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .execute(&mut *tx)
-        .await?;
+        store::contracts::clear_prepared(&mut *tx, &id.to_string(), &party.to_string()).await?;
         if next.status() == ContractStatus::Effective {
             self.open_loan(&mut tx, tenant, next, now).await?;
         }
@@ -807,7 +782,7 @@ impl Platform {
         tenant: &str,
         id: ContractId,
         row: ContractRow,
-        party_state: Option<(PartyId, &'static str, &[u8])>,
+        party_state: Option<(PartyId, PartyStateColumn, &[u8])>,
         step: impl Fn(&Contract, u64) -> Result<(Contract, ContractEvent), affix_contract::Error>,
     ) -> Result<ContractRow, Error> {
         let mut row = row;
@@ -847,21 +822,11 @@ async fn upsert_party_state<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     id: ContractId,
     party: PartyId,
-    column: &'static str,
+    column: PartyStateColumn,
     value: Option<Vec<u8>>,
 ) -> Result<(), Error> {
-    // `column` is one of our constants, never input.
-    let sql = format!(
-        "INSERT INTO party_state (contract_id, party_id, {column}) VALUES ($1, $2, $3) \
-         ON CONFLICT (contract_id, party_id) DO UPDATE SET {column} = excluded.{column}"
-    );
-    sqlx::query(&sql)
-        .bind(id.to_string())
-        .bind(party.to_string())
-        .bind(value)
-        .execute(executor)
-        .await?;
-    Ok(())
+    store::contracts::set_party_state(executor, &id.to_string(), &party.to_string(), column, value)
+        .await
 }
 
 /// A PNG: the signature, then an IHDR chunk with a sane size.

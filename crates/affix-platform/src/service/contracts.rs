@@ -76,10 +76,7 @@ impl Platform {
         let mut parties = Vec::with_capacity(new.parties.len());
         let mut rows = Vec::with_capacity(new.parties.len());
         let org_name: Option<String> = if new.parties.iter().any(|p| p.seal) {
-            sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-                .bind(&tenant)
-                .fetch_optional(self.store.pool())
-                .await?
+            store::tenants::name(self.store.pool(), &tenant).await?
         } else {
             None
         };
@@ -91,14 +88,10 @@ impl Platform {
                     format!("person {person_id} is named twice"),
                 ));
             }
-            let row =
-                sqlx::query("SELECT name, email FROM persons WHERE id = $1 AND tenant_id = $2")
-                    .bind(person_id)
-                    .bind(&tenant)
-                    .fetch_optional(self.store.pool())
+            let (mut name, email) =
+                store::persons::name_and_email(self.store.pool(), person_id, &tenant)
                     .await?
                     .ok_or_else(|| Error::NotFound(format!("person {person_id}")))?;
-            let mut name: String = row.try_get("name")?;
             if spec.seal {
                 if !self.is_seal_holder(&tenant, person_id).await? {
                     return Err(conflict(
@@ -111,7 +104,7 @@ impl Platform {
                 // 经办人: the organization signs, through the person who holds its seal.
                 name = format!("{} ({name})", org_name.as_deref().unwrap_or_default());
             }
-            let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
+            let email = EmailAddress::parse(&email)?;
             let salt = random_bytes::<32>()?;
             let id = PartyId::random(&mut rng);
             parties.push(Party {
@@ -161,37 +154,38 @@ impl Platform {
             .unwrap_or_else(|| template.title().to_owned());
         let (contract, event) = Contract::create(content.clone(), now)?;
         let mut tx = self.store.writer().begin().await?;
-        sqlx::query(
-            "INSERT INTO contracts (id, tenant_id, template_id, title, status, content, document, document_name, event_count, head, created_ms, updated_ms, expires_ms, loan_rules) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11, $12)",
+        store::contracts::insert(
+            &mut *tx,
+            store::contracts::NewContractRow {
+                id: &id.to_string(),
+                tenant: &tenant,
+                template: new.template.as_str(),
+                title: &title,
+                status: status_name(contract.status()),
+                content: content.encode(),
+                document: new.document.clone(),
+                document_name,
+                head: contract.head().as_bytes(),
+                created_ms: now,
+                expires_ms: content.expires_ms(),
+                loan_rules,
+            },
         )
-        .bind(id.to_string())
-        .bind(&tenant)
-        .bind(new.template.as_str())
-        .bind(&title)
-        .bind(status_name(contract.status()))
-        .bind(content.encode())
-        .bind(new.document.clone())
-        .bind(document_name)
-        .bind(contract.head().as_bytes().to_vec())
-        .bind(i(now))
-        .bind(i(content.expires_ms()))
-        .bind(loan_rules)
-        .execute(&mut *tx)
         .await?;
         for (position, (party, person, salt, seal)) in rows.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO contract_parties (contract_id, party_id, tenant_id, person_id, position, role, salt, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            store::contracts::insert_party(
+                &mut *tx,
+                store::contracts::NewPartyRow {
+                    contract: &id.to_string(),
+                    party: &party.to_string(),
+                    tenant: &tenant,
+                    person,
+                    position: position as u64,
+                    role: if position == 0 { "initiator" } else { "signer" },
+                    salt,
+                    seal: *seal,
+                },
             )
-            .bind(id.to_string())
-            .bind(party.to_string())
-            .bind(&tenant)
-            .bind(person)
-            .bind(i(position as u64))
-            .bind(if position == 0 { "initiator" } else { "signer" })
-            .bind(salt.to_vec())
-            .bind(i64::from(*seal))
-            .execute(&mut *tx)
             .await?;
         }
         self.append_event(&mut tx, &tenant, id, 0, &contract, &event)
@@ -241,32 +235,23 @@ impl Platform {
     ) -> Result<(), Error> {
         let now = event.at_ms();
         let record = event.to_evidence(&self.submitter)?.encode();
-        let updated = sqlx::query(
-            "UPDATE contracts SET status = $1, event_count = $2, head = $3, updated_ms = $4 WHERE id = $5 AND event_count = $6",
+        let advanced = store::contracts::advance(
+            &mut **tx,
+            &id.to_string(),
+            seq,
+            status_name(contract.status()),
+            contract.head().as_bytes(),
+            now,
         )
-        .bind(status_name(contract.status()))
-        .bind(i(seq + 1))
-        .bind(contract.head().as_bytes().to_vec())
-        .bind(i(now))
-        .bind(id.to_string())
-        .bind(i(seq))
-        .execute(&mut **tx)
         .await?;
-        if updated.rows_affected() != 1 {
+        if !advanced {
             return Err(conflict(
                 ProblemType::ConcurrentChange,
                 "the contract changed meanwhile; retry",
             ));
         }
-        sqlx::query(
-            "INSERT INTO events (contract_id, seq, bytes, record, submitted) VALUES ($1, $2, $3, $4, 0)",
-        )
-        .bind(id.to_string())
-        .bind(i(seq))
-        .bind(event.encode())
-        .bind(record)
-        .execute(&mut **tx)
-        .await?;
+        store::contracts::insert_event(&mut **tx, &id.to_string(), seq, event.encode(), record)
+            .await?;
         let body = serde_json::json!({
             "contract_id": id.to_string(),
             "seq": seq,
@@ -287,20 +272,15 @@ impl Platform {
     /// against the stored head (kept in memory, so only the row is read while the
     /// contract is unchanged since the last request that saw it).
     pub(super) async fn load(&self, tenant: &str, id: ContractId) -> Result<ContractRow, Error> {
-        let row = sqlx::query(
-            "SELECT template_id, title, head, event_count, created_ms, updated_ms FROM contracts WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(tenant)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("contract {id}")))?;
-        let head: Vec<u8> = row.try_get("head")?;
+        let row = store::contracts::head(self.store.pool(), &id.to_string(), tenant)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("contract {id}")))?;
         let head = Sha256Digest::from_bytes(
-            head.try_into()
+            row.head
+                .try_into()
                 .map_err(|_| Error::Internal(format!("stored head of {id}")))?,
         );
-        let event_count = u(row.try_get("event_count")?);
+        let event_count = row.event_count;
         let state = match self.contracts.get(&id, event_count, &head) {
             Some(state) => state,
             None => self.replay(id, event_count, head).await?,
@@ -308,10 +288,10 @@ impl Platform {
         Ok(ContractRow {
             contract: state.contract,
             event_count,
-            created_ms: u(row.try_get("created_ms")?),
-            updated_ms: u(row.try_get("updated_ms")?),
-            template: row.try_get("template_id")?,
-            title: row.try_get("title")?,
+            created_ms: row.created_ms,
+            updated_ms: row.updated_ms,
+            template: row.template_id,
+            title: row.title,
             parties: state.parties,
         })
     }
@@ -325,19 +305,11 @@ impl Platform {
         event_count: u64,
         head: Sha256Digest,
     ) -> Result<cache::Cached, Error> {
-        let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM contracts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(self.store.pool())
-            .await?;
+        let content = store::contracts::content(self.store.pool(), &id.to_string()).await?;
         let content = ContractContent::decode(&content)
             .map_err(|e| Error::Internal(format!("stored content of {id}: {e}")))?;
-        let events: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT bytes FROM events WHERE contract_id = $1 AND seq < $2 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .bind(i(event_count))
-        .fetch_all(self.store.pool())
-        .await?;
+        let events =
+            store::contracts::event_bytes(self.store.pool(), &id.to_string(), event_count).await?;
         let decoded = events
             .iter()
             .map(|bytes| ContractEvent::decode(bytes))
@@ -395,42 +367,25 @@ impl Platform {
         &self,
         id: ContractId,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>, Option<Vec<u8>>, Option<String>)>, Error> {
-        let rows = sqlx::query(
-            "SELECT bytes, record, leaf_hash, receipt FROM events WHERE contract_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("bytes")?,
-                    r.try_get("record")?,
-                    r.try_get("leaf_hash")?,
-                    r.try_get("receipt")?,
-                ))
-            })
-            .collect()
+        let rows = store::contracts::events(self.store.pool(), &id.to_string()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.bytes, r.record, r.leaf_hash, r.receipt))
+            .collect())
     }
 
     pub(super) async fn parties_of(&self, id: ContractId) -> Result<Vec<PartyRow>, Error> {
-        let rows = sqlx::query(
-            "SELECT party_id, person_id, salt, seal FROM contract_parties WHERE contract_id = $1 ORDER BY position",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter()
+        let rows = store::contracts::parties(self.store.pool(), &id.to_string()).await?;
+        rows.into_iter()
             .map(|r| {
-                let party: String = r.try_get("party_id")?;
-                let salt: Vec<u8> = r.try_get("salt")?;
                 Ok(PartyRow {
-                    party: PartyId::parse(&party)?,
-                    person: r.try_get("person_id")?,
-                    salt: salt
+                    party: PartyId::parse(&r.party_id)?,
+                    person: r.person_id,
+                    salt: r
+                        .salt
                         .try_into()
                         .map_err(|_| Error::Internal("stored party salt".into()))?,
-                    seal: r.try_get::<i64, _>("seal")? != 0,
+                    seal: r.seal,
                 })
             })
             .collect()
@@ -569,68 +524,31 @@ impl Platform {
         if let Some(t) = &filter.template {
             template_by_name(t)?;
         }
-        let mut sql = String::from(
-            "SELECT c.id, c.created_ms FROM contracts c WHERE c.tenant_id = $1 AND (c.created_ms < $2 OR (c.created_ms = $2 AND c.id < $3))",
-        );
-        let mut n = 3;
-        let mut binds: Vec<String> = Vec::new();
-        let mut int_binds: Vec<(usize, i64)> = Vec::new();
-        if let Some(s) = &filter.status {
-            n += 1;
-            sql.push_str(&format!(" AND c.status = ${n}"));
-            binds.push(s.clone());
-        }
-        if let Some(t) = &filter.template {
-            n += 1;
-            sql.push_str(&format!(" AND c.template_id = ${n}"));
-            binds.push(t.clone());
-        }
-        if let Some(p) = &filter.person {
-            n += 1;
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM contract_parties p WHERE p.contract_id = c.id AND p.person_id = ${n})"
-            ));
-            binds.push(p.clone());
-        }
-        let text_binds = binds.len();
-        if let Some(f) = filter.created_from {
-            n += 1;
-            sql.push_str(&format!(" AND c.created_ms >= ${n}"));
-            int_binds.push((n, i(f)));
-        }
-        if let Some(t) = filter.created_to {
-            n += 1;
-            sql.push_str(&format!(" AND c.created_ms < ${n}"));
-            int_binds.push((n, i(t)));
-        }
-        n += 1;
-        sql.push_str(&format!(
-            " ORDER BY c.created_ms DESC, c.id DESC LIMIT ${n}"
-        ));
-        let mut q = sqlx::query(&sql)
-            .bind(&tenant)
-            .bind(before_ms)
-            .bind(before_id);
-        for b in binds.iter().take(text_binds) {
-            q = q.bind(b.clone());
-        }
-        for (_, v) in &int_binds {
-            q = q.bind(*v);
-        }
-        q = q.bind(i64::from(limit) + 1);
-        let rows = q.fetch_all(self.store.pool()).await?;
+        let rows = store::contracts::list(
+            self.store.pool(),
+            &store::contracts::ListQuery {
+                tenant: &tenant,
+                before_ms,
+                before_id: &before_id,
+                status: filter.status.as_deref(),
+                template: filter.template.as_deref(),
+                person: filter.person.as_deref(),
+                created_from: filter.created_from,
+                created_to: filter.created_to,
+                limit: i64::from(limit) + 1,
+            },
+        )
+        .await?;
         let mut contracts = Vec::new();
         let mut next = None;
-        for (k, row) in rows.iter().enumerate() {
-            let id: String = row.try_get("id")?;
-            let created: i64 = row.try_get("created_ms")?;
+        for (k, (id, created)) in rows.iter().enumerate() {
             if k == limit as usize {
                 break;
             }
             if k + 1 == limit as usize && rows.len() > limit as usize {
                 next = Some(format!("{created}.{id}"));
             }
-            contracts.push(self.contract_view(who, ContractId::parse(&id)?).await?);
+            contracts.push(self.contract_view(who, ContractId::parse(id)?).await?);
         }
         Ok(ContractPage { contracts, next })
     }
@@ -682,14 +600,13 @@ impl Platform {
         let mut tx = self.store.writer().begin().await?;
         for party in row.parties.iter() {
             let secret = hex::encode(random_bytes::<32>()?);
-            sqlx::query(
-                "UPDATE contract_parties SET invite_hash = $1, invite_expires_ms = $2 WHERE contract_id = $3 AND party_id = $4",
+            store::contracts::set_invite(
+                &mut *tx,
+                &id.to_string(),
+                &party.party.to_string(),
+                &sha256(secret.as_bytes()),
+                expires,
             )
-            .bind(sha256(secret.as_bytes()).to_vec())
-            .bind(i(expires))
-            .bind(id.to_string())
-            .bind(party.party.to_string())
-            .execute(&mut *tx)
             .await?;
             let token = format!("afi_{secret}");
             invites.push(Invite {
@@ -714,12 +631,9 @@ impl Platform {
         self.evidence_wake.notify_one();
         let title = self.advance(id, &row, next, event.at_ms()).title;
         for invite in &invites {
-            let person = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
-                .bind(&invite.person_id)
-                .fetch_one(self.store.pool())
-                .await?;
-            let email: String = person.try_get("email")?;
-            if let Some(mobile) = person.try_get::<Option<String>, _>("mobile")? {
+            let person = store::persons::contact(self.store.pool(), &invite.person_id).await?;
+            let email = person.email;
+            if let Some(mobile) = person.mobile {
                 self.text(
                     &mobile,
                     "contract.invite",
@@ -761,11 +675,7 @@ impl Platform {
         let mut tx = self.store.writer().begin().await?;
         self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
-        sqlx::query("UPDATE contract_parties SET invite_expires_ms = $1 WHERE contract_id = $2")
-            .bind(i(now))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        store::contracts::expire_invites(&mut *tx, &id.to_string(), now).await?;
         self.audit_in(
             &mut tx,
             Some(&tenant),
@@ -863,23 +773,17 @@ impl Platform {
         &self,
         id: ContractId,
     ) -> Result<Vec<StoredSignature>, Error> {
-        let rows = sqlx::query(
-            "SELECT party_id, cms, certificate, timestamp_token, image FROM signatures WHERE contract_id = $1 ORDER BY created_ms",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredSignature {
-                    party: r.try_get("party_id")?,
-                    cms_der: r.try_get("cms")?,
-                    certificate_der: r.try_get("certificate")?,
-                    timestamp_token_der: r.try_get("timestamp_token")?,
-                    image_png: r.try_get("image")?,
-                })
+        let rows = store::contracts::signatures(self.store.pool(), &id.to_string()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredSignature {
+                party: r.party_id,
+                cms_der: r.cms,
+                certificate_der: r.certificate,
+                timestamp_token_der: r.timestamp_token,
+                image_png: r.image,
             })
-            .collect()
+            .collect())
     }
 
     /// The stored content, document and name of a contract the caller may read in full.
@@ -890,16 +794,7 @@ impl Platform {
     ) -> Result<(Vec<u8>, Option<Vec<u8>>, Option<String>), Error> {
         // The same read rights as the contract itself.
         self.contract_view(who, id).await?;
-        let row =
-            sqlx::query("SELECT content, document, document_name FROM contracts WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_one(self.store.pool())
-                .await?;
-        Ok((
-            row.try_get("content")?,
-            row.try_get("document")?,
-            row.try_get("document_name")?,
-        ))
+        store::contracts::content_and_document(self.store.pool(), &id.to_string()).await
     }
 
     /// Expires contracts whose expiry has passed while still open (Draft or Sent): one
@@ -909,16 +804,9 @@ impl Platform {
     /// [`Error::Db`].
     pub async fn expire_due(&self) -> Result<usize, Error> {
         let now = self.now_ms();
-        let rows = sqlx::query(
-            "SELECT id, tenant_id FROM contracts WHERE status IN ('draft', 'sent', 'partially_signed') AND expires_ms <= $1 LIMIT 100",
-        )
-        .bind(i(now))
-        .fetch_all(self.store.pool())
-        .await?;
+        let rows = store::contracts::due_to_expire(self.store.pool(), now).await?;
         let mut n = 0;
-        for r in rows {
-            let id: String = r.try_get("id")?;
-            let tenant: String = r.try_get("tenant_id")?;
+        for (id, tenant) in rows {
             let id = ContractId::parse(&id)?;
             let row = self.load(&tenant, id).await?;
             let Ok((next, event)) = row.contract.expire(now) else {

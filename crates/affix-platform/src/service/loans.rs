@@ -33,7 +33,6 @@ use affix_contract::{
 };
 use affix_time::Date;
 use sha2::{Digest as _, Sha256};
-use sqlx::Row as _;
 
 use super::{Platform, Principal, Role, conflict, invalid};
 use crate::Error;
@@ -528,10 +527,7 @@ impl Platform {
                 format!("acknowledgement contract {open} for this repayment is still open"),
             ));
         }
-        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(self.store.pool())
-            .await?;
+        let title = crate::store::contracts::title(self.store.pool(), &id.to_string()).await?;
         let r = acknowledgement.repayment();
         let mut fields = std::collections::BTreeMap::new();
         fields.insert(
@@ -682,10 +678,7 @@ impl Platform {
         };
         let addendum = row.book.propose_extension(terms, on)?;
         addendum.terms().check_rate_cap(&self.lpr, on)?;
-        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(self.store.pool())
-            .await?;
+        let title = crate::store::contracts::title(self.store.pool(), &id.to_string()).await?;
         let mut fields = std::collections::BTreeMap::new();
         fields.insert(
             "title".to_owned(),
@@ -1079,10 +1072,7 @@ impl Platform {
             return Ok(deliveries);
         };
         let row = self.load_loan(tenant, id).await?;
-        let title: String = sqlx::query_scalar("SELECT title FROM contracts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(self.store.pool())
-            .await?;
+        let title = crate::store::contracts::title(self.store.pool(), &id.to_string()).await?;
         let mut people = Vec::new();
         if matches!(to, Recipient::Borrower | Recipient::Both) {
             people.push(("borrower", row.borrower_person.clone()));
@@ -1094,11 +1084,8 @@ impl Platform {
             if delivered.contains(role) {
                 continue;
             }
-            let p = sqlx::query("SELECT email, mobile FROM persons WHERE id = $1")
-                .bind(&person)
-                .fetch_one(self.store.pool())
-                .await?;
-            let email: String = p.try_get("email")?;
+            let contact = crate::store::persons::contact(self.store.pool(), &person).await?;
+            let email = contact.email;
             let text = notice_text(message, &title, &row.book, day);
             let event_type = format!("loan.{}", message.as_str());
             let sent = self
@@ -1109,7 +1096,7 @@ impl Platform {
                 "outcome": sent.outcome, "record_sha256": sent.record_sha256,
                 "retryable": sent.retryable,
             }));
-            if let Some(mobile) = p.try_get::<Option<String>, _>("mobile")? {
+            if let Some(mobile) = contact.mobile {
                 self.text(&mobile, &event_type, &text.0).await;
             }
         }

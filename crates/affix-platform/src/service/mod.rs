@@ -26,12 +26,11 @@ use affix_vault::{
 };
 use der::{Decode as _, Encode as _};
 use sha2::{Digest as _, Sha256};
-use sqlx::Row as _;
 use x509_cert::Certificate;
 
 use crate::ProblemType;
 use crate::authority::Authority;
-use crate::store::{Store, i, u};
+use crate::store::{self, Store};
 use crate::{Error, OsSeeded, random_bytes, system_time, unix_ms};
 
 mod bundles;
@@ -655,8 +654,15 @@ impl Platform {
         action: &str,
         target: &str,
     ) -> Result<(), Error> {
-        self.insert_audit(&mut **tx, tenant, principal, action, target)
-            .await
+        store::audit::insert(
+            &mut **tx,
+            tenant,
+            &principal.name(),
+            action,
+            target,
+            self.now_ms(),
+        )
+        .await
     }
 
     /// Records an audit entry on its own (after the action it records committed).
@@ -667,30 +673,15 @@ impl Platform {
         action: &str,
         target: &str,
     ) -> Result<(), Error> {
-        self.insert_audit(self.store.writer(), tenant, principal, action, target)
-            .await
-    }
-
-    /// The audit row itself, through a pool or inside a transaction.
-    async fn insert_audit<'e>(
-        &self,
-        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-        tenant: Option<&str>,
-        principal: &Principal,
-        action: &str,
-        target: &str,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit (tenant_id, principal, action, target, at_ms) VALUES ($1, $2, $3, $4, $5)",
+        store::audit::insert(
+            self.store.writer(),
+            tenant,
+            &principal.name(),
+            action,
+            target,
+            self.now_ms(),
         )
-        .bind(tenant)
-        .bind(principal.name())
-        .bind(action)
-        .bind(target)
-        .bind(i(self.now_ms()))
-        .execute(executor)
-        .await?;
-        Ok(())
+        .await
     }
 
     // ----- authentication -------------------------------------------------------------
@@ -714,43 +705,29 @@ impl Platform {
             if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(refused());
             }
-            let row = sqlx::query(
-                "SELECT tenant_id, role, secret_hash FROM api_keys WHERE id = $1 AND revoked_ms IS NULL",
-            )
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await?
-            .ok_or_else(refused)?;
-            let hash: Vec<u8> = row.try_get("secret_hash")?;
-            if !same(&sha256(secret.as_bytes()), &hash) {
+            let row = store::tenants::live_api_key(self.store.pool(), id)
+                .await?
+                .ok_or_else(refused)?;
+            if !same(&sha256(secret.as_bytes()), &row.secret_hash) {
                 return Err(refused());
             }
-            let tenant: Option<String> = row.try_get("tenant_id")?;
-            let role: String = row.try_get("role")?;
             return Ok(Principal::Member {
-                tenant: tenant.ok_or_else(refused)?,
-                role: Role::parse(&role)?,
+                tenant: row.tenant_id.ok_or_else(refused)?,
+                role: Role::parse(&row.role)?,
                 key_id: id.to_owned(),
             });
         }
         if let Some(secret) = token.strip_prefix("afi_") {
-            let row = sqlx::query(
-                "SELECT contract_id, party_id, tenant_id, invite_expires_ms FROM contract_parties WHERE invite_hash = $1",
-            )
-            .bind(sha256(secret.as_bytes()).to_vec())
-            .fetch_optional(self.store.pool())
-            .await?
-            .ok_or_else(refused)?;
-            let expires: Option<i64> = row.try_get("invite_expires_ms")?;
-            if expires.is_some_and(|e| u(e) <= self.now_ms()) {
+            let row = store::contracts::invite(self.store.pool(), &sha256(secret.as_bytes()))
+                .await?
+                .ok_or_else(refused)?;
+            if row.invite_expires_ms.is_some_and(|e| e <= self.now_ms()) {
                 return Err(Error::Expired("this invite link has expired".into()));
             }
-            let contract: String = row.try_get("contract_id")?;
-            let party: String = row.try_get("party_id")?;
             return Ok(Principal::Party {
-                tenant: row.try_get("tenant_id")?,
-                contract: ContractId::parse(&contract)?,
-                party: PartyId::parse(&party)?,
+                tenant: row.tenant_id,
+                contract: ContractId::parse(&row.contract_id)?,
+                party: PartyId::parse(&row.party_id)?,
             });
         }
         Err(refused())
@@ -774,12 +751,7 @@ impl Platform {
         let id = format!("t{}", hex::encode(random_bytes::<8>()?));
         let now = self.now_ms();
         let mut tx = self.store.pool().begin().await?;
-        sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES ($1, $2, $3)")
-            .bind(&id)
-            .bind(&name)
-            .bind(i(now))
-            .execute(&mut *tx)
-            .await?;
+        store::tenants::insert(&mut *tx, &id, &name, now).await?;
         let key = insert_api_key(&mut tx, &id, Role::Admin, "initial admin", now).await?;
         tx.commit().await?;
         self.audit(Some(&id), who, "tenant.create", &id).await?;
@@ -819,15 +791,9 @@ impl Platform {
     /// [`Error::Forbidden`], [`Error::NotFound`].
     pub async fn revoke_api_key(&self, who: &Principal, id: &str) -> Result<(), Error> {
         let tenant = who.member(&[Role::Admin])?.to_owned();
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_ms IS NULL",
-        )
-        .bind(i(self.now_ms()))
-        .bind(id)
-        .bind(&tenant)
-        .execute(self.store.pool())
-        .await?;
-        if done.rows_affected() == 0 {
+        let revoked =
+            store::tenants::revoke_api_key(self.store.pool(), id, &tenant, self.now_ms()).await?;
+        if !revoked {
             return Err(Error::NotFound(format!("API key {id}")));
         }
         self.audit(Some(&tenant), who, "api_key.revoke", id).await
@@ -859,16 +825,15 @@ impl Platform {
         }
         let id = OwnerId::random()?.to_string();
         let now = self.now_ms();
-        sqlx::query(
-            "INSERT INTO persons (id, tenant_id, name, email, mobile, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        store::persons::insert(
+            self.store.pool(),
+            &id,
+            &tenant,
+            &name,
+            email.expose_address(),
+            mobile.as_deref(),
+            now,
         )
-        .bind(&id)
-        .bind(&tenant)
-        .bind(&name)
-        .bind(email.expose_address())
-        .bind(&mobile)
-        .bind(i(now))
-        .execute(self.store.pool())
         .await?;
         self.audit(Some(&tenant), who, "person.create", &id).await?;
         Ok(PersonView {
@@ -887,14 +852,9 @@ impl Platform {
     /// [`Error::Forbidden`] for parties, [`Error::NotFound`].
     pub async fn person(&self, who: &Principal, id: &str) -> Result<PersonView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member, Role::Regulator])?;
-        let row = sqlx::query(
-            "SELECT name, email, mobile, certificate, created_ms FROM persons WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(id)
-        .bind(tenant)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("person {id}")))?;
+        let row = store::persons::of_tenant(self.store.pool(), id, tenant)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("person {id}")))?;
         let regulator = matches!(
             who,
             Principal::Member {
@@ -902,22 +862,13 @@ impl Platform {
                 ..
             }
         );
-        let certificate: Option<Vec<u8>> = row.try_get("certificate")?;
         Ok(PersonView {
             id: id.to_owned(),
-            name: row.try_get("name")?,
-            email: if regulator {
-                None
-            } else {
-                Some(row.try_get("email")?)
-            },
-            mobile: if regulator {
-                None
-            } else {
-                row.try_get("mobile")?
-            },
-            has_certificate: certificate.is_some(),
-            created_ms: u(row.try_get("created_ms")?),
+            name: row.name,
+            email: if regulator { None } else { Some(row.email) },
+            mobile: if regulator { None } else { row.mobile },
+            has_certificate: row.certificate.is_some(),
+            created_ms: row.created_ms,
         })
     }
 }
@@ -931,16 +882,15 @@ async fn insert_api_key(
 ) -> Result<String, Error> {
     let id = hex::encode(random_bytes::<16>()?);
     let secret = hex::encode(random_bytes::<32>()?);
-    sqlx::query(
-        "INSERT INTO api_keys (id, tenant_id, role, secret_hash, label, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+    store::tenants::insert_api_key(
+        &mut **tx,
+        &id,
+        tenant,
+        role.name(),
+        &sha256(secret.as_bytes()),
+        label,
+        now,
     )
-    .bind(&id)
-    .bind(tenant)
-    .bind(role.name())
-    .bind(sha256(secret.as_bytes()).to_vec())
-    .bind(label)
-    .bind(i(now))
-    .execute(&mut **tx)
     .await?;
     Ok(format!("afk_{id}.{secret}"))
 }

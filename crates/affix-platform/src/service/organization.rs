@@ -14,12 +14,12 @@
 
 use affix_vault::{Algorithm, CredentialId, CredentialKind, KeyId, OwnerId};
 use der::{Decode as _, Encode as _, EncodePem as _};
-use sqlx::Row as _;
 use x509_cert::Certificate;
 
 use super::{Platform, Principal, Role, conflict, invalid, vault_tenant};
 use crate::Error;
 use crate::ProblemType;
+use crate::store::{persons, tenants};
 
 /// An organization as the API shows it.
 #[derive(Debug, Clone)]
@@ -52,14 +52,9 @@ impl Platform {
     /// [`Error::Forbidden`] for parties.
     pub async fn organization(&self, who: &Principal) -> Result<OrganizationView, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member, Role::Regulator])?;
-        let row = sqlx::query(
-            "SELECT name, credit_code, seal_holder, seal_key, seal_certificate FROM tenants WHERE id = $1",
-        )
-        .bind(tenant)
-        .fetch_one(self.store.pool())
-        .await?;
-        let cert: Option<Vec<u8>> = row.try_get("seal_certificate")?;
-        let seal_certificate = cert
+        let row = tenants::organization(self.store.pool(), tenant).await?;
+        let seal_certificate = row
+            .seal_certificate
             .map(|der| {
                 Certificate::from_der(&der)
                     .and_then(|c| c.to_pem(der::pem::LineEnding::LF))
@@ -68,11 +63,11 @@ impl Platform {
             .transpose()?;
         Ok(OrganizationView {
             id: tenant.to_owned(),
-            name: row.try_get("name")?,
-            credit_code: row.try_get("credit_code")?,
-            seal_holder: row.try_get("seal_holder")?,
+            name: row.name,
+            credit_code: row.credit_code,
+            seal_holder: row.seal_holder,
             seal_certificate,
-            seal_key: row.try_get("seal_key")?,
+            seal_key: row.seal_key,
         })
     }
 
@@ -97,25 +92,13 @@ impl Platform {
             )
         })?;
         let code = code.as_str().to_owned();
-        let known: Option<String> =
-            sqlx::query_scalar("SELECT id FROM persons WHERE id = $1 AND tenant_id = $2")
-                .bind(seal_holder)
-                .bind(&tenant)
-                .fetch_optional(self.store.pool())
-                .await?;
-        if known.is_none() {
+        if !persons::exists(self.store.pool(), seal_holder, &tenant).await? {
             return Err(Error::NotFound(format!("person {seal_holder}")));
         }
         let _guard = self.enrol_lock.lock().await;
-        let done = sqlx::query(
-            "UPDATE tenants SET credit_code = $1, seal_holder = $2 WHERE id = $3 AND seal_key IS NULL",
-        )
-        .bind(&code)
-        .bind(seal_holder)
-        .bind(&tenant)
-        .execute(self.store.writer())
-        .await?;
-        if done.rows_affected() == 0 {
+        let set =
+            tenants::set_organization(self.store.writer(), &tenant, &code, seal_holder).await?;
+        if !set {
             return Err(conflict(
                 ProblemType::SealHolderSet,
                 "the organization's seal exists: its holder and credit code are fixed (a change needs the current holder's authorization, not offered yet)",
@@ -134,12 +117,7 @@ impl Platform {
 
     /// Whether `person` is the designated seal holder of `tenant`.
     pub(super) async fn is_seal_holder(&self, tenant: &str, person: &str) -> Result<bool, Error> {
-        let holder: Option<String> =
-            sqlx::query_scalar("SELECT seal_holder FROM tenants WHERE id = $1")
-                .bind(tenant)
-                .fetch_optional(self.store.pool())
-                .await?
-                .flatten();
+        let holder = tenants::seal_holder(self.store.pool(), tenant).await?;
         Ok(holder.as_deref() == Some(person))
     }
 
@@ -153,52 +131,35 @@ impl Platform {
         person: &str,
     ) -> Result<(), Error> {
         let _guard = self.enrol_lock.lock().await;
-        let row = sqlx::query(
-            "SELECT name, credit_code, seal_holder, seal_owner, seal_credential, seal_key FROM tenants WHERE id = $1",
-        )
-        .bind(tenant)
-        .fetch_one(self.store.pool())
-        .await?;
-        let holder: Option<String> = row.try_get("seal_holder")?;
-        if holder.as_deref() != Some(person) {
+        let row = tenants::seal_progress(self.store.pool(), tenant).await?;
+        if row.seal_holder.as_deref() != Some(person) {
             return Err(conflict(
                 ProblemType::NotSealHolder,
                 "this person no longer holds the organization's seal",
             ));
         }
-        if row.try_get::<Option<String>, _>("seal_key")?.is_some() {
+        if row.seal_key.is_some() {
             return Ok(());
         }
-        let name: String = row.try_get("name")?;
-        let code: String = row
-            .try_get::<Option<String>, _>("credit_code")?
+        let name = row.name;
+        let code = row
+            .credit_code
             .ok_or_else(|| Error::Internal("seal holder without credit code".into()))?;
-        let device: Vec<u8> = sqlx::query_scalar::<_, Option<Vec<u8>>>(
-            "SELECT credential_public_key FROM persons WHERE id = $1",
-        )
-        .bind(person)
-        .fetch_one(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::Internal("seal holder without a device".into()))?;
+        let device = persons::device_public_key(self.store.pool(), person)
+            .await?
+            .ok_or_else(|| Error::Internal("seal holder without a device".into()))?;
         let vt = vault_tenant(tenant)?;
         // Each step is stored as soon as it is done, so a crash between steps resumes
         // from the first missing one instead of registering twice.
-        let owner = match row.try_get::<Option<String>, _>("seal_owner")? {
+        let owner = match row.seal_owner {
             Some(o) => OwnerId::parse(&o)?,
             None => {
                 let o = OwnerId::random()?;
-                sqlx::query("UPDATE tenants SET seal_owner = $1 WHERE id = $2")
-                    .bind(o.to_string())
-                    .bind(tenant)
-                    .execute(self.store.writer())
-                    .await?;
+                tenants::set_seal_owner(self.store.writer(), tenant, &o.to_string()).await?;
                 o
             }
         };
-        if row
-            .try_get::<Option<String>, _>("seal_credential")?
-            .is_none()
-        {
+        if row.seal_credential.is_none() {
             let vault = self.vault.clone();
             let vt2 = vt.clone();
             let now = self.now_ms();
@@ -207,10 +168,7 @@ impl Platform {
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
-            sqlx::query("UPDATE tenants SET seal_credential = $1 WHERE id = $2")
-                .bind(credential.to_string())
-                .bind(tenant)
-                .execute(self.store.writer())
+            tenants::set_seal_credential(self.store.writer(), tenant, &credential.to_string())
                 .await?;
         }
         let vault = self.vault.clone();
@@ -226,12 +184,13 @@ impl Platform {
             &key.public_key,
             crate::system_time(self.now_ms()),
         )?;
-        sqlx::query("UPDATE tenants SET seal_key = $1, seal_certificate = $2 WHERE id = $3")
-            .bind(key.id.to_string())
-            .bind(cert.to_der().map_err(|e| Error::Pki(e.to_string()))?)
-            .bind(tenant)
-            .execute(self.store.writer())
-            .await?;
+        tenants::set_seal_key(
+            self.store.writer(),
+            tenant,
+            &key.id.to_string(),
+            cert.to_der().map_err(|e| Error::Pki(e.to_string()))?,
+        )
+        .await?;
         self.audit(
             Some(tenant),
             who,
@@ -243,16 +202,8 @@ impl Platform {
 
     /// The seal a sealing party signs with.
     pub(super) async fn seal_of(&self, tenant: &str) -> Result<Seal, Error> {
-        let row = sqlx::query(
-            "SELECT seal_key, seal_credential, seal_certificate FROM tenants WHERE id = $1",
-        )
-        .bind(tenant)
-        .fetch_one(self.store.pool())
-        .await?;
-        let key: Option<String> = row.try_get("seal_key")?;
-        let credential: Option<String> = row.try_get("seal_credential")?;
-        let cert: Option<Vec<u8>> = row.try_get("seal_certificate")?;
-        match (key, credential, cert) {
+        let row = tenants::seal(self.store.pool(), tenant).await?;
+        match (row.seal_key, row.seal_credential, row.seal_certificate) {
             (Some(k), Some(c), Some(cert)) => Ok(Seal {
                 key: KeyId::parse(&k)?,
                 credential: CredentialId::parse(&c)?,
