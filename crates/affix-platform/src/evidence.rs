@@ -28,12 +28,16 @@ const BATCH: i64 = 2_000;
 /// Receipts waited for per round.
 const RECEIPTS_PER_ROUND: i64 = 2_000;
 
+/// How often (in platform time) expired idempotency keys are swept.
+const IDEMPOTENCY_PRUNE_EVERY_MS: u64 = 60_000;
+
 /// Runs until the process ends: submit what is queued, fetch receipts, sleep until
 /// woken or a second passes.
 pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
     if let Err(e) = requeue_unreceipted(&platform).await {
         tracing::warn!(error = %e, "requeueing unreceipted records failed");
     }
+    let mut pruned_ms = 0;
     loop {
         let mut busy = false;
         match submit_once(&platform, &ledger).await {
@@ -42,6 +46,16 @@ pub async fn run(platform: Arc<Platform>, ledger: LedgerClient) {
         }
         if let Err(e) = platform.expire_due().await {
             tracing::warn!(error = %e, "expiring contracts failed; will retry");
+        }
+        // Idempotency keys are forgotten after 24 h; swept once a minute of platform time.
+        let now = platform.now_ms();
+        if now.saturating_sub(pruned_ms) >= IDEMPOTENCY_PRUNE_EVERY_MS || pruned_ms == 0 {
+            match platform.prune_idempotency_keys().await {
+                Ok(n) if n > 0 => tracing::debug!(keys = n, "idempotency keys pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed; will retry"),
+            }
+            pruned_ms = now.max(1);
         }
         match receipts_once(&platform, &ledger).await {
             Ok(n) => busy |= n > 0,

@@ -187,6 +187,9 @@ problem_types! {
     TooManyWebhooks = "too-many-webhooks",
     /// A request with this `Idempotency-Key` is still running.
     IdempotencyKeyInFlight = "idempotency-key-in-flight",
+    /// The request with this `Idempotency-Key` finished, but its answer held a secret
+    /// (an API key, invite tokens, a webhook secret) and was not kept for replay.
+    ReplayUnavailable = "replay-unavailable",
     /// The vault key is disabled.
     KeyDisabled = "key-disabled",
     /// A write-once vault object exists already.

@@ -1,8 +1,10 @@
 //! `Idempotency-Key` on every POST: the same key with the same body replays the first
 //! answer (`Idempotent-Replayed: true`); with another body it is refused (422), and
 //! while the first is running too (409). 5xx answers are not kept, so a retry runs
-//! again. The keys and answers are the platform's to store
-//! ([`affix_platform::store::idempotency`]).
+//! again. An answer marked [`SecretAnswer`] (it holds an API key, invite tokens or a
+//! webhook secret) is never stored: a replay of it is refused with 409
+//! `replay-unavailable`. Keys are forgotten after 24 hours. The keys and answers are the
+//! platform's to store ([`affix_platform::store::idempotency`]).
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
 
+use crate::api::SecretAnswer;
 use crate::gate::Caller;
 use crate::problem::Problem;
 use crate::routes::{Api, BODY_BYTES_MAX};
@@ -65,6 +68,15 @@ pub(crate) async fn idempotency(
     {
         Ok(Claim::Fresh) => {}
         Ok(Claim::Replay { status, body }) => return replay(status, body),
+        Ok(Claim::Withheld { status }) => {
+            return Problem::new(
+                ProblemType::ReplayUnavailable,
+                format!(
+                    "the request with this Idempotency-Key finished with HTTP {status}; its answer held a secret and is not kept"
+                ),
+            )
+            .into_response();
+        }
         Ok(Claim::InFlight) => {
             return Problem::new(
                 ProblemType::IdempotencyKeyInFlight,
@@ -91,6 +103,10 @@ pub(crate) async fn idempotency(
     };
     let stored = if status.is_server_error() {
         api.platform.release_idempotency_key(&who, &key).await
+    } else if rparts.extensions.get::<SecretAnswer>().is_some() {
+        api.platform
+            .finish_idempotent_request_withheld(&who, &key, status.as_u16(), &rbytes)
+            .await
     } else {
         api.platform
             .finish_idempotent_request(&who, &key, status.as_u16(), &rbytes)

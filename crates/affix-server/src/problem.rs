@@ -51,6 +51,7 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::AcknowledgementRequested
         | P::TooManyWebhooks
         | P::IdempotencyKeyInFlight
+        | P::ReplayUnavailable
         | P::KeyDisabled
         | P::AlreadyExists
         | P::RecoveryRefused

@@ -832,3 +832,123 @@ async fn every_post_of_a_ceremony_replays_under_its_idempotency_key() {
     assert_eq!(signed, 1);
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_holding_secrets_are_never_kept_for_replay_on_sqlite() {
+    secrets_never_kept(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_holding_secrets_are_never_kept_for_replay_on_postgres() {
+    secrets_never_kept(Db::Postgres).await;
+}
+
+/// An answer that holds a bearer secret (an API key, invite tokens, a webhook secret) is
+/// not stored under its Idempotency-Key: a replay is refused with `replay-unavailable`
+/// and runs nothing; the table holds none of the secrets; keys are pruned after 24 h.
+async fn secrets_never_kept(db: Db) {
+    let clock = Arc::new(affix_notify::ManualClock::new(affix_platform_now()));
+    let Some(p) = TestPlatform::start_with_clock(db, clock.clone()).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("Acme").await;
+    let post = |path: &str, key: &str, body: Value| {
+        p.http
+            .post(format!("{}{path}", p.url))
+            .bearer_auth(admin.clone())
+            .header("idempotency-key", key.to_owned())
+            .json(&body)
+            .send()
+    };
+    let mut secrets = Vec::new();
+
+    // A new API key: its secret is shown once, and never replayed.
+    let body = json!({"role": "member", "label": "ci"});
+    let first = post("/v1/api-keys", "ak-1", body.clone()).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    secrets.push(first["api_key"].as_str().unwrap().to_owned());
+    let keys_before = count(&p, "api_keys").await;
+    let again = post("/v1/api-keys", "ak-1", body).await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(kind(&again), "replay-unavailable", "{again}");
+    assert_eq!(
+        count(&p, "api_keys").await,
+        keys_before,
+        "the replay ran nothing"
+    );
+
+    // Invite tokens from `send`.
+    let a = p.person(&admin, "甲", "a@example.com").await;
+    let b = p.person(&admin, "乙", "b@example.com").await;
+    let (s, c) = p
+        .post(
+            "/v1/contracts",
+            &admin,
+            json!({"template": "generic_contract", "fields": {"title": "T"}, "parties": [a, b],
+                   "document": b64(b"doc"), "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let path = format!("/v1/contracts/{}/send", c["id"].as_str().unwrap());
+    let sent = post(&path, "send-1", json!({})).await.unwrap();
+    assert_eq!(sent.status().as_u16(), 200);
+    let sent: Value = sent.json().await.unwrap();
+    for invite in sent["invites"].as_array().unwrap() {
+        secrets.push(invite["token"].as_str().unwrap().to_owned());
+    }
+    let again = post(&path, "send-1", json!({})).await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    assert_eq!(kind(&again.json().await.unwrap()), "replay-unavailable");
+
+    // A webhook's signing secret.
+    let hook = post(
+        "/v1/webhooks",
+        "wh-1",
+        json!({"url": "https://hooks.example.com/affix"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hook.status().as_u16(), 201);
+    let hook: Value = hook.json().await.unwrap();
+    secrets.push(hook["secret"].as_str().unwrap().to_owned());
+
+    // An answer without a secret is still replayed.
+    let person = json!({"name": "丙", "email": "c@example.com"});
+    let r1 = post("/v1/persons", "p-1", person.clone()).await.unwrap();
+    assert_eq!(r1.status().as_u16(), 201);
+    let r2 = post("/v1/persons", "p-1", person).await.unwrap();
+    assert_eq!(r2.status().as_u16(), 201);
+    assert_eq!(r2.headers().get("idempotent-replayed").unwrap(), "true");
+
+    // Nothing in the table holds a secret: withheld rows keep no body at all.
+    let pool = p.running.as_ref().unwrap().platform.store().pool().clone();
+    let bodies: Vec<Option<Vec<u8>>> = sqlx::query_scalar("SELECT body FROM idempotency")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bodies.len(), 4);
+    assert_eq!(bodies.iter().filter(|b| b.is_none()).count(), 3);
+    for body in bodies.into_iter().flatten() {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret is stored: {text}"
+            );
+        }
+    }
+
+    // A day later the keys are forgotten (the evidence loop sweeps them).
+    clock.advance_ms(24 * 60 * 60 * 1000 + 60_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&p, "idempotency").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idempotency keys were not pruned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    p.stop().await;
+}

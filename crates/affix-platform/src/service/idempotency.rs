@@ -49,6 +49,35 @@ impl Platform {
         idempotency::finish(&self.store, &who.name(), key, status, body).await
     }
 
+    /// Records that the request holding `key` finished with an answer that holds a
+    /// secret (an API key, invite tokens, a webhook secret): only its status and digest
+    /// are kept, and a replay is refused.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn finish_idempotent_request_withheld(
+        &self,
+        who: &Principal,
+        key: &str,
+        status: u16,
+        answer: &[u8],
+    ) -> Result<(), Error> {
+        let digest: [u8; 32] = Sha256::digest(answer).into();
+        idempotency::finish_withheld(&self.store, &who.name(), key, status, &digest).await
+    }
+
+    /// Forgets the idempotency keys older than
+    /// [`idempotency::IDEMPOTENCY_KEY_LIFETIME_MS`]; returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn prune_idempotency_keys(&self) -> Result<u64, Error> {
+        let before = self
+            .now_ms()
+            .saturating_sub(idempotency::IDEMPOTENCY_KEY_LIFETIME_MS);
+        idempotency::prune(&self.store, before).await
+    }
+
     /// Releases `key` after a failure of ours, so that a retry runs again.
     ///
     /// # Errors

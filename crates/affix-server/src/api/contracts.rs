@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok};
+use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok, secret};
 use crate::gate::Caller;
 use crate::problem::Problem;
 use crate::routes::Api;
@@ -353,7 +353,7 @@ pub(crate) async fn send_contract(
     Path(id): Path<String>,
 ) -> ApiResult {
     let invites = api.platform.send_contract(&who, contract_id(&id)?).await?;
-    ok(
+    secret(
         StatusCode::OK,
         &Invites {
             invites: invites.into_iter().map(InviteLink::from).collect(),

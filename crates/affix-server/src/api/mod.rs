@@ -38,6 +38,18 @@ pub(crate) fn ok(status: StatusCode, value: &impl serde::Serialize) -> ApiResult
     Ok((status, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// Marks an answer that holds a bearer secret (an API key, invite tokens, a webhook
+/// secret): the idempotency layer keeps only its status and digest, never the answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecretAnswer;
+
+/// A JSON answer with `status` that holds a secret (see [`SecretAnswer`]).
+pub(crate) fn secret(status: StatusCode, value: &impl serde::Serialize) -> ApiResult {
+    let mut response = ok(status, value)?;
+    response.extensions_mut().insert(SecretAnswer);
+    Ok(response)
+}
+
 /// A JSON answer that a client saves as `filename`.
 pub(crate) fn attachment(value: &impl serde::Serialize, filename: &str) -> ApiResult {
     let mut response = ok(StatusCode::OK, value)?;

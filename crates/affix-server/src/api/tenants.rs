@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiResult, json_body, ok};
+use super::{ApiResult, json_body, ok, secret};
 use crate::gate::Caller;
 use crate::routes::Api;
 
@@ -43,7 +43,7 @@ pub(crate) async fn create_tenant(
 ) -> ApiResult {
     let input: TenantIn = json_body(&body)?;
     let (tenant_id, admin_api_key) = api.platform.create_tenant(&who, &input.name).await?;
-    ok(
+    secret(
         StatusCode::CREATED,
         &TenantCreated {
             tenant_id,
@@ -89,7 +89,7 @@ pub(crate) async fn create_api_key(
         .platform
         .create_api_key(&who, role, &input.label)
         .await?;
-    ok(
+    secret(
         StatusCode::CREATED,
         &ApiKeyCreated {
             id: key.id,

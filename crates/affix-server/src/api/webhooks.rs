@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiResult, json_body, ok};
+use super::{ApiResult, json_body, ok, secret};
 use crate::gate::Caller;
 use crate::routes::Api;
 
@@ -58,7 +58,7 @@ pub(crate) async fn create_webhook(
 ) -> ApiResult {
     let input: WebhookIn = json_body(&body)?;
     let webhook = api.platform.create_webhook(&who, &input.url).await?;
-    ok(StatusCode::CREATED, &Webhook::from(webhook))
+    secret(StatusCode::CREATED, &Webhook::from(webhook))
 }
 
 /// One delivery and its attempts.
