@@ -36,3 +36,23 @@ pub use webhook::{
     WEBHOOK_TOLERANCE_S, WebhookHeaders, WebhookKeys, WebhookSecret, WebhookSender,
     WebhookSenderConfig, sign, sign_all, verify, webhook_payload,
 };
+
+/// Opens `path` for appending, creating it with mode 0600 (owner only); an existing file
+/// is narrowed to 0600 too. Outboxes and delivery logs carry one-time codes, invite links
+/// and addresses: nobody but the service's user may read them.
+///
+/// # Errors
+/// The operating system's.
+pub fn open_private_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}

@@ -1,6 +1,6 @@
 //! Delivery logs.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -81,15 +81,11 @@ impl JsonLinesDeliveryLog {
     /// Opens (creating if needed) the log at `path` for appending.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| Error::Io {
-                action: "opening delivery log",
-                path: path.clone(),
-                source,
-            })?;
+        let file = crate::open_private_append(&path).map_err(|source| Error::Io {
+            action: "opening delivery log",
+            path: path.clone(),
+            source,
+        })?;
         Ok(Self {
             file: Mutex::new(file),
             path,

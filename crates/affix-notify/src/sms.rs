@@ -1,6 +1,6 @@
 //! SMS: the [`SmsSender`] trait and [`FileOutbox`], the local stand-in for a gateway.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::future::Future;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,15 +67,11 @@ impl FileOutbox {
     /// Opens (creating if needed) the outbox file at `path` for appending.
     pub fn open(path: impl AsRef<Path>, limits: FileOutboxLimits) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| Error::Io {
-                action: "opening SMS outbox",
-                path: path.clone(),
-                source,
-            })?;
+        let file = crate::open_private_append(&path).map_err(|source| Error::Io {
+            action: "opening SMS outbox",
+            path: path.clone(),
+            source,
+        })?;
         Ok(Self {
             file: Arc::new(Mutex::new(file)),
             path,

@@ -98,6 +98,20 @@ impl Ledger {
     }
 }
 
+/// Creates `dir` and its missing parents with mode 0700 (owner only): the data directory
+/// holds the database, the vault, the CA keys and the outboxes. An existing directory is
+/// left as it is.
+///
+/// # Errors
+/// [`Error::Io`].
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| io(dir, e))
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
 }
@@ -181,7 +195,7 @@ fn open_vault(config: &Config) -> Result<Vault, Error> {
     if dir.join("vault.redb").exists() {
         Ok(Vault::open(&dir, master, vconfig)?)
     } else {
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        create_private_dir(&dir)?;
         Ok(Vault::create(&dir, master, "affix.local/vault", vconfig)?)
     }
 }
@@ -314,7 +328,7 @@ struct Opened {
 }
 
 async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Error> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
+    create_private_dir(&config.data_dir)?;
     let store = Store::connect(&config.database_url()).await?;
     let vault = {
         let config = config.clone();
@@ -329,8 +343,7 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
     )?;
     let (mailer, outbox) = mailer(config, clock.clone())?;
     let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
-    std::fs::create_dir_all(config.data_dir.join("outbox"))
-        .map_err(|e| Error::Io(format!("{}: {e}", config.data_dir.display())))?;
+    create_private_dir(&config.data_dir.join("outbox"))?;
     let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
         Arc::new(
             affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())

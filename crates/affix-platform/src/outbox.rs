@@ -6,7 +6,7 @@
 //! anyone**. Configure `[smtp]` (see [`crate::config`]) for real delivery; tests run a
 //! real SMTP server against [`affix_notify::SmtpMailer`].
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::future::Future;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,13 +41,10 @@ impl MailOutbox {
     /// [`Error::Io`].
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+            crate::launch::create_private_dir(dir)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        // Owner only: the messages carry one-time codes and invite links.
+        let file = affix_notify::open_private_append(path)
             .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
         Ok(Self {
             file: Arc::new(Mutex::new(file)),

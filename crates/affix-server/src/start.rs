@@ -69,6 +69,8 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     let ledger = if config.ledger.nodes.is_empty() {
         // The embedded one-authority ledger: the platform links only the node API's
         // client, so the node runs here, beside the server, for as long as the platform.
+        // The data directory first, owner only: the ledger creates its directory inside.
+        affix_platform::launch::create_private_dir(&config.data_dir)?;
         let dir = config.data_dir.join("ledger");
         let embedded = tokio::task::spawn_blocking(move || {
             EmbeddedLedger::start(&dir, EMBEDDED_LEDGER_ORIGIN)

@@ -952,3 +952,39 @@ async fn secrets_never_kept(db: Db) {
     }
     p.stop().await;
 }
+
+/// The data directory and everything in the outboxes are the service user's alone: the
+/// outboxes carry one-time codes and invite links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_directory_and_outboxes_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = TestPlatform::start(Db::Sqlite).await.unwrap();
+    let (_, admin) = p.tenant("Acme").await;
+    let a = p.person(&admin, "甲", "a@example.com").await;
+    let b = p.person(&admin, "乙", "b@example.com").await;
+    let (_, tokens) = contract_with_invites(&p, &admin, &[a, b]).await;
+    let (s, _) = p
+        .post("/v1/invite/identity/email", &tokens[0], json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let data = p.data();
+    assert_eq!(mode(&data), 0o700, "{}", data.display());
+    let outbox = data.join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&outbox).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files >= 2, "the e-mail and SMS outboxes exist");
+    assert!(
+        std::fs::read_to_string(outbox.join("email.jsonl"))
+            .unwrap()
+            .contains("a@example.com"),
+        "the code went to the outbox this test checks"
+    );
+    p.stop().await;
+}
