@@ -988,3 +988,63 @@ async fn data_directory_and_outboxes_are_owner_only() {
     );
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_count_every_attempt_on_sqlite() {
+    concurrent_wrong_codes(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_count_every_attempt_on_postgres() {
+    concurrent_wrong_codes(Db::Postgres).await;
+}
+
+/// 50 wrong one-time codes sent at once: no more than the policy's 5 attempts are ever
+/// tried (each is counted on the state it read), and the right code is refused after.
+async fn concurrent_wrong_codes(db: Db) {
+    let Some(p) = TestPlatform::start(db).await else {
+        return;
+    };
+    let (_, admin) = p.tenant("Acme").await;
+    let a = p.person(&admin, "甲", "a@example.com").await;
+    let b = p.person(&admin, "乙", "b@example.com").await;
+    let (_, tokens) = contract_with_invites(&p, &admin, &[a, b]).await;
+    let (s, v) = p
+        .post("/v1/invite/identity/email", &tokens[0], json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let code = p.last_code("a@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let device = Device::new();
+    let guesses = (0..50).map(|_| {
+        p.http
+            .post(format!("{}/v1/invite/identity/email/verify", p.url))
+            .bearer_auth(tokens[0].clone())
+            .json(&json!({"code": wrong, "device_public_key": device.public_b64()}))
+            .send()
+    });
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for answer in futures::future::join_all(guesses).await {
+        let answer = answer.unwrap();
+        let status = answer.status().as_u16();
+        let v: Value = answer.json().await.unwrap();
+        assert!((400..500).contains(&status), "{status} {v}");
+        *kinds.entry(kind(&v)).or_default() += 1;
+    }
+    let tried = kinds.get("wrong-code").copied().unwrap_or(0);
+    assert!(tried <= 5, "{tried} wrong codes were tried: {kinds:?}");
+    assert!(kinds.contains_key("code-attempts-exhausted"), "{kinds:?}");
+    let (s, v) = p
+        .post(
+            "/v1/invite/identity/email/verify",
+            &tokens[0],
+            json!({"code": code, "device_public_key": device.public_b64()}),
+        )
+        .await;
+    assert_eq!(
+        (s, kind(&v).as_str()),
+        (429, "code-attempts-exhausted"),
+        "{v}"
+    );
+    p.stop().await;
+}

@@ -220,51 +220,78 @@ impl Platform {
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let now = self.now_ms();
-        let stored = store::contracts::otp(self.store.pool(), &id.to_string(), &party.to_string())
+        let (contract, party_id) = (id.to_string(), party.to_string());
+        // Every attempt is counted on the stored state it read, by compare and swap:
+        // concurrent guesses are serialized, so no more than the policy's attempts are
+        // ever tried. An accepted code is spent at once (a concurrent guess sees it
+        // spent) and given back if the step then fails before it commits.
+        let mut tries = 0;
+        let (stored, spent, identity) = loop {
+            tries += 1;
+            if tries > OTP_SWAP_TRIES_MAX {
+                return Err(Error::RateLimited { retry_after_s: 1 });
+            }
+            let stored = store::contracts::otp(self.store.writer(), &contract, &party_id)
+                .await?
+                .ok_or_else(|| {
+                    conflict(
+                        ProblemType::NoCode,
+                        "request a code first (POST /v1/invite/identity/email)",
+                    )
+                })?;
+            let mut challenge = OtpChallenge::decode(&stored)
+                .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
+            let verified = challenge.verify(code, now);
+            let after = challenge.encode();
+            if !store::contracts::swap_otp(
+                self.store.writer(),
+                &contract,
+                &party_id,
+                &stored,
+                &after,
+            )
             .await?
-            .ok_or_else(|| {
-                conflict(
-                    ProblemType::NoCode,
-                    "request a code first (POST /v1/invite/identity/email)",
-                )
-            })?;
-        let mut challenge = OtpChallenge::decode(&stored)
-            .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
-        let verified = challenge.verify(code, now);
-        // Attempts count even when the code is wrong: a refused code is stored now; an
-        // accepted one, now spent, commits with the identity step below (until then
-        // the step has not happened, and the code may be tried again).
-        let identity = match verified {
-            Ok(identity) => identity,
-            Err(e) => {
-                upsert_party_state(
-                    self.store.writer(),
-                    id,
-                    party,
-                    PartyStateColumn::Otp,
-                    Some(challenge.encode()),
-                )
-                .await?;
-                return Err(e.into());
+            {
+                continue;
+            }
+            match verified {
+                Ok(identity) => break (stored, after, identity),
+                Err(e) => return Err(e.into()),
             }
         };
-        // Refused before enrolment if the state machine would refuse the step.
-        row.contract.verify_identity(party, &identity, now)?;
-        self.enrol(&tenant, &me.person, device_public_key).await?;
-        if me.seal {
-            self.ensure_seal(who, &tenant, &me.person).await?;
-        }
-        let spent = challenge.encode();
-        let row = self
-            .commit_step_with(
+        let result = async {
+            // Refused before enrolment if the state machine would refuse the step.
+            row.contract.verify_identity(party, &identity, now)?;
+            self.enrol(&tenant, &me.person, device_public_key).await?;
+            if me.seal {
+                self.ensure_seal(who, &tenant, &me.person).await?;
+            }
+            self.commit_step_with(
                 &tenant,
                 id,
                 row,
                 Some((party, PartyStateColumn::Otp, &spent)),
                 |c, now| c.verify_identity(party, &identity, now),
             )
-            .await?;
-        Ok(Self::view_of(who, id, &row))
+            .await
+        }
+        .await;
+        match result {
+            Ok(row) => Ok(Self::view_of(who, id, &row)),
+            Err(e) => {
+                // The step did not happen: the code may be tried again (unless another
+                // request replaced the challenge meanwhile).
+                store::contracts::swap_otp(
+                    self.store.writer(),
+                    &contract,
+                    &party_id,
+                    &spent,
+                    &stored,
+                )
+                .await?;
+                Err(e)
+            }
+        }
     }
 
     /// Registers the person's device credential, signing key and certificate on first

@@ -67,6 +67,11 @@ pub const PAGE_MAX: u32 = 500;
 /// A new one-time code is sent at most this often per party.
 pub const OTP_RESEND_MS: u64 = 30_000;
 
+/// How often one code check re-reads the challenge after losing the compare and swap to
+/// a concurrent check before it answers "busy, retry" (each loss means another attempt
+/// was counted).
+const OTP_SWAP_TRIES_MAX: u32 = 64;
+
 /// A member's role in a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -705,6 +705,31 @@ pub async fn otp<'e>(
     )
 }
 
+/// Replaces the party's one-time-code challenge `old` by `new` only if it is still
+/// `old` (compare and swap); returns whether it was. Concurrent checks of one code
+/// are thereby serialized: each attempt is counted on the state it read.
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn swap_otp<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    contract: &str,
+    party: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE party_state SET otp = $1 WHERE contract_id = $2 AND party_id = $3 AND otp = $4",
+    )
+    .bind(new.to_vec())
+    .bind(contract)
+    .bind(party)
+    .bind(old.to_vec())
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Whether the party stored a signature image (without reading it).
 ///
 /// # Errors
