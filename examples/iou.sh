@@ -57,7 +57,7 @@ say "loan note $ID; the schedule and the reminder rules are signed with it (loan
 step "3. both sign"
 sent=$(api POST "/v1/contracts/$ID/send" "$ADMIN" '{}')
 for n in 0 1; do
-  token=$(jq -r --arg p "${PERSONS[$n]}" '.invites[] | select(.person_id == $p) | .token' <<<"$sent")
+  token=$(received_invite "${EMAILS[$n]}" "$ID")
   step "3.$((n + 1)) ${NAMES[$n]} signs"
   sign_party "${NAMES[$n]}" "${EMAILS[$n]}" "$token" "${FILES[$n]}" "${PERSONS[$n]}"
 done
@@ -78,7 +78,7 @@ receipt=$(api POST "/v1/loans/$ID/repayments/1/receipt" "$ADMIN" '{}')
 RECEIPT=$(jq -r .id <<<"$receipt")
 say "receipt contract $RECEIPT: \"$(jq -r .title <<<"$receipt")\""
 sent=$(api POST "/v1/contracts/$RECEIPT/send" "$ADMIN" '{}')
-token=$(jq -r '.invites[0].token' <<<"$sent")
+token=$(received_invite "${EMAILS[0]}" "$RECEIPT")
 sign_party "${NAMES[0]}" "${EMAILS[0]}" "$token" "${FILES[0]}" "${PERSONS[0]}"
 for _ in $(seq 1 60); do
   loan=$(api GET "/v1/loans/$ID" "$ADMIN")

@@ -63,6 +63,19 @@ signature_png() {
     base64 -d >"$WORK/signature.png"
 }
 
+# received_invite EMAIL CONTRACT_ID: the invite token e-mailed to EMAIL for the contract.
+# The sender's `send` answer holds no link (a sender holding a party's link could act as
+# the party); each party receives its own, here read from the file outbox.
+received_invite() {
+  local email=$1 contract=$2 token
+  [ -r "$OUTBOX" ] || fail "no e-mail outbox at $OUTBOX (is SMTP configured?)"
+  token=$(jq -rs --arg to "$email" --arg c "(contract $contract)" \
+    '[.[] | select(.to == $to and .event_type == "contract.invite" and (.body | contains($c))) | .body
+      | capture("/sign#(?<t>afi_[0-9a-f]+)").t] | last // empty' "$OUTBOX")
+  [ -n "$token" ] || fail "no invite for $contract e-mailed to $email in $OUTBOX"
+  printf '%s' "$token"
+}
+
 # sign_party NAME EMAIL INVITE_TOKEN FILE PERSON_ID: one party's whole ceremony, from the
 # invite to the signature; prints the contract's status afterwards in $SIGNED_STATUS.
 sign_party() {
@@ -105,7 +118,9 @@ sign_party() {
   say "one-time code e-mailed to $email (read from the outbox): $code"
 
   local body verified
-  body=$(jq -n --arg code "$code" --arg key "$device_public" '{code: $code, device_public_key: $key}')
+  # The signer's own name goes into the signer's certificate (first check only).
+  body=$(jq -n --arg code "$code" --arg key "$device_public" --arg name "$name" \
+    '{code: $code, device_public_key: $key, signer_name: $name}')
   verified=$(api POST /v1/invite/identity/email/verify "$token" "$body")
   say "identity verified; the device is enrolled (party: $(jq -r --arg p "$person" '.parties[] | select(.person_id == $p) | .status' <<<"$verified"))"
 

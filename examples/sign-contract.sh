@@ -60,11 +60,11 @@ contract=$(api POST /v1/contracts "$ADMIN" "$body")
 ID=$(jq -r .id <<<"$contract")
 say "contract $ID: $(jq -r .status <<<"$contract"), content digest $(jq -r .content_digest <<<"$contract")"
 
-step "4. send it: one invite per party (a bearer token, also e-mailed as a link)"
+step "4. send it: each party is e-mailed its own invite link (the sender never sees it)"
 sent=$(api POST "/v1/contracts/$ID/send" "$ADMIN" '{}')
 INVITES=()
 for n in 0 1; do
-  INVITES+=("$(jq -r --arg p "${PERSONS[$n]}" '.invites[] | select(.person_id == $p) | .token' <<<"$sent")")
+  INVITES+=("$(received_invite "${EMAILS[$n]}" "$ID")")
   say "${NAMES[$n]}: invite $(short "${INVITES[$n]}")"
 done
 

@@ -247,8 +247,10 @@ impl FlowError {
 // ----- the e-mail outbox ---------------------------------------------------------------
 
 /// Reads the platform's e-mail outbox (`<data_dir>/outbox/email.jsonl`) incrementally:
-/// new lines from the last offset, one-time codes indexed by address. An address is
-/// used by one flow at a time, so the latest code for it is the one just requested.
+/// new lines from the last offset, one-time codes indexed by address and invite tokens
+/// by address and contract (the sender's `send` answer carries no link: each party
+/// receives its own). An address is used by one flow at a time, so the latest code for
+/// it is the one just requested.
 struct Outbox {
     state: Mutex<OutboxState>,
 }
@@ -258,6 +260,49 @@ struct OutboxState {
     offset: u64,
     partial: Vec<u8>,
     codes: HashMap<String, String>,
+    invites: HashMap<(String, String), String>,
+}
+
+impl OutboxState {
+    /// Indexes the lines appended since the last call.
+    fn pump(&mut self) -> Result<()> {
+        self.file.seek(SeekFrom::Start(self.offset))?;
+        let mut fresh = Vec::new();
+        self.file.read_to_end(&mut fresh)?;
+        self.offset += fresh.len() as u64;
+        self.partial.extend_from_slice(&fresh);
+        let complete = self
+            .partial
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let lines: Vec<u8> = self.partial.drain(..complete).collect();
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_slice(line).context("an outbox line is not JSON")?;
+            let (Some(to), Some(body)) = (v["to"].as_str(), v["body"].as_str()) else {
+                bail!("an outbox line without to/body");
+            };
+            if v["event_type"] == "identity.code" {
+                let code = body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .with_context(|| format!("no 6-digit code in the e-mail to {to}"))?;
+                self.codes.insert(to.to_owned(), code.to_owned());
+            } else if v["event_type"] == "contract.invite" {
+                let contract = body
+                    .split_once("(contract ")
+                    .and_then(|(_, rest)| rest.split_once(')'))
+                    .map(|(c, _)| c.to_owned())
+                    .with_context(|| format!("no contract id in the invite to {to}"))?;
+                let token = body
+                    .split_whitespace()
+                    .find_map(|w| w.split_once("/sign#").map(|(_, t)| t.to_owned()))
+                    .with_context(|| format!("no link in the invite to {to}"))?;
+                self.invites.insert((to.to_owned(), contract), token);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Outbox {
@@ -270,6 +315,7 @@ impl Outbox {
                 offset: 0,
                 partial: Vec::new(),
                 codes: HashMap::new(),
+                invites: HashMap::new(),
             }),
         })
     }
@@ -281,34 +327,24 @@ impl Outbox {
         if let Some(code) = s.codes.remove(address) {
             return Ok(code);
         }
-        s.file.seek(SeekFrom::Start(s.offset))?;
-        let mut fresh = Vec::new();
-        s.file.read_to_end(&mut fresh)?;
-        s.offset += fresh.len() as u64;
-        s.partial.extend_from_slice(&fresh);
-        let complete = s
-            .partial
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        let lines: Vec<u8> = s.partial.drain(..complete).collect();
-        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let v: Value = serde_json::from_slice(line).context("an outbox line is not JSON")?;
-            if v["event_type"] != "identity.code" {
-                continue;
-            }
-            let (Some(to), Some(body)) = (v["to"].as_str(), v["body"].as_str()) else {
-                bail!("an outbox line without to/body");
-            };
-            let code = body
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-                .with_context(|| format!("no 6-digit code in the e-mail to {to}"))?;
-            s.codes.insert(to.to_owned(), code.to_owned());
-        }
+        s.pump()?;
         s.codes
             .remove(address)
             .with_context(|| format!("no code e-mailed to {address}"))
+    }
+
+    /// The invite token for `contract` e-mailed to `address`.
+    fn invite(&self, address: &str, contract: &str) -> Result<String> {
+        let mut guard = lock(&self.state);
+        let s = &mut *guard;
+        let key = (address.to_owned(), contract.to_owned());
+        if let Some(token) = s.invites.remove(&key) {
+            return Ok(token);
+        }
+        s.pump()?;
+        s.invites
+            .remove(&key)
+            .with_context(|| format!("no invite for {contract} e-mailed to {address}"))
     }
 }
 
@@ -462,16 +498,16 @@ impl Ctx {
                 Body::Json(json!({})),
             )
             .await?;
-        let tokens: Vec<String> = sent["invites"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|i| i["token"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if tokens.len() != 2 {
+        if sent["invites"].as_array().map_or(0, Vec::len) != 2 {
             return Err(FlowError::new(Step::Send, "answer", format!("{sent}")));
+        }
+        let mut tokens = Vec::with_capacity(2);
+        for person in pair.iter() {
+            tokens.push(
+                self.outbox
+                    .invite(&person.email, &id)
+                    .map_err(|e| FlowError::new(Step::ReadCode, "outbox", format!("{e:#}")))?,
+            );
         }
         let mut last = Value::Null;
         for (person, token) in pair.iter_mut().zip(&tokens) {
@@ -562,6 +598,7 @@ impl Ctx {
             verify["device_public_key"] = STANDARD
                 .encode(person.device.verifying_key().to_bytes())
                 .into();
+            verify["signer_name"] = format!("Bench signer {}", person.email).into();
         }
         self.call(
             rec,

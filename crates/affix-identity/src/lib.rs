@@ -22,9 +22,9 @@ pub use otp::{
     OtpPolicy,
 };
 pub use provider::{
-    BankCardNumber, BankCardVerificationRequest, BankCardVerifier, ExternalCheck, ExternalDecision,
-    ExternalOutcome, FACE_IMAGE_BYTES_MAX, FACE_SESSION_TOKEN_BYTES_MAX, FaceSample,
-    FaceVerificationRequest, FaceVerifier, IdentityProvider, PERSON_NAME_BYTES_MAX,
+    BankCardNumber, BankCardVerificationRequest, BankCardVerifier, BusinessRegistry, ExternalCheck,
+    ExternalDecision, ExternalOutcome, FACE_IMAGE_BYTES_MAX, FACE_SESSION_TOKEN_BYTES_MAX,
+    FaceSample, FaceVerificationRequest, FaceVerifier, IdentityProvider, PERSON_NAME_BYTES_MAX,
     PROVIDER_NAME_BYTES_MAX, PROVIDER_REFERENCE_BYTES_MAX, PersonName, ProviderName,
     ProviderReference,
 };

@@ -203,6 +203,9 @@ pub enum ExternalCheck {
     /// A bank card checked against a resident ID number and name (and optionally the
     /// mobile number registered with the bank).
     BankCard,
+    /// An organization's unified social credit code and registered name looked up in a
+    /// business registry.
+    BusinessRegistry,
 }
 
 impl ExternalCheck {
@@ -211,6 +214,7 @@ impl ExternalCheck {
         match self {
             Self::Face => 1,
             Self::BankCard => 2,
+            Self::BusinessRegistry => 3,
         }
     }
 }
@@ -462,5 +466,24 @@ pub trait BankCardVerifier: IdentityProvider {
     fn verify_bank_card(
         &self,
         request: &BankCardVerificationRequest<'_>,
+    ) -> Result<ExternalOutcome, Error>;
+}
+
+/// A business registry (the national enterprise credit information system, or a licensed
+/// vendor of its data) that confirms an organization's unified social credit code and
+/// registered name.
+///
+/// Implementations return an [`ExternalOutcome`] of check
+/// [`ExternalCheck::BusinessRegistry`]; `NoMatch` (no such code, or another name) and
+/// `Inconclusive` are outcomes, not errors. Affix ships no implementation: there is no
+/// registry reachable here, so every organization certificate Affix issues says that its
+/// credit code is *asserted* by the tenant (certificate policy
+/// `affix_pki::oid::CP_ORGANIZATION_CREDIT_CODE_ASSERTED`), never confirmed.
+pub trait BusinessRegistry: IdentityProvider {
+    /// Looks the organization up.
+    fn confirm_organization(
+        &self,
+        credit_code: &str,
+        registered_name: &str,
     ) -> Result<ExternalOutcome, Error>;
 }

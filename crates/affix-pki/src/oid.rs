@@ -1,5 +1,7 @@
 //! The object identifiers Affix uses that `const_oid::db` lacks: the Chinese commercial
-//! cryptography algorithms (GM/T) and ETSI's `organizationIdentifier`.
+//! cryptography algorithms (GM/T), ETSI's `organizationIdentifier`, and Affix's own
+//! certificate policies (under the placeholder private-enterprise arc
+//! `1.3.6.1.4.1.59999`, also that of the TSA policy, until a number is registered).
 //!
 //! Every other identifier comes from `const_oid::db` (RFC 5280, 5911, 5912, 3161, 6960,
 //! 8410, …); do not declare it again. `affix-cms` and `affix-tsp` use these.
@@ -24,3 +26,49 @@ pub const SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156
 /// X.520 `organizationIdentifier` (ETSI EN 319 412-1 §5.1.4), where an organization
 /// certificate carries its unified social credit code.
 pub const AT_ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
+
+/// Certificate policy: a natural person whose e-mail address (or mobile number) the
+/// platform verified by a one-time code; the name in the certificate is **asserted by
+/// the signer**, not verified.
+pub const CP_PERSON_CONTACT_VERIFIED_NAME_ASSERTED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.1.1");
+
+/// Certificate policy: a natural person whose name and resident ID number a
+/// verification provider confirmed (the provider is named in the evidence).
+pub const CP_PERSON_ID_VERIFIED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.1.2");
+
+/// Certificate policy: a natural person whose face a verification provider matched to
+/// the ID record (the provider is named in the evidence).
+pub const CP_PERSON_FACE_VERIFIED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.1.3");
+
+/// Certificate policy: an organization whose unified social credit code is **asserted**
+/// by the tenant that registered it, not confirmed by a registry.
+pub const CP_ORGANIZATION_CREDIT_CODE_ASSERTED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.2.1");
+
+/// Certificate policy: an organization whose credit code and name a business registry
+/// provider confirmed.
+pub const CP_ORGANIZATION_REGISTRY_CONFIRMED: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.2.2");
+
+/// Certificate policy: the key's use is authorized by an Ed25519 **device key** the
+/// signer registered (an app integration or the `affix device` CLI).
+pub const CP_CREDENTIAL_DEVICE_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.3.1");
+
+/// Certificate policy: the key's use is authorized by a **passkey** (WebAuthn) the
+/// signer registered.
+pub const CP_CREDENTIAL_PASSKEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.3.2");
+
+/// Certificate policy: the key's use is authorized by a non-extractable **browser-held**
+/// WebCrypto P-256 key the signer created.
+pub const CP_CREDENTIAL_BROWSER_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.3.3");
+
+/// Certificate policy: an organization seal whose use is authorized by a credential
+/// the platform holds for the tenant (the organization's own key, not a person's).
+pub const CP_CREDENTIAL_TENANT_HELD: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.2.3.4");

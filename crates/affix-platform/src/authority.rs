@@ -116,30 +116,47 @@ impl Authority {
         &self.issuing_cert
     }
 
-    /// Issues a person certificate (`C=CN, CN=<name>`, non-repudiation) for the P-256
-    /// public key `public_key_sec1` of the person's vault key, recorded in `issued.log`
-    /// before it is returned.
+    /// Issues a signer's certificate (`C=CN, CN=<name>, serialNumber=<account>`,
+    /// non-repudiation) for the P-256 public key `public_key_sec1` of the signer
+    /// account's vault key, recorded in `issued.log` before it is returned.
+    ///
+    /// The name is the one the signer gave (never a tenant's); the account id in
+    /// serialNumber tells apart two people of the same name; the certificate policies
+    /// say how much was verified (contact verified, name self-asserted) and which kind of
+    /// credential authorizes the key's use.
     ///
     /// # Errors
     /// [`Error::Pki`] for a bad key or name; [`Error::Io`].
     pub fn issue_person(
         &self,
         name: &str,
+        account: &str,
+        credential: CredentialPolicy,
         public_key_sec1: &[u8],
         now: SystemTime,
     ) -> Result<Certificate, Error> {
         let profile = Profile::Person(
             SubjectName::new(name)
-                .map_err(pki)?
-                .with_country("CN")
+                .and_then(|n| n.with_country("CN"))
+                .and_then(|n| n.with_serial_number(account))
                 .map_err(pki)?,
         );
-        self.issue(&profile, public_key_sec1, now)
+        self.issue(
+            &profile,
+            public_key_sec1,
+            now,
+            &[
+                affix_pki::oid::CP_PERSON_CONTACT_VERIFIED_NAME_ASSERTED,
+                credential.oid(),
+            ],
+        )
     }
 
     /// Issues an organization's seal certificate (`C=CN, O=<name>, CN=<name>` with the
     /// unified social credit code, non-repudiation) for the P-256 public key of the
-    /// organization's vault key, recorded in `issued.log` before it is returned.
+    /// organization's vault key, recorded in `issued.log` before it is returned. No
+    /// business registry is configured (see `affix_identity::BusinessRegistry`), so the
+    /// certificate policy says the credit code is asserted by the tenant.
     ///
     /// # Errors
     /// [`Error::Pki`] for a bad key, name or code; [`Error::Io`].
@@ -152,7 +169,15 @@ impl Authority {
     ) -> Result<Certificate, Error> {
         let subject = OrganizationSubject::new(name, CreditCode::parse(credit_code).map_err(pki)?)
             .map_err(pki)?;
-        self.issue(&Profile::Organization(subject), public_key_sec1, now)
+        self.issue(
+            &Profile::Organization(subject),
+            public_key_sec1,
+            now,
+            &[
+                affix_pki::oid::CP_ORGANIZATION_CREDIT_CODE_ASSERTED,
+                affix_pki::oid::CP_CREDENTIAL_TENANT_HELD,
+            ],
+        )
     }
 
     fn issue(
@@ -160,13 +185,20 @@ impl Authority {
         profile: &Profile,
         public_key_sec1: &[u8],
         now: SystemTime,
+        policies: &[const_oid::ObjectIdentifier],
     ) -> Result<Certificate, Error> {
         let key = p256::PublicKey::from_sec1_bytes(public_key_sec1).map_err(pki)?;
         let spki_der = key.to_public_key_der().map_err(pki)?;
         let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(pki)?;
         let public = SubjectPublicKey::from_spki(&spki).map_err(pki)?;
-        self.ca
-            .issue(&self.issuing, profile, &public, SIGNER_CERT_VALIDITY, now)
+        self.ca.issue_with_policies(
+            &self.issuing,
+            profile,
+            &public,
+            SIGNER_CERT_VALIDITY,
+            now,
+            policies,
+        )
     }
 
     /// An RFC 3161 token (with the TSA certificate) over SHA-256 of `data`, at `now`.
@@ -201,6 +233,29 @@ impl Authority {
             affix_tsp::Response::Rejected { reason, .. } => {
                 Err(Error::Pki(format!("the TSA refused: {reason}")))
             }
+        }
+    }
+}
+
+/// Which kind of credential authorizes a signer's key: named in the certificate (a
+/// certificate policy) so that a court sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialPolicy {
+    /// An Ed25519 device key (an app integration or `affix device`).
+    DeviceKey,
+    /// A passkey (WebAuthn).
+    Passkey,
+    /// A non-extractable WebCrypto key held by the signer's browser.
+    BrowserKey,
+}
+
+impl CredentialPolicy {
+    /// The certificate policy identifier.
+    pub fn oid(self) -> const_oid::ObjectIdentifier {
+        match self {
+            Self::DeviceKey => affix_pki::oid::CP_CREDENTIAL_DEVICE_KEY,
+            Self::Passkey => affix_pki::oid::CP_CREDENTIAL_PASSKEY,
+            Self::BrowserKey => affix_pki::oid::CP_CREDENTIAL_BROWSER_KEY,
         }
     }
 }

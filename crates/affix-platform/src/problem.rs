@@ -41,6 +41,9 @@ problem_types! {
     IdentityMismatch = "identity-mismatch",
     /// Too many requests.
     RateLimited = "rate-limited",
+    /// The invite link was replaced, or its party signed or declined, or the contract
+    /// is final.
+    InviteSpent = "invite-spent",
 
     // ----- malformed requests
     /// The body is not the JSON the endpoint takes.
@@ -115,6 +118,8 @@ problem_types! {
     UnexpectedRules = "unexpected-rules",
     /// The first identity check of a party needs a device public key.
     MissingDeviceKey = "missing-device-key",
+    /// A first identity check without the name the signer's certificate will carry.
+    MissingSignerName = "missing-signer-name",
     /// A one-time code that does not match.
     WrongCode = "wrong-code",
     /// The loan's rate is above the legal cap.

@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod idempotency;
 pub(crate) mod loans;
 pub mod persons;
+pub mod signers;
 pub mod tenants;
 pub mod webhooks;
 

@@ -58,7 +58,7 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::CaExists
         | P::TsaExists
         | P::AlreadyRevoked => StatusCode::CONFLICT,
-        P::Expired | P::ContractExpired | P::CodeExpired => StatusCode::GONE,
+        P::Expired | P::ContractExpired | P::CodeExpired | P::InviteSpent => StatusCode::GONE,
         P::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         P::WrongContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         P::InvalidFields
@@ -90,6 +90,7 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::UnexpectedDocument
         | P::UnexpectedRules
         | P::MissingDeviceKey
+        | P::MissingSignerName
         | P::WrongCode
         | P::RateAboveLegalCap
         | P::Overpayment

@@ -73,6 +73,7 @@ fn platform_routes() -> Vec<UtoipaMethodRouter<Arc<Api>>> {
         routes!(contracts::list_contracts),
         routes!(contracts::contract),
         routes!(contracts::send_contract),
+        routes!(contracts::remind_party),
         routes!(contracts::revoke_contract),
         routes!(contracts::events),
         routes!(contracts::bundle),

@@ -49,6 +49,7 @@ async fn three_party_contract(db: Db) {
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     let invites = sent["invites"].as_array().unwrap().clone();
     assert_eq!(invites.len(), 3);
@@ -220,6 +221,7 @@ async fn parallel_loan_note_and_a_bundle_that_resists_mutation() {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let invites = sent["invites"].as_array().unwrap().clone();
     let (t0, t1) = (
         invites[0]["token"].as_str().unwrap().to_owned(),
@@ -335,6 +337,7 @@ async fn parallel_parties_signing_at_once_all_land() {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let tokens: Vec<String> = sent["invites"]
         .as_array()
         .unwrap()

@@ -98,6 +98,7 @@ async fn rate_cap_is_checked_again_at_the_last_signature() {
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     // Signing happens today (the vault checks authorizations against real time).
     clock.set_ms(real_now);
@@ -247,6 +248,7 @@ async fn a_loan_lived(db: Db) {
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     let token = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     party_signs(&p, &token(0), "zhang@example.com", &Device::new()).await;
@@ -483,6 +485,7 @@ async fn an_extension_both_sign(db: Db) {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
     let (lender_device, borrower_device) = (Device::new(), Device::new());
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
@@ -529,6 +532,7 @@ async fn an_extension_both_sign(db: Db) {
             json!({}),
         )
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
     let v = party_signs(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;
@@ -587,6 +591,7 @@ async fn a_notice_is_retried(db: Db) {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let token = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     party_signs(&p, &token(0), "zhang@example.com", &Device::new()).await;
     let v = party_signs(&p, &token(1), "li@example.com", &Device::new()).await;
@@ -686,6 +691,7 @@ async fn an_acknowledgement_the_lender_signs(db: Db) {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
     let lender_device = Device::new();
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
@@ -749,6 +755,7 @@ async fn an_acknowledgement_the_lender_signs(db: Db) {
             json!({}),
         )
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     let v = party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
     assert_eq!(v["status"], "effective", "{v}");
@@ -836,6 +843,7 @@ async fn a_company_lender_acknowledges_with_its_seal() {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
     let holder_device = Device::new();
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &holder_device).await;
@@ -864,6 +872,7 @@ async fn a_company_lender_acknowledges_with_its_seal() {
             json!({}),
         )
         .await;
+    let sent = p.received(&admin, sent).await;
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &holder_device).await;
     for _ in 0..100 {
         p.loans_wake().await;
@@ -922,6 +931,7 @@ async fn an_extension_is_capped_again_at_its_last_signature() {
     let (_, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     let token = |v: &Value, n: usize| v["invites"][n]["token"].as_str().unwrap().to_owned();
     let (lender_device, borrower_device) = (Device::new(), Device::new());
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
@@ -944,6 +954,7 @@ async fn an_extension_is_capped_again_at_its_last_signature() {
             json!({}),
         )
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     party_signs(&p, &token(&sent, 0), "zhang@example.com", &lender_device).await;
     party_ready(&p, &token(&sent, 1), "li@example.com", &borrower_device).await;

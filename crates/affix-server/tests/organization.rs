@@ -125,6 +125,7 @@ async fn organization_signs_with_its_seal(db: Db) {
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &member, json!({}))
         .await;
+    let sent = p.received(&member, sent).await;
     assert_eq!(s, 200, "{sent}");
     let token = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     let url = |n: usize| sent["invites"][n]["url"].as_str().unwrap().to_owned();

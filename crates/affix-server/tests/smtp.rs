@@ -90,6 +90,7 @@ async fn codes_and_invites_travel_over_smtp() {
     let (s, sent) = p
         .post(&format!("/v1/contracts/{id}/send"), &admin, json!({}))
         .await;
+    let sent = p.received(&admin, sent).await;
     assert_eq!(s, 200, "{sent}");
     let token = sent["invites"][0]["token"].as_str().unwrap().to_owned();
     let (s, _) = p.post("/v1/invite/identity/email", &token, json!({})).await;
@@ -143,7 +144,7 @@ async fn codes_and_invites_travel_over_smtp() {
         .post(
             "/v1/invite/identity/email/verify",
             &token,
-            json!({"code": code, "device_public_key": device.public_b64()}),
+            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": "Signer"}),
         )
         .await;
     assert_eq!(s, 200, "{v}");

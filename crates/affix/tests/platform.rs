@@ -373,18 +373,37 @@ impl Client {
         let sent = self
             .post(&format!("/v1/contracts/{id}/send"), admin, json!({}))
             .await;
-        let token = |person: &str| {
-            sent["invites"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|i| i["person_id"] == person)
-                .unwrap()["token"]
+        assert!(sent["invites"][0].get("token").is_none(), "{sent}");
+        // Each party's link, as the party received it by e-mail.
+        let mut tokens = Vec::new();
+        for person in parties {
+            let email = self.get(&format!("/v1/persons/{person}"), admin).await["email"]
                 .as_str()
                 .unwrap()
-                .to_owned()
-        };
-        (id, [token(parties[0]), token(parties[1])])
+                .to_owned();
+            let text = std::fs::read_to_string(self.data.join("outbox/email.jsonl")).unwrap();
+            let marker = format!("(contract {id})");
+            let line = text
+                .lines()
+                .rev()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|v| {
+                    v["to"] == email.as_str()
+                        && v["event_type"] == "contract.invite"
+                        && v["body"].as_str().unwrap().contains(&marker)
+                })
+                .expect("an invite was e-mailed");
+            let link = line["body"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .find(|w| w.contains("/sign#afi_"))
+                .unwrap()
+                .to_owned();
+            tokens.push(link.split_once('#').unwrap().1.to_owned());
+        }
+        let token = |n: usize| tokens[n].clone();
+        (id, [token(0), token(1)])
     }
 
     /// Identity check (enrolling `device`), view, consent and image: ready to sign.
@@ -397,7 +416,7 @@ impl Client {
         self.post(
             "/v1/invite/identity/email/verify",
             token,
-            json!({"code": code, "device_public_key": device.public_b64()}),
+            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": format!("Signer {email}")}),
         )
         .await;
         self.post("/v1/invite/view", token, json!({"content_digest": digest}))

@@ -22,7 +22,9 @@ use x509_cert::{
         Extension,
         pkix::{
             AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
-            CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+            CertificatePolicies, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+            SubjectKeyIdentifier,
+            certpolicy::PolicyInformation,
             crl::dp::DistributionPoint,
             name::{DistributionPointName, GeneralName},
         },
@@ -189,6 +191,24 @@ where
         serial: SerialNumber,
         validity: ValidityPeriod,
     ) -> Result<Certificate> {
+        self.issue_with_policies(profile, subject_key, serial, validity, &[])
+    }
+
+    /// [`Issuer::issue`], with a certificatePolicies extension (RFC 5280 §4.2.1.4,
+    /// not critical) naming `policies` when there are any: how the subject was
+    /// verified and which kind of credential authorizes the key's use (see the
+    /// `CP_*` identifiers in [`crate::oid`]).
+    ///
+    /// # Errors
+    /// As [`Issuer::issue`].
+    pub fn issue_with_policies(
+        &self,
+        profile: &Profile,
+        subject_key: &SubjectPublicKey,
+        serial: SerialNumber,
+        validity: ValidityPeriod,
+        policies: &[const_oid::ObjectIdentifier],
+    ) -> Result<Certificate> {
         self.check_inside_validity(validity)?;
         let subject = profile.subject()?;
         let key_identifier = subject_key.sha1_key_hash();
@@ -221,6 +241,20 @@ where
                 });
             }
             Profile::Person(_) | Profile::Organization(_) => {}
+        }
+        if !policies.is_empty() {
+            extensions.push(extension(
+                false,
+                &CertificatePolicies(
+                    policies
+                        .iter()
+                        .map(|oid| PolicyInformation {
+                            policy_identifier: *oid,
+                            policy_qualifiers: None,
+                        })
+                        .collect(),
+                ),
+            )?);
         }
         extensions.push(subject_key_identifier(&key_identifier)?);
         extensions.push(self.authority_key_identifier()?);

@@ -9,8 +9,10 @@ use crate::error::Result;
 
 use super::{OrganizationSubject, SubjectName};
 
-/// An end-entity certificate profile. The profile alone decides the
-/// subject name and every extension.
+/// An end-entity certificate profile. The profile decides the subject name
+/// and every extension but certificatePolicies, which the caller names per
+/// certificate ([`super::Issuer::issue_with_policies`]: how the subject was
+/// verified, which credential kind authorizes the key).
 ///
 /// | profile | key usage (critical) | extended key usage |
 /// |---|---|---|

@@ -3,7 +3,7 @@
 
 use const_oid::{
     ObjectIdentifier,
-    db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME},
+    db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, SERIAL_NUMBER},
 };
 use der::asn1::{Any, PrintableStringRef, Utf8StringRef};
 use x509_cert::{
@@ -23,13 +23,14 @@ const NAME_ATTRIBUTE_CHARS_MAX: usize = 64;
 /// A validated subject name: commonName with optional organizationName and
 /// countryName. Used for persons, CAs, TSA signers and OCSP signers.
 ///
-/// Encoded as `C, O, CN` (most significant first), CN and O as UTF8String
-/// and C as PrintableString.
+/// Encoded as `C, O, CN, serialNumber` (most significant first), CN and O as
+/// UTF8String, C and serialNumber as PrintableString.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectName {
     common_name: String,
     organization: Option<String>,
     country: Option<String>,
+    serial_number: Option<String>,
 }
 
 impl SubjectName {
@@ -44,7 +45,35 @@ impl SubjectName {
             common_name: common_name.to_owned(),
             organization: None,
             country: None,
+            serial_number: None,
         })
+    }
+
+    /// Add an X.520 serialNumber (2.5.4.5, PrintableString): a stable identifier that
+    /// tells apart two subjects with the same commonName (a signer account's id).
+    /// 1 to 64 characters of `A–Z a–z 0–9 - . :`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidNameAttribute`] if the value breaks those rules.
+    pub fn with_serial_number(mut self, serial_number: &str) -> Result<Self> {
+        let ok = !serial_number.is_empty()
+            && serial_number.len() <= NAME_ATTRIBUTE_CHARS_MAX
+            && serial_number
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
+        if !ok {
+            return Err(Error::InvalidNameAttribute {
+                attribute: "serialNumber",
+                reason: "not 1 to 64 characters of A-Z a-z 0-9 - . :",
+            });
+        }
+        self.serial_number = Some(serial_number.to_owned());
+        Ok(self)
+    }
+
+    /// The serialNumber, if any.
+    pub fn serial_number(&self) -> Option<&str> {
+        self.serial_number.as_deref()
     }
 
     /// Add an organizationName (same rules as commonName).
@@ -95,6 +124,9 @@ impl SubjectName {
             attributes.push(utf8_attribute(ORGANIZATION_NAME, organization)?);
         }
         attributes.push(utf8_attribute(COMMON_NAME, &self.common_name)?);
+        if let Some(serial_number) = &self.serial_number {
+            attributes.push(printable_attribute(SERIAL_NUMBER, serial_number)?);
+        }
         name_from_attributes(attributes)
     }
 }

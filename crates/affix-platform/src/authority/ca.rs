@@ -238,12 +238,29 @@ impl CaDirectory {
         validity: Duration,
         now: SystemTime,
     ) -> Result<Certificate, Error> {
+        self.issue_with_policies(issuer, profile, public, validity, now, &[])
+    }
+
+    /// [`Self::issue`] with a certificatePolicies extension naming `policies`.
+    ///
+    /// # Errors
+    /// [`Error::Pki`], [`Error::Io`].
+    pub fn issue_with_policies(
+        &self,
+        issuer: &Issuer<SigningKey, DerSignature>,
+        profile: &Profile,
+        public: &SubjectPublicKey,
+        validity: Duration,
+        now: SystemTime,
+        policies: &[const_oid::ObjectIdentifier],
+    ) -> Result<Certificate, Error> {
         let cert = issuer
-            .issue(
+            .issue_with_policies(
                 profile,
                 public,
                 random_serial()?,
                 ValidityPeriod::new(datetime(now)?, datetime(now + validity)?).map_err(pki)?,
+                policies,
             )
             .map_err(pki)?;
         let serial = hex::encode(cert.tbs_certificate().serial_number().as_bytes());

@@ -124,6 +124,19 @@ impl Platform {
             .find(|p| p.party == party)
             .cloned()
             .ok_or_else(|| Error::NotFound("party".into()))?;
+        // An invite dies when its party has signed or declined and when the contract
+        // is final: a link found later in a mailbox or a browser history acts for no one.
+        let spent = row.contract.status().is_final()
+            || matches!(
+                row.contract.party_status(party),
+                Some(PartyStatus::Signed | PartyStatus::Declined)
+            );
+        if spent {
+            return Err(conflict(
+                ProblemType::InviteSpent,
+                "this invite link is no longer valid: the party has signed or declined, or the contract is final",
+            ));
+        }
         Ok((tenant.to_owned(), id, party, row, me))
     }
 
@@ -217,6 +230,7 @@ impl Platform {
         who: &Principal,
         code: &str,
         device_public_key: Option<[u8; 32]>,
+        signer_name: Option<&str>,
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let now = self.now_ms();
@@ -262,7 +276,8 @@ impl Platform {
         let result = async {
             // Refused before enrolment if the state machine would refuse the step.
             row.contract.verify_identity(party, &identity, now)?;
-            self.enrol(&tenant, &me.person, device_public_key).await?;
+            self.enrol(&me.person, device_public_key, signer_name)
+                .await?;
             if me.seal {
                 self.ensure_seal(who, &tenant, &me.person).await?;
             }
@@ -294,36 +309,50 @@ impl Platform {
         }
     }
 
-    /// Registers the person's device credential, signing key and certificate on first
-    /// need (one at a time per process).
+    /// The signer account of `person`'s verified address: created at the first identity
+    /// check with the signer's own device key and the name the signer gives, reused by
+    /// every tenant that invites the address; gets its vault key and certificate on
+    /// first need (one enrolment at a time per process).
     async fn enrol(
         &self,
-        tenant: &str,
         person: &str,
         device_public_key: Option<[u8; 32]>,
-    ) -> Result<(), Error> {
+        signer_name: Option<&str>,
+    ) -> Result<store::signers::SignerAccountRow, Error> {
         let _guard = self.enrol_lock.lock().await;
-        let row = store::persons::enrolment(self.store.pool(), person).await?;
-        let name = row.name;
-        let existing = row.credential_public_key;
-        let vault_key = row.vault_key;
-        let vt = vault_tenant(tenant)?;
-        let owner = owner_of(person)?;
-        match (existing, device_public_key) {
-            (Some(known), Some(given)) if known != given => {
-                return Err(conflict(
-                    ProblemType::DeviceMismatch,
-                    "this person already enrolled another signing device; use it, or recover access",
-                ));
+        let email = store::persons::contact(self.store.pool(), person)
+            .await?
+            .email;
+        let vt = signers_vault_tenant();
+        let account = match store::signers::by_email(self.store.pool(), &email).await? {
+            Some(account) => {
+                if let Some(given) = device_public_key
+                    && given.as_slice() != account.credential_public_key.as_slice()
+                {
+                    return Err(conflict(
+                        ProblemType::DeviceMismatch,
+                        "this address's signer account has another signing device; use it, or recover access",
+                    ));
+                }
+                account
             }
-            (Some(_), _) => {}
-            (None, None) => {
-                return Err(invalid(
-                    ProblemType::MissingDeviceKey,
-                    "first identity check: send `device_public_key` (Ed25519, base64) of the signing device",
-                ));
-            }
-            (None, Some(given)) => {
+            None => {
+                let Some(given) = device_public_key else {
+                    return Err(invalid(
+                        ProblemType::MissingDeviceKey,
+                        "first identity check: send `device_public_key` (Ed25519, base64) of the signing device",
+                    ));
+                };
+                let name = check_name(
+                    "signer_name",
+                    signer_name.ok_or_else(|| {
+                        invalid(
+                            ProblemType::MissingSignerName,
+                            "first identity check: send `signer_name`, your name as it will appear in your certificate",
+                        )
+                    })?,
+                )?;
+                let owner = OwnerId::random()?;
                 let vault = self.vault.clone();
                 let vt2 = vt.clone();
                 let now = self.now_ms();
@@ -339,36 +368,56 @@ impl Platform {
                 })
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
-                store::persons::set_credential(
-                    self.store.pool(),
-                    person,
-                    &credential.to_string(),
-                    &given,
-                )
-                .await?;
+                let account = store::signers::SignerAccountRow {
+                    id: owner.to_string(),
+                    email: email.clone(),
+                    name,
+                    credential_id: credential.to_string(),
+                    credential_kind: "device-ed25519".to_owned(),
+                    credential_public_key: given.to_vec(),
+                    vault_key: None,
+                    certificate: None,
+                    created_ms: now,
+                };
+                if !store::signers::insert(self.store.pool(), &account).await? {
+                    return Err(Error::Internal(
+                        "a signer account for this address appeared during enrolment".into(),
+                    ));
+                }
+                account
             }
+        };
+        if account.vault_key.is_some() {
+            return Ok(account);
         }
-        if vault_key.is_none() {
-            let vault = self.vault.clone();
-            let now = self.now_ms();
-            let vt2 = vt.clone();
-            let key = tokio::task::spawn_blocking(move || {
-                vault.create_key(&vt2, owner, Algorithm::EcdsaP256, now)
-            })
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-            let cert =
-                self.authority
-                    .issue_person(&name, &key.public_key, system_time(self.now_ms()))?;
-            store::persons::set_signing_key(
-                self.store.pool(),
-                person,
-                &key.id.to_string(),
-                cert.to_der().map_err(|e| Error::Pki(e.to_string()))?,
-            )
-            .await?;
-        }
-        Ok(())
+        let owner = owner_of(&account.id)?;
+        let vault = self.vault.clone();
+        let now = self.now_ms();
+        let key = tokio::task::spawn_blocking(move || {
+            vault.create_key(&vt, owner, Algorithm::EcdsaP256, now)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        let cert = self.authority.issue_person(
+            &account.name,
+            &account.id,
+            crate::authority::CredentialPolicy::DeviceKey,
+            &key.public_key,
+            system_time(self.now_ms()),
+        )?;
+        let der = cert.to_der().map_err(|e| Error::Pki(e.to_string()))?;
+        store::signers::set_signing_key(
+            self.store.pool(),
+            &account.id,
+            &key.id.to_string(),
+            der.clone(),
+        )
+        .await?;
+        Ok(store::signers::SignerAccountRow {
+            vault_key: Some(key.id.to_string()),
+            certificate: Some(der),
+            ..account
+        })
     }
 
     /// Records that the party was shown the content with `content_digest`.
@@ -489,8 +538,7 @@ impl Platform {
                 "upload the handwritten signature first (PUT /v1/invite/signature-image)",
             ));
         }
-        let (key, credential, cert) = self.signer_of(&tenant, &me).await?;
-        let vt = vault_tenant(&tenant)?;
+        let (vt, key, credential, cert) = self.signer_of(&tenant, &me).await?;
         let content = row.contract.content().encode();
         // Whole seconds: the CMS signing-time attribute has second precision.
         let signing_time_ms = now / 1000 * 1000;
@@ -530,27 +578,36 @@ impl Platform {
         })
     }
 
-    /// The key, credential and certificate a party signs with: the organization's seal
-    /// for a sealing party, the person's own otherwise.
+    /// The vault tenant, key, credential and certificate a party signs with: the
+    /// organization's seal (in the tenant's vault) for a sealing party, the signer
+    /// account of the person's address (in the signers' vault tenant) otherwise.
     async fn signer_of(
         &self,
         tenant: &str,
         party: &PartyRow,
-    ) -> Result<(KeyId, CredentialId, Certificate), Error> {
+    ) -> Result<(TenantId, KeyId, CredentialId, Certificate), Error> {
         if party.seal {
             let seal = self.seal_of(tenant).await?;
-            return Ok((seal.key, seal.credential, seal.certificate));
+            return Ok((
+                vault_tenant(tenant)?,
+                seal.key,
+                seal.credential,
+                seal.certificate,
+            ));
         }
-        let person = party.person.as_str();
-        let row = store::persons::signer(self.store.pool(), person).await?;
-        match (row.vault_key, row.credential_id, row.certificate) {
-            (Some(k), Some(c), Some(cert)) => Ok((
+        let email = store::persons::contact(self.store.pool(), &party.person)
+            .await?
+            .email;
+        let account = store::signers::by_email(self.store.pool(), &email).await?;
+        match account.and_then(|a| Some((a.vault_key?, a.credential_id, a.certificate?))) {
+            Some((k, c, cert)) => Ok((
+                signers_vault_tenant(),
                 KeyId::parse(&k)?,
                 CredentialId::parse(&c)?,
                 Certificate::from_der(&cert)
                     .map_err(|e| Error::Internal(format!("stored certificate: {e}")))?,
             )),
-            _ => Err(conflict(
+            None => Err(conflict(
                 ProblemType::NotEnrolled,
                 "the signer has no signing key yet: verify identity first",
             )),
@@ -574,7 +631,7 @@ impl Platform {
         device_signature: &[u8],
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
-        let vt = vault_tenant(&tenant)?;
+        let (vt, key, _, cert) = self.signer_of(&tenant, &me).await?;
         let (prepared, image) = store::contracts::prepared_and_image(
             self.store.pool(),
             &id.to_string(),
@@ -609,7 +666,6 @@ impl Platform {
         // would never be used.
         self.dry_run_signature(&tenant, id, party, &row, now)
             .await?;
-        let (key, _, cert) = self.signer_of(&tenant, &me).await?;
         let authorization = DeviceAuthorization {
             authorization: Authorization {
                 statement: prepared.statement.clone(),

@@ -581,7 +581,9 @@ impl Platform {
     }
 
     /// Sends a Draft contract to its parties (admins and members): one invite link per
-    /// party, e-mailed, and returned here once.
+    /// party, delivered out of band to the party's own contact (e-mail, and SMS when the
+    /// party has a mobile number). The caller learns where each invite went, never its
+    /// token: a tenant that held a party's link could act as the party.
     ///
     /// # Errors
     /// [`Error::Conflict`] unless Draft; [`Error::NotFound`]; [`Error::Forbidden`].
@@ -596,26 +598,11 @@ impl Platform {
         let initiator = row.contract.content().initiator().id;
         let (next, event) = row.contract.send(initiator, now)?;
         let expires = row.contract.content().expires_ms();
-        let mut invites = Vec::new();
+        let mut links = Vec::new();
         let mut tx = self.store.writer().begin().await?;
         for party in row.parties.iter() {
-            let secret = hex::encode(random_bytes::<32>()?);
-            store::contracts::set_invite(
-                &mut *tx,
-                &id.to_string(),
-                &party.party.to_string(),
-                &sha256(secret.as_bytes()),
-                expires,
-            )
-            .await?;
-            let token = format!("afi_{secret}");
-            invites.push(Invite {
-                party_id: party.party.to_string(),
-                person_id: party.person.clone(),
-                url: format!("{}/sign#{token}", self.public_url),
-                token,
-                expires_ms: expires,
-            });
+            let token = new_invite(&mut tx, id, party.party, expires).await?;
+            links.push((party.clone(), token));
         }
         self.append_event(&mut tx, &tenant, id, row.event_count, &next, &event)
             .await?;
@@ -630,30 +617,107 @@ impl Platform {
         tx.commit().await?;
         self.evidence_wake.notify_one();
         let title = self.advance(id, &row, next, event.at_ms()).title;
-        for invite in &invites {
-            let person = store::persons::contact(self.store.pool(), &invite.person_id).await?;
-            let email = person.email;
-            if let Some(mobile) = person.mobile {
-                self.text(
-                    &mobile,
-                    "contract.invite",
-                    &format!("[Affix] Please sign \"{title}\": {}", invite.url),
-                )
-                .await;
-            }
-            self.mail(
-                &email,
-                "contract.invite",
-                &format!("Please sign: {title}"),
-                &format!(
-                    "You are invited to sign \"{title}\".\n\nOpen {}\n\nThe link expires at {} (Unix ms). \
-                     You will confirm your identity with a one-time code sent to this address.",
-                    invite.url, invite.expires_ms
-                ),
-            )
-            .await?;
+        let mut invites = Vec::new();
+        for (party, token) in links {
+            invites.push(
+                self.deliver_invite(id, &title, &party, &token, expires)
+                    .await?,
+            );
         }
         Ok(invites)
+    }
+
+    /// Re-sends a party's invite with a fresh link (admins and members of the
+    /// initiator's tenant): the old link stops working at once. For a party that lost
+    /// or leaked its link, or whose identity check was locked.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown party; [`Error::Conflict`] when the contract is
+    /// not out for signature or the party already signed or declined.
+    pub async fn remind_party(
+        &self,
+        who: &Principal,
+        id: ContractId,
+        party: PartyId,
+    ) -> Result<Invite, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let row = self.load(&tenant, id).await?;
+        let me = row
+            .parties
+            .iter()
+            .find(|p| p.party == party)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("party {party}")))?;
+        if row.contract.status() != ContractStatus::Sent {
+            return Err(conflict(
+                ProblemType::WrongStep,
+                "only a contract out for signature has invites to re-send",
+            ));
+        }
+        match row.contract.party_status(party) {
+            Some(PartyStatus::Signed | PartyStatus::Declined) => {
+                return Err(conflict(
+                    ProblemType::WrongStep,
+                    "this party has already signed or declined",
+                ));
+            }
+            Some(_) => {}
+            None => return Err(Error::NotFound(format!("party {party}"))),
+        }
+        let expires = row.contract.content().expires_ms();
+        let mut tx = self.store.writer().begin().await?;
+        let token = new_invite(&mut tx, id, party, expires).await?;
+        self.audit_in(
+            &mut tx,
+            Some(&tenant),
+            who,
+            "contract.remind",
+            &format!("{id}/{party}"),
+        )
+        .await?;
+        tx.commit().await?;
+        self.deliver_invite(id, &row.title.clone(), &me, &token, expires)
+            .await
+    }
+
+    /// E-mails (and texts, with a mobile number) a party its invite link.
+    async fn deliver_invite(
+        &self,
+        id: ContractId,
+        title: &str,
+        party: &PartyRow,
+        token: &str,
+        expires: u64,
+    ) -> Result<Invite, Error> {
+        let url = format!("{}/sign#{token}", self.public_url);
+        let person = store::persons::contact(self.store.pool(), &party.person).await?;
+        let mut sent_via = vec!["email".to_owned()];
+        if let Some(mobile) = person.mobile {
+            self.text(
+                &mobile,
+                "contract.invite",
+                &format!("[Affix] Please sign \"{title}\": {url}"),
+            )
+            .await;
+            sent_via.push("sms".to_owned());
+        }
+        self.mail(
+            &person.email,
+            "contract.invite",
+            &format!("Please sign: {title}"),
+            &format!(
+                "You are invited to sign \"{title}\" (contract {id}).\n\nOpen {url}\n\nThe link expires at {expires} (Unix ms). \
+                 You will confirm your identity with a one-time code sent to this address. \
+                 Do not forward this link: whoever holds it can start your identity check."
+            ),
+        )
+        .await?;
+        Ok(Invite {
+            party_id: party.party.to_string(),
+            person_id: party.person.clone(),
+            sent_via,
+            expires_ms: expires,
+        })
     }
 
     /// Revokes a contract before it takes effect (admins and members, on behalf of the
@@ -845,4 +909,24 @@ pub(super) struct MailSent {
     pub(super) record_sha256: String,
     /// A failure that trying again later may cure (connection errors, SMTP 4xx).
     pub(super) retryable: bool,
+}
+
+/// A fresh invite token for `party`, its hash stored in `tx` (replacing, and so killing,
+/// any earlier link of the party).
+async fn new_invite(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: ContractId,
+    party: PartyId,
+    expires: u64,
+) -> Result<String, Error> {
+    let secret = hex::encode(random_bytes::<32>()?);
+    store::contracts::set_invite(
+        &mut **tx,
+        &id.to_string(),
+        &party.to_string(),
+        &sha256(secret.as_bytes()),
+        expires,
+    )
+    .await?;
+    Ok(format!("afi_{secret}"))
 }

@@ -346,17 +346,16 @@ pub struct StoredSignature {
     pub image_png: Vec<u8>,
 }
 
-/// An invite link created by `send_contract` (the token is shown once).
+/// An invite sent to a party by `send_contract` or `remind_party`: where it went, not
+/// its link (which only the party receives).
 #[derive(Debug, Clone)]
 pub struct Invite {
     /// Party id.
     pub party_id: String,
     /// Person id.
     pub person_id: String,
-    /// The bearer token of this party.
-    pub token: String,
-    /// The link sent to the party.
-    pub url: String,
+    /// The channels the link went out on (`email`, `sms`).
+    pub sent_via: Vec<String>,
     /// Expiry.
     pub expires_ms: u64,
 }
@@ -572,6 +571,15 @@ fn b64() -> base64::engine::GeneralPurpose {
 
 fn vault_tenant(tenant: &str) -> Result<TenantId, Error> {
     Ok(TenantId::new(tenant)?)
+}
+
+/// The vault tenant of every signer account. No platform tenant id has this form
+/// (those are `t` and 16 hex digits), so no tenant's API key maps to it.
+pub const SIGNERS_VAULT_TENANT: &str = "affix-signers";
+
+fn signers_vault_tenant() -> TenantId {
+    // Invariant: the constant matches the vault's tenant-id syntax (a unit test checks).
+    TenantId::new(SIGNERS_VAULT_TENANT).expect("a valid vault tenant id")
 }
 
 fn owner_of(person: &str) -> Result<OwnerId, Error> {
@@ -898,4 +906,15 @@ async fn insert_api_key(
     )
     .await?;
     Ok(format!("afk_{id}.{secret}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_signers_vault_tenant_is_a_valid_vault_tenant_id_no_platform_tenant_can_have() {
+        let t = super::signers_vault_tenant();
+        assert_eq!(t.as_str(), super::SIGNERS_VAULT_TENANT);
+        // Platform tenant ids are `t` and 16 hex digits.
+        assert!(!(t.as_str().len() == 17 && t.as_str().starts_with('t')));
+    }
 }

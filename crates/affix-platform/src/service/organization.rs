@@ -145,9 +145,13 @@ impl Platform {
         let code = row
             .credit_code
             .ok_or_else(|| Error::Internal("seal holder without credit code".into()))?;
-        let device = persons::device_public_key(self.store.pool(), person)
+        // The holder's own device (their signer account's credential) authorizes the
+        // seal's use.
+        let email = persons::contact(self.store.pool(), person).await?.email;
+        let device = crate::store::signers::by_email(self.store.pool(), &email)
             .await?
-            .ok_or_else(|| Error::Internal("seal holder without a device".into()))?;
+            .map(|a| a.credential_public_key)
+            .ok_or_else(|| Error::Internal("seal holder without a signer account".into()))?;
         let vt = vault_tenant(tenant)?;
         // Each step is stored as soon as it is done, so a crash between steps resumes
         // from the first missing one instead of registering twice.

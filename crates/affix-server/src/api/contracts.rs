@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use affix_contract::PartyId;
 use affix_platform::ProblemType;
 use affix_platform::service::{
     ContractFilter, ContractPage, ContractView, EventView, Invite, NewContract, NewParty, PartyView,
@@ -16,7 +17,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok, secret};
+use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok};
 use crate::gate::Caller;
 use crate::problem::Problem;
 use crate::routes::Api;
@@ -309,28 +310,25 @@ pub(crate) async fn contract(
     contract_answer(StatusCode::OK, view)
 }
 
-/// An invite link (its token is shown once).
+/// An invite sent to a party: where it went. The link itself goes only to the party.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct InviteLink {
+pub(crate) struct InviteSent {
     /// Party id.
     party_id: String,
     /// Person id.
     person_id: String,
-    /// The bearer token of this party.
-    token: String,
-    /// The link sent to the party.
-    url: String,
+    /// Channels the link went out on (`email`, `sms`).
+    sent_via: Vec<String>,
     /// Expiry (Unix ms).
     expires_ms: u64,
 }
 
-impl From<Invite> for InviteLink {
+impl From<Invite> for InviteSent {
     fn from(i: Invite) -> Self {
         Self {
             party_id: i.party_id,
             person_id: i.person_id,
-            token: i.token,
-            url: i.url,
+            sent_via: i.sent_via,
             expires_ms: i.expires_ms,
         }
     }
@@ -339,11 +337,15 @@ impl From<Invite> for InviteLink {
 /// The invites of a contract sent.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Invites {
+    /// The contract.
+    contract_id: String,
     /// One per party.
-    invites: Vec<InviteLink>,
+    invites: Vec<InviteSent>,
 }
 
-/// Send the contract: invites every party (e-mail and SMS).
+/// Send the contract: invites every party by e-mail (and SMS with a mobile number).
+/// The answer says where each invite went; no link or token is ever returned to the
+/// sender.
 #[utoipa::path(post, path = "/v1/contracts/{id}/send", operation_id = "sendContract",
     security(("apiKey" = [])), params(("id" = String, Path, description = "Contract id")),
     responses((status = 200, body = Invites)))]
@@ -353,12 +355,33 @@ pub(crate) async fn send_contract(
     Path(id): Path<String>,
 ) -> ApiResult {
     let invites = api.platform.send_contract(&who, contract_id(&id)?).await?;
-    secret(
+    ok(
         StatusCode::OK,
         &Invites {
-            invites: invites.into_iter().map(InviteLink::from).collect(),
+            contract_id: id,
+            invites: invites.into_iter().map(InviteSent::from).collect(),
         },
     )
+}
+
+/// Re-send a party's invite with a fresh link; the old link stops working at once.
+#[utoipa::path(post, path = "/v1/contracts/{id}/parties/{party}/remind", operation_id = "remindParty",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "Contract id"),
+           ("party" = String, Path, description = "Party id")),
+    responses((status = 202, body = InviteSent)))]
+pub(crate) async fn remind_party(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    Path((id, party)): Path<(String, String)>,
+) -> ApiResult {
+    let party = PartyId::parse(&party)
+        .map_err(|_| Problem::new(ProblemType::NotFound, format!("party {party}")))?;
+    let invite = api
+        .platform
+        .remind_party(&who, contract_id(&id)?, party)
+        .await?;
+    ok(StatusCode::ACCEPTED, &InviteSent::from(invite))
 }
 
 /// Revoke a contract not yet effective (initiator's tenant: admin, member).

@@ -79,6 +79,11 @@ pub(crate) struct VerifyIn {
     #[serde(default)]
     #[schema(content_encoding = "base64")]
     device_public_key: Option<String>,
+    /// The signer's name as the certificate will carry it (first check only: the
+    /// signer's account is created then, and the name is the signer's own, never the
+    /// sender's).
+    #[serde(default)]
+    signer_name: Option<String>,
 }
 
 /// Check the one-time code (enrols the device on the first check).
@@ -108,7 +113,7 @@ pub(crate) async fn finish_email(
         .transpose()?;
     let view = api
         .platform
-        .finish_email_check(&who, &input.code, device)
+        .finish_email_check(&who, &input.code, device, input.signer_name.as_deref())
         .await?;
     contract_answer(StatusCode::OK, view)
 }

@@ -322,6 +322,86 @@ impl TestPlatform {
             .to_owned()
     }
 
+    /// Every e-mail sent so far, oldest first, as (recipient, subject, body): from the
+    /// SMTP server when there is one, else from the file outbox.
+    pub fn mails(&self) -> Vec<(String, String, String)> {
+        if let Some(sink) = &self.sink {
+            return sink
+                .messages()
+                .into_iter()
+                .map(|m| {
+                    (
+                        m["rcpt_tos"][0].as_str().unwrap_or_default().to_owned(),
+                        m["subject"].as_str().unwrap_or_default().to_owned(),
+                        m["body"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+        }
+        let text =
+            std::fs::read_to_string(self.data().join("outbox/email.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|v| {
+                (
+                    v["to"].as_str().unwrap_or_default().to_owned(),
+                    v["subject"].as_str().unwrap_or_default().to_owned(),
+                    v["body"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The newest invite link for `contract` e-mailed to `email`, as the party received it.
+    pub fn invite_link(&self, email: &str, contract: &str) -> String {
+        let marker = format!("(contract {contract})");
+        let (_, _, body) = self
+            .mails()
+            .into_iter()
+            .rev()
+            .find(|(to, subject, body)| {
+                to == email && subject.starts_with("Please sign") && body.contains(&marker)
+            })
+            .unwrap_or_else(|| panic!("no invite for {contract} was e-mailed to {email}"));
+        body.split_whitespace()
+            .find(|w| w.contains("/sign#afi_"))
+            .expect("the invite mail holds a link")
+            .to_owned()
+    }
+
+    /// The newest invite token for `contract` e-mailed to `email`.
+    pub fn invite_token(&self, email: &str, contract: &str) -> String {
+        let link = self.invite_link(email, contract);
+        link.split_once('#').unwrap().1.to_owned()
+    }
+
+    /// `sent` (the answer to `POST /v1/contracts/{id}/send`, which holds no link) with
+    /// each invite's `token` and `url` as its party received them by e-mail; `key` reads
+    /// the parties' addresses.
+    pub async fn received(&self, key: &str, sent: Value) -> Value {
+        let mut sent = sent;
+        assert!(
+            sent["invites"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i.get("token").is_none() && i.get("url").is_none()),
+            "the sender's answer must not carry invite links: {sent}"
+        );
+        let contract = sent["contract_id"].as_str().unwrap().to_owned();
+        let n = sent["invites"].as_array().unwrap().len();
+        for i in 0..n {
+            let person = sent["invites"][i]["person_id"].as_str().unwrap().to_owned();
+            let (s, v) = self.get(&format!("/v1/persons/{person}"), key).await;
+            assert_eq!(s, 200, "{v}");
+            let link = self.invite_link(v["email"].as_str().unwrap(), &contract);
+            let token = link.split_once('#').unwrap().1.to_owned();
+            sent["invites"][i]["url"] = Value::String(link);
+            sent["invites"][i]["token"] = Value::String(token);
+        }
+        sent
+    }
+
     /// Wakes the loan scheduler (after the test clock moved).
     pub async fn loans_wake(&self) {
         if let Some(r) = &self.running {
@@ -467,7 +547,7 @@ pub async fn party_ready(p: &TestPlatform, token: &str, email: &str, device: &De
         .post(
             "/v1/invite/identity/email/verify",
             token,
-            json!({"code": code, "device_public_key": device.public_b64()}),
+            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": signer_name(email)}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -528,4 +608,10 @@ pub fn run(cmd: &mut std::process::Command) -> String {
 
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
+}
+
+/// The name a test signer gives at the first identity check: derived from the address,
+/// so one address always gives one name.
+pub fn signer_name(email: &str) -> String {
+    format!("Signer {}", email.split('@').next().unwrap_or(email))
 }
