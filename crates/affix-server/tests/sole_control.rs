@@ -93,22 +93,24 @@ async fn one_account_two_tenants(db: Db) {
         .await;
     let other_b = p.person(&admin_b, "乙", "yi@example.com").await;
     let wang = Device::new();
+    let yi = Device::new();
 
     let (id_a, sent) = sent_contract(&p, &admin_a, &[&wang_a, &other_a]).await;
     let sent = p.received(&admin_a, sent).await;
     let tok = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     party_signs(&p, &tok(0), "wang@example.com", &wang).await;
     party_signs(&p, &tok(1), "jia@example.com", &Device::new()).await;
+    let wang_in_a = sent["invites"][0]["party_id"].as_str().unwrap().to_owned();
 
     let (id_b, sent) = sent_contract(&p, &admin_b, &[&wang_b, &other_b]).await;
     let sent = p.received(&admin_b, sent).await;
     let tok = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     party_signs(&p, &tok(0), "wang@example.com", &wang).await;
-    party_signs(&p, &tok(1), "yi@example.com", &Device::new()).await;
+    party_signs(&p, &tok(1), "yi@example.com", &yi).await;
 
     // One account: the same certificate under both tenants' contracts.
     let party = |sent: &Value| sent["invites"][0]["party_id"].as_str().unwrap().to_owned();
-    let cert_a = certificate_of(&bundle(&p, &admin_a, &id_a).await, &party(&sent));
+    let cert_a = certificate_of(&bundle(&p, &admin_a, &id_a).await, &wang_in_a);
     let cert_b = certificate_of(&bundle(&p, &admin_b, &id_b).await, &party(&sent));
     assert_eq!(cert_a, cert_b, "one account, one key, one certificate");
 
@@ -140,7 +142,7 @@ async fn one_account_two_tenants(db: Db) {
     let tok = |n: usize| sent["invites"][n]["token"].as_str().unwrap().to_owned();
     // The namesake gives the same name as wang.
     party_signs_named(&p, &tok(0), "wang2@example.com", &name).await;
-    party_signs(&p, &tok(1), "yi@example.com", &Device::new()).await;
+    party_signs(&p, &tok(1), "yi@example.com", &yi).await;
     let cert_c = certificate_of(&bundle(&p, &admin_b, &id_c).await, &party(&sent));
     let serial = |text: &str| {
         text.split("serialNumber=")

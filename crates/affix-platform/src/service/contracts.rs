@@ -638,9 +638,10 @@ impl Platform {
         &self,
         who: &Principal,
         id: ContractId,
-        party: PartyId,
+        party: &str,
     ) -> Result<Invite, Error> {
         let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let party = PartyId::parse(party).map_err(|_| Error::NotFound(format!("party {party}")))?;
         let row = self.load(&tenant, id).await?;
         let me = row
             .parties

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use affix_contract::PartyId;
 use affix_platform::ProblemType;
 use affix_platform::service::{
     ContractFilter, ContractPage, ContractView, EventView, Invite, NewContract, NewParty, PartyView,
@@ -375,11 +374,9 @@ pub(crate) async fn remind_party(
     Caller(who): Caller,
     Path((id, party)): Path<(String, String)>,
 ) -> ApiResult {
-    let party = PartyId::parse(&party)
-        .map_err(|_| Problem::new(ProblemType::NotFound, format!("party {party}")))?;
     let invite = api
         .platform
-        .remind_party(&who, contract_id(&id)?, party)
+        .remind_party(&who, contract_id(&id)?, &party)
         .await?;
     ok(StatusCode::ACCEPTED, &InviteSent::from(invite))
 }
