@@ -6,12 +6,13 @@
 //!   tenant       u8 len + name
 //!   action       u8   1 sign, 2 grant, 3 disable, 4 register-credential,
 //!                     5 cancel-recovery, 6 export-seed, 7 revoke-credential,
-//!                     8 wallet-sign
+//!                     8 wallet-sign, 9 set-recovery-code
 //!   key          16   key id (zeros when the action names no key)
 //!   payload      u8   1 message, 2 prehash (sign and wallet-sign; 0 otherwise)
 //!   digest       32   sign: Payload::digest; wallet-sign: wallet::wallet_sign_digest;
-//!                     export-seed: wallet::seed_export_digest; others: SHA-256 of the
-//!                     action's object
+//!                     export-seed: wallet::seed_export_digest; set-recovery-code:
+//!                     recovery::RecoveryCodeDigest::authorization_digest; others:
+//!                     SHA-256 of the action's object
 //!   grant        16   grant id when signing under a delegated grant, zeros otherwise
 //!   nonce        16   chosen by the authenticator, never accepted twice
 //!   expires_ms   u64 BE
@@ -57,6 +58,10 @@ pub enum Action {
     RevokeCredential,
     /// Sign with a key derived from one of the owner's HD wallets.
     WalletSign,
+    /// Register (or replace) the owner's offline recovery code: the digest is
+    /// [`crate::recovery::RecoveryCodeDigest::authorization_digest`] of the code the
+    /// owner generated on their side.
+    SetRecoveryCode,
 }
 
 impl Action {
@@ -70,11 +75,12 @@ impl Action {
             Action::ExportSeed => 6,
             Action::RevokeCredential => 7,
             Action::WalletSign => 8,
+            Action::SetRecoveryCode => 9,
         }
     }
 
     /// Every action.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Sign,
         Action::Grant,
         Action::Disable,
@@ -83,6 +89,7 @@ impl Action {
         Action::ExportSeed,
         Action::RevokeCredential,
         Action::WalletSign,
+        Action::SetRecoveryCode,
     ];
 
     /// The action with this [`Action::name`].
@@ -107,6 +114,7 @@ impl Action {
             Action::ExportSeed => "export-seed",
             Action::RevokeCredential => "revoke-credential",
             Action::WalletSign => "wallet-sign",
+            Action::SetRecoveryCode => "set-recovery-code",
         }
     }
 }
@@ -455,7 +463,7 @@ mod tests {
             "062bc85b5a4d2428cd48c6d3297294df255a00447aebe18adb7bc0b4df63c7ff"
         );
         let codes: Vec<u8> = Action::ALL.iter().map(|a| a.code()).collect();
-        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()).unwrap(), a);
         }

@@ -2,6 +2,7 @@
 
 use crate::authz::{AUTHORIZATION_LIFETIME_MS_MAX, Action};
 use crate::ids::GrantId;
+use crate::recovery::Party;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -67,9 +68,16 @@ pub enum Error {
     /// ([`crate::verify`]): a verification failure, not a policy refusal.
     #[error("signature does not verify")]
     SignatureInvalid,
-    /// A recovery step was refused by the recovery policy. HTTP 409.
+    /// A recovery step was refused by the recovery policy; [`RecoveryRefusal`] says why.
+    /// Nothing was recorded. HTTP 409.
     #[error("recovery refused: {0}")]
-    RecoveryRefused(String),
+    RecoveryRefused(RecoveryRefusal),
+    /// The [`RecoveryNotifier`](crate::recovery::RecoveryNotifier) did not accept the
+    /// owner's notice that a recovery is starting, so the recovery was not started (the
+    /// owner is told of every start, or there is none). Holds the notifier's error.
+    /// HTTP 503.
+    #[error("the owner's recovery notice was not accepted, no recovery started: {0}")]
+    RecoveryNotNotified(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A rate limit was hit. HTTP 429.
     #[error("rate limited: {0}")]
     RateLimited(String),
@@ -229,6 +237,85 @@ pub enum Refusal {
     /// reason. Call the vault directly for a typed one.
     #[error("the vault's signing handle refused")]
     HandleRefused,
+}
+
+/// Why a recovery step was refused ([`Error::RecoveryRefused`]). The completion rule
+/// ([`crate::recovery::check_complete`]) checks the status, then the authority's
+/// approval, then the second party's, then the window; the first failing check is the
+/// reason given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecoveryRefusal {
+    // ----------------------------------------------------------------- status
+    /// One of the owner's credentials cancelled the recovery.
+    #[error("it was cancelled")]
+    Cancelled,
+    /// The recovery was completed already (a seed export releases its seed once).
+    #[error("it is already complete")]
+    Completed,
+    /// A seed export cannot be completed as a credential recovery: it registers no
+    /// credential.
+    #[error("this recovery exports a wallet seed; it registers no credential")]
+    NotACredentialRecovery,
+    /// A credential recovery cannot be completed as a seed export.
+    #[error("this recovery binds a credential; it exports no seed")]
+    NotASeedExport,
+    // ----------------------------------------------------------------- approvals
+    /// No authority approved: an authority's approval is always required (the platform
+    /// and the recovery code together are not enough).
+    #[error("an authority's approval is required and missing")]
+    AuthorityApprovalMissing,
+    /// Only the authority approved: the platform or the owner's recovery code must
+    /// approve too (two distinct parties).
+    #[error(
+        "the authority approved; the platform's or the owner's recovery code's approval is missing"
+    )]
+    SecondApprovalMissing,
+    /// This party approved already; each party counts once.
+    #[error("the {0} already approved")]
+    AlreadyApproved(Party),
+    /// A platform approval, and the policy names no platform approval key.
+    #[error("no platform approval key is configured")]
+    NoPlatformKey,
+    /// An authority approval by a name the policy does not list.
+    #[error("{0:?} is not a recovery authority")]
+    UnknownAuthority(String),
+    /// The policy names no authority, so no recovery could ever complete: none starts.
+    #[error("the recovery policy names no authority; no recovery can complete")]
+    NoAuthorityConfigured,
+    /// An approval signature that is not 64 bytes.
+    #[error("the approval signature is malformed")]
+    ApprovalSignatureMalformed,
+    /// An approval signature that does not verify (strict Ed25519: canonical `S`, no
+    /// small-order keys or `R`) under the approver's key over this recovery's approval
+    /// message.
+    #[error("the approval signature does not verify")]
+    ApprovalSignatureInvalid,
+    /// A recovery-code approval, and the owner registered no recovery code.
+    #[error("the owner has no recovery code")]
+    NoRecoveryCode,
+    /// A recovery-code approval with another code than the owner registered.
+    #[error("wrong recovery code")]
+    WrongRecoveryCode,
+    // ----------------------------------------------------------------- time
+    /// The cancellation window is still open.
+    #[error("the cancellation window ends at {ends_ms} ms ({} s from now)", seconds_until(.ends_ms, .now_ms))]
+    WindowOpen {
+        /// When the window ends.
+        ends_ms: u64,
+        /// The request's time.
+        now_ms: u64,
+    },
+}
+
+fn seconds_until(ends_ms: &u64, now_ms: &u64) -> u64 {
+    ends_ms.saturating_sub(*now_ms) / 1000
+}
+
+impl From<RecoveryRefusal> for Error {
+    fn from(refusal: RecoveryRefusal) -> Self {
+        Error::RecoveryRefused(refusal)
+    }
 }
 
 impl From<Refusal> for Error {

@@ -18,8 +18,9 @@
 //!   authorization. A seed leaves the vault only to its owner, through a seed-export
 //!   recovery; e-signature keys never leave it.
 //! - Recovery when an owner loses every authenticator binds a new credential to the
-//!   existing keys after identity re-verification, two of three independent approvals
-//!   and a cancellation window ([`recovery`]).
+//!   existing keys after identity re-verification, an authority's approval and one more
+//!   (the platform's or the owner's own recovery code), a notice to the owner and a
+//!   cancellation window ([`recovery`]).
 //!
 //! - Many concurrent single requests are gathered into batches by the [`SignQueue`]
 //!   (batch verification, one group commit per batch) without waiting for a batch to fill.
@@ -34,7 +35,7 @@
 //! - Pure: [`record`] (key, wallet, credential and grant records), [`authz`]
 //!   (statements: [`UnboundStatement`] built by the client, bound to a credential and
 //!   signed), `keys` (algorithms, signing, [`verify`]), `ids`, [`recovery`]'s
-//!   completion rule, `error` ([`Error`], [`Refusal`]).
+//!   completion rule, `error` ([`Error`], [`Refusal`], [`RecoveryRefusal`]).
 //! - The store: `store` (redb tables and the byte layout of their composite keys, in one
 //!   place), `journal` (the signing journal), [`evidence`] (the `vault.*` records).
 //! - The service, [`Vault`] (`vault`), split into mechanism — `vault::commit` (the group
@@ -72,7 +73,7 @@ pub use authz::{
     AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
     fresh_nonce,
 };
-pub use error::{Error, EvidenceError, Refusal, StoreError};
+pub use error::{Error, EvidenceError, RecoveryRefusal, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
 pub use keys::{Algorithm, MESSAGE_BYTES_MAX, Payload, SignatureBytes, verify};

@@ -3,19 +3,30 @@
 //!
 //! The procedure, each step an evidence record about the owner:
 //!
+//! 0. **recovery code** (beforehand, optional) — the owner generates an offline code on
+//!    their own side ([`RecoveryCode::generate`]) and registers only its salted digest
+//!    ([`RecoveryCodeDigest`]) with an authorization by one of their active credentials
+//!    ([`Action::SetRecoveryCode`], [`Vault::set_recovery_code`]); replacing it needs the
+//!    same. Nobody else can set, replace or read it: the vault never sees the code before
+//!    the owner presents it as an approval.
 //! 1. **start** — after identity re-verification through a provider (its result enters
 //!    only as a digest), with the new credential's public key. At most one start per
-//!    owner per [`RecoveryPolicy::min_interval_ms`].
-//! 2. **approve** — by independent parties: the platform (Ed25519 signature by the
-//!    platform's recovery key), an authority node such as the notary (its key), and the
-//!    owner's offline recovery code. Each party approves at most once.
+//!    owner per [`RecoveryPolicy::min_interval_ms`]. The owner is told first: the vault
+//!    hands a [`RecoveryNotice`] to the caller's [`RecoveryNotifier`] (which delivers it on
+//!    every channel the owner has; the platform wires it to e-mail and SMS) and starts
+//!    nothing unless the notifier accepted it.
+//! 2. **approve** — by independent parties: an authority node such as the notary (its
+//!    Ed25519 key), the platform (its recovery key), and the owner's offline recovery
+//!    code. Each party approves at most once; signatures are checked with strict Ed25519
+//!    (`verify_strict`).
 //! 3. **cancellation window** ([`RecoveryPolicy::window_ms`], 48 h by default): any of the
 //!    owner's old credentials can stop the recovery.
-//! 4. **complete** — only with approvals from at least two distinct parties, after the
+//! 4. **complete** — only with an authority's approval **and** the platform's or the
+//!    recovery code's (two distinct parties, one of them always an authority), after the
 //!    window, if not cancelled. The new credential is registered and the old ones revoked.
 //!
 //! **Seed export** is the same procedure with another purpose ([`Purpose::ExportSeed`],
-//! [`Vault::start_seed_export`]): the identity check, the two of three approvals, the
+//! [`Vault::start_seed_export`]): the identity check, the notice, the approvals, the
 //! window in which any of the owner's credentials can cancel, and the rate limit (shared
 //! with credential recoveries) all apply. Instead of a new credential it names a
 //! *recipient* key; completion ([`Vault::complete_seed_export`]) needs that key's
@@ -24,13 +35,16 @@
 //! owner's credentials stay as they are. Only wallet seeds can be exported: e-signature
 //! keys have no export path at all.
 //!
-//! [`check_complete`] is the pure policy: no single party, the platform included, can
-//! satisfy it alone. What enforces it against a malicious operator is that the master
-//! key sits in an HSM the operator cannot read out, and that every step is in the
+//! [`check_complete`] is the pure policy: no single party can satisfy it alone, and the
+//! operator (who runs the platform, and so holds the platform's approval key) cannot
+//! satisfy it without an authority — the recovery code is the owner's, registered only
+//! on the owner's authorization. What enforces it against a malicious operator is that
+//! the master key sits in an HSM the operator cannot read out, that the owner is
+//! notified of every start and can cancel in the window, and that every step is in the
 //! evidence log the owner and the authorities can audit.
 
 use crate::authz::{Action, Authorization};
-use crate::error::{Error, Refusal, malformed};
+use crate::error::{Error, RecoveryRefusal, Refusal, malformed};
 use crate::evidence;
 use crate::ids::{CredentialId, OwnerId, RecoveryId, TenantId, WalletId};
 use crate::record::{CredentialKind, CredentialRecord, Reader, push_short};
@@ -39,7 +53,6 @@ use crate::store::{self, insert_new, owner_key};
 use crate::vault::{Job, Vault};
 use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest as _, Sha256};
-use signature::Verifier as _;
 
 /// Default cancellation window: 48 hours.
 pub const DEFAULT_WINDOW_MS: u64 = 48 * 3600 * 1000;
@@ -105,10 +118,214 @@ pub enum Approval {
     RecoveryCode(String),
 }
 
+/// A party whose approval counts toward a recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Party {
+    /// The platform (its recovery-approval key).
+    Platform,
+    /// An authority of the policy (any of them: together they count as one party).
+    Authority,
+    /// The owner, through their offline recovery code.
+    RecoveryCode,
+}
+
+impl Party {
+    /// Every party, in bit order.
+    pub const ALL: [Party; 3] = [Party::Platform, Party::Authority, Party::RecoveryCode];
+
+    /// The party's bit in [`Recovery::approvals`].
+    pub fn bit(self) -> u8 {
+        match self {
+            Party::Platform => PLATFORM,
+            Party::Authority => AUTHORITY,
+            Party::RecoveryCode => CODE,
+        }
+    }
+
+    /// Name used in evidence metadata and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Party::Platform => "platform",
+            Party::Authority => "authority",
+            Party::RecoveryCode => "recovery-code",
+        }
+    }
+}
+
+impl std::fmt::Display for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The parties of a recovery, as bits.
 const PLATFORM: u8 = 1;
 const AUTHORITY: u8 = 2;
 const CODE: u8 = 4;
+
+/// Domain separation of the recovery-code hash.
+pub const RECOVERY_CODE_CONTEXT: &[u8] = b"affix.dev/vault/recovery-code/v1\0";
+
+/// An owner's offline recovery code, generated on the owner's side (their device, the
+/// CLI playing it): 16 random bytes as 8 groups of 4 hex digits. Zeroized on drop,
+/// redacted in `Debug`. The vault only ever stores its [`RecoveryCodeDigest`].
+pub struct RecoveryCode(zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for RecoveryCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryCode(<redacted>)")
+    }
+}
+
+impl RecoveryCode {
+    /// A fresh code (128 bits from the operating system's generator).
+    ///
+    /// # Errors
+    /// [`Error::Random`].
+    pub fn generate() -> Result<Self, Error> {
+        let mut secret = zeroize::Zeroizing::new([0u8; 16]);
+        getrandom::fill(secret.as_mut()).map_err(|_| Error::Random)?;
+        let hexed = zeroize::Zeroizing::new(hex::encode(secret.as_ref()));
+        let mut code = zeroize::Zeroizing::new(String::with_capacity(39));
+        for (i, c) in hexed.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                code.push('-');
+            }
+            code.push(c);
+        }
+        Ok(Self(code))
+    }
+
+    /// The code, to show the owner once.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digest to register, under a fresh random salt.
+    ///
+    /// # Errors
+    /// [`Error::Random`].
+    pub fn digest(&self) -> Result<RecoveryCodeDigest, Error> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|_| Error::Random)?;
+        Ok(RecoveryCodeDigest::of(&self.0, salt))
+    }
+}
+
+/// What the vault stores of an owner's recovery code (table `recovery_codes`):
+///
+/// ```text
+/// salt 16 ‖ SHA-256("affix.dev/vault/recovery-code/v1\0" ‖ salt ‖ code)
+/// ```
+///
+/// where `code` is the code's ASCII letters and digits, lowercased (dashes and spaces
+/// are ignored when the owner types it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryCodeDigest {
+    /// Random salt chosen with the code.
+    pub salt: [u8; 16],
+    /// The salted hash.
+    pub hash: [u8; 32],
+}
+
+impl RecoveryCodeDigest {
+    /// The digest of `code` under `salt`.
+    pub fn of(code: &str, salt: [u8; 16]) -> Self {
+        Self {
+            salt,
+            hash: code_hash(&salt, code),
+        }
+    }
+
+    /// The stored 48 bytes.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut out = [0u8; 48];
+        out[..16].copy_from_slice(&self.salt);
+        out[16..].copy_from_slice(&self.hash);
+        out
+    }
+
+    /// Decodes the stored 48 bytes.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] unless exactly 48 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() != 48 {
+            return Err(malformed("recovery code digest", "not 48 bytes"));
+        }
+        let mut salt = [0u8; 16];
+        let mut hash = [0u8; 32];
+        salt.copy_from_slice(&bytes[..16]);
+        hash.copy_from_slice(&bytes[16..]);
+        Ok(Self { salt, hash })
+    }
+
+    /// The digest a [`Action::SetRecoveryCode`] authorization binds: SHA-256 of the
+    /// stored 48 bytes (also the `code-hash` digest of `vault.recovery.code-set`).
+    pub fn authorization_digest(&self) -> [u8; 32] {
+        Sha256::digest(self.to_bytes()).into()
+    }
+
+    /// Whether `code` is the registered code.
+    pub fn matches(&self, code: &str) -> bool {
+        code_hash(&self.salt, code) == self.hash
+    }
+}
+
+/// What the owner must be told when a recovery of their credentials (or a seed export)
+/// starts: enough to recognise it and to cancel it with one of their devices in the
+/// window. No secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryNotice {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// The owner to notify.
+    pub owner: OwnerId,
+    /// The recovery (what a cancellation names).
+    pub recovery: RecoveryId,
+    /// What completing it would do.
+    pub purpose: Purpose,
+    /// SHA-256 of the new credential's (or the seed recipient's) public key.
+    pub new_key_digest: [u8; 32],
+    /// The identity provider that re-verified the requester.
+    pub provider: String,
+    /// Start time.
+    pub started_ms: u64,
+    /// End of the cancellation window: completion is refused before it.
+    pub window_ends_ms: u64,
+}
+
+/// Delivers the owner's [`RecoveryNotice`] when a recovery starts. The vault sends no
+/// mail: its caller does. The platform (`affix-platform`) wires this to the person's
+/// e-mail and SMS; the CLI (`affix vault recover start`) appends the notice to the vault
+/// directory's notice outbox. The vault calls it before it commits the start and starts
+/// nothing if it fails, so an implementation should queue durably (an outbox) and return,
+/// not wait for delivery. A notice may exist for a start that then failed to commit (a
+/// storage fault): a false alarm, never a silent start.
+pub trait RecoveryNotifier {
+    /// Queues `notice` for delivery to the owner on every channel they have.
+    ///
+    /// # Errors
+    /// Any error: the recovery is not started ([`Error::RecoveryNotNotified`]).
+    fn recovery_started(
+        &self,
+        notice: &RecoveryNotice,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl<F> RecoveryNotifier for F
+where
+    F: Fn(&RecoveryNotice) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn recovery_started(
+        &self,
+        notice: &RecoveryNotice,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self(notice)
+    }
+}
 
 /// Where a recovery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,35 +469,53 @@ impl Recovery {
     pub fn approval_count(&self) -> u32 {
         self.approvals.count_ones()
     }
+
+    /// The parties that approved.
+    pub fn parties(&self) -> Vec<Party> {
+        Party::ALL
+            .into_iter()
+            .filter(|p| self.approvals & p.bit() != 0)
+            .collect()
+    }
 }
 
-/// The pure completion rule: pending, approved by at least two distinct parties, and the
-/// cancellation window over.
+/// The refusal for a step on a recovery that is no longer pending.
+fn not_pending(status: Status) -> Error {
+    match status {
+        Status::Cancelled => RecoveryRefusal::Cancelled.into(),
+        // Pending never reaches here; reported as complete, the other terminal state.
+        Status::Completed | Status::Pending => RecoveryRefusal::Completed.into(),
+    }
+}
+
+/// The pure completion rule: pending; approved by an authority **and** by the platform
+/// or the owner's recovery code (two distinct parties, one of them always an
+/// authority: the platform and the recovery code together are not enough, so neither the
+/// operator nor someone who learnt the code can complete without an independent
+/// authority); and the cancellation window over.
 ///
 /// # Errors
-/// [`Error::RecoveryRefused`] saying which condition fails.
+/// [`Error::RecoveryRefused`] with the first failing condition:
+/// [`RecoveryRefusal::Cancelled`], [`RecoveryRefusal::Completed`],
+/// [`RecoveryRefusal::AuthorityApprovalMissing`],
+/// [`RecoveryRefusal::SecondApprovalMissing`], [`RecoveryRefusal::WindowOpen`].
 pub fn check_complete(
     recovery: &Recovery,
     policy: &RecoveryPolicy,
     now_ms: u64,
 ) -> Result<(), Error> {
-    match recovery.status {
-        Status::Pending => {}
-        Status::Cancelled => return Err(Error::RecoveryRefused("it was cancelled".into())),
-        Status::Completed => return Err(Error::RecoveryRefused("it is already complete".into())),
+    if recovery.status != Status::Pending {
+        return Err(not_pending(recovery.status));
     }
-    if recovery.approval_count() < 2 {
-        return Err(Error::RecoveryRefused(format!(
-            "approvals from {} party, at least 2 of platform, authority and recovery code are needed",
-            recovery.approval_count()
-        )));
+    if recovery.approvals & AUTHORITY == 0 {
+        return Err(RecoveryRefusal::AuthorityApprovalMissing.into());
     }
-    let ends = recovery.started_ms.saturating_add(policy.window_ms);
-    if now_ms < ends {
-        return Err(Error::RecoveryRefused(format!(
-            "the cancellation window ends at {ends} ms ({} s from now)",
-            (ends - now_ms) / 1000
-        )));
+    if recovery.approvals & (PLATFORM | CODE) == 0 {
+        return Err(RecoveryRefusal::SecondApprovalMissing.into());
+    }
+    let ends_ms = recovery.started_ms.saturating_add(policy.window_ms);
+    if now_ms < ends_ms {
+        return Err(RecoveryRefusal::WindowOpen { ends_ms, now_ms }.into());
     }
     Ok(())
 }
@@ -319,21 +554,28 @@ pub fn seed_export_approval_message(
     out
 }
 
+/// Strict Ed25519 (`verify_strict`: canonical `S`, no small-order public key or `R`), so
+/// an approval verifies under exactly one reading of RFC 8032.
 fn verify_ed25519(public: &[u8; 32], message: &[u8], signature: &[u8]) -> Result<(), Error> {
     let key = ed25519_dalek::VerifyingKey::from_bytes(public)
         .map_err(|_| malformed("approver key", "not an Ed25519 key"))?;
     let sig = ed25519_dalek::Signature::from_slice(signature)
-        .map_err(|_| Error::RecoveryRefused("approval signature is malformed".into()))?;
-    key.verify(message, &sig)
-        .map_err(|_| Error::RecoveryRefused("approval signature does not verify".into()))
+        .map_err(|_| RecoveryRefusal::ApprovalSignatureMalformed)?;
+    key.verify_strict(message, &sig)
+        .map_err(|_| RecoveryRefusal::ApprovalSignatureInvalid.into())
 }
 
 fn code_hash(salt: &[u8], code: &str) -> [u8; 32] {
-    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let normalized: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+        code.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
+    );
     let mut h = Sha256::new();
-    h.update(b"affix.dev/vault/recovery-code/v1\0");
+    h.update(RECOVERY_CODE_CONTEXT);
     h.update(salt);
-    h.update(normalized.to_ascii_lowercase().as_bytes());
+    h.update(normalized.as_bytes());
     h.finalize().into()
 }
 
@@ -346,73 +588,92 @@ fn ensure_pending(
     if let Some(row) = table.get(&id.0)? {
         let current = Recovery::decode(row.value())?;
         if current.status != Status::Pending {
-            return Err(Error::RecoveryRefused(format!(
-                "it is no longer pending ({:?})",
-                current.status
-            )));
+            return Err(not_pending(current.status));
         }
     }
     Ok(())
 }
 
 impl Vault {
-    /// Creates the owner's offline recovery code (once per owner) and returns it; only a
-    /// salted hash is stored. Show it to the owner once.
+    /// Registers (or replaces) `owner`'s offline recovery code: only its `digest`, which
+    /// the owner computed on their side from a code they generated there
+    /// ([`RecoveryCode::generate`], [`RecoveryCode::digest`]), with an authorization by
+    /// one of the owner's active credentials ([`Action::SetRecoveryCode`], no key, digest
+    /// [`RecoveryCodeDigest::authorization_digest`]). Without the owner's credential no
+    /// one — the operator included — can set or replace it. Recorded as
+    /// `vault.recovery.code-set` (digests `code-hash` and `authorization`; metadata
+    /// credential, replaced, tenant).
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`] if the owner has one.
+    /// [`Error::AuthorizationRefused`] (not a fresh authorization of exactly this digest
+    /// by an active credential of this owner).
     pub fn set_recovery_code(
         &self,
         tenant: &TenantId,
         owner: OwnerId,
+        digest: &RecoveryCodeDigest,
+        authorization: &Authorization,
         now_ms: u64,
-    ) -> Result<String, Error> {
-        let t = self.tenant_number(tenant)?;
-        let mut secret = zeroize::Zeroizing::new([0u8; 16]);
-        getrandom::fill(secret.as_mut()).map_err(|_| Error::Random)?;
-        let hexed = zeroize::Zeroizing::new(hex::encode(secret.as_ref()));
-        let code = hexed
-            .as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("-");
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|_| Error::Random)?;
-        let mut stored = salt.to_vec();
-        stored.extend_from_slice(&code_hash(&salt, &code));
+    ) -> Result<(), Error> {
+        let t = self
+            .lookup_tenant(tenant)?
+            .ok_or(Refusal::NotOwnersCredential)?;
+        self.check_owner_authorization(
+            authorization,
+            tenant,
+            t,
+            owner,
+            Action::SetRecoveryCode,
+            None,
+            digest.authorization_digest(),
+            now_ms,
+        )?;
+        let replaced = {
+            let tx = self.db().begin_read()?;
+            tx.open_table(store::RECOVERY_CODES)?
+                .get(&owner_key(t, &owner.0))?
+                .is_some()
+        };
         let ev = evidence::record(
             "vault.recovery.code-set",
             &format!("owner:{owner}"),
             now_ms,
             self.submitter(),
-            &[("code-hash", Sha256::digest(&stored).into())],
-            &[("tenant", tenant.as_str())],
+            &[
+                (
+                    "authorization",
+                    Sha256::digest(authorization.statement.to_bytes()).into(),
+                ),
+                ("code-hash", digest.authorization_digest()),
+            ],
+            &[
+                (
+                    "credential",
+                    &authorization.statement.credential.to_string(),
+                ),
+                ("replaced", if replaced { "true" } else { "false" }),
+                ("tenant", tenant.as_str()),
+            ],
         )?;
-        self.commit(Job {
-            key_creations: None,
-            records: vec![ev],
-            write: Box::new(move |tx, leaf| {
-                insert_new(
-                    &mut tx.open_table(store::RECOVERY_CODES)?,
-                    &owner_key(t, &owner.0),
-                    stored.as_slice(),
-                    "recovery code",
-                    || owner.to_string(),
-                )?;
-                index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)?;
-                Ok(())
-            }),
+        let stored = digest.to_bytes();
+        self.commit_authorized(Some(authorization), vec![ev], move |tx, leaf| {
+            tx.open_table(store::RECOVERY_CODES)?
+                .insert(&owner_key(t, &owner.0), stored.as_slice())?;
+            index_owner_event(tx, t, &owner, leaf, crate::evidence::code::RECOVERY)
         })?;
-        Ok(code)
+        Ok(())
     }
 
     /// Starts a recovery for `owner` with a new credential, after identity
-    /// re-verification.
+    /// re-verification. The owner's [`RecoveryNotice`] goes to `notifier` first; nothing
+    /// starts unless it accepts it.
     ///
     /// # Errors
-    /// [`Error::RateLimited`] within the minimum interval of the last start;
+    /// [`Error::RecoveryRefused`] ([`RecoveryRefusal::NoAuthorityConfigured`]) when the
+    /// policy names no authority; [`Error::RateLimited`] within the minimum interval of
+    /// the last start; [`Error::RecoveryNotNotified`] when the notifier fails;
     /// [`Error::Malformed`] for a bad key or provider name.
+    #[allow(clippy::too_many_arguments)]
     pub fn start_recovery(
         &self,
         tenant: &TenantId,
@@ -420,6 +681,7 @@ impl Vault {
         kind: CredentialKind,
         new_public_key: &[u8],
         identity: &IdentityCheck,
+        notifier: &dyn RecoveryNotifier,
         now_ms: u64,
     ) -> Result<RecoveryId, Error> {
         self.start(
@@ -429,19 +691,20 @@ impl Vault {
             new_public_key,
             identity,
             Purpose::BindCredential,
+            notifier,
             now_ms,
         )
     }
 
     /// Starts a seed export of the owner's `wallet` to the holder of `recipient_public_key`
     /// (a fresh device key), after identity re-verification. The same policy as
-    /// [`Vault::start_recovery`] applies, rate limit included (one start of either kind
-    /// per owner per interval).
+    /// [`Vault::start_recovery`] applies, rate limit and notice included (one start of
+    /// either kind per owner per interval).
     ///
     /// # Errors
     /// [`Error::WalletNotFound`] unless `wallet` is the owner's wallet in this tenant
-    /// (e-signature key ids are never wallets); [`Error::RateLimited`];
-    /// [`Error::Malformed`].
+    /// (e-signature key ids are never wallets); otherwise as
+    /// [`Vault::start_recovery`].
     #[allow(clippy::too_many_arguments)]
     pub fn start_seed_export(
         &self,
@@ -451,6 +714,7 @@ impl Vault {
         kind: CredentialKind,
         recipient_public_key: &[u8],
         identity: &IdentityCheck,
+        notifier: &dyn RecoveryNotifier,
         now_ms: u64,
     ) -> Result<RecoveryId, Error> {
         let record = self.load_wallet(tenant, &wallet)?;
@@ -464,6 +728,7 @@ impl Vault {
             recipient_public_key,
             identity,
             Purpose::ExportSeed { wallet },
+            notifier,
             now_ms,
         )
     }
@@ -477,10 +742,14 @@ impl Vault {
         new_public_key: &[u8],
         identity: &IdentityCheck,
         purpose: Purpose,
+        notifier: &dyn RecoveryNotifier,
         now_ms: u64,
     ) -> Result<RecoveryId, Error> {
         CredentialRecord::check_public_key(kind, new_public_key)?;
         crate::record::check_label(&identity.provider)?;
+        if self.config().recovery.authorities.is_empty() {
+            return Err(RecoveryRefusal::NoAuthorityConfigured.into());
+        }
         let t = self.tenant_number(tenant)?;
         let ok = owner_key(t, &owner.0);
         {
@@ -509,7 +778,8 @@ impl Vault {
             purpose,
         };
         let recovery_id = id.to_string();
-        let window_ends = (now_ms.saturating_add(self.config().recovery.window_ms)).to_string();
+        let window_ends_ms = now_ms.saturating_add(self.config().recovery.window_ms);
+        let window_ends = window_ends_ms.to_string();
         let mut metadata = vec![
             ("provider", identity.provider.as_str()),
             ("recovery", recovery_id.as_str()),
@@ -537,6 +807,19 @@ impl Vault {
             ],
             &metadata,
         )?;
+        // The owner is told before anything starts: a notifier that fails stops the start.
+        notifier
+            .recovery_started(&RecoveryNotice {
+                tenant: tenant.clone(),
+                owner,
+                recovery: id,
+                purpose,
+                new_key_digest: Sha256::digest(new_public_key).into(),
+                provider: identity.provider.clone(),
+                started_ms: now_ms,
+                window_ends_ms,
+            })
+            .map_err(Error::RecoveryNotNotified)?;
         let bytes = recovery.encode();
         self.commit(Job {
             key_creations: None,
@@ -580,11 +863,12 @@ impl Vault {
         Ok(r)
     }
 
-    /// Records one party's approval.
+    /// Records one party's approval (signatures checked with strict Ed25519).
     ///
     /// # Errors
     /// [`Error::RecoveryRefused`] for a bad signature or code, an unknown authority, a
-    /// party that already approved, or a recovery that is not pending.
+    /// party that already approved, or a recovery that is not pending (each its
+    /// [`RecoveryRefusal`]).
     pub fn approve_recovery(
         &self,
         tenant: &TenantId,
@@ -595,46 +879,43 @@ impl Vault {
     ) -> Result<(), Error> {
         let mut r = self.recovery(tenant, owner, id)?;
         if r.status != Status::Pending {
-            return Err(Error::RecoveryRefused("it is not pending".into()));
+            return Err(not_pending(r.status));
         }
         let message = r.approval_message(tenant, id);
         let policy = &self.config().recovery;
         let (party, name) = match &approval {
             Approval::Platform { signature } => {
-                let key = policy.platform_key.ok_or_else(|| {
-                    Error::RecoveryRefused("no platform approval key is configured".into())
-                })?;
+                let key = policy.platform_key.ok_or(RecoveryRefusal::NoPlatformKey)?;
                 verify_ed25519(&key, &message, signature)?;
-                (PLATFORM, "platform".to_owned())
+                (Party::Platform, "platform".to_owned())
             }
             Approval::Authority { name, signature } => {
                 let (_, key) = policy
                     .authorities
                     .iter()
                     .find(|(n, _)| n == name)
-                    .ok_or_else(|| {
-                        Error::RecoveryRefused(format!("{name:?} is not a recovery authority"))
-                    })?;
+                    .ok_or_else(|| RecoveryRefusal::UnknownAuthority(name.clone()))?;
                 verify_ed25519(key, &message, signature)?;
-                (AUTHORITY, format!("authority:{name}"))
+                (Party::Authority, format!("authority:{name}"))
             }
             Approval::RecoveryCode(code) => {
                 let tx = self.db().begin_read()?;
                 let codes = tx.open_table(store::RECOVERY_CODES)?;
-                let stored = codes.get(&owner_key(r.tenant, &owner.0))?.ok_or_else(|| {
-                    Error::RecoveryRefused("the owner has no recovery code".into())
-                })?;
-                let stored = stored.value();
-                if stored.len() != 48 || code_hash(&stored[..16], code) != stored[16..] {
-                    return Err(Error::RecoveryRefused("wrong recovery code".into()));
+                let stored = codes
+                    .get(&owner_key(r.tenant, &owner.0))?
+                    .ok_or(RecoveryRefusal::NoRecoveryCode)?;
+                let stored = RecoveryCodeDigest::from_bytes(stored.value())
+                    .map_err(|_| Error::corrupt(format!("recovery code of owner {owner}")))?;
+                if !stored.matches(code) {
+                    return Err(RecoveryRefusal::WrongRecoveryCode.into());
                 }
-                (CODE, "recovery-code".to_owned())
+                (Party::RecoveryCode, "recovery-code".to_owned())
             }
         };
-        if r.approvals & party != 0 {
-            return Err(Error::RecoveryRefused(format!("{name} already approved")));
+        if r.approvals & party.bit() != 0 {
+            return Err(RecoveryRefusal::AlreadyApproved(party).into());
         }
-        r.approvals |= party;
+        r.approvals |= party.bit();
         let ev = evidence::record(
             "vault.recovery.approved",
             &format!("owner:{owner}"),
@@ -685,7 +966,7 @@ impl Vault {
     ) -> Result<(), Error> {
         let mut r = self.recovery(tenant, owner, id)?;
         if r.status != Status::Pending {
-            return Err(Error::RecoveryRefused("it is not pending".into()));
+            return Err(not_pending(r.status));
         }
         let digest = Sha256::digest(id.0).into();
         self.check_owner_authorization(
@@ -734,9 +1015,7 @@ impl Vault {
     ) -> Result<CredentialId, Error> {
         let mut r = self.recovery(tenant, owner, id)?;
         if r.purpose != Purpose::BindCredential {
-            return Err(Error::RecoveryRefused(
-                "this recovery exports a wallet seed; it registers no credential".into(),
-            ));
+            return Err(RecoveryRefusal::NotACredentialRecovery.into());
         }
         check_complete(&r, &self.config().recovery, now_ms)?;
         let old = self.active_credentials(r.tenant, owner)?;
@@ -816,9 +1095,7 @@ impl Vault {
     ) -> Result<SeedExport, Error> {
         let mut r = self.recovery(tenant, owner, id)?;
         let Purpose::ExportSeed { wallet } = r.purpose else {
-            return Err(Error::RecoveryRefused(
-                "this recovery binds a credential; it exports no seed".into(),
-            ));
+            return Err(RecoveryRefusal::NotASeedExport.into());
         };
         check_complete(&r, &self.config().recovery, now_ms)?;
         let s = &authorization.statement;
@@ -916,22 +1193,116 @@ mod tests {
         }
     }
 
+    /// The completion rule: an authority and one more party (platform or recovery code),
+    /// then the window. The platform and the code together — all the operator could
+    /// muster if it learnt the code — are refused, as is every single party.
     #[test]
-    fn no_single_party_completes_and_the_window_holds() {
+    fn the_authority_and_one_more_party_complete_after_the_window() {
         let policy = RecoveryPolicy::default();
         let after = 1_000 + DEFAULT_WINDOW_MS;
-        for single in [PLATFORM, AUTHORITY, CODE, 0] {
-            assert!(check_complete(&pending(single), &policy, after + 1).is_err());
+        let refusal = |approvals, now| match check_complete(&pending(approvals), &policy, now) {
+            Err(Error::RecoveryRefused(r)) => Some(r),
+            Err(e) => panic!("{e:?}"),
+            Ok(()) => None,
+        };
+        for no_authority in [0, PLATFORM, CODE, PLATFORM | CODE] {
+            assert_eq!(
+                refusal(no_authority, after + 1),
+                Some(RecoveryRefusal::AuthorityApprovalMissing),
+                "{no_authority:#b}"
+            );
         }
-        for pair in [PLATFORM | AUTHORITY, PLATFORM | CODE, AUTHORITY | CODE] {
-            assert!(check_complete(&pending(pair), &policy, after - 1).is_err());
-            check_complete(&pending(pair), &policy, after).unwrap();
+        assert_eq!(
+            refusal(AUTHORITY, after + 1),
+            Some(RecoveryRefusal::SecondApprovalMissing)
+        );
+        for pair in [
+            AUTHORITY | PLATFORM,
+            AUTHORITY | CODE,
+            AUTHORITY | PLATFORM | CODE,
+        ] {
+            assert_eq!(
+                refusal(pair, after - 1),
+                Some(RecoveryRefusal::WindowOpen {
+                    ends_ms: after,
+                    now_ms: after - 1
+                })
+            );
+            assert_eq!(refusal(pair, after), None, "{pair:#b}");
         }
         let mut cancelled = pending(PLATFORM | AUTHORITY | CODE);
         cancelled.status = Status::Cancelled;
-        assert!(check_complete(&cancelled, &policy, after).is_err());
+        assert!(matches!(
+            check_complete(&cancelled, &policy, after),
+            Err(Error::RecoveryRefused(RecoveryRefusal::Cancelled))
+        ));
+        cancelled.status = Status::Completed;
+        assert!(matches!(
+            check_complete(&cancelled, &policy, after),
+            Err(Error::RecoveryRefused(RecoveryRefusal::Completed))
+        ));
         let r = pending(PLATFORM | CODE);
         assert_eq!(Recovery::decode(&r.encode()).unwrap(), r);
+        assert_eq!(r.parties(), [Party::Platform, Party::RecoveryCode]);
+    }
+
+    /// A recovery code hashes as it always did (stored digests stay valid); dashes,
+    /// spaces and case do not matter when the owner types it back.
+    #[test]
+    fn recovery_code_digest_is_frozen_and_forgiving() {
+        let d = RecoveryCodeDigest::of("0123-4567-89ab-cdef", [5; 16]);
+        assert_eq!(
+            hex::encode(d.hash),
+            hex::encode({
+                let mut h = Sha256::new();
+                h.update(b"affix.dev/vault/recovery-code/v1\0");
+                h.update([5; 16]);
+                h.update(b"0123456789abcdef");
+                h.finalize()
+            })
+        );
+        assert!(d.matches("0123 4567 89AB CDEF"));
+        assert!(!d.matches("0123-4567-89ab-cdee"));
+        assert_eq!(RecoveryCodeDigest::from_bytes(&d.to_bytes()).unwrap(), d);
+        assert!(RecoveryCodeDigest::from_bytes(&d.to_bytes()[..47]).is_err());
+        let code = RecoveryCode::generate().unwrap();
+        assert_eq!(code.as_str().len(), 39);
+        assert_eq!(code.as_str().matches('-').count(), 7);
+        assert!(code.digest().unwrap().matches(code.as_str()));
+        assert!(!format!("{code:?}").contains(code.as_str()));
+    }
+
+    /// Approvals use strict Ed25519: a signature that plain `verify` accepts under a
+    /// small-order public key is refused.
+    #[test]
+    fn approvals_are_verified_strictly() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let good = {
+            use signature::Signer as _;
+            key.sign(b"m").to_bytes()
+        };
+        verify_ed25519(&key.verifying_key().to_bytes(), b"m", &good).unwrap();
+        // The identity point (a small-order key) with R = identity, S = 0: `verify`
+        // accepts it for every message, `verify_strict` for none.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut weak = [0u8; 64];
+        weak[0] = 1;
+        let weak_key = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
+        let weak_sig = ed25519_dalek::Signature::from_bytes(&weak);
+        assert!(signature::Verifier::verify(&weak_key, b"m", &weak_sig).is_ok());
+        assert!(matches!(
+            verify_ed25519(&identity, b"m", &weak),
+            Err(Error::RecoveryRefused(
+                RecoveryRefusal::ApprovalSignatureInvalid
+            ))
+        ));
+        assert!(matches!(
+            verify_ed25519(&identity, b"m", &weak[..63]),
+            Err(Error::RecoveryRefused(
+                RecoveryRefusal::ApprovalSignatureMalformed
+            ))
+        ));
     }
 
     /// v1 (credential recoveries) is byte-for-byte what it was before seed exports; v2

@@ -63,7 +63,9 @@ pub(crate) const TENANT_NAMES: TableDefinition<u32, &str> = TableDefinition::new
 /// Wrapped KEKs: (generation, tenant number) → (master key id, wrapped bytes).
 /// Insert-only; a generation's rows are deleted when rotation has moved every key off it.
 pub(crate) const KEKS: TableDefinition<(u32, u32), (&str, &[u8])> = TableDefinition::new("keks");
-/// Recovery codes: (tenant ‖ owner) → salt ‖ SHA-256(salt ‖ code). Insert-only.
+/// Recovery codes: (tenant ‖ owner) → salt ‖ SHA-256(context ‖ salt ‖ code)
+/// (`recovery::RecoveryCodeDigest`); written, and replaced, only on the owner's
+/// `set-recovery-code` authorization.
 pub(crate) const RECOVERY_CODES: TableDefinition<&[u8; 20], &[u8]> =
     TableDefinition::new("recovery_codes");
 /// Recoveries by id: the current state (`recovery::Recovery` encoding); every transition

@@ -3,15 +3,18 @@
 #![allow(clippy::unwrap_used)]
 
 use affix_seal::{KeyFileMaster, MasterKey};
-use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy, approval_message};
+use affix_vault::recovery::{
+    Approval, IdentityCheck, Party, Purpose, RecoveryCode, RecoveryNotice, RecoveryNotifier,
+    RecoveryPolicy, approval_message,
+};
 use affix_vault::{
-    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload, Refusal,
-    SignRequest, StoreError, TenantId, UnboundStatement, Vault, VaultConfig, credential_digest,
-    verify,
+    Action, Algorithm, CredentialKind, DeviceKey, Error, GrantRecord, OwnerId, Payload,
+    RecoveryRefusal, Refusal, SignRequest, StoreError, TenantId, UnboundStatement, Vault,
+    VaultConfig, credential_digest, verify,
 };
 use sha2::{Digest as _, Sha256};
 use signature::Signer as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const T0: u64 = 1_795_000_000_000;
 
@@ -478,8 +481,51 @@ fn rotation_reseals_every_key_and_retires_the_old_master() {
     sign_all(&vault, 2);
 }
 
-#[test]
-fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
+/// The owner's recovery code, generated on the owner's side and registered with their
+/// device's authorization.
+fn set_code(
+    vault: &Vault,
+    t: &TenantId,
+    owner: OwnerId,
+    device: &DeviceKey,
+    now: u64,
+) -> RecoveryCode {
+    let code = RecoveryCode::generate().unwrap();
+    let digest = code.digest().unwrap();
+    let stmt = UnboundStatement::for_action(
+        t,
+        Action::SetRecoveryCode,
+        None,
+        digest.authorization_digest(),
+        now,
+        60_000,
+    )
+    .unwrap();
+    vault
+        .set_recovery_code(t, owner, &digest, &device.authorize(stmt), now)
+        .unwrap();
+    code
+}
+
+/// A notifier that keeps every notice (the platform's is an e-mail and SMS outbox).
+#[derive(Default)]
+struct Notices(Mutex<Vec<RecoveryNotice>>);
+
+impl RecoveryNotifier for Notices {
+    fn recovery_started(
+        &self,
+        notice: &RecoveryNotice,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
+}
+
+fn recovery_config() -> (
+    VaultConfig,
+    ed25519_dalek::SigningKey,
+    ed25519_dalek::SigningKey,
+) {
     let platform = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let notary = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
     let config = VaultConfig {
@@ -490,11 +536,24 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
         },
         ..VaultConfig::default()
     };
+    (config, platform, notary)
+}
+
+fn refused(result: Result<impl std::fmt::Debug, Error>) -> RecoveryRefusal {
+    match result {
+        Err(Error::RecoveryRefused(r)) => r,
+        other => panic!("expected a recovery refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn recovery_needs_the_authority_and_one_more_party_and_the_window_and_keeps_the_key() {
+    let (config, platform, notary) = recovery_config();
     let window = config.recovery.window_ms;
     let f = fixture_with(config);
     let t = tenant("people");
     let (owner, lost_phone) = enrol(&f.vault, &t);
-    let code = f.vault.set_recovery_code(&t, owner, T0).unwrap();
+    let code = set_code(&f.vault, &t, owner, &lost_phone, T0);
     let key = f
         .vault
         .create_key(&t, owner, Algorithm::Ed25519, T0)
@@ -506,6 +565,7 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
         result_digest: [3; 32],
     };
     let start = T0 + 1000;
+    let notices = Notices::default();
     let id = f
         .vault
         .start_recovery(
@@ -514,6 +574,7 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
             CredentialKind::Ed25519,
             &new_phone.public_key(),
             &identity,
+            &notices,
             start,
         )
         .unwrap();
@@ -525,73 +586,71 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
             CredentialKind::Ed25519,
             &new_phone.public_key(),
             &identity,
+            &notices,
             start + 1
         ),
         Err(Error::RateLimited(_))
     ));
+    assert_eq!(notices.0.lock().unwrap().len(), 1, "one notice per start");
     let message = approval_message(&t, owner, id, &new_phone.public_key());
+    let approve = |approval, now| f.vault.approve_recovery(&t, owner, id, approval, now);
+    let by_platform = || Approval::Platform {
+        signature: platform.sign(&message).to_bytes().to_vec(),
+    };
     // The platform alone cannot complete, even after the window.
-    f.vault
-        .approve_recovery(
-            &t,
-            owner,
-            id,
-            Approval::Platform {
-                signature: platform.sign(&message).to_bytes().to_vec(),
-            },
-            start,
-        )
-        .unwrap();
-    assert!(matches!(
-        f.vault.complete_recovery(&t, owner, id, start + window + 1),
-        Err(Error::RecoveryRefused(_))
-    ));
+    approve(by_platform(), start).unwrap();
+    assert_eq!(
+        refused(f.vault.complete_recovery(&t, owner, id, start + window + 1)),
+        RecoveryRefusal::AuthorityApprovalMissing
+    );
     // Nor by approving twice, nor with a wrong code or a forged authority signature.
-    assert!(
-        f.vault
-            .approve_recovery(
-                &t,
-                owner,
-                id,
-                Approval::Platform {
-                    signature: platform.sign(&message).to_bytes().to_vec()
-                },
-                start
-            )
-            .is_err()
+    assert_eq!(
+        refused(approve(by_platform(), start)),
+        RecoveryRefusal::AlreadyApproved(Party::Platform)
     );
-    assert!(
-        f.vault
-            .approve_recovery(
-                &t,
-                owner,
-                id,
-                Approval::RecoveryCode("0000-0000".into()),
-                start
-            )
-            .is_err()
+    assert_eq!(
+        refused(approve(Approval::RecoveryCode("0000-0000".into()), start)),
+        RecoveryRefusal::WrongRecoveryCode
     );
-    assert!(
-        f.vault
-            .approve_recovery(
-                &t,
-                owner,
-                id,
-                Approval::Authority {
-                    name: "notary".into(),
-                    signature: platform.sign(&message).to_bytes().to_vec()
-                },
-                start
-            )
-            .is_err()
+    assert_eq!(
+        refused(approve(
+            Approval::Authority {
+                name: "notary".into(),
+                signature: platform.sign(&message).to_bytes().to_vec()
+            },
+            start
+        )),
+        RecoveryRefusal::ApprovalSignatureInvalid
     );
-    // With the owner's recovery code: two parties, but the window still runs.
-    f.vault
-        .approve_recovery(&t, owner, id, Approval::RecoveryCode(code.clone()), start)
-        .unwrap();
+    assert_eq!(
+        refused(approve(
+            Approval::Authority {
+                name: "registrar".into(),
+                signature: notary.sign(&message).to_bytes().to_vec()
+            },
+            start
+        )),
+        RecoveryRefusal::UnknownAuthority("registrar".into())
+    );
+    // The platform and the owner's recovery code: two parties, but no authority — the
+    // operator who learnt the code still cannot complete.
+    approve(Approval::RecoveryCode(code.as_str().to_owned()), start).unwrap();
+    assert_eq!(
+        refused(f.vault.complete_recovery(&t, owner, id, start + window + 1)),
+        RecoveryRefusal::AuthorityApprovalMissing
+    );
+    // With the authority: complete, but only once the window is over.
+    approve(
+        Approval::Authority {
+            name: "notary".into(),
+            signature: notary.sign(&message).to_bytes().to_vec(),
+        },
+        start,
+    )
+    .unwrap();
     assert!(matches!(
-        f.vault.complete_recovery(&t, owner, id, start + window - 1),
-        Err(Error::RecoveryRefused(_))
+        refused(f.vault.complete_recovery(&t, owner, id, start + window - 1)),
+        RecoveryRefusal::WindowOpen { .. }
     ));
     new_phone.credential = Some(
         f.vault
@@ -644,20 +703,259 @@ fn recovery_needs_two_parties_and_the_window_and_keeps_the_key() {
         kinds.contains(&"vault.recovery.completed".to_owned()),
         "{kinds:?}"
     );
+    assert!(
+        kinds.contains(&"vault.recovery.code-set".to_owned()),
+        "{kinds:?}"
+    );
+}
+
+/// The authority and the owner's recovery code complete a recovery without the
+/// platform; the authority alone does not.
+#[test]
+fn the_authority_and_the_owners_code_complete_without_the_platform() {
+    let (config, _, notary) = recovery_config();
+    let window = config.recovery.window_ms;
+    let f = fixture_with(config);
+    let t = tenant("people");
+    let (owner, lost_phone) = enrol(&f.vault, &t);
+    let code = set_code(&f.vault, &t, owner, &lost_phone, T0);
+    let new_phone = DeviceKey::generate().unwrap();
+    let id = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_phone.public_key(),
+            &IdentityCheck {
+                provider: "face-provider-x".into(),
+                result_digest: [4; 32],
+            },
+            &Notices::default(),
+            T0,
+        )
+        .unwrap();
+    let message = approval_message(&t, owner, id, &new_phone.public_key());
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::Authority {
+                name: "notary".into(),
+                signature: notary.sign(&message).to_bytes().to_vec(),
+            },
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        refused(f.vault.complete_recovery(&t, owner, id, T0 + window)),
+        RecoveryRefusal::SecondApprovalMissing
+    );
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::RecoveryCode(code.as_str().to_uppercase()),
+            T0,
+        )
+        .unwrap();
+    f.vault
+        .complete_recovery(&t, owner, id, T0 + window)
+        .unwrap();
+}
+
+/// Only an active credential of the owner registers or replaces the recovery code, for
+/// exactly the digest it authorized, once; a replaced code no longer approves.
+#[test]
+fn only_the_owner_sets_or_replaces_the_recovery_code() {
+    let (config, _, _) = recovery_config();
+    let f = fixture_with(config);
+    let t = tenant("people");
+    let (owner, phone) = enrol(&f.vault, &t);
+    let (_, stranger) = enrol(&f.vault, &t);
+    let code = RecoveryCode::generate().unwrap();
+    let digest = code.digest().unwrap();
+    let stmt = |action, d: [u8; 32]| {
+        UnboundStatement::for_action(&t, action, None, d, T0, 60_000).unwrap()
+    };
+    let set =
+        |auth: &affix_vault::Authorization, d| f.vault.set_recovery_code(&t, owner, d, auth, T0);
+    let authorized = stmt(Action::SetRecoveryCode, digest.authorization_digest());
+    // Another owner's credential (an operator's own enrolment, say) cannot set it.
+    assert!(matches!(
+        set(&stranger.authorize(authorized.clone()), &digest),
+        Err(Error::AuthorizationRefused(Refusal::NotOwnersCredential))
+    ));
+    // The owner's authorization is for one digest only, and for this action only.
+    let other = RecoveryCode::generate().unwrap().digest().unwrap();
+    assert!(matches!(
+        set(&phone.authorize(authorized.clone()), &other),
+        Err(Error::AuthorizationRefused(Refusal::DigestMismatch))
+    ));
+    assert!(matches!(
+        set(
+            &phone.authorize(stmt(Action::CancelRecovery, digest.authorization_digest())),
+            &digest
+        ),
+        Err(Error::AuthorizationRefused(Refusal::WrongAction { .. }))
+    ));
+    let auth = phone.authorize(authorized);
+    set(&auth, &digest).unwrap();
+    assert!(matches!(
+        set(&auth, &digest),
+        Err(Error::AuthorizationRefused(Refusal::Replayed))
+    ));
+    // Replacing it needs the owner too; then the old code no longer approves.
+    let replacement = set_code(&f.vault, &t, owner, &phone, T0);
+    let id = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &DeviceKey::generate().unwrap().public_key(),
+            &IdentityCheck {
+                provider: "email-otp".into(),
+                result_digest: [3; 32],
+            },
+            &Notices::default(),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        refused(f.vault.approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::RecoveryCode(code.as_str().to_owned()),
+            T0
+        )),
+        RecoveryRefusal::WrongRecoveryCode
+    );
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::RecoveryCode(replacement.as_str().to_owned()),
+            T0,
+        )
+        .unwrap();
+    // An owner without a code has none to approve with.
+    let (other_owner, _) = enrol(&f.vault, &t);
+    let other_id = f
+        .vault
+        .start_recovery(
+            &t,
+            other_owner,
+            CredentialKind::Ed25519,
+            &DeviceKey::generate().unwrap().public_key(),
+            &IdentityCheck {
+                provider: "email-otp".into(),
+                result_digest: [3; 32],
+            },
+            &Notices::default(),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        refused(f.vault.approve_recovery(
+            &t,
+            other_owner,
+            other_id,
+            Approval::RecoveryCode(replacement.as_str().to_owned()),
+            T0
+        )),
+        RecoveryRefusal::NoRecoveryCode
+    );
+    let sets = f
+        .vault
+        .audit_owner(&t, owner, 100)
+        .unwrap()
+        .iter()
+        .filter(|e| e.record.kind() == "vault.recovery.code-set")
+        .count();
+    assert_eq!(sets, 2);
+}
+
+/// The owner is told of every start before it happens: a notifier that fails stops the
+/// start (nothing recorded, the rate limit untouched), and a policy without an
+/// authority starts nothing at all.
+#[test]
+fn a_recovery_starts_only_once_the_owners_notice_is_accepted() {
+    let (config, _, _) = recovery_config();
+    let window = config.recovery.window_ms;
+    let f = fixture_with(config);
+    let t = tenant("people");
+    let (owner, _) = enrol(&f.vault, &t);
+    let new_key = DeviceKey::generate().unwrap().public_key();
+    let identity = IdentityCheck {
+        provider: "email-otp".into(),
+        result_digest: [3; 32],
+    };
+    let failing = |_: &RecoveryNotice| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err("the mail queue is full".into())
+    };
+    let before = f.vault.audit_owner(&t, owner, 100).unwrap().len();
+    let e = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_key,
+            &identity,
+            &failing,
+            T0,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::RecoveryNotNotified(_)), "{e:?}");
+    assert_eq!(f.vault.audit_owner(&t, owner, 100).unwrap().len(), before);
+    let notices = Notices::default();
+    let id = f
+        .vault
+        .start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_key,
+            &identity,
+            &notices,
+            T0,
+        )
+        .unwrap();
+    let sent = notices.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    let n = &sent[0];
+    assert_eq!((&n.tenant, n.owner, n.recovery), (&t, owner, id));
+    assert_eq!(n.purpose, Purpose::BindCredential);
+    assert_eq!(n.new_key_digest, <[u8; 32]>::from(Sha256::digest(new_key)));
+    assert_eq!(n.provider, "email-otp");
+    assert_eq!((n.started_ms, n.window_ends_ms), (T0, T0 + window));
+
+    let g = fixture();
+    let (owner, _) = enrol(&g.vault, &t);
+    let notices = Notices::default();
+    assert_eq!(
+        refused(g.vault.start_recovery(
+            &t,
+            owner,
+            CredentialKind::Ed25519,
+            &new_key,
+            &identity,
+            &notices,
+            T0
+        )),
+        RecoveryRefusal::NoAuthorityConfigured
+    );
+    assert!(notices.0.lock().unwrap().is_empty());
 }
 
 #[test]
 fn an_old_credential_cancels_a_recovery_in_the_window() {
-    let platform = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    let notary = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
-    let config = VaultConfig {
-        recovery: RecoveryPolicy {
-            platform_key: Some(platform.verifying_key().to_bytes()),
-            authorities: vec![("notary".into(), notary.verifying_key().to_bytes())],
-            ..RecoveryPolicy::default()
-        },
-        ..VaultConfig::default()
-    };
+    let (config, platform, notary) = recovery_config();
     let window = config.recovery.window_ms;
     let f = fixture_with(config);
     let t = tenant("people");
@@ -675,6 +973,7 @@ fn an_old_credential_cancels_a_recovery_in_the_window() {
             CredentialKind::Ed25519,
             &attacker.public_key(),
             &identity,
+            &Notices::default(),
             T0,
         )
         .unwrap();
@@ -714,8 +1013,9 @@ fn an_old_credential_cancels_a_recovery_in_the_window() {
     f.vault
         .cancel_recovery(&t, owner, id, &phone.authorize(stmt), T0 + 5)
         .unwrap();
-    assert!(
-        matches!(f.vault.complete_recovery(&t, owner, id, T0 + window + 1), Err(Error::RecoveryRefused(m)) if m.contains("cancelled"))
+    assert_eq!(
+        refused(f.vault.complete_recovery(&t, owner, id, T0 + window + 1)),
+        RecoveryRefusal::Cancelled
     );
 }
 

@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used)]
 
 use affix_seal::{KeyFileMaster, MasterKey};
-use affix_vault::recovery::{Approval, IdentityCheck, RecoveryPolicy};
+use affix_vault::recovery::{
+    Approval, IdentityCheck, RecoveryCode, RecoveryNotice, RecoveryPolicy,
+};
 use affix_vault::wallet::seed_export_digest;
 use affix_vault::{
     Action, Algorithm, BitcoinNetwork, CredentialKind, DeviceKey, Error, OwnerId, RecoveryId,
-    Refusal, TenantId, UnboundStatement, Vault, VaultConfig, WalletChain, WalletId, WalletPayload,
-    WalletSignRequest, WordCount,
+    RecoveryRefusal, Refusal, TenantId, UnboundStatement, Vault, VaultConfig, WalletChain,
+    WalletId, WalletPayload, WalletSignRequest, WordCount,
 };
 use affix_wallet::{DerivationPath, Mnemonic};
 use sha2::{Digest as _, Sha256};
@@ -69,6 +71,11 @@ fn fixture() -> Fixture {
         window_ms,
         _dir: dir,
     }
+}
+
+/// The owner's notice, accepted (the platform queues it for e-mail and SMS).
+fn notified(_: &RecoveryNotice) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    Ok(())
 }
 
 fn tenant(name: &str) -> TenantId {
@@ -132,6 +139,7 @@ fn export(f: &Fixture, t: &TenantId, owner: OwnerId, wallet: WalletId, start: u6
             CredentialKind::Ed25519,
             &recipient.public_key(),
             &identity(),
+            &notified,
             start,
         )
         .unwrap();
@@ -494,11 +502,24 @@ fn wallet_signing_needs_the_owners_fresh_authorization_of_exactly_that() {
 }
 
 #[test]
-fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once() {
+fn seed_export_needs_the_authority_and_a_second_party_the_window_and_the_recipient_once() {
     let f = fixture();
     let t = tenant("people");
     let (owner, device) = enrol(&f.vault, &t);
-    let code = f.vault.set_recovery_code(&t, owner, T0).unwrap();
+    let code = RecoveryCode::generate().unwrap();
+    let digest = code.digest().unwrap();
+    let set_code = UnboundStatement::for_action(
+        &t,
+        Action::SetRecoveryCode,
+        None,
+        digest.authorization_digest(),
+        T0,
+        60_000,
+    )
+    .unwrap();
+    f.vault
+        .set_recovery_code(&t, owner, &digest, &device.authorize(set_code), T0)
+        .unwrap();
     let wallet = f
         .vault
         .create_wallet(&t, owner, WordCount::Words24, T0)
@@ -512,6 +533,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             CredentialKind::Ed25519,
             &recipient.public_key(),
             &identity(),
+            &notified,
             now,
         )
     };
@@ -530,6 +552,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             CredentialKind::Ed25519,
             &recipient.public_key(),
             &identity(),
+            &notified,
             T0,
         )
         .unwrap_err();
@@ -544,6 +567,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
             CredentialKind::Ed25519,
             &recipient.public_key(),
             &identity(),
+            &notified,
             T0
         ),
         Err(Error::WalletNotFound(_))
@@ -577,7 +601,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
         )
         .unwrap_err();
     assert!(
-        matches!(&e, Error::RecoveryRefused(m) if m.contains("cancelled")),
+        matches!(&e, Error::RecoveryRefused(RecoveryRefusal::Cancelled)),
         "{e:?}"
     );
 
@@ -620,21 +644,51 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
     assert!(matches!(
         f.vault
             .complete_seed_export(&t, owner, id, &auth(done), done),
-        Err(Error::RecoveryRefused(_))
+        Err(Error::RecoveryRefused(
+            RecoveryRefusal::AuthorityApprovalMissing
+        ))
+    ));
+    // The platform and the owner's code: two parties, but no authority.
+    f.vault
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::RecoveryCode(code.as_str().to_owned()),
+            t1,
+        )
+        .unwrap();
+    assert!(matches!(
+        f.vault
+            .complete_seed_export(&t, owner, id, &auth(done), done),
+        Err(Error::RecoveryRefused(
+            RecoveryRefusal::AuthorityApprovalMissing
+        ))
     ));
     f.vault
-        .approve_recovery(&t, owner, id, Approval::RecoveryCode(code), t1)
+        .approve_recovery(
+            &t,
+            owner,
+            id,
+            Approval::Authority {
+                name: "notary".into(),
+                signature: f.notary.sign(&message).to_bytes().to_vec(),
+            },
+            t1,
+        )
         .unwrap();
-    // Two parties, but the window still runs.
+    // Approved, but the window still runs.
     assert!(matches!(
         f.vault
             .complete_seed_export(&t, owner, id, &auth(done - 1), done - 1),
-        Err(Error::RecoveryRefused(_))
+        Err(Error::RecoveryRefused(RecoveryRefusal::WindowOpen { .. }))
     ));
     // Completing it as a credential recovery registers nothing.
     assert!(matches!(
         f.vault.complete_recovery(&t, owner, id, done),
-        Err(Error::RecoveryRefused(_))
+        Err(Error::RecoveryRefused(
+            RecoveryRefusal::NotACredentialRecovery
+        ))
     ));
     // Only the recipient key's authorization of this export releases the seed.
     let e = f
@@ -675,7 +729,7 @@ fn seed_export_needs_two_parties_the_window_and_the_recipient_and_happens_once()
     assert!(matches!(
         f.vault
             .complete_seed_export(&t, owner, id, &auth(done + 1), done + 1),
-        Err(Error::RecoveryRefused(_))
+        Err(Error::RecoveryRefused(RecoveryRefusal::Completed))
     ));
     // The owner's credentials are untouched: the device still signs.
     f.vault

@@ -119,6 +119,43 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Writes recovery.toml (a 4 s window, no rate limit) with a platform approver and
+    /// one authority, "notary"; returns their approver key files.
+    fn recovery_policy(&self) -> (PathBuf, PathBuf) {
+        let approver = |name: &str| {
+            let path = self.root.join(name);
+            let out = ok(&["vault", "recover", "approver-key", "--out", s(&path)]);
+            (path, field(&out, "public-key").to_owned())
+        };
+        let (platform, platform_key) = approver("platform.approver");
+        let (notary, notary_key) = approver("notary.approver");
+        std::fs::remove_file(self.dir.join("recovery.toml")).unwrap();
+        std::fs::write(
+            self.dir.join("recovery.toml"),
+            format!(
+                "window_ms = 4000\nmin_interval_ms = 0\nplatform_key = \"{platform_key}\"\n\
+                 [[authorities]]\nname = \"notary\"\nkey = \"{notary_key}\"\n"
+            ),
+        )
+        .unwrap();
+        (platform, notary)
+    }
+
+    /// `recover set-code` with the owner's device: the code, printed once.
+    fn set_code(&self, device: &Path) -> String {
+        let mut v = vec![
+            "vault".to_owned(),
+            "recover".to_owned(),
+            "set-code".to_owned(),
+        ];
+        v.extend(self.vault_args());
+        v.extend(["--device".to_owned(), s(device).to_owned()]);
+        let out = ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        field(&out, "recovery-code").to_owned()
+    }
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -535,18 +572,13 @@ fn killed_during_rotation_resumes_and_old_master_is_refused() {
     assert_eq!(field(&shown, "public-key"), hex::encode(&keys[0].1));
 }
 
+/// `recover`: the owner's code set with their device (enrolment prints none), a notice
+/// for the owner on every start, an authority's approval always needed besides the
+/// platform's or the code's, the window, and the owner's cancellation.
 #[test]
-fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
+fn recovery_needs_the_authority_and_one_more_approval_and_the_window_and_can_be_cancelled() {
     let fx = Fixture::new();
-    let platform = fx.root.join("platform.approver");
-    let out = ok(&["vault", "recover", "approver-key", "--out", s(&platform)]);
-    let platform_key = field(&out, "public-key").to_owned();
-    std::fs::remove_file(fx.dir.join("recovery.toml")).unwrap();
-    std::fs::write(
-        fx.dir.join("recovery.toml"),
-        format!("window_ms = 1500\nmin_interval_ms = 0\nplatform_key = \"{platform_key}\"\n"),
-    )
-    .unwrap();
+    let (platform, notary) = fx.recovery_policy();
     let device = fx.root.join("old.device");
     let out = fx.ok(
         "enroll",
@@ -559,7 +591,12 @@ fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
         ],
     );
     let owner = field(&out, "owner").to_owned();
-    let code = field(&out, "recovery-code").to_owned();
+    assert!(
+        !out.contains("recovery-code"),
+        "enrolment sets no code: {out}"
+    );
+    let code = fx.set_code(&device);
+    assert_eq!(code.len(), 39, "{code}");
     let (key, _) = {
         let out = fx.ok(
             "create",
@@ -597,8 +634,19 @@ fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
         field(&String::from_utf8(out.stdout).unwrap(), "recovery").to_owned()
     };
 
-    // The owner, still holding a device, cancels the first attempt.
+    // The owner, still holding a device, is told of the first attempt and cancels it.
     let first = started("first.device");
+    let outbox = fx.dir.join("recovery-notices.jsonl");
+    let notices = std::fs::read_to_string(&outbox).unwrap();
+    let notice: serde_json::Value = serde_json::from_str(notices.lines().last().unwrap()).unwrap();
+    assert_eq!(notice["recovery"], first.as_str());
+    assert_eq!(notice["owner"], owner.as_str());
+    assert_eq!(notice["purpose"], "bind-credential");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&outbox).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let out = recover(&["cancel", "--id", &first, "--device", s(&device)]);
     assert!(
         out.status.success(),
@@ -619,8 +667,14 @@ fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 
-    // Second attempt: one approval is not enough, nor is the window skipped.
+    // Second attempt: one approval is not enough, nor the platform's and the code's
+    // without an authority, nor is the window skipped.
     let second = started("second.device");
+    assert_eq!(
+        std::fs::read_to_string(&outbox).unwrap().lines().count(),
+        2,
+        "one notice per start"
+    );
     let ids = ["--tenant", "acme", "--owner", &owner, "--id", &second];
     let out = recover(
         &[
@@ -652,8 +706,28 @@ fn recovery_needs_two_approvals_and_the_window_and_can_be_cancelled() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = recover(&complete);
+    assert_eq!(out.status.code(), Some(1), "completed without an authority");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("authority"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = recover(
+        &[
+            &["approve"],
+            &ids[..],
+            &["--authority", "notary", "--approver-key", s(&notary)],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = recover(&complete);
     assert_eq!(out.status.code(), Some(1), "completed inside the window");
-    std::thread::sleep(std::time::Duration::from_millis(1600));
+    std::thread::sleep(std::time::Duration::from_millis(4100));
     let out = recover(&complete);
     assert!(
         out.status.success(),
@@ -736,20 +810,13 @@ fn vault_secp256k1_signatures_recover_to_the_shown_ethereum_address() {
 
 /// `vault wallet create → address → sign`: PyPI eth-account recovers the printed Ethereum
 /// address from the vault's EIP-191 signature; then the seed leaves through `recover
-/// start --export-seed` (two approvals, the window, the recipient key), and the exported
+/// start --export-seed` (an authority's approval and the owner's code, the window, the
+/// recipient key), and the exported
 /// mnemonic derives (affix-wallet) the same addresses the vault printed.
 #[test]
 fn wallet_create_address_sign_verify_with_eth_account_then_export_the_seed() {
     let fx = Fixture::new();
-    let platform = fx.root.join("platform.approver");
-    let out = ok(&["vault", "recover", "approver-key", "--out", s(&platform)]);
-    let platform_key = field(&out, "public-key").to_owned();
-    std::fs::remove_file(fx.dir.join("recovery.toml")).unwrap();
-    std::fs::write(
-        fx.dir.join("recovery.toml"),
-        format!("window_ms = 1500\nmin_interval_ms = 0\nplatform_key = \"{platform_key}\"\n"),
-    )
-    .unwrap();
+    let (_, notary) = fx.recovery_policy();
     let device = fx.root.join("owner.device");
     let out = fx.ok(
         "enroll",
@@ -762,7 +829,7 @@ fn wallet_create_address_sign_verify_with_eth_account_then_export_the_seed() {
         ],
     );
     let owner = field(&out, "owner").to_owned();
-    let code = field(&out, "recovery-code").to_owned();
+    let code = fx.set_code(&device);
     let wallet_cmd = |extra: &[&str]| {
         let mut v = vec!["vault".to_owned(), "wallet".to_owned(), extra[0].to_owned()];
         v.extend(fx.vault_args());
@@ -835,7 +902,7 @@ fn wallet_create_address_sign_verify_with_eth_account_then_export_the_seed() {
     );
     assert_eq!(affix().args(&v).output().unwrap().status.code(), Some(1));
 
-    // The one exit: a seed export, approved by the platform and the owner's code.
+    // The one exit: a seed export, approved by an authority and the owner's code.
     let recover = |extra: &[&str]| {
         let mut v = vec!["vault".to_owned(), "recover".to_owned()];
         v.push(extra[0].to_owned());
@@ -871,12 +938,12 @@ fn wallet_create_address_sign_verify_with_eth_account_then_export_the_seed() {
         &[
             &["approve"],
             &ids[..],
-            &["--platform", "--approver-key", s(&platform)],
+            &["--authority", "notary", "--approver-key", s(&notary)],
         ]
         .concat(),
     );
     recover(&[&["approve"], &ids[..], &["--code-env", "CODE"]].concat());
-    std::thread::sleep(std::time::Duration::from_millis(1600));
+    std::thread::sleep(std::time::Duration::from_millis(4100));
     let out = recover(&[&["complete"], &ids[..], &["--device", s(&recipient)]].concat());
     let mnemonic = affix_wallet::Mnemonic::parse(field(&out, "mnemonic")).unwrap();
     assert_eq!(mnemonic.word_count(), 24);

@@ -13,6 +13,7 @@
 //! | `vault.redb`, `evidence/` | the vault (`affix-vault`) |
 //! | `master.passphrase` | Argon2id header of a passphrase master key (not secret) |
 //! | `recovery.toml` | the recovery policy (window, platform and authority public keys) |
+//! | `recovery-notices.jsonl` | the owner's notice of each recovery start, for delivery (0600) |
 //!
 //! Device-key files (written by `enroll`, `device-key` and `recover start` — for a seed
 //! export, the recipient key) are the one device-key format of `affix device`
@@ -86,8 +87,9 @@ pub(crate) enum Command {
     /// Re-seal every key under a new master key (resumable: after a crash, run the same
     /// command again with the same keys).
     Rotate(rotate::Args),
-    /// Recover an owner who lost every authenticator: identity re-verification, two of
-    /// platform / authority / recovery-code approvals, a cancellation window. Also the
+    /// Recover an owner who lost every authenticator: identity re-verification, a notice
+    /// to the owner, an authority's approval and the platform's or the owner's recovery
+    /// code's, a cancellation window. Also the owner's recovery code (`set-code`) and the
     /// one way a wallet seed leaves the vault (`recover start --export-seed WALLET`).
     #[command(subcommand)]
     Recover(recover::Command),

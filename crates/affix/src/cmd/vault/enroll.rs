@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use affix_vault::{CredentialKind, OwnerId, TenantId};
 use anyhow::{Context as _, Result};
 use clap::Args as ClapArgs;
-use zeroize::Zeroizing;
 
 use super::{VaultArgs, now_ms, parse_owner, parse_tenant, refuse_existing};
 use crate::cmd::device::file::{DeviceFile, VaultOwner};
@@ -44,8 +43,8 @@ pub(crate) struct DeviceKeyArgs {
     out: PathBuf,
 }
 
-/// Registers a new device key for the owner, writes its file, sets the owner's
-/// recovery code if it has none and prints it once.
+/// Registers a new device key for the owner and writes its file. It sets no recovery
+/// code: that is the owner's (`affix vault recover set-code`, with this device).
 pub(super) fn run(args: &Args) -> Result<()> {
     refuse_existing(&args.device_out)?;
     let vault = super::master::open_vault(&args.vault)?;
@@ -75,20 +74,12 @@ pub(super) fn run(args: &Args) -> Result<()> {
     println!("owner {owner}");
     println!("credential {credential}");
     println!("device {}", args.device_out.display());
-    match vault.set_recovery_code(&args.tenant, owner, now_ms()) {
-        Ok(code) => {
-            let code = Zeroizing::new(code);
-            println!("recovery-code {}", code.as_str());
-            eprintln!(
-                "The recovery code is shown once: the owner keeps it offline (paper); it is one \
-                 of the approvals that can restore access if every device is lost."
-            );
-        }
-        Err(affix_vault::Error::AlreadyExists { .. }) => {
-            eprintln!("the owner already has a recovery code; it is unchanged");
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context("setting the recovery code")),
-    }
+    // The recovery code is the owner's: generated on their side, set with their device.
+    eprintln!(
+        "The owner can now set an offline recovery code with their device: \
+         affix vault recover set-code --device {}",
+        args.device_out.display()
+    );
     Ok(())
 }
 

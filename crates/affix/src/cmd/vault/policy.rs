@@ -13,8 +13,10 @@ pub(super) const RECOVERY_POLICY_FILE: &str = "recovery.toml";
 /// What `affix vault init` writes: every setting commented out (the defaults apply).
 pub(super) const RECOVERY_POLICY_TEMPLATE: &str = "\
 # Recovery policy of this vault (read when the vault is opened).
-# A recovery completes with approvals from two of: the platform, an authority, the
-# owner's offline recovery code; and only after the cancellation window.
+# A recovery completes only with an authority's approval and one more: the platform's,
+# or the owner's offline recovery code (which the owner sets with their device:
+# affix vault recover set-code); and only after the cancellation window. With no
+# authority listed, no recovery starts.
 # window_ms = 172800000        # 48 h
 # min_interval_ms = 86400000   # 24 h between two starts for one owner
 # platform_key = \"<Ed25519 public key, 64 hex>\"   # affix vault recover approver-key

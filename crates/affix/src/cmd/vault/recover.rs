@@ -1,9 +1,14 @@
 //! `affix vault recover ...`: an owner who lost every authenticator regains access, or a
-//! wallet seed is exported: identity re-verification, two approvals, a cancellation
-//! window. Also the approvers' key files.
+//! wallet seed is exported: identity re-verification, a notice to the owner, an
+//! authority's approval and the platform's or the owner's recovery code's, a
+//! cancellation window. Also the owner's recovery code (`set-code`, played by the
+//! owner's device) and the approvers' key files.
 
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use affix_vault::recovery::{Purpose, RecoveryCode, RecoveryNotice, RecoveryNotifier};
 use affix_vault::{Action, CredentialKind, DeviceKey, OwnerId, TenantId, WalletId};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Subcommand;
@@ -18,11 +23,27 @@ use super::{
 };
 use crate::cmd::device::file::{DeviceFile, VaultOwner};
 
+/// The notice outbox in a vault directory: one JSON line per recovery start, for the
+/// owner (docs/formats.md, "Recovery notice outbox").
+pub(super) const NOTICE_OUTBOX_FILE: &str = "recovery-notices.jsonl";
+
 /// `affix vault recover ...`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Start a recovery after the owner's identity was re-verified; writes the new
-    /// (pending) device key and prints the recovery id.
+    /// The owner sets (or replaces) their offline recovery code: generated here, on the
+    /// owner's side, printed once; the vault gets only its salted digest, authorized by
+    /// the owner's device.
+    SetCode {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// The owner's registered device-key file (it signs the authorization).
+        #[arg(long)]
+        device: PathBuf,
+    },
+    /// Start a recovery after the owner's identity was re-verified: appends the owner's
+    /// notice to DIR/recovery-notices.jsonl (for delivery to the owner; nothing starts
+    /// if it cannot be written), writes the new (pending) device key and prints the
+    /// recovery id.
     Start {
         #[command(flatten)]
         vault: VaultArgs,
@@ -47,8 +68,9 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse_wallet, value_name = "WALLET")]
         export_seed: Option<WalletId>,
     },
-    /// Record one party's approval: --platform or --authority NAME (signed with
+    /// Record one party's approval: --authority NAME or --platform (signed with
     /// --approver-key FILE or given as --signature HEX), or the owner's --code-env VAR.
+    /// Completion needs an authority and one of the other two.
     Approve {
         #[command(flatten)]
         vault: VaultArgs,
@@ -123,6 +145,7 @@ pub(crate) enum Command {
 pub(super) fn run(command: Command) -> Result<()> {
     use affix_vault::recovery::{Approval, IdentityCheck};
     match command {
+        Command::SetCode { vault, device } => set_code(&vault, &device),
         Command::Start {
             vault,
             tenant,
@@ -144,6 +167,7 @@ pub(super) fn run(command: Command) -> Result<()> {
                 result_digest,
             };
             let now = now_ms();
+            let notifier = NoticeOutbox(vault.dir.join(NOTICE_OUTBOX_FILE));
             let id = match export_seed {
                 None => v.start_recovery(
                     &tenant,
@@ -151,6 +175,7 @@ pub(super) fn run(command: Command) -> Result<()> {
                     CredentialKind::Ed25519,
                     &device.public_key(),
                     &identity,
+                    &notifier,
                     now,
                 ),
                 Some(wallet) => v.start_seed_export(
@@ -160,6 +185,7 @@ pub(super) fn run(command: Command) -> Result<()> {
                     CredentialKind::Ed25519,
                     &device.public_key(),
                     &identity,
+                    &notifier,
                     now,
                 ),
             }
@@ -176,6 +202,7 @@ pub(super) fn run(command: Command) -> Result<()> {
                 "device {} (pending until the recovery completes)",
                 device_out.display()
             );
+            println!("owner-notice {}", notifier.0.display());
             Ok(())
         }
         Command::Approve {
@@ -206,14 +233,20 @@ pub(super) fn run(command: Command) -> Result<()> {
                     (true, None) => Approval::Platform { signature },
                     (false, Some(name)) => Approval::Authority { name, signature },
                     _ => usage_error(
-                        "approve as --platform, --authority NAME or with --code-env VAR",
+                        "approve as --authority NAME, --platform or with --code-env VAR",
                     ),
                 }
             };
             v.approve_recovery(&tenant, owner, id, approval, now_ms())
                 .context("approval refused")?;
             let recovery = v.recovery(&tenant, owner, id)?;
-            println!("approved: {} of 2 approvals", recovery.approval_count());
+            let parties: Vec<&str> = recovery.parties().iter().map(|p| p.name()).collect();
+            println!("approved-by {}", parties.join(","));
+            // The approvals alone, as if the window were over.
+            match affix_vault::recovery::check_complete(&recovery, &config_of(&vault)?, u64::MAX) {
+                Ok(()) => println!("approvals enough; complete once the window is over"),
+                Err(e) => println!("approvals not enough: {e}"),
+            }
             Ok(())
         }
         Command::Cancel { vault, id, device } => {
@@ -312,6 +345,89 @@ pub(super) fn run(command: Command) -> Result<()> {
             println!("public-key {}", hex::encode(key.public_key()));
             Ok(())
         }
+    }
+}
+
+/// The owner's recovery code, generated here (the command plays the owner's device):
+/// only its salted digest reaches the vault, with the device's `set-recovery-code`
+/// authorization; the code is printed once.
+fn set_code(vault: &VaultArgs, device: &Path) -> Result<()> {
+    let device = DeviceFile::read(device)?;
+    let owner = device.vault_owner()?.clone();
+    let key = device.vault_key()?;
+    let v = open_vault(vault)?;
+    let code = RecoveryCode::generate()?;
+    let digest = code.digest()?;
+    let now = now_ms();
+    let statement = affix_vault::UnboundStatement::for_action(
+        &owner.tenant,
+        Action::SetRecoveryCode,
+        None,
+        digest.authorization_digest(),
+        now,
+        AUTHORIZATION_LIFETIME_MS,
+    )?;
+    v.set_recovery_code(
+        &owner.tenant,
+        owner.owner,
+        &digest,
+        &key.authorize(statement),
+        now,
+    )
+    .context("setting the recovery code refused")?;
+    println!("recovery-code {}", code.as_str());
+    eprintln!(
+        "The recovery code is shown once: keep it offline (paper). With an authority's \
+         approval it can restore access if every device is lost; a new `set-code` replaces it."
+    );
+    Ok(())
+}
+
+/// The recovery policy the vault was opened with.
+fn config_of(vault: &VaultArgs) -> Result<affix_vault::recovery::RecoveryPolicy> {
+    Ok(vault_config(&vault.dir)?.recovery)
+}
+
+/// The command line's [`RecoveryNotifier`]: appends the owner's notice as one JSON line
+/// to the vault directory's notice outbox (mode 0600, fsync'd before the recovery
+/// starts), from which the operator's mailer delivers it to the owner. The platform's
+/// notifier sends e-mail and SMS instead.
+struct NoticeOutbox(PathBuf);
+
+impl RecoveryNotifier for NoticeOutbox {
+    fn recovery_started(
+        &self,
+        notice: &RecoveryNotice,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let (purpose, wallet) = match notice.purpose {
+            Purpose::ExportSeed { wallet } => ("export-seed", Some(wallet.to_string())),
+            _ => ("bind-credential", None),
+        };
+        let mut line = serde_json::to_string(&serde_json::json!({
+            "kind": "vault.recovery.started",
+            "tenant": notice.tenant.as_str(),
+            "owner": notice.owner.to_string(),
+            "recovery": notice.recovery.to_string(),
+            "purpose": purpose,
+            "wallet": wallet,
+            "new-key-sha256": hex::encode(notice.new_key_digest),
+            "provider": notice.provider,
+            "started": affix_evidence::UnixMillis(notice.started_ms).to_rfc3339(),
+            "window-ends": affix_evidence::UnixMillis(notice.window_ends_ms).to_rfc3339(),
+        }))?;
+        line.push('\n');
+        let created = !self.0.exists();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.0)?;
+        f.write_all(line.as_bytes())?;
+        f.sync_all()?;
+        if created {
+            affix_seal::secret_file::sync_parent(&self.0)?;
+        }
+        Ok(())
     }
 }
 
