@@ -378,3 +378,77 @@ fn packed_self_attestation_signature_is_checked() {
         Err(Error::BadSignature)
     );
 }
+
+/// A real YubiKey 5 NFC registration and assertion (tests/vectors/README.md).
+#[test]
+fn real_yubikey_assertion_verifies_up_to_the_uv_policy() {
+    use base64::Engine as _;
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("vectors/yubikey5nfc.json")).unwrap();
+    let b64 = |k: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v[k].as_str().unwrap())
+            .unwrap()
+    };
+    let text = |k: &str| v[k].as_str().unwrap().as_bytes().to_vec();
+    let rp = RelyingParty::new(
+        v["rp_id"].as_str().unwrap(),
+        vec![v["origin"].as_str().unwrap().to_owned()],
+    )
+    .unwrap();
+    // The registration: its authData (after the "authData" key, a 0x58 length byte) holds
+    // the attested credential; packed with x5c is refused, after UV, which it lacks.
+    let object = b64("attestation_object");
+    let reg_challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode("0b-5-z3_EvP6pqaBj6Fu7A4M5SdefgZ_jcAoFa6_miU")
+        .unwrap();
+    assert_eq!(
+        verify_registration(
+            &rp,
+            &reg_challenge,
+            &object,
+            &text("registration_client_data")
+        ),
+        Err(Error::UserNotVerified)
+    );
+    let at = object.windows(8).position(|w| w == b"authData").unwrap() + 8;
+    assert_eq!(object[at], 0x58);
+    let len = usize::from(object[at + 1]);
+    let auth_data =
+        affix_webauthn::AuthenticatorData::parse(&object[at + 2..at + 2 + len]).unwrap();
+    assert_eq!(auth_data.rp_id_hash, rp.id_hash());
+    let attested = auth_data.attested.unwrap();
+    assert_eq!(attested.credential_id, b64("credential_id"));
+    assert_eq!(attested.public_key.algorithm(), Algorithm::Es256);
+    assert_eq!(
+        PublicKey::from_cose(&attested.cose_key).unwrap(),
+        attested.public_key
+    );
+    // The assertion: type, challenge, origin (with an unknown member), rpIdHash and UP
+    // pass; UV is not set; the signature is the authenticator's.
+    let assertion = Assertion {
+        authenticator_data: b64("assertion_authenticator_data"),
+        client_data_json: text("assertion_client_data"),
+        signature: b64("assertion_signature"),
+    };
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode("AK6EVGBeT_DvQQk3hoUCocO8k3WVvnQnwL5Kd2oFWzM")
+        .unwrap();
+    assert_eq!(assertion.sign_count().unwrap(), 58);
+    assert_eq!(
+        assertion.verify(&rp, &attested.public_key, &challenge, 0),
+        Err(Error::UserNotVerified)
+    );
+    let signed =
+        affix_webauthn::signed_bytes(&assertion.authenticator_data, &assertion.client_data_json);
+    attested
+        .public_key
+        .verify(&signed, &assertion.signature)
+        .unwrap();
+    let mut tampered = signed.clone();
+    tampered[36] ^= 1;
+    assert_eq!(
+        attested.public_key.verify(&tampered, &assertion.signature),
+        Err(Error::BadSignature)
+    );
+}
