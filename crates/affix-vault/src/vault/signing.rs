@@ -319,8 +319,7 @@ impl Vault {
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let c = c?;
-                let mut c = c;
+                let mut c = c?;
                 let in_batch = batch_ok && c.cred.kind == CredentialKind::Ed25519;
                 if !in_batch {
                     c.sign_count =
@@ -363,6 +362,7 @@ impl Vault {
             self.release_grant(grant);
             return Err(e);
         }
+        let presented_count = sign_count.map(|(_, count)| count);
         // Only counters that change need a store write; 0 (no counter) stays 0.
         let sign_count = sign_count.filter(|(_, count)| *count > 0);
         let signed = (|| {
@@ -402,7 +402,7 @@ impl Vault {
         ) {
             metadata.push(("credential-kind", cred.kind.name().to_owned()));
         }
-        if let Some((_, count)) = sign_count {
+        if let Some(count) = presented_count {
             metadata.push(("sign-count", count.to_string()));
         }
         let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
