@@ -9,8 +9,12 @@
 //!    Ed25519 authorization verified in batches of 64, then the signature with a key in
 //!    memory): the floor every authorized signature pays. Authorizations are made
 //!    beforehand, as the owners' devices would make them.
-//! 3. Ed25519 latency at half the measured throughput (open loop).
-//! 4. Optionally, SoftHSM2 over PKCS#11 (keys created per second, signatures per second
+//! 3. Owner-authorization verification alone: WebAuthn passkey assertions (ES256 and
+//!    EdDSA, the whole check the vault runs: decoding, client data, flags, signature)
+//!    beside raw P-256 ECDSA and Ed25519 signatures over the same statements, same run,
+//!    same threads.
+//! 4. Ed25519 latency at half the measured throughput (open loop).
+//! 5. Optionally, SoftHSM2 over PKCS#11 (keys created per second, signatures per second
 //!    on random keys among those it holds).
 
 // Rates and counts are converted between f64 and integers for printing and sizing only.
@@ -392,6 +396,148 @@ fn crypto_floor_rate(
     Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Verifications per second of owner authorizations over 64 distinct signing
+/// statements: raw P-256 ECDSA (`r ‖ s`, the `ecdsa-p256` and `browser-p256` kinds),
+/// WebAuthn ES256 assertions (`passkey-es256`), raw Ed25519 and WebAuthn EdDSA
+/// assertions, each through the vault's own check (`Authorization::verify_signature`,
+/// `Authorization::verify_assertion`).
+fn authorization_verify_rates(
+    tenant: &TenantId,
+    threads: usize,
+    seconds: f64,
+) -> Result<Vec<(&'static str, f64)>> {
+    use affix_vault::affix_webauthn::{self, soft::SoftAuthenticator};
+    use affix_vault::{Authorization, CredentialId, webauthn_challenge};
+    use signature::Signer as _;
+    const STATEMENTS: usize = 64;
+    let rp = affix_vault::default_relying_party();
+    let origin = rp.origins()[0].clone();
+    let now = now_ms();
+    let unbound = (0..STATEMENTS)
+        .map(|i| {
+            let payload = Payload::Message(format!("contract {i}").into_bytes());
+            Ok(UnboundStatement::for_signing(
+                tenant,
+                KeyId([i as u8; 16]),
+                &payload,
+                None,
+                now,
+                290_000,
+            )?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let statements: Vec<_> = unbound
+        .iter()
+        .map(|u| u.clone().bind(CredentialId([1; 16])))
+        .collect();
+    let p256_key = p256::ecdsa::SigningKey::from_slice(&[0x42; 32])?;
+    let p256_public = p256_key
+        .verifying_key()
+        .to_sec1_point(true)
+        .as_bytes()
+        .to_vec();
+    let ed_device = DeviceKey::from_seed(&[0x43; 32]);
+    let mut cases: Vec<(&'static str, CredentialKind, Vec<u8>, Vec<Authorization>)> = Vec::new();
+    let raw_p256 = statements
+        .iter()
+        .map(|s| {
+            let sig: p256::ecdsa::Signature = p256_key.sign(&s.to_bytes());
+            Authorization {
+                statement: s.clone(),
+                signature: sig.to_bytes().to_vec(),
+            }
+        })
+        .collect();
+    cases.push((
+        "raw P-256 ECDSA verifications/s",
+        CredentialKind::EcdsaP256,
+        p256_public,
+        raw_p256,
+    ));
+    for (name, alg, kind) in [
+        (
+            "WebAuthn assertion verifications/s (ES256)",
+            affix_webauthn::Algorithm::Es256,
+            CredentialKind::PasskeyEs256,
+        ),
+        (
+            "WebAuthn assertion verifications/s (EdDSA)",
+            affix_webauthn::Algorithm::EdDsa,
+            CredentialKind::PasskeyEd25519,
+        ),
+    ] {
+        let mut passkey = SoftAuthenticator::new(alg, &[0x44; 32]);
+        let auths = statements
+            .iter()
+            .map(|s| {
+                let assertion = passkey.assert(rp.id(), &origin, &webauthn_challenge(s));
+                Ok(Authorization {
+                    statement: s.clone(),
+                    signature: assertion.encode()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        cases.push((name, kind, passkey.public_key().to_cose(), auths));
+        if alg == affix_webauthn::Algorithm::Es256 {
+            let raw_ed = unbound
+                .iter()
+                .map(|u| ed_device.authorize(u.clone()))
+                .collect();
+            cases.push((
+                "raw Ed25519 verifications/s",
+                CredentialKind::Ed25519,
+                ed_device.public_key().to_vec(),
+                raw_ed,
+            ));
+        }
+    }
+    let mut rates = Vec::new();
+    for (name, kind, public, auths) in &cases {
+        // Every authorization verifies before it is timed.
+        for a in auths {
+            verify_one(a, *kind, public, &rp, now)?;
+        }
+        let count = AtomicU64::new(0);
+        let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (count, rp) = (&count, &rp);
+                s.spawn(move || {
+                    while Instant::now() < deadline {
+                        for a in auths {
+                            if verify_one(a, *kind, public, rp, now).is_err() {
+                                return;
+                            }
+                        }
+                        count.fetch_add(auths.len() as u64, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        rates.push((
+            *name,
+            count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
+        ));
+    }
+    Ok(rates)
+}
+
+fn verify_one(
+    authorization: &affix_vault::Authorization,
+    kind: CredentialKind,
+    public: &[u8],
+    rp: &affix_vault::affix_webauthn::RelyingParty,
+    now: u64,
+) -> Result<()> {
+    if kind.is_passkey() {
+        authorization.verify_assertion(kind, public, rp, 0, now)?;
+    } else {
+        authorization.verify_signature(kind, public, now)?;
+    }
+    Ok(())
+}
+
 /// Open-loop latency: one request submitted to a [`SignQueue`] every `1/rate` seconds,
 /// as a server's connection handlers would; each is timed from its scheduled time (so a
 /// late submission counts against the vault) to its answer. Returns (p50, p90, p99, max) in ms and
@@ -622,12 +768,21 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         }
     }
 
-    // 3. Latency at half load.
+    // 3. Authorization verification: passkey assertions beside raw signatures.
+    println!();
+    println!(
+        "## Owner-authorization verification alone (same run, {threads} threads, statements of one signature each)"
+    );
+    for (name, rate) in authorization_verify_rates(&tenant, threads, args.seconds.min(3.0))? {
+        println!("{name:<44} {rate:>12.0}");
+    }
+
+    // 4. Latency at half load.
     if !args.no_latency && !ed25519_keys.is_empty() {
         latency_phase(&vault, &tenant, &owners, &ed25519_keys, ed25519_rate, args)?;
     }
 
-    // 4. PKCS#11 peer.
+    // 5. PKCS#11 peer.
     if let Some(module) = &args.pkcs11_module {
         println!();
         println!("## SoftHSM2 over PKCS#11 (one session, random key per signature)");

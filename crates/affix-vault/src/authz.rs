@@ -23,16 +23,35 @@
 //! The vault accepts an authorization only if it is unexpired and expires at most
 //! [`AUTHORIZATION_LIFETIME_MS_MAX`] ahead, its nonce is new, the credential is active and
 //! belongs to the key's owner (or is the grantee of an active grant), and the signature
-//! verifies. The signature is Ed25519 or ECDSA P-256 (fixed `r ‖ s`) by the credential.
+//! verifies. The signature is Ed25519 or ECDSA P-256 (fixed `r ‖ s`; device keys and
+//! browser-held WebCrypto keys) by the credential, or, for a passkey, a WebAuthn
+//! assertion ([`affix_webauthn::Assertion::encode`]) whose challenge is
+//! [`webauthn_challenge`] = SHA-256 of the signed bytes above, verified by the vault
+//! against its relying-party settings and the passkey's sign counter.
+//!
+//! ```text
+//! Authorization::encode (v1), what an evidence bundle carries
+//!   version      u8       0x01
+//!   statement    u16 BE length ‖ Statement::to_bytes
+//!   proof        u16 BE length ‖ the signature, or the encoded WebAuthn assertion
+//! ```
 
 use crate::error::{Error, Refusal, malformed};
 use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
 use crate::keys::Payload;
-use crate::record::{CredentialKind, push_short};
+use crate::record::{CredentialKind, Reader, push_short};
+use sha2::{Digest as _, Sha256};
 use signature::Verifier as _;
 
 /// Domain separation of authorization signatures.
 pub const AUTHORIZATION_CONTEXT: &[u8] = b"affix.dev/vault/authorization/v1\0";
+
+/// Longest authorization proof: a raw signature (64 bytes) or an encoded WebAuthn
+/// assertion.
+pub const PROOF_BYTES_MAX: usize = affix_webauthn::ASSERTION_BYTES_MAX;
+
+/// Version byte of [`Authorization::encode`].
+pub const AUTHORIZATION_ENCODING_VERSION: u8 = 1;
 
 /// Longest accepted authorization lifetime: an authorization is fresh or it is refused.
 pub const AUTHORIZATION_LIFETIME_MS_MAX: u64 = 5 * 60 * 1000;
@@ -77,6 +96,13 @@ impl Action {
             Action::WalletSign => 8,
             Action::SetRecoveryCode => 9,
         }
+    }
+
+    fn from_code(code: u8) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.code() == code)
+            .ok_or_else(|| malformed("action", format!("unknown code {code}")))
     }
 
     /// Every action.
@@ -292,14 +318,58 @@ impl Statement {
         out.extend_from_slice(&self.credential.0);
         out
     }
+
+    /// Decodes [`Statement::to_bytes`] strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let what = "authorization statement";
+        let mut r = Reader::new(bytes, what);
+        if r.bytes(AUTHORIZATION_CONTEXT.len())? != AUTHORIZATION_CONTEXT {
+            return Err(malformed(what, "not an authorization statement"));
+        }
+        let len = usize::from(r.u8()?);
+        let tenant = std::str::from_utf8(r.bytes(len)?)
+            .map_err(|_| malformed(what, "tenant is not UTF-8"))?;
+        let tenant = TenantId::new(tenant)?;
+        let action = Action::from_code(r.u8()?)?;
+        let key: [u8; 16] = r.array()?;
+        let payload_kind = r.u8()?;
+        let digest = r.array()?;
+        let grant: [u8; 16] = r.array()?;
+        let nonce = r.array()?;
+        let expires_ms = r.u64()?;
+        let credential = CredentialId(r.array()?);
+        r.end()?;
+        Ok(Self {
+            tenant,
+            action,
+            key: (key != [0; 16]).then_some(KeyId(key)),
+            payload_kind,
+            digest,
+            grant: (grant != [0; 16]).then_some(GrantId(grant)),
+            nonce,
+            expires_ms,
+            credential,
+        })
+    }
 }
 
-/// A statement and the credential's signature over it.
+/// The WebAuthn challenge a passkey signs to authorize `statement`: SHA-256 of
+/// [`Statement::to_bytes`] (the digest the evidence records call `authorization`).
+pub fn webauthn_challenge(statement: &Statement) -> [u8; 32] {
+    Sha256::digest(statement.to_bytes()).into()
+}
+
+/// A statement and the credential's proof over it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
     /// What is authorized.
     pub statement: Statement,
-    /// Ed25519 signature (64 bytes) or ECDSA P-256 `r ‖ s` (64 bytes).
+    /// The proof, by credential kind: Ed25519 signature (64 bytes); ECDSA P-256 `r ‖ s`
+    /// (64 bytes; device and browser-held keys); for passkeys the WebAuthn assertion
+    /// over [`webauthn_challenge`], encoded by [`affix_webauthn::Assertion::encode`].
     pub signature: Vec<u8>,
 }
 
@@ -328,14 +398,115 @@ impl Authorization {
                     ed25519_dalek::Signature::from_slice(&self.signature).map_err(|_| refused())?;
                 key.verify_strict(&message, &sig).map_err(|_| refused())
             }
-            CredentialKind::EcdsaP256 => {
+            CredentialKind::EcdsaP256 | CredentialKind::BrowserP256 => {
                 let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
                     .map_err(|_| malformed("credential public key", "P-256"))?;
                 let sig =
                     p256::ecdsa::Signature::from_slice(&self.signature).map_err(|_| refused())?;
                 key.verify(&message, &sig).map_err(|_| refused())
             }
+            // An assertion needs the relying party and the sign counter on record.
+            CredentialKind::PasskeyEs256 | CredentialKind::PasskeyEd25519 => {
+                Err(Error::Unsupported(
+                    "passkey assertions are verified with Authorization::verify_assertion".into(),
+                ))
+            }
         }
+    }
+
+    /// Checks freshness and the WebAuthn assertion of a passkey authorization against
+    /// the passkey's COSE key, the relying party and the sign counter on record; returns
+    /// the assertion's sign counter (to be stored with the use). The caller checks the
+    /// credential's owner, status and the nonce, and orders concurrent counters.
+    ///
+    /// # Errors
+    /// [`Error::AuthorizationRefused`] when expired ([`Refusal::Expired`]), too
+    /// long-lived ([`Refusal::LifetimeTooLong`]), or the assertion fails
+    /// ([`Refusal::Passkey`] with the WebAuthn reason: origin, RP id, challenge, flags,
+    /// signature, counter regression, malformed or oversized parts);
+    /// [`Error::Malformed`] for a COSE key that is not of `kind`.
+    pub fn verify_assertion(
+        &self,
+        kind: CredentialKind,
+        cose_key: &[u8],
+        rp: &affix_webauthn::RelyingParty,
+        stored_sign_count: u32,
+        now_ms: u64,
+    ) -> Result<u32, Error> {
+        self.check_fresh(now_ms)?;
+        let key = affix_webauthn::PublicKey::from_cose(cose_key)
+            .map_err(|e| malformed("credential public key", e.to_string()))?;
+        if kind.webauthn_algorithm() != Some(key.algorithm()) {
+            return Err(malformed(
+                "credential public key",
+                "not of the credential's kind",
+            ));
+        }
+        let assertion =
+            affix_webauthn::Assertion::decode(&self.signature).map_err(Refusal::Passkey)?;
+        let verified = assertion
+            .verify(
+                rp,
+                &key,
+                &webauthn_challenge(&self.statement),
+                stored_sign_count,
+            )
+            .map_err(Refusal::Passkey)?;
+        Ok(verified.sign_count)
+    }
+
+    /// The frozen encoding (see the module documentation): the statement and the proof,
+    /// for evidence bundles and offline re-checking.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] for a proof over [`PROOF_BYTES_MAX`].
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        let statement = self.statement.to_bytes();
+        if self.signature.len() > PROOF_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "authorization proof",
+                size: self.signature.len(),
+                max: PROOF_BYTES_MAX,
+            });
+        }
+        let mut out = Vec::with_capacity(5 + statement.len() + self.signature.len());
+        out.push(AUTHORIZATION_ENCODING_VERSION);
+        for part in [statement.as_slice(), self.signature.as_slice()] {
+            // Statements are under 200 bytes; proofs are bounded just above.
+            let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(part);
+        }
+        Ok(out)
+    }
+
+    /// Decodes [`Authorization::encode`]'s output strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::TooLarge`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let what = "authorization";
+        let mut r = Reader::new(bytes, what);
+        let version = r.u8()?;
+        if version != AUTHORIZATION_ENCODING_VERSION {
+            return Err(malformed(what, format!("version {version}")));
+        }
+        let len = usize::from(u16::from_be_bytes(r.array()?));
+        let statement = Statement::from_bytes(r.bytes(len)?)?;
+        let len = usize::from(u16::from_be_bytes(r.array()?));
+        if len > PROOF_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "authorization proof",
+                size: len,
+                max: PROOF_BYTES_MAX,
+            });
+        }
+        let signature = r.bytes(len)?.to_vec();
+        r.end()?;
+        Ok(Self {
+            statement,
+            signature,
+        })
     }
 
     /// Refuses expired authorizations and ones that live longer than the maximum.
@@ -436,7 +607,46 @@ pub fn fresh_nonce() -> Result<[u8; 16], Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest as _, Sha256};
+
+    /// Statements and authorizations decode strictly from their encodings.
+    #[test]
+    fn statements_and_authorizations_round_trip_strictly() {
+        let statement = Statement {
+            tenant: TenantId::new("acme").unwrap(),
+            action: Action::Grant,
+            key: Some(KeyId([1; 16])),
+            payload_kind: 0,
+            digest: [2; 32],
+            grant: Some(GrantId([5; 16])),
+            nonce: [3; 16],
+            expires_ms: 77,
+            credential: CredentialId([4; 16]),
+        };
+        let bytes = statement.to_bytes();
+        assert_eq!(Statement::from_bytes(&bytes).unwrap(), statement);
+        for n in 0..bytes.len() {
+            assert!(Statement::from_bytes(&bytes[..n]).is_err());
+        }
+        let auth = Authorization {
+            statement,
+            signature: vec![9; 64],
+        };
+        let encoded = auth.encode().unwrap();
+        assert_eq!(encoded[0], AUTHORIZATION_ENCODING_VERSION);
+        assert_eq!(
+            u16::from_be_bytes([encoded[1], encoded[2]]),
+            u16::try_from(bytes.len()).unwrap()
+        );
+        assert_eq!(&encoded[3..3 + bytes.len()], bytes.as_slice());
+        assert_eq!(&encoded[3 + bytes.len()..5 + bytes.len()], &[0, 64]);
+        assert_eq!(Authorization::decode(&encoded).unwrap(), auth);
+        for n in 0..encoded.len() {
+            assert!(Authorization::decode(&encoded[..n]).is_err());
+        }
+        let mut long = encoded;
+        long.push(0);
+        assert!(Authorization::decode(&long).is_err());
+    }
 
     /// Statement bytes are frozen: adding `wallet-sign` changed no existing encoding.
     /// Expected digests computed independently from the layout above (Python hashlib).

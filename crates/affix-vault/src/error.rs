@@ -108,6 +108,11 @@ pub enum Error {
     /// operation; nothing was acknowledged. HTTP 500.
     #[error("evidence log: {0}")]
     Evidence(#[source] EvidenceError),
+    /// A passkey registration was refused (the WebAuthn reason: origin, RP id,
+    /// challenge, flags, attestation format, algorithm, malformed or oversized parts).
+    /// HTTP 400.
+    #[error("passkey registration refused: {0}")]
+    PasskeyRegistration(affix_webauthn::Error),
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
@@ -197,6 +202,11 @@ pub enum Refusal {
     /// forged, altered, or made by another key.
     #[error("authorization signature does not verify")]
     SignatureInvalid,
+    /// A passkey's WebAuthn assertion was refused: wrong origin, RP id or challenge,
+    /// user not present or not verified, a bad signature, a sign counter that did not
+    /// increase (a cloned authenticator or a replay), or malformed or oversized parts.
+    #[error("passkey assertion refused: {0}")]
+    Passkey(affix_webauthn::Error),
     // ----------------------------------------------------------------- the nonce
     /// The authorization's nonce was spent already, or is being spent by a concurrent
     /// request: a replay.

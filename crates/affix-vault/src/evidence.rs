@@ -6,10 +6,10 @@
 //! | kind | subject | digests | metadata |
 //! |---|---|---|---|
 //! | `vault.key.created` | `key:<id>` | `public-key` | tenant, owner, algorithm |
-//! | `vault.key.signed` | `key:<id>` | `signed`, `authorization` | tenant, credential, payload, grant? |
+//! | `vault.key.signed` | `key:<id>` | `signed`, `authorization`, passkey: `assertion-authenticator-data`, `assertion-client-data`, `assertion-signature` | tenant, credential, payload, grant?, credential-kind (newer kinds), sign-count (passkeys) |
 //! | `vault.key.disabled` | `key:<id>` | `authorization` | tenant, credential |
 //! | `vault.grant.created` | `key:<id>` | `grant`, `authorization` | tenant, grant, grantee, purpose, not-after, max-uses |
-//! | `vault.credential.registered` | `owner:<id>` | `public-key`, `authorization`? | tenant, credential, kind, via |
+//! | `vault.credential.registered` | `owner:<id>` | `public-key`, `authorization`?, passkey: `attestation-object`, `client-data` | tenant, credential, kind, via, passkey: attestation, aaguid, rp-id, sign-count |
 //! | `vault.credential.revoked` | `owner:<id>` | `authorization` | tenant, credential, via |
 //! | `vault.recovery.*` | `owner:<id>` | `identity`/`approval`/`new-credential` | tenant, recovery, party |
 //! | `vault.wallet.created` | `wallet:<id>` | `header` | tenant, owner, words |

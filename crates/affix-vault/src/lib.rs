@@ -9,6 +9,11 @@
 //!   credential (or a grantee's under a delegated [`GrantRecord`]) bound to exactly what is
 //!   signed ([`authz`]); replays, expired and mismatched authorizations are refused, each
 //!   with its typed reason ([`Error::AuthorizationRefused`] with a [`Refusal`]).
+//!   Credentials are device keys (Ed25519, P-256), browser-held WebCrypto P-256 keys, or
+//!   WebAuthn passkeys ([`Vault::register_passkey`]), whose authorizations are assertions
+//!   over [`webauthn_challenge`] that the vault verifies itself (relying party and
+//!   allowed origins from [`VaultConfig::webauthn`], UP and UV, a sign counter stored in
+//!   the commit of each use, never lowered).
 //! - Every creation, signature, grant, disablement, credential change and recovery step
 //!   is an evidence record (`affix-evidence` format) in the vault's evidence log, durable
 //!   before the caller gets an answer: no record, no signature ([`evidence`]).
@@ -69,19 +74,24 @@ pub mod bench {
 }
 
 pub use affix_wallet::{BitcoinNetwork, WordCount};
+/// The WebAuthn core passkey credentials are verified with (relying party, assertions,
+/// the software authenticator for tests).
+pub use affix_webauthn;
 pub use authz::{
     AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
-    fresh_nonce,
+    fresh_nonce, webauthn_challenge,
 };
 pub use error::{Error, EvidenceError, RecoveryRefusal, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};
 pub use ids::{CredentialId, GrantId, KeyId, OwnerId, RecoveryId, TenantId, WalletId};
 pub use keys::{Algorithm, MESSAGE_BYTES_MAX, Payload, SignatureBytes, verify};
 pub use queue::{SignQueue, SignQueueConfig};
-pub use record::{CredentialKind, CredentialRecord, GrantRecord, KeyRecord, WalletRecord};
+pub use record::{
+    CredentialKind, CredentialRecord, GrantRecord, KeyRecord, PasskeyRecord, WalletRecord,
+};
 pub use vault::{
-    AuditEntry, BATCH_REQUESTS_MAX, KEK_AAD_CONTEXT, KeyInfo, STORE_FORMAT, SignRequest, Signed,
-    Vault, VaultConfig, credential_digest,
+    AuditEntry, BATCH_REQUESTS_MAX, KEK_AAD_CONTEXT, KeyInfo, PasskeyRegistration, STORE_FORMAT,
+    SignRequest, Signed, Vault, VaultConfig, credential_digest, default_relying_party,
 };
 pub use wallet::{
     WalletAddress, WalletChain, WalletInfo, WalletPayload, WalletSignRequest, WalletSigned,

@@ -14,8 +14,15 @@
 //!                                          key id ‖ every byte above) of the 32-byte secret
 //!
 //! CredentialRecord (value of table `credentials`, under the credential id)
-//!   version u8 0x01 ‖ kind u8 (1 Ed25519, 2 ECDSA P-256) ‖ tenant u32 BE ‖ owner 16 ‖
-//!   created_ms u64 BE ‖ public key (32, or 33 compressed)
+//!   version u8 0x01 ‖ kind u8 (1 Ed25519, 2 ECDSA P-256, 3 passkey ES256,
+//!   4 passkey EdDSA, 5 browser-held WebCrypto P-256) ‖ tenant u32 BE ‖ owner 16 ‖
+//!   created_ms u64 BE ‖ public key (Ed25519: 32; P-256 and browser P-256: 33
+//!   compressed; passkeys: u16 BE length ‖ the COSE_Key, at most 256 bytes)
+//!
+//! PasskeyRecord (value of table `passkeys`, under the vault's credential id; beside
+//! the credential record of a passkey kind)
+//!   version u8 0x01 ‖ attestation u8 (0 none, 1 packed self) ‖ aaguid 16 ‖
+//!   rp id: u8 len + bytes ‖ WebAuthn credential id: u16 BE len + bytes (≤ 1023)
 //!
 //! WalletRecord (value of table `wallets`, under the 16-byte wallet id), 82 bytes
 //!   version      u8      0x01
@@ -231,22 +238,45 @@ impl WalletRecord {
     }
 }
 
-/// Kind of an authenticator credential's key.
+/// Kind of an authenticator credential's key. Each is named in evidence
+/// ([`CredentialKind::name`]), so a court sees which kind of credential approved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CredentialKind {
-    /// An Ed25519 device key.
+    /// An Ed25519 device key (app integrations: `affix device`).
     Ed25519,
     /// An ECDSA P-256 device key (signatures as fixed `r ‖ s`).
     EcdsaP256,
+    /// A WebAuthn passkey with an ES256 key: authorizations are WebAuthn assertions
+    /// whose challenge is the statement's digest ([`crate::authz::webauthn_challenge`]).
+    PasskeyEs256,
+    /// A WebAuthn passkey with an EdDSA (Ed25519) key.
+    PasskeyEd25519,
+    /// A browser-held key: a non-extractable WebCrypto ECDSA P-256 key kept in the
+    /// signer's browser (IndexedDB), for browsers with no passkey provider. It verifies
+    /// like [`CredentialKind::EcdsaP256`] (WebCrypto returns `r ‖ s`); the kind says
+    /// where the key lives.
+    BrowserP256,
 }
 
 impl CredentialKind {
-    /// Stable code.
+    /// Every kind.
+    pub const ALL: [CredentialKind; 5] = [
+        CredentialKind::Ed25519,
+        CredentialKind::EcdsaP256,
+        CredentialKind::PasskeyEs256,
+        CredentialKind::PasskeyEd25519,
+        CredentialKind::BrowserP256,
+    ];
+
+    /// Stable code (frozen: codes are added, never renumbered).
     pub fn code(self) -> u8 {
         match self {
             CredentialKind::Ed25519 => 1,
             CredentialKind::EcdsaP256 => 2,
+            CredentialKind::PasskeyEs256 => 3,
+            CredentialKind::PasskeyEd25519 => 4,
+            CredentialKind::BrowserP256 => 5,
         }
     }
 
@@ -255,18 +285,21 @@ impl CredentialKind {
     /// # Errors
     /// [`Error::Malformed`] for an unknown code.
     pub fn from_code(code: u8) -> Result<Self, Error> {
-        match code {
-            1 => Ok(CredentialKind::Ed25519),
-            2 => Ok(CredentialKind::EcdsaP256),
-            _ => Err(malformed("credential kind", format!("unknown code {code}"))),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|k| k.code() == code)
+            .ok_or_else(|| malformed("credential kind", format!("unknown code {code}")))
     }
 
-    /// Name used in the API.
+    /// Name used in the API and in evidence: `ed25519`, `ecdsa-p256`, `passkey-es256`,
+    /// `passkey-ed25519`, `browser-p256`.
     pub fn name(self) -> &'static str {
         match self {
             CredentialKind::Ed25519 => "ed25519",
             CredentialKind::EcdsaP256 => "ecdsa-p256",
+            CredentialKind::PasskeyEs256 => "passkey-es256",
+            CredentialKind::PasskeyEd25519 => "passkey-ed25519",
+            CredentialKind::BrowserP256 => "browser-p256",
         }
     }
 
@@ -275,20 +308,52 @@ impl CredentialKind {
     /// # Errors
     /// [`Error::Malformed`] for an unknown name.
     pub fn from_name(name: &str) -> Result<Self, Error> {
-        match name {
-            "ed25519" => Ok(CredentialKind::Ed25519),
-            "ecdsa-p256" => Ok(CredentialKind::EcdsaP256),
-            _ => Err(malformed(
-                "credential kind",
-                format!("{name:?}; expected ed25519 or ecdsa-p256"),
-            )),
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                malformed(
+                    "credential kind",
+                    format!(
+                        "{name:?}; expected ed25519, ecdsa-p256, passkey-es256, \
+                         passkey-ed25519 or browser-p256"
+                    ),
+                )
+            })
+    }
+
+    /// Whether the kind is a WebAuthn passkey (authorizations carry an assertion).
+    pub fn is_passkey(self) -> bool {
+        self.webauthn_algorithm().is_some()
+    }
+
+    /// The WebAuthn algorithm of a passkey kind.
+    pub fn webauthn_algorithm(self) -> Option<affix_webauthn::Algorithm> {
+        match self {
+            CredentialKind::PasskeyEs256 => Some(affix_webauthn::Algorithm::Es256),
+            CredentialKind::PasskeyEd25519 => Some(affix_webauthn::Algorithm::EdDsa),
+            _ => None,
         }
     }
 
-    fn public_key_len(self) -> usize {
+    /// The passkey kind of a WebAuthn algorithm.
+    pub fn passkey(algorithm: affix_webauthn::Algorithm) -> Result<Self, Error> {
+        match algorithm {
+            affix_webauthn::Algorithm::Es256 => Ok(CredentialKind::PasskeyEs256),
+            affix_webauthn::Algorithm::EdDsa => Ok(CredentialKind::PasskeyEd25519),
+            other => Err(Error::Unsupported(format!(
+                "no passkey kind for {}",
+                other.name()
+            ))),
+        }
+    }
+
+    /// Fixed public key length, `None` for passkeys (length-prefixed COSE keys).
+    fn public_key_len(self) -> Option<usize> {
         match self {
-            CredentialKind::Ed25519 => 32,
-            CredentialKind::EcdsaP256 => 33,
+            CredentialKind::Ed25519 => Some(32),
+            CredentialKind::EcdsaP256 | CredentialKind::BrowserP256 => Some(33),
+            CredentialKind::PasskeyEs256 | CredentialKind::PasskeyEd25519 => None,
         }
     }
 }
@@ -328,7 +393,7 @@ impl CredentialRecord {
                 }
                 Ok(())
             }
-            CredentialKind::EcdsaP256 => {
+            CredentialKind::EcdsaP256 | CredentialKind::BrowserP256 => {
                 if public_key.len() != 33 {
                     return Err(malformed(
                         "credential public key",
@@ -339,7 +404,34 @@ impl CredentialRecord {
                     .map(|_| ())
                     .map_err(|_| malformed("credential public key", "not a P-256 point"))
             }
+            // A passkey's key comes from a verified registration, never from a caller.
+            CredentialKind::PasskeyEs256 | CredentialKind::PasskeyEd25519 => {
+                Err(Error::Unsupported(
+                    "passkeys are registered from a WebAuthn registration (Vault::register_passkey)"
+                        .into(),
+                ))
+            }
         }
+    }
+
+    /// Checks that `cose_key` is a COSE key of passkey kind `kind`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] otherwise.
+    pub fn check_cose_key(kind: CredentialKind, cose_key: &[u8]) -> Result<(), Error> {
+        let key = affix_webauthn::PublicKey::from_cose(cose_key)
+            .map_err(|e| malformed("credential public key", e.to_string()))?;
+        if kind.webauthn_algorithm() != Some(key.algorithm()) {
+            return Err(malformed(
+                "credential public key",
+                format!(
+                    "a {} key for a {} credential",
+                    key.algorithm().name(),
+                    kind.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Encodes the record.
@@ -350,6 +442,12 @@ impl CredentialRecord {
         out.extend_from_slice(&self.tenant.to_be_bytes());
         out.extend_from_slice(&self.owner.0);
         out.extend_from_slice(&self.created_ms.to_be_bytes());
+        if self.kind.public_key_len().is_none() {
+            // COSE keys are at most COSE_KEY_BYTES_MAX (256) bytes: checked at
+            // registration, and again when decoding.
+            let len = u16::try_from(self.public_key.len()).unwrap_or(u16::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
         out.extend_from_slice(&self.public_key);
         out
     }
@@ -367,7 +465,17 @@ impl CredentialRecord {
         let tenant = r.u32()?;
         let owner = OwnerId(r.array()?);
         let created_ms = r.u64()?;
-        let public_key = r.bytes(kind.public_key_len())?.to_vec();
+        let len = match kind.public_key_len() {
+            Some(len) => len,
+            None => {
+                let len = usize::from(u16::from_be_bytes(r.array()?));
+                if len > affix_webauthn::COSE_KEY_BYTES_MAX {
+                    return Err(malformed("credential record", "COSE key too long"));
+                }
+                len
+            }
+        };
+        let public_key = r.bytes(len)?.to_vec();
         r.end()?;
         Ok(Self {
             kind,
@@ -375,6 +483,67 @@ impl CredentialRecord {
             owner,
             created_ms,
             public_key,
+        })
+    }
+}
+
+/// What the vault keeps about a passkey beside its [`CredentialRecord`] (whose public
+/// key is the passkey's COSE key). Insert-only; the sign counter lives apart (table
+/// `sign_counts`), updated in the commit of each use.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PasskeyRecord {
+    /// How the registration's attestation was checked.
+    pub attestation: affix_webauthn::Attestation,
+    /// The authenticator model the registration named (zeros when unattested).
+    pub aaguid: [u8; 16],
+    /// The relying-party id the passkey is scoped to.
+    pub rp_id: String,
+    /// The WebAuthn credential id (what the browser is asked for).
+    pub webauthn_id: Vec<u8>,
+}
+
+impl PasskeyRecord {
+    /// Encodes the record.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.rp_id.len() + self.webauthn_id.len());
+        out.push(RECORD_VERSION);
+        out.push(self.attestation.code());
+        out.extend_from_slice(&self.aaguid);
+        // RP ids are at most 253 bytes (RelyingParty::new checks).
+        push_short(&mut out, self.rp_id.as_bytes());
+        // Credential ids are at most 1023 bytes (affix_webauthn checks).
+        let len = u16::try_from(self.webauthn_id.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&self.webauthn_id);
+        out
+    }
+
+    /// Decodes a record strictly.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes, "passkey record");
+        if r.u8()? != RECORD_VERSION {
+            return Err(malformed("passkey record", "version"));
+        }
+        let attestation = affix_webauthn::Attestation::from_code(r.u8()?)
+            .map_err(|e| malformed("passkey record", e.to_string()))?;
+        let aaguid = r.array()?;
+        let len = usize::from(r.u8()?);
+        let rp_id = String::from_utf8(r.bytes(len)?.to_vec())
+            .map_err(|_| malformed("passkey record", "rp id is not UTF-8"))?;
+        let len = usize::from(u16::from_be_bytes(r.array()?));
+        if len > affix_webauthn::CREDENTIAL_ID_BYTES_MAX {
+            return Err(malformed("passkey record", "credential id too long"));
+        }
+        let webauthn_id = r.bytes(len)?.to_vec();
+        r.end()?;
+        Ok(Self {
+            attestation,
+            aaguid,
+            rp_id,
+            webauthn_id,
         })
     }
 }
@@ -545,6 +714,86 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(GrantRecord::decode(&long).is_err());
+    }
+
+    /// Credential records: the Ed25519 and P-256 layouts are unchanged by the passkey
+    /// and browser kinds (bytes spelled out), kind codes are frozen, and a passkey
+    /// record (length-prefixed COSE key) and its side record round-trip strictly.
+    #[test]
+    fn credential_record_encodings_are_frozen() {
+        let ed = CredentialRecord {
+            kind: CredentialKind::Ed25519,
+            tenant: 7,
+            owner: OwnerId([0x11; 16]),
+            created_ms: 1_795_000_000_000,
+            public_key: vec![0x22; 32],
+        };
+        assert_eq!(
+            hex::encode(ed.encode()),
+            concat!(
+                "0101",
+                "00000007",
+                "11111111111111111111111111111111",
+                "000001a1ee565e00",
+                "2222222222222222222222222222222222222222222222222222222222222222"
+            )
+        );
+        let codes: Vec<u8> = CredentialKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes, [1, 2, 3, 4, 5]);
+        for k in CredentialKind::ALL {
+            assert_eq!(CredentialKind::from_name(k.name()).unwrap(), k);
+            assert_eq!(CredentialKind::from_code(k.code()).unwrap(), k);
+        }
+        let browser = CredentialRecord {
+            kind: CredentialKind::BrowserP256,
+            public_key: vec![0x02; 33],
+            ..ed.clone()
+        };
+        let bytes = browser.encode();
+        assert_eq!(bytes[1], 5);
+        assert_eq!(bytes.len(), 30 + 33);
+        assert_eq!(CredentialRecord::decode(&bytes).unwrap(), browser);
+        let cose = affix_webauthn::soft::SoftAuthenticator::new(
+            affix_webauthn::Algorithm::Es256,
+            &[1; 32],
+        )
+        .public_key()
+        .to_cose();
+        CredentialRecord::check_cose_key(CredentialKind::PasskeyEs256, &cose).unwrap();
+        assert!(CredentialRecord::check_cose_key(CredentialKind::PasskeyEd25519, &cose).is_err());
+        assert!(CredentialRecord::check_public_key(CredentialKind::PasskeyEs256, &cose).is_err());
+        let passkey = CredentialRecord {
+            kind: CredentialKind::PasskeyEs256,
+            public_key: cose.clone(),
+            ..ed
+        };
+        let bytes = passkey.encode();
+        assert_eq!(
+            &bytes[30..32],
+            &u16::try_from(cose.len()).unwrap().to_be_bytes()
+        );
+        assert_eq!(CredentialRecord::decode(&bytes).unwrap(), passkey);
+        for n in 0..bytes.len() {
+            assert!(CredentialRecord::decode(&bytes[..n]).is_err());
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(CredentialRecord::decode(&long).is_err());
+        let side = PasskeyRecord {
+            attestation: affix_webauthn::Attestation::PackedSelf,
+            aaguid: [3; 16],
+            rp_id: "localhost".into(),
+            webauthn_id: vec![9; 20],
+        };
+        let bytes = side.encode();
+        assert_eq!(
+            hex::encode(&bytes[..28]),
+            "010103030303030303030303030303030303096c6f63616c686f7374"
+        );
+        assert_eq!(PasskeyRecord::decode(&bytes).unwrap(), side);
+        for n in 0..bytes.len() {
+            assert!(PasskeyRecord::decode(&bytes[..n]).is_err());
+        }
     }
 
     /// The key and wallet record encodings are frozen: a change here is a new format.

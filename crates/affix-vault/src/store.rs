@@ -4,7 +4,7 @@
 //! `credential_revoked`, `nonces`, `usage`) are only ever inserted into; `insert_new`
 //! refuses to overwrite. The exceptions, each documented at its table: `keys` and `wallets` values are
 //! re-sealed by master-key rotation (immutable header checked byte for byte),
-//! `grant_uses` counters, `recoveries` state and `meta`.
+//! `grant_uses` and `sign_counts` counters, `recoveries` state and `meta`.
 //!
 //! The byte layouts of composite table keys are built here, beside the tables, and
 //! nowhere else.
@@ -34,6 +34,11 @@ pub(crate) const CREDENTIAL_REVOKED: TableDefinition<&[u8; 16], u64> =
 /// Owner's credentials: (tenant ‖ owner ‖ credential id) → (). Insert-only index.
 pub(crate) const OWNER_CREDENTIALS: TableDefinition<&[u8; 36], ()> =
     TableDefinition::new("owner_credentials");
+/// Passkeys (`record::PasskeyRecord`) by the vault's credential id. Insert-only.
+pub(crate) const PASSKEYS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("passkeys");
+/// Passkey sign counters by credential id: the highest accepted, written in the commit
+/// of each use (only ever raised).
+pub(crate) const SIGN_COUNTS: TableDefinition<&[u8; 16], u32> = TableDefinition::new("sign_counts");
 /// Grants (`record::GrantRecord`) by id. Insert-only.
 pub(crate) const GRANTS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("grants");
 /// Signatures made under each grant (a counter, only ever incremented).

@@ -46,7 +46,9 @@ mod signing;
 pub use audit::AuditEntry;
 use commit::CommitQueue;
 pub(crate) use commit::Job;
+pub use credentials::PasskeyRegistration;
 pub use credentials::credential_digest;
+use credentials::proof_digests;
 use drain::{DrainCtx, Drainer, PendingFrames, catch_up_index, drain_outbox};
 pub use lifecycle::KeyInfo;
 pub use sealing::KEK_AAD_CONTEXT;
@@ -93,6 +95,19 @@ pub struct VaultConfig {
     /// moved them into the evidence log; beyond it, signing answers [`Error::Busy`] until
     /// the drain catches up. Default: 2¹⁹ (the drainer normally stays under 2¹⁵).
     pub undrained_signature_records_max: u64,
+    /// The WebAuthn relying party passkeys are registered with and assert to: its id
+    /// (the host of the platform's public URL) and the allowed origins. Default:
+    /// [`default_relying_party`] (`localhost`, `http://localhost:8080`).
+    pub webauthn: affix_webauthn::RelyingParty,
+}
+
+/// The default relying party: RP id `localhost`, origin `http://localhost:8080` (the
+/// platform's default listen port; browsers treat `http://localhost` as a secure
+/// context and refuse an IP address as an RP id).
+pub fn default_relying_party() -> affix_webauthn::RelyingParty {
+    affix_webauthn::RelyingParty::new("localhost", vec!["http://localhost:8080".to_owned()])
+        // Both are constants well within RelyingParty::new's limits.
+        .expect("the default relying party is valid")
 }
 
 impl Default for VaultConfig {
@@ -103,6 +118,7 @@ impl Default for VaultConfig {
             cache_bytes: 1 << 30,
             sign_threads: std::thread::available_parallelism().map_or(1, usize::from),
             undrained_signature_records_max: UNDRAINED_SIGNATURE_RECORDS_MAX,
+            webauthn: default_relying_party(),
         }
     }
 }
@@ -140,6 +156,8 @@ pub struct Vault {
     kek_gen: AtomicU64,
     inflight_nonces: Mutex<HashSet<[u8; 32]>>,
     inflight_grants: Mutex<HashMap<GrantId, u32>>,
+    /// Passkey sign counters accepted but not committed yet.
+    inflight_sign_counts: Mutex<nonces::InflightSignCounts>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -204,6 +222,8 @@ impl Vault {
             tx.open_table(store::OUTBOX_KEYS)?;
             tx.open_table(store::CREATIONS)?;
             tx.open_table(store::WALLETS)?;
+            tx.open_table(store::PASSKEYS)?;
+            tx.open_table(store::SIGN_COUNTS)?;
         }
         tx.commit()?;
         Self::assemble(db, dir, master, log, config)
@@ -250,9 +270,12 @@ impl Vault {
             _ => return Err(malformed("vault", "unknown store format")),
         }
         {
-            // Tables added after a vault was created (v1 stores from before wallets).
+            // Tables added after a vault was created (v1 stores from before wallets,
+            // stores from before passkeys).
             let tx = db.begin_write()?;
             tx.open_table(store::WALLETS)?;
+            tx.open_table(store::PASSKEYS)?;
+            tx.open_table(store::SIGN_COUNTS)?;
             tx.commit()?;
         }
         let log = LogStore::open(&dir.join("evidence"))?;
@@ -364,6 +387,7 @@ impl Vault {
             kek_gen: AtomicU64::new(u64::from(kek_gen)),
             inflight_nonces: Mutex::new(HashSet::new()),
             inflight_grants: Mutex::new(HashMap::new()),
+            inflight_sign_counts: Mutex::new(nonces::InflightSignCounts::default()),
         })
     }
 

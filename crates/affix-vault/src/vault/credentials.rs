@@ -6,7 +6,7 @@ use crate::authz::{Action, Authorization};
 use crate::error::{Error, Refusal};
 use crate::evidence::{self, code};
 use crate::ids::{CredentialId, KeyId, OwnerId, TenantId};
-use crate::record::{CredentialKind, CredentialRecord};
+use crate::record::{CredentialKind, CredentialRecord, PasskeyRecord};
 use crate::store::{self, index_owner_event, insert_new, owner_cred_key};
 use redb::ReadableDatabase;
 use sha2::{Digest as _, Sha256};
@@ -33,6 +33,104 @@ impl Vault {
         now_ms: u64,
     ) -> Result<CredentialId, Error> {
         CredentialRecord::check_public_key(kind, public_key)?;
+        self.enrol(tenant, owner, kind, public_key, authorization, None, now_ms)
+    }
+
+    /// Registers a passkey for `owner` from a WebAuthn registration made for this
+    /// vault's relying party ([`crate::VaultConfig::webauthn`]) over
+    /// `registration.challenge` (the platform's ceremony challenge), verified here:
+    /// type, challenge, origin, RP id, UP and UV, the COSE key (ES256 or EdDSA), and the
+    /// attestation (`none`, or `packed` self attestation, verified). Stores the COSE key
+    /// as the credential's public key, the WebAuthn credential id, RP id, AAGUID and
+    /// attestation beside it, and the initial sign counter. As with
+    /// [`Vault::register_credential`], an owner who has or had credentials needs an
+    /// authorization by an active one (`Action::RegisterCredential`, digest
+    /// [`Vault::passkey_registration_digest`]).
+    ///
+    /// # Errors
+    /// [`Error::PasskeyRegistration`] with the WebAuthn reason;
+    /// [`Error::AuthorizationRefused`] as for [`Vault::register_credential`].
+    pub fn register_passkey(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        registration: &PasskeyRegistration,
+        authorization: Option<&Authorization>,
+        now_ms: u64,
+    ) -> Result<CredentialId, Error> {
+        let (kind, reg) = self.verify_passkey_registration(registration)?;
+        let side = Passkey {
+            record: PasskeyRecord {
+                attestation: reg.attestation,
+                aaguid: reg.aaguid,
+                rp_id: self.config.webauthn.id().to_owned(),
+                webauthn_id: reg.credential_id,
+            },
+            sign_count: reg.sign_count,
+            digests: [
+                (
+                    "attestation-object",
+                    Sha256::digest(&registration.attestation_object).into(),
+                ),
+                (
+                    "client-data",
+                    Sha256::digest(&registration.client_data_json).into(),
+                ),
+            ],
+        };
+        self.enrol(
+            tenant,
+            owner,
+            kind,
+            &reg.cose_key,
+            authorization,
+            Some(side),
+            now_ms,
+        )
+    }
+
+    /// The digest a `RegisterCredential` authorization binds for a passkey registration:
+    /// [`credential_digest`] of its kind and COSE key (the registration is verified
+    /// first, as [`Vault::register_passkey`] will).
+    ///
+    /// # Errors
+    /// [`Error::PasskeyRegistration`].
+    pub fn passkey_registration_digest(
+        &self,
+        registration: &PasskeyRegistration,
+    ) -> Result<[u8; 32], Error> {
+        let (kind, reg) = self.verify_passkey_registration(registration)?;
+        Ok(credential_digest(kind, &reg.cose_key))
+    }
+
+    fn verify_passkey_registration(
+        &self,
+        registration: &PasskeyRegistration,
+    ) -> Result<(CredentialKind, affix_webauthn::Registration), Error> {
+        let reg = affix_webauthn::verify_registration(
+            &self.config.webauthn,
+            &registration.challenge,
+            &registration.attestation_object,
+            &registration.client_data_json,
+        )
+        .map_err(Error::PasskeyRegistration)?;
+        let kind = CredentialKind::passkey(reg.public_key.algorithm())?;
+        CredentialRecord::check_cose_key(kind, &reg.cose_key)?;
+        Ok((kind, reg))
+    }
+
+    /// Registration of a checked public key, with a passkey's side record.
+    #[allow(clippy::too_many_arguments)]
+    fn enrol(
+        &self,
+        tenant: &TenantId,
+        owner: OwnerId,
+        kind: CredentialKind,
+        public_key: &[u8],
+        authorization: Option<&Authorization>,
+        passkey: Option<Passkey>,
+        now_ms: u64,
+    ) -> Result<CredentialId, Error> {
         let t = self.tenant_number(tenant)?;
         let mut digests = vec![("public-key", Sha256::digest(public_key).into())];
         let mut via = "enrolment".to_owned();
@@ -42,7 +140,7 @@ impl Vault {
         if self.has_had_credentials(t, owner)? {
             let auth = authorization.ok_or(Refusal::AuthorizationRequired)?;
             let digest = credential_digest(kind, public_key);
-            self.check_owner_authorization(
+            let by = self.check_owner_authorization(
                 auth,
                 tenant,
                 t,
@@ -56,6 +154,7 @@ impl Vault {
                 "authorization",
                 Sha256::digest(auth.statement.to_bytes()).into(),
             ));
+            digests.extend(proof_digests(by.kind, auth));
             via = format!("credential:{}", auth.statement.credential);
         }
         let id = CredentialId::random()?;
@@ -66,20 +165,37 @@ impl Vault {
             created_ms: now_ms,
             public_key: public_key.to_vec(),
         };
-        let ev = evidence::record(
+        let id_text = id.to_string();
+        let mut metadata = vec![
+            ("tenant", tenant.as_str().to_owned()),
+            ("credential", id_text),
+            ("kind", kind.name().to_owned()),
+            ("via", via),
+        ];
+        if let Some(p) = &passkey {
+            digests.extend(p.digests);
+            metadata.push(("attestation", p.record.attestation.name().to_owned()));
+            metadata.push(("aaguid", hex::encode(p.record.aaguid)));
+            metadata.push(("rp-id", p.record.rp_id.clone()));
+            metadata.push(("sign-count", p.sign_count.to_string()));
+        }
+        let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let ev = match evidence::record(
             "vault.credential.registered",
             &format!("owner:{owner}"),
             now_ms,
             self.submitter(),
             &digests,
-            &[
-                ("tenant", tenant.as_str()),
-                ("credential", &id.to_string()),
-                ("kind", kind.name()),
-                ("via", &via),
-            ],
-        )?;
+            &metadata,
+        ) {
+            Ok(ev) => ev,
+            Err(e) => {
+                self.release_nonce(authorization);
+                return Err(e);
+            }
+        };
         let bytes = record.encode();
+        let side = passkey.map(|p| (p.record.encode(), p.sign_count));
         self.commit_authorized(authorization, vec![ev], move |tx, leaf| {
             insert_new(
                 &mut tx.open_table(store::CREDENTIALS)?,
@@ -88,6 +204,17 @@ impl Vault {
                 "credential",
                 || id.to_string(),
             )?;
+            if let Some((side, sign_count)) = &side {
+                insert_new(
+                    &mut tx.open_table(store::PASSKEYS)?,
+                    &id.0,
+                    side.as_slice(),
+                    "passkey",
+                    || id.to_string(),
+                )?;
+                tx.open_table(store::SIGN_COUNTS)?
+                    .insert(&id.0, *sign_count)?;
+            }
             tx.open_table(store::OWNER_CREDENTIALS)?
                 .insert(&owner_cred_key(t, &owner, &id), ())?;
             index_owner_event(tx, t, &owner, leaf, code::CREDENTIAL_REGISTERED)
@@ -253,9 +380,55 @@ impl Vault {
         if revoked {
             return Err(Refusal::CredentialRevoked.into());
         }
-        auth.verify_signature(cred.kind, &cred.public_key, now_ms)?;
+        let sign_count = self.verify_authorization(auth, &cred, now_ms)?;
         self.reserve_nonce(auth)?;
+        if let Some(count) = sign_count
+            && let Err(e) = self.reserve_sign_count(auth, s.credential, count)
+        {
+            self.release_nonce(Some(auth));
+            return Err(e);
+        }
         Ok(cred)
+    }
+
+    /// Verifies `auth`'s proof by credential `cred` (the one its statement names): the
+    /// signature, or for a passkey the WebAuthn assertion against this vault's relying
+    /// party; returns a passkey's sign counter, for the caller to reserve (and so check
+    /// against the stored one) after the nonce.
+    pub(crate) fn verify_authorization(
+        &self,
+        auth: &Authorization,
+        cred: &CredentialRecord,
+        now_ms: u64,
+    ) -> Result<Option<u32>, Error> {
+        if !cred.kind.is_passkey() {
+            auth.verify_signature(cred.kind, &cred.public_key, now_ms)?;
+            return Ok(None);
+        }
+        let id = auth.statement.credential;
+        let passkey = {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(store::PASSKEYS)?;
+            let row = table
+                .get(&id.0)?
+                .ok_or_else(|| Error::internal(format!("passkey {id} has no passkey record")))?;
+            PasskeyRecord::decode(row.value())?
+        };
+        // A passkey is scoped to the RP id it was created for.
+        if passkey.rp_id != self.config.webauthn.id() {
+            return Err(Refusal::Passkey(affix_webauthn::Error::WrongRpId).into());
+        }
+        // The counter is checked when it is reserved, after the nonce (so a replay is
+        // refused as one) and under the lock that orders concurrent uses
+        // ([`Vault::reserve_sign_count`]); here against 0, which any counter passes.
+        auth.verify_assertion(
+            cred.kind,
+            &cred.public_key,
+            &self.config.webauthn,
+            0,
+            now_ms,
+        )
+        .map(Some)
     }
 }
 
@@ -265,4 +438,50 @@ pub fn credential_digest(kind: CredentialKind, public_key: &[u8]) -> [u8; 32] {
     h.update([kind.code()]);
     h.update(public_key);
     h.finalize().into()
+}
+
+/// A passkey registration as the browser returns it, with the challenge the platform
+/// set for the ceremony.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRegistration {
+    /// `attestationObject`.
+    pub attestation_object: Vec<u8>,
+    /// `clientDataJSON`.
+    pub client_data_json: Vec<u8>,
+    /// The challenge the platform set for the ceremony.
+    pub challenge: Vec<u8>,
+}
+
+/// What a passkey registration stores beside the credential record.
+struct Passkey {
+    record: PasskeyRecord,
+    sign_count: u32,
+    digests: [(&'static str, [u8; 32]); 2],
+}
+
+/// Digests of a passkey authorization's assertion parts, for its evidence record (an
+/// offline verifier holding the assertion, [`Authorization::encode`], matches them and
+/// re-checks it against the registered COSE key); none for other credential kinds.
+pub(crate) fn proof_digests(
+    kind: CredentialKind,
+    auth: &Authorization,
+) -> Vec<(&'static str, [u8; 32])> {
+    if !kind.is_passkey() {
+        return Vec::new();
+    }
+    match affix_webauthn::Assertion::decode(&auth.signature) {
+        Ok(a) => vec![
+            (
+                "assertion-authenticator-data",
+                Sha256::digest(&a.authenticator_data).into(),
+            ),
+            (
+                "assertion-client-data",
+                Sha256::digest(&a.client_data_json).into(),
+            ),
+            ("assertion-signature", Sha256::digest(&a.signature).into()),
+        ],
+        // Verified before: unreachable for an accepted authorization.
+        Err(_) => Vec::new(),
+    }
 }

@@ -8,7 +8,7 @@ use super::{BATCH_REQUESTS_MAX, Vault};
 use crate::authz::{Action, Authorization};
 use crate::error::{Error, Refusal};
 use crate::evidence;
-use crate::ids::{GrantId, KeyId, TenantId};
+use crate::ids::{CredentialId, GrantId, KeyId, TenantId};
 use crate::journal;
 use crate::keys::{MESSAGE_BYTES_MAX, Payload, SignatureBytes};
 use crate::record::{CredentialKind, CredentialRecord, KeyRecord};
@@ -122,6 +122,8 @@ impl Vault {
         };
         // Signatures under a grant also count a use of the grant: they commit through the
         // store. All others go to the signing journal (record and nonce, one append).
+        // So do signatures authorized by a passkey whose sign counter must be stored
+        // with the use.
         let mut signatures = Vec::new();
         let mut granted_records = Vec::new();
         let mut granted_writes = Vec::new();
@@ -129,10 +131,10 @@ impl Vault {
             .into_iter()
             .map(|p| {
                 let p = p?;
-                let journaled = p.grant.is_none();
-                if let Some(g) = p.grant {
+                let journaled = p.grant.is_none() && p.sign_count.is_none();
+                if !journaled {
                     granted_records.push(p.record);
-                    granted_writes.push((p.nonce, p.expires_ms, g));
+                    granted_writes.push((p.nonce, p.expires_ms, p.grant, p.sign_count));
                 } else {
                     signatures.push(journal::Signature {
                         record: p.record,
@@ -160,10 +162,18 @@ impl Vault {
                 write: Box::new(move |tx, _| {
                     let mut nonces = tx.open_table(store::NONCES)?;
                     let mut uses = tx.open_table(store::GRANT_USES)?;
-                    for (nonce, expires, grant) in &granted_writes {
+                    for (nonce, expires, grant, _) in &granted_writes {
                         insert_new(&mut nonces, nonce, *expires, "nonce", || "replayed".into())?;
-                        let n = uses.get(&grant.0)?.map_or(0, |v| v.value());
-                        uses.insert(&grant.0, n + 1)?;
+                        if let Some(grant) = grant {
+                            let n = uses.get(&grant.0)?.map_or(0, |v| v.value());
+                            uses.insert(&grant.0, n + 1)?;
+                        }
+                    }
+                    drop((nonces, uses));
+                    for (_, _, _, sign_count) in &granted_writes {
+                        if let Some((credential, count)) = sign_count {
+                            super::nonces::raise_sign_count(tx, credential, *count)?;
+                        }
                     }
                     Ok(())
                 }),
@@ -266,6 +276,7 @@ impl Vault {
             record,
             cred,
             digest,
+            sign_count: None,
         })
     }
 
@@ -308,14 +319,11 @@ impl Vault {
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let c = c?;
+                let mut c = c?;
                 let in_batch = batch_ok && c.cred.kind == CredentialKind::Ed25519;
                 if !in_batch {
-                    requests[i].authorization.verify_signature(
-                        c.cred.kind,
-                        &c.cred.public_key,
-                        now_ms,
-                    )?;
+                    c.sign_count =
+                        self.verify_authorization(&requests[i].authorization, &c.cred, now_ms)?;
                 }
                 Ok(c)
             })
@@ -328,7 +336,12 @@ impl Vault {
         checked: Result<Checked, Error>,
         now_ms: u64,
     ) -> Result<Prepared, Error> {
-        let Checked { record, digest, .. } = checked?;
+        let Checked {
+            record,
+            cred,
+            digest,
+            sign_count,
+        } = checked?;
         let s = &r.authorization.statement;
         let grant = match s.grant {
             None => None,
@@ -341,6 +354,17 @@ impl Vault {
             self.release_grant(grant);
             return Err(e);
         }
+        let sign_count = sign_count.map(|count| (s.credential, count));
+        if let Some((credential, count)) = sign_count
+            && let Err(e) = self.reserve_sign_count(&r.authorization, credential, count)
+        {
+            self.release_nonce(Some(&r.authorization));
+            self.release_grant(grant);
+            return Err(e);
+        }
+        let presented_count = sign_count.map(|(_, count)| count);
+        // Only counters that change need a store write; 0 (no counter) stays 0.
+        let sign_count = sign_count.filter(|(_, count)| *count > 0);
         let signed = (|| {
             let secret = self.open_secret(&r.tenant, &r.key, &record)?;
             secret.sign_with_public(&record.public_key, &r.payload)
@@ -370,13 +394,26 @@ impl Vault {
         if let Some(g) = grant {
             metadata.push(("grant", g.to_string()));
         }
+        // Records of the original kinds keep their layout; the newer kinds are named, so
+        // the evidence says which kind of credential approved.
+        if !matches!(
+            cred.kind,
+            CredentialKind::Ed25519 | CredentialKind::EcdsaP256
+        ) {
+            metadata.push(("credential-kind", cred.kind.name().to_owned()));
+        }
+        if let Some(count) = presented_count {
+            metadata.push(("sign-count", count.to_string()));
+        }
         let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut digests = vec![("authorization", auth_digest), ("signed", digest)];
+        digests.extend(super::proof_digests(cred.kind, &r.authorization));
         let record_bytes = evidence::record(
             "vault.key.signed",
             &format!("key:{}", r.key),
             now_ms,
             self.submitter(),
-            &[("authorization", auth_digest), ("signed", digest)],
+            &digests,
             &metadata,
         );
         let record_bytes = match record_bytes {
@@ -392,6 +429,7 @@ impl Vault {
             nonce: nonce_row(&r.authorization),
             expires_ms: s.expires_ms,
             grant,
+            sign_count,
             signature,
             record: record_bytes,
         })
@@ -402,6 +440,8 @@ struct Checked {
     record: KeyRecord,
     cred: CredentialRecord,
     digest: [u8; 32],
+    /// A passkey's sign counter, once its assertion verified.
+    sign_count: Option<u32>,
 }
 
 /// A prepared signature, once its record went to the journal or to the store.
@@ -417,6 +457,8 @@ struct Prepared {
     nonce: [u8; 40],
     expires_ms: u64,
     grant: Option<GrantId>,
+    /// A passkey's new sign counter, stored with the use.
+    sign_count: Option<(CredentialId, u32)>,
     signature: SignatureBytes,
     record: Vec<u8>,
 }
