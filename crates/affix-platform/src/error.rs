@@ -132,7 +132,7 @@ impl Error {
 pub fn vault_problem(e: &affix_vault::Error) -> ProblemType {
     use affix_vault::Error as V;
     match e {
-        V::Malformed { .. } => ProblemType::InvalidInput,
+        V::Malformed { .. } | V::PasskeyRegistration(_) => ProblemType::InvalidInput,
         V::Unsupported(_) => ProblemType::Unsupported,
         V::TooLarge { .. } => ProblemType::TooLarge,
         V::KeyNotFound(_) | V::WalletNotFound(_) => ProblemType::KeyNotFound,
@@ -144,7 +144,8 @@ pub fn vault_problem(e: &affix_vault::Error) -> ProblemType {
         V::RecoveryRefused(_) => ProblemType::RecoveryRefused,
         V::AuthorizationRefused(_) => ProblemType::AuthorizationRefused,
         V::RateLimited(_) => ProblemType::RateLimited,
-        V::Busy(_) => ProblemType::Busy,
+        // The owner could not be told that a recovery starts: nothing started; later.
+        V::Busy(_) | V::RecoveryNotNotified(_) => ProblemType::Busy,
         _ => ProblemType::Internal,
     }
 }
