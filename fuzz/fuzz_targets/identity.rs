@@ -4,7 +4,7 @@
 //! re-encodes to the input exactly and can be verified against without panicking.
 #![no_main]
 
-use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, ResidentId};
+use affix_identity::{Date, EmailAddress, MobileNumber, OtpChallenge, OtpPepper, ResidentId};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
             "a decoded challenge re-encodes to other bytes"
         );
         let before = challenge.attempts_used();
-        let _ = challenge.verify("123456", challenge.issued_at_ms());
+        let _ = challenge.verify(
+            "123456",
+            challenge.issued_at_ms(),
+            &OtpPepper::from_bytes([7; 32]),
+        );
         assert!(challenge.attempts_used() >= before);
         assert!(OtpChallenge::decode(&challenge.encode()).is_ok());
     }

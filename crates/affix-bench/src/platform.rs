@@ -1332,6 +1332,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         database_url: args.database_url.clone(),
         limits: affix_platform::config::Limits {
             requests_per_minute: BENCH_REQUESTS_PER_MINUTE,
+            ..affix_platform::config::Limits::default()
         },
         ..affix_platform::Config::default()
     };

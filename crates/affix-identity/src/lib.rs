@@ -18,8 +18,8 @@ pub use email::{EMAIL_BYTES_MAX, EMAIL_LOCAL_BYTES_MAX, EmailAddress};
 pub use error::Error;
 pub use mobile::{MOBILE_INPUT_BYTES_MAX, MobileNumber};
 pub use otp::{
-    CHALLENGE_ENCODED_BYTES, CHALLENGE_VERSION, ChallengeId, ChallengeState, OtpChallenge, OtpCode,
-    OtpPolicy,
+    CHALLENGE_ENCODED_BYTES, CHALLENGE_VERSION, ChallengeId, ChallengeState, OTP_PEPPER_BYTES,
+    OtpChallenge, OtpCode, OtpPepper, OtpPolicy,
 };
 pub use provider::{
     BankCardNumber, BankCardVerificationRequest, BankCardVerifier, BusinessRegistry, ExternalCheck,

@@ -1,4 +1,7 @@
 //! One-time codes sent by e-mail: the pure core of the e-mail OTP provider.
+//!
+//! The code's MAC is keyed with an [`OtpPepper`], a secret the server keeps outside the
+//! database: the stored challenge alone does not let its reader search the codes.
 
 use core::fmt;
 
@@ -12,14 +15,16 @@ use crate::{Commitment, EmailAddress, Error, VerifiedIdentity};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Domain tag of the code MAC.
-const CODE_TAG: &[u8] = b"affix-identity/v1/otp-code\0";
+/// Domain tag of the code MAC (version 2: keyed with the pepper).
+const CODE_TAG: &[u8] = b"affix-identity/v2/otp-code\0";
 /// First four bytes of every challenge encoding.
 const MAGIC: [u8; 4] = *b"AFOC";
 /// The encoding version [`OtpChallenge::encode`] writes and [`OtpChallenge::decode`] reads.
-pub const CHALLENGE_VERSION: u8 = 1;
-/// Bytes in a version-1 challenge encoding.
-pub const CHALLENGE_ENCODED_BYTES: usize = 138;
+/// Version 1 (138 bytes, the MAC key stored beside the tag) is no longer read: whoever
+/// read it could search the codes offline.
+pub const CHALLENGE_VERSION: u8 = 2;
+/// Bytes in a version-2 challenge encoding.
+pub const CHALLENGE_ENCODED_BYTES: usize = 106;
 /// Channel byte: the code was sent by e-mail.
 const CHANNEL_EMAIL: u8 = 1;
 /// State byte: no correct code received yet.
@@ -144,6 +149,44 @@ impl fmt::Debug for OtpCode {
     }
 }
 
+/// The server's secret key of the code MAC, 32 bytes, kept **outside** the database that
+/// stores the challenges (a file of its own, an HSM): without it a stored challenge
+/// cannot be checked against any code, so a database reader cannot search the 10⁶
+/// codes offline. Zeroized on drop, redacted in `Debug`, no `Serialize`.
+///
+/// Every challenge is issued and verified under the same pepper; a challenge issued
+/// under another pepper refuses every code (counted as a wrong code).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct OtpPepper([u8; OTP_PEPPER_BYTES]);
+
+/// Bytes in an [`OtpPepper`].
+pub const OTP_PEPPER_BYTES: usize = 32;
+
+impl OtpPepper {
+    /// A pepper from its bytes (the caller zeroizes its own copy).
+    pub fn from_bytes(bytes: [u8; OTP_PEPPER_BYTES]) -> Self {
+        Self(bytes)
+    }
+
+    /// A fresh pepper drawn from `rng`.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut bytes = [0u8; OTP_PEPPER_BYTES];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// The bytes, to write to the pepper's own file. Never log them.
+    pub fn expose_bytes(&self) -> &[u8; OTP_PEPPER_BYTES] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OtpPepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpPepper(<redacted>)")
+    }
+}
+
 /// Where a challenge stands at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChallengeState {
@@ -160,12 +203,12 @@ pub enum ChallengeState {
 /// A one-time-code challenge: what the server keeps between sending a code and
 /// receiving it back.
 ///
-/// It holds no code and no address: only a random [`ChallengeId`], the
+/// It holds no code, no key and no address: only a random [`ChallengeId`], the
 /// [`Commitment`] to the destination, the issue and expiry times, the attempt counter,
-/// and an HMAC-SHA256 of the code under a random per-challenge key. That protects the
-/// code from logs and casual reads, not from someone who reads the stored challenge
-/// while it is live (a 6-digit code falls to 10⁶ HMACs); keep the row as private as the
-/// code and rely on the short lifetime.
+/// and an HMAC-SHA256 of the challenge id and code keyed with the server's
+/// [`OtpPepper`]. Someone who reads the stored challenge but not the pepper cannot test
+/// a single code offline; someone who holds both can (10⁶ HMACs for 6 digits), so the
+/// pepper stays out of the database.
 ///
 /// [`OtpChallenge::verify`] changes the challenge (attempt counter, spent flag): the
 /// server must store [`OtpChallenge::encode`] after **every** call, success or failure,
@@ -180,7 +223,6 @@ pub struct OtpChallenge {
     issued_at_ms: u64,
     expires_at_ms: u64,
     subject: Commitment,
-    code_key: [u8; 32],
     code_tag: [u8; 32],
 }
 
@@ -188,15 +230,16 @@ impl OtpChallenge {
     /// Makes a code to send to `destination` and the challenge that checks it.
     ///
     /// The subject recorded in the resulting [`VerifiedIdentity`] is
-    /// `destination.commitment(subject_salt)`. Randomness is drawn from `rng` in a fixed
-    /// order (16 bytes of challenge id, 32 bytes of MAC key, 8 bytes for the code), so a
-    /// seeded generator gives a reproducible challenge. The code is the 8 bytes as a
-    /// big-endian integer modulo `10^digits` (bias below 2⁻³⁴).
+    /// `destination.commitment(subject_salt)`; the code's MAC is keyed with `pepper`.
+    /// Randomness is drawn from `rng` in a fixed order (16 bytes of challenge id, 8 bytes
+    /// for the code), so a seeded generator gives a reproducible challenge. The code is
+    /// the 8 bytes as a big-endian integer modulo `10^digits` (bias below 2⁻³⁴).
     pub fn issue(
         destination: &EmailAddress,
         subject_salt: &[u8; 32],
         policy: OtpPolicy,
         now_ms: u64,
+        pepper: &OtpPepper,
         rng: &mut impl CryptoRng,
     ) -> Result<(Self, OtpCode), Error> {
         let expires_at_ms = now_ms
@@ -204,8 +247,6 @@ impl OtpChallenge {
             .ok_or(Error::OtpTimeOverflow)?;
         let mut id = [0u8; 16];
         rng.fill_bytes(&mut id);
-        let mut code_key = [0u8; 32];
-        rng.fill_bytes(&mut code_key);
         let mut draw = [0u8; 8];
         rng.fill_bytes(&mut draw);
         let value = u64::from_be_bytes(draw) % 10u64.pow(u32::from(policy.digits));
@@ -214,7 +255,7 @@ impl OtpChallenge {
             code: format!("{value:0width$}", width = usize::from(policy.digits)),
         };
         let id = ChallengeId(id);
-        let code_tag = code_mac(&code_key, &id, code.code.as_bytes())
+        let code_tag = code_mac(pepper, &id, code.code.as_bytes())
             .finalize()
             .into_bytes();
         let challenge = Self {
@@ -226,14 +267,13 @@ impl OtpChallenge {
             issued_at_ms: now_ms,
             expires_at_ms,
             subject: destination.commitment(subject_salt),
-            code_key,
             code_tag: code_tag.into(),
         };
-        code_key.zeroize();
         Ok((challenge, code))
     }
 
-    /// Checks a code received at `now_ms`. On success the challenge is spent and the
+    /// Checks a code received at `now_ms` under `pepper` (the one the challenge was
+    /// issued under; with another, every code is a mismatch). On success the challenge is spent and the
     /// result is a [`VerifiedIdentity`] with method
     /// [`crate::VerificationMethod::EmailOtp`].
     ///
@@ -242,7 +282,12 @@ impl OtpChallenge {
     /// [`Error::OtpMalformedCode`] (not the right number of digits once surrounding
     /// whitespace is trimmed; not counted), then [`Error::OtpMismatch`] (counted). The
     /// comparison is constant-time.
-    pub fn verify(&mut self, code: &str, now_ms: u64) -> Result<VerifiedIdentity, Error> {
+    pub fn verify(
+        &mut self,
+        code: &str,
+        now_ms: u64,
+        pepper: &OtpPepper,
+    ) -> Result<VerifiedIdentity, Error> {
         if self.consumed {
             return Err(Error::OtpAlreadyUsed);
         }
@@ -259,7 +304,7 @@ impl OtpChallenge {
             });
         }
         self.attempts_used += 1;
-        if code_mac(&self.code_key, &self.id, code.as_bytes())
+        if code_mac(pepper, &self.id, code.as_bytes())
             .verify_slice(&self.code_tag)
             .is_err()
         {
@@ -323,9 +368,9 @@ impl OtpChallenge {
         self.max_attempts.saturating_sub(self.attempts_used)
     }
 
-    /// The version-1 encoding, [`CHALLENGE_ENCODED_BYTES`] bytes (layout in the crate
-    /// README, "Challenge encoding"). It contains the MAC key and tag: store it as
-    /// privately as the code itself.
+    /// The version-2 encoding, [`CHALLENGE_ENCODED_BYTES`] bytes (layout in the crate
+    /// README, "Challenge encoding"). It holds the code's MAC but no key: without the
+    /// [`OtpPepper`] it tells nothing about the code.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(CHALLENGE_ENCODED_BYTES);
         out.extend_from_slice(&MAGIC);
@@ -343,7 +388,6 @@ impl OtpChallenge {
         out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
         out.extend_from_slice(&self.expires_at_ms.to_be_bytes());
         out.extend_from_slice(self.subject.as_bytes());
-        out.extend_from_slice(&self.code_key);
         out.extend_from_slice(&self.code_tag);
         out
     }
@@ -402,7 +446,6 @@ impl OtpChallenge {
             return Err(invalid("expires_at_ms"));
         }
         let subject = Commitment::from_bytes(reader.array()?);
-        let code_key = reader.array()?;
         let code_tag = reader.array()?;
         Ok(Self {
             id,
@@ -413,7 +456,6 @@ impl OtpChallenge {
             issued_at_ms,
             expires_at_ms,
             subject,
-            code_key,
             code_tag,
         })
     }
@@ -421,13 +463,12 @@ impl OtpChallenge {
 
 impl Drop for OtpChallenge {
     fn drop(&mut self) {
-        self.code_key.zeroize();
         self.code_tag.zeroize();
     }
 }
 
 impl fmt::Debug for OtpChallenge {
-    /// Everything but the MAC key and tag.
+    /// Everything but the MAC tag.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtpChallenge")
             .field("id", &self.id)
@@ -442,10 +483,12 @@ impl fmt::Debug for OtpChallenge {
     }
 }
 
-/// `HMAC-SHA256(key, "affix-identity/v1/otp-code\0" || id || code)`, not yet finalized.
-fn code_mac(key: &[u8; 32], id: &ChallengeId, code: &[u8]) -> HmacSha256 {
+/// `HMAC-SHA256(pepper, "affix-identity/v2/otp-code\0" || id || code)`, not yet
+/// finalized.
+fn code_mac(pepper: &OtpPepper, id: &ChallengeId, code: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(&pepper.0).expect("HMAC takes any key length");
     mac.update(CODE_TAG);
     mac.update(&id.0);
     mac.update(code);

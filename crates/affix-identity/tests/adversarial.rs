@@ -9,7 +9,7 @@ use affix_identity::{
     BankCardNumber, CHALLENGE_ENCODED_BYTES, Date, EmailAddress, MobileNumber, OtpChallenge,
     PersonName, ResidentId,
 };
-use common::{NOW_MS, SeededRng, salt, today};
+use common::{NOW_MS, SeededRng, pepper, salt, today};
 use proptest::prelude::*;
 
 proptest! {
@@ -69,13 +69,13 @@ proptest! {
     ) {
         let email = EmailAddress::parse("alice@example.com").unwrap();
         let (challenge, _) = OtpChallenge::issue(
-            &email, &salt(), Default::default(), NOW_MS, &mut SeededRng::new(b"mutate"),
+            &email, &salt(), Default::default(), NOW_MS, &pepper(), &mut SeededRng::new(b"mutate"),
         ).unwrap();
         let mut bytes = challenge.encode();
         bytes[position] = value;
         if let Ok(mut mutated) = OtpChallenge::decode(&bytes) {
             prop_assert_eq!(mutated.encode(), bytes);
-            let _ = mutated.verify(&code, NOW_MS);
+            let _ = mutated.verify(&code, NOW_MS, &pepper());
         }
     }
 }

@@ -5,10 +5,10 @@
 mod common;
 
 use affix_identity::{
-    CHALLENGE_ENCODED_BYTES, ChallengeState, EmailAddress, Error, OtpChallenge, OtpCode, OtpPolicy,
-    VerificationMethod,
+    CHALLENGE_ENCODED_BYTES, ChallengeState, EmailAddress, Error, OtpChallenge, OtpCode, OtpPepper,
+    OtpPolicy, VerificationMethod,
 };
-use common::{NOW_MS, SeededRng, salt};
+use common::{NOW_MS, SeededRng, pepper, salt};
 
 const LIFETIME_MS: u64 = 600_000;
 
@@ -19,6 +19,7 @@ fn issue(seed: &[u8]) -> (OtpChallenge, OtpCode) {
         &salt(),
         OtpPolicy::default(),
         NOW_MS,
+        &pepper(),
         &mut SeededRng::new(seed),
     )
     .unwrap()
@@ -58,7 +59,7 @@ fn right_code_verifies_once() {
     assert_eq!(code.expose_code().len(), 6);
     assert_eq!(challenge.state(NOW_MS), ChallengeState::Pending);
     let verified = challenge
-        .verify(code.expose_code(), NOW_MS + 1_000)
+        .verify(code.expose_code(), NOW_MS + 1_000, &pepper())
         .unwrap();
     assert_eq!(verified.verified_at_ms(), NOW_MS + 1_000);
     assert_eq!(
@@ -76,7 +77,7 @@ fn right_code_verifies_once() {
     assert_eq!(challenge.state(NOW_MS + 1_000), ChallengeState::Used);
     assert_eq!(
         challenge
-            .verify(code.expose_code(), NOW_MS + 2_000)
+            .verify(code.expose_code(), NOW_MS + 2_000, &pepper())
             .unwrap_err(),
         Error::OtpAlreadyUsed
     );
@@ -84,7 +85,7 @@ fn right_code_verifies_once() {
     let mut reloaded = OtpChallenge::decode(&challenge.encode()).unwrap();
     assert_eq!(
         reloaded
-            .verify(code.expose_code(), NOW_MS + 3_000)
+            .verify(code.expose_code(), NOW_MS + 3_000, &pepper())
             .unwrap_err(),
         Error::OtpAlreadyUsed
     );
@@ -94,7 +95,7 @@ fn right_code_verifies_once() {
 fn surrounding_whitespace_is_trimmed() {
     let (mut challenge, code) = issue(b"trim");
     let padded = format!(" {}\n", code.expose_code());
-    assert!(challenge.verify(&padded, NOW_MS).is_ok());
+    assert!(challenge.verify(&padded, NOW_MS, &pepper()).is_ok());
 }
 
 #[test]
@@ -103,7 +104,7 @@ fn wrong_codes_count_and_lock_after_five() {
     let wrong = wrong(&code);
     for attempts_left in (0..5).rev() {
         assert_eq!(
-            challenge.verify(&wrong, NOW_MS).unwrap_err(),
+            challenge.verify(&wrong, NOW_MS, &pepper()).unwrap_err(),
             Error::OtpMismatch { attempts_left }
         );
         assert_eq!(challenge.attempts_left(), attempts_left);
@@ -112,7 +113,9 @@ fn wrong_codes_count_and_lock_after_five() {
     assert_eq!(challenge.state(NOW_MS), ChallengeState::Locked);
     // Locked: even the right code is refused, and the refusal does not count.
     assert_eq!(
-        challenge.verify(code.expose_code(), NOW_MS).unwrap_err(),
+        challenge
+            .verify(code.expose_code(), NOW_MS, &pepper())
+            .unwrap_err(),
         Error::OtpAttemptsExhausted
     );
     assert_eq!(challenge.attempts_used(), 5);
@@ -124,11 +127,15 @@ fn right_code_after_wrong_ones_within_the_limit() {
     let wrong = wrong(&code);
     for _ in 0..4 {
         assert!(matches!(
-            challenge.verify(&wrong, NOW_MS),
+            challenge.verify(&wrong, NOW_MS, &pepper()),
             Err(Error::OtpMismatch { .. })
         ));
     }
-    assert!(challenge.verify(code.expose_code(), NOW_MS).is_ok());
+    assert!(
+        challenge
+            .verify(code.expose_code(), NOW_MS, &pepper())
+            .is_ok()
+    );
 }
 
 #[test]
@@ -136,16 +143,18 @@ fn the_counter_survives_a_store_and_load() {
     let (mut challenge, code) = issue(b"persist");
     let wrong = wrong(&code);
     for _ in 0..4 {
-        let _ = challenge.verify(&wrong, NOW_MS);
+        let _ = challenge.verify(&wrong, NOW_MS, &pepper());
         challenge = OtpChallenge::decode(&challenge.encode()).unwrap();
     }
     assert_eq!(
-        challenge.verify(&wrong, NOW_MS).unwrap_err(),
+        challenge.verify(&wrong, NOW_MS, &pepper()).unwrap_err(),
         Error::OtpMismatch { attempts_left: 0 }
     );
     let mut challenge = OtpChallenge::decode(&challenge.encode()).unwrap();
     assert_eq!(
-        challenge.verify(code.expose_code(), NOW_MS).unwrap_err(),
+        challenge
+            .verify(code.expose_code(), NOW_MS, &pepper())
+            .unwrap_err(),
         Error::OtpAttemptsExhausted
     );
 }
@@ -165,13 +174,13 @@ fn malformed_codes_are_refused_without_counting() {
         "12 345",
     ] {
         assert_eq!(
-            challenge.verify(bad, NOW_MS).unwrap_err(),
+            challenge.verify(bad, NOW_MS, &pepper()).unwrap_err(),
             Error::OtpMalformedCode { digits: 6 },
             "{bad:?}"
         );
     }
     assert_eq!(challenge.attempts_used(), 0);
-    assert!(challenge.verify(c, NOW_MS).is_ok());
+    assert!(challenge.verify(c, NOW_MS, &pepper()).is_ok());
 }
 
 #[test]
@@ -184,19 +193,21 @@ fn expired_codes_are_refused() {
     );
     assert_eq!(
         challenge
-            .verify(code.expose_code(), NOW_MS + LIFETIME_MS)
+            .verify(code.expose_code(), NOW_MS + LIFETIME_MS, &pepper())
             .unwrap_err(),
         Error::OtpExpired
     );
     assert_eq!(
-        challenge.verify(code.expose_code(), u64::MAX).unwrap_err(),
+        challenge
+            .verify(code.expose_code(), u64::MAX, &pepper())
+            .unwrap_err(),
         Error::OtpExpired
     );
     assert_eq!(challenge.attempts_used(), 0);
     // One millisecond before expiry it still works.
     assert!(
         challenge
-            .verify(code.expose_code(), NOW_MS + LIFETIME_MS - 1)
+            .verify(code.expose_code(), NOW_MS + LIFETIME_MS - 1, &pepper())
             .is_ok()
     );
 }
@@ -209,6 +220,7 @@ fn issue_refuses_an_overflowing_expiry() {
         &salt(),
         OtpPolicy::default(),
         u64::MAX - 10,
+        &pepper(),
         &mut SeededRng::new(b"overflow"),
     );
     assert_eq!(result.unwrap_err(), Error::OtpTimeOverflow);
@@ -235,6 +247,7 @@ fn codes_have_the_policy_digits_with_leading_zeros() {
             &salt(),
             policy,
             NOW_MS,
+            &pepper(),
             &mut SeededRng::new(&i.to_be_bytes()),
         )
         .unwrap();
@@ -242,7 +255,11 @@ fn codes_have_the_policy_digits_with_leading_zeros() {
         assert!(code.expose_code().bytes().all(|b| b.is_ascii_digit()));
         leading_zero |= code.expose_code().starts_with('0');
         assert_eq!(challenge.digits(), 9);
-        assert!(challenge.verify(code.expose_code(), NOW_MS).is_ok());
+        assert!(
+            challenge
+                .verify(code.expose_code(), NOW_MS, &pepper())
+                .is_ok()
+        );
     }
     assert!(
         leading_zero,
@@ -257,10 +274,10 @@ fn secrets_are_redacted() {
     let debug = format!("{challenge:?}");
     assert!(!debug.contains(code.expose_code()), "{debug}");
     assert!(debug.contains(&challenge.id().to_string()), "{debug}");
-    // Neither the key nor the tag (bytes 74..138) appears in hex.
+    // The tag (bytes 74..106) does not appear in hex, nor the pepper.
     let encoded = challenge.encode();
     assert!(!debug.contains(&hex::encode(&encoded[74..90])), "{debug}");
-    assert!(!debug.contains(&hex::encode(&encoded[106..122])), "{debug}");
+    assert_eq!(format!("{:?}", pepper()), "OtpPepper(<redacted>)");
 }
 
 #[test]
@@ -277,9 +294,11 @@ fn encode_decode_round_trip_in_every_state() {
         assert_eq!(decoded.state(NOW_MS), challenge.state(NOW_MS));
     };
     check(&challenge);
-    let _ = challenge.verify(&wrong(&code), NOW_MS);
+    let _ = challenge.verify(&wrong(&code), NOW_MS, &pepper());
     check(&challenge);
-    challenge.verify(code.expose_code(), NOW_MS).unwrap();
+    challenge
+        .verify(code.expose_code(), NOW_MS, &pepper())
+        .unwrap();
     check(&challenge);
 }
 
@@ -299,12 +318,12 @@ fn decode_refuses_truncated_extended_and_garbage_bytes() {
     assert_eq!(
         OtpChallenge::decode(&longer).unwrap_err(),
         Error::ChallengeLength {
-            length_bytes: 139,
-            expected: 138
+            length_bytes: 107,
+            expected: 106
         }
     );
     assert_eq!(
-        OtpChallenge::decode(&[0u8; 138]).unwrap_err(),
+        OtpChallenge::decode(&[0u8; 106]).unwrap_err(),
         Error::ChallengeMagic
     );
     assert_eq!(
@@ -317,7 +336,8 @@ fn decode_refuses_truncated_extended_and_garbage_bytes() {
 fn decode_checks_the_version_first() {
     let (challenge, _) = issue(b"version");
     let mut bytes = challenge.encode();
-    for version in [0u8, 2, 255] {
+    // Version 1 (the MAC key stored beside the tag) is no longer read.
+    for version in [0u8, 1, 3, 255] {
         bytes[4] = version;
         assert_eq!(
             OtpChallenge::decode(&bytes).unwrap_err(),
@@ -335,7 +355,7 @@ fn decode_checks_the_version_first() {
 #[test]
 fn decode_checks_every_field_range() {
     let (mut challenge, code) = issue(b"fields");
-    let _ = challenge.verify(&wrong(&code), NOW_MS);
+    let _ = challenge.verify(&wrong(&code), NOW_MS, &pepper());
     let good = challenge.encode();
     let invalid = |field| Err::<(), _>(Error::ChallengeInvalidField { field });
     let cases: [(usize, &[u8], &str); 11] = [
@@ -373,18 +393,50 @@ fn decode_checks_every_field_range() {
 }
 
 #[test]
-fn a_tampered_tag_or_key_makes_the_right_code_fail() {
+fn a_tampered_tag_or_id_makes_the_right_code_fail() {
     let (challenge, code) = issue(b"tamper");
-    for offset in [74, 105, 106, 137, 10, 25] {
+    for offset in [74, 105, 10, 25] {
         let mut bytes = challenge.encode();
         bytes[offset] ^= 1;
         let mut tampered = OtpChallenge::decode(&bytes).unwrap();
         assert!(
             matches!(
-                tampered.verify(code.expose_code(), NOW_MS),
+                tampered.verify(code.expose_code(), NOW_MS, &pepper()),
                 Err(Error::OtpMismatch { .. })
             ),
             "offset {offset}"
         );
     }
+}
+
+/// What the database holds is not enough: a verifier with the stored bytes but another
+/// pepper (or none it knows) refuses the right code, so a database reader cannot test
+/// codes offline.
+#[test]
+fn without_the_pepper_the_stored_challenge_refuses_the_right_code() {
+    let (challenge, code) = issue(b"pepper");
+    let stored = challenge.encode();
+    for other in [OtpPepper::from_bytes([0; 32]), {
+        let mut p = *pepper().expose_bytes();
+        p[31] ^= 1;
+        OtpPepper::from_bytes(p)
+    }] {
+        let mut read_back = OtpChallenge::decode(&stored).unwrap();
+        assert!(
+            matches!(
+                read_back.verify(code.expose_code(), NOW_MS, &other),
+                Err(Error::OtpMismatch { .. })
+            ),
+            "another pepper refuses the right code"
+        );
+    }
+    // The bytes hold neither the code nor the pepper.
+    assert!(!hex::encode(&stored).contains(&hex::encode(pepper().expose_bytes())));
+    // With the pepper, the same stored bytes accept it.
+    let mut read_back = OtpChallenge::decode(&stored).unwrap();
+    assert!(
+        read_back
+            .verify(code.expose_code(), NOW_MS, &pepper())
+            .is_ok()
+    );
 }

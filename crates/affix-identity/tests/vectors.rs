@@ -14,7 +14,7 @@ use affix_identity::{
     FaceVerificationRequest, MobileNumber, OtpChallenge, OtpPolicy, PersonName, ProviderName,
     ProviderReference, ResidentId, ResultDigest, VerifiedIdentity,
 };
-use common::{NOW_MS, SeededRng, salt, today, vectors};
+use common::{NOW_MS, SeededRng, pepper, salt, today, vectors};
 
 const SEED: &[u8] = b"affix-identity/test-rng/otp-v1";
 
@@ -59,6 +59,7 @@ fn issue() -> (OtpChallenge, affix_identity::OtpCode) {
         &salt(),
         OtpPolicy::default(),
         NOW_MS,
+        &pepper(),
         &mut SeededRng::new(SEED),
     )
     .unwrap()
@@ -67,19 +68,21 @@ fn issue() -> (OtpChallenge, affix_identity::OtpCode) {
 #[test]
 fn challenge_encoding_is_frozen() {
     let (mut challenge, code) = issue();
-    assert_eq!(code.expose_code().as_bytes(), vector("otp-code"));
+    assert_eq!(code.expose_code().as_bytes(), vector("otp-code-v2"));
     assert_eq!(
         hex::encode(challenge.encode()),
-        hex::encode(vector("challenge-fresh"))
+        hex::encode(vector("challenge-v2-fresh"))
     );
 
-    let _ = challenge.verify("000000", NOW_MS + 30_000).unwrap_err();
+    let _ = challenge
+        .verify("000000", NOW_MS + 30_000, &pepper())
+        .unwrap_err();
     let verified = challenge
-        .verify(code.expose_code(), NOW_MS + 60_000)
+        .verify(code.expose_code(), NOW_MS + 60_000, &pepper())
         .unwrap();
     assert_eq!(
         hex::encode(challenge.encode()),
-        hex::encode(vector("challenge-after-one-wrong-then-right"))
+        hex::encode(vector("challenge-v2-after-one-wrong-then-right"))
     );
     assert_eq!(
         verified.canonical_encoding(),
@@ -94,9 +97,22 @@ fn challenge_encoding_is_frozen() {
 #[test]
 fn the_stored_fixture_still_verifies_its_code() {
     // A challenge stored by this version must keep working after an upgrade.
-    let mut challenge = OtpChallenge::decode(&vector("challenge-fresh")).unwrap();
-    let code = String::from_utf8(vector("otp-code")).unwrap();
-    assert!(challenge.verify(&code, NOW_MS + 60_000).is_ok());
+    let mut challenge = OtpChallenge::decode(&vector("challenge-v2-fresh")).unwrap();
+    let code = String::from_utf8(vector("otp-code-v2")).unwrap();
+    assert!(challenge.verify(&code, NOW_MS + 60_000, &pepper()).is_ok());
+}
+
+#[test]
+fn a_version_1_challenge_is_no_longer_read() {
+    // Version 1 stored the MAC key beside the tag: a database reader could search its
+    // codes. A stored one is refused as an unsupported version (the platform then
+    // treats the party as having no code and sends a new one).
+    for name in ["challenge-fresh", "challenge-after-one-wrong-then-right"] {
+        assert_eq!(
+            OtpChallenge::decode(&vector(name)).unwrap_err(),
+            affix_identity::Error::ChallengeUnsupportedVersion { version: 1 }
+        );
+    }
 }
 
 #[test]

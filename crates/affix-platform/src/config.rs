@@ -32,7 +32,15 @@
 //!
 //! [limits]
 //! requests_per_minute = 600  # per API key or invite
+//! identity_requests_per_minute = 10  # per invite, on the one-time-code routes
 //! ```
+//!
+//! Without `[smtp]`, e-mail (one-time codes, invite links: bearer secrets) goes to the
+//! file outbox `<data_dir>/outbox/email.jsonl`, and text messages to `sms.jsonl` (no SMS
+//! gateway exists here). That is for local use: the platform refuses to start when it
+//! listens on a non-loopback address without `[smtp]`, unless `insecure_outbox = true`
+//! (`AFFIX_INSECURE_OUTBOX=true`); and beyond loopback without that setting, text
+//! messages are not written anywhere (their delivery is recorded as not configured).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,6 +90,12 @@ pub struct Config {
     /// their own table current.
     #[serde(default)]
     pub lpr_table: Option<PathBuf>,
+    /// Accept writing bearer secrets (one-time codes, invite links) to the file outboxes
+    /// in the data directory while listening beyond loopback. Without it such a
+    /// configuration refuses to start (e-mail without `[smtp]`), and text messages are
+    /// not written (see [`Config::check_outbox_exposure`]). Default false.
+    #[serde(default)]
+    pub insecure_outbox: bool,
 }
 
 /// Where evidence records go.
@@ -142,12 +156,17 @@ pub struct Limits {
     /// Requests per minute per API key, invite or client address.
     #[serde(default = "default_rpm")]
     pub requests_per_minute: u32,
+    /// Requests per minute per invite on the identity routes (sending and checking a
+    /// one-time code), a bucket of their own beside `requests_per_minute`.
+    #[serde(default = "default_identity_rpm")]
+    pub identity_requests_per_minute: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             requests_per_minute: default_rpm(),
+            identity_requests_per_minute: default_identity_rpm(),
         }
     }
 }
@@ -167,6 +186,9 @@ fn default_tls() -> String {
 fn default_rpm() -> u32 {
     6_000
 }
+fn default_identity_rpm() -> u32 {
+    10
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -182,6 +204,7 @@ impl Default for Config {
             limits: Limits::default(),
             allow_plain_http_webhooks: false,
             lpr_table: None,
+            insecure_outbox: false,
         }
     }
 }
@@ -189,7 +212,8 @@ impl Default for Config {
 impl Config {
     /// Reads `path` (if given) and applies the environment: `AFFIX_LISTEN`,
     /// `AFFIX_PUBLIC_URL`, `AFFIX_DATA_DIR`, `AFFIX_DATABASE_URL`, `AFFIX_NAME`, `AFFIX_LPR_TABLE`,
-    /// `AFFIX_LEDGER_NODES` (comma-separated), `AFFIX_LEDGER_VERIFIER_KEYS`.
+    /// `AFFIX_LEDGER_NODES` (comma-separated), `AFFIX_LEDGER_VERIFIER_KEYS`,
+    /// `AFFIX_INSECURE_OUTBOX` (`true` or `false`).
     ///
     /// # Errors
     /// [`Error::Config`] naming the file or variable that is wrong.
@@ -242,7 +266,43 @@ impl Config {
         if let Some(v) = var("AFFIX_LEDGER_VERIFIER_KEYS") {
             self.ledger.verifier_keys = Some(PathBuf::from(v));
         }
+        if let Some(v) = var("AFFIX_INSECURE_OUTBOX") {
+            self.insecure_outbox = v.parse().map_err(|_| {
+                Error::Config(format!("AFFIX_INSECURE_OUTBOX={v:?}: true or false"))
+            })?;
+        }
         Ok(())
+    }
+
+    /// Whether the API listens on a loopback address only (`127.0.0.0/8`, `::1`).
+    pub fn listens_on_loopback(&self) -> bool {
+        self.listen.ip().is_loopback()
+    }
+
+    /// Refuses to start a platform that listens beyond loopback and would write e-mail,
+    /// which carries bearer secrets (one-time codes, invite links), to the file outbox in
+    /// clear: no `[smtp]` and no `insecure_outbox = true`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting.
+    pub fn check_outbox_exposure(&self) -> Result<(), Error> {
+        if self.smtp.is_none() && !self.listens_on_loopback() && !self.insecure_outbox {
+            return Err(Error::Config(format!(
+                "listen = {} is not a loopback address and no [smtp] relay is configured: \
+                 one-time codes and invite links would be written in clear to the file outbox \
+                 {}; configure [smtp], listen on 127.0.0.1, or set insecure_outbox = true \
+                 (AFFIX_INSECURE_OUTBOX=true) to accept the outbox",
+                self.listen,
+                self.data_dir.join("outbox").join("email.jsonl").display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether text messages may go to the file outbox `<data_dir>/outbox/sms.jsonl`
+    /// (there is no SMS gateway): on loopback, or with `insecure_outbox = true`.
+    pub fn sms_file_outbox_allowed(&self) -> bool {
+        self.listens_on_loopback() || self.insecure_outbox
     }
 
     /// The database URL in effect.

@@ -136,6 +136,40 @@ fn operator_token(dir: &Path) -> Result<(std::path::PathBuf, [u8; 32]), Error> {
     Ok((path, Sha256::digest(secret.as_bytes()).into()))
 }
 
+/// Name of the OTP pepper's file in the data directory.
+pub const OTP_PEPPER_FILE: &str = "otp-pepper.key";
+
+/// The one-time codes' MAC key (see [`affix_identity::OtpPepper`]): 32 random bytes in
+/// `<data_dir>/otp-pepper.key`, created on first start (mode 0600, fsync'd, never
+/// overwritten), read afterwards (refused if group or others may read it, or if it is
+/// not 32 bytes). It stays out of the database on purpose: a database reader without it
+/// cannot test a single code. Losing it only invalidates the codes pending at the time.
+fn otp_pepper(dir: &Path) -> Result<affix_identity::OtpPepper, Error> {
+    let path = dir.join(OTP_PEPPER_FILE);
+    if !path.exists() {
+        let pepper = affix_identity::OtpPepper::generate(&mut crate::OsSeeded::new()?);
+        match affix_seal::secret_file::create_new(&path, pepper.expose_bytes()) {
+            Ok(()) => return Ok(pepper),
+            // Another process created it meanwhile: read theirs.
+            Err(affix_seal::Error::AlreadyExists(_)) => {}
+            Err(e) => return Err(Error::Io(e.to_string())),
+        }
+    }
+    let bytes = affix_seal::secret_file::read_owner_only(&path, affix_identity::OTP_PEPPER_BYTES)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    if bytes.len() != affix_identity::OTP_PEPPER_BYTES {
+        return Err(Error::Config(format!(
+            "{} is not {} bytes",
+            path.display(),
+            affix_identity::OTP_PEPPER_BYTES
+        )));
+    }
+    // Zeroized when dropped, like the file's bytes; the pepper keeps the only copy.
+    let mut array = zeroize::Zeroizing::new([0u8; affix_identity::OTP_PEPPER_BYTES]);
+    array.copy_from_slice(&bytes);
+    Ok(affix_identity::OtpPepper::from_bytes(*array))
+}
+
 fn open_vault(config: &Config) -> Result<Vault, Error> {
     let dir = config.data_dir.join("vault");
     let master: Arc<dyn MasterKey> = match config.vault.master.as_deref().unwrap_or("file") {
@@ -210,6 +244,24 @@ fn lpr_table(config: &Config) -> Result<affix_contract::LprTable, Error> {
                 .map_err(|e| Error::Config(format!("lpr_table {}: {e}", path.display())))
         }
     }
+}
+
+/// The SMS channel: the file outbox `<data_dir>/outbox/sms.jsonl` (no gateway exists
+/// here) when [`Config::sms_file_outbox_allowed`], else nothing is written and every
+/// text's delivery record says SMS is not configured.
+fn sms_channel(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<dyn Notifier>, Error> {
+    let sender: Arc<dyn affix_notify::SmsSender> = if config.sms_file_outbox_allowed() {
+        let dir = config.data_dir.join("outbox");
+        create_private_dir(&dir)?;
+        let path = dir.join("sms.jsonl");
+        Arc::new(
+            affix_notify::FileOutbox::open(&path, affix_notify::FileOutboxLimits::default())
+                .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
+        )
+    } else {
+        Arc::new(crate::outbox::SmsNotConfigured)
+    };
+    Ok(Arc::new(affix_notify::SmsNotifier::new(sender, clock)))
 }
 
 fn mailer(
@@ -328,7 +380,9 @@ struct Opened {
 }
 
 async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Error> {
+    config.check_outbox_exposure()?;
     create_private_dir(&config.data_dir)?;
+    let otp_pepper = otp_pepper(&config.data_dir)?;
     let store = Store::connect(&config.database_url()).await?;
     let vault = {
         let config = config.clone();
@@ -342,15 +396,7 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
         crate::system_time(clock.now_ms()),
     )?;
     let (mailer, outbox) = mailer(config, clock.clone())?;
-    let sms_path = config.data_dir.join("outbox").join("sms.jsonl");
-    create_private_dir(&config.data_dir.join("outbox"))?;
-    let sms: Arc<dyn Notifier> = Arc::new(affix_notify::SmsNotifier::new(
-        Arc::new(
-            affix_notify::FileOutbox::open(&sms_path, affix_notify::FileOutboxLimits::default())
-                .map_err(|e| Error::Io(format!("{}: {e}", sms_path.display())))?,
-        ),
-        clock.clone(),
-    ));
+    let sms = sms_channel(config, clock.clone())?;
     let (token_file, token_hash) = operator_token(&config.data_dir)?;
     let public_url = match &config.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
@@ -371,6 +417,7 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
             allow_plain_http_webhooks: config.allow_plain_http_webhooks,
             lpr: Arc::new(lpr_table(config)?),
             verifier_keys: String::new(),
+            otp_pepper,
         },
         operator_token_file: token_file,
         outbox,

@@ -1,4 +1,6 @@
-//! The e-mail outbox: the embedded default for e-mail when no SMTP relay is configured.
+//! The e-mail outbox: the embedded default for e-mail when no SMTP relay is configured;
+//! and [`SmsNotConfigured`], the SMS channel of a platform that may not use the SMS file
+//! outbox (listening beyond loopback without `insecure_outbox`).
 //!
 //! Each message is appended as one JSON line to `<data_dir>/outbox/email.jsonl` and
 //! fsync'd: `{"v":1,"id","to","event_type","subject","body","at_ms"}`. Its delivery
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use affix_notify::{DeliveryRecord, Notification, Notifier, Outcome, Sha256Digest};
+use affix_notify::{DeliveryRecord, Notification, Notifier, Outcome, PhoneNumber, Sha256Digest};
 use affix_time::Clock;
 
 use crate::Error;
@@ -115,5 +117,28 @@ impl Notifier for MailOutbox {
                 digest,
             )
         })
+    }
+}
+
+/// What a platform listening beyond loopback without `insecure_outbox` sends text
+/// messages with: nothing. There is no SMS gateway here and the file outbox would hold
+/// invite links in clear, so every text fails (not retryable) with a delivery record
+/// saying SMS is not configured. E-mail remains the channel of record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmsNotConfigured;
+
+/// The reason in the delivery record of every text [`SmsNotConfigured`] refuses.
+pub const SMS_NOT_CONFIGURED: &str = "SMS not configured: no gateway, and the file outbox is \
+     off while listening beyond loopback (insecure_outbox = false)";
+
+impl affix_notify::SmsSender for SmsNotConfigured {
+    fn submit<'a>(
+        &'a self,
+        _notification: &'a Notification,
+        _to: &'a PhoneNumber,
+        _attempt: u32,
+        _now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = (Outcome, Option<Sha256Digest>)> + Send + 'a>> {
+        Box::pin(async { (Outcome::failed(false, None, SMS_NOT_CONFIGURED), None) })
     }
 }

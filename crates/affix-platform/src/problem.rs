@@ -219,6 +219,9 @@ problem_types! {
     CodeExpired = "code-expired",
     /// The one-time code's attempts are used up.
     CodeAttemptsExhausted = "code-attempts-exhausted",
+    /// The party's identity check is locked (too many codes requested in an hour, or
+    /// too many wrong codes in a day) until the sender re-invites the party.
+    IdentityLocked = "identity-locked",
 
     // ----- ours or our dependencies'
     /// Too many requests in flight, or a queue is full; retry shortly.

@@ -162,6 +162,39 @@ pub(crate) async fn gate(
     next.run(request).await
 }
 
+/// The identity routes (sending and checking a one-time code): besides the caller's
+/// general bucket, each invite has a bucket of its own on these, so a holder of the
+/// invite cannot spend the general allowance on guessing codes or mailing them.
+pub const IDENTITY_ROUTE_PATHS: [&str; 2] = [
+    "/v1/invite/identity/email",
+    "/v1/invite/identity/email/verify",
+];
+
+/// The identity routes' own rate limit, per caller (an invite), inside the gate (which
+/// put the caller there) and outside the idempotency layer (a refusal is not stored).
+pub(crate) async fn identity_limit(
+    State(api): State<Arc<Api>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(Caller(who)) = request.extensions().get::<Caller>() else {
+        return Problem::new(
+            ProblemType::Unauthenticated,
+            "send Authorization: Bearer <invite token>",
+        )
+        .into_response();
+    };
+    if let Err(wait_s) = api.identity_limiter.check(&who.name()) {
+        return Problem::new(
+            ProblemType::RateLimited,
+            format!("too many identity requests for this invite; retry in {wait_s} s"),
+        )
+        .retry_after(wait_s)
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// Callers tracked by the rate limiter before the oldest are forgotten.
 const RATE_TABLE_MAX: usize = 100_000;
 

@@ -98,6 +98,8 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::ContractRefused
         | P::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         P::RateLimited | P::CodeAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
+        // Not 429: waiting does not help, only a new invite from the sender does.
+        P::IdentityLocked => StatusCode::LOCKED,
         P::NotificationFailed => StatusCode::BAD_GATEWAY,
         P::Busy | P::ReceiptsPending | P::LedgerUnavailable | P::LprTableOutdated => {
             StatusCode::SERVICE_UNAVAILABLE

@@ -16,7 +16,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterE
 use utoipa_axum::routes;
 
 use crate::api::{contracts, invite, loans, meta, tenants, webhooks};
-use crate::gate::{CallerKind, RateLimiter, gate, limit_in_flight};
+use crate::gate::{
+    CallerKind, IDENTITY_ROUTE_PATHS, RateLimiter, gate, identity_limit, limit_in_flight,
+};
 use crate::idempotency::idempotency;
 use crate::problem::Problem;
 use crate::vault::{self, VaultServer};
@@ -29,6 +31,8 @@ pub struct Api {
     /// The platform.
     pub platform: Arc<Platform>,
     pub(crate) limiter: RateLimiter,
+    /// The identity routes' own bucket per invite ([`IDENTITY_ROUTE_PATHS`]).
+    pub(crate) identity_limiter: RateLimiter,
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// The OpenAPI document, serialized once (set when the router is built from the
     /// same declarations).
@@ -146,7 +150,7 @@ pub(crate) fn declaration(
 }
 
 /// Registers `route` behind the gate of its declared caller kind (and the idempotency
-/// layer for a POST).
+/// layer for a POST, and the identity routes' own rate limit for those).
 fn declare<S>(
     router: OpenApiRouter<S>,
     api: &Arc<Api>,
@@ -155,9 +159,15 @@ fn declare<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let (_, method, kind) = declaration(&route.1)?;
+    let (path, method, kind) = declaration(&route.1)?;
     let route = if method == "post" {
         route.layer(middleware::from_fn_with_state(api.clone(), idempotency))
+    } else {
+        route
+    };
+    // Inside the gate (which authenticates the caller), outside idempotency.
+    let route = if IDENTITY_ROUTE_PATHS.contains(&path.as_str()) {
+        route.layer(middleware::from_fn_with_state(api.clone(), identity_limit))
     } else {
         route
     };
@@ -171,11 +181,15 @@ where
 /// # Errors
 /// [`RouteError`] for a declaration without a caller kind (a bug caught at start-up and
 /// by the tests), or if the vault's signing queue cannot start.
-pub fn router(platform: Arc<Platform>, requests_per_minute: u32) -> Result<Router, RouteError> {
+pub fn router(
+    platform: Arc<Platform>,
+    limits: &affix_platform::config::Limits,
+) -> Result<Router, RouteError> {
     let vault_server = VaultServer::start(platform.vault().clone())?;
     let api = Arc::new(Api {
         platform,
-        limiter: RateLimiter::new(requests_per_minute),
+        limiter: RateLimiter::new(limits.requests_per_minute),
+        identity_limiter: RateLimiter::new(limits.identity_requests_per_minute),
         in_flight: Arc::new(tokio::sync::Semaphore::new(crate::gate::IN_FLIGHT_MAX)),
         openapi: std::sync::OnceLock::new(),
     });
@@ -228,6 +242,13 @@ mod tests {
             );
         }
         assert!(seen.len() > 40, "{}", seen.len());
+        // The identity routes' own rate limit is attached by path: both exist.
+        for path in IDENTITY_ROUTE_PATHS {
+            assert!(
+                seen.contains(&("post".to_owned(), path.to_owned())),
+                "{path}"
+            );
+        }
     }
 
     /// Two types with one schema name would overwrite each other in the document: every

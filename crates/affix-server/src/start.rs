@@ -49,7 +49,9 @@ impl Running {
 /// it runs the embedded one-authority ledger in `<data_dir>/ledger` first.
 ///
 /// # Errors
-/// As [`launch`], and [`Error::Config`] when the address cannot be bound.
+/// As [`launch`], and [`Error::Config`] when the address cannot be bound, or when it is
+/// not a loopback address while e-mail would go to the file outbox (see
+/// [`Config::check_outbox_exposure`]).
 pub async fn start(config: Config) -> Result<Running, Error> {
     start_with_clock(config, Arc::new(SystemClock)).await
 }
@@ -59,6 +61,8 @@ pub async fn start(config: Config) -> Result<Running, Error> {
 /// # Errors
 /// As [`start`].
 pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Error> {
+    // Before anything is bound or created (`launch` checks again).
+    config.check_outbox_exposure()?;
     // Bound first: invite links point at the address actually bound (port 0 in tests).
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -83,7 +87,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
         Ledger::configured(&config)?
     };
     let launched = launch(&config, clock, &format!("http://{addr}"), ledger).await?;
-    let app = crate::routes::router(launched.platform.clone(), config.limits.requests_per_minute)
+    let app = crate::routes::router(launched.platform.clone(), &config.limits)
         .map_err(|e| Error::Internal(e.to_string()))?;
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

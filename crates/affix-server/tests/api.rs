@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{Db, Device, TestPlatform, b64, party_ready, png};
+use common::{Db, Device, TestPlatform, b64, party_ready, png, test_lpr_table};
 use serde_json::{Value, json};
 
 /// Who may call an operation, as its OpenAPI security requirement says.
@@ -985,6 +985,10 @@ async fn data_directory_and_outboxes_are_owner_only() {
         files += 1;
     }
     assert!(files >= 2, "the e-mail and SMS outboxes exist");
+    // The one-time codes' MAC key: owner only, 32 bytes, outside the database.
+    let pepper = data.join("otp-pepper.key");
+    assert_eq!(mode(&pepper), 0o600);
+    assert_eq!(std::fs::read(&pepper).unwrap().len(), 32);
     assert!(
         std::fs::read_to_string(outbox.join("email.jsonl"))
             .unwrap()
@@ -1007,7 +1011,14 @@ async fn concurrent_wrong_codes_count_every_attempt_on_postgres() {
 /// 50 wrong one-time codes sent at once: no more than the policy's 5 attempts are ever
 /// tried (each is counted on the state it read), and the right code is refused after.
 async fn concurrent_wrong_codes(db: Db) {
-    let Some(p) = TestPlatform::start(db).await else {
+    // The identity routes' own bucket (10 a minute per invite) would refuse most of the
+    // 50 guesses before they reach the store: raised here, so that the compare and swap
+    // is what the test exercises.
+    let Some(p) = TestPlatform::start_configured(db, Arc::new(affix_notify::SystemClock), |c| {
+        c.limits.identity_requests_per_minute = 1_000
+    })
+    .await
+    else {
         return;
     };
     let (_, admin) = p.tenant("Acme").await;
@@ -1051,5 +1062,246 @@ async fn concurrent_wrong_codes(db: Db) {
         (429, "code-attempts-exhausted"),
         "{v}"
     );
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_check_locks_across_challenges_until_reinvited_on_sqlite() {
+    identity_check_locks_across_challenges(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_check_locks_across_challenges_until_reinvited_on_postgres() {
+    identity_check_locks_across_challenges(Db::Postgres).await;
+}
+
+/// The caps across challenges: a fourth code within an hour locks the party's identity
+/// check (the lock outlives the hour), ten wrong codes within a day lock it too (over
+/// two challenges, each of 5 attempts), and only a re-invite
+/// (`reset_identity_lock`) opens it again.
+async fn identity_check_locks_across_challenges(db: Db) {
+    let clock = Arc::new(affix_notify::ManualClock::new(affix_platform_now()));
+    let Some(p) = TestPlatform::start_configured(db, clock.clone(), |c| {
+        c.limits.identity_requests_per_minute = 1_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, admin) = p.tenant("Acme").await;
+    let a = p.person(&admin, "甲", "a@example.com").await;
+    let b = p.person(&admin, "乙", "b@example.com").await;
+    let (id, tokens) = contract_with_invites(&p, &admin, &[a, b]).await;
+    let start = |token: String| {
+        let p = &p;
+        async move { p.post("/v1/invite/identity/email", &token, json!({})).await }
+    };
+    let device = Device::new();
+    let verify = |token: String, code: String| {
+        let (p, device) = (&p, &device);
+        async move {
+            p.post(
+                "/v1/invite/identity/email/verify",
+                &token,
+                json!({"code": code, "device_public_key": device.public_b64()}),
+            )
+            .await
+        }
+    };
+
+    // Party A: three codes an hour (each 31 s apart), the fourth request locks.
+    for _ in 0..3 {
+        let (s, v) = start(tokens[0].clone()).await;
+        assert_eq!(s, 200, "{v}");
+        clock.advance_ms(31_000);
+    }
+    let code_a = p.last_code("a@example.com");
+    let (s, v) = start(tokens[0].clone()).await;
+    assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ask the sender for a new invite"),
+        "{v}"
+    );
+    // Locked for good: two hours later, and even for the last code sent.
+    clock.advance_ms(2 * 3_600_000);
+    let (s, v) = start(tokens[0].clone()).await;
+    assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
+    let (s, v) = verify(tokens[0].clone(), code_a).await;
+    assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
+
+    // Party B: 5 wrong codes use up a challenge (the sixth is not counted), 5 more on a
+    // second challenge make 10 in a day: the tenth locks.
+    let (s, v) = start(tokens[1].clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let wrong = |code: &str| (if code == "000000" { "111111" } else { "000000" }).to_owned();
+    let code = p.last_code("b@example.com");
+    for _ in 0..5 {
+        let (s, v) = verify(tokens[1].clone(), wrong(&code)).await;
+        assert_eq!((s, kind(&v).as_str()), (422, "wrong-code"), "{v}");
+    }
+    let (s, v) = verify(tokens[1].clone(), code.clone()).await;
+    assert_eq!(
+        (s, kind(&v).as_str()),
+        (429, "code-attempts-exhausted"),
+        "{v}"
+    );
+    clock.advance_ms(31_000);
+    let (s, v) = start(tokens[1].clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let code = p.last_code("b@example.com");
+    for _ in 0..4 {
+        let (s, v) = verify(tokens[1].clone(), wrong(&code)).await;
+        assert_eq!((s, kind(&v).as_str()), (422, "wrong-code"), "{v}");
+    }
+    let (s, v) = verify(tokens[1].clone(), wrong(&code)).await;
+    assert_eq!(
+        (s, kind(&v).as_str()),
+        (423, "identity-locked"),
+        "the tenth: {v}"
+    );
+    let (s, v) = verify(tokens[1].clone(), code.clone()).await;
+    assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
+    clock.advance_ms(31_000);
+    let (s, v) = start(tokens[1].clone()).await;
+    assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
+
+    // The sender re-invites A (the remind path calls this): the check opens again.
+    let (_, invite) = p.get("/v1/invite", &tokens[0]).await;
+    let platform = p.running.as_ref().unwrap().platform.clone();
+    platform
+        .reset_identity_lock(
+            affix_contract::ContractId::parse(&id).unwrap(),
+            affix_contract::PartyId::parse(invite["party_id"].as_str().unwrap()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let (s, v) = start(tokens[0].clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = verify(tokens[0].clone(), p.last_code("a@example.com")).await;
+    assert_eq!(s, 200, "{v}");
+    p.stop().await;
+}
+
+/// The identity routes have a bucket of their own per invite (10 a minute by default),
+/// apart from the general one: past it, 429 with Retry-After, while the invite's other
+/// routes and another invite's identity routes still answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_routes_have_their_own_rate_limit() {
+    let p = TestPlatform::start(Db::Sqlite).await.unwrap();
+    assert_eq!(p.config.limits.identity_requests_per_minute, 10);
+    let (_, admin) = p.tenant("Acme").await;
+    let a = p.person(&admin, "甲", "a@example.com").await;
+    let b = p.person(&admin, "乙", "b@example.com").await;
+    let (_, tokens) = contract_with_invites(&p, &admin, &[a, b]).await;
+    let (s, v) = p
+        .post("/v1/invite/identity/email", &tokens[0], json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // Malformed codes: refused without counting an attempt, but each is a request.
+    for _ in 0..9 {
+        let (s, v) = p
+            .post(
+                "/v1/invite/identity/email/verify",
+                &tokens[0],
+                json!({"code": "abc"}),
+            )
+            .await;
+        assert_eq!((s, kind(&v).as_str()), (422, "wrong-code"), "{v}");
+    }
+    let answer = p
+        .http
+        .post(format!("{}/v1/invite/identity/email/verify", p.url))
+        .bearer_auth(&tokens[0])
+        .json(&json!({"code": "abc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 429);
+    let retry_after: u64 = answer.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let v: Value = answer.json().await.unwrap();
+    assert_eq!(kind(&v), "rate-limited", "{v}");
+    let (s, v) = p
+        .post("/v1/invite/identity/email", &tokens[0], json!({}))
+        .await;
+    assert_eq!((s, kind(&v).as_str()), (429, "rate-limited"), "{v}");
+    // The general bucket is another one: the same invite still opens the contract.
+    let (s, v) = p.get("/v1/invite", &tokens[0]).await;
+    assert_eq!(s, 200, "{v}");
+    // And another invite has its own identity bucket.
+    let (s, v) = p
+        .post("/v1/invite/identity/email", &tokens[1], json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    p.stop().await;
+}
+
+/// A platform listening beyond loopback would write bearer secrets (one-time codes,
+/// invite links) to the file outbox: refused at start-up without `[smtp]` unless
+/// `insecure_outbox = true`; loopback is unaffected; with `[smtp]` and without the
+/// setting, text messages are not written to the SMS file outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outboxes_beyond_loopback_need_smtp_or_insecure_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn affix_notify::Clock> = Arc::new(affix_notify::SystemClock);
+    let config = affix_platform::Config {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        lpr_table: Some(test_lpr_table(dir.path(), affix_platform_now())),
+        ..affix_platform::Config::default()
+    };
+    let refused = affix_server::start_with_clock(config.clone(), clock.clone())
+        .await
+        .err()
+        .expect("0.0.0.0 without [smtp] or insecure_outbox is refused");
+    let message = refused.to_string();
+    assert!(
+        matches!(refused, affix_platform::Error::Config(_)),
+        "{message}"
+    );
+    assert!(message.contains("insecure_outbox = true"), "{message}");
+    assert!(message.contains("0.0.0.0"), "{message}");
+    assert!(!config.data_dir.exists(), "nothing was created");
+
+    // With the setting: starts, and both outboxes are written.
+    let p = TestPlatform::start_configured(Db::Sqlite, clock.clone(), |c| {
+        c.listen = "0.0.0.0:0".parse().unwrap();
+        c.insecure_outbox = true;
+    })
+    .await
+    .unwrap();
+    assert!(p.data().join("outbox/email.jsonl").exists());
+    assert!(p.data().join("outbox/sms.jsonl").exists());
+    p.stop().await;
+
+    // Loopback without the setting: starts, outboxes as before.
+    let p = TestPlatform::start(Db::Sqlite).await.unwrap();
+    assert!(!p.config.insecure_outbox);
+    assert!(p.data().join("outbox/sms.jsonl").exists());
+    p.stop().await;
+
+    // Beyond loopback with [smtp] (never reached here) and without the setting: starts,
+    // and there is no SMS file outbox (texts are recorded as not configured).
+    let p = TestPlatform::start_configured(Db::Sqlite, clock, |c| {
+        c.listen = "0.0.0.0:0".parse().unwrap();
+        c.smtp = Some(affix_platform::config::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: 9,
+            tls: "none".into(),
+            from: "sign@affix.example".into(),
+            username: None,
+        });
+    })
+    .await
+    .unwrap();
+    assert!(!p.data().join("outbox/sms.jsonl").exists());
+    assert!(!p.data().join("outbox/email.jsonl").exists());
     p.stop().await;
 }

@@ -19,6 +19,11 @@ pub fn salt() -> [u8; 32] {
     core::array::from_fn(|i| u8::try_from(i).unwrap())
 }
 
+/// The OTP pepper of the vectors: bytes 0x40, 0x41, …, 0x5f.
+pub fn pepper() -> affix_identity::OtpPepper {
+    affix_identity::OtpPepper::from_bytes(core::array::from_fn(|i| 0x40 + u8::try_from(i).unwrap()))
+}
+
 /// A deterministic "random" generator for reproducible challenges: the concatenation of
 /// `SHA-256(seed || counter)` blocks, counter a big-endian u64 from 0
 /// (`tests/tools/vectors.py` computes the same stream). Not for production use.
@@ -72,12 +77,18 @@ impl rand_core::TryCryptoRng for SeededRng {}
 
 /// The `name hex` lines of `tests/vectors/v1.txt`.
 pub fn vectors() -> BTreeMap<String, Vec<u8>> {
-    let path = format!("{}/tests/vectors/v1.txt", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .map(|line| {
+    let mut all = BTreeMap::new();
+    for file in ["v1.txt", "v2.txt"] {
+        let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for line in text.lines() {
             let (name, value) = line.split_once(' ').unwrap();
-            (name.to_owned(), hex::decode(value).unwrap())
-        })
-        .collect()
+            assert!(
+                all.insert(name.to_owned(), hex::decode(value).unwrap())
+                    .is_none(),
+                "{name} twice"
+            );
+        }
+    }
+    all
 }

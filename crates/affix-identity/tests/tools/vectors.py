@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Independent computation of the affix-identity v1 vectors (Python standard library only).
+"""Independent computation of the affix-identity vectors (Python standard library only).
 
-Writes tests/vectors/v1.txt: `name hex` lines. Written from the README's byte-layout
-tables, not from the Rust code, so tests/vectors.rs checks the two agree.
+Writes tests/vectors/v1.txt (no argument, or `v1`) or tests/vectors/v2.txt (`v2`: the
+version-2 one-time-code challenge, keyed with the pepper): `name hex` lines. Written from
+the README's byte-layout tables, not from the Rust code, so tests/vectors.rs checks the
+two agree.
 
     python3 crates/affix-identity/tests/tools/vectors.py > crates/affix-identity/tests/vectors/v1.txt
+    python3 crates/affix-identity/tests/tools/vectors.py v2 > crates/affix-identity/tests/vectors/v2.txt
 """
 import hashlib
 import hmac
+import sys
 
 
 def seeded_stream(seed: bytes, n: int) -> bytes:
@@ -73,5 +77,29 @@ for name, enc in [
 ]:
     lines += [(name + "-encoding", enc), (name + "-digest", hashlib.sha256(enc).digest())]
 
-for name, value in lines:
+# Version 2 of the challenge: the code MAC is keyed with the pepper (bytes 0x40..0x5f),
+# the RNG gives 16 bytes of challenge id then 8 bytes for the code, no key is stored.
+PEPPER = bytes(range(0x40, 0x60))
+stream2 = seeded_stream(SEED, 24)
+id2, draw2 = stream2[:16], stream2[16:24]
+code2 = b"%06d" % (int.from_bytes(draw2, "big") % 10**6)
+tag2 = hmac.new(PEPPER, b"affix-identity/v2/otp-code\0" + id2 + code2, hashlib.sha256).digest()
+
+
+def challenge2(attempts_used: int, state: int) -> bytes:
+    return (
+        b"AFOC" + bytes([2, 1, 6, 5, attempts_used, state]) + id2
+        + NOW_MS.to_bytes(8, "big") + (NOW_MS + LIFETIME_MS).to_bytes(8, "big")
+        + email + tag2
+    )
+
+
+v2 = [
+    ("otp-code-v2", code2),
+    ("challenge-v2-fresh", challenge2(0, 0)),
+    ("challenge-v2-after-one-wrong-then-right", challenge2(2, 1)),
+]
+
+version = sys.argv[1] if len(sys.argv) > 1 else "v1"
+for name, value in {"v1": lines, "v2": v2}[version]:
     print(name, value.hex())

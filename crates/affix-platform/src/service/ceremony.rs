@@ -1,6 +1,7 @@
 //! The signing ceremony, party side: identity check and device enrolment, view,
 //! consent, handwritten-signature image, prepared statement, signature.
 
+use super::otp_state::{Lock, OtpState, StartRefusal};
 use super::*;
 use crate::store::contracts::PartyStateColumn;
 use p256::ecdsa::signature::Signer as _;
@@ -56,6 +57,11 @@ fn prepare_cms(
         system_time(signing_time_ms),
     )
     .map_err(|e| Error::Pki(e.to_string()))
+}
+
+/// The refusal of a locked identity check.
+fn identity_locked(lock: Lock) -> Error {
+    conflict(ProblemType::IdentityLocked, lock.detail())
 }
 
 /// A prepared signature as stored: statement fields and the CMS signing time.
@@ -158,9 +164,14 @@ impl Platform {
 
     /// Sends a one-time code to the party's e-mail address.
     ///
+    /// At most [`OTP_CHALLENGES_PER_HOUR_MAX`] codes an hour: the request after them
+    /// locks the party's identity check until the sender re-invites the party. The
+    /// counters and the challenge change together, by compare and swap on the stored
+    /// state, so concurrent requests cannot pass the cap.
+    ///
     /// # Errors
-    /// [`Error::RateLimited`] within [`OTP_RESEND_MS`] of the last code; contract
-    /// refusals (not sent, final).
+    /// [`Error::RateLimited`] within [`OTP_RESEND_MS`] of the last code;
+    /// [`ProblemType::IdentityLocked`] when locked; contract refusals (not sent, final).
     pub async fn start_email_check(&self, who: &Principal) -> Result<u64, Error> {
         let (_, id, party, row, me) = self.party_context(who).await?;
         match row.contract.party_status(party) {
@@ -177,33 +188,61 @@ impl Platform {
             None => return Err(Error::NotFound("party".into())),
         }
         let now = self.now_ms();
-        let (email, stored) = store::contracts::email_and_otp(
-            self.store.pool(),
-            &id.to_string(),
-            &party.to_string(),
-            &me.person,
-        )
-        .await?;
-        if let Some(bytes) = stored
-            && let Ok(old) = OtpChallenge::decode(&bytes)
-            && now < old.issued_at_ms() + OTP_RESEND_MS
-        {
-            return Err(Error::RateLimited {
-                retry_after_s: (old.issued_at_ms() + OTP_RESEND_MS - now).div_ceil(1000),
-            });
-        }
+        let (contract, party_id) = (id.to_string(), party.to_string());
+        let (email, _) =
+            store::contracts::email_and_otp(self.store.pool(), &contract, &party_id, &me.person)
+                .await?;
         let address = EmailAddress::parse(&email)?;
         let policy = OtpPolicy::new(6, 10 * 60 * 1000, 5)?;
-        let (challenge, code) =
-            OtpChallenge::issue(&address, &me.salt, policy, now, &mut OsSeeded::new()?)?;
-        upsert_party_state(
-            self.store.writer(),
-            id,
-            party,
-            PartyStateColumn::Otp,
-            Some(challenge.encode()),
-        )
-        .await?;
+        let mut tries = 0;
+        let (challenge, code) = loop {
+            tries += 1;
+            if tries > OTP_SWAP_TRIES_MAX {
+                return Err(Error::RateLimited { retry_after_s: 1 });
+            }
+            let stored = store::contracts::otp(self.store.writer(), &contract, &party_id).await?;
+            let mut state = OtpState::read(stored.as_deref());
+            let (challenge, code) = match state.start(now, OTP_RESEND_MS) {
+                Err(StartRefusal::TooSoon { retry_after_s }) => {
+                    return Err(Error::RateLimited { retry_after_s });
+                }
+                Err(StartRefusal::Locked { lock, newly }) => {
+                    if newly
+                        && !store::contracts::swap_otp_state(
+                            self.store.writer(),
+                            &contract,
+                            &party_id,
+                            stored.as_deref(),
+                            &state.encode(),
+                        )
+                        .await?
+                    {
+                        continue;
+                    }
+                    return Err(identity_locked(lock));
+                }
+                Ok(()) => OtpChallenge::issue(
+                    &address,
+                    &me.salt,
+                    policy,
+                    now,
+                    &self.otp_pepper,
+                    &mut OsSeeded::new()?,
+                )?,
+            };
+            state.set_challenge(&challenge);
+            if store::contracts::swap_otp_state(
+                self.store.writer(),
+                &contract,
+                &party_id,
+                stored.as_deref(),
+                &state.encode(),
+            )
+            .await?
+            {
+                break (challenge, code);
+            }
+        };
         self.mail(
             &email,
             "identity.code",
@@ -237,8 +276,16 @@ impl Platform {
         let (contract, party_id) = (id.to_string(), party.to_string());
         // Every attempt is counted on the stored state it read, by compare and swap:
         // concurrent guesses are serialized, so no more than the policy's attempts are
-        // ever tried. An accepted code is spent at once (a concurrent guess sees it
-        // spent) and given back if the step then fails before it commits.
+        // ever tried, and every wrong code counts towards the party's daily cap
+        // (OTP_FAILURES_PER_DAY_MAX, then locked). An accepted code is spent at once (a
+        // concurrent guess sees it spent) and given back if the step then fails before
+        // it commits.
+        let no_code = || {
+            conflict(
+                ProblemType::NoCode,
+                "request a code first (POST /v1/invite/identity/email)",
+            )
+        };
         let mut tries = 0;
         let (stored, spent, identity) = loop {
             tries += 1;
@@ -247,16 +294,19 @@ impl Platform {
             }
             let stored = store::contracts::otp(self.store.writer(), &contract, &party_id)
                 .await?
-                .ok_or_else(|| {
-                    conflict(
-                        ProblemType::NoCode,
-                        "request a code first (POST /v1/invite/identity/email)",
-                    )
-                })?;
-            let mut challenge = OtpChallenge::decode(&stored)
-                .map_err(|e| Error::Internal(format!("stored challenge: {e}")))?;
-            let verified = challenge.verify(code, now);
-            let after = challenge.encode();
+                .ok_or_else(no_code)?;
+            let mut state = OtpState::read(Some(stored.as_slice()));
+            if let Some(lock) = state.lock() {
+                return Err(identity_locked(lock));
+            }
+            let mut challenge = state.challenge().ok_or_else(no_code)?;
+            let verified = challenge.verify(code, now, &self.otp_pepper);
+            let locked = match verified {
+                Err(affix_identity::Error::OtpMismatch { .. }) => state.record_failure(now),
+                _ => None,
+            };
+            state.set_challenge(&challenge);
+            let after = state.encode();
             if !store::contracts::swap_otp(
                 self.store.writer(),
                 &contract,
@@ -268,9 +318,12 @@ impl Platform {
             {
                 continue;
             }
-            match verified {
-                Ok(identity) => break (stored, after, identity),
-                Err(e) => return Err(e.into()),
+            match (verified, locked) {
+                (Ok(identity), _) => break (stored, after, identity),
+                (Err(_), Some(lock)) => {
+                    return Err(identity_locked(lock));
+                }
+                (Err(e), None) => return Err(e.into()),
             }
         };
         let result = async {

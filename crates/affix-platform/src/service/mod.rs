@@ -40,6 +40,7 @@ mod contracts;
 mod idempotency;
 pub(crate) mod loans;
 mod organization;
+mod otp_state;
 
 pub use loans::{
     ActionView, InstalmentView, LoanEventView, LoanEvidence, LoanView, RepaymentView,
@@ -49,6 +50,7 @@ pub use loans::{
 pub use bundles::BUNDLE_WAIT_MAX;
 pub use idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
 pub use organization::OrganizationView;
+pub use otp_state::{OTP_CHALLENGES_PER_HOUR_MAX, OTP_FAILURES_PER_DAY_MAX};
 
 /// Largest uploaded contract document.
 pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
@@ -497,6 +499,8 @@ pub struct Platform {
     pub(crate) allow_plain_http_webhooks: bool,
     pub(crate) lpr: Arc<affix_contract::LprTable>,
     pub(crate) verifier_keys: String,
+    /// The key of every one-time code's MAC, kept outside the database.
+    pub(crate) otp_pepper: affix_identity::OtpPepper,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
     /// Replayed contract state, checked against the stored head on every use.
@@ -542,6 +546,9 @@ pub struct Parts {
     /// The ledger's verifier-keys file (the trust anchors of every receipt), given to
     /// relying parties and put into bundles.
     pub verifier_keys: String,
+    /// The one-time codes' MAC key, kept outside the database
+    /// (`<data_dir>/otp-pepper.key`, see [`crate::launch`]).
+    pub otp_pepper: affix_identity::OtpPepper,
 }
 
 struct ContractRow {
@@ -607,9 +614,27 @@ impl Platform {
             allow_plain_http_webhooks: parts.allow_plain_http_webhooks,
             lpr: parts.lpr,
             verifier_keys: parts.verifier_keys,
+            otp_pepper: parts.otp_pepper,
             enrol_lock: tokio::sync::Mutex::new(()),
             contracts: cache::ContractCache::default(),
         }
+    }
+
+    /// Unlocks `party`'s identity check in contract `id` and clears its one-time-code
+    /// counters and pending code (see `otp_state`): for the path that re-invites the
+    /// party with a fresh invite token. Inside a transaction, call
+    /// [`store::contracts::reset_identity_lock`] instead. Not an API route of its own:
+    /// whoever calls it has already checked that the caller may re-invite the party.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn reset_identity_lock(&self, id: ContractId, party: PartyId) -> Result<(), Error> {
+        store::contracts::reset_identity_lock(
+            self.store.writer(),
+            &id.to_string(),
+            &party.to_string(),
+        )
+        .await
     }
 
     /// Wakes the loan scheduler (its clock moved, in tests and simulations).

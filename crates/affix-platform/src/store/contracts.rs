@@ -730,6 +730,54 @@ pub async fn swap_otp<'e>(
     Ok(done.rows_affected() == 1)
 }
 
+/// [`swap_otp`] that also handles a party with no one-time-code state yet (`old` =
+/// `None`: no `party_state` row, or its `otp` is NULL): the new state is written only if
+/// there still is none. Returns whether the swap happened.
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn swap_otp_state<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    contract: &str,
+    party: &str,
+    old: Option<&[u8]>,
+    new: &[u8],
+) -> Result<bool, Error> {
+    if let Some(old) = old {
+        return swap_otp(executor, contract, party, old, new).await;
+    }
+    let done = sqlx::query(
+        "INSERT INTO party_state (contract_id, party_id, otp) VALUES ($1, $2, $3) \
+         ON CONFLICT (contract_id, party_id) DO UPDATE SET otp = excluded.otp WHERE party_state.otp IS NULL",
+    )
+    .bind(contract)
+    .bind(party)
+    .bind(new.to_vec())
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Clears the party's one-time-code state: the identity-check lock, the counters of
+/// challenges and failed codes, and any pending challenge (the party asks for a new
+/// code). For the path that re-invites a party (a fresh invite token), in the same
+/// transaction.
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn reset_identity_lock<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    contract: &str,
+    party: &str,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE party_state SET otp = NULL WHERE contract_id = $1 AND party_id = $2")
+        .bind(contract)
+        .bind(party)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 /// Whether the party stored a signature image (without reading it).
 ///
 /// # Errors

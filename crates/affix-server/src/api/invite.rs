@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::contracts::{Contract, contract_answer};
 use super::{ApiResult, base64, base64_field, json_body, ok};
 use crate::gate::Caller;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::routes::Api;
 
 /// What an invited party opens.
@@ -57,7 +57,9 @@ pub(crate) struct CodeSent {
 
 /// Send a one-time code to the party's e-mail address.
 #[utoipa::path(post, path = "/v1/invite/identity/email", operation_id = "startEmailCheck",
-    security(("invite" = [])), responses((status = 200, body = CodeSent)))]
+    security(("invite" = [])), responses((status = 200, body = CodeSent),
+        (status = 423, description = "The identity check is locked (too many codes requested, or wrong codes): ask the sender for a new invite",
+            body = ProblemBody, content_type = "application/problem+json")))]
 pub(crate) async fn start_email(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
     let expires_ms = api.platform.start_email_check(&who).await?;
     ok(
@@ -89,7 +91,9 @@ pub(crate) struct VerifyIn {
 /// Check the one-time code (enrols the device on the first check).
 #[utoipa::path(post, path = "/v1/invite/identity/email/verify", operation_id = "finishEmailCheck",
     security(("invite" = [])), request_body = VerifyIn,
-    responses((status = 200, body = Contract)))]
+    responses((status = 200, body = Contract),
+        (status = 423, description = "The identity check is locked (too many codes requested, or wrong codes): ask the sender for a new invite",
+            body = ProblemBody, content_type = "application/problem+json")))]
 pub(crate) async fn finish_email(
     State(api): State<Arc<Api>>,
     Caller(who): Caller,
