@@ -1078,7 +1078,7 @@ async fn identity_check_locks_across_challenges_until_reinvited_on_postgres() {
 /// The caps across challenges: a fourth code within an hour locks the party's identity
 /// check (the lock outlives the hour), ten wrong codes within a day lock it too (over
 /// two challenges, each of 5 attempts), and only a re-invite
-/// (`reset_identity_lock`) opens it again.
+/// (`POST /v1/contracts/{id}/parties/{n}/remind`) opens it again, with a fresh link.
 async fn identity_check_locks_across_challenges(db: Db) {
     let clock = Arc::new(affix_notify::ManualClock::new(affix_platform_now()));
     let Some(p) = TestPlatform::start_configured(db, clock.clone(), |c| {
@@ -1103,7 +1103,7 @@ async fn identity_check_locks_across_challenges(db: Db) {
             p.post(
                 "/v1/invite/identity/email/verify",
                 &token,
-                json!({"code": code, "device_public_key": device.public_b64()}),
+                json!({"code": code, "device_public_key": device.public_b64(), "signer_name": "Signer"}),
             )
             .await
         }
@@ -1168,16 +1168,19 @@ async fn identity_check_locks_across_challenges(db: Db) {
     let (s, v) = start(tokens[1].clone()).await;
     assert_eq!((s, kind(&v).as_str()), (423, "identity-locked"), "{v}");
 
-    // The sender re-invites A (the remind path calls this): the check opens again.
+    // The sender re-invites A: a fresh link, and the check opens again for it; the old
+    // link is dead.
     let (_, invite) = p.get("/v1/invite", &tokens[0]).await;
-    let platform = p.running.as_ref().unwrap().platform.clone();
-    platform
-        .reset_identity_lock(
-            affix_contract::ContractId::parse(&id).unwrap(),
-            affix_contract::PartyId::parse(invite["party_id"].as_str().unwrap()).unwrap(),
-        )
-        .await
-        .unwrap();
+    let party = invite["party_id"].as_str().unwrap().to_owned();
+    let (s, v) = p
+        .post(&format!("/v1/contracts/{id}/parties/{party}/remind"), &admin, json!({}))
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = start(tokens[0].clone()).await;
+    assert_eq!(s, 401, "the replaced link: {v}");
+    let fresh = p.invite_token("a@example.com", &id);
+    assert_ne!(fresh, tokens[0]);
+    let tokens = [fresh, tokens[1].clone()];
     let (s, v) = start(tokens[0].clone()).await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = verify(tokens[0].clone(), p.last_code("a@example.com")).await;

@@ -668,6 +668,10 @@ impl Platform {
         let expires = row.contract.content().expires_ms();
         let mut tx = self.store.writer().begin().await?;
         let token = new_invite(&mut tx, id, party, expires).await?;
+        // The new link starts a fresh identity check: the lock and counters of the old
+        // one go (whoever guessed with the old link has no link any more).
+        store::contracts::reset_identity_lock(&mut *tx, &id.to_string(), &party.to_string())
+            .await?;
         self.audit_in(
             &mut tx,
             Some(&tenant),

@@ -620,23 +620,6 @@ impl Platform {
         }
     }
 
-    /// Unlocks `party`'s identity check in contract `id` and clears its one-time-code
-    /// counters and pending code (see `otp_state`): for the path that re-invites the
-    /// party with a fresh invite token. Inside a transaction, call
-    /// [`store::contracts::reset_identity_lock`] instead. Not an API route of its own:
-    /// whoever calls it has already checked that the caller may re-invite the party.
-    ///
-    /// # Errors
-    /// [`Error::Db`].
-    pub async fn reset_identity_lock(&self, id: ContractId, party: PartyId) -> Result<(), Error> {
-        store::contracts::reset_identity_lock(
-            self.store.writer(),
-            &id.to_string(),
-            &party.to_string(),
-        )
-        .await
-    }
-
     /// Wakes the loan scheduler (its clock moved, in tests and simulations).
     pub fn wake_loans(&self) {
         self.loan_wake.notify_one();
