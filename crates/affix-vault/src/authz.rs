@@ -286,6 +286,55 @@ impl Statement {
     }
 }
 
+impl Statement {
+    /// Decodes the bytes of [`Statement::to_bytes`] (the layout in the module
+    /// documentation), strictly: the context, a valid tenant id, a known action, and
+    /// nothing after the credential. For an authenticator to show what it is asked to
+    /// sign; decoding says nothing about whether the vault will accept it.
+    ///
+    /// Zero key and grant fields decode as `None`, as [`Statement::to_bytes`] writes
+    /// them; a statement that names the all-zero key id therefore does not round-trip
+    /// (no vault key has that id).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let what = "authorization statement";
+        let rest = bytes
+            .strip_prefix(AUTHORIZATION_CONTEXT)
+            .ok_or_else(|| malformed(what, "not an Affix vault authorization statement"))?;
+        let mut reader = crate::record::Reader::new(rest, what);
+        let tenant_len = usize::from(reader.u8()?);
+        let tenant = std::str::from_utf8(reader.bytes(tenant_len)?)
+            .map_err(|_| malformed(what, "tenant id is not UTF-8"))
+            .and_then(TenantId::new)?;
+        let code = reader.u8()?;
+        let action = Action::ALL
+            .into_iter()
+            .find(|a| a.code() == code)
+            .ok_or_else(|| malformed(what, format!("unknown action code {code}")))?;
+        let key = reader.array::<16>()?;
+        let payload_kind = reader.u8()?;
+        let digest = reader.array::<32>()?;
+        let grant = reader.array::<16>()?;
+        let nonce = reader.array::<16>()?;
+        let expires_ms = reader.u64()?;
+        let credential = CredentialId(reader.array::<16>()?);
+        reader.end()?;
+        Ok(Statement {
+            tenant,
+            action,
+            key: (key != [0; 16]).then_some(KeyId(key)),
+            payload_kind,
+            digest,
+            grant: (grant != [0; 16]).then_some(GrantId(grant)),
+            nonce,
+            expires_ms,
+            credential,
+        })
+    }
+}
+
 /// A statement and the credential's signature over it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
@@ -454,10 +503,54 @@ mod tests {
             digest(statement(Action::WalletSign, None)),
             "062bc85b5a4d2428cd48c6d3297294df255a00447aebe18adb7bc0b4df63c7ff"
         );
+        // Every statement decodes back to itself.
+        for action in Action::ALL {
+            for key in [None, Some(KeyId([1; 16]))] {
+                let s = statement(action, key);
+                assert_eq!(Statement::from_bytes(&s.to_bytes()).unwrap(), s);
+            }
+        }
         let codes: Vec<u8> = Action::ALL.iter().map(|a| a.code()).collect();
         assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()).unwrap(), a);
         }
+    }
+
+    #[test]
+    fn statement_decoding_is_strict() {
+        let statement = Statement {
+            tenant: TenantId::new("acme").unwrap(),
+            action: Action::RegisterCredential,
+            key: None,
+            payload_kind: 0,
+            digest: [7; 32],
+            grant: Some(GrantId([8; 16])),
+            nonce: [3; 16],
+            expires_ms: 99,
+            credential: CredentialId([4; 16]),
+        };
+        let bytes = statement.to_bytes();
+        assert_eq!(Statement::from_bytes(&bytes).unwrap(), statement);
+        // Every truncation, a trailing byte, another context, an unknown action, a bad
+        // tenant id: refused.
+        for n in 0..bytes.len() {
+            assert!(Statement::from_bytes(&bytes[..n]).is_err(), "{n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Statement::from_bytes(&longer).is_err());
+        let mut other_context = bytes.clone();
+        other_context[0] = b'b';
+        assert!(Statement::from_bytes(&other_context).is_err());
+        let action_at = AUTHORIZATION_CONTEXT.len() + 1 + 4;
+        for code in [0, 9, 255] {
+            let mut unknown = bytes.clone();
+            unknown[action_at] = code;
+            assert!(Statement::from_bytes(&unknown).is_err(), "{code}");
+        }
+        let mut bad_tenant = bytes.clone();
+        bad_tenant[AUTHORIZATION_CONTEXT.len() + 1] = b'A';
+        assert!(Statement::from_bytes(&bad_tenant).is_err());
     }
 }
