@@ -606,25 +606,26 @@ fn device_sign_decodes_shows_and_refuses_what_it_was_not_asked_to_sign() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    for shown in [
-        "action      sign",
-        "tenant      t-acme",
-        &format!("key         {}", KeyId([1; 16])),
-        &format!("credential  {}", CredentialId([2; 16])),
-        "expires     2026-05-09T07:33:20.000Z",
-        &format!("image       {}", hex::encode(image)),
-        &format!("document    {}", hex::encode(document)),
-        &format!(
+    let expected: [String; 10] = [
+        "action      sign".to_owned(),
+        "tenant      t-acme".to_owned(),
+        format!("key         {}", KeyId([1; 16])),
+        format!("credential  {}", CredentialId([2; 16])),
+        "expires     2026-05-09T07:33:20.000Z".to_owned(),
+        format!("image       {}", hex::encode(image)),
+        format!("document    {}", hex::encode(document)),
+        format!(
             "content     {}",
             hex::encode(sha2::Sha256::digest(b"the content"))
         ),
-        "signed at   2026-05-09T07:30:00.000Z",
-        &format!(
+        "signed at   2026-05-09T07:30:00.000Z".to_owned(),
+        format!(
             "certificate {}",
             hex::encode(sha2::Sha256::digest(der::Encode::to_der(&signer).unwrap()))
         ),
-    ] {
-        assert!(stderr.contains(shown), "{shown:?} not in {stderr}");
+    ];
+    for shown in &expected {
+        assert!(stderr.contains(shown.as_str()), "{shown:?} not in {stderr}");
     }
     let signature = base64::engine::general_purpose::STANDARD
         .decode(String::from_utf8(out.stdout).unwrap().trim())
@@ -644,10 +645,6 @@ fn device_sign_decodes_shows_and_refuses_what_it_was_not_asked_to_sign() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("signed attributes not checked"));
 
     // Attributes that are not what the statement authorizes (another image): refused.
-    let other = prepared
-        .clone()
-        .with_affix_attributes(&affix_cms::AffixAttributes::new());
-    assert!(other.is_err(), "the Affix attributes are set once");
     let mut tampered = attributes.to_vec();
     let at = tampered
         .windows(32)
