@@ -139,7 +139,13 @@ sign_party() {
   local prepared device_signature signed
   prepared=$(api POST /v1/invite/sign/prepare "$token" '{}')
   say "prepared: the vault will sign CMS signed attributes with digest $(jq -r .payload_digest <<<"$prepared")"
-  device_signature=$("$AFFIX_BIN" device sign --key "$device" "$(jq -r .statement <<<"$prepared")" 2>/dev/null)
+  # The device shows what it approves (stderr) and checks that the signed attributes
+  # (content, document, image, time, certificate) are what the statement authorizes.
+  device_signature=$("$AFFIX_BIN" device sign --key "$device" \
+    --attributes "$(jq -r .signed_attributes <<<"$prepared")" \
+    "$(jq -r .statement <<<"$prepared")" 2>"$WORK/device.txt") ||
+    fail "the device refused to sign: $(cat "$WORK/device.txt")"
+  say "the device approved: $(grep -E '^  (document|image) ' "$WORK/device.txt" | tr -s ' ' | paste -sd ';')"
   body=$(jq -n --arg s "$device_signature" '{device_signature: $s}')
   signed=$(api POST /v1/invite/sign "$token" "$body")
   SIGNED_STATUS=$(jq -r .status <<<"$signed")

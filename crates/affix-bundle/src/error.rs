@@ -280,6 +280,10 @@ pub enum SignatureFault {
     /// signed event recorded (by SHA-256).
     #[error("the {0} is not the one the signed event recorded")]
     NotRecorded(SignaturePart),
+    /// The CMS signature's Affix signed attributes bind another signature image or
+    /// document than the bundled one: the signer approved something else.
+    #[error("the CMS signature binds another {0} than the bundled one")]
+    NotSigned(SignaturePart),
     /// The signer certificate does not decode.
     #[error("the certificate does not decode: {0}")]
     Certificate(#[source] der::Error),
@@ -302,6 +306,8 @@ pub enum SignaturePart {
     Certificate,
     /// The handwritten signature image.
     Image,
+    /// The contract's document.
+    Document,
 }
 
 impl fmt::Display for SignaturePart {
@@ -310,6 +316,7 @@ impl fmt::Display for SignaturePart {
             SignaturePart::Cms => "CMS signature",
             SignaturePart::Certificate => "certificate",
             SignaturePart::Image => "signature image",
+            SignaturePart::Document => "document",
         })
     }
 }

@@ -25,7 +25,9 @@
 //! 3. every signed event's digests match the bundled CMS signature, certificate,
 //!    time-stamp token and signature image, and every CMS signature verifies over the
 //!    canonical content to the CA root, with its time-stamp token checked by the TSA
-//!    code against the same root;
+//!    code against the same root; where a signature carries Affix's signed attributes,
+//!    the signature image digest it binds is the bundled image's and the document
+//!    digest the one the content names;
 //! 4. the document's SHA-256 is the one the content names.
 //!
 //! The same files check with standard tools: `openssl cms -verify` for each signature
@@ -323,6 +325,26 @@ pub fn verify(
             .map_err(|e| signature_invalid(SignatureFault::Certificate(e)))?;
         if verified.signer_certificate() != &signer {
             return Err(signature_invalid(SignatureFault::OtherCertificate));
+        }
+        // What the signer's credential approved (Affix signed attributes, when the
+        // signature has them): the image recorded in the event, the document the
+        // content names.
+        let shown = verified.affix_attributes();
+        if shown
+            .signature_image_digest()
+            .is_some_and(|signed| signed != &sha256(&image))
+        {
+            return Err(signature_invalid(SignatureFault::NotSigned(
+                SignaturePart::Image,
+            )));
+        }
+        if let Some(signed) = shown.document_digest() {
+            let named = content.fields().get("document_sha256");
+            if named.is_none_or(|named| *named != hex::encode(signed)) {
+                return Err(signature_invalid(SignatureFault::NotSigned(
+                    SignaturePart::Document,
+                )));
+            }
         }
         signatures.push((verified.signer_subject().to_owned(), at));
     }

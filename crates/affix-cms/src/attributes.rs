@@ -15,7 +15,106 @@ use der::{
 };
 use x509_cert::{Certificate, attr::Attribute, time::Time};
 
+use affix_pki::DigestAlgorithm;
+use affix_pki::oid::{AA_AFFIX_DOCUMENT_DIGEST, AA_AFFIX_SIGNATURE_IMAGE_DIGEST};
+use spki::AlgorithmIdentifierOwned;
+
 use super::{ATTRIBUTES_MAX, Error, SigningCertificateV2};
+
+/// Affix's own signed attributes: SHA-256 digests of what the signer was shown beside
+/// the signed content. Each is optional (signatures made before they existed, or
+/// without a document, verify as before); when present, the signature covers it.
+///
+/// ```text
+/// -- under Affix's arc (affix_pki::oid)
+/// aa-affix-documentDigest        1.3.6.1.4.1.59999.3.1
+/// aa-affix-signatureImageDigest  1.3.6.1.4.1.59999.3.2
+/// -- value of each (RFC 5126 §5.8.1), hashAlgorithm id-sha256 (parameters absent)
+/// OtherHashAlgAndValue ::= SEQUENCE {
+///     hashAlgorithm  AlgorithmIdentifier,
+///     hashValue      OCTET STRING }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AffixAttributes {
+    document_digest: Option<[u8; 32]>,
+    signature_image_digest: Option<[u8; 32]>,
+}
+
+impl AffixAttributes {
+    /// No Affix attributes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With the SHA-256 digest of the document the signer was shown.
+    #[must_use]
+    pub fn with_document_digest(mut self, sha256: [u8; 32]) -> Self {
+        self.document_digest = Some(sha256);
+        self
+    }
+
+    /// With the SHA-256 digest of the signer's handwritten-signature image (its
+    /// canonical bytes).
+    #[must_use]
+    pub fn with_signature_image_digest(mut self, sha256: [u8; 32]) -> Self {
+        self.signature_image_digest = Some(sha256);
+        self
+    }
+
+    /// The document digest, if the signature carries one.
+    pub fn document_digest(&self) -> Option<&[u8; 32]> {
+        self.document_digest.as_ref()
+    }
+
+    /// The signature image digest, if the signature carries one.
+    pub fn signature_image_digest(&self) -> Option<&[u8; 32]> {
+        self.signature_image_digest.as_ref()
+    }
+
+    /// The attributes to add to the signed attributes.
+    pub(super) fn to_attributes(self) -> Result<Vec<Attribute>, Error> {
+        let mut out = Vec::new();
+        for (oid, digest) in [
+            (AA_AFFIX_DOCUMENT_DIGEST, self.document_digest),
+            (AA_AFFIX_SIGNATURE_IMAGE_DIGEST, self.signature_image_digest),
+        ] {
+            if let Some(digest) = digest {
+                let value = OtherHashAlgAndValue {
+                    hash_algorithm: DigestAlgorithm::Sha256.algorithm_identifier(),
+                    hash_value: OctetString::new(digest).map_err(Error::Encoding)?,
+                };
+                out.push(attribute(oid, any_from(&value)?)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `OtherHashAlgAndValue` (RFC 5126 §5.8.1).
+#[derive(Clone, Debug, PartialEq, Eq, der::Sequence)]
+struct OtherHashAlgAndValue {
+    hash_algorithm: AlgorithmIdentifierOwned,
+    hash_value: OctetString,
+}
+
+/// Reads an Affix digest attribute: SHA-256 only, 32 bytes.
+fn affix_digest(attribute: &Attribute, name: &'static str) -> Result<[u8; 32], Error> {
+    let value = single_value(attribute, name)?
+        .decode_as::<OtherHashAlgAndValue>()
+        .map_err(|_| undecodable(name))?;
+    if DigestAlgorithm::from_algorithm_identifier(&value.hash_algorithm).ok()
+        != Some(DigestAlgorithm::Sha256)
+    {
+        return Err(Error::AttributeInvalid {
+            attribute: name,
+            reason: "digest algorithm is not SHA-256",
+        });
+    }
+    <[u8; 32]>::try_from(value.hash_value.as_bytes()).map_err(|_| Error::AttributeInvalid {
+        attribute: name,
+        reason: "digest is not 32 bytes",
+    })
+}
 
 /// A single-valued attribute.
 pub(super) fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, Error> {
@@ -59,6 +158,7 @@ pub(super) struct SignedAttributeValues {
     pub(super) message_digest: Vec<u8>,
     pub(super) signing_time: Option<SystemTime>,
     pub(super) signing_certificate_v2: Option<SigningCertificateV2>,
+    pub(super) affix: AffixAttributes,
 }
 
 impl SignedAttributeValues {
@@ -77,6 +177,8 @@ impl SignedAttributeValues {
         let mut message_digest = None;
         let mut signing_time = None;
         let mut signing_certificate_v2 = None;
+        let mut document_digest = None;
+        let mut signature_image_digest = None;
         for attribute in attributes {
             match attribute.oid {
                 ID_CONTENT_TYPE => {
@@ -107,6 +209,15 @@ impl SignedAttributeValues {
                         .map_err(|_| undecodable(name))?;
                     set_once(&mut signing_certificate_v2, value, name)?;
                 }
+                AA_AFFIX_DOCUMENT_DIGEST => {
+                    let name = "affix-document-digest";
+                    set_once(&mut document_digest, affix_digest(attribute, name)?, name)?;
+                }
+                AA_AFFIX_SIGNATURE_IMAGE_DIGEST => {
+                    let name = "affix-signature-image-digest";
+                    let value = affix_digest(attribute, name)?;
+                    set_once(&mut signature_image_digest, value, name)?;
+                }
                 _ => {}
             }
         }
@@ -119,6 +230,10 @@ impl SignedAttributeValues {
             })?,
             signing_time,
             signing_certificate_v2,
+            affix: AffixAttributes {
+                document_digest,
+                signature_image_digest,
+            },
         })
     }
 }

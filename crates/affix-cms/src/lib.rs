@@ -18,7 +18,9 @@
 //! - exactly one `SignerInfo` (version 1), signer identified by `issuerAndSerialNumber`,
 //!   with the signed attributes content-type (`id-data`), message-digest, signing-time
 //!   and ESS signing-certificate-v2 (RFC 5035: SHA-256 of the signer certificate plus
-//!   issuer and serial number).
+//!   issuer and serial number); with [`PreparedSignature::with_affix_attributes`], also
+//!   Affix's own attributes ([`AffixAttributes`]: the digests of the document and of the
+//!   handwritten-signature image the signer was shown).
 //!
 //! [`sign_detached`] signs in one step with a `Signer`. [`PreparedSignature`] splits it
 //! in two, for signatures a remote party authorizes: prepare (content digest, signer
@@ -67,7 +69,7 @@ use const_oid::{
     ObjectIdentifier,
     db::{rfc3161::ID_AA_TIME_STAMP_TOKEN, rfc5911::ID_DATA},
 };
-use der::{Any, Decode, asn1::SetOfVec};
+use der::{Any, Decode, Encode as _, asn1::SetOfVec};
 use signature::{Keypair, Signer};
 use spki::{DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding};
 use x509_cert::{Certificate, attr::Attribute};
@@ -77,6 +79,7 @@ pub use affix_pki::ca::Sm2DerSigner;
 /// Digest and signature algorithms and the SM2 distinguishing identifier are
 /// `affix-pki`'s, shared by all PKI crates.
 pub use affix_pki::{DigestAlgorithm, SM2_DEFAULT_DISTID, SignatureAlgorithm};
+pub use attributes::AffixAttributes;
 pub use error::Error;
 pub use ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 pub use sign::PreparedSignature;
@@ -443,6 +446,85 @@ impl EncapsulatedSignature {
     }
 }
 
+/// The signed attributes of a signature being prepared, read back from the bytes a
+/// signer is asked to sign ([`PreparedSignature::to_be_signed`]: the DER `SET OF`
+/// attributes), so that the signer's device can show what it approves. **Unverified**:
+/// nothing here says who made the bytes; the device checks them against what it
+/// expects (the digest in the authorization it signs).
+#[derive(Clone, Debug)]
+pub struct SignedAttributesView {
+    content_type: ObjectIdentifier,
+    message_digest: Vec<u8>,
+    signing_time: Option<SystemTime>,
+    signing_certificate_v2: Option<SigningCertificateV2>,
+    affix_attributes: AffixAttributes,
+}
+
+impl SignedAttributesView {
+    /// Largest encoding accepted, in bytes.
+    pub const BYTES_MAX: usize = 16 * 1024;
+
+    /// Decodes DER `SET OF Attribute` (canonical: sorted, no duplicates) and reads the
+    /// attributes this crate interprets, with the same rules as verification.
+    ///
+    /// # Errors
+    /// [`Error::InputTooLarge`], [`Error::Malformed`], and the attribute errors of
+    /// verification ([`Error::AttributeMissing`], [`Error::AttributeInvalid`],
+    /// [`Error::TooMany`]).
+    pub fn from_der(signed_attributes_der: &[u8]) -> Result<Self, Error> {
+        if signed_attributes_der.len() > Self::BYTES_MAX {
+            return Err(Error::InputTooLarge {
+                what: "signed attributes",
+                len: signed_attributes_der.len(),
+                max: Self::BYTES_MAX,
+            });
+        }
+        let attributes = cms::signed_data::SignedAttributes::from_der(signed_attributes_der)
+            .map_err(|source| Error::Malformed {
+                what: "signed attributes",
+                source,
+            })?;
+        if attributes.to_der().map_err(Error::Encoding)? != signed_attributes_der {
+            return Err(Error::NonCanonicalEncoding {
+                what: "signed attributes",
+            });
+        }
+        let values = attributes::SignedAttributeValues::parse(attributes.as_slice())?;
+        Ok(Self {
+            content_type: values.content_type,
+            message_digest: values.message_digest,
+            signing_time: values.signing_time,
+            signing_certificate_v2: values.signing_certificate_v2,
+            affix_attributes: values.affix,
+        })
+    }
+
+    /// The content-type attribute.
+    pub fn content_type(&self) -> ObjectIdentifier {
+        self.content_type
+    }
+
+    /// The message-digest attribute: the digest of the signed content.
+    pub fn message_digest(&self) -> &[u8] {
+        &self.message_digest
+    }
+
+    /// The signing-time attribute.
+    pub fn signing_time(&self) -> Option<SystemTime> {
+        self.signing_time
+    }
+
+    /// The ESS signing-certificate-v2 attribute (the signer certificate's hash).
+    pub fn signing_certificate_v2(&self) -> Option<&SigningCertificateV2> {
+        self.signing_certificate_v2.as_ref()
+    }
+
+    /// Affix's own attributes.
+    pub fn affix_attributes(&self) -> &AffixAttributes {
+        &self.affix_attributes
+    }
+}
+
 /// The instant at which certificates were validated, and where it came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -478,6 +560,7 @@ pub struct VerifiedSignature {
     content_digest: Vec<u8>,
     signature_value: Vec<u8>,
     signing_certificate_bound: bool,
+    affix_attributes: AffixAttributes,
     timestamp: Option<EmbeddedTimestamp>,
     validation_time: ValidationTime,
 }
@@ -530,6 +613,12 @@ impl VerifiedSignature {
     /// without `-cades`); a present but mismatching attribute fails verification.
     pub fn signing_certificate_bound(&self) -> bool {
         self.signing_certificate_bound
+    }
+
+    /// Affix's own signed attributes (document and signature image digests), as
+    /// signed; empty for signatures that carry none.
+    pub fn affix_attributes(&self) -> &AffixAttributes {
+        &self.affix_attributes
     }
 
     /// The embedded signature time-stamp token. It has been verified (signature, TSA,

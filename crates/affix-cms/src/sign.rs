@@ -23,8 +23,8 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
 use super::{
-    CERTIFICATES_MAX, DetachedSignature, Error, algorithm, algorithm::SignatureCheckError,
-    attributes, path, signed_data,
+    AffixAttributes, CERTIFICATES_MAX, DetachedSignature, Error, algorithm,
+    algorithm::SignatureCheckError, attributes, path, signed_data,
 };
 
 /// A detached CMS signature between its two phases: the signed attributes are fixed,
@@ -175,6 +175,31 @@ impl PreparedSignature {
             certificates,
             signer_certificate: signer_certificate.clone(),
         })
+    }
+
+    /// Adds Affix's own signed attributes (the document and signature image digests the
+    /// signer was shown; see [`AffixAttributes`]) and returns the signature with its new
+    /// [`Self::to_be_signed`]. Deterministic like the rest of preparation: the same
+    /// digests give the same bytes, and any other digest gives other bytes.
+    ///
+    /// # Errors
+    /// [`Error::AttributeInvalid`] if the signed attributes already hold an Affix
+    /// attribute; encoding faults.
+    pub fn with_affix_attributes(mut self, affix: &AffixAttributes) -> Result<Self, Error> {
+        let added = affix.to_attributes()?;
+        let mut attributes = self.signed_attributes.into_vec();
+        for attribute in &added {
+            if attributes.iter().any(|a| a.oid == attribute.oid) {
+                return Err(Error::AttributeInvalid {
+                    attribute: "affix",
+                    reason: "appears more than once",
+                });
+            }
+        }
+        attributes.extend(added);
+        self.signed_attributes = SignedAttributes::try_from(attributes).map_err(Error::Encoding)?;
+        self.to_be_signed = self.signed_attributes.to_der().map_err(Error::Encoding)?;
+        Ok(self)
     }
 
     /// The bytes to sign: the DER encoding of the signed attributes as a `SET OF`

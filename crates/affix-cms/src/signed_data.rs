@@ -280,6 +280,7 @@ impl SignedDataParts {
             content_digest,
             signature_value: self.signature_value().to_vec(),
             signing_certificate_bound,
+            affix_attributes: values.affix,
             timestamp,
             validation_time,
         })

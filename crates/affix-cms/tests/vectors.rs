@@ -209,3 +209,72 @@ fn assembling_a_signature_by_another_key_or_over_other_bytes_is_refused() {
         })
     ));
 }
+
+/// Affix's signed attributes (document and signature image digests): frozen like the
+/// rest, covered by the signature, read back by verification and by
+/// `SignedAttributesView`; any other digest gives other signed attributes; a signature
+/// without them verifies as before, with none reported.
+#[test]
+fn affix_attributes_are_signed_read_back_and_change_the_signed_bytes() {
+    use affix_cms::{AffixAttributes, SignedAttributesView};
+    let key = p256::ecdsa::SigningKey::from_slice(&seed("affix vector p256 signer")).unwrap();
+    let (signer, root) = (certificate("p256-signer.der"), certificate("p256-root.der"));
+    let affix = AffixAttributes::new()
+        .with_document_digest(seed("the document"))
+        .with_signature_image_digest(seed("the image"));
+    let prepare = |affix: &AffixAttributes| {
+        PreparedSignature::new(
+            CONTENT,
+            &signer,
+            std::slice::from_ref(&root),
+            signing_time(),
+        )
+        .unwrap()
+        .with_affix_attributes(affix)
+        .unwrap()
+    };
+    let prepared = prepare(&affix);
+    let signature: p256::ecdsa::DerSignature = key.sign(prepared.to_be_signed());
+    let der = prepared.assemble(signature.as_bytes()).unwrap();
+    check_vector("p256-affix-attributes.der", &der);
+    let verified =
+        verify_detached(&der, CONTENT, std::slice::from_ref(&root), signing_time()).unwrap();
+    assert_eq!(verified.affix_attributes(), &affix);
+
+    let view = SignedAttributesView::from_der(prepared.to_be_signed()).unwrap();
+    assert_eq!(view.affix_attributes(), &affix);
+    assert_eq!(
+        view.message_digest(),
+        sha2::Sha256::digest(CONTENT).as_slice()
+    );
+    assert_eq!(view.signing_time(), Some(signing_time()));
+    let certificate_hash = &view.signing_certificate_v2().unwrap().certs[0].cert_hash;
+    assert_eq!(
+        certificate_hash.as_bytes(),
+        sha2::Sha256::digest(der::Encode::to_der(&signer).unwrap()).as_slice()
+    );
+
+    // Another image, or no document: other bytes to sign.
+    let other_image = affix.with_signature_image_digest(seed("another image"));
+    assert_ne!(
+        prepare(&other_image).to_be_signed(),
+        prepared.to_be_signed()
+    );
+    let image_only = AffixAttributes::new().with_signature_image_digest(seed("the image"));
+    assert_ne!(prepare(&image_only).to_be_signed(), prepared.to_be_signed());
+    // Added twice: refused.
+    assert!(matches!(
+        prepare(&affix).with_affix_attributes(&affix),
+        Err(affix_cms::Error::AttributeInvalid { .. })
+    ));
+    // Without them: the frozen plain signature verifies, with no Affix attributes.
+    let plain = stored("p256-detached.der");
+    let verified =
+        verify_detached(&plain, CONTENT, std::slice::from_ref(&root), signing_time()).unwrap();
+    assert_eq!(verified.affix_attributes(), &AffixAttributes::new());
+    // Not canonical (a trailing byte) and not DER at all: refused.
+    let mut trailing = prepared.to_be_signed().to_vec();
+    trailing.push(0);
+    assert!(SignedAttributesView::from_der(&trailing).is_err());
+    assert!(SignedAttributesView::from_der(b"\x31\x00").is_err());
+}

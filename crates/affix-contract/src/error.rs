@@ -47,6 +47,13 @@ pub enum Error {
         /// One entry per failing field.
         errors: Vec<FieldError>,
     },
+    /// Malformed input: a handwritten-signature image that is not a PNG this crate
+    /// accepts ([`crate::SignatureImage::canonicalize`]).
+    #[error("invalid signature image: {problem}")]
+    SignatureImageInvalid {
+        /// What is wrong with it.
+        problem: crate::ImageProblem,
+    },
     /// Malformed input: more values, or a larger value, than the limits allow (checked
     /// before any field is looked at).
     #[error("{what} is {actual}, above the limit of {limit}")]

@@ -14,6 +14,7 @@ mod loan;
 mod lpr;
 mod rules;
 mod schedule;
+mod signature_image;
 mod template;
 
 pub use automation::{ACTION_KEY_DOMAIN, ActionCause, DueAction, IdempotencyKey};
@@ -49,6 +50,11 @@ pub use rules::{
     RULES_TEXT_HEADER, Recipient, Rule, RuleId, RuleSet, StatusSet, Trigger,
 };
 pub use schedule::{Instalment, SCHEDULE_DOMAIN, SCHEDULE_TEXT_HEADER, Schedule, TERM_MONTHS_MAX};
+pub use signature_image::{
+    ImageProblem, SIGNATURE_IMAGE_BYTES_MAX, SIGNATURE_IMAGE_CHUNKS_MAX,
+    SIGNATURE_IMAGE_DECODED_BYTES_MAX, SIGNATURE_IMAGE_HEIGHT_MAX, SIGNATURE_IMAGE_WIDTH_MAX,
+    SignatureImage,
+};
 pub use template::{
     Currency, ENUM_OPTIONS_MAX, FIELD_NAME_BYTES_MAX, FIELD_VALUE_BYTES_MAX, FIELDS_MAX, FieldSpec,
     FieldType, GENERIC_CONTRACT_ID, LABEL_BYTES_MAX, LOAN_NOTE_ID, LOAN_NOTE_V1_ID, MONEY_YUAN_MAX,

@@ -1,7 +1,7 @@
 //! The object identifiers Affix uses that `const_oid::db` lacks: the Chinese commercial
-//! cryptography algorithms (GM/T), ETSI's `organizationIdentifier`, and Affix's own
-//! certificate policies (under the placeholder private-enterprise arc
-//! `1.3.6.1.4.1.59999`, also that of the TSA policy, until a number is registered).
+//! cryptography algorithms (GM/T), ETSI's `organizationIdentifier`, and the identifiers
+//! under Affix's own (placeholder) arc: certificate policies and the CMS signed
+//! attributes that bind what a signer saw.
 //!
 //! Every other identifier comes from `const_oid::db` (RFC 5280, 5911, 5912, 3161, 6960,
 //! 8410, …); do not declare it again. `affix-cms` and `affix-tsp` use these.
@@ -26,6 +26,23 @@ pub const SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156
 /// X.520 `organizationIdentifier` (ETSI EN 319 412-1 §5.1.4), where an organization
 /// certificate carries its unified social credit code.
 pub const AT_ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
+
+// ----- Affix's private arc -----------------------------------------------------------
+//
+// `1.3.6.1.4.1.59999` is a placeholder arc until Affix registers a private enterprise
+// number (the TSA policy `…59999.1.1` of `affix_platform::authority` uses it too).
+// Allocation: `.1` TSA policies; `.2` certificate policies; `.3` CMS signed attributes. Each identifier is
+// declared here once.
+
+/// Affix CMS signed attribute: the SHA-256 digest of the contract's document (the file
+/// the signer was shown), as `OtherHashAlgAndValue` (RFC 5126 §5.8.1).
+pub const AA_AFFIX_DOCUMENT_DIGEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.3.1");
+
+/// Affix CMS signed attribute: the SHA-256 digest of the signer's handwritten-signature
+/// image (its canonical PNG bytes), as `OtherHashAlgAndValue` (RFC 5126 §5.8.1).
+pub const AA_AFFIX_SIGNATURE_IMAGE_DIGEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.59999.3.2");
 
 /// Certificate policy: a natural person whose e-mail address (or mobile number) the
 /// platform verified by a one-time code; the name in the certificate is **asserted by

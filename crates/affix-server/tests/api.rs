@@ -9,7 +9,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{Db, Device, TestPlatform, b64, party_ready, png, test_lpr_table};
+use common::{
+    Db, Device, TestPlatform, b64, chunk, party_ready, png, png_of, test_lpr_table, unb64,
+};
 use serde_json::{Value, json};
 
 /// Who may call an operation, as its OpenAPI security requirement says.
@@ -414,7 +416,27 @@ async fn bad_input(db: Db) {
     )
     .await;
     assert_eq!((s, kind(&v).as_str()), (415, "wrong-content-type"), "{v}");
-    let (s, _) = raw(
+    // Hostile PNGs: each refused as invalid-image, and nothing stored (prepare still
+    // finds no image).
+    for (what, bytes) in hostile_pngs() {
+        let (s, v) = raw(
+            &p,
+            reqwest::Method::PUT,
+            "/v1/invite/signature-image",
+            t0,
+            "image/png",
+            bytes,
+        )
+        .await;
+        assert_eq!(
+            (s, kind(&v).as_str()),
+            (422, "invalid-image"),
+            "{what}: {v}"
+        );
+    }
+    let (s, v) = p.post("/v1/invite/sign/prepare", t0, json!({})).await;
+    assert_eq!((s, kind(&v).as_str()), (409, "no-signature-image"), "{v}");
+    let (s, stored) = raw(
         &p,
         reqwest::Method::PUT,
         "/v1/invite/signature-image",
@@ -424,8 +446,25 @@ async fn bad_input(db: Db) {
     )
     .await;
     assert_eq!(s, 200);
+    // The image is stored in canonical form: its digest is not the upload's.
+    let uploaded = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(png()));
+    assert_ne!(stored["sha256"].as_str().unwrap(), uploaded);
     let (s, prepared) = p.post("/v1/invite/sign/prepare", t0, json!({})).await;
     assert_eq!(s, 200, "{prepared}");
+    // The signed attributes the device may check: their SHA-256 is the statement's
+    // digest, and they carry the stored image's digest.
+    let attributes = unb64(prepared["signed_attributes"].as_str().unwrap());
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&attributes)),
+        prepared["payload_digest"].as_str().unwrap()
+    );
+    let view = affix_cms::SignedAttributesView::from_der(&attributes).unwrap();
+    assert_eq!(
+        view.affix_attributes()
+            .signature_image_digest()
+            .map(hex::encode),
+        stored["sha256"].as_str().map(str::to_owned)
+    );
     // A signature by another device, and a malformed one, are refused; nothing signed.
     let other = Device::new();
     let forged = other.sign_statement(prepared["statement"].as_str().unwrap());
@@ -445,6 +484,29 @@ async fn bad_input(db: Db) {
         )
         .await;
     assert_eq!((s, kind(&v).as_str()), (422, "invalid-signature"), "{v}");
+    assert_eq!(count(&p, "signatures").await, 0);
+    // The image replaced after preparation: the device approved the old image's
+    // digest, the re-prepared signed attributes carry the new one, and the vault
+    // refuses (digest mismatch); nothing signed.
+    let (s, _) = raw(
+        &p,
+        reqwest::Method::PUT,
+        "/v1/invite/signature-image",
+        t0,
+        "image/png",
+        png_of([0x80, 0x10]),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let approved = device.sign_statement(prepared["statement"].as_str().unwrap());
+    let (s, v) = p
+        .post("/v1/invite/sign", t0, json!({"device_signature": approved}))
+        .await;
+    assert_eq!(
+        (s, kind(&v).as_str()),
+        (403, "authorization-refused"),
+        "{v}"
+    );
     assert_eq!(count(&p, "signatures").await, 0);
     let (_, c) = p.get(&format!("/v1/contracts/{id}"), &admin).await;
     assert_eq!(c["parties"][0]["status"], "consented");
@@ -1307,4 +1369,47 @@ async fn outboxes_beyond_loopback_need_smtp_or_insecure_outbox() {
     assert!(!p.data().join("outbox/sms.jsonl").exists());
     assert!(!p.data().join("outbox/email.jsonl").exists());
     p.stop().await;
+}
+
+/// PNGs a hostile party might upload, each with what is wrong with it.
+fn hostile_pngs() -> Vec<(&'static str, Vec<u8>)> {
+    const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let ihdr = |width: u32, height: u32, depth: u8, color: u8| {
+        let mut data = width.to_be_bytes().to_vec();
+        data.extend_from_slice(&height.to_be_bytes());
+        data.extend_from_slice(&[depth, color, 0, 0, 0]);
+        chunk(b"IHDR", &data)
+    };
+    let with = |header: Vec<u8>, idat: &[u8]| {
+        let mut out = SIGNATURE.to_vec();
+        out.extend(header);
+        out.extend(chunk(b"IDAT", idat));
+        out.extend(chunk(b"IEND", &[]));
+        out
+    };
+    let good = png();
+    let mut bad_crc = good.clone();
+    let idat_data = 8 + 25 + 8;
+    bad_crc[idat_data + 2] ^= 0x01;
+    // zlib of 64 KiB of zeros in fixed-Huffman blocks would do; a short valid stream
+    // is enough, since the declared size is refused before anything is inflated.
+    let zeros = [
+        0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+    ];
+    vec![
+        ("bad CRC", bad_crc),
+        ("truncated in IDAT", good[..good.len() - 20].to_vec()),
+        ("no IEND", good[..good.len() - 12].to_vec()),
+        ("0×0", with(ihdr(0, 0, 8, 0), &zeros)),
+        (
+            "huge dimensions",
+            with(ihdr(100_000, 100_000, 8, 6), &zeros),
+        ),
+        (
+            "decodes to more than 16 MiB",
+            with(ihdr(2048, 1024, 16, 6), &zeros),
+        ),
+        ("not zlib", with(ihdr(2, 1, 8, 0), b"not a zlib stream")),
+        ("not a PNG", b"GIF89a".to_vec()),
+    ]
 }

@@ -672,10 +672,54 @@ mod tests {
             digest(statement(Action::WalletSign, None)),
             "062bc85b5a4d2428cd48c6d3297294df255a00447aebe18adb7bc0b4df63c7ff"
         );
+        // Every statement decodes back to itself.
+        for action in Action::ALL {
+            for key in [None, Some(KeyId([1; 16]))] {
+                let s = statement(action, key);
+                assert_eq!(Statement::from_bytes(&s.to_bytes()).unwrap(), s);
+            }
+        }
         let codes: Vec<u8> = Action::ALL.iter().map(|a| a.code()).collect();
         assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()).unwrap(), a);
         }
+    }
+
+    #[test]
+    fn statement_decoding_is_strict() {
+        let statement = Statement {
+            tenant: TenantId::new("acme").unwrap(),
+            action: Action::RegisterCredential,
+            key: None,
+            payload_kind: 0,
+            digest: [7; 32],
+            grant: Some(GrantId([8; 16])),
+            nonce: [3; 16],
+            expires_ms: 99,
+            credential: CredentialId([4; 16]),
+        };
+        let bytes = statement.to_bytes();
+        assert_eq!(Statement::from_bytes(&bytes).unwrap(), statement);
+        // Every truncation, a trailing byte, another context, an unknown action, a bad
+        // tenant id: refused.
+        for n in 0..bytes.len() {
+            assert!(Statement::from_bytes(&bytes[..n]).is_err(), "{n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Statement::from_bytes(&longer).is_err());
+        let mut other_context = bytes.clone();
+        other_context[0] = b'b';
+        assert!(Statement::from_bytes(&other_context).is_err());
+        let action_at = AUTHORIZATION_CONTEXT.len() + 1 + 4;
+        for code in [0, 9, 255] {
+            let mut unknown = bytes.clone();
+            unknown[action_at] = code;
+            assert!(Statement::from_bytes(&unknown).is_err(), "{code}");
+        }
+        let mut bad_tenant = bytes.clone();
+        bad_tenant[AUTHORIZATION_CONTEXT.len() + 1] = b'A';
+        assert!(Statement::from_bytes(&bad_tenant).is_err());
     }
 }

@@ -12,6 +12,9 @@ pub(crate) enum Failure {
     /// (`--dangerous-trust-bundle-anchors`): that proves nothing about who made it
     /// (exit 4).
     UntrustedAnchors(anyhow::Error),
+    /// The device refused to sign what it was shown: an action the user did not allow,
+    /// or signed attributes that are not what the statement authorizes (exit 5).
+    Refused(anyhow::Error),
     /// Anything else (exit 1).
     Error(anyhow::Error),
 }
@@ -28,6 +31,8 @@ const EXIT_ERROR: u8 = 1;
 const EXIT_VERIFICATION_FAILED: u8 = 3;
 /// Exit code of evidence verified only against the anchors it carries itself.
 const EXIT_UNTRUSTED_ANCHORS: u8 = 4;
+/// Exit code of a statement the device refused to sign.
+const EXIT_REFUSED: u8 = 5;
 
 impl Failure {
     /// Reports the failure on stderr and returns its exit code.
@@ -40,6 +45,10 @@ impl Failure {
             Failure::UntrustedAnchors(e) => {
                 eprintln!("affix: NOT VERIFIED against independent trust anchors: {e:#}");
                 ExitCode::from(EXIT_UNTRUSTED_ANCHORS)
+            }
+            Failure::Refused(e) => {
+                eprintln!("affix: REFUSED to sign: {e:#}");
+                ExitCode::from(EXIT_REFUSED)
             }
             Failure::Error(e) => {
                 eprintln!("affix: error: {e:#}");

@@ -97,7 +97,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => cmd::serve::run(args).map_err(Failure::from),
         Command::VerifyBundle(args) => cmd::verify_bundle::run(&args),
-        Command::Device(command) => cmd::device::run(command).map_err(Failure::from),
+        Command::Device(command) => cmd::device::run(command),
         Command::Demo(args) => cmd::demo::run(&args).map_err(Failure::from),
         Command::Keygen(args) => cmd::keygen::run(&args).map_err(Failure::from),
         Command::Log(command) => cmd::log::run(command),

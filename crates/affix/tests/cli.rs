@@ -534,3 +534,204 @@ fn verify_bundle_needs_independent_anchors_or_exits_4() {
         "verification FAILED",
     );
 }
+
+/// `affix device sign` is an authenticator that shows what it signs: it decodes the
+/// statement, signs a `sign` statement, refuses every other action unless named with
+/// `--allow-action` (exit 5), checks `--attributes` against the statement's digest
+/// (exit 5 when they differ) and shows the digests they bind; it refuses bytes that are
+/// not a statement (exit 1).
+#[test]
+fn device_sign_decodes_shows_and_refuses_what_it_was_not_asked_to_sign() {
+    use affix_vault::authz::{Action, UnboundStatement};
+    use affix_vault::{CredentialId, KeyId, TenantId};
+    use base64::Engine as _;
+    use der::Decode as _;
+    use ed25519_dalek::Verifier as _;
+    use sha2::Digest as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("zs.device");
+    let public = ok(&["device", "keygen", "--out", s(&device)]);
+    let public = base64::engine::general_purpose::STANDARD
+        .decode(public.trim())
+        .unwrap();
+    let public =
+        ed25519_dalek::VerifyingKey::from_bytes(&<[u8; 32]>::try_from(public).unwrap()).unwrap();
+
+    // Signed attributes as the platform prepares them, with the Affix digests.
+    let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/../affix-cms/tests/vectors");
+    let certificate = |name: &str| {
+        x509_cert::Certificate::from_der(&std::fs::read(format!("{vectors}/{name}")).unwrap())
+            .unwrap()
+    };
+    let (signer, root) = (certificate("p256-signer.der"), certificate("p256-root.der"));
+    let image: [u8; 32] = sha2::Sha256::digest(b"the image").into();
+    let document: [u8; 32] = sha2::Sha256::digest(b"the document").into();
+    let prepared = affix_cms::PreparedSignature::new(
+        b"the content",
+        &signer,
+        &[root],
+        std::time::UNIX_EPOCH + Duration::from_secs(1_778_311_800),
+    )
+    .unwrap()
+    .with_affix_attributes(
+        &affix_cms::AffixAttributes::new()
+            .with_document_digest(document)
+            .with_signature_image_digest(image),
+    )
+    .unwrap();
+    let attributes = prepared.to_be_signed();
+    let tenant = TenantId::new("t-acme").unwrap();
+    let statement = |action: Action, digest: [u8; 32]| {
+        let mut unbound =
+            UnboundStatement::for_action(&tenant, action, Some(KeyId([1; 16])), digest, 0, 1)
+                .unwrap();
+        if action == Action::Sign {
+            unbound.payload_kind = 1;
+        }
+        unbound.expires_ms = 1_778_312_000_000;
+        b64(&unbound.bind(CredentialId([2; 16])).to_bytes())
+    };
+    let sign_statement = statement(Action::Sign, sha2::Sha256::digest(attributes).into());
+
+    // A sign statement with its attributes: shown, checked, signed.
+    let out = affix(&[
+        "device",
+        "sign",
+        "--key",
+        s(&device),
+        "--attributes",
+        &b64(attributes),
+        &sign_statement,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let expected: [String; 10] = [
+        "action      sign".to_owned(),
+        "tenant      t-acme".to_owned(),
+        format!("key         {}", KeyId([1; 16])),
+        format!("credential  {}", CredentialId([2; 16])),
+        "expires     2026-05-09T07:33:20.000Z".to_owned(),
+        format!("image       {}", hex::encode(image)),
+        format!("document    {}", hex::encode(document)),
+        format!(
+            "content     {}",
+            hex::encode(sha2::Sha256::digest(b"the content"))
+        ),
+        "signed at   2026-05-09T07:30:00.000Z".to_owned(),
+        format!(
+            "certificate {}",
+            hex::encode(sha2::Sha256::digest(der::Encode::to_der(&signer).unwrap()))
+        ),
+    ];
+    for shown in &expected {
+        assert!(stderr.contains(shown.as_str()), "{shown:?} not in {stderr}");
+    }
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(String::from_utf8(out.stdout).unwrap().trim())
+        .unwrap();
+    let statement_bytes = base64::engine::general_purpose::STANDARD
+        .decode(&sign_statement)
+        .unwrap();
+    public
+        .verify(
+            &statement_bytes,
+            &ed25519_dalek::Signature::from_slice(&signature).unwrap(),
+        )
+        .unwrap();
+    // Without --attributes it still signs, and says what it did not check.
+    let out = affix(&["device", "sign", "--key", s(&device), &sign_statement]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signed attributes not checked"));
+
+    // Attributes that are not what the statement authorizes (another image): refused.
+    let mut tampered = attributes.to_vec();
+    let at = tampered
+        .windows(32)
+        .position(|w| w == image)
+        .expect("the image digest is in the attributes");
+    tampered[at] ^= 1;
+    fails(
+        &[
+            "device",
+            "sign",
+            "--key",
+            s(&device),
+            "--attributes",
+            &b64(&tampered),
+            &sign_statement,
+        ],
+        5,
+        "the signed attributes are not what the statement authorizes",
+    );
+
+    // Other actions: refused unless named, and then signed.
+    for action in [Action::RegisterCredential, Action::Grant, Action::Disable] {
+        let other = statement(action, [7; 32]);
+        let out = affix(&["device", "sign", "--key", s(&device), &other]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{stderr}");
+        assert!(
+            stderr.contains(&format!("action      {}", action.name())),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("--allow-action {}", action.name())),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "nothing signed");
+        ok(&[
+            "device",
+            "sign",
+            "--key",
+            s(&device),
+            "--allow-action",
+            action.name(),
+            &other,
+        ]);
+    }
+    // Allowing one action does not allow another.
+    fails(
+        &[
+            "device",
+            "sign",
+            "--key",
+            s(&device),
+            "--allow-action",
+            "grant",
+            &statement(Action::RegisterCredential, [7; 32]),
+        ],
+        5,
+        "register-credential",
+    );
+    fails(
+        &[
+            "device",
+            "sign",
+            "--key",
+            s(&device),
+            "--allow-action",
+            "everything",
+            &sign_statement,
+        ],
+        1,
+        "--allow-action",
+    );
+    // Not a statement: the vault prefix alone, or other bytes.
+    fails(
+        &[
+            "device",
+            "sign",
+            "--key",
+            s(&device),
+            &b64(affix_vault::authz::AUTHORIZATION_CONTEXT),
+        ],
+        1,
+        "not a vault authorization statement",
+    );
+    fails(
+        &["device", "sign", "--key", s(&device), &b64(b"hello")],
+        1,
+        "not a vault authorization statement",
+    );
+}

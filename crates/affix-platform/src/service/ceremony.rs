@@ -42,13 +42,16 @@ fn vault_wall_clock_ms() -> u64 {
 
 /// The party's CMS signature, prepared: the signed attributes over the contract content,
 /// with the signer's certificate and the issuing CA, at `signing_time_ms` (whole
-/// seconds). Preparation is deterministic, so `prepare_signature` (which has the device
-/// authorize these bytes) and `sign` (which has the vault sign them) agree.
+/// seconds), and the digests of what the party was shown (`shown`: the document and
+/// the signature image). Preparation is deterministic, so `prepare_signature` (which has
+/// the device authorize these bytes) and `sign` (which has the vault sign them) agree —
+/// unless the document or image changed in between, and then the vault refuses.
 fn prepare_cms(
     content: &[u8],
     certificate: &Certificate,
     issuing: &Certificate,
     signing_time_ms: u64,
+    shown: &affix_cms::AffixAttributes,
 ) -> Result<affix_cms::PreparedSignature, Error> {
     affix_cms::PreparedSignature::new(
         content,
@@ -56,6 +59,7 @@ fn prepare_cms(
         std::slice::from_ref(issuing),
         system_time(signing_time_ms),
     )
+    .and_then(|prepared| prepared.with_affix_attributes(shown))
     .map_err(|e| Error::Pki(e.to_string()))
 }
 
@@ -531,11 +535,15 @@ impl Platform {
         Ok(Self::view_of(who, id, &row))
     }
 
-    /// Stores the party's handwritten signature image (a PNG of at most
-    /// [`SIGNATURE_IMAGE_BYTES_MAX`] bytes); its digest goes into the signed event.
+    /// Stores the party's handwritten signature image: the PNG (at most
+    /// [`SIGNATURE_IMAGE_BYTES_MAX`] bytes) is decoded under limits and re-encoded
+    /// canonically ([`affix_contract::SignatureImage`]); the canonical bytes are stored
+    /// and their SHA-256 (hex) returned. That digest goes into the CMS signed attributes
+    /// the device approves and into the signed event.
     ///
     /// # Errors
-    /// [`Error::TooLarge`], [`Error::Invalid`] for a non-PNG.
+    /// [`Error::TooLarge`]; [`Error::Invalid`] ([`ProblemType::InvalidImage`]) for
+    /// anything the canonicalization refuses, with nothing stored.
     pub async fn put_signature_image(
         &self,
         who: &Principal,
@@ -547,7 +555,6 @@ impl Platform {
                 max: SIGNATURE_IMAGE_BYTES_MAX,
             });
         }
-        check_png(&png)?;
         let (_, id, party, row, _) = self.party_context(who).await?;
         if row.contract.status().is_final() {
             return Err(conflict(
@@ -555,13 +562,29 @@ impl Platform {
                 "the contract is no longer open",
             ));
         }
-        let digest = hex::encode(sha256(&png));
+        // Decoding takes milliseconds for the largest image: off the async workers.
+        let image =
+            tokio::task::spawn_blocking(move || affix_contract::SignatureImage::canonicalize(&png))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| match e {
+                    affix_contract::Error::SignatureImageInvalid { problem } => invalid(
+                        ProblemType::InvalidImage,
+                        format!("not an acceptable PNG image: {problem}"),
+                    ),
+                    affix_contract::Error::TooLarge { .. } => Error::TooLarge {
+                        what: "signature image",
+                        max: SIGNATURE_IMAGE_BYTES_MAX,
+                    },
+                    other => Error::from(other),
+                })?;
+        let digest = image.digest().to_string();
         upsert_party_state(
             self.store.writer(),
             id,
             party,
             PartyStateColumn::Image,
-            Some(png),
+            Some(image.into_bytes()),
         )
         .await?;
         Ok(digest)
@@ -581,22 +604,33 @@ impl Platform {
         let digest = row.contract.content_digest();
         self.dry_run_signature(&tenant, id, party, &row, now)
             .await?;
-        // Whether there is an image, without reading it.
-        let has_image =
-            store::contracts::has_image(self.store.pool(), &id.to_string(), &party.to_string())
-                .await?;
-        if !has_image {
-            return Err(conflict(
+        let image = store::contracts::prepared_and_image(
+            self.store.pool(),
+            &id.to_string(),
+            &party.to_string(),
+        )
+        .await?
+        .and_then(|(_, image)| image)
+        .ok_or_else(|| {
+            conflict(
                 ProblemType::NoSignatureImage,
                 "upload the handwritten signature first (PUT /v1/invite/signature-image)",
-            ));
-        }
+            )
+        })?;
+        let shown = self.shown_digests(id, &image).await?;
         let (vt, key, credential, cert) = self.signer_of(&tenant, &me).await?;
         let content = row.contract.content().encode();
         // Whole seconds: the CMS signing-time attribute has second precision.
         let signing_time_ms = now / 1000 * 1000;
-        // The device authorizes the vault to sign exactly the CMS signed attributes.
-        let cms = prepare_cms(&content, &cert, self.authority.issuing(), signing_time_ms)?;
+        // The device authorizes the vault to sign exactly the CMS signed attributes,
+        // which bind the content, the document, the image, the time and the certificate.
+        let cms = prepare_cms(
+            &content,
+            &cert,
+            self.authority.issuing(),
+            signing_time_ms,
+            &shown,
+        )?;
         let payload = affix_vault::Payload::Message(cms.to_be_signed().to_vec());
         let statement = UnboundStatement {
             tenant: vt.clone(),
@@ -628,6 +662,23 @@ impl Platform {
             credential_id: credential.to_string(),
             expires_ms: statement.expires_ms,
             content_digest: digest.to_string(),
+            signed_attributes: base64::Engine::encode(&b64(), cms.to_be_signed()),
+        })
+    }
+
+    /// The digests of what the party was shown beside the content, for the CMS signed
+    /// attributes: the contract's document (if it has one) and the party's signature
+    /// image (canonical bytes, as stored).
+    async fn shown_digests(
+        &self,
+        id: ContractId,
+        image: &[u8],
+    ) -> Result<affix_cms::AffixAttributes, Error> {
+        let shown = affix_cms::AffixAttributes::new().with_signature_image_digest(sha256(image));
+        let document = store::contracts::document(self.store.pool(), &id.to_string()).await?;
+        Ok(match document {
+            Some(document) => shown.with_document_digest(sha256(&document)),
+            None => shown,
         })
     }
 
@@ -725,6 +776,9 @@ impl Platform {
                 signature: device_signature.to_vec(),
             },
         };
+        // What the party is shown now: a document or image replaced since preparation
+        // gives other signed attributes, and the vault refuses them (digest mismatch).
+        let shown = self.shown_digests(id, &image).await?;
         let content = row.contract.content().encode();
         let vault = self.vault.clone();
         let issuing = self.authority.issuing().clone();
@@ -733,7 +787,7 @@ impl Platform {
         let signing_time_ms = prepared.signing_time_ms;
         let started = std::time::Instant::now();
         let cms = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
-            let prepared = prepare_cms(&content, &cert2, &issuing, signing_time_ms)?;
+            let prepared = prepare_cms(&content, &cert2, &issuing, signing_time_ms, &shown)?;
             let signer = vault.p256_signer(&vt2, key, None, authorization, vault_wall_clock_ms)?;
             let signature: p256::ecdsa::DerSignature =
                 signer.try_sign(prepared.to_be_signed()).map_err(|inner| {
@@ -963,22 +1017,4 @@ async fn upsert_party_state<'e>(
 ) -> Result<(), Error> {
     store::contracts::set_party_state(executor, &id.to_string(), &party.to_string(), column, value)
         .await
-}
-
-/// A PNG: the signature, then an IHDR chunk with a sane size.
-fn check_png(bytes: &[u8]) -> Result<(), Error> {
-    const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    let bad = |why: &str| invalid(ProblemType::InvalidImage, format!("not a PNG image: {why}"));
-    if bytes.len() < 33 || bytes[..8] != SIGNATURE {
-        return Err(bad("missing PNG signature"));
-    }
-    if &bytes[12..16] != b"IHDR" {
-        return Err(bad("first chunk is not IHDR"));
-    }
-    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
-    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
-    if width == 0 || height == 0 || width > 8192 || height > 8192 {
-        return Err(bad("width and height must be 1 to 8192"));
-    }
-    Ok(())
 }

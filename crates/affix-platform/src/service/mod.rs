@@ -54,8 +54,8 @@ pub use otp_state::{OTP_CHALLENGES_PER_HOUR_MAX, OTP_FAILURES_PER_DAY_MAX};
 
 /// Largest uploaded contract document.
 pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
-/// Largest handwritten-signature image (PNG).
-pub const SIGNATURE_IMAGE_BYTES_MAX: usize = 256 * 1024;
+/// Largest handwritten-signature image (PNG), as uploaded and as stored (canonical).
+pub use affix_contract::SIGNATURE_IMAGE_BYTES_MAX;
 /// Longest name of a person or tenant, in characters.
 pub const NAME_CHARS_MAX: usize = 128;
 /// Lifetime of a prepared signature (the signer's device signs within it).
@@ -393,6 +393,12 @@ pub struct PreparedSignature {
     pub expires_ms: u64,
     /// The content digest (hex) the CMS signature covers.
     pub content_digest: String,
+    /// The CMS signed attributes (base64 DER `SET OF Attribute`) the vault will sign:
+    /// content message-digest, signing time, signer certificate hash, and the digests of
+    /// the document and signature image. SHA-256 of these bytes is the statement's
+    /// digest, so a device can check what it approves (`affix device sign
+    /// --attributes`).
+    pub signed_attributes: String,
 }
 
 /// A listing filter.

@@ -162,14 +162,16 @@ pub(crate) async fn consent(
 /// A signature image stored.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ImageStored {
-    /// Its SHA-256 (hex), signed into the event.
+    /// SHA-256 (hex) of the image as stored: the PNG decoded and re-encoded in
+    /// canonical form (8-bit RGBA, no ancillary chunks), signed into the CMS signed
+    /// attributes and the event.
     sha256: String,
 }
 
 /// Upload the handwritten signature (PNG).
 #[utoipa::path(put, path = "/v1/invite/signature-image", operation_id = "signatureImage",
     security(("invite" = [])),
-    request_body(content = Vec<u8>, content_type = "image/png", description = "The handwritten signature"),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "The handwritten signature: a PNG of at most 2048×1024 pixels, stored re-encoded in canonical form"),
     responses((status = 200, body = ImageStored)))]
 pub(crate) async fn signature_image(
     State(api): State<Arc<Api>>,
@@ -216,6 +218,11 @@ pub(crate) struct Prepared {
     expires_ms: u64,
     /// The content digest (hex) the CMS signature covers.
     content_digest: String,
+    /// The CMS signed attributes (base64 DER `SET OF Attribute`) the vault will sign:
+    /// content message-digest, signing time, signer certificate hash (ESS
+    /// signing-certificate-v2), and Affix's document and signature image digests. Their
+    /// SHA-256 is `payload_digest`, so a device can check what it approves.
+    signed_attributes: String,
 }
 
 impl From<PreparedSignature> for Prepared {
@@ -227,6 +234,7 @@ impl From<PreparedSignature> for Prepared {
             credential_id: p.credential_id,
             expires_ms: p.expires_ms,
             content_digest: p.content_digest,
+            signed_attributes: p.signed_attributes,
         }
     }
 }

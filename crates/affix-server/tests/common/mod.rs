@@ -496,7 +496,8 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+/// A PNG chunk: length, type, data, CRC.
+pub fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut out = (u32::try_from(data.len()).unwrap()).to_be_bytes().to_vec();
     let mut body = kind.to_vec();
     body.extend_from_slice(data);
@@ -507,6 +508,11 @@ fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 
 /// A real 2×1 grayscale PNG (stored deflate block).
 pub fn png() -> Vec<u8> {
+    png_of([0x00, 0xff])
+}
+
+/// A real 2×1 grayscale PNG of these two pixels (stored deflate block).
+pub fn png_of(pixels: [u8; 2]) -> Vec<u8> {
     let mut out = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&2u32.to_be_bytes());
@@ -514,7 +520,7 @@ pub fn png() -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
     out.extend(chunk(b"IHDR", &ihdr));
     // zlib: header, one stored block of the scanline [filter 0, 0x00, 0xff], adler32.
-    let raw = [0u8, 0x00, 0xff];
+    let raw = [0u8, pixels[0], pixels[1]];
     let mut z = vec![0x78, 0x01, 0x01, 0x03, 0x00, 0xfc, 0xff];
     z.extend_from_slice(&raw);
     let (mut a, mut b) = (1u32, 0u32);

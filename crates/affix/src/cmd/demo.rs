@@ -106,7 +106,8 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     .map_err(|e| match e {
         crate::Failure::Verification(e)
         | crate::Failure::Error(e)
-        | crate::Failure::UntrustedAnchors(e) => e,
+        | crate::Failure::UntrustedAnchors(e)
+        | crate::Failure::Refused(e) => e,
     })?;
     for line in report.lines() {
         println!("   {line}");
