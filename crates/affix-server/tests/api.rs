@@ -1235,7 +1235,11 @@ async fn identity_check_locks_across_challenges(db: Db) {
     let (_, invite) = p.get("/v1/invite", &tokens[0]).await;
     let party = invite["party_id"].as_str().unwrap().to_owned();
     let (s, v) = p
-        .post(&format!("/v1/contracts/{id}/parties/{party}/remind"), &admin, json!({}))
+        .post(
+            &format!("/v1/contracts/{id}/parties/{party}/remind"),
+            &admin,
+            json!({}),
+        )
         .await;
     assert_eq!(s, 202, "{v}");
     let (s, v) = start(tokens[0].clone()).await;
