@@ -239,8 +239,13 @@ async fn organization_signs_with_its_seal(db: Db) {
         1,
         "one signature is the seal's: {subjects:?} vs {seal_subject}"
     );
+    // 李四's own certificate: the name he gave at his first identity check (not the
+    // tenant's "李四"), and his signer account's id.
+    let li = format!("CN={}", common::signer_name("li@example.com"));
     assert!(
-        subjects.iter().any(|s| s.contains("CN=李四")),
+        subjects
+            .iter()
+            .any(|s| s.contains(&li) && s.contains("serialNumber=")),
         "{subjects:?}"
     );
     p.stop().await;

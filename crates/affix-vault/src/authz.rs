@@ -713,7 +713,7 @@ mod tests {
         other_context[0] = b'b';
         assert!(Statement::from_bytes(&other_context).is_err());
         let action_at = AUTHORIZATION_CONTEXT.len() + 1 + 4;
-        for code in [0, 9, 255] {
+        for code in [0, 10, 255] {
             let mut unknown = bytes.clone();
             unknown[action_at] = code;
             assert!(Statement::from_bytes(&unknown).is_err(), "{code}");
