@@ -1,6 +1,7 @@
 //! The signer alone can sign (issue 17): signer accounts belong to people, and no
 //! tenant key — admin, member, another tenant's — nor no key at all reaches a signer's
 //! key, credential, one-time code or invite. `docs/trust-model.md` names these tests.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -161,31 +162,7 @@ async fn one_account_two_tenants(db: Db) {
 /// A party's whole ceremony where the signer gives `name` at the first check.
 async fn party_signs_named(p: &TestPlatform, token: &str, email: &str, name: &str) {
     let device = Device::new();
-    let (s, v) = p.get("/v1/invite", token).await;
-    assert_eq!(s, 200, "{v}");
-    let digest = v["contract"]["content_digest"].as_str().unwrap().to_owned();
-    let (s, v) = p.post("/v1/invite/identity/email", token, json!({})).await;
-    assert_eq!(s, 200, "{v}");
-    let code = p.last_code(email);
-    let (s, v) = p
-        .post(
-            "/v1/invite/identity/email/verify",
-            token,
-            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": name}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    for step in ["view", "consent"] {
-        let (s, v) = p
-            .post(
-                &format!("/v1/invite/{step}"),
-                token,
-                json!({"content_digest": digest}),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-    }
-    common::put_image(p, token).await;
+    common::party_ready_named(p, token, email, &device, name).await;
     let v = common::sign_prepared(p, token, &device).await;
     assert!(v["status"].is_string(), "{v}");
 }

@@ -543,6 +543,17 @@ pub async fn party_signs(p: &TestPlatform, token: &str, email: &str, device: &De
 
 /// Identity check, view, consent and image: everything before signing.
 pub async fn party_ready(p: &TestPlatform, token: &str, email: &str, device: &Device) {
+    party_ready_named(p, token, email, device, &signer_name(email)).await;
+}
+
+/// [`party_ready`], where the signer gives `name` at the first identity check.
+pub async fn party_ready_named(
+    p: &TestPlatform,
+    token: &str,
+    email: &str,
+    device: &Device,
+    name: &str,
+) {
     let (s, v) = p.get("/v1/invite", token).await;
     assert_eq!(s, 200, "{v}");
     let digest = v["contract"]["content_digest"].as_str().unwrap().to_owned();
@@ -553,7 +564,7 @@ pub async fn party_ready(p: &TestPlatform, token: &str, email: &str, device: &De
         .post(
             "/v1/invite/identity/email/verify",
             token,
-            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": signer_name(email)}),
+            json!({"code": code, "device_public_key": device.public_b64(), "signer_name": name}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
