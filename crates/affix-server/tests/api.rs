@@ -1077,7 +1077,7 @@ async fn concurrent_wrong_codes(db: Db) {
     // 50 guesses before they reach the store: raised here, so that the compare and swap
     // is what the test exercises.
     let Some(p) = TestPlatform::start_configured(db, Arc::new(affix_notify::SystemClock), |c| {
-        c.limits.identity_requests_per_minute = 1_000
+        c.limits.identity_requests_per_minute = 1_000;
     })
     .await
     else {
