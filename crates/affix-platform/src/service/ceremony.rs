@@ -699,10 +699,7 @@ impl Platform {
                 seal.certificate,
             ));
         }
-        let email = store::persons::contact(self.store.pool(), &party.person)
-            .await?
-            .email;
-        let account = store::signers::by_email(self.store.pool(), &email).await?;
+        let account = store::signers::of_person(self.store.pool(), &party.person).await?;
         match account.and_then(|a| Some((a.vault_key?, a.credential_id, a.certificate?))) {
             Some((k, c, cert)) => Ok((
                 signers_vault_tenant(),

@@ -147,8 +147,7 @@ impl Platform {
             .ok_or_else(|| Error::Internal("seal holder without credit code".into()))?;
         // The holder's own device (their signer account's credential) authorizes the
         // seal's use.
-        let email = persons::contact(self.store.pool(), person).await?.email;
-        let device = crate::store::signers::by_email(self.store.pool(), &email)
+        let device = crate::store::signers::of_person(self.store.pool(), person)
             .await?
             .map(|a| a.credential_public_key)
             .ok_or_else(|| Error::Internal("seal holder without a signer account".into()))?;

@@ -63,6 +63,29 @@ pub async fn by_email<'e>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The account of the address of the tenant's person `person`, if there is one: one
+/// query for the signing path (prepare and sign look it up on every signature).
+///
+/// # Errors
+/// [`Error::Db`].
+pub async fn of_person<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    person: &str,
+) -> Result<Option<SignerAccountRow>, Error> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = sqlx::query(&format!(
+        "SELECT {columns} FROM signers s JOIN persons p ON p.email = s.email WHERE p.id = $1"
+    ))
+    .bind(person)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Creates an account; `false` if the address has one already (a concurrent first
 /// check won: the caller reads that one).
 ///
