@@ -294,6 +294,19 @@ pub enum SignatureFault {
     /// The CMS signature verifies, but by another certificate than the bundled one.
     #[error("the CMS signature is by another certificate than the bundled one")]
     OtherCertificate,
+    /// A v2 bundle without the approval of this signature.
+    #[error("the bundle has no approval of this signature by the signer's credential")]
+    ApprovalMissing,
+    /// The approval does not decode (kind, public key, authorization, relying party).
+    #[error("the approval does not decode: {0}")]
+    ApprovalMalformed(String),
+    /// The authorization is not a `sign` of exactly the signed attributes the signature
+    /// value covers: the credential approved something else.
+    #[error("the signer's credential approved other bytes than the signed attributes")]
+    NotApproved,
+    /// The credential's proof (signature or WebAuthn assertion) does not verify.
+    #[error("the signer's credential's proof does not verify: {0}")]
+    ApprovalInvalid(String),
 }
 
 /// A part of a party's signature that its signed event records by digest.

@@ -1,5 +1,5 @@
-//! The evidence bundle, format v1: everything needed to prove, without Affix, what
-//! happened to one contract. A JSON document:
+//! The evidence bundle, formats v1 and v2: everything needed to prove, without Affix,
+//! what happened to one contract. A JSON document:
 //!
 //! ```json
 //! {
@@ -10,7 +10,13 @@
 //!   "events": [{"event": "<base64 AFEV v1>", "record": "<base64 evidence record v1>",
 //!               "receipt": "<C2SP tlog-proof text>"}],
 //!   "signatures": [{"party": "…", "cms": "<base64 DER>", "certificate": "<base64 DER>",
-//!                   "timestamp_token": "<base64 DER>", "image_png": "<base64>"}],
+//!                   "timestamp_token": "<base64 DER>", "image_png": "<base64>",
+//!                   "approval": {                                  // v2 only
+//!                     "credential_kind": "ed25519 | ecdsa-p256 | browser-p256 |
+//!                                         passkey-es256 | passkey-ed25519",
+//!                     "credential_public_key": "<base64: raw Ed25519, SEC1 P-256, COSE_Key>",
+//!                     "authorization": "<base64 affix_vault Authorization::encode>",
+//!                     "rp_id": "…", "origin": "…"}}],              // passkeys
 //!   "certificates": {"root": "<PEM>", "issuing": "<PEM>"},
 //!   "ledger": {"verifier_keys": "<verifier-keys file text>"}
 //! }
@@ -28,7 +34,18 @@
 //!    code against the same root; where a signature carries Affix's signed attributes,
 //!    the signature image digest it binds is the bundled image's and the document
 //!    digest the one the content names;
-//! 4. the document's SHA-256 is the one the content names.
+//! 4. the document's SHA-256 is the one the content names;
+//! 5. (v2) every signature's approval: the vault authorization is a `sign` statement
+//!    over exactly the SHA-256 of the CMS signed attributes the signature value covers,
+//!    and its proof verifies under the bundled credential public key — a device or
+//!    browser-held key's signature over the statement, or a passkey's WebAuthn assertion
+//!    (RP id hash, origin, type, challenge = SHA-256 of the statement, user presence and
+//!    verification, the signature over `authenticatorData ‖ SHA-256(clientDataJSON)`).
+//!    That the credential is the signer's own is what the vault's registration record
+//!    in the ledger (`vault.credential.registered`, by public-key digest) and the
+//!    certificate policy (credential kind) say.
+//!
+//! v1 is v2 without approvals (signatures made before the platform kept them).
 //!
 //! The same files check with standard tools: `openssl cms -verify` for each signature
 //! (content = the decoded `content`), `openssl ts -verify` for each token, Go's sumdb
@@ -54,14 +71,17 @@ pub use error::{Entry, Error, SignatureFault, SignaturePart, TimestampFault};
 /// The format name of v1.
 pub const FORMAT_V1: &str = "affix-evidence-bundle/v1";
 
+/// The format name of v2: v1 with every signature's approval.
+pub const FORMAT_V2: &str = "affix-evidence-bundle/v2";
+
 /// Largest bundle [`verify`] reads.
 pub const BUNDLE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
-/// A bundle (v1).
+/// A bundle (v1 or v2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// [`FORMAT_V1`].
+    /// [`FORMAT_V1`] or [`FORMAT_V2`].
     pub format: String,
     /// The contract id.
     pub contract_id: String,
@@ -118,6 +138,32 @@ pub struct BundleSignature {
     pub timestamp_token: String,
     /// Handwritten signature image, base64 PNG.
     pub image_png: String,
+    /// What the signer's credential approved (v2; absent in v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<BundleApproval>,
+}
+
+/// What the signer's credential approved: the vault authorization the signature was
+/// made under, and the credential that proved it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleApproval {
+    /// The credential kind, as the vault names it (`ed25519` for device keys,
+    /// `browser-p256`, `passkey-es256`, `passkey-ed25519`, …).
+    pub credential_kind: String,
+    /// The credential's public key, base64: raw Ed25519 (32 bytes), SEC1 P-256, or the
+    /// passkey's COSE_Key.
+    pub credential_public_key: String,
+    /// `affix_vault::Authorization::encode`, base64: the statement and its proof (for
+    /// passkeys the raw WebAuthn assertion: authenticator data, client data JSON,
+    /// signature).
+    pub authorization: String,
+    /// Passkeys: the WebAuthn relying party id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp_id: Option<String>,
+    /// Passkeys: the origin the platform accepted the ceremony from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// CA certificates.
@@ -151,6 +197,8 @@ pub struct VerifiedBundle {
     pub leaf_indices: Vec<u64>,
     /// Signer subjects and time-stamp times of each verified signature.
     pub signatures: Vec<(String, SystemTime)>,
+    /// The credential kind whose approval was re-checked, per signature (none in v1).
+    pub approvals: Vec<Option<String>>,
 }
 
 /// A [`Error::Malformed`] without a decoder's error.
@@ -205,11 +253,15 @@ pub fn verify(
     }
     let bundle: Bundle = serde_json::from_slice(bytes)
         .map_err(|e| malformed_by("not an evidence bundle v1")(e.into()))?;
-    if bundle.format != FORMAT_V1 {
-        return Err(Error::UnknownFormat {
-            found: bundle.format,
-        });
-    }
+    let approvals_required = match bundle.format.as_str() {
+        FORMAT_V1 => false,
+        FORMAT_V2 => true,
+        _ => {
+            return Err(Error::UnknownFormat {
+                found: bundle.format,
+            });
+        }
+    };
     let content_bytes = unb64("content", &bundle.content)?;
     let content =
         ContractContent::decode(&content_bytes).map_err(|e| malformed_by("content")(e.into()))?;
@@ -244,6 +296,7 @@ pub fn verify(
         .map_err(|source| Error::ChainBroken { source })?;
     // 3. Signatures.
     let mut signatures = Vec::new();
+    let mut approvals = Vec::new();
     for event in &events {
         let EventKind::Signed(evidence) = event.kind() else {
             continue;
@@ -346,6 +399,18 @@ pub fn verify(
                 )));
             }
         }
+        // 5. What the signer's credential approved.
+        approvals.push(match (&sig.approval, approvals_required) {
+            (Some(approval), true) => Some(
+                check_approval(approval, verified.signed_attributes_der())
+                    .map_err(signature_invalid)?,
+            ),
+            (None, true) => return Err(signature_invalid(SignatureFault::ApprovalMissing)),
+            (Some(_), false) => {
+                return Err(malformed("a v1 bundle carries no approvals"));
+            }
+            (None, false) => None,
+        });
         signatures.push((verified.signer_subject().to_owned(), at));
     }
     // 4. The document.
@@ -365,7 +430,51 @@ pub fn verify(
         events: events.len(),
         leaf_indices,
         signatures,
+        approvals,
     })
+}
+
+/// Re-checks a signature's approval against the signed attributes its signature value
+/// covers; returns the credential kind.
+fn check_approval(
+    approval: &BundleApproval,
+    signed_attributes_der: &[u8],
+) -> Result<String, SignatureFault> {
+    use affix_vault::{Action, Authorization, CredentialKind};
+    let bad = |what: &str| SignatureFault::ApprovalMalformed(what.to_owned());
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let kind = CredentialKind::from_name(&approval.credential_kind)
+        .map_err(|_| bad("unknown credential kind"))?;
+    let public_key = b64
+        .decode(&approval.credential_public_key)
+        .map_err(|_| bad("credential public key is not base64"))?;
+    let authorization = b64
+        .decode(&approval.authorization)
+        .map_err(|_| bad("authorization is not base64"))
+        .and_then(|bytes| {
+            Authorization::decode(&bytes).map_err(|e| SignatureFault::ApprovalMalformed(e.to_string()))
+        })?;
+    let statement = &authorization.statement;
+    // A `sign` of a message (payload kind 1) whose SHA-256 is the signed attributes'.
+    if statement.action != Action::Sign
+        || statement.payload_kind != 1
+        || statement.digest != sha256(signed_attributes_der)
+    {
+        return Err(SignatureFault::NotApproved);
+    }
+    let rp = if kind.is_passkey() {
+        let (Some(id), Some(origin)) = (&approval.rp_id, &approval.origin) else {
+            return Err(bad("a passkey approval names its relying party id and origin"));
+        };
+        affix_vault::affix_webauthn::RelyingParty::new(id.clone(), vec![origin.clone()])
+            .map_err(|e| SignatureFault::ApprovalMalformed(e.to_string()))?
+    } else {
+        affix_vault::default_relying_party()
+    };
+    authorization
+        .verify_proof(kind, &public_key, &rp)
+        .map_err(|e| SignatureFault::ApprovalInvalid(e.to_string()))?;
+    Ok(kind.name().to_owned())
 }
 
 /// Decodes an entry's evidence record and checks it is `expected` — the record the

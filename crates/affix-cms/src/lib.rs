@@ -561,6 +561,7 @@ pub struct VerifiedSignature {
     signature_value: Vec<u8>,
     signing_certificate_bound: bool,
     affix_attributes: AffixAttributes,
+    signed_attributes_der: Vec<u8>,
     timestamp: Option<EmbeddedTimestamp>,
     validation_time: ValidationTime,
 }
@@ -619,6 +620,13 @@ impl VerifiedSignature {
     /// signed; empty for signatures that carry none.
     pub fn affix_attributes(&self) -> &AffixAttributes {
         &self.affix_attributes
+    }
+
+    /// The DER `SET OF Attribute` the signature value covers (RFC 5652 §5.4): what a
+    /// signer's credential approved when it authorized exactly these bytes
+    /// ([`PreparedSignature::to_be_signed`] on the signing side).
+    pub fn signed_attributes_der(&self) -> &[u8] {
+        &self.signed_attributes_der
     }
 
     /// The embedded signature time-stamp token. It has been verified (signature, TSA,

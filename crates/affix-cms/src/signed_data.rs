@@ -281,6 +281,7 @@ impl SignedDataParts {
             signature_value: self.signature_value().to_vec(),
             signing_certificate_bound,
             affix_attributes: values.affix,
+            signed_attributes_der,
             timestamp,
             validation_time,
         })

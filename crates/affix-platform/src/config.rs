@@ -315,11 +315,21 @@ impl Config {
         })
     }
 
-    /// The base URL of invite links.
+    /// The base URL of invite links, and the WebAuthn relying party (its host is the RP
+    /// id): `public_url`, else `http://localhost:PORT` for a loopback or wildcard
+    /// listener (browsers refuse an IP address as an RP id) and `http://ADDRESS`
+    /// otherwise.
     pub fn public_url(&self) -> String {
+        let ip = self.listen.ip();
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| {
+                if ip.is_loopback() || ip.is_unspecified() {
+                    format!("http://localhost:{}", self.listen.port())
+                } else {
+                    format!("http://{}", self.listen)
+                }
+            })
             .trim_end_matches('/')
             .to_owned()
     }

@@ -170,7 +170,50 @@ fn otp_pepper(dir: &Path) -> Result<affix_identity::OtpPepper, Error> {
     Ok(affix_identity::OtpPepper::from_bytes(*array))
 }
 
-fn open_vault(config: &Config) -> Result<Vault, Error> {
+/// The WebAuthn relying party of the public URL: its host is the RP id, its origin
+/// (scheme, host and any non-default port) the one allowed origin. Browsers refuse an IP
+/// address as an RP id, hence the default public URL `http://localhost:PORT`.
+///
+/// # Errors
+/// [`Error::Config`] for a URL that is not `http(s)://host[:port][/path]`.
+pub fn relying_party(public_url: &str) -> Result<affix_vault::affix_webauthn::RelyingParty, Error> {
+    let bad = |why: &str| Error::Config(format!("public_url {public_url:?}: {why}"));
+    let (scheme, rest) = public_url
+        .split_once("://")
+        .ok_or_else(|| bad("not an absolute URL"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return Err(bad("the scheme is http or https")),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad("no user information"));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("the port is a number"));
+            }
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    let host = host.to_ascii_lowercase();
+    let origin = match port {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    };
+    let id = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    affix_vault::affix_webauthn::RelyingParty::new(id, vec![origin])
+        .map_err(|e| bad(&e.to_string()))
+}
+
+fn open_vault(config: &Config, public_url: &str) -> Result<Vault, Error> {
     let dir = config.data_dir.join("vault");
     let master: Arc<dyn MasterKey> = match config.vault.master.as_deref().unwrap_or("file") {
         "file" => {
@@ -224,6 +267,7 @@ fn open_vault(config: &Config) -> Result<Vault, Error> {
     let vconfig = affix_vault::VaultConfig {
         submitter: "vault:platform".into(),
         cache_bytes: 64 << 20,
+        webauthn: relying_party(public_url)?,
         ..affix_vault::VaultConfig::default()
     };
     if dir.join("vault.redb").exists() {
@@ -329,16 +373,11 @@ pub async fn launch(
     public_url: &str,
     ledger: Ledger,
 ) -> Result<Launched, Error> {
-    let mut opened = open_parts(config, clock).await?;
+    let mut opened = open_parts(config, clock, Some(public_url)).await?;
     let Ledger {
         client: ledger,
         keep_alive,
     } = ledger;
-    if config.public_url.is_none() {
-        public_url
-            .trim_end_matches('/')
-            .clone_into(&mut opened.parts.public_url);
-    }
     opened.parts.verifier_keys = ledger.verifier_keys_text().to_owned();
     let platform = Arc::new(Platform::new(opened.parts));
     let loops = [
@@ -367,26 +406,37 @@ pub async fn launch(
 /// As [`launch`], except that nothing connects to a ledger.
 #[cfg(feature = "bench")]
 pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Platform, Error> {
-    Ok(Platform::new(open_parts(config, clock).await?.parts))
+    Ok(Platform::new(open_parts(config, clock, None).await?.parts))
 }
 
 /// What [`launch`] and [`open_with_clock`] share: everything but the ledger and the
-/// tasks. The public URL is `config.public_url`, else the configured listen address
-/// (`launch` replaces it with the one the server bound).
+/// tasks. The public URL is `config.public_url`, else `bound` (the address the server
+/// bound, from `launch`), else the configured listen address. The vault's WebAuthn
+/// relying party is the public URL's host and origin.
 struct Opened {
     parts: Parts,
     operator_token_file: std::path::PathBuf,
     outbox: Option<std::path::PathBuf>,
 }
 
-async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Error> {
+async fn open_parts(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    bound: Option<&str>,
+) -> Result<Opened, Error> {
     config.check_outbox_exposure()?;
+    let public_url = match (&config.public_url, bound) {
+        (None, Some(bound)) => bound.trim_end_matches('/').to_owned(),
+        _ => config.public_url(),
+    };
+    let webauthn = relying_party(&public_url)?;
     create_private_dir(&config.data_dir)?;
     let otp_pepper = otp_pepper(&config.data_dir)?;
     let store = Store::connect(&config.database_url()).await?;
     let vault = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_vault(&config))
+        let public_url = public_url.clone();
+        tokio::task::spawn_blocking(move || open_vault(&config, &public_url))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??
     };
@@ -398,10 +448,6 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
     let (mailer, outbox) = mailer(config, clock.clone())?;
     let sms = sms_channel(config, clock.clone())?;
     let (token_file, token_hash) = operator_token(&config.data_dir)?;
-    let public_url = match &config.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", config.listen),
-    };
     Ok(Opened {
         parts: Parts {
             store,
@@ -418,6 +464,7 @@ async fn open_parts(config: &Config, clock: Arc<dyn Clock>) -> Result<Opened, Er
             lpr: Arc::new(lpr_table(config)?),
             verifier_keys: String::new(),
             otp_pepper,
+            webauthn,
         },
         operator_token_file: token_file,
         outbox,

@@ -170,6 +170,8 @@ problem_types! {
     NotEnrolled = "not-enrolled",
     /// The device is not the one the party enrolled.
     DeviceMismatch = "device-mismatch",
+    /// The party's signer account has no passkey (a signing URL needs one).
+    NoPasskey = "no-passkey",
     /// Sign after preparing the signature.
     NotPrepared = "not-prepared",
     /// Sign after uploading the handwritten signature image.

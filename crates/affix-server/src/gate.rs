@@ -165,9 +165,10 @@ pub(crate) async fn gate(
 /// The identity routes (sending and checking a one-time code): besides the caller's
 /// general bucket, each invite has a bucket of its own on these, so a holder of the
 /// invite cannot spend the general allowance on guessing codes or mailing them.
-pub(crate) const IDENTITY_ROUTE_PATHS: [&str; 2] = [
+pub(crate) const IDENTITY_ROUTE_PATHS: [&str; 3] = [
     "/v1/invite/identity/email",
     "/v1/invite/identity/email/verify",
+    "/v1/invite/identity/passkey-options",
 ];
 
 /// The identity routes' own rate limit, per caller (an invite), inside the gate (which

@@ -40,6 +40,7 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::CodeUsed
         | P::NotEnrolled
         | P::DeviceMismatch
+        | P::NoPasskey
         | P::NotPrepared
         | P::NoSignatureImage
         | P::NotSealHolder

@@ -86,7 +86,15 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<R
     } else {
         Ledger::configured(&config)?
     };
-    let launched = launch(&config, clock, &format!("http://{addr}"), ledger).await?;
+    // Invite links and the WebAuthn relying party: `localhost` for a loopback or
+    // wildcard listener (a browser's secure context without TLS, and an RP id browsers
+    // accept, which an IP address is not); set `public_url` for anything else.
+    let bound = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
+    let launched = launch(&config, clock, &bound, ledger).await?;
     let app = crate::routes::router(launched.platform.clone(), &config.limits)
         .map_err(|e| Error::Internal(e.to_string()))?;
     let server = tokio::spawn(async move {

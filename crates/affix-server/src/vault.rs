@@ -97,7 +97,8 @@ pub struct AuthorizationJson {
     expires_ms: u64,
     /// The credential that signs (hex).
     credential: String,
-    /// The credential's signature over the statement (hex).
+    /// The credential's proof over the statement (hex): its signature (device and
+    /// browser-held keys), or the passkey's WebAuthn assertion in Affix's encoding.
     signature: String,
 }
 
@@ -126,7 +127,8 @@ impl AuthorizationJson {
             .map_err(|_| bad_input(format!("unknown action {:?}", self.action)))?;
         let signature = hex::decode(&self.signature)
             .map_err(|_| bad_input("authorization signature: not hex"))?;
-        if signature.len() > 128 {
+        // A raw signature, or a passkey's encoded WebAuthn assertion.
+        if signature.len() > affix_vault::PROOF_BYTES_MAX {
             return Err(bad_input("authorization signature: too long"));
         }
         Ok(Authorization {

@@ -388,6 +388,48 @@ impl Authorization {
         now_ms: u64,
     ) -> Result<(), Error> {
         self.check_fresh(now_ms)?;
+        self.verify_raw(kind, public_key)
+    }
+
+    /// Re-checks the proof alone, as an offline verifier of evidence does years later:
+    /// no freshness (the statement's expiry has long passed), no nonce and no sign
+    /// counter (the vault checked those when it accepted the authorization, and its
+    /// usage record says so). For device and browser-held keys the signature over
+    /// [`Statement::to_bytes`]; for passkeys the WebAuthn assertion against the COSE
+    /// key and `rp` (RP id hash, origin, type, challenge = [`webauthn_challenge`], UP
+    /// and UV, the signature over `authenticatorData ‖ SHA-256(clientDataJSON)`).
+    ///
+    /// # Errors
+    /// [`Error::AuthorizationRefused`] ([`Refusal::SignatureInvalid`], or
+    /// [`Refusal::Passkey`] with the WebAuthn reason); [`Error::Malformed`] for a public
+    /// key that is not of `kind`.
+    pub fn verify_proof(
+        &self,
+        kind: CredentialKind,
+        public_key: &[u8],
+        rp: &affix_webauthn::RelyingParty,
+    ) -> Result<(), Error> {
+        if !kind.is_passkey() {
+            return self.verify_raw(kind, public_key);
+        }
+        let key = affix_webauthn::PublicKey::from_cose(public_key)
+            .map_err(|e| malformed("credential public key", e.to_string()))?;
+        if kind.webauthn_algorithm() != Some(key.algorithm()) {
+            return Err(malformed(
+                "credential public key",
+                "not of the credential's kind",
+            ));
+        }
+        let assertion =
+            affix_webauthn::Assertion::decode(&self.signature).map_err(Refusal::Passkey)?;
+        assertion
+            .verify(rp, &key, &webauthn_challenge(&self.statement), 0)
+            .map_err(Refusal::Passkey)?;
+        Ok(())
+    }
+
+    /// The signature of a device or browser-held key over the statement.
+    fn verify_raw(&self, kind: CredentialKind, public_key: &[u8]) -> Result<(), Error> {
         let message = self.statement.to_bytes();
         let refused = || Error::AuthorizationRefused(Refusal::SignatureInvalid);
         match kind {

@@ -78,7 +78,8 @@ pub use affix_wallet::{BitcoinNetwork, WordCount};
 /// the software authenticator for tests).
 pub use affix_webauthn;
 pub use authz::{
-    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, Statement, UnboundStatement,
+    AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, PROOF_BYTES_MAX, Statement,
+    UnboundStatement,
     fresh_nonce, webauthn_challenge,
 };
 pub use error::{Error, EvidenceError, RecoveryRefusal, Refusal, StoreError};

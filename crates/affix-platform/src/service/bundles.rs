@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use affix_bundle::{
-    Bundle, BundleCertificates, BundleDocument, BundleEvent, BundleLedger, BundleSignature,
-    FORMAT_V1, LITIGATION_FORMAT_V1, LITIGATION_FORMAT_V2, LitigationBundle, LoanBundleAction,
+    Bundle, BundleApproval, BundleCertificates, BundleDocument, BundleEvent, BundleLedger,
+    BundleSignature, FORMAT_V1, FORMAT_V2, LITIGATION_FORMAT_V1, LITIGATION_FORMAT_V2, LitigationBundle, LoanBundleAction,
     LoanBundleDocument, LoanBundleEvent,
 };
 use base64::Engine as _;
@@ -151,8 +151,16 @@ impl Platform {
         };
         let (content, document, document_name) = self.content_and_document(who, id).await?;
         let (root, issuing) = self.ca_certificates_pem()?;
+        let signatures = self.signatures_of(id).await?;
+        // v2 carries every signature's approval; a contract with a signature made
+        // before approvals were kept stays v1.
+        let format = if signatures.iter().all(|s| s.approval.is_some()) {
+            FORMAT_V2
+        } else {
+            FORMAT_V1
+        };
         Ok(Bundle {
-            format: FORMAT_V1.to_owned(),
+            format: format.to_owned(),
             contract_id: id.to_string(),
             content: b64().encode(&content),
             document: document.map(|d| BundleDocument {
@@ -168,9 +176,7 @@ impl Platform {
                     receipt: e.receipt,
                 })
                 .collect(),
-            signatures: self
-                .signatures_of(id)
-                .await?
+            signatures: signatures
                 .into_iter()
                 .map(|s| BundleSignature {
                     cms: b64().encode(&s.cms_der),
@@ -178,6 +184,16 @@ impl Platform {
                     timestamp_token: b64().encode(&s.timestamp_token_der),
                     image_png: b64().encode(&s.image_png),
                     party: s.party,
+                    approval: (format == FORMAT_V2)
+                        .then_some(s.approval)
+                        .flatten()
+                        .map(|a| BundleApproval {
+                            credential_kind: a.credential_kind,
+                            credential_public_key: b64().encode(&a.credential_public_key),
+                            authorization: b64().encode(&a.authorization),
+                            rp_id: a.rp_id,
+                            origin: a.rp_origin,
+                        }),
                 })
                 .collect(),
             certificates: BundleCertificates { root, issuing },

@@ -68,6 +68,87 @@ fn identity_locked(lock: Lock) -> Error {
     conflict(ProblemType::IdentityLocked, lock.detail())
 }
 
+/// Signer account credential kinds (the `signers.credential_kind` column).
+const KIND_DEVICE: &str = "device-ed25519";
+const KIND_BROWSER: &str = "browser-p256";
+
+/// The vault credential kind of a signer account's credential kind.
+pub(super) fn vault_credential_kind(kind: &str) -> Result<CredentialKind, Error> {
+    match kind {
+        KIND_DEVICE => Ok(CredentialKind::Ed25519),
+        KIND_BROWSER => Ok(CredentialKind::BrowserP256),
+        other => CredentialKind::from_name(other)
+            .ok()
+            .filter(|k| k.is_passkey())
+            .ok_or_else(|| Error::Internal(format!("stored credential kind {other:?}"))),
+    }
+}
+
+/// The certificate policy naming a signer account's credential kind.
+fn credential_policy(kind: &str) -> Result<crate::authority::CredentialPolicy, Error> {
+    use crate::authority::CredentialPolicy as P;
+    Ok(match vault_credential_kind(kind)? {
+        CredentialKind::BrowserP256 => P::BrowserKey,
+        k if k.is_passkey() => P::Passkey,
+        _ => P::DeviceKey,
+    })
+}
+
+/// The WebAuthn challenge of a passkey registration at a first identity check: bound to
+/// the pending one-time code's challenge (random, never shown to the sender) and to the
+/// party, so a registration cannot be made ahead or carried to another invite.
+fn passkey_registration_challenge(
+    code: &OtpChallenge,
+    contract: ContractId,
+    party: PartyId,
+) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"affix.dev/platform/passkey-registration/v1\0");
+    h.update(code.id().as_bytes());
+    h.update(contract.to_string().as_bytes());
+    h.update(b"/");
+    h.update(party.to_string().as_bytes());
+    h.finalize().into()
+}
+
+/// Registers a new signer account's credential in the vault (blocking): the vault
+/// checks the key, or verifies the passkey registration against its relying party.
+/// Returns the credential id, the account's credential kind, the public key as stored
+/// (raw or COSE) and a passkey's WebAuthn credential id.
+fn register_signer_credential(
+    vault: &Vault,
+    tenant: &TenantId,
+    owner: OwnerId,
+    credential: NewCredential,
+    challenge: Vec<u8>,
+    now_ms: u64,
+) -> Result<(CredentialId, &'static str, Vec<u8>, Option<Vec<u8>>), Error> {
+    Ok(match credential {
+        NewCredential::Device(key) => {
+            let id = vault.register_credential(tenant, owner, CredentialKind::Ed25519, &key, None, now_ms)?;
+            (id, KIND_DEVICE, key.to_vec(), None)
+        }
+        NewCredential::Browser(key) => {
+            let id = vault.register_credential(tenant, owner, CredentialKind::BrowserP256, &key, None, now_ms)?;
+            (id, KIND_BROWSER, key, None)
+        }
+        NewCredential::Passkey {
+            attestation_object,
+            client_data_json,
+        } => {
+            let registration = affix_vault::PasskeyRegistration {
+                attestation_object,
+                client_data_json,
+                challenge,
+            };
+            let (kind, verified) = vault.verify_passkey_registration(&registration)?;
+            let id = vault.register_passkey(tenant, owner, &registration, None, now_ms)?;
+            (id, kind.name(), verified.cose_key, Some(verified.credential_id))
+        }
+    })
+}
+
 /// A prepared signature as stored: statement fields and the CMS signing time.
 struct Prepared {
     statement: Statement,
@@ -272,7 +353,7 @@ impl Platform {
         &self,
         who: &Principal,
         code: &str,
-        device_public_key: Option<[u8; 32]>,
+        credential: Option<NewCredential>,
         signer_name: Option<&str>,
     ) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
@@ -291,7 +372,7 @@ impl Platform {
             )
         };
         let mut tries = 0;
-        let (stored, spent, identity) = loop {
+        let (stored, spent, identity, registration_challenge) = loop {
             tries += 1;
             if tries > OTP_SWAP_TRIES_MAX {
                 return Err(Error::RateLimited { retry_after_s: 1 });
@@ -304,6 +385,7 @@ impl Platform {
                 return Err(identity_locked(lock));
             }
             let mut challenge = state.challenge().ok_or_else(no_code)?;
+            let registration_challenge = passkey_registration_challenge(&challenge, id, party);
             let verified = challenge.verify(code, now, &self.otp_pepper);
             let locked = match verified {
                 Err(affix_identity::Error::OtpMismatch { .. }) => state.record_failure(now),
@@ -323,7 +405,7 @@ impl Platform {
                 continue;
             }
             match (verified, locked) {
-                (Ok(identity), _) => break (stored, after, identity),
+                (Ok(identity), _) => break (stored, after, identity, registration_challenge),
                 (Err(_), Some(lock)) => {
                     return Err(identity_locked(lock));
                 }
@@ -333,8 +415,13 @@ impl Platform {
         let result = async {
             // Refused before enrolment if the state machine would refuse the step.
             row.contract.verify_identity(party, &identity, now)?;
-            self.enrol(&me.person, device_public_key, signer_name)
-                .await?;
+            self.enrol(
+                &me.person,
+                credential,
+                signer_name,
+                &registration_challenge,
+            )
+            .await?;
             if me.seal {
                 self.ensure_seal(who, &tenant, &me.person).await?;
             }
@@ -366,6 +453,43 @@ impl Platform {
         }
     }
 
+    /// The options of a passkey registration at the party's first identity check
+    /// (`navigator.credentials.create`): offered while a one-time code is pending, with
+    /// a challenge bound to that code's check, so the registration sent with the code
+    /// (`finish_email_check`, [`NewCredential::Passkey`]) was made for it.
+    ///
+    /// # Errors
+    /// [`ProblemType::NoCode`] without a pending code; [`ProblemType::IdentityLocked`].
+    pub async fn passkey_creation(&self, who: &Principal) -> Result<PasskeyCreation, Error> {
+        let (_, id, party, _, me) = self.party_context(who).await?;
+        let (contract, party_id) = (id.to_string(), party.to_string());
+        let (email, stored) =
+            store::contracts::email_and_otp(self.store.pool(), &contract, &party_id, &me.person)
+                .await?;
+        let state = OtpState::read(stored.as_deref());
+        if let Some(lock) = state.lock() {
+            return Err(identity_locked(lock));
+        }
+        let challenge = state
+            .challenge()
+            .filter(|c| c.attempts_left() > 0 && c.expires_at_ms() > self.now_ms())
+            .ok_or_else(|| {
+                conflict(
+                    ProblemType::NoCode,
+                    "request a code first (POST /v1/invite/identity/email): a passkey is registered with it",
+                )
+            })?;
+        let registration = passkey_registration_challenge(&challenge, id, party);
+        let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        Ok(PasskeyCreation {
+            challenge: base64::Engine::encode(&b64url, registration),
+            rp_id: self.webauthn.id().to_owned(),
+            rp_name: "Affix".to_owned(),
+            user_id: base64::Engine::encode(&b64url, &registration[..16]),
+            user_name: email,
+        })
+    }
+
     /// The signer account of `person`'s verified address: created at the first identity
     /// check with the signer's own device key and the name the signer gives, reused by
     /// every tenant that invites the address; gets its vault key and certificate on
@@ -373,31 +497,54 @@ impl Platform {
     async fn enrol(
         &self,
         person: &str,
-        device_public_key: Option<[u8; 32]>,
+        credential: Option<NewCredential>,
         signer_name: Option<&str>,
+        registration_challenge: &[u8; 32],
     ) -> Result<store::signers::SignerAccountRow, Error> {
-        let _guard = self.enrol_lock.lock().await;
         let email = store::persons::contact(self.store.pool(), person)
             .await?
             .email;
+        // A returning signer (the common case) needs no lock: the account is complete.
+        let existing = store::signers::by_email(self.store.pool(), &email).await?;
+        let _guard = match &existing {
+            Some(account) if account.vault_key.is_some() => None,
+            _ => Some(self.enrol_lock.lock().await),
+        };
+        let existing = match existing {
+            Some(account) if account.vault_key.is_some() => Some(account),
+            // Read again under the lock: another enrolment may have completed it.
+            _ => store::signers::by_email(self.store.pool(), &email).await?,
+        };
         let vt = signers_vault_tenant();
-        let account = match store::signers::by_email(self.store.pool(), &email).await? {
+        let account = match existing {
             Some(account) => {
-                if let Some(given) = device_public_key
-                    && given.as_slice() != account.credential_public_key.as_slice()
-                {
+                // A returning signer uses the credential the account has; a passkey is
+                // never registered twice (the page asks only on a first check).
+                let same = match &credential {
+                    None => true,
+                    Some(NewCredential::Device(key)) => {
+                        account.credential_kind == KIND_DEVICE
+                            && key.as_slice() == account.credential_public_key.as_slice()
+                    }
+                    Some(NewCredential::Browser(key)) => {
+                        account.credential_kind == KIND_BROWSER
+                            && key.as_slice() == account.credential_public_key.as_slice()
+                    }
+                    Some(NewCredential::Passkey { .. }) => false,
+                };
+                if !same {
                     return Err(conflict(
                         ProblemType::DeviceMismatch,
-                        "this address's signer account has another signing device; use it, or recover access",
+                        "this address's signer account has another credential; use it, or recover access",
                     ));
                 }
                 account
             }
             None => {
-                let Some(given) = device_public_key else {
+                let Some(given) = credential else {
                     return Err(invalid(
                         ProblemType::MissingDeviceKey,
-                        "first identity check: send `device_public_key` (Ed25519, base64) of the signing device",
+                        "first identity check: send the signer's credential: `passkey` (a WebAuthn registration), `browser_public_key` (WebCrypto P-256) or `device_public_key` (Ed25519)",
                     ));
                 };
                 let name = check_name(
@@ -413,25 +560,19 @@ impl Platform {
                 let vault = self.vault.clone();
                 let vt2 = vt.clone();
                 let now = self.now_ms();
-                let credential = tokio::task::spawn_blocking(move || {
-                    vault.register_credential(
-                        &vt2,
-                        owner,
-                        CredentialKind::Ed25519,
-                        &given,
-                        None,
-                        now,
-                    )
-                })
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))??;
+                let challenge = registration_challenge.to_vec();
+                let (credential, kind, public_key, webauthn_id) =
+                    tokio::task::spawn_blocking(move || register_signer_credential(&vault, &vt2, owner, given, challenge, now))
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))??;
                 let account = store::signers::SignerAccountRow {
                     id: owner.to_string(),
                     email: email.clone(),
                     name,
                     credential_id: credential.to_string(),
-                    credential_kind: "device-ed25519".to_owned(),
-                    credential_public_key: given.to_vec(),
+                    credential_kind: kind.to_owned(),
+                    credential_public_key: public_key,
+                    webauthn_credential_id: webauthn_id,
                     vault_key: None,
                     certificate: None,
                     created_ms: now,
@@ -458,7 +599,7 @@ impl Platform {
         let cert = self.authority.issue_person(
             &account.name,
             &account.id,
-            crate::authority::CredentialPolicy::DeviceKey,
+            credential_policy(&account.credential_kind)?,
             &key.public_key,
             system_time(self.now_ms()),
         )?;
@@ -618,7 +759,13 @@ impl Platform {
             )
         })?;
         let shown = self.shown_digests(id, &image).await?;
-        let (vt, key, credential, cert) = self.signer_of(&tenant, &me).await?;
+        let signer = self.signer_of(&tenant, &me).await?;
+        let (vt, key, credential, cert) = (
+            signer.tenant.clone(),
+            signer.key,
+            signer.credential,
+            &signer.certificate,
+        );
         let content = row.contract.content().encode();
         // Whole seconds: the CMS signing-time attribute has second precision.
         let signing_time_ms = now / 1000 * 1000;
@@ -626,7 +773,7 @@ impl Platform {
         // which bind the content, the document, the image, the time and the certificate.
         let cms = prepare_cms(
             &content,
-            &cert,
+            cert,
             self.authority.issuing(),
             signing_time_ms,
             &shown,
@@ -663,6 +810,21 @@ impl Platform {
             expires_ms: statement.expires_ms,
             content_digest: digest.to_string(),
             signed_attributes: base64::Engine::encode(&b64(), cms.to_be_signed()),
+            passkey: signer.kind.is_passkey().then(|| {
+                let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                PasskeyRequest {
+                    challenge: base64::Engine::encode(
+                        &b64url,
+                        affix_vault::webauthn_challenge(&statement),
+                    ),
+                    rp_id: self.webauthn.id().to_owned(),
+                    credential_id: base64::Engine::encode(
+                        &b64url,
+                        signer.webauthn_id.as_deref().unwrap_or_default(),
+                    ),
+                }
+            }),
+            credential_kind: signer.account_kind,
         })
     }
 
@@ -682,37 +844,49 @@ impl Platform {
         })
     }
 
-    /// The vault tenant, key, credential and certificate a party signs with: the
-    /// organization's seal (in the tenant's vault) for a sealing party, the signer
-    /// account of the person's address (in the signers' vault tenant) otherwise.
-    async fn signer_of(
-        &self,
-        tenant: &str,
-        party: &PartyRow,
-    ) -> Result<(TenantId, KeyId, CredentialId, Certificate), Error> {
-        if party.seal {
-            let seal = self.seal_of(tenant).await?;
-            return Ok((
-                vault_tenant(tenant)?,
-                seal.key,
-                seal.credential,
-                seal.certificate,
-            ));
-        }
-        let account = store::signers::of_person(self.store.pool(), &party.person).await?;
-        match account.and_then(|a| Some((a.vault_key?, a.credential_id, a.certificate?))) {
-            Some((k, c, cert)) => Ok((
-                signers_vault_tenant(),
-                KeyId::parse(&k)?,
-                CredentialId::parse(&c)?,
-                Certificate::from_der(&cert)
-                    .map_err(|e| Error::Internal(format!("stored certificate: {e}")))?,
-            )),
-            None => Err(conflict(
+    /// The vault tenant, key, credential and certificate a party signs with, and the
+    /// credential that approves: the organization's seal (in the tenant's vault,
+    /// approved by the holder's own device or browser-held key) for a sealing party,
+    /// the signer account of the person's address (in the signers' vault tenant)
+    /// otherwise.
+    async fn signer_of(&self, tenant: &str, party: &PartyRow) -> Result<SignerKey, Error> {
+        let not_enrolled = || {
+            conflict(
                 ProblemType::NotEnrolled,
                 "the signer has no signing key yet: verify identity first",
-            )),
+            )
+        };
+        let account = store::signers::of_person(self.store.pool(), &party.person)
+            .await?
+            .ok_or_else(not_enrolled)?;
+        let kind = vault_credential_kind(&account.credential_kind)?;
+        if party.seal {
+            let seal = self.seal_of(tenant).await?;
+            return Ok(SignerKey {
+                tenant: vault_tenant(tenant)?,
+                key: seal.key,
+                credential: seal.credential,
+                certificate: seal.certificate,
+                kind,
+                account_kind: account.credential_kind,
+                public_key: account.credential_public_key,
+                webauthn_id: None,
+            });
         }
+        let (Some(key), Some(cert)) = (&account.vault_key, &account.certificate) else {
+            return Err(not_enrolled());
+        };
+        Ok(SignerKey {
+            tenant: signers_vault_tenant(),
+            key: KeyId::parse(key)?,
+            credential: CredentialId::parse(&account.credential_id)?,
+            certificate: Certificate::from_der(cert)
+                .map_err(|e| Error::Internal(format!("stored certificate: {e}")))?,
+            kind,
+            account_kind: account.credential_kind,
+            public_key: account.credential_public_key,
+            webauthn_id: account.webauthn_credential_id,
+        })
     }
 
     /// Signs: the party's device signature over the prepared statement authorizes the
@@ -726,13 +900,10 @@ impl Platform {
     /// # Errors
     /// [`Error::Conflict`] without a prepared signature; [`Error::Expired`];
     /// [`Error::Vault`] when the device signature does not verify.
-    pub async fn sign(
-        &self,
-        who: &Principal,
-        device_signature: &[u8],
-    ) -> Result<ContractView, Error> {
+    pub async fn sign(&self, who: &Principal, approval: Approval) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
-        let (vt, key, _, cert) = self.signer_of(&tenant, &me).await?;
+        let signer = self.signer_of(&tenant, &me).await?;
+        let (vt, key, cert) = (signer.tenant.clone(), signer.key, signer.certificate.clone());
         let (prepared, image) = store::contracts::prepared_and_image(
             self.store.pool(),
             &id.to_string(),
@@ -757,22 +928,58 @@ impl Platform {
                 "the prepared signature expired; prepare again".into(),
             ));
         }
-        if device_signature.len() != 64 {
-            return Err(invalid(
-                ProblemType::InvalidSignature,
-                "the device signature is 64 bytes (Ed25519)",
-            ));
-        }
+        let proof = match (approval, signer.kind.is_passkey()) {
+            (Approval::Signature(signature), false) if signature.len() == 64 => signature,
+            (Approval::Signature(_), false) => {
+                return Err(invalid(
+                    ProblemType::InvalidSignature,
+                    "the device signature is 64 bytes (Ed25519, or P-256 r ‖ s for a browser-held key)",
+                ));
+            }
+            (Approval::Assertion(assertion), true) => assertion.encode().map_err(|e| {
+                invalid(
+                    ProblemType::InvalidSignature,
+                    format!("the passkey assertion is not acceptable: {e}"),
+                )
+            })?,
+            (Approval::Signature(_), true) => {
+                return Err(invalid(
+                    ProblemType::InvalidSignature,
+                    "this signer approves with a passkey: send its WebAuthn `assertion`",
+                ));
+            }
+            (Approval::Assertion(_), false) => {
+                return Err(invalid(
+                    ProblemType::InvalidSignature,
+                    "this signer approves with a device or browser-held key: send `device_signature`",
+                ));
+            }
+        };
         // Refused before anything is signed, so the vault records no signature that
         // would never be used.
         self.dry_run_signature(&tenant, id, party, &row, now)
             .await?;
-        let authorization = DeviceAuthorization {
-            authorization: Authorization {
-                statement: prepared.statement.clone(),
-                signature: device_signature.to_vec(),
-            },
+        let authorization = Authorization {
+            statement: prepared.statement.clone(),
+            signature: proof,
         };
+        // What the evidence keeps: the authorization and the credential that proved it,
+        // so anyone can re-check offline what the signer's credential approved.
+        let approval = store::contracts::ApprovalRow {
+            authorization: authorization.encode()?,
+            credential_kind: signer.kind.name().to_owned(),
+            credential_public_key: signer.public_key.clone(),
+            rp_id: signer
+                .kind
+                .is_passkey()
+                .then(|| self.webauthn.id().to_owned()),
+            rp_origin: signer
+                .kind
+                .is_passkey()
+                .then(|| self.webauthn.origins().first().cloned())
+                .flatten(),
+        };
+        let authorization = DeviceAuthorization { authorization };
         // What the party is shown now: a document or image replaced since preparation
         // gives other signed attributes, and the vault refuses them (digest mismatch).
         let shown = self.shown_digests(id, &image).await?;
@@ -834,7 +1041,20 @@ impl Platform {
             }
             match self
                 .commit_signature(
-                    &tenant, id, party, &row, &next, &event, &cms, &cert_der, &token, &image, now,
+                    &tenant,
+                    id,
+                    party,
+                    &row,
+                    &next,
+                    &event,
+                    SignatureParts {
+                        cms: &cms,
+                        cert_der: &cert_der,
+                        token: &token,
+                        image: &image,
+                        approval: &approval,
+                    },
+                    now,
                 )
                 .await
             {
@@ -905,6 +1125,32 @@ impl Platform {
     }
 }
 
+/// What a party signs with: the vault key and certificate, and the credential that
+/// approves ([`Platform::signer_of`]).
+struct SignerKey {
+    tenant: TenantId,
+    key: KeyId,
+    credential: CredentialId,
+    certificate: Certificate,
+    /// The approving credential's vault kind.
+    kind: CredentialKind,
+    /// The signer account's name of that kind.
+    account_kind: String,
+    /// The approving credential's public key (raw, or a passkey's COSE key).
+    public_key: Vec<u8>,
+    /// A passkey's WebAuthn credential id.
+    webauthn_id: Option<Vec<u8>>,
+}
+
+/// A signature's stored parts, committed with its event.
+struct SignatureParts<'a> {
+    cms: &'a [u8],
+    cert_der: &'a [u8],
+    token: &'a [u8],
+    image: &'a [u8],
+    approval: &'a store::contracts::ApprovalRow,
+}
+
 /// How often a step is replayed on a contract that changed under it.
 const STEP_RETRIES: u32 = 5;
 
@@ -920,12 +1166,16 @@ impl Platform {
         row: &ContractRow,
         next: &Contract,
         event: &ContractEvent,
-        cms: &[u8],
-        cert_der: &[u8],
-        token: &[u8],
-        image: &[u8],
+        parts: SignatureParts<'_>,
         now: u64,
     ) -> Result<(), Error> {
+        let SignatureParts {
+            cms,
+            cert_der,
+            token,
+            image,
+            approval,
+        } = parts;
         let mut tx = self.store.writer().begin().await?;
         self.append_event(&mut tx, tenant, id, row.event_count, next, event)
             .await?;
@@ -938,6 +1188,7 @@ impl Platform {
                 certificate: cert_der,
                 timestamp_token: token,
                 image,
+                approval,
                 created_ms: now,
             },
         )

@@ -685,6 +685,72 @@ impl Platform {
             .await
     }
 
+    /// A short-lived signing URL for a party whose signer account approves with a
+    /// passkey, for a sender that embeds signing in its own app: the URL replaces the
+    /// party's invite link (the e-mailed one stops working; `remind` sends a fresh
+    /// one) and lives [`SIGNING_URL_LIFETIME_MS`]. Whoever opens it still needs the
+    /// one-time code sent to the signer's address for the identity check, and only the
+    /// signer's passkey approves the signature; a party without a passkey gets no URL
+    /// (its link would let the holder act for it with nothing more to prove).
+    ///
+    /// # Errors
+    /// [`ProblemType::NoPasskey`] when the party's signer account has no passkey (or
+    /// no account yet, or the party seals); [`ProblemType::WrongStep`] unless the
+    /// contract is out for signature and the party has not signed or declined.
+    pub async fn signing_url(
+        &self,
+        who: &Principal,
+        id: ContractId,
+        party: &str,
+    ) -> Result<SigningUrl, Error> {
+        let tenant = who.member(&[Role::Admin, Role::Member])?.to_owned();
+        let party = PartyId::parse(party).map_err(|_| Error::NotFound(format!("party {party}")))?;
+        let row = self.load(&tenant, id).await?;
+        let me = row
+            .parties
+            .iter()
+            .find(|p| p.party == party)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("party {party}")))?;
+        if row.contract.status() != ContractStatus::Sent
+            || matches!(
+                row.contract.party_status(party),
+                Some(PartyStatus::Signed | PartyStatus::Declined)
+            )
+        {
+            return Err(conflict(
+                ProblemType::WrongStep,
+                "a signing URL is for a party yet to sign a contract out for signature",
+            ));
+        }
+        let passkey = !me.seal
+            && store::signers::of_person(self.store.pool(), &me.person)
+                .await?
+                .is_some_and(|a| a.credential_kind.starts_with("passkey-"));
+        if !passkey {
+            return Err(conflict(
+                ProblemType::NoPasskey,
+                "a signing URL is only for a party whose signer account approves with a passkey; send or remind the invite instead",
+            ));
+        }
+        let expires = (self.now_ms() + SIGNING_URL_LIFETIME_MS).min(row.contract.content().expires_ms());
+        let mut tx = self.store.writer().begin().await?;
+        let token = new_invite(&mut tx, id, party, expires).await?;
+        self.audit_in(
+            &mut tx,
+            Some(&tenant),
+            who,
+            "contract.signing-url",
+            &format!("{id}/{party}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SigningUrl {
+            url: format!("{}/sign#{token}", self.public_url),
+            expires_ms: expires,
+        })
+    }
+
     /// E-mails (and texts, with a mobile number) a party its invite link.
     async fn deliver_invite(
         &self,
@@ -851,6 +917,7 @@ impl Platform {
                 certificate_der: r.certificate,
                 timestamp_token_der: r.timestamp_token,
                 image_png: r.image,
+                approval: r.approval,
             })
             .collect())
     }

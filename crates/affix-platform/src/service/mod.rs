@@ -56,6 +56,8 @@ pub use otp_state::{OTP_CHALLENGES_PER_HOUR_MAX, OTP_FAILURES_PER_DAY_MAX};
 pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
 /// Largest handwritten-signature image (PNG), as uploaded and as stored (canonical).
 pub use affix_contract::SIGNATURE_IMAGE_BYTES_MAX;
+/// A WebAuthn assertion, as [`Approval::Assertion`] carries it.
+pub use affix_vault::affix_webauthn::Assertion;
 /// Longest name of a person or tenant, in characters.
 pub const NAME_CHARS_MAX: usize = 128;
 /// Lifetime of a prepared signature (the signer's device signs within it).
@@ -346,6 +348,9 @@ pub struct StoredSignature {
     pub timestamp_token_der: Vec<u8>,
     /// The handwritten-signature image (PNG).
     pub image_png: Vec<u8>,
+    /// What the signer's credential approved (none for signatures made before
+    /// migration 0011).
+    pub approval: Option<store::contracts::ApprovalRow>,
 }
 
 /// An invite sent to a party by `send_contract` or `remind_party`: where it went, not
@@ -358,6 +363,19 @@ pub struct Invite {
     pub person_id: String,
     /// The channels the link went out on (`email`, `sms`).
     pub sent_via: Vec<String>,
+    /// Expiry.
+    pub expires_ms: u64,
+}
+
+/// How long a signing URL for a passkey party lives: 15 minutes.
+pub const SIGNING_URL_LIFETIME_MS: u64 = 15 * 60 * 1000;
+
+/// A short-lived signing URL for a passkey party (`signing_url`): a bearer secret for
+/// the sender's app to open, never kept for idempotent replay.
+#[derive(Debug, Clone)]
+pub struct SigningUrl {
+    /// The URL (`…/sign#afi_…`).
+    pub url: String,
     /// Expiry.
     pub expires_ms: u64,
 }
@@ -399,6 +417,68 @@ pub struct PreparedSignature {
     /// digest, so a device can check what it approves (`affix device sign
     /// --attributes`).
     pub signed_attributes: String,
+    /// The signer's credential kind: `device-ed25519` and `browser-p256` sign
+    /// `statement` (Ed25519; ECDSA P-256 `r ‖ s`), a passkey (`passkey-es256`,
+    /// `passkey-ed25519`) asserts over [`PasskeyRequest::challenge`].
+    pub credential_kind: String,
+    /// For a passkey: what `navigator.credentials.get` needs.
+    pub passkey: Option<PasskeyRequest>,
+}
+
+/// The WebAuthn request options of a passkey approval (`navigator.credentials.get`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRequest {
+    /// The challenge (base64url, no padding): SHA-256 of the vault statement
+    /// (`affix_vault::webauthn_challenge`), so the assertion approves exactly it.
+    pub challenge: String,
+    /// The relying party id.
+    pub rp_id: String,
+    /// The signer's WebAuthn credential id (base64url), for `allowCredentials`.
+    pub credential_id: String,
+}
+
+/// What a passkey registration needs (`navigator.credentials.create`), offered while a
+/// one-time code is pending: the challenge is bound to that code's check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCreation {
+    /// The challenge (base64url, no padding).
+    pub challenge: String,
+    /// The relying party id.
+    pub rp_id: String,
+    /// The relying party name shown by the authenticator.
+    pub rp_name: String,
+    /// The WebAuthn user handle (base64url; random, no personal data).
+    pub user_id: String,
+    /// The user name shown by the authenticator: the invited address.
+    pub user_name: String,
+}
+
+/// The credential a signer registers at the first identity check, always the signer's
+/// own: no tenant key reaches this step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewCredential {
+    /// An Ed25519 device key (an app integration, `affix device`).
+    Device([u8; 32]),
+    /// A browser-held key: a non-extractable WebCrypto ECDSA P-256 key created in the
+    /// signer's browser (SEC1 public key).
+    Browser(Vec<u8>),
+    /// A passkey: the WebAuthn registration made over [`PasskeyCreation::challenge`].
+    Passkey {
+        /// `attestationObject`.
+        attestation_object: Vec<u8>,
+        /// `clientDataJSON`.
+        client_data_json: Vec<u8>,
+    },
+}
+
+/// The signer credential's approval of a prepared statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approval {
+    /// The signature of a device key (Ed25519, 64 bytes) or browser-held key (ECDSA
+    /// P-256 `r ‖ s`, 64 bytes) over the statement.
+    Signature(Vec<u8>),
+    /// A passkey's WebAuthn assertion over the statement's challenge.
+    Assertion(affix_vault::affix_webauthn::Assertion),
 }
 
 /// A listing filter.
@@ -507,6 +587,8 @@ pub struct Platform {
     pub(crate) verifier_keys: String,
     /// The key of every one-time code's MAC, kept outside the database.
     pub(crate) otp_pepper: affix_identity::OtpPepper,
+    /// The WebAuthn relying party (the vault's): passkey ceremonies' RP id and origin.
+    pub(crate) webauthn: affix_vault::affix_webauthn::RelyingParty,
     /// Serializes identity enrolment per process (vault credential + key + certificate).
     enrol_lock: tokio::sync::Mutex<()>,
     /// Replayed contract state, checked against the stored head on every use.
@@ -555,6 +637,8 @@ pub struct Parts {
     /// The one-time codes' MAC key, kept outside the database
     /// (`<data_dir>/otp-pepper.key`, see [`crate::launch`]).
     pub otp_pepper: affix_identity::OtpPepper,
+    /// The WebAuthn relying party of the public URL (the vault is opened with the same).
+    pub webauthn: affix_vault::affix_webauthn::RelyingParty,
 }
 
 struct ContractRow {
@@ -621,6 +705,7 @@ impl Platform {
             lpr: parts.lpr,
             verifier_keys: parts.verifier_keys,
             otp_pepper: parts.otp_pepper,
+            webauthn: parts.webauthn,
             enrol_lock: tokio::sync::Mutex::new(()),
             contracts: cache::ContractCache::default(),
         }

@@ -12,7 +12,7 @@
 //! (a vault `RegisterCredential` statement signed by their device); it is refused for
 //! now with `seal-holder-set`.
 
-use affix_vault::{Algorithm, CredentialId, CredentialKind, KeyId, OwnerId};
+use affix_vault::{Algorithm, CredentialId, KeyId, OwnerId};
 use der::{Decode as _, Encode as _, EncodePem as _};
 use x509_cert::Certificate;
 
@@ -147,10 +147,19 @@ impl Platform {
             .ok_or_else(|| Error::Internal("seal holder without credit code".into()))?;
         // The holder's own device (their signer account's credential) authorizes the
         // seal's use.
-        let device = crate::store::signers::of_person(self.store.pool(), person)
+        let account = crate::store::signers::of_person(self.store.pool(), person)
             .await?
-            .map(|a| a.credential_public_key)
             .ok_or_else(|| Error::Internal("seal holder without a signer account".into()))?;
+        let kind = super::ceremony::vault_credential_kind(&account.credential_kind)?;
+        if kind.is_passkey() {
+            // A passkey is bound to the signer's own vault owner (its WebAuthn record
+            // and counter); the seal's owner is the organization's.
+            return Err(conflict(
+                ProblemType::DeviceMismatch,
+                "the seal holder's signer account uses a passkey; a seal is approved with a device or browser-held key",
+            ));
+        }
+        let device = account.credential_public_key;
         let vt = vault_tenant(tenant)?;
         // Each step is stored as soon as it is done, so a crash between steps resumes
         // from the first missing one instead of registering twice.
@@ -167,7 +176,7 @@ impl Platform {
             let vt2 = vt.clone();
             let now = self.now_ms();
             let credential = tokio::task::spawn_blocking(move || {
-                vault.register_credential(&vt2, owner, CredentialKind::Ed25519, &device, None, now)
+                vault.register_credential(&vt2, owner, kind, &device, None, now)
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;

@@ -120,6 +120,22 @@ pub struct EventRow {
     pub receipt: Option<String>,
 }
 
+/// What the signer's credential approved for one signature (columns of `signatures`
+/// since migration 0011; none for older signatures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRow {
+    /// The vault authorization, `affix_vault::Authorization::encode`.
+    pub authorization: Vec<u8>,
+    /// The credential kind (`affix_vault::CredentialKind::name`).
+    pub credential_kind: String,
+    /// The credential's public key (raw Ed25519, SEC1 P-256 or a COSE key).
+    pub credential_public_key: Vec<u8>,
+    /// Passkeys: the relying party id.
+    pub rp_id: Option<String>,
+    /// Passkeys: the origin the platform accepted ceremonies from.
+    pub rp_origin: Option<String>,
+}
+
 /// One party's signature.
 #[derive(Debug, Clone)]
 pub struct SignatureRow {
@@ -133,6 +149,8 @@ pub struct SignatureRow {
     pub timestamp_token: Vec<u8>,
     /// The handwritten-signature image (PNG).
     pub image: Vec<u8>,
+    /// What the signer's credential approved.
+    pub approval: Option<ApprovalRow>,
 }
 
 /// A new `signatures` row.
@@ -150,6 +168,8 @@ pub struct NewSignatureRow<'a> {
     pub timestamp_token: &'a [u8],
     /// The handwritten-signature image (PNG).
     pub image: &'a [u8],
+    /// What the signer's credential approved.
+    pub approval: &'a ApprovalRow,
     /// When it was made.
     pub created_ms: u64,
 }
@@ -624,7 +644,7 @@ pub async fn signatures<'e>(
     id: &str,
 ) -> Result<Vec<SignatureRow>, Error> {
     let rows = sqlx::query(
-        "SELECT party_id, cms, certificate, timestamp_token, image FROM signatures WHERE contract_id = $1 ORDER BY created_ms",
+        "SELECT party_id, cms, certificate, timestamp_token, image, authorization_proof, credential_kind, credential_public_key, rp_id, rp_origin FROM signatures WHERE contract_id = $1 ORDER BY created_ms",
     )
     .bind(id)
     .fetch_all(executor)
@@ -637,6 +657,16 @@ pub async fn signatures<'e>(
                 certificate: r.try_get("certificate")?,
                 timestamp_token: r.try_get("timestamp_token")?,
                 image: r.try_get("image")?,
+                approval: match r.try_get::<Option<Vec<u8>>, _>("authorization_proof")? {
+                    None => None,
+                    Some(authorization) => Some(ApprovalRow {
+                        authorization,
+                        credential_kind: r.try_get("credential_kind")?,
+                        credential_public_key: r.try_get("credential_public_key")?,
+                        rp_id: r.try_get("rp_id")?,
+                        rp_origin: r.try_get("rp_origin")?,
+                    }),
+                },
             })
         })
         .collect()
@@ -651,7 +681,7 @@ pub async fn insert_signature<'e>(
     new: NewSignatureRow<'_>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO signatures (contract_id, party_id, cms, certificate, timestamp_token, image, created_ms, authorization_proof, credential_kind, credential_public_key, rp_id, rp_origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(new.contract)
     .bind(new.party)
@@ -660,6 +690,11 @@ pub async fn insert_signature<'e>(
     .bind(new.timestamp_token.to_vec())
     .bind(new.image.to_vec())
     .bind(i(new.created_ms))
+    .bind(new.approval.authorization.clone())
+    .bind(new.approval.credential_kind.clone())
+    .bind(new.approval.credential_public_key.clone())
+    .bind(new.approval.rp_id.clone())
+    .bind(new.approval.rp_origin.clone())
     .execute(executor)
     .await?;
     Ok(())

@@ -20,10 +20,12 @@ pub struct SignerAccountRow {
     pub name: String,
     /// The signer's vault credential id.
     pub credential_id: String,
-    /// Its kind (`device-ed25519`, `passkey`, `browser-p256`).
+    /// Its kind (`device-ed25519`, `browser-p256`, `passkey-es256`, `passkey-ed25519`).
     pub credential_kind: String,
-    /// Its public key.
+    /// Its public key (raw Ed25519, SEC1 P-256, or a passkey's COSE key).
     pub credential_public_key: Vec<u8>,
+    /// A passkey's WebAuthn credential id.
+    pub webauthn_credential_id: Option<Vec<u8>>,
     /// The signer's vault key id, once created.
     pub vault_key: Option<String>,
     /// The signer's certificate (DER), once issued.
@@ -32,7 +34,7 @@ pub struct SignerAccountRow {
     pub created_ms: u64,
 }
 
-const COLUMNS: &str = "id, email, name, credential_id, credential_kind, credential_public_key, vault_key, certificate, created_ms";
+const COLUMNS: &str = "id, email, name, credential_id, credential_kind, credential_public_key, webauthn_credential_id, vault_key, certificate, created_ms";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<SignerAccountRow, Error> {
     Ok(SignerAccountRow {
@@ -42,6 +44,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<SignerAccountRow, Error> {
         credential_id: row.try_get("credential_id")?,
         credential_kind: row.try_get("credential_kind")?,
         credential_public_key: row.try_get("credential_public_key")?,
+        webauthn_credential_id: row.try_get("webauthn_credential_id")?,
         vault_key: row.try_get("vault_key")?,
         certificate: row.try_get("certificate")?,
         created_ms: u(row.try_get("created_ms")?),
@@ -96,8 +99,8 @@ pub async fn insert<'e>(
     row: &SignerAccountRow,
 ) -> Result<bool, Error> {
     let done = sqlx::query(
-        "INSERT INTO signers (id, email, name, credential_id, credential_kind, credential_public_key, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+        "INSERT INTO signers (id, email, name, credential_id, credential_kind, credential_public_key, webauthn_credential_id, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (email) DO NOTHING",
     )
     .bind(&row.id)
     .bind(&row.email)
@@ -105,6 +108,7 @@ pub async fn insert<'e>(
     .bind(&row.credential_id)
     .bind(&row.credential_kind)
     .bind(row.credential_public_key.clone())
+    .bind(row.webauthn_credential_id.clone())
     .bind(i(row.created_ms))
     .execute(executor)
     .await?;

@@ -16,9 +16,9 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok};
+use super::{ApiResult, attachment, base64_field, contract_id, json_body, ok, secret};
 use crate::gate::Caller;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::routes::Api;
 
 /// One party as the API shows it.
@@ -379,6 +379,44 @@ pub(crate) async fn remind_party(
         .remind_party(&who, contract_id(&id)?, &party)
         .await?;
     ok(StatusCode::ACCEPTED, &InviteSent::from(invite))
+}
+
+/// A short-lived signing URL.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SigningUrlOut {
+    /// The URL to open in the signer's browser (it holds a bearer token: do not log it).
+    url: String,
+    /// When it stops working (Unix ms).
+    expires_ms: u64,
+}
+
+/// A short-lived (15 min) signing URL for a party whose signer account approves with a
+/// passkey, for a sender that embeds signing in its own app. It replaces the party's
+/// e-mailed link; the signer still passes the one-time code and approves with the
+/// passkey. Refused (409 `no-passkey`) for any other party.
+#[utoipa::path(post, path = "/v1/contracts/{id}/parties/{party}/signing-url", operation_id = "signingUrl",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "Contract id"),
+           ("party" = String, Path, description = "Party id")),
+    responses((status = 201, body = SigningUrlOut),
+        (status = 409, description = "The party has no passkey, or is not waiting to sign",
+            body = ProblemBody, content_type = "application/problem+json")))]
+pub(crate) async fn signing_url(
+    State(api): State<Arc<Api>>,
+    Caller(who): Caller,
+    Path((id, party)): Path<(String, String)>,
+) -> ApiResult {
+    let signing = api
+        .platform
+        .signing_url(&who, contract_id(&id)?, &party)
+        .await?;
+    secret(
+        StatusCode::CREATED,
+        &SigningUrlOut {
+            url: signing.url,
+            expires_ms: signing.expires_ms,
+        },
+    )
 }
 
 /// Revoke a contract not yet effective (initiator's tenant: admin, member).

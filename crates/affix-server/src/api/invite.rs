@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use affix_platform::ProblemType;
-use affix_platform::service::{PreparedSignature, SIGNATURE_IMAGE_BYTES_MAX};
+use affix_platform::service::{
+    Approval, NewCredential, PasskeyCreation, PreparedSignature, SIGNATURE_IMAGE_BYTES_MAX,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::contracts::{Contract, contract_answer};
-use super::{ApiResult, base64, base64_field, json_body, ok};
+use super::{ApiResult, base64, base64_field, base64url_field, json_body, ok};
 use crate::gate::Caller;
 use crate::problem::{Problem, ProblemBody};
 use crate::routes::Api;
@@ -71,12 +73,75 @@ pub(crate) async fn start_email(State(api): State<Arc<Api>>, Caller(who): Caller
     )
 }
 
-/// The one-time code, and on the first check the device to enrol.
+/// What `navigator.credentials.create` needs to register the signer's passkey.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasskeyCreationOptions {
+    /// The challenge (base64url): bound to the pending one-time code's check.
+    challenge: String,
+    /// The relying party id (the host of the platform's public URL).
+    rp_id: String,
+    /// The relying party name.
+    rp_name: String,
+    /// The WebAuthn user handle (base64url; random).
+    user_id: String,
+    /// The user name the authenticator shows: the invited address.
+    user_name: String,
+    /// COSE algorithms accepted, in order of preference: ES256 (-7), EdDSA (-8).
+    algorithms: Vec<i64>,
+    /// Always `required`: the passkey verifies the signer (PIN, biometrics).
+    user_verification: &'static str,
+}
+
+impl From<PasskeyCreation> for PasskeyCreationOptions {
+    fn from(p: PasskeyCreation) -> Self {
+        Self {
+            challenge: p.challenge,
+            rp_id: p.rp_id,
+            rp_name: p.rp_name,
+            user_id: p.user_id,
+            user_name: p.user_name,
+            algorithms: vec![-7, -8],
+            user_verification: "required",
+        }
+    }
+}
+
+/// The options of a passkey registration with the pending one-time code (first identity
+/// check): create the passkey, then send its registration with the code.
+#[utoipa::path(get, path = "/v1/invite/identity/passkey-options", operation_id = "passkeyCreationOptions",
+    security(("invite" = [])), responses((status = 200, body = PasskeyCreationOptions),
+        (status = 409, description = "No one-time code is pending: request one first",
+            body = ProblemBody, content_type = "application/problem+json")))]
+pub(crate) async fn passkey_options(State(api): State<Arc<Api>>, Caller(who): Caller) -> ApiResult {
+    let options = api.platform.passkey_creation(&who).await?;
+    ok(StatusCode::OK, &PasskeyCreationOptions::from(options))
+}
+
+/// A passkey registration (`PublicKeyCredential.response` of `navigator.credentials.create`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasskeyIn {
+    /// `attestationObject` (base64url or base64).
+    attestation_object: String,
+    /// `clientDataJSON` (base64url or base64).
+    client_data_json: String,
+}
+
+/// The one-time code, and on the first check the signer's credential: a passkey, a
+/// browser-held key or a device key (one of them).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyIn {
     /// The code from the e-mail.
     code: String,
+    /// The signer's passkey registration, made with `GET /v1/invite/identity/passkey-options`.
+    #[serde(default)]
+    passkey: Option<PasskeyIn>,
+    /// The signer's browser-held key: a non-extractable WebCrypto ECDSA P-256 public key
+    /// (SEC1 uncompressed, 65 bytes, base64).
+    #[serde(default)]
+    #[schema(content_encoding = "base64")]
+    browser_public_key: Option<String>,
     /// The signer's device key (Ed25519 public key, base64), enrolled on the first check.
     #[serde(default)]
     #[schema(content_encoding = "base64")]
@@ -100,11 +165,28 @@ pub(crate) async fn finish_email(
     body: Bytes,
 ) -> ApiResult {
     let input: VerifyIn = json_body(&body)?;
-    let device = input
-        .device_public_key
-        .as_deref()
-        .map(|k| {
-            base64_field(k, "device_public_key")
+    let credential = match (input.passkey, input.browser_public_key, input.device_public_key) {
+        (None, None, None) => None,
+        (Some(passkey), None, None) => Some(NewCredential::Passkey {
+            attestation_object: base64url_field(
+                &passkey.attestation_object,
+                "passkey.attestation_object",
+            )?,
+            client_data_json: base64url_field(&passkey.client_data_json, "passkey.client_data_json")?,
+        }),
+        (None, Some(key), None) => Some(NewCredential::Browser(
+            base64_field(&key, "browser_public_key")
+                .ok()
+                .filter(|b| b.len() == 65 && b[0] == 4)
+                .ok_or_else(|| {
+                    Problem::new(
+                        ProblemType::InvalidDeviceKey,
+                        "browser_public_key must be an uncompressed SEC1 P-256 public key (65 bytes) in base64",
+                    )
+                })?,
+        )),
+        (None, None, Some(key)) => Some(NewCredential::Device(
+            base64_field(&key, "device_public_key")
                 .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .ok_or_else(|| {
@@ -112,12 +194,18 @@ pub(crate) async fn finish_email(
                         ProblemType::InvalidDeviceKey,
                         "device_public_key must be 32 bytes (Ed25519) in base64",
                     )
-                })
-        })
-        .transpose()?;
+                })?,
+        )),
+        _ => {
+            return Err(Problem::new(
+                ProblemType::InvalidDeviceKey,
+                "send one credential: `passkey`, `browser_public_key` or `device_public_key`",
+            ));
+        }
+    };
     let view = api
         .platform
-        .finish_email_check(&who, &input.code, device, input.signer_name.as_deref())
+        .finish_email_check(&who, &input.code, credential, input.signer_name.as_deref())
         .await?;
     contract_answer(StatusCode::OK, view)
 }
@@ -223,6 +311,25 @@ pub(crate) struct Prepared {
     /// signing-certificate-v2), and Affix's document and signature image digests. Their
     /// SHA-256 is `payload_digest`, so a device can check what it approves.
     signed_attributes: String,
+    /// The signer's credential kind: `device-ed25519` or `browser-p256` sign
+    /// `statement`; `passkey-es256` or `passkey-ed25519` assert over `passkey.challenge`.
+    credential_kind: String,
+    /// For a passkey: the options of `navigator.credentials.get`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passkey: Option<PasskeyRequestOptions>,
+}
+
+/// What `navigator.credentials.get` needs for a passkey's approval.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasskeyRequestOptions {
+    /// The challenge (base64url): SHA-256 of `statement`.
+    challenge: String,
+    /// The relying party id.
+    rp_id: String,
+    /// The signer's WebAuthn credential id (base64url), for `allowCredentials`.
+    credential_id: String,
+    /// Always `required`.
+    user_verification: &'static str,
 }
 
 impl From<PreparedSignature> for Prepared {
@@ -235,6 +342,13 @@ impl From<PreparedSignature> for Prepared {
             expires_ms: p.expires_ms,
             content_digest: p.content_digest,
             signed_attributes: p.signed_attributes,
+            credential_kind: p.credential_kind,
+            passkey: p.passkey.map(|r| PasskeyRequestOptions {
+                challenge: r.challenge,
+                rp_id: r.rp_id,
+                credential_id: r.credential_id,
+                user_verification: "required",
+            }),
         }
     }
 }
@@ -247,13 +361,32 @@ pub(crate) async fn prepare(State(api): State<Arc<Api>>, Caller(who): Caller) ->
     ok(StatusCode::OK, &Prepared::from(prepared))
 }
 
-/// The device's approval of the prepared statement.
+/// The signer credential's approval of the prepared statement: one of
+/// `device_signature` and `assertion`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignIn {
-    /// Ed25519 signature of the statement bytes by the enrolled device (base64).
+    /// The signature of the statement bytes by the enrolled device key (Ed25519) or
+    /// browser-held key (ECDSA P-256, `r ‖ s`), base64.
+    #[serde(default)]
     #[schema(content_encoding = "base64")]
-    device_signature: String,
+    device_signature: Option<String>,
+    /// A passkey's WebAuthn assertion over the prepared challenge.
+    #[serde(default)]
+    assertion: Option<AssertionIn>,
+}
+
+/// A WebAuthn assertion (`AuthenticatorAssertionResponse`), each part base64url or
+/// base64.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AssertionIn {
+    /// `authenticatorData`.
+    authenticator_data: String,
+    /// `clientDataJSON`.
+    client_data_json: String,
+    /// `signature`.
+    signature: String,
 }
 
 /// Sign: the vault signs under the device's approval; the CMS signature is time-stamped
@@ -267,8 +400,26 @@ pub(crate) async fn sign(
     body: Bytes,
 ) -> ApiResult {
     let input: SignIn = json_body(&body)?;
-    let signature = base64_field(&input.device_signature, "device_signature")?;
-    let view = api.platform.sign(&who, &signature).await?;
+    let approval = match (input.device_signature, input.assertion) {
+        (Some(signature), None) => {
+            Approval::Signature(base64_field(&signature, "device_signature")?)
+        }
+        (None, Some(a)) => Approval::Assertion(affix_platform::service::Assertion {
+            authenticator_data: base64url_field(
+                &a.authenticator_data,
+                "assertion.authenticator_data",
+            )?,
+            client_data_json: base64url_field(&a.client_data_json, "assertion.client_data_json")?,
+            signature: base64url_field(&a.signature, "assertion.signature")?,
+        }),
+        _ => {
+            return Err(Problem::new(
+                ProblemType::InvalidSignature,
+                "send one approval: `device_signature` or `assertion`",
+            ));
+        }
+    };
+    let view = api.platform.sign(&who, approval).await?;
     contract_answer(StatusCode::OK, view)
 }
 

@@ -74,6 +74,22 @@ pub(crate) fn base64_field(text: &str, field: &str) -> Result<Vec<u8>, Problem> 
         .map_err(|_| Problem::new(ProblemType::InvalidJson, format!("{field} is not base64")))
 }
 
+/// A WebAuthn byte string: base64url as browsers give it (`PublicKeyCredential`
+/// fields), padded or not, or standard base64.
+pub(crate) fn base64url_field(text: &str, field: &str) -> Result<Vec<u8>, Problem> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let trimmed = text.trim_end_matches('=');
+    URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD.decode(text))
+        .map_err(|_| {
+            Problem::new(
+                ProblemType::InvalidJson,
+                format!("{field} is not base64url"),
+            )
+        })
+}
+
 /// Base64 of bytes, as every byte string of the API travels.
 pub(crate) fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

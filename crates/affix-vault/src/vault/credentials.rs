@@ -103,7 +103,15 @@ impl Vault {
         Ok(credential_digest(kind, &reg.cose_key))
     }
 
-    fn verify_passkey_registration(
+    /// Verifies a passkey registration for this vault's relying party as
+    /// [`Vault::register_passkey`] does, without storing anything: the credential kind
+    /// and what would be registered (WebAuthn credential id, COSE key, counter,
+    /// attestation), for a caller that keeps them beside its own account.
+    ///
+    /// # Errors
+    /// [`Error::PasskeyRegistration`] with the WebAuthn reason; [`Error::Malformed`]
+    /// for an unusable COSE key.
+    pub fn verify_passkey_registration(
         &self,
         registration: &PasskeyRegistration,
     ) -> Result<(CredentialKind, affix_webauthn::Registration), Error> {

@@ -131,11 +131,15 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         "  events:     {} (each proven in the ledger; leaves {:?})",
         verified.events, verified.leaf_indices
     );
-    for (subject, at) in &verified.signatures {
+    for (n, (subject, at)) in verified.signatures.iter().enumerate() {
         let secs = at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        println!("  signature:  {subject}, time-stamped at Unix {secs}");
+        let approval = match verified.approvals.get(n).cloned().flatten() {
+            Some(kind) => format!("; approved by the signer's {kind} credential (re-checked)"),
+            None => "; no approval in the bundle (format v1)".to_owned(),
+        };
+        println!("  signature:  {subject}, time-stamped at Unix {secs}{approval}");
     }
     if from_bundle.is_empty() {
         Ok(())
