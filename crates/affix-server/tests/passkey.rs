@@ -72,15 +72,15 @@ async fn code_and_options(p: &TestPlatform, token: &str, email: &str) -> (String
     (p.last_code(email), options)
 }
 
-/// First identity check with a passkey made by `authenticator` from `origin`.
+/// First identity check with a passkey made by `authenticator` from `origin`, with the
+/// pending `code` and its passkey `options`.
 async fn verify_with_passkey(
     p: &TestPlatform,
     token: &str,
-    email: &str,
+    (email, code, options): (&str, &str, &Value),
     authenticator: &mut SoftAuthenticator,
     origin: &str,
 ) -> (u16, Value) {
-    let (code, options) = code_and_options(p, token, email).await;
     assert_eq!(options["rp_id"], "localhost");
     assert_eq!(options["user_name"], email);
     assert_eq!(options["user_verification"], "required");
@@ -204,24 +204,18 @@ async fn passkey_flow(db: Db) {
     // verification or from another origin is refused first, and nothing is stored.
     let mut alice_key = SoftAuthenticator::new(Algorithm::Es256, &[7; 32]);
     let mut wrong = SoftAuthenticator::new(Algorithm::Es256, &[8; 32]);
-    let (s, v) = verify_with_passkey(
-        &p,
-        &tokens[0],
-        "alice@example.com",
-        &mut wrong,
-        "http://evil.example",
-    )
-    .await;
+    let (code, options) = code_and_options(&p, &tokens[0], "alice@example.com").await;
+    let check = ("alice@example.com", code.as_str(), &options);
+    let (s, v) = verify_with_passkey(&p, &tokens[0], check, &mut wrong, "http://evil.example").await;
     assert_eq!(s, 400, "another origin: {v}");
     let mut no_uv = SoftAuthenticator::new(Algorithm::Es256, &[9; 32]);
     no_uv.options = SoftOptions {
         user_verified: false,
         ..SoftOptions::default()
     };
-    let (s, v) = verify_with_passkey(&p, &tokens[0], "alice@example.com", &mut no_uv, &origin).await;
+    let (s, v) = verify_with_passkey(&p, &tokens[0], check, &mut no_uv, &origin).await;
     assert_eq!(s, 400, "no user verification: {v}");
-    let (s, v) =
-        verify_with_passkey(&p, &tokens[0], "alice@example.com", &mut alice_key, &origin).await;
+    let (s, v) = verify_with_passkey(&p, &tokens[0], check, &mut alice_key, &origin).await;
     assert_eq!(s, 200, "{v}");
     view_consent_image(&p, &tokens[0]).await;
 
@@ -258,7 +252,7 @@ async fn passkey_flow(db: Db) {
             json!({"device_signature": b64(&[0; 64])}),
         )
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     assert_eq!(v["type"], "https://affix.dev/problems/invalid-signature");
     let (s, v) = sign_with_passkey(&p, &tokens[0], &mut alice_key, &origin).await;
     assert_eq!(s, 200, "{v}");
@@ -429,17 +423,20 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
     let zhang = p.person(&admin, "Zhang", "zhang@example.com").await;
     let mut key = SoftAuthenticator::new(Algorithm::EdDsa, &[3; 32]);
 
-    let (_, first) = sent(&p, &admin, &[&zhang]).await;
-    let (s, v) = verify_with_passkey(&p, &first[0], "zhang@example.com", &mut key, &origin).await;
+    let other = p.person(&admin, "Acme", "desk@acme.example").await;
+    let (_, first) = sent(&p, &admin, &[&zhang, &other]).await;
+    let (code, options) = code_and_options(&p, &first[0], "zhang@example.com").await;
+    let check = ("zhang@example.com", code.as_str(), &options);
+    let (s, v) = verify_with_passkey(&p, &first[0], check, &mut key, &origin).await;
     assert_eq!(s, 200, "{v}");
     view_consent_image(&p, &first[0]).await;
     let (s, v) = sign_with_passkey(&p, &first[0], &mut key, &origin).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["status"], "effective");
+    assert_eq!(v["parties"][0]["status"], "signed", "{v}");
 
     // The second contract: the sender embeds signing in its own app and asks for a
     // short-lived signing URL (a passkey party only); it replaces the e-mailed link.
-    let (second_id, emailed) = sent(&p, &admin, &[&zhang]).await;
+    let (second_id, emailed) = sent(&p, &admin, &[&zhang, &other]).await;
     let (s, c) = p.get(&format!("/v1/contracts/{second_id}"), &admin).await;
     assert_eq!(s, 200, "{c}");
     let party = c["parties"][0]["id"].as_str().unwrap().to_owned();
@@ -454,7 +451,7 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
     assert!((400..500).contains(&s), "the e-mailed link is replaced: {s} {v}");
     // A party with a device key gets no signing URL.
     let wang = p.person(&admin, "Wang", "wang@example.com").await;
-    let (third_id, third) = sent(&p, &admin, &[&wang]).await;
+    let (third_id, third) = sent(&p, &admin, &[&wang, &other]).await;
     let device = common::Device::new();
     common::party_ready(&p, &third[0], "wang@example.com", &device).await;
     let (_, c) = p.get(&format!("/v1/contracts/{third_id}"), &admin).await;
@@ -509,7 +506,7 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
     assert!((400..500).contains(&s), "counter regression: {s} {v}");
     let (s, v) = p.post("/v1/invite/sign", &second[0], body.clone()).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["status"], "effective");
+    assert_eq!(v["parties"][0]["status"], "signed", "{v}");
     // The invite is spent; the assertion cannot be used again anyway.
     let (s, _) = p.post("/v1/invite/sign", &second[0], body).await;
     assert!((400..500).contains(&s));
@@ -525,13 +522,14 @@ async fn passkey_bad_input_is_refused() {
     let (_, origin) = rp(&p);
     let (_, admin) = p.tenant("Acme").await;
     let li = p.person(&admin, "Li", "li@example.com").await;
-    let (_, tokens) = sent(&p, &admin, &[&li]).await;
+    let other = p.person(&admin, "Acme", "desk@acme.example").await;
+    let (_, tokens) = sent(&p, &admin, &[&li, &other]).await;
     let token = &tokens[0];
     let (s, v) = p.get("/v1/invite/identity/passkey-options", token).await;
     assert_eq!(s, 409, "{v}");
     assert_eq!(v["type"], "https://affix.dev/problems/no-code");
 
-    let (code, _) = code_and_options(&p, token, "li@example.com").await;
+    let (code, options) = code_and_options(&p, token, "li@example.com").await;
     for (what, passkey) in [
         ("not CBOR", json!({"attestation_object": b64url(b"\xff\xff"), "client_data_json": b64url(b"{}")})),
         ("not base64url", json!({"attestation_object": "@@@", "client_data_json": "@@@"})),
@@ -555,11 +553,12 @@ async fn passkey_bad_input_is_refused() {
                    "browser_public_key": b64(&[4; 65])}),
         )
         .await;
-    assert_eq!(s, 400, "{v}");
-    // The code still works afterwards (the refusals were not attempts at the code
-    // with a usable credential... but each did count as a verification of it).
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["type"], "https://affix.dev/problems/invalid-device-key");
+    // The code still works afterwards: a refused credential gives the code back.
     let mut key = SoftAuthenticator::new(Algorithm::Es256, &[2; 32]);
-    let (s, v) = verify_with_passkey(&p, token, "li@example.com", &mut key, &origin).await;
+    let check = ("li@example.com", code.as_str(), &options);
+    let (s, v) = verify_with_passkey(&p, token, check, &mut key, &origin).await;
     assert_eq!(s, 200, "{v}");
     view_consent_image(&p, token).await;
     let (s, _) = p.post("/v1/invite/sign/prepare", token, json!({})).await;
@@ -571,6 +570,7 @@ async fn passkey_bad_input_is_refused() {
         let (s, v) = p
             .post("/v1/invite/sign", token, json!({"assertion": assertion}))
             .await;
-        assert_eq!(s, 400, "{what}: {v}");
+        assert_eq!(s, 422, "{what}: {v}");
+        assert_eq!(v["type"], "https://affix.dev/problems/invalid-signature");
     }
 }

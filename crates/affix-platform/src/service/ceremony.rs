@@ -130,6 +130,18 @@ fn register_signer_credential(
             (id, KIND_DEVICE, key.to_vec(), None)
         }
         NewCredential::Browser(key) => {
+            // WebCrypto exports the raw key uncompressed; the vault keeps points
+            // compressed (33 bytes).
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key)
+                .map_err(|_| {
+                    invalid(
+                        ProblemType::InvalidDeviceKey,
+                        "browser_public_key is not a P-256 point",
+                    )
+                })?
+                .to_sec1_point(true)
+                .as_bytes()
+                .to_vec();
             let id = vault.register_credential(tenant, owner, CredentialKind::BrowserP256, &key, None, now_ms)?;
             (id, KIND_BROWSER, key, None)
         }
