@@ -452,7 +452,8 @@ fn check_approval(
         .decode(&approval.authorization)
         .map_err(|_| bad("authorization is not base64"))
         .and_then(|bytes| {
-            Authorization::decode(&bytes).map_err(|e| SignatureFault::ApprovalMalformed(e.to_string()))
+            Authorization::decode(&bytes)
+                .map_err(|e| SignatureFault::ApprovalMalformed(e.to_string()))
         })?;
     let statement = &authorization.statement;
     // A `sign` of a message (payload kind 1) whose SHA-256 is the signed attributes'.
@@ -464,7 +465,9 @@ fn check_approval(
     }
     let rp = if kind.is_passkey() {
         let (Some(id), Some(origin)) = (&approval.rp_id, &approval.origin) else {
-            return Err(bad("a passkey approval names its relying party id and origin"));
+            return Err(bad(
+                "a passkey approval names its relying party id and origin",
+            ));
         };
         affix_vault::affix_webauthn::RelyingParty::new(id.clone(), vec![origin.clone()])
             .map_err(|e| SignatureFault::ApprovalMalformed(e.to_string()))?

@@ -208,7 +208,10 @@ pub fn relying_party(public_url: &str) -> Result<affix_vault::affix_webauthn::Re
         Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
         _ => format!("{scheme}://{host}"),
     };
-    let id = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let id = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     affix_vault::affix_webauthn::RelyingParty::new(id, vec![origin])
         .map_err(|e| bad(&e.to_string()))
 }

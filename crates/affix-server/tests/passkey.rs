@@ -206,7 +206,8 @@ async fn passkey_flow(db: Db) {
     let mut wrong = SoftAuthenticator::new(Algorithm::Es256, &[8; 32]);
     let (code, options) = code_and_options(&p, &tokens[0], "alice@example.com").await;
     let check = ("alice@example.com", code.as_str(), &options);
-    let (s, v) = verify_with_passkey(&p, &tokens[0], check, &mut wrong, "http://evil.example").await;
+    let (s, v) =
+        verify_with_passkey(&p, &tokens[0], check, &mut wrong, "http://evil.example").await;
     assert_eq!(s, 400, "another origin: {v}");
     let mut no_uv = SoftAuthenticator::new(Algorithm::Es256, &[9; 32]);
     no_uv.options = SoftOptions {
@@ -220,7 +221,9 @@ async fn passkey_flow(db: Db) {
     view_consent_image(&p, &tokens[0]).await;
 
     // An assertion from another origin, or over another challenge, signs nothing.
-    let (s, prepared) = p.post("/v1/invite/sign/prepare", &tokens[0], json!({})).await;
+    let (s, prepared) = p
+        .post("/v1/invite/sign/prepare", &tokens[0], json!({}))
+        .await;
     assert_eq!(s, 200, "{prepared}");
     assert_eq!(prepared["credential_kind"], "passkey-es256");
     let request = &prepared["passkey"];
@@ -280,7 +283,9 @@ async fn passkey_flow(db: Db) {
         .await;
     assert_eq!(s, 200, "{v}");
     view_consent_image(&p, &tokens[1]).await;
-    let (s, prepared) = p.post("/v1/invite/sign/prepare", &tokens[1], json!({})).await;
+    let (s, prepared) = p
+        .post("/v1/invite/sign/prepare", &tokens[1], json!({}))
+        .await;
     assert_eq!(s, 200, "{prepared}");
     assert_eq!(prepared["credential_kind"], "browser-p256");
     assert!(prepared.get("passkey").is_none(), "{prepared}");
@@ -300,8 +305,7 @@ async fn passkey_flow(db: Db) {
     // The bundle, v2: each signature with its approval, re-checked offline.
     let bytes = bundle_bytes(&p, &admin, &id).await;
     let (policy, root) = anchors(&p, &admin).await;
-    let verified =
-        affix_bundle::verify(&bytes, &policy, std::slice::from_ref(&root)).unwrap();
+    let verified = affix_bundle::verify(&bytes, &policy, std::slice::from_ref(&root)).unwrap();
     let mut kinds: Vec<_> = verified.approvals.iter().flatten().cloned().collect();
     kinds.sort();
     assert_eq!(kinds, ["browser-p256", "passkey-es256"]);
@@ -318,7 +322,11 @@ async fn passkey_flow(db: Db) {
     assert_eq!(alice_sig["approval"]["origin"], origin.as_str());
     // The bundled COSE key is the authenticator's.
     assert_eq!(
-        unb64(alice_sig["approval"]["credential_public_key"].as_str().unwrap()),
+        unb64(
+            alice_sig["approval"]["credential_public_key"]
+                .as_str()
+                .unwrap()
+        ),
         alice_key.public_key().to_cose()
     );
 
@@ -446,9 +454,20 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
     let (s, url) = p.post(&path, &admin, json!({})).await;
     assert_eq!(s, 201, "{url}");
     assert!(url["expires_ms"].as_u64().unwrap() <= p.clock.now_ms() + 15 * 60 * 1000);
-    let second = vec![url["url"].as_str().unwrap().split_once('#').unwrap().1.to_owned()];
+    let second = vec![
+        url["url"]
+            .as_str()
+            .unwrap()
+            .split_once('#')
+            .unwrap()
+            .1
+            .to_owned(),
+    ];
     let (s, v) = p.get("/v1/invite", &emailed[0]).await;
-    assert!((400..500).contains(&s), "the e-mailed link is replaced: {s} {v}");
+    assert!(
+        (400..500).contains(&s),
+        "the e-mailed link is replaced: {s} {v}"
+    );
     // A party with a device key gets no signing URL.
     let wang = p.person(&admin, "Wang", "wang@example.com").await;
     let (third_id, third) = sent(&p, &admin, &[&wang, &other]).await;
@@ -481,7 +500,9 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
         .await;
     assert_eq!(s, 200, "{v}");
     view_consent_image(&p, &second[0]).await;
-    let (s, prepared) = p.post("/v1/invite/sign/prepare", &second[0], json!({})).await;
+    let (s, prepared) = p
+        .post("/v1/invite/sign/prepare", &second[0], json!({}))
+        .await;
     assert_eq!(s, 200, "{prepared}");
     assert_eq!(prepared["credential_kind"], "passkey-ed25519");
     let challenge = unb64url(prepared["passkey"]["challenge"].as_str().unwrap());
@@ -531,9 +552,18 @@ async fn passkey_bad_input_is_refused() {
 
     let (code, options) = code_and_options(&p, token, "li@example.com").await;
     for (what, passkey) in [
-        ("not CBOR", json!({"attestation_object": b64url(b"\xff\xff"), "client_data_json": b64url(b"{}")})),
-        ("not base64url", json!({"attestation_object": "@@@", "client_data_json": "@@@"})),
-        ("oversized client data", json!({"attestation_object": b64url(&[0xa0]), "client_data_json": b64url(&vec![b' '; 5000])})),
+        (
+            "not CBOR",
+            json!({"attestation_object": b64url(b"\xff\xff"), "client_data_json": b64url(b"{}")}),
+        ),
+        (
+            "not base64url",
+            json!({"attestation_object": "@@@", "client_data_json": "@@@"}),
+        ),
+        (
+            "oversized client data",
+            json!({"attestation_object": b64url(&[0xa0]), "client_data_json": b64url(&vec![b' '; 5000])}),
+        ),
     ] {
         let (s, v) = p
             .post(
@@ -564,8 +594,14 @@ async fn passkey_bad_input_is_refused() {
     let (s, _) = p.post("/v1/invite/sign/prepare", token, json!({})).await;
     assert_eq!(s, 200);
     for (what, assertion) in [
-        ("malformed authenticator data", json!({"authenticator_data": b64url(b"x"), "client_data_json": b64url(b"{}"), "signature": b64url(&[1; 64])})),
-        ("oversized signature", json!({"authenticator_data": b64url(&[0; 37]), "client_data_json": b64url(b"{}"), "signature": b64url(&[1; 300])})),
+        (
+            "malformed authenticator data",
+            json!({"authenticator_data": b64url(b"x"), "client_data_json": b64url(b"{}"), "signature": b64url(&[1; 64])}),
+        ),
+        (
+            "oversized signature",
+            json!({"authenticator_data": b64url(&[0; 37]), "client_data_json": b64url(b"{}"), "signature": b64url(&[1; 300])}),
+        ),
     ] {
         let (s, v) = p
             .post("/v1/invite/sign", token, json!({"assertion": assertion}))

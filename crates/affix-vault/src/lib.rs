@@ -79,8 +79,7 @@ pub use affix_wallet::{BitcoinNetwork, WordCount};
 pub use affix_webauthn;
 pub use authz::{
     AUTHORIZATION_LIFETIME_MS_MAX, Action, Authorization, DeviceKey, PROOF_BYTES_MAX, Statement,
-    UnboundStatement,
-    fresh_nonce, webauthn_challenge,
+    UnboundStatement, fresh_nonce, webauthn_challenge,
 };
 pub use error::{Error, EvidenceError, RecoveryRefusal, Refusal, StoreError};
 pub use handle::{Authorizer, VaultSigner};

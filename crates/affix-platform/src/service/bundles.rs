@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use affix_bundle::{
     Bundle, BundleApproval, BundleCertificates, BundleDocument, BundleEvent, BundleLedger,
-    BundleSignature, FORMAT_V1, FORMAT_V2, LITIGATION_FORMAT_V1, LITIGATION_FORMAT_V2, LitigationBundle, LoanBundleAction,
-    LoanBundleDocument, LoanBundleEvent,
+    BundleSignature, FORMAT_V1, FORMAT_V2, LITIGATION_FORMAT_V1, LITIGATION_FORMAT_V2,
+    LitigationBundle, LoanBundleAction, LoanBundleDocument, LoanBundleEvent,
 };
 use base64::Engine as _;
 use der::EncodePem as _;

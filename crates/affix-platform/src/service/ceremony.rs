@@ -126,7 +126,14 @@ fn register_signer_credential(
 ) -> Result<(CredentialId, &'static str, Vec<u8>, Option<Vec<u8>>), Error> {
     Ok(match credential {
         NewCredential::Device(key) => {
-            let id = vault.register_credential(tenant, owner, CredentialKind::Ed25519, &key, None, now_ms)?;
+            let id = vault.register_credential(
+                tenant,
+                owner,
+                CredentialKind::Ed25519,
+                &key,
+                None,
+                now_ms,
+            )?;
             (id, KIND_DEVICE, key.to_vec(), None)
         }
         NewCredential::Browser(key) => {
@@ -142,7 +149,14 @@ fn register_signer_credential(
                 .to_sec1_point(true)
                 .as_bytes()
                 .to_vec();
-            let id = vault.register_credential(tenant, owner, CredentialKind::BrowserP256, &key, None, now_ms)?;
+            let id = vault.register_credential(
+                tenant,
+                owner,
+                CredentialKind::BrowserP256,
+                &key,
+                None,
+                now_ms,
+            )?;
             (id, KIND_BROWSER, key, None)
         }
         NewCredential::Passkey {
@@ -156,7 +170,12 @@ fn register_signer_credential(
             };
             let (kind, verified) = vault.verify_passkey_registration(&registration)?;
             let id = vault.register_passkey(tenant, owner, &registration, None, now_ms)?;
-            (id, kind.name(), verified.cose_key, Some(verified.credential_id))
+            (
+                id,
+                kind.name(),
+                verified.cose_key,
+                Some(verified.credential_id),
+            )
         }
     })
 }
@@ -427,13 +446,8 @@ impl Platform {
         let result = async {
             // Refused before enrolment if the state machine would refuse the step.
             row.contract.verify_identity(party, &identity, now)?;
-            self.enrol(
-                &me.person,
-                credential,
-                signer_name,
-                &registration_challenge,
-            )
-            .await?;
+            self.enrol(&me.person, credential, signer_name, &registration_challenge)
+                .await?;
             if me.seal {
                 self.ensure_seal(who, &tenant, &me.person).await?;
             }
@@ -574,9 +588,11 @@ impl Platform {
                 let now = self.now_ms();
                 let challenge = registration_challenge.to_vec();
                 let (credential, kind, public_key, webauthn_id) =
-                    tokio::task::spawn_blocking(move || register_signer_credential(&vault, &vt2, owner, given, challenge, now))
-                        .await
-                        .map_err(|e| Error::Internal(e.to_string()))??;
+                    tokio::task::spawn_blocking(move || {
+                        register_signer_credential(&vault, &vt2, owner, given, challenge, now)
+                    })
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))??;
                 let account = store::signers::SignerAccountRow {
                     id: owner.to_string(),
                     email: email.clone(),
@@ -915,7 +931,11 @@ impl Platform {
     pub async fn sign(&self, who: &Principal, approval: Approval) -> Result<ContractView, Error> {
         let (tenant, id, party, row, me) = self.party_context(who).await?;
         let signer = self.signer_of(&tenant, &me).await?;
-        let (vt, key, cert) = (signer.tenant.clone(), signer.key, signer.certificate.clone());
+        let (vt, key, cert) = (
+            signer.tenant.clone(),
+            signer.key,
+            signer.certificate.clone(),
+        );
         let (prepared, image) = store::contracts::prepared_and_image(
             self.store.pool(),
             &id.to_string(),

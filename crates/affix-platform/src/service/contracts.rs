@@ -733,7 +733,8 @@ impl Platform {
                 "a signing URL is only for a party whose signer account approves with a passkey; send or remind the invite instead",
             ));
         }
-        let expires = (self.now_ms() + SIGNING_URL_LIFETIME_MS).min(row.contract.content().expires_ms());
+        let expires =
+            (self.now_ms() + SIGNING_URL_LIFETIME_MS).min(row.contract.content().expires_ms());
         let mut tx = self.store.writer().begin().await?;
         let token = new_invite(&mut tx, id, party, expires).await?;
         self.audit_in(
