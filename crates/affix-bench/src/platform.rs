@@ -1383,8 +1383,12 @@ async fn drive(
         .outbox
         .as_deref()
         .context("the platform has no e-mail outbox (SMTP configured?)")?;
+    // The public URL is http://localhost:PORT (the WebAuthn relying party); the client
+    // connects to the bound address itself, as before, with no name lookup per
+    // connection.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
+        .resolve("localhost", running.addr)
         .build()?;
     let tenant = http
         .post(format!("{}/v1/tenants", running.url))

@@ -517,3 +517,96 @@ fn malformed_bundles_and_other_documents_are_named() {
     let e = litigation_refused(&|b| b["documents"][0]["kind"] = json!("affidavit"));
     assert!(matches!(e, Error::Malformed { .. }), "{e}");
 }
+
+/// The v2 vector (`evidence-v2/`, recorded by `affix-server/tests/passkey.rs` with
+/// `AFFIX_RECORD_BUNDLE_V2`): a passkey signer and a browser-held-key signer.
+fn v2() -> (Vec<u8>, TrustPolicy, Certificate) {
+    let text = String::from_utf8(vector("evidence-v2/verifier-keys")).unwrap();
+    let policy = VerifierKeysFile::parse(&text)
+        .unwrap()
+        .trust_policy()
+        .unwrap();
+    let root = <Certificate as der::DecodePem>::from_pem(vector("evidence-v2/root.pem")).unwrap();
+    (vector("evidence-v2/evidence-v2.json"), policy, root)
+}
+
+fn v2_refused(edit: &dyn Fn(&mut Value)) -> Error {
+    let (bytes, policy, root) = v2();
+    let mut b: Value = serde_json::from_slice(&bytes).unwrap();
+    edit(&mut b);
+    verify(&serde_json::to_vec(&b).unwrap(), &policy, &[root]).unwrap_err()
+}
+
+#[test]
+fn the_recorded_v2_bundle_verifies_every_approval() {
+    let (bytes, policy, root) = v2();
+    let verified = verify(&bytes, &policy, &[root]).unwrap();
+    assert_eq!(verified.status, affix_contract::ContractStatus::Effective);
+    assert_eq!(
+        verified.approvals,
+        [
+            Some("passkey-es256".to_owned()),
+            Some("browser-p256".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_tampered_or_missing_approval_is_a_signature_invalid_for_its_party() {
+    // Each part of each approval, edited: a flipped bit in the authorization (the
+    // WebAuthn assertion or the signature inside), in the credential's public key;
+    // another relying party or origin; another credential kind.
+    for n in 0..2 {
+        for field in ["authorization", "credential_public_key"] {
+            let err = v2_refused(&|b| flip(&mut b["signatures"][n]["approval"][field]));
+            assert!(
+                matches!(
+                    err,
+                    Error::SignatureInvalid {
+                        fault: SignatureFault::ApprovalInvalid(_)
+                            | SignatureFault::ApprovalMalformed(_)
+                            | SignatureFault::NotApproved,
+                        ..
+                    }
+                ),
+                "{n} {field}: {err}"
+            );
+        }
+        let err = v2_refused(&|b| {
+            b["signatures"][n]["approval"]["credential_kind"] = json!("ed25519");
+        });
+        assert!(matches!(err, Error::SignatureInvalid { .. }), "{n}: {err}");
+        let err = v2_refused(&|b| {
+            b["signatures"][n]
+                .as_object_mut()
+                .unwrap()
+                .remove("approval");
+        });
+        assert!(
+            matches!(
+                err,
+                Error::SignatureInvalid {
+                    fault: SignatureFault::ApprovalMissing,
+                    ..
+                }
+            ),
+            "{n}: {err}"
+        );
+    }
+    for (field, value) in [("rp_id", "example.com"), ("origin", "https://evil.example")] {
+        let err = v2_refused(&|b| b["signatures"][0]["approval"][field] = json!(value));
+        assert!(
+            matches!(
+                err,
+                Error::SignatureInvalid {
+                    fault: SignatureFault::ApprovalInvalid(_),
+                    ..
+                }
+            ),
+            "{field}: {err}"
+        );
+    }
+    // A v1 bundle carries no approvals; a v2 bundle read as v1 is refused.
+    let err = v2_refused(&|b| b["format"] = json!("affix-evidence-bundle/v1"));
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+}

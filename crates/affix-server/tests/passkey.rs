@@ -305,12 +305,54 @@ async fn passkey_flow(db: Db) {
     // The bundle, v2: each signature with its approval, re-checked offline.
     let bytes = bundle_bytes(&p, &admin, &id).await;
     let (policy, root) = anchors(&p, &admin).await;
+    // `AFFIX_RECORD_BUNDLE_V2=<dir>` records the bundle and its anchors (the vectors in
+    // crates/affix-bundle/tests/vectors/evidence-v2 were made so).
+    if let Ok(dir) = std::env::var("AFFIX_RECORD_BUNDLE_V2") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("evidence-v2.json"), &bytes).unwrap();
+        let (_, ca) = p.call(reqwest::Method::GET, "/v1/ca", None, None).await;
+        std::fs::write(dir.join("root.pem"), ca["root"].as_str().unwrap()).unwrap();
+        let keys = p
+            .http
+            .get(format!("{}/v1/ledger/verifier-keys", p.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        std::fs::write(dir.join("verifier-keys"), keys).unwrap();
+    }
     let verified = affix_bundle::verify(&bytes, &policy, std::slice::from_ref(&root)).unwrap();
     let mut kinds: Vec<_> = verified.approvals.iter().flatten().cloned().collect();
     kinds.sort();
     assert_eq!(kinds, ["browser-p256", "passkey-es256"]);
     let bundle: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(bundle["format"], "affix-evidence-bundle/v2");
+    // The same approvals re-checked by implementations we did not write (python-fido2,
+    // pyca/cryptography, asn1crypto), from the documented encodings.
+    if let Some(python) = python() {
+        let work = tempfile::tempdir().unwrap();
+        let path = work.path().join("bundle.json");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = recheck(&python, &path);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("passkey-es256: WebAuthn assertion verified"),
+            "{text}"
+        );
+        assert!(
+            text.contains("browser-p256: ECDSA P-256 signature over the statement verified"),
+            "{text}"
+        );
+    }
     let alice_sig = bundle["signatures"]
         .as_array()
         .unwrap()
@@ -364,6 +406,20 @@ async fn passkey_flow(db: Db) {
             "{field}: {err}"
         );
     }
+    // python-fido2 catches the flipped assertion too.
+    if let Some(python) = python() {
+        let work = tempfile::tempdir().unwrap();
+        let path = work.path().join("tampered.json");
+        let mut tampered = bundle.clone();
+        tampered["signatures"][n]["approval"]["authorization"] = json!(b64(&flipped));
+        std::fs::write(&path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+        let out = recheck(&python, &path);
+        assert!(
+            !out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     // Dropping an approval from a v2 bundle is caught as well.
     let mut stripped = bundle.clone();
     stripped["signatures"][n]
@@ -397,6 +453,32 @@ async fn passkey_flow(db: Db) {
             .any(|w| w == expected),
         "the passkey policy OID is in the certificate"
     );
+}
+
+/// The venv Python of `scripts/test` with python-fido2; `None` (skipped) only outside
+/// the full test run.
+fn python() -> Option<std::path::PathBuf> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/python");
+    let usable = path.exists()
+        && std::process::Command::new(&path)
+            .args(["-c", "import fido2, asn1crypto, cryptography"])
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        usable || std::env::var("AFFIX_REQUIRE_POSTGRES").is_err(),
+        "scripts/test installs python-fido2 in target/pyenv"
+    );
+    usable.then_some(path)
+}
+
+/// Runs `tests/fido2_recheck.py` on a bundle file.
+fn recheck(python: &std::path::Path, bundle: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(python)
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fido2_recheck.py"))
+        .arg(bundle)
+        .output()
+        .unwrap()
 }
 
 /// id-ce-certificatePolicies.
