@@ -536,15 +536,13 @@ async fn a_returning_passkey_signer_reuses_the_passkey_and_replays_fail() {
     let (s, url) = p.post(&path, &admin, json!({})).await;
     assert_eq!(s, 201, "{url}");
     assert!(url["expires_ms"].as_u64().unwrap() <= p.clock.now_ms() + 15 * 60 * 1000);
-    let second = vec![
-        url["url"]
-            .as_str()
-            .unwrap()
-            .split_once('#')
-            .unwrap()
-            .1
-            .to_owned(),
-    ];
+    let second = [url["url"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned()];
     let (s, v) = p.get("/v1/invite", &emailed[0]).await;
     assert!(
         (400..500).contains(&s),

@@ -112,10 +112,12 @@ fn passkey_registration_challenge(
     h.finalize().into()
 }
 
+/// A registered signer credential: the vault credential id, the account's credential
+/// kind, the public key as stored (raw or COSE) and a passkey's WebAuthn credential id.
+type RegisteredCredential = (CredentialId, &'static str, Vec<u8>, Option<Vec<u8>>);
+
 /// Registers a new signer account's credential in the vault (blocking): the vault
 /// checks the key, or verifies the passkey registration against its relying party.
-/// Returns the credential id, the account's credential kind, the public key as stored
-/// (raw or COSE) and a passkey's WebAuthn credential id.
 fn register_signer_credential(
     vault: &Vault,
     tenant: &TenantId,
@@ -123,7 +125,7 @@ fn register_signer_credential(
     credential: NewCredential,
     challenge: Vec<u8>,
     now_ms: u64,
-) -> Result<(CredentialId, &'static str, Vec<u8>, Option<Vec<u8>>), Error> {
+) -> Result<RegisteredCredential, Error> {
     Ok(match credential {
         NewCredential::Device(key) => {
             let id = vault.register_credential(
