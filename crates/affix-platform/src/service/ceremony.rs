@@ -6,13 +6,14 @@ use super::*;
 use crate::store::contracts::PartyStateColumn;
 use p256::ecdsa::signature::Signer as _;
 
-/// Wraps the client-signed authorization so the vault's `signature::Signer` handle uses
-/// it for exactly the payload it was prepared for.
-struct DeviceAuthorization {
+/// Wraps the signer's authorization (a device or browser-held key's signature, or a
+/// passkey's assertion) so the vault's `signature::Signer` handle uses it for exactly
+/// the payload it was prepared for.
+struct SignerAuthorization {
     authorization: Authorization,
 }
 
-impl Authorizer for DeviceAuthorization {
+impl Authorizer for SignerAuthorization {
     fn authorize(&self, statement: UnboundStatement) -> Result<Authorization, affix_vault::Error> {
         use affix_vault::Refusal;
         let ours = &self.authorization.statement;
@@ -1013,7 +1014,7 @@ impl Platform {
                 .then(|| self.webauthn.origins().first().cloned())
                 .flatten(),
         };
-        let authorization = DeviceAuthorization { authorization };
+        let authorization = SignerAuthorization { authorization };
         // What the party is shown now: a document or image replaced since preparation
         // gives other signed attributes, and the vault refuses them (digest mismatch).
         let shown = self.shown_digests(id, &image).await?;

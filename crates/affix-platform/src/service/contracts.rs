@@ -726,7 +726,10 @@ impl Platform {
         let passkey = !me.seal
             && store::signers::of_person(self.store.pool(), &me.person)
                 .await?
-                .is_some_and(|a| a.credential_kind.starts_with("passkey-"));
+                .is_some_and(|a| {
+                    super::ceremony::vault_credential_kind(&a.credential_kind)
+                        .is_ok_and(affix_vault::CredentialKind::is_passkey)
+                });
         if !passkey {
             return Err(conflict(
                 ProblemType::NoPasskey,
