@@ -202,6 +202,25 @@ impl PreparedSignature {
         Ok(self)
     }
 
+    /// Drops the signing-time attribute, as PAdES requires (ETSI EN 319 142-1 §5.2.2:
+    /// the claimed time goes into the signature dictionary's `/M`, never into the CMS),
+    /// and returns the signature with its new [`Self::to_be_signed`]. Deterministic, like
+    /// the rest of preparation.
+    ///
+    /// # Errors
+    /// Encoding faults.
+    pub fn without_signing_time(mut self) -> Result<Self, Error> {
+        let attributes: Vec<_> = self
+            .signed_attributes
+            .into_vec()
+            .into_iter()
+            .filter(|a| a.oid != const_oid::db::rfc5911::ID_SIGNING_TIME)
+            .collect();
+        self.signed_attributes = SignedAttributes::try_from(attributes).map_err(Error::Encoding)?;
+        self.to_be_signed = self.signed_attributes.to_der().map_err(Error::Encoding)?;
+        Ok(self)
+    }
+
     /// The bytes to sign: the DER encoding of the signed attributes as a `SET OF`
     /// (RFC 5652 §5.4). ECDSA and SM2 signers hash them as their algorithm defines;
     /// Ed25519 signs them as they are.
