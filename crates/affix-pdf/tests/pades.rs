@@ -84,7 +84,11 @@ fn sign(
     // The CMS verifies over exactly the signed bytes, and carries no signing-time.
     let parsed = affix_cms::DetachedSignature::from_der(&der).unwrap();
     let verified = parsed
-        .verify(&prepared.signed_bytes(), std::slice::from_ref(&pki.root), pki.now)
+        .verify(
+            &prepared.signed_bytes(),
+            std::slice::from_ref(&pki.root),
+            pki.now,
+        )
         .unwrap();
     assert!(verified.signing_time().is_none());
     prepared.embed(&der).unwrap()
