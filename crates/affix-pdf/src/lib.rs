@@ -536,6 +536,240 @@ impl Pdf {
     }
 }
 
+/// A signature found in a PDF, with what its structure says (the CMS itself is for
+/// `affix-cms` to verify over [`EmbeddedSignature::signed_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedSignature {
+    /// The field name.
+    pub field: String,
+    /// `/SubFilter` (e.g. `ETSI.CAdES.detached`).
+    pub sub_filter: String,
+    /// `/ByteRange`.
+    pub byte_range: [usize; 4],
+    /// The CMS `ContentInfo` (DER, without the zero padding).
+    pub cms: Vec<u8>,
+    /// Whether the signature covers the whole file (it is the last revision).
+    pub covers_whole_file: bool,
+    /// For an earlier signature: what later revisions changed of the signed revision's
+    /// objects, if anything beyond what signing adds (a signature field, its widget and
+    /// appearance, the page's `/Annots`, the form's `/Fields` and `/SigFlags`, the
+    /// catalog's `/AcroForm` and `/DSS`).
+    pub disallowed_change: Option<String>,
+}
+
+impl EmbeddedSignature {
+    /// The bytes the signature covers in `pdf` (the two byte ranges).
+    pub fn signed_bytes(&self, pdf: &[u8]) -> Vec<u8> {
+        let [_, a, b, c] = self.byte_range;
+        let mut out = Vec::with_capacity(a + c);
+        out.extend_from_slice(&pdf[..a]);
+        out.extend_from_slice(&pdf[b..b + c]);
+        out
+    }
+}
+
+impl Pdf {
+    /// Every signature of the document's form, in `/Fields` order, with its byte range
+    /// checked (it starts at 0, excludes exactly the `/Contents` hex string, ends where
+    /// a revision ends) and, for earlier signatures, the later revisions compared with
+    /// the signed one.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a signature dictionary or byte range that does not hold
+    /// together (a signature that covers other bytes than it claims).
+    pub fn embedded_signatures(&self) -> Result<Vec<EmbeddedSignature>, Error> {
+        let mut out = Vec::new();
+        for id in self.fields() {
+            let Ok(field) = self.doc.get_dictionary(id) else {
+                continue;
+            };
+            if !matches!(field.get(b"FT"), Ok(Object::Name(n)) if n == b"Sig") {
+                continue;
+            }
+            let name = field.get(b"T").ok().and_then(text).unwrap_or_default();
+            let Some(sig) = resolve_dict(&self.doc, field.get(b"V").ok()) else {
+                continue; // an empty signature field
+            };
+            let bad = |why: &str| Error::Malformed(format!("signature {name:?}: {why}"));
+            let range: Vec<usize> = match sig.get(b"ByteRange") {
+                Ok(Object::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_i64().ok().and_then(|v| usize::try_from(v).ok()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad("/ByteRange is not four offsets"))?,
+                _ => return Err(bad("no /ByteRange")),
+            };
+            let [zero, a, b, c] =
+                <[usize; 4]>::try_from(range).map_err(|_| bad("/ByteRange is not four offsets"))?;
+            let end = b
+                .checked_add(c)
+                .ok_or_else(|| bad("/ByteRange overflows"))?;
+            if zero != 0 || a >= b || end > self.bytes.len() {
+                return Err(bad("/ByteRange does not start at 0 or runs past the file"));
+            }
+            // Exactly the /Contents hex string is left out.
+            let hole = &self.bytes[a..b];
+            if hole.len() < 2
+                || hole[0] != b'<'
+                || hole[hole.len() - 1] != b'>'
+                || !hole[1..hole.len() - 1].iter().all(u8::is_ascii_hexdigit)
+            {
+                return Err(bad("the excluded range is not the /Contents hex string"));
+            }
+            let contents = match sig.get(b"Contents") {
+                Ok(Object::String(bytes, _)) => bytes.clone(),
+                _ => return Err(bad("no /Contents")),
+            };
+            let cms = der_prefix(&contents).ok_or_else(|| bad("/Contents is not DER"))?;
+            if !ends_revision(&self.bytes[..end]) {
+                return Err(bad("the byte range does not end at the end of a revision"));
+            }
+            let covers_whole_file = trimmed_len(&self.bytes) <= end;
+            let disallowed_change = if covers_whole_file {
+                None
+            } else {
+                self.compare_with_revision(end)?
+            };
+            let sub_filter = match sig.get(b"SubFilter") {
+                Ok(Object::Name(n)) => String::from_utf8_lossy(n).into_owned(),
+                _ => String::new(),
+            };
+            out.push(EmbeddedSignature {
+                field: name,
+                sub_filter,
+                byte_range: [0, a, b, c],
+                cms: cms.to_vec(),
+                covers_whole_file,
+                disallowed_change,
+            });
+        }
+        Ok(out)
+    }
+
+    /// What the revisions after byte `end` changed of the objects the revision ending
+    /// there held, beyond what adding signatures changes.
+    fn compare_with_revision(&self, end: usize) -> Result<Option<String>, Error> {
+        let signed = Document::load_mem(&self.bytes[..end])
+            .map_err(|e| Error::Malformed(format!("the signed revision: {e}")))?;
+        for (id, before) in &signed.objects {
+            let Some(after) = self.doc.objects.get(id) else {
+                return Ok(Some(format!("object {} was removed", id.0)));
+            };
+            if before == after || allowed_change(&signed, &self.doc, before, after) {
+                continue;
+            }
+            return Ok(Some(format!("object {} was changed", id.0)));
+        }
+        Ok(None)
+    }
+}
+
+/// Whether `before` → `after` is what adding a signature does to an existing object.
+fn allowed_change(signed: &Document, now: &Document, before: &Object, after: &Object) -> bool {
+    let without = |d: &Dictionary, keys: &[&[u8]]| {
+        let mut d = d.clone();
+        for k in keys {
+            d.remove(k);
+        }
+        d
+    };
+    match (before, after) {
+        // An array that only grew: /Annots or /Fields held in their own object; what
+        // was added must be signature widgets.
+        (Object::Array(a), Object::Array(b)) => {
+            b.len() >= a.len()
+                && b[..a.len()] == a[..]
+                && b[a.len()..].iter().all(|o| is_signature_widget(now, o))
+        }
+        (Object::Dictionary(a), Object::Dictionary(b)) => {
+            let kind = |d: &Dictionary| match d.get(b"Type") {
+                Ok(Object::Name(n)) => n.clone(),
+                _ => Vec::new(),
+            };
+            match kind(a).as_slice() {
+                b"Page" => {
+                    without(a, &[b"Annots"]) == without(b, &[b"Annots"])
+                        && annots_only_grew(signed, now, a, b)
+                }
+                b"Catalog" => {
+                    without(a, &[b"AcroForm", b"DSS"]) == without(b, &[b"AcroForm", b"DSS"])
+                }
+                // The interactive form dictionary has no /Type; it holds /Fields.
+                _ if a.has(b"Fields") || b.has(b"Fields") => {
+                    without(a, &[b"Fields", b"SigFlags"]) == without(b, &[b"Fields", b"SigFlags"])
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A page's `/Annots` (inline or by reference) only grew, by signature widgets.
+fn annots_only_grew(signed: &Document, now: &Document, a: &Dictionary, b: &Dictionary) -> bool {
+    let list = |doc: &Document, d: &Dictionary| match d.get(b"Annots") {
+        Ok(Object::Array(x)) => Some(x.clone()),
+        Ok(Object::Reference(id)) => match doc.get_object(*id) {
+            Ok(Object::Array(x)) => Some(x.clone()),
+            _ => None,
+        },
+        Err(_) => Some(Vec::new()),
+        _ => None,
+    };
+    let (Some(before), Some(after)) = (list(signed, a), list(now, b)) else {
+        return false;
+    };
+    after.len() >= before.len()
+        && after[..before.len()] == before[..]
+        && after[before.len()..]
+            .iter()
+            .all(|o| is_signature_widget(now, o))
+}
+
+fn is_signature_widget(doc: &Document, object: &Object) -> bool {
+    resolve_dict(doc, Some(object)).is_some_and(|d| {
+        matches!(d.get(b"Subtype"), Ok(Object::Name(n)) if n == b"Widget")
+            && matches!(d.get(b"FT"), Ok(Object::Name(n)) if n == b"Sig")
+    })
+}
+
+/// The bytes of the DER TLV at the start of `bytes` (the zero padding after it cut).
+fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.first() != Some(&0x30) {
+        return None;
+    }
+    let first = *bytes.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for byte in bytes.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*byte);
+        }
+        (len, 2 + n)
+    };
+    bytes.get(..header.checked_add(len)?)
+}
+
+/// `bytes` without trailing end-of-line characters.
+fn trimmed_len(bytes: &[u8]) -> usize {
+    bytes.len()
+        - bytes
+            .iter()
+            .rev()
+            .take_while(|b| matches!(b, b'\r' | b'\n' | b' '))
+            .count()
+}
+
+/// Whether `bytes` end with `%%EOF` (and end-of-line characters).
+fn ends_revision(bytes: &[u8]) -> bool {
+    bytes[..trimmed_len(bytes)].ends_with(b"%%EOF")
+}
+
 impl PreparedPdf {
     /// The `/ByteRange`: `[0, a, b, len - b]`.
     pub fn byte_range(&self) -> [usize; 4] {

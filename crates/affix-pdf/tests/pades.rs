@@ -407,3 +407,153 @@ fn unusable_pdfs_and_requests_get_specific_errors() {
         );
     }
 }
+
+/// The CMS of every embedded signature verifies (affix-cms) over the bytes it covers.
+fn verify_all(pdf: &[u8], pki: &Pki) -> Vec<affix_pdf::EmbeddedSignature> {
+    let signatures = Pdf::parse(pdf.to_vec())
+        .unwrap()
+        .embedded_signatures()
+        .unwrap();
+    for sig in &signatures {
+        affix_cms::DetachedSignature::from_der(&sig.cms)
+            .unwrap()
+            .verify(
+                &sig.signed_bytes(pdf),
+                std::slice::from_ref(&pki.root),
+                pki.now,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", sig.field));
+    }
+    signatures
+}
+
+#[test]
+fn our_verifier_reads_both_signatures_and_flags_a_later_content_change() {
+    let pki = Pki::new();
+    let (key_b, cert_b) = pki.p256_leaf("Li Si 李四", Pki::default_validity(pki.now));
+    let first = sign(
+        &base_pdf("IOU: CNY 3000.00"),
+        &pki,
+        &pki.signer_key,
+        &pki.signer,
+        "party-1",
+        [72.0, 100.0, 272.0, 160.0],
+    );
+    let both = sign(
+        &first,
+        &pki,
+        &key_b,
+        &cert_b,
+        "party-2",
+        [320.0, 100.0, 520.0, 160.0],
+    );
+    let signatures = verify_all(&both, &pki);
+    assert_eq!(signatures.len(), 2);
+    assert_eq!(signatures[0].field, "party-1");
+    assert_eq!(signatures[0].sub_filter, "ETSI.CAdES.detached");
+    assert!(!signatures[0].covers_whole_file);
+    assert_eq!(
+        signatures[0].disallowed_change, None,
+        "a second signature is allowed"
+    );
+    assert!(signatures[1].covers_whole_file);
+
+    // A later revision that replaces the page's content stream: the amount changes
+    // where a reader looks, while every signed byte stays as it was.
+    let doc = Document::load_mem(&both).unwrap();
+    let page = doc.get_pages()[&1];
+    let content = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"Contents")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let prev = {
+        let tail = String::from_utf8_lossy(&both[both.len() - 40..]).into_owned();
+        tail.split("startxref")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let stream = "BT /F1 18 Tf 72 760 Td (IOU: CNY 9000.00) Tj ET";
+    let mut tampered = both.clone();
+    let at = tampered.len();
+    tampered.extend_from_slice(
+        format!(
+            "{} 0 obj\n<< /Length {} >>\nstream\n{stream}\nendstream\nendobj\n",
+            content.0,
+            stream.len()
+        )
+        .as_bytes(),
+    );
+    let xref = tampered.len();
+    tampered.extend_from_slice(
+        format!(
+            "xref\n{} 1\n{at:010} 00000 n \ntrailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n",
+            content.0, root.0
+        )
+        .as_bytes(),
+    );
+    let signatures = verify_all(&tampered, &pki);
+    for sig in &signatures {
+        assert!(!sig.covers_whole_file);
+        assert_eq!(
+            sig.disallowed_change.as_deref(),
+            Some(format!("object {} was changed", content.0).as_str()),
+            "{}",
+            sig.field
+        );
+    }
+    // pyHanko's difference analysis agrees.
+    let path = pki.write("changed-later.pdf", &tampered);
+    let out = pyhanko(&pki, &path);
+    assert!(!out.success, "{}", out.text());
+}
+
+#[test]
+fn a_pdf_pyhanko_signed_with_our_certificate_is_verified_by_ours() {
+    let pki = Pki::new();
+    let source = pki.write("base.pdf", &base_pdf("Signed by pyHanko"));
+    let target = pki.path("by-pyhanko.pdf");
+    let out = support::run(
+        pki.dir.path(),
+        &support::pyhanko_python(),
+        &[
+            &support::tool("pyhanko_sign.py"),
+            source.to_str().unwrap(),
+            target.to_str().unwrap(),
+            pki.path("signer.key").to_str().unwrap(),
+            pki.path("signer.pem").to_str().unwrap(),
+            pki.path("intermediate.pem").to_str().unwrap(),
+            pki.path("root.pem").to_str().unwrap(),
+        ],
+    );
+    assert!(out.success, "{}", out.text());
+    let signed = std::fs::read(&target).unwrap();
+    let signatures = verify_all(&signed, &pki);
+    assert_eq!(signatures.len(), 1);
+    assert_eq!(signatures[0].field, "pyhanko");
+    assert_eq!(signatures[0].sub_filter, "ETSI.CAdES.detached");
+    assert!(signatures[0].covers_whole_file);
+    // And a second signature by us on top of pyHanko's keeps pyHanko's valid.
+    let both = sign(
+        &signed,
+        &pki,
+        &pki.signer_key,
+        &pki.signer,
+        "party-2",
+        [320.0, 100.0, 520.0, 160.0],
+    );
+    let signatures = verify_all(&both, &pki);
+    assert_eq!(signatures.len(), 2);
+    assert_eq!(signatures[0].disallowed_change, None);
+    let path = pki.write("both.pdf", &both);
+    let out = pyhanko(&pki, &path);
+    assert!(out.success, "{}", out.text());
+}
