@@ -168,6 +168,28 @@ impl Pdf {
     /// [`Error::TooLarge`], [`Error::Malformed`], [`Error::Encrypted`],
     /// [`Error::NoChangesAllowed`], [`Error::PageCount`], [`Error::XrefStream`].
     pub fn parse(bytes: Vec<u8>) -> Result<Self, Error> {
+        let startxref = Self::check_header(&bytes)?;
+        match bytes.get(startxref..startxref + 4) {
+            Some(b"xref") => {}
+            Some(_) => return Err(Error::XrefStream),
+            None => return Err(Error::Malformed("startxref points past the end".into())),
+        }
+        Self::read(bytes, startxref)
+    }
+
+    /// Checks a PDF uploaded as a contract's document: as [`Pdf::parse`], except that a
+    /// compressed cross-reference section is accepted (signing such a file is not
+    /// supported yet, but it is a readable document). Returns the page count.
+    ///
+    /// # Errors
+    /// As [`Pdf::parse`], without [`Error::XrefStream`].
+    pub fn check_upload(bytes: &[u8]) -> Result<usize, Error> {
+        let startxref = Self::check_header(bytes)?;
+        Ok(Self::read(bytes.to_vec(), startxref)?.page_count())
+    }
+
+    /// Size, header and the last `startxref`.
+    fn check_header(bytes: &[u8]) -> Result<usize, Error> {
         if bytes.len() > PDF_BYTES_MAX {
             return Err(Error::TooLarge {
                 size: bytes.len(),
@@ -177,12 +199,10 @@ impl Pdf {
         if !bytes.starts_with(b"%PDF-") {
             return Err(Error::Malformed("no %PDF- header".into()));
         }
-        let startxref = last_startxref(&bytes)?;
-        match bytes.get(startxref..startxref + 4) {
-            Some(b"xref") => {}
-            Some(_) => return Err(Error::XrefStream),
-            None => return Err(Error::Malformed("startxref points past the end".into())),
-        }
+        last_startxref(bytes)
+    }
+
+    fn read(bytes: Vec<u8>, startxref: usize) -> Result<Self, Error> {
         if trailer_mentions_encrypt(&bytes[startxref..]) {
             return Err(Error::Encrypted);
         }
@@ -849,7 +869,12 @@ fn last_startxref(bytes: &[u8]) -> Result<usize, Error> {
 /// Whether the classic trailer after `xref_section` names `/Encrypt`.
 fn trailer_mentions_encrypt(xref_section: &[u8]) -> bool {
     let Some(at) = xref_section.windows(7).position(|w| w == b"trailer") else {
-        return false;
+        // A cross-reference stream: its dictionary is the trailer.
+        let end = xref_section
+            .windows(6)
+            .position(|w| w == b"stream")
+            .unwrap_or(xref_section.len());
+        return xref_section[..end].windows(8).any(|w| w == b"/Encrypt");
     };
     let end = xref_section[at..]
         .windows(9)

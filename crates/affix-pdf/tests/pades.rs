@@ -393,6 +393,10 @@ fn unusable_pdfs_and_requests_get_specific_errors() {
             Pdf::parse(std::fs::read(&encrypted).unwrap()).unwrap_err(),
             Error::Encrypted
         );
+        assert_eq!(
+            Pdf::check_upload(&std::fs::read(&encrypted).unwrap()).unwrap_err(),
+            Error::Encrypted
+        );
         let streams = dir.path().join("streams.pdf");
         let status = Command::new("qpdf")
             .args(["--object-streams=generate"])
@@ -405,6 +409,8 @@ fn unusable_pdfs_and_requests_get_specific_errors() {
             Pdf::parse(std::fs::read(&streams).unwrap()).unwrap_err(),
             Error::XrefStream
         );
+        // A readable document all the same, as an upload.
+        assert_eq!(Pdf::check_upload(&std::fs::read(&streams).unwrap()), Ok(1));
     }
 }
 

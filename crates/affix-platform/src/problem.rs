@@ -58,6 +58,9 @@ problem_types! {
     WrongContentType = "wrong-content-type",
     /// A body or field over its limit.
     TooLarge = "too-large",
+    /// An uploaded PDF that cannot be signed or read: malformed, encrypted, certified
+    /// against changes (DocMDP P=1), or with no pages or too many.
+    InvalidPdf = "invalid-pdf",
 
     // ----- well-formed but refused values
     /// A contract template refused its fields (each listed).

@@ -89,6 +89,7 @@ pub fn status(kind: ProblemType) -> StatusCode {
         | P::DuplicateParty
         | P::MissingDocument
         | P::UnexpectedDocument
+        | P::InvalidPdf
         | P::UnexpectedRules
         | P::MissingDeviceKey
         | P::MissingSignerName

@@ -32,6 +32,16 @@ impl Platform {
                     "only the generic contract carries an uploaded document",
                 ));
             }
+            // A PDF must be one that can be read and signed later: not encrypted, not
+            // certified against changes, with pages. (Parsing takes milliseconds for
+            // the largest document: off the async workers.)
+            if document.starts_with(b"%PDF-") {
+                let bytes = document.clone();
+                tokio::task::spawn_blocking(move || affix_pdf::Pdf::check_upload(&bytes))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?
+                    .map_err(|e| invalid(ProblemType::InvalidPdf, format!("the document: {e}")))?;
+            }
             fields.insert("document_sha256".into(), hex::encode(sha256(document)));
         } else if new.template == "generic_contract" {
             return Err(invalid(
