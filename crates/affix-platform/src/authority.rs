@@ -53,6 +53,7 @@ pub struct Authority {
     issuing_cert: Certificate,
     tsa: TimeStampAuthority<SigningKey, DerSignature>,
     serials: Mutex<Serials>,
+    ocsp: affix_pki::ocsp::Responder<SigningKey, DerSignature>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -69,7 +70,16 @@ impl Authority {
     ///
     /// # Errors
     /// [`Error::Io`], [`Error::Pki`], [`Error::Config`].
-    pub fn open_or_create(dir: &Path, name: &str, now: SystemTime) -> Result<Self, Error> {
+    ///
+    /// With `public_url`, certificates issued from now on name `<public_url>/v1/ca/ocsp`
+    /// (AIA) and `<public_url>/v1/ca/crl` (CRL distribution point), which the platform
+    /// serves ([`Self::ocsp_answer`], [`Self::crl`]): what long-term validation needs.
+    pub fn open_or_create(
+        dir: &Path,
+        name: &str,
+        public_url: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Self, Error> {
         let ca_dir = dir.join("ca");
         let tsa_dir = dir.join("tsa");
         let ca = match CaDirectory::open(&ca_dir) {
@@ -96,7 +106,11 @@ impl Authority {
             )?,
             Err(e) => return Err(e),
         };
+        if let Some(base) = public_url {
+            ca.set_distribution_urls(&format!("{base}/v1/ca/ocsp"), &format!("{base}/v1/ca/crl"))?;
+        }
         Ok(Self {
+            ocsp: ca.ocsp_responder()?,
             root: ca.root()?,
             issuing: ca.issuer()?,
             issuing_cert: ca.issuing_certificate()?,
@@ -104,6 +118,22 @@ impl Authority {
             serials: Mutex::new(tsa.serials()?),
             ca,
         })
+    }
+
+    /// The OCSP response (DER) to a request (DER), signed by the issuing CA at `now`.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Pki`].
+    pub fn ocsp_answer(&self, request: &[u8], now: SystemTime) -> Result<Vec<u8>, Error> {
+        self.ca.ocsp_answer(&self.ocsp, request, now)
+    }
+
+    /// The issuing CA's current CRL (DER), republished when half its validity is gone.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Pki`].
+    pub fn crl(&self, now: SystemTime) -> Result<Vec<u8>, Error> {
+        self.ca.current_crl(now)
     }
 
     /// The root certificate: the trust anchor of every signature the platform makes.

@@ -446,6 +446,7 @@ async fn open_parts(
     let authority = Authority::open_or_create(
         &config.data_dir,
         &config.name,
+        Some(&public_url),
         crate::system_time(clock.now_ms()),
     )?;
     let (mailer, outbox) = mailer(config, clock.clone())?;

@@ -65,6 +65,8 @@ fn platform_routes() -> Vec<UtoipaMethodRouter<Arc<Api>>> {
         routes!(meta::healthz),
         routes!(meta::openapi),
         routes!(meta::ca),
+        routes!(meta::ca_ocsp),
+        routes!(meta::ca_crl),
         routes!(meta::verifier_keys),
         routes!(tenants::create_tenant),
         routes!(tenants::create_api_key),

@@ -8,7 +8,7 @@ use affix_pki::ca::{
     DistributionUrls, Issuer, Profile, SubjectName, SubjectPublicKey, ValidityPeriod,
 };
 use affix_pki::crl::{CrlTimes, RevokedEntry, build_crl};
-use affix_pki::ocsp::Responder;
+use affix_pki::ocsp::{CertStatus, Responder, ResponseTimes};
 use der::Encode as _;
 use p256::ecdsa::{DerSignature, SigningKey};
 use x509_cert::Certificate;
@@ -23,6 +23,8 @@ use crate::Error;
 
 /// Validity of a CRL `publish_crl` signs.
 const CRL_VALIDITY: Duration = Duration::from_secs(86_400);
+/// How long an OCSP response is fresh (nextUpdate).
+const OCSP_RESPONSE_VALIDITY: Duration = Duration::from_secs(3600);
 
 /// What a new CA directory holds besides its keys.
 #[derive(Debug, Clone, Default)]
@@ -421,6 +423,85 @@ impl CaDirectory {
         replace_file(&number_path, format!("{number}\n").as_bytes())?;
         replace_file(&self.dir.join("crl.der"), &der)?;
         Ok(der)
+    }
+}
+
+impl CaDirectory {
+    /// The OCSP response (RFC 6960, DER) to `request` by `responder` at `now`: good for a
+    /// certificate this CA issued and did not revoke, revoked (time and reason) for one
+    /// in `revoked.log`, unknown otherwise; a malformed request gets an OCSP error
+    /// response, which travels inside a 200 answer (§2.3). The one answer of
+    /// `affix ca serve` and `affix serve`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for unreadable logs, [`Error::Pki`] for a clock out of range.
+    pub fn ocsp_answer(
+        &self,
+        responder: &Responder<SigningKey, DerSignature>,
+        request: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, Error> {
+        let issued = self.issued()?;
+        let revoked = self.revoked()?;
+        let this_update = datetime(now)?;
+        let times = ResponseTimes::new(
+            this_update,
+            this_update,
+            Some(datetime(now + OCSP_RESPONSE_VALIDITY)?),
+        )
+        .map_err(pki)?;
+        let answer = responder.respond(request, &times, |serial| {
+            let hex = hex::encode(serial.as_bytes());
+            match revoked.get(&hex) {
+                Some(r) => CertStatus::Revoked {
+                    revoked_at: r.at,
+                    reason: r.reason,
+                },
+                None if issued.contains(&hex) => CertStatus::Good,
+                None => CertStatus::Unknown,
+            }
+        });
+        if let Some(e) = answer.refusal() {
+            tracing::info!(error = %e, "OCSP request refused");
+        }
+        Ok(answer.der().to_vec())
+    }
+
+    /// The current CRL (DER): `crl.der` while it is fresh (issued less than half its
+    /// validity ago), else a newly published one.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Pki`].
+    pub fn current_crl(&self, now: SystemTime) -> Result<Vec<u8>, Error> {
+        let path = self.dir.join("crl.der");
+        if let Ok(meta) = std::fs::metadata(&path)
+            && let Ok(modified) = meta.modified()
+            && now
+                .duration_since(modified)
+                .is_ok_and(|age| age < CRL_VALIDITY / 2)
+            && let Ok(der) = std::fs::read(&path)
+        {
+            return Ok(der);
+        }
+        self.publish_crl(now)
+    }
+
+    /// Points the certificates issued from now on at these OCSP and CRL URLs (AIA and
+    /// CRL distribution point), rewriting `ca.toml` if they changed.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Config`].
+    pub fn set_distribution_urls(&self, ocsp_url: &str, crl_url: &str) -> Result<(), Error> {
+        let mut config = self.config()?;
+        if config.ocsp_url.as_deref() == Some(ocsp_url)
+            && config.crl_url.as_deref() == Some(crl_url)
+        {
+            return Ok(());
+        }
+        config.ocsp_url = Some(ocsp_url.to_owned());
+        config.crl_url = Some(crl_url.to_owned());
+        let text = toml::to_string(&config).map_err(|e| Error::Config(format!("ca.toml: {e}")))?;
+        replace_file(&self.dir.join("ca.toml"), text.as_bytes())
     }
 }
 

@@ -14,6 +14,9 @@ use der::EncodePem as _;
 
 use super::*;
 
+/// Largest OCSP request answered.
+const OCSP_REQUEST_BYTES_MAX: usize = 64 * 1024;
+
 /// The longest a bundle request waits for pending receipts.
 pub const BUNDLE_WAIT_MAX: Duration = Duration::from_secs(60);
 /// How often pending receipts are looked for while waiting.
@@ -130,6 +133,38 @@ impl Platform {
     /// [`Error::Internal`] if a certificate does not encode.
     pub fn ca_certificates_pem(&self) -> Result<(String, String), Error> {
         Ok((pem(self.authority.root())?, pem(self.authority.issuing())?))
+    }
+
+    /// The issuing CA's OCSP response to `request` (both DER), at the platform's time;
+    /// anyone may ask (RFC 6960; the signers' certificates point here). Blocking file
+    /// reads: run off the async workers.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] for a request over 64 KiB; [`Error::Io`], [`Error::Pki`].
+    pub async fn ocsp_answer(&self, request: Vec<u8>) -> Result<Vec<u8>, Error> {
+        if request.len() > OCSP_REQUEST_BYTES_MAX {
+            return Err(Error::TooLarge {
+                what: "OCSP request",
+                max: OCSP_REQUEST_BYTES_MAX,
+            });
+        }
+        let authority = self.authority.clone();
+        let now = system_time(self.now_ms());
+        tokio::task::spawn_blocking(move || authority.ocsp_answer(&request, now))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// The issuing CA's current CRL (DER).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Pki`].
+    pub async fn crl(&self) -> Result<Vec<u8>, Error> {
+        let authority = self.authority.clone();
+        let now = system_time(self.now_ms());
+        tokio::task::spawn_blocking(move || authority.crl(now))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
     }
 
     async fn contract_bundle_until(

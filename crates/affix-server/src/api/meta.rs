@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use affix_platform::ProblemType;
+
 use super::{ApiResult, ok};
+use crate::problem::{Problem, ProblemBody};
 use crate::routes::Api;
 
 /// Liveness.
@@ -45,6 +48,39 @@ pub(crate) struct CaCertificates {
 pub(crate) async fn ca(State(api): State<Arc<Api>>) -> ApiResult {
     let (root, issuing) = api.platform.ca_certificates_pem()?;
     ok(StatusCode::OK, &CaCertificates { root, issuing })
+}
+
+/// The issuing CA's OCSP responder (RFC 6960): the signers' certificates name it
+/// (AIA). OCSP errors travel inside a 200 answer.
+#[utoipa::path(post, path = "/v1/ca/ocsp", operation_id = "caOcsp", security(()),
+    request_body(content = Vec<u8>, content_type = "application/ocsp-request", description = "A DER OCSPRequest"),
+    responses((status = 200, description = "A DER OCSPResponse", body = Vec<u8>, content_type = "application/ocsp-response"),
+        (status = 415, description = "Not application/ocsp-request", body = ProblemBody, content_type = "application/problem+json")))]
+pub(crate) async fn ca_ocsp(
+    State(api): State<Arc<Api>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes() != b"application/ocsp-request")
+    {
+        return Err(Problem::new(
+            ProblemType::WrongContentType,
+            "send application/ocsp-request",
+        ));
+    }
+    let der = api.platform.ocsp_answer(body.to_vec()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/ocsp-response")], der).into_response())
+}
+
+/// The issuing CA's current CRL (DER): the signers' certificates name it (CRL
+/// distribution point).
+#[utoipa::path(get, path = "/v1/ca/crl", operation_id = "caCrl", security(()),
+    responses((status = 200, description = "A DER CertificateList", body = Vec<u8>, content_type = "application/pkix-crl")))]
+pub(crate) async fn ca_crl(State(api): State<Arc<Api>>) -> ApiResult {
+    let der = api.platform.crl().await?;
+    Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
 }
 
 /// The ledger's verifier-keys file: the trust anchors of every receipt.

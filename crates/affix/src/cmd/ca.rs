@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use affix_pki::ca::{CreditCode, OrganizationSubject, Profile, SubjectName};
-use affix_pki::ocsp::{CertStatus, Responder, ResponseTimes};
+use affix_pki::ocsp::Responder;
 use affix_platform::authority::{CaDirectory, CaOptions, crl_reason_from_name};
 use anyhow::{Context as _, Result, anyhow, bail};
 use axum::body::Bytes;
@@ -31,9 +31,6 @@ use crate::http::{REQUEST_BYTES_MAX, problem, typed};
 
 /// One day.
 const DAY: Duration = Duration::from_secs(86_400);
-
-/// Validity of an OCSP response (its nextUpdate).
-const OCSP_RESPONSE_VALIDITY: Duration = Duration::from_secs(3600);
 
 /// `affix ca ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -253,39 +250,19 @@ async fn ocsp_post(State(s): State<Arc<CaServer>>, headers: HeaderMap, body: Byt
 }
 
 fn answer_ocsp(s: &CaServer, request: &[u8]) -> Response {
-    let (Ok(issued), Ok(revoked)) = (s.ca.issued(), s.ca.revoked()) else {
-        return problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "CA database unreadable",
-        );
-    };
-    // The responder's clock.
-    let now = SystemTime::now();
-    let to_der = x509_cert::der::DateTime::from_system_time;
-    let (Ok(this_update), Ok(next_update)) = (to_der(now), to_der(now + OCSP_RESPONSE_VALIDITY))
-    else {
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "clock");
-    };
-    let Ok(times) = ResponseTimes::new(this_update, this_update, Some(next_update)) else {
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "clock");
-    };
-    let answer = s.responder.respond(request, &times, |serial| {
-        let hex = hex::encode(serial.as_bytes());
-        match revoked.get(&hex) {
-            Some(r) => CertStatus::Revoked {
-                revoked_at: r.at,
-                reason: r.reason,
-            },
-            None if issued.contains(&hex) => CertStatus::Good,
-            None => CertStatus::Unknown,
+    // The responder's clock; the answer is the one the platform's responder gives too.
+    match s.ca.ocsp_answer(&s.responder, request, SystemTime::now()) {
+        // OCSP errors travel inside a 200 response (RFC 6960 §2.3).
+        Ok(der) => typed(der, "application/ocsp-response"),
+        Err(e) => {
+            tracing::warn!(error = %e, "OCSP answer failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "CA database unreadable",
+            )
         }
-    });
-    if let Some(e) = answer.refusal() {
-        tracing::info!(error = %e, "OCSP request refused");
     }
-    // OCSP errors travel inside a 200 response (RFC 6960 §2.3).
-    typed(answer.der().to_vec(), "application/ocsp-response")
 }
 
 async fn crl_get(State(s): State<Arc<CaServer>>) -> Response {
