@@ -162,30 +162,36 @@ pub struct PreparedPdf {
 }
 
 impl Pdf {
-    /// Reads and checks a PDF.
+    /// Reads and checks a PDF to sign: also refused when its cross-reference data is
+    /// damaged ([`Error::Malformed`]).
     ///
     /// # Errors
     /// [`Error::TooLarge`], [`Error::Malformed`], [`Error::Encrypted`],
     /// [`Error::NoChangesAllowed`], [`Error::PageCount`], [`Error::XrefStream`].
     pub fn parse(bytes: Vec<u8>) -> Result<Self, Error> {
         let startxref = Self::check_header(&bytes)?;
+        // An update is appended after the last revision's end marker.
+        if !ends_revision(&bytes) {
+            return Err(Error::Malformed("the file does not end with %%EOF".into()));
+        }
         match bytes.get(startxref..startxref + 4) {
             Some(b"xref") => {}
             Some(_) => return Err(Error::XrefStream),
             None => return Err(Error::Malformed("startxref points past the end".into())),
         }
-        Self::read(bytes, startxref)
+        Self::read(bytes, startxref, false)
     }
 
     /// Checks a PDF uploaded as a contract's document: as [`Pdf::parse`], except that a
-    /// compressed cross-reference section is accepted (signing such a file is not
-    /// supported yet, but it is a readable document). Returns the page count.
+    /// compressed cross-reference section, and cross-reference data lopdf repairs, are
+    /// accepted (signing such a file is not supported yet, but it is a readable
+    /// document). Returns the page count.
     ///
     /// # Errors
     /// As [`Pdf::parse`], without [`Error::XrefStream`].
     pub fn check_upload(bytes: &[u8]) -> Result<usize, Error> {
         let startxref = Self::check_header(bytes)?;
-        Ok(Self::read(bytes.to_vec(), startxref)?.page_count())
+        Ok(Self::read(bytes.to_vec(), startxref, true)?.page_count())
     }
 
     /// Size, header and the last `startxref`.
@@ -202,11 +208,29 @@ impl Pdf {
         last_startxref(bytes)
     }
 
-    fn read(bytes: Vec<u8>, startxref: usize) -> Result<Self, Error> {
+    /// Loads the document. A file whose cross-reference data lopdf had to repair is
+    /// refused unless `allow_repair`: an update chained to it with `/Prev` would point
+    /// readers at the damaged section (a reader could then see other objects than the
+    /// signer did).
+    fn read(bytes: Vec<u8>, startxref: usize, allow_repair: bool) -> Result<Self, Error> {
         if trailer_mentions_encrypt(&bytes[startxref..]) {
             return Err(Error::Encrypted);
         }
-        let doc = Document::load_mem(&bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+        // To sign, the file must read as written (lopdf's strict loading: no repaired
+        // cross-references, object ids where the table says): an update chained to it
+        // must mean the same objects to every reader.
+        let options = lopdf::LoadOptions {
+            strict: !allow_repair,
+            ..lopdf::LoadOptions::default()
+        };
+        let doc = Document::load_mem_with_options(&bytes, options)
+            .map_err(|e| Error::Malformed(e.to_string()))?;
+        if doc.xref_recovery.is_some() && !allow_repair {
+            return Err(Error::Malformed(
+                "the cross-reference data is damaged (it had to be repaired to read the file)"
+                    .into(),
+            ));
+        }
         if doc.trailer.has(b"Encrypt") || doc.is_encrypted() {
             return Err(Error::Encrypted);
         }
@@ -515,8 +539,12 @@ impl Pdf {
         if let Ok(info) = self.doc.trailer.get(b"Info") {
             trailer.set("Info", info.clone());
         }
-        if let Ok(id) = self.doc.trailer.get(b"ID") {
-            trailer.set("ID", id.clone());
+        // The file identifier, kept when it is what the standard says (two strings).
+        if let Ok(Object::Array(id)) = self.doc.trailer.get(b"ID")
+            && id.len() == 2
+            && id.iter().all(|part| matches!(part, Object::String(..)))
+        {
+            trailer.set("ID", Object::Array(id.clone()));
         }
         trailer.set(
             "Prev",
@@ -541,6 +569,18 @@ impl Pdf {
             });
         }
         out[byte_range_start..byte_range_start + range.len()].copy_from_slice(range.as_bytes());
+        // Read back, strictly, as any reader will: the new field must be there. A file
+        // whose cross-reference table names other objects than those at its offsets can
+        // parse and still be read differently once updated; it is refused rather than
+        // signed.
+        let readable = Self::read(out.clone(), xref_at, false)
+            .is_ok_and(|updated| updated.signature_fields().contains(&field.name));
+        if !readable {
+            return Err(Error::Malformed(
+                "the cross-reference table does not match the objects (the updated file reads differently)"
+                    .into(),
+            ));
+        }
         Ok(PreparedPdf {
             bytes: out,
             contents: (contents_start, contents_end),
