@@ -327,6 +327,27 @@ fn unusable_pdfs_and_requests_get_specific_errors() {
     let mut truncated = base.clone();
     truncated.truncate(base.len() / 2);
     assert!(Pdf::parse(truncated).is_err());
+    // Found by fuzzing: a cross-reference table shifted by one object number (it names
+    // other objects than those at its offsets), and a file without its end marker, are
+    // not signed.
+    let mut shifted = base.clone();
+    let at = shifted.windows(7).position(|w| w == b"xref\n0 ").unwrap();
+    shifted[at + 5] = b'1';
+    let refused = Pdf::parse(shifted).and_then(|pdf| {
+        pdf.prepare_signature(&SignatureRequest {
+            field: SignatureField {
+                name: "a".into(),
+                page: 1,
+                rect: [0.0, 0.0, 10.0, 10.0],
+            },
+            signing_time: "D:20261207120000Z".into(),
+            reserved_bytes: 100,
+        })
+    });
+    assert!(matches!(refused, Err(Error::Malformed(_))), "{refused:?}");
+    let mut unterminated = base.clone();
+    unterminated.truncate(base.len() - 6);
+    assert!(matches!(Pdf::parse(unterminated), Err(Error::Malformed(_))));
     let pdf = Pdf::parse(base.clone()).unwrap();
     assert_eq!(pdf.page_count(), 1);
     let request =
