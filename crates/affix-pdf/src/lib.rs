@@ -190,8 +190,18 @@ impl Pdf {
     /// # Errors
     /// As [`Pdf::parse`], without [`Error::XrefStream`].
     pub fn check_upload(bytes: &[u8]) -> Result<usize, Error> {
-        let startxref = Self::check_header(bytes)?;
-        Ok(Self::read(bytes.to_vec(), startxref, true)?.page_count())
+        Ok(Self::read_leniently(bytes.to_vec())?.page_count())
+    }
+
+    /// Reads a PDF to verify its signatures ([`Pdf::embedded_signatures`]): as
+    /// [`Pdf::check_upload`], leniently, since a verifier reads what others wrote. Only
+    /// [`Pdf::parse`]'s strict reading leads to a signature of ours.
+    ///
+    /// # Errors
+    /// As [`Pdf::check_upload`].
+    pub fn read_leniently(bytes: Vec<u8>) -> Result<Self, Error> {
+        let startxref = Self::check_header(&bytes)?;
+        Self::read(bytes, startxref, true)
     }
 
     /// Size, header and the last `startxref`.

@@ -707,7 +707,7 @@ async fn authorization_matrix(db: Db) {
                 }
                 Some("VaultKeyIn") => Some(json!({"owner": x, "algorithm": "ed25519"})),
                 Some("VaultSignIn" | "VaultAuthorizationIn" | "VaultGrantIn") => Some(json!({})),
-                Some("image/png") | None => None,
+                Some("image/png" | "application/ocsp-request") | None => None,
                 Some(other) => panic!("no sample body for {other}"),
             };
             let mut rb = p.http.request(method, format!("{}{path}", p.url));
@@ -716,6 +716,11 @@ async fn authorization_matrix(db: Db) {
             }
             if op.body.as_deref() == Some("image/png") {
                 rb = rb.header("content-type", "image/png").body(png());
+            } else if op.body.as_deref() == Some("application/ocsp-request") {
+                // Not an OCSP request: the responder answers with an OCSP error (200).
+                rb = rb
+                    .header("content-type", "application/ocsp-request")
+                    .body(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
             } else if let Some(b) = body {
                 rb = rb.json(&b);
             }

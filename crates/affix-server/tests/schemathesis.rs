@@ -64,6 +64,10 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .arg("run")
         .arg(format!("{}/openapi.json", p.url))
         .args(["-H", &format!("Authorization: Bearer {admin}")])
+        // POST /v1/ca/ocsp takes a DER body (`application/ocsp-request`) schemathesis
+        // has no serializer for; openssl drives it in tests/revocation.rs (a good
+        // answer, garbage, a wrong media type).
+        .args(["--exclude-path", "/v1/ca/ocsp"])
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",

@@ -31,7 +31,7 @@ fn minimal_pdf() -> Vec<u8> {
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        "<< /Length 21 >>\nstream\n0 0 1 RG 72 72 m S\n\nendstream",
+        "<< /Length 18 >>\nstream\n0 0 1 RG 72 72 m S\nendstream",
     ];
     let mut out = b"%PDF-1.7\n".to_vec();
     let mut offsets = Vec::new();
