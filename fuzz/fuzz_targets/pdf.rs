@@ -1,13 +1,24 @@
 //! `affix_pdf::Pdf::parse` (an uploaded contract PDF: anyone with a tenant key sends
 //! one) and, for what it accepts, a signature field added and a signature embedded: never
 //! panics; the result parses again and holds the new field, and the earlier bytes are a
-//! prefix of it (an incremental update rewrites nothing).
+//! prefix of it (an incremental update rewrites nothing). Also the verifier's reading
+//! (`read_leniently`, `embedded_signatures`: what `affix verify FILE.pdf` runs on a file
+//! someone handed over): never panics, and every byte range it reports lies in the file.
 #![no_main]
 
 use affix_pdf::{Pdf, SignatureField, SignatureRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(read) = Pdf::read_leniently(data.to_vec())
+        && let Ok(signatures) = read.embedded_signatures()
+    {
+        for sig in signatures {
+            let [zero, a, b, c] = sig.byte_range;
+            assert!(zero == 0 && a < b && b + c <= data.len());
+            assert_eq!(sig.signed_bytes(data).len(), a + c);
+        }
+    }
     let Ok(pdf) = Pdf::parse(data.to_vec()) else {
         return;
     };
